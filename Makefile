@@ -1,0 +1,61 @@
+# perception3d: one-command setup. `make demo` and `make test` create/update .venv first.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages needed at run time: libusb-1.0-0 to import Open3D; libvulkan1 and
+# mesa-vulkan-drivers for Open3D's offscreen renderer. The tests also need chromium (the HTML
+# report is checked in a real headless browser).
+DEBIAN_PACKAGES := libusb-1.0-0 libvulkan1 mesa-vulkan-drivers
+TEST_DEBIAN_PACKAGES := chromium
+TORCH_PIN := torch==2.13.0
+PYTEST_ARGS ?= -n 2
+
+.PHONY: demo test bench lint system-deps test-system-deps venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch, pinned: an unpinned request would pull a multi-GB CUDA build.
+	$(BIN)/pip install --quiet $(TORCH_PIN)
+	$(BIN)/pip install --quiet -e ".[all,dev]"
+	touch $(STAMP)
+
+system-deps:
+	@$(MAKE) --no-print-directory _apt PKGS="$(DEBIAN_PACKAGES)"
+
+test-system-deps:
+	@$(MAKE) --no-print-directory _apt PKGS="$(TEST_DEBIAN_PACKAGES)"
+
+_apt:
+	@missing=""; for p in $(PKGS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "perception3d needs the Debian packages:$$missing"; \
+	    echo "run: sudo apt-get install -y$$missing   (then re-run make)"; exit 1; \
+	  fi; \
+	fi
+
+demo: $(STAMP)
+	$(BIN)/perception3d demo
+
+test: $(STAMP)
+	@$(MAKE) --no-print-directory test-system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check perception3d tests benchmarks tools
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,60 @@
+"""``perception3d <command>``: argument parsing only; each command calls one library function.
+
+Library modules are imported inside the handlers so ``--help`` is instant and a command whose
+optional extra is missing does not break the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from perception3d.demo import run_demo
+
+    run_demo(out_dir=args.out, data_root=args.data_root)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from perception3d import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="perception3d",
+        description="3D perception on driving data: synthetic KITTI scenes, LiDAR and camera "
+        "pipelines, 3D detection and the official KITTI evaluation.",
+    )
+    parser.add_argument("--version", action="version", version=f"perception3d {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("demo", help="run the main job end to end on the embedded default data")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("outputs/demo"),
+        help="folder for the demo's outputs (default: outputs/demo)",
+    )
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="KITTI-layout root to use instead of the embedded default",
+    )
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point."""
+    from perception3d.errors import Perception3DError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (Perception3DError, FileNotFoundError) as exc:
+        print(f"perception3d {args.command}: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""Datasets and file formats: KITTI object/raw, ObjectNet3D, the synthetic generator."""

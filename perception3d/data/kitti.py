@@ -1,0 +1,413 @@
+"""KITTI 3D object benchmark layout: readers, writers and a dataset of frames.
+
+Layout (``root/``)::
+
+    ImageSets/{train,val,test}.txt        frame ids, one per line
+    training/velodyne/000000.bin           float32 (N, 4) [x, y, z, reflectance], LiDAR frame
+    training/image_2/000000.png            left colour camera
+    training/calib/000000.txt              P0..P3, R0_rect, Tr_velo_to_cam, Tr_imu_to_velo
+    training/label_2/000000.txt            15 columns per object (16 with a score: results)
+    testing/...                            the same without label_2
+
+Label columns: type, truncated, occluded, alpha, bbox (x1 y1 x2 y2, px), dimensions (h w l, m),
+location (x y z, bottom centre, rectified camera frame, m), rotation_y [, score].
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from perception3d.atomic import atomic_write, atomic_write_text
+from perception3d.errors import KittiFormatError, MissingFrameError
+from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
+
+CLASSES = (
+    "Car",
+    "Van",
+    "Truck",
+    "Pedestrian",
+    "Person_sitting",
+    "Cyclist",
+    "Tram",
+    "Misc",
+    "DontCare",
+)
+
+
+# -- velodyne -----------------------------------------------------------------------------
+def read_velodyne(path: str | Path) -> np.ndarray:
+    """Read a KITTI ``.bin`` sweep.
+
+    Returns:
+        (N, 4) float32 ``[x, y, z, reflectance]``, LiDAR frame, metres; N may be 0.
+
+    Raises:
+        KittiFormatError: size not a multiple of 16 bytes, or NaN/inf values.
+        FileNotFoundError: no such file.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    if len(raw) % 16:
+        raise KittiFormatError(
+            path, f"size {len(raw)} bytes is not a multiple of 16 (float32 x, y, z, reflectance)"
+        )
+    points = np.frombuffer(raw, dtype="<f4").reshape(-1, 4).copy()
+    bad = ~np.isfinite(points).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise KittiFormatError(
+            path,
+            f"point {i} (of {len(points)}) is not finite: "
+            f"{points[i].tolist()}; {int(bad.sum())} such points",
+        )
+    return points
+
+
+def write_velodyne(path: str | Path, points: np.ndarray) -> Path:
+    """Write (N, 4) points as a KITTI ``.bin`` (little-endian float32), atomically."""
+    pts = np.asarray(points)
+    if pts.ndim != 2 or pts.shape[1] != 4:
+        raise ValueError(f"points must be (N, 4), got {pts.shape}")
+    return atomic_write(path, lambda f: f.write(pts.astype("<f4").tobytes()))
+
+
+# -- labels -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KittiObject:
+    """One ``label_2`` row (or result row, with ``score``).
+
+    ``dimensions`` is (h, w, l) metres; ``location`` the bottom centre (x, y, z) in the
+    rectified camera frame; ``bbox`` (x1, y1, x2, y2) image_2 pixels.
+
+    ``decimals`` remembers how many decimals each numeric column had in the file it was read
+    from (KITTI writes most rows with 2, but some DontCare rows as integers), so writing it
+    back reproduces the file byte for byte; it never holds values, only formatting.
+    """
+
+    type: str
+    truncated: float
+    occluded: int
+    alpha: float
+    bbox: tuple[float, float, float, float]
+    dimensions: tuple[float, float, float]
+    location: tuple[float, float, float]
+    rotation_y: float
+    score: float | None = None
+    decimals: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_dontcare(self) -> bool:
+        return self.type == "DontCare"
+
+    @property
+    def box_cam(self) -> np.ndarray:
+        """(7,) ``[x, y, z, l, h, w, ry]``, the ``boxes_cam`` layout."""
+        h, w, l = self.dimensions
+        return np.array([*self.location, l, h, w, self.rotation_y], dtype=np.float64)
+
+    def to_line(self, decimals: int = 2) -> str:
+        """Format as a KITTI row: ``decimals`` per number (score: 4), or the decimals the row
+        had when it was read."""
+        nums = [
+            self.truncated,
+            self.alpha,
+            *self.bbox,
+            *self.dimensions,
+            *self.location,
+            self.rotation_y,
+        ]
+        places = list(self.decimals or ())
+        places += [decimals] * (len(nums) - len(places)) + [4]
+        row = [self.type, f"{nums[0]:.{places[0]}f}", str(int(self.occluded))]
+        row += [f"{v:.{d}f}" for v, d in zip(nums[1:], places[1:])]
+        if self.score is not None:
+            row.append(f"{self.score:.{places[len(nums)]}f}")
+        return " ".join(row)
+
+
+def parse_label_line(
+    line: str, path: str | Path = "<string>", lineno: int = 1, allow_score: bool = True
+) -> KittiObject:
+    """Parse one label/result row; errors name ``path`` and ``lineno``."""
+    cols = line.split()
+    expected = "15 (label) or 16 (result with score)" if allow_score else "15"
+    if len(cols) not in ((15, 16) if allow_score else (15,)):
+        raise KittiFormatError(path, f"expected {expected} columns, got {len(cols)}", lineno)
+    names = (
+        "truncated",
+        "occluded",
+        "alpha",
+        "bbox x1",
+        "bbox y1",
+        "bbox x2",
+        "bbox y2",
+        "height",
+        "width",
+        "length",
+        "x",
+        "y",
+        "z",
+        "rotation_y",
+        "score",
+    )
+    vals = []
+    for name, tok in zip(names, cols[1:]):
+        try:
+            v = float(tok)
+        except ValueError:
+            raise KittiFormatError(
+                path, f"column {name!r}: expected a number, got {tok!r}", lineno
+            ) from None
+        if not math.isfinite(v):
+            raise KittiFormatError(path, f"column {name!r}: not finite ({tok!r})", lineno)
+        vals.append(v)
+    if vals[1] != int(vals[1]):
+        raise KittiFormatError(
+            path, f"column 'occluded': expected an integer, got {cols[2]!r}", lineno
+        )
+    # decimals of every number but 'occluded' (an integer), in column order, then the score
+    tokens = [cols[1], *cols[3:]]
+    places = tuple(len(t) - t.index(".") - 1 if "." in t else 0 for t in tokens)
+    return KittiObject(
+        type=cols[0],
+        truncated=vals[0],
+        occluded=int(vals[1]),
+        alpha=vals[2],
+        bbox=tuple(vals[3:7]),
+        dimensions=tuple(vals[7:10]),
+        location=tuple(vals[10:13]),
+        rotation_y=vals[13],
+        score=vals[14] if len(vals) == 15 else None,
+        decimals=places,
+    )
+
+
+def read_label_file(path: str | Path, allow_score: bool = True) -> list[KittiObject]:
+    """Read a ``label_2`` (or result) file; empty files give ``[]``.
+
+    Raises:
+        KittiFormatError: wrong column count or a non-numeric field (file and line named).
+    """
+    path = Path(path)
+    objects = []
+    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+        if line.strip():
+            objects.append(parse_label_line(line, path, lineno, allow_score))
+    return objects
+
+
+def write_label_file(path: str | Path, objects: Sequence[KittiObject], decimals: int = 2) -> Path:
+    """Write a label/result file atomically (one row per object, newline terminated)."""
+    text = "".join(obj.to_line(decimals) + "\n" for obj in objects)
+    return atomic_write_text(path, text)
+
+
+def labels_to_arrays(objects: Sequence[KittiObject]) -> dict[str, np.ndarray]:
+    """Struct-of-arrays view for vectorized use.
+
+    Returns keys ``type`` (M,) str, ``truncated``, ``occluded``, ``alpha``, ``score`` (M,)
+    (score NaN when absent), ``bbox`` (M, 4), ``boxes_cam`` (M, 7) ``[x, y, z, l, h, w, ry]``.
+    """
+    m = len(objects)
+    return {
+        "type": np.array([o.type for o in objects], dtype=object),
+        "truncated": np.array([o.truncated for o in objects], dtype=np.float64),
+        "occluded": np.array([o.occluded for o in objects], dtype=np.int64),
+        "alpha": np.array([o.alpha for o in objects], dtype=np.float64),
+        "score": np.array(
+            [np.nan if o.score is None else o.score for o in objects], dtype=np.float64
+        ),
+        "bbox": np.array([o.bbox for o in objects], dtype=np.float64).reshape(m, 4),
+        "boxes_cam": np.array([o.box_cam for o in objects], dtype=np.float64).reshape(m, 7),
+    }
+
+
+# -- images -------------------------------------------------------------------------------
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an 8-bit (or 16-bit) PNG as (3, H, W) float32 sRGB in [0, 1]."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        arr = np.asarray(im.convert("RGB") if im.mode not in ("RGB", "I;16") else im)
+    scale = 65535.0 if arr.dtype == np.uint16 else 255.0
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1), dtype=np.float32) / scale
+
+
+def image_size_hw(path: str | Path) -> tuple[int, int]:
+    """(H, W) of an image without decoding its pixels."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        w, h = im.size
+    return h, w
+
+
+def read_split_file(path: str | Path) -> list[str]:
+    """Frame ids of an ``ImageSets/*.txt`` file (blank lines ignored)."""
+    return [s.strip() for s in Path(path).read_text().splitlines() if s.strip()]
+
+
+# -- frames and dataset -------------------------------------------------------------------
+class Frame:
+    """One KITTI object frame, loaded lazily: nothing is read until asked for.
+
+    Attributes:
+        frame_id: six-digit id string.
+        points: (N, 4) float32 ``[x, y, z, intensity]``, LiDAR frame.
+        image: (3, H, W) float32 sRGB image_2 in [0, 1], or None when there is none.
+        calib: :class:`Calibration`.
+        objects: label rows (DontCare kept, see ``KittiObject.is_dontcare``); [] without labels.
+        boxes_lidar: (M, 7) LiDAR boxes of the non-DontCare objects, in label order.
+        names: (M,) class names matching ``boxes_lidar``.
+    """
+
+    def __init__(
+        self,
+        frame_id: str,
+        velodyne_path: Path,
+        calib_path: Path,
+        image_path: Path | None,
+        label_path: Path | None,
+    ) -> None:
+        self.frame_id = frame_id
+        self.velodyne_path = velodyne_path
+        self.calib_path = calib_path
+        self.image_path = image_path
+        self.label_path = label_path
+
+    def __repr__(self) -> str:
+        return f"Frame({self.frame_id!r}, velodyne={self.velodyne_path})"
+
+    @cached_property
+    def points(self) -> np.ndarray:
+        return read_velodyne(self.velodyne_path)
+
+    @cached_property
+    def calib(self) -> Calibration:
+        return Calibration.from_file(self.calib_path)
+
+    @cached_property
+    def image(self) -> np.ndarray | None:
+        return None if self.image_path is None else read_image(self.image_path)
+
+    @cached_property
+    def image_shape(self) -> tuple[int, int] | None:
+        """(H, W) of image_2 (read from the header only), or None."""
+        return None if self.image_path is None else image_size_hw(self.image_path)
+
+    @cached_property
+    def objects(self) -> list[KittiObject]:
+        return (
+            [] if self.label_path is None else read_label_file(self.label_path, allow_score=False)
+        )
+
+    @cached_property
+    def _cared(self) -> list[KittiObject]:
+        return [o for o in self.objects if not o.is_dontcare]
+
+    @cached_property
+    def boxes_lidar(self) -> np.ndarray:
+        boxes_cam = np.array([o.box_cam for o in self._cared], dtype=np.float64).reshape(-1, 7)
+        return boxes_cam_to_lidar(boxes_cam, self.calib)
+
+    @cached_property
+    def names(self) -> np.ndarray:
+        return np.array([o.type for o in self._cared], dtype=object)
+
+
+class KittiObjectDataset:
+    """Frames of a KITTI-object-layout root (the real KITTI or our synthetic one).
+
+    Args:
+        root: folder holding ``training/`` (and optionally ``testing/``, ``ImageSets/``).
+        split: ``"training"`` or ``"testing"`` (the folder), or an ImageSets name
+            (``"train"``, ``"val"``, ``"test"``...), which selects ids from
+            ``root/ImageSets/<split>.txt`` inside ``training/`` (``testing/`` for "test").
+        ids: explicit frame ids (ints or strings) or a path to a split file; default: every
+            ``velodyne/*.bin`` of the folder (or the ImageSets file), sorted.
+
+    Example:
+        >>> ds = KittiObjectDataset("tests/data/kitti_samples", ids=["000008"])
+        >>> len(ds), ds.frame(8).points.shape
+        (1, (17238, 4))
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "training",
+        ids: Iterable[str | int] | str | Path | None = None,
+    ) -> None:
+        self.root = Path(root)
+        if split in ("training", "testing"):
+            folder, split_file = split, None
+        else:
+            folder = "testing" if split == "test" else "training"
+            split_file = self.root / "ImageSets" / f"{split}.txt"
+        self.split_dir = self.root / folder
+        if not self.split_dir.is_dir():
+            raise MissingFrameError(
+                f"{self.split_dir}: no such folder (expected the KITTI "
+                f"object layout: {folder}/velodyne, calib, ...)"
+            )
+        if isinstance(ids, (str, Path)):
+            id_list = read_split_file(ids)
+        elif ids is not None:
+            id_list = [self.normalize_id(i) for i in ids]
+        elif split_file is not None:
+            if not split_file.is_file():
+                raise MissingFrameError(f"{split_file}: split file not found")
+            id_list = read_split_file(split_file)
+        else:
+            velo = self.split_dir / "velodyne"
+            id_list = (
+                sorted(p[:-4] for p in os.listdir(velo) if p.endswith(".bin"))
+                if velo.is_dir()
+                else []
+            )
+        self.ids: list[str] = id_list
+
+    @staticmethod
+    def normalize_id(frame_id: str | int) -> str:
+        """``8`` or ``"8"`` -> ``"000008"``; other strings are kept."""
+        if isinstance(frame_id, (int, np.integer)):
+            return f"{int(frame_id):06d}"
+        s = str(frame_id)
+        return f"{int(s):06d}" if s.isdigit() and len(s) < 6 else s
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[Frame]:
+        for fid in self.ids:
+            yield self.frame(fid)
+
+    def __getitem__(self, index: int) -> Frame:
+        return self.frame(self.ids[index])
+
+    def frame(self, frame_id: str | int) -> Frame:
+        """The :class:`Frame` of ``frame_id``.
+
+        Raises:
+            MissingFrameError: its velodyne or calib file does not exist.
+        """
+        fid = self.normalize_id(frame_id)
+        d = self.split_dir
+        velo, calib = d / "velodyne" / f"{fid}.bin", d / "calib" / f"{fid}.txt"
+        for p in (velo, calib):
+            if not p.is_file():
+                raise MissingFrameError(f"frame {fid}: {p} not found")
+        image = d / "image_2" / f"{fid}.png"
+        label = d / "label_2" / f"{fid}.txt"
+        return Frame(
+            fid, velo, calib, image if image.is_file() else None, label if label.is_file() else None
+        )

@@ -1,0 +1,38 @@
+"""Error types raised on bad input. Each message names the file, the line or field, and what
+was expected, so a user can fix the data without reading our code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class Perception3DError(Exception):
+    """Base class of the errors perception3d raises on purpose."""
+
+
+class DataFormatError(Perception3DError, ValueError):
+    """A data file does not follow its format.
+
+    Args:
+        path: the offending file.
+        message: what was wrong and what was expected.
+        line: 1-based line number, when the format is line oriented.
+    """
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        where = f"{self.path}" if line is None else f"{self.path}, line {line}"
+        super().__init__(f"{where}: {message}")
+
+
+class KittiFormatError(DataFormatError):
+    """A KITTI file (velodyne .bin, calib, label, result) is malformed."""
+
+
+class MissingFrameError(Perception3DError, FileNotFoundError):
+    """A frame id was asked for that the dataset does not have."""
+
+
+class ConfigError(Perception3DError, ValueError):
+    """A YAML config has an unknown or missing key, or a value of the wrong type."""

@@ -1,0 +1,1 @@
+"""Frames and boxes: calibration, box conversions, rotated IoU, spherical (range-image) form."""
