@@ -1,0 +1,1 @@
+"""Evaluation: the official KITTI protocol, ObjectNet3D measures, image metrics."""

@@ -1,0 +1,1 @@
+"""Camera sensor model and ISP front ends (classical and learned)."""

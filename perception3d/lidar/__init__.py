@@ -1,0 +1,1 @@
+"""LiDAR processing: physically consistent augmentation, weather, voxelization."""

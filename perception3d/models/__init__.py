@@ -1,0 +1,1 @@
+"""Point networks and 3D detectors (PointNet, PointPillars, SECOND, fusion)."""

@@ -1,0 +1,1 @@
+"""Visualization: BEV, camera view, 3D view, range images, HTML report."""
