@@ -18,7 +18,8 @@ class RawMeta:
 
     Attributes:
         pattern: CFA layout, always ``"RGGB"``.
-        black_level_dn, white_level_dn: levels of the ADC, DN (already removed from the raw).
+        black_level_dn, white_level_dn: (B,) levels of the ADC, DN (already removed from the
+            raw; NaN when unknown, as for unprocessed photographs).
         wb_gains: (B, 3) white-balance gains R, G, B for the scene illuminant.
         cam_to_rgb: (B, 3, 3) camera RGB -> linear sRGB colour correction matrix.
         exposure_s: (B,) exposure time, seconds.
@@ -38,8 +39,8 @@ class RawMeta:
     read_noise: torch.Tensor
     vignetting: torch.Tensor
     linear_scale: torch.Tensor
-    black_level_dn: float = 0.0
-    white_level_dn: float = 1.0
+    black_level_dn: torch.Tensor
+    white_level_dn: torch.Tensor
     pattern: str = "RGGB"
 
     def __post_init__(self) -> None:
@@ -48,7 +49,8 @@ class RawMeta:
             raise ValueError(f"wb_gains must be (B, 3), got {tuple(self.wb_gains.shape)}")
         if self.cam_to_rgb.shape != (b, 3, 3):
             raise ValueError(f"cam_to_rgb must be (B, 3, 3), got {tuple(self.cam_to_rgb.shape)}")
-        for name in ("exposure_s", "iso", "shot_noise", "read_noise", "vignetting"):
+        names = ("exposure_s", "iso", "shot_noise", "read_noise", "vignetting", "linear_scale")
+        for name in (*names, "black_level_dn", "white_level_dn"):
             if getattr(self, name).shape != (b,):
                 raise ValueError(f"{name} must be ({b},), got {tuple(getattr(self, name).shape)}")
         if self.pattern != "RGGB":
@@ -74,8 +76,8 @@ class RawMeta:
             read_noise=full((read_dn**2 + params.row_noise_dn**2) / dn_range**2),
             vignetting=full(params.vignetting),
             linear_scale=full(params.linear_scale),
-            black_level_dn=params.black_level_dn,
-            white_level_dn=params.white_level_dn,
+            black_level_dn=full(params.black_level_dn),
+            white_level_dn=full(params.white_level_dn),
         )
 
     def to(self, device: torch.device | str) -> RawMeta:
@@ -98,21 +100,14 @@ class RawMeta:
 
     @staticmethod
     def cat(metas: Sequence[RawMeta]) -> RawMeta:
-        """Concatenate batches (levels and pattern must agree)."""
+        """Concatenate batches."""
         first = metas[0]
-        for m in metas[1:]:
-            if (m.black_level_dn, m.white_level_dn) != (first.black_level_dn, first.white_level_dn):
-                raise ValueError("cannot concatenate raw frames with different ADC levels")
         fields = {k: torch.cat([m._tensors()[k] for m in metas]) for k in first._tensors()}
         return dataclasses.replace(first, **fields)
 
     def to_json(self, index: int = 0) -> dict[str, Any]:
         """Plain-JSON metadata of frame ``index`` (units in the key names of the docs)."""
-        out: dict[str, Any] = {
-            "pattern": self.pattern,
-            "black_level_dn": self.black_level_dn,
-            "white_level_dn": self.white_level_dn,
-        }
+        out: dict[str, Any] = {"pattern": self.pattern}
         for k, v in self._tensors().items():
             out[k] = v[index].tolist()
         return out
@@ -127,10 +122,8 @@ class RawMeta:
         kwargs: dict[str, Any] = {}
         for n in names:
             v = data[n]
-            if n in ("pattern",):
+            if n == "pattern":
                 kwargs[n] = str(v)
-            elif n in ("black_level_dn", "white_level_dn"):
-                kwargs[n] = float(v)
             else:
                 kwargs[n] = torch.tensor([v], dtype=torch.float32)
         return cls(**kwargs)

@@ -58,8 +58,8 @@ class SensorParams:
         full_well_e: full-well capacity, electrons (2,000 .. 60,000).
         base_gain_e_per_dn: conversion gain at ISO 100, electrons per DN; the photon transfer
             curve (DN variance vs DN mean) has slope ``iso / 100 / base_gain_e_per_dn``.
-            ``None``: ``full_well_e / (white - black)``, so the full well fills the ADC at
-            ISO 100.
+            ``None``: ``0.9 full_well_e / (white - black)``, so the ADC clips (exactly at the
+            white level) a little before the full well, at every ISO.
         read_noise_e: read noise before the amplifier, electrons rms (0.5 .. 10).
         read_noise_dn: read noise after the amplifier (ADC), DN rms (0 .. 5).
         read_tukey_lambda: shape of the read-noise distribution; ``None`` = Gaussian; Tukey
@@ -130,7 +130,7 @@ class SensorParams:
         """Conversion gain at this ISO, electrons per DN."""
         base = self.base_gain_e_per_dn
         if base is None:
-            base = self.full_well_e / (self.white_level_dn - self.black_level_dn)
+            base = 0.9 * self.full_well_e / (self.white_level_dn - self.black_level_dn)
         return base / (self.iso / 100.0)
 
     @property

@@ -107,4 +107,6 @@ def unprocess_meta(params: UnprocessParams, batch: int = 1) -> RawMeta:
         read_noise=full(params.read_noise),
         vignetting=full(0.0),
         linear_scale=full(1.0 / params.rgb_gain),
+        black_level_dn=full(float("nan")),
+        white_level_dn=full(float("nan")),
     )
