@@ -52,9 +52,7 @@ def linear_to_srgb(linear: torch.Tensor) -> torch.Tensor:
     """
     x = linear.clamp(0.0, 1.0)
     # The small floor keeps the power's gradient finite at 0.
-    return torch.where(
-        x <= 0.0031308, 12.92 * x, 1.055 * x.clamp_min(1e-8).pow(1.0 / 2.4) - 0.055
-    )
+    return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp_min(1e-8).pow(1.0 / 2.4) - 0.055)
 
 
 def srgb_to_linear(srgb: torch.Tensor) -> torch.Tensor:

@@ -90,8 +90,11 @@ def make_raw_sample(
     return RawSample(raw, meta, radiance * params.linear_scale)
 
 
-def _exposure_for_percentile(linear: torch.Tensor, percentile: float, level: float) -> float:
-    lum = luminance(linear).flatten()
+def _exposure_for_percentile(
+    linear: torch.Tensor, percentile: float, level: float, use_max: bool = False
+) -> float:
+    """Scale that maps the ``percentile`` of luminance (or of the max channel) to ``level``."""
+    lum = (linear.amax(dim=-3) if use_max else luminance(linear)).flatten()
     value = float(torch.quantile(lum[:: max(1, lum.numel() // 200_000)], percentile / 100.0))
     return level / max(value, 1e-8)
 
@@ -99,11 +102,16 @@ def _exposure_for_percentile(linear: torch.Tensor, percentile: float, level: flo
 def make_hdr_sample(radiance: torch.Tensor, rng: np.random.Generator) -> ImageSample:
     """LDR capture of ``radiance`` (B, 3, H, W; B = 1 for a per-image exposure) with clipped
     highlights, through a random camera response."""
-    k = _exposure_for_percentile(radiance, float(rng.uniform(95.0, 99.0)), 1.0)
+    k = _exposure_for_percentile(radiance, float(rng.uniform(95.0, 99.0)), 1.0, use_max=True)
     hdr = radiance * k
-    noisy = hdr + float(rng.uniform(0.0, 0.01)) * torch.randn(
-        hdr.shape, generator=torch.Generator().manual_seed(int(rng.integers(0, 2**63)))
-    ) * hdr.clamp(0, 1).sqrt()
+    noisy = (
+        hdr
+        + float(rng.uniform(0.0, 0.01))
+        * torch.randn(
+            hdr.shape, generator=torch.Generator().manual_seed(int(rng.integers(0, 2**63)))
+        )
+        * hdr.clamp(0, 1).sqrt()
+    )
     if rng.random() < 0.3:
         ldr = linear_to_srgb(noisy)
     else:

@@ -17,9 +17,9 @@ def dark_channel(image: torch.Tensor, patch: int = 15) -> torch.Tensor:
     """Minimum over colour channels and a ``patch`` x ``patch`` window, (B, 1, H, W).
 
     Example:
-        >>> x = torch.ones(1, 3, 5, 5); x[0, 1, 2, 2] = 0.2
+        >>> x = torch.ones(1, 3, 5, 5); x[0, 1, 2, 2] = 0.25
         >>> float(dark_channel(x, 3)[0, 0, 1, 1]), float(dark_channel(x, 3)[0, 0, 0, 0])
-        (0.2, 1.0)
+        (0.25, 1.0)
     """
     if image.dim() != 4 or image.shape[1] != 3:
         raise ValueError(f"image must be (B, 3, H, W), got {tuple(image.shape)}")

@@ -27,7 +27,7 @@ class EvalConfig:
         conditions: which conditions to run.
     """
 
-    weights: Weights = Weights()
+    weights: Weights = dataclasses.field(default_factory=Weights)
     synth_root: Path | None = None
     synth_split: str = "val"
     max_synth: int = 20

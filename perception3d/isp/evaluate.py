@@ -4,11 +4,12 @@ hard conditions; JSON metrics and a side-by-side PNG grid.
 Per condition (inputs made by :mod:`perception3d.isp.conditions`, each frame seeded by
 ``(seed, frame, condition)``):
 
-| condition | input | none | classical | learned | metric |
-|---|---|---|---|---|---|
-| lowlight | raw + metadata | bilinear demosaic, WB, CCM | + Malvar, NL-means | RawUNet | sRGB PSNR/SSIM |
-| hdr | 8-bit LDR, unknown CRF | LDR read as linear | inverse sRGB CRF | HdrNet | mu-law PSNR/SSIM |
-| haze | 8-bit hazy sRGB | the hazy image | dark channel prior | DehazeNet | sRGB PSNR/SSIM |
+- lowlight: input raw + metadata; none = bilinear demosaic, white balance, colour matrix;
+  classical = Malvar demosaic + NL-means; learned = RawUNet; sRGB PSNR/SSIM.
+- hdr: input 8-bit LDR through an unknown camera response; none = the LDR read as linear;
+  classical = inverse sRGB response; learned = HdrNet; mu-law PSNR/SSIM (and log PSNR).
+- haze: input 8-bit hazy sRGB; none = the hazy image; classical = dark channel prior with
+  guided filter; learned = DehazeNet; sRGB PSNR/SSIM.
 """
 
 from __future__ import annotations
@@ -110,13 +111,14 @@ def evaluate(
         summary = {}
         for method, vals in per.items():
             if vals:
-                summary[method] = {
-                    k: float(np.mean([v[k] for v in vals])) for k in vals[0]
-                } | {"frames": len(vals)}
+                summary[method] = {k: float(np.mean([v[k] for v in vals])) for k in vals[0]} | {
+                    "frames": len(vals)
+                }
         result["conditions"][condition] = {"mean": summary, "per_frame": per}
-        log(f"  {condition:9s} " + "  ".join(
-            f"{m} {s['psnr']:.2f} dB / {s['ssim']:.3f}" for m, s in summary.items()
-        ))
+        log(
+            f"  {condition:9s} "
+            + "  ".join(f"{m} {s['psnr']:.2f} dB / {s['ssim']:.3f}" for m, s in summary.items())
+        )
     result["time_s"] = time.time() - t0
     out_dir = Path(out_dir)
     atomic_write_text(out_dir / "metrics.json", json.dumps(result, indent=2))
@@ -144,11 +146,7 @@ def format_table(result: dict) -> str:
     for condition, block in result["conditions"].items():
         m = block["mean"]
         metric = "mu-law PSNR / SSIM" if condition == "hdr" else "sRGB PSNR / SSIM"
-        cells = [
-            f"{m[k]['psnr']:.2f} dB / {m[k]['ssim']:.3f}" if k in m else "-" for k in METHODS
-        ]
-        gain = (
-            f"{m['learned']['psnr'] - m['classical']['psnr']:+.2f} dB" if "learned" in m else "-"
-        )
+        cells = [f"{m[k]['psnr']:.2f} dB / {m[k]['ssim']:.3f}" if k in m else "-" for k in METHODS]
+        gain = f"{m['learned']['psnr'] - m['classical']['psnr']:+.2f} dB" if "learned" in m else "-"
         lines.append(f"| {condition} | {metric} | " + " | ".join(cells) + f" | {gain} |")
     return "\n".join(lines)

@@ -81,9 +81,7 @@ class RawMeta:
         )
 
     def to(self, device: torch.device | str) -> RawMeta:
-        return dataclasses.replace(
-            self, **{k: v.to(device) for k, v in self._tensors().items()}
-        )
+        return dataclasses.replace(self, **{k: v.to(device) for k, v in self._tensors().items()})
 
     def _tensors(self) -> dict[str, torch.Tensor]:
         return {

@@ -98,7 +98,7 @@ class HdrNet(nn.Module):
 
     ``hdr = ldr^gamma * exp(s * r)``: ``gamma`` in [1.5, 3.0] is predicted per image (inverse
     camera response), ``s`` is the soft saturation mask (max channel above 0.95, as in HDRCNN),
-    and ``r >= 0`` the log boost of clipped highlights, predicted at half resolution by a U-Net
+    and ``r >= 0`` the log boost of clipped highlights, predicted at quarter resolution by a U-Net
     whose encoder uses masked features.
     """
 
@@ -120,7 +120,7 @@ class HdrNet(nn.Module):
 
     def forward(self, ldr: torch.Tensor) -> torch.Tensor:
         sat = self.saturation(ldr)
-        small = F.avg_pool2d(ldr, 2, ceil_mode=True)
+        small = F.avg_pool2d(ldr, 4, ceil_mode=True)
         small, (h, w) = pad_multiple(small, 4)
         m = 1.0 - F.max_pool2d(self.saturation(small), 3, 1, 1)
         x = torch.cat([small, m], 1)

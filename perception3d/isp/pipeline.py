@@ -116,9 +116,7 @@ class IspPipeline:
         if choice == "learned":
             return learned_raw_to_linear(self.models["raw"], raw, meta)
         if choice == "classical":
-            return classic.raw_to_linear(
-                raw, meta, opts.demosaic, opts.white_balance, opts.denoise
-            )
+            return classic.raw_to_linear(raw, meta, opts.demosaic, opts.white_balance, opts.denoise)
         return classic.raw_to_linear(raw, meta, "bilinear", opts.white_balance, "none")
 
     def dehaze(self, linear: torch.Tensor) -> torch.Tensor:
@@ -141,4 +139,3 @@ class IspPipeline:
     def __call__(self, raw: torch.Tensor, meta: RawMeta) -> torch.Tensor:
         linear = self.hdr(self.dehaze(self.raw_to_linear(raw, meta)))
         return render_srgb(linear, self.cfg.output.tonemap, self.cfg.output.exposure)
-

@@ -62,7 +62,9 @@ def frame_capture(root: Path, fid: str, index: int, cfg: PipelineConfig):
             lum = radiance.mean(1).flatten()[::7]
             airlight = float(torch.quantile(lum, 0.9))
             radiance = apply_haze(radiance, torch.from_numpy(depth)[None, None], c.mor_m, airlight)
-        s = cond.make_raw_sample(radiance, rng, "lowlight" if c.condition == "lowlight" else "normal")
+        s = cond.make_raw_sample(
+            radiance, rng, "lowlight" if c.condition == "lowlight" else "normal"
+        )
         return s.raw, s.meta, "radiance_2"
     image = base / "image_2" / f"{fid}.png"
     if image.is_file():

@@ -88,9 +88,11 @@ def procedural_scene(
         if kind == "building" and dist < 20.0:
             dist = dist + 20.0
             v_bottom = horizon + CAMERA_HEIGHT_M * f / dist
-        size_h, size_w = {"building": (rng.uniform(5, 20), rng.uniform(6, 30)),
-                          "vehicle": (rng.uniform(1.4, 3.2), rng.uniform(1.6, 4.5)),
-                          "pole": (rng.uniform(4, 9), rng.uniform(0.2, 0.5))}[kind]
+        size_h, size_w = {
+            "building": (rng.uniform(5, 20), rng.uniform(6, 30)),
+            "vehicle": (rng.uniform(1.4, 3.2), rng.uniform(1.6, 4.5)),
+            "pole": (rng.uniform(4, 9), rng.uniform(0.2, 0.5)),
+        }[kind]
         ph, pw = size_h * f / dist, size_w * f / dist
         u0 = rng.uniform(-0.2 * w, 1.1 * w)
         r0, r1 = int(max(0, v_bottom - ph)), int(min(h, v_bottom))
@@ -112,7 +114,9 @@ def procedural_scene(
             ec = int(rng.integers(c0, max(c0 + 1, c1 - ew)))
             power = np.exp(rng.uniform(np.log(2.0), np.log(200.0)))
             col = rng.uniform(0.6, 1.0, 3).astype(np.float32)
-            rad[:, er : er + eh, ec : ec + ew] = col[:, None, None] * power * (0.3 if not night else 1)
+            rad[:, er : er + eh, ec : ec + ew] = (
+                col[:, None, None] * power * (0.3 if not night else 1)
+            )
     if not night and rng.random() < 0.3:  # sun glare in the sky
         cy, cx = rng.uniform(0, horizon), rng.uniform(0, w)
         yy, xx = np.mgrid[0:h, 0:w]

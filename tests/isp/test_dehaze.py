@@ -25,12 +25,13 @@ def test_dcp_recovers_transmission_and_airlight():
     j, depth = _scene()
     a_true = torch.tensor([0.9, 0.92, 0.95])
     hazy = apply_haze(j, depth, 100.0, a_true)
-    out, t, a = dehaze_dcp(hazy, patch=7, guide_radius=8)
+    out, _, a = dehaze_dcp(hazy, patch=7, guide_radius=8)
     assert torch.allclose(a[0], a_true, atol=0.02)
     rows = slice(16, None)
-    assert float(psnr(out[..., rows, :].clamp(0, 1), j[..., rows, :])) > float(
-        psnr(hazy[..., rows, :], j[..., rows, :])
-    ) + 6.0
+    assert (
+        float(psnr(out[..., rows, :].clamp(0, 1), j[..., rows, :]))
+        > float(psnr(hazy[..., rows, :], j[..., rows, :])) + 6.0
+    )
 
 
 def test_dark_channel_and_airlight_shapes_and_errors():

@@ -42,8 +42,10 @@ def test_malvar_beats_bilinear_and_menon_beats_malvar():
     img = _natural_image()
     m = mosaic(img)
     b = 8
-    scores = {k: float(psnr(demosaic(m, k)[..., b:-b, b:-b].clamp(0, 1), img[..., b:-b, b:-b]))
-              for k in ("bilinear", "malvar", "menon")}
+    scores = {
+        k: float(psnr(demosaic(m, k)[..., b:-b, b:-b].clamp(0, 1), img[..., b:-b, b:-b]))
+        for k in ("bilinear", "malvar", "menon")
+    }
     assert scores["malvar"] > scores["bilinear"] + 2.0
     assert scores["menon"] > scores["malvar"]
 

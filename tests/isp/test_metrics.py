@@ -22,8 +22,13 @@ def test_ssim_matches_scikit_image():
     a = torch.rand(1, 3, 48, 64, generator=g, dtype=torch.float64)
     b = (a + 0.1 * torch.randn(a.shape, generator=g, dtype=torch.float64)).clamp(0, 1)
     ref = skm.structural_similarity(
-        a[0].numpy(), b[0].numpy(), channel_axis=0, data_range=1.0,
-        gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+        a[0].numpy(),
+        b[0].numpy(),
+        channel_axis=0,
+        data_range=1.0,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
     )
     # scikit-image averages over the image minus a 5-pixel border; we use 'valid' windows
     assert float(metrics.ssim(a, b)[0]) == pytest.approx(ref, abs=5e-3)

@@ -60,7 +60,12 @@ def test_training_is_deterministic_and_weights_round_trip(tmp_path):
     outs = []
     for name in ("a", "b"):
         cfg = TrainConfig(
-            stage="raw", out=tmp_path / f"{name}.pt", width=4, steps=2, batch_size=2, crop=32,
+            stage="raw",
+            out=tmp_path / f"{name}.pt",
+            width=4,
+            steps=2,
+            batch_size=2,
+            crop=32,
             data=TrainData(procedural=1),
         )
         train_stage(cfg, log=lambda *_: None)

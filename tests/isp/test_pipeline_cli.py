@@ -45,8 +45,22 @@ def test_raw_file_round_trip(tmp_path):
 
 def test_isp_run_on_real_kitti_images(kitti_root, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["isp", "run", "configs/isp/classical.yaml", "--data-root", str(kitti_root),
-                 "--out", str(out), "--set", "classical.denoise=none"]) == 0
+    assert (
+        main(
+            [
+                "isp",
+                "run",
+                "configs/isp/classical.yaml",
+                "--data-root",
+                str(kitti_root),
+                "--out",
+                str(out),
+                "--set",
+                "classical.denoise=none",
+            ]
+        )
+        == 0
+    )
     from perception3d.data.kitti import image_size_hw
 
     for fid in ("000000", "000008"):
@@ -66,16 +80,40 @@ def test_isp_run_on_synthetic_radiance_is_deterministic(tmp_path):
     pngs = []
     for k in range(2):
         out = tmp_path / f"out{k}"
-        assert main(["isp", "run", "configs/isp/learned_haze.yaml", "--data-root",
-                     str(tmp_path / "synth"), "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "isp",
+                    "run",
+                    "configs/isp/learned_haze.yaml",
+                    "--data-root",
+                    str(tmp_path / "synth"),
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         pngs.append((out / "image_2" / "000000.png").read_bytes())
     assert pngs[0] == pngs[1]
 
 
 def test_isp_run_without_frames_is_an_error_message(tmp_path, capsys):
     (tmp_path / "training").mkdir()
-    assert main(["isp", "run", "configs/isp/none.yaml", "--data-root", str(tmp_path),
-                 "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "isp",
+                "run",
+                "configs/isp/none.yaml",
+                "--data-root",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "no raw_2, radiance_2 or image_2" in capsys.readouterr().err
 
 
@@ -83,16 +121,53 @@ def test_isp_train_and_eval_commands(tmp_path, capsys):
     weights = {}
     for stage in ("raw", "hdr", "dehaze"):
         weights[stage] = tmp_path / f"{stage}.pt"
-        train_stage(TrainConfig(stage=stage, out=weights[stage], width=4, steps=1,
-                                batch_size=1, crop=64, data=TrainData(procedural=1)),
-                    log=lambda *_: None)
-    assert main(["isp", "train", "configs/isp/train_raw.yaml", "--set", "steps=1",
-                 "--set", "batch_size=1", "--set", "width=4", "--set", "data.procedural=1",
-                 "--set", f"out={tmp_path / 'cli_raw.pt'}", "--set", "data.real_images=[]"]) == 0
+        train_stage(
+            TrainConfig(
+                stage=stage,
+                out=weights[stage],
+                width=4,
+                steps=1,
+                batch_size=1,
+                crop=64,
+                data=TrainData(procedural=1),
+            ),
+            log=lambda *_: None,
+        )
+    assert (
+        main(
+            [
+                "isp",
+                "train",
+                "configs/isp/train_raw.yaml",
+                "--set",
+                "steps=1",
+                "--set",
+                "batch_size=1",
+                "--set",
+                "width=4",
+                "--set",
+                "data.procedural=1",
+                "--set",
+                f"out={tmp_path / 'cli_raw.pt'}",
+                "--set",
+                "data.real_images=[]",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "cli_raw.pt").is_file() and (tmp_path / "cli_raw.json").is_file()
     sets = [f"weights.{k}={v}" for k, v in weights.items()]
-    args = ["isp", "eval", "configs/isp/eval.yaml", "--out", str(tmp_path / "ev"),
-            "--set", "procedural=1", "--set", "denoise=bilateral"]
+    args = [
+        "isp",
+        "eval",
+        "configs/isp/eval.yaml",
+        "--out",
+        str(tmp_path / "ev"),
+        "--set",
+        "procedural=1",
+        "--set",
+        "denoise=bilateral",
+    ]
     for s in sets:
         args += ["--set", s]
     assert main(args) == 0

@@ -25,8 +25,13 @@ from perception3d.isp.sensor import (
 )
 
 QUIET = dict(  # only shot and read noise, no fixed pattern, no vignetting
-    row_noise_dn=0.0, dark_current_e_per_s=0.0, dsnu_e=0.0, prnu=0.0, vignetting=0.0,
-    wb_gains=(1.0, 1.0, 1.0), quantize=False,
+    row_noise_dn=0.0,
+    dark_current_e_per_s=0.0,
+    dsnu_e=0.0,
+    prnu=0.0,
+    vignetting=0.0,
+    wb_gains=(1.0, 1.0, 1.0),
+    quantize=False,
 )
 
 
