@@ -98,8 +98,9 @@ class HdrNet(nn.Module):
 
     ``hdr = ldr^gamma * exp(s * r)``: ``gamma`` in [1.5, 3.0] is predicted per image (inverse
     camera response), ``s`` is the soft saturation mask (max channel above 0.95, as in HDRCNN),
-    and ``r >= 0`` the log boost of clipped highlights, predicted at quarter resolution by a U-Net
-    whose encoder uses masked features.
+    and ``r`` the log boost of clipped highlights, predicted at quarter resolution by a U-Net
+    whose encoder uses masked features. ``r`` is unconstrained (a softplus here collapsed to 0
+    during training and never recovered).
     """
 
     def __init__(self, width: int = 16, threshold: float = 0.95) -> None:
@@ -135,7 +136,7 @@ class HdrNet(nn.Module):
         up = F.interpolate(e3, size=e2.shape[-2:], mode="bilinear", align_corners=False)
         d2 = self.dec2(torch.cat([up, e2], 1))
         up = F.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False)
-        r = F.softplus(self.out(self.dec1(torch.cat([up, e1], 1))))[..., :h, :w]
+        r = self.out(self.dec1(torch.cat([up, e1], 1)))[..., :h, :w]
         r = F.interpolate(r, size=ldr.shape[-2:], mode="bilinear", align_corners=False)
         linear = ldr.clamp(1e-6, 1.0).pow(gamma.view(-1, 1, 1, 1))
         return linear * torch.exp(sat * r)

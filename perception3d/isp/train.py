@@ -22,7 +22,7 @@ from perception3d.isp.bayer import cfa_gains
 from perception3d.isp.classic import lens_shading_correction
 from perception3d.isp.color import apply_color_matrix, smoothstep
 from perception3d.isp.data import build_pool, random_crops
-from perception3d.isp.losses import l1, log_l1, mu_law_l1, srgb_loss
+from perception3d.isp.losses import l1, log_l1, masked_log_l1, mu_law_l1, srgb_loss
 from perception3d.isp.meta import RawMeta
 from perception3d.isp.models import DehazeNet, HdrNet, RawUNet
 from perception3d.isp.unprocess import (
@@ -128,7 +128,8 @@ def stage_loss(stage: Stage, model, crops, rng: np.random.Generator) -> torch.Te
         ldr = torch.cat([s.input_srgb for s in samples])
         ref = torch.cat([s.reference_linear for s in samples])
         pred = model(ldr)
-        return log_l1(pred, ref) + mu_law_l1(pred, ref)
+        sat = model.saturation(ldr)
+        return log_l1(pred, ref) + mu_law_l1(pred, ref) + masked_log_l1(pred, ref, sat)
     if stage == "dehaze":
         samples = [cond.make_haze_sample(rad, d, rng) for rad, d, _ in crops]
         hazy = torch.cat([s.input_srgb for s in samples])

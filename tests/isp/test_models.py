@@ -43,7 +43,6 @@ def test_hdr_only_boosts_saturated_pixels():
     out = net(ldr)
     gamma_lin = out[0, 0, 24, 24]
     assert torch.allclose(out[..., 24:, 24:], gamma_lin.expand(1, 3, 8, 8))
-    assert torch.all(out[..., 10:14, 10:14] >= 1.0 - 1e-6)  # clipped -> at least the clip level
 
 
 def test_dehaze_is_identity_where_transmission_is_one():

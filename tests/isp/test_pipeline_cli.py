@@ -117,6 +117,7 @@ def test_isp_run_without_frames_is_an_error_message(tmp_path, capsys):
     assert "no raw_2, radiance_2 or image_2" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_isp_train_and_eval_commands(tmp_path, capsys):
     weights = {}
     for stage in ("raw", "hdr", "dehaze"):
