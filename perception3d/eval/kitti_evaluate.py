@@ -32,7 +32,7 @@ from perception3d.eval.kitti_frames import (
     frame_overlap,
     keeps_for_classes,
 )
-from perception3d.eval.kitti_matching import match_one_frame
+from perception3d.eval.kitti_matching import frame_counts
 from perception3d.eval.kitti_protocol import (
     ALPHA_UNKNOWN,
     CLASSES,
@@ -235,11 +235,14 @@ def match_frame(
     gt_flag = gt_flags(gt_obj.types, gt_obj.bbox, gt_obj.occluded, gt_obj.truncated,
                        class_name, level)  # fmt: skip
     dt_flag = pred_flags(dt_obj.types, dt_obj.bbox, class_name, level)
-    scores = np.nan_to_num(dt_obj.score, nan=0.0)
-    gt_to_pred, _, in_dontcare = match_one_frame(
-        overlaps, dc_overlap, gt_flag, dt_flag, scores, base == "bbox", threshold
-    )
-    pred_to_gt = np.full(len(pred_objects), -1, dtype=np.int64)
+    num_pred, num_gt = len(pred_objects), len(gt_objects)
+    gt_to_pred = np.zeros(num_gt, dtype=np.int64)
+    taken, in_dontcare = np.zeros(num_pred, dtype=bool), np.zeros(num_pred, dtype=bool)
+    frame_counts(
+        overlaps, dc_overlap, gt_flag, dt_flag, np.zeros(num_pred), gt_obj.alpha, dt_obj.alpha,
+        base == "bbox", threshold, -np.inf, taken, gt_to_pred, in_dontcare,
+    )  # fmt: skip
+    pred_to_gt = np.full(num_pred, -1, dtype=np.int64)
     matched = np.flatnonzero(gt_to_pred >= 0)
     pred_to_gt[gt_to_pred[matched]] = matched
     true_pos = (gt_to_pred >= 0) & (gt_flag == COUNTED)

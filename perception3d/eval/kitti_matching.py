@@ -3,7 +3,8 @@
 All frames are held flat: objects of frame ``f`` are rows ``gt_start[f]:gt_start[f + 1]`` (and
 ``dt_start`` for detections); the (D_f, G_f) overlap matrix of frame ``f`` (detections x ground
 truth) is ``overlap[ov_start[f]:ov_start[f] + D_f * G_f]`` in row-major order, and the (D_f, C_f)
-detection-over-DontCare overlaps ``dc_overlap[dcov_start[f]:...]`` likewise. Flags are the
+detection-over-DontCare overlaps ``dc_overlap[dcov_start[f]:...]`` likewise. Each frame is then
+matched on its own (``frame_counts``, which ``match_frame`` also calls). Flags are the
 ``kitti_protocol`` COUNTED (0) / IGNORED (1) / OTHER (-1) codes.
 
 The greedy assignment follows ``compute_statistics_jit`` of the python port of the devkit
@@ -34,46 +35,33 @@ _NO_DETECTION_SCORE = -10000000.0
 
 @numba.njit(cache=True)
 def _assign_frame(
-    overlap,
-    ov0,
-    dt0,
-    num_dt,
-    gt0,
-    num_gt,
-    gt_flag,
-    dt_flag,
-    dt_score,
-    min_overlap,
-    thresh,
-    by_score,
-    dt_taken,
-    gt_to_dt,
+    overlap, gt_flag, dt_flag, dt_score, min_overlap, thresh, by_score, dt_taken, gt_to_dt
 ):
-    """Greedy assignment in one frame; fills dt_taken (num_dt,) bool, gt_to_dt (num_gt,) int."""
-    for j in range(num_dt):
-        dt_taken[j] = False
+    """Greedy assignment in one frame.
+
+    overlap: (D, G); fills dt_taken (>= D,) bool and gt_to_dt (>= G,) int (-1: no match).
+    """
+    num_dt, num_gt = overlap.shape
+    dt_taken[:num_dt] = False
     for i in range(num_gt):
         gt_to_dt[i] = -1
-        if gt_flag[gt0 + i] == OTHER:
+        if gt_flag[i] == OTHER:
             continue
         best = -1
         best_score = _NO_DETECTION_SCORE
         best_overlap = 0.0
         best_is_ignored = False
         for j in range(num_dt):
-            flag = dt_flag[dt0 + j]
-            score = dt_score[dt0 + j]
-            if flag == OTHER or dt_taken[j] or score < thresh:
+            if dt_flag[j] == OTHER or dt_taken[j] or dt_score[j] < thresh:
                 continue
-            ov = overlap[ov0 + j * num_gt + i]
-            if not ov > min_overlap:  # strictly greater
+            if not overlap[j, i] > min_overlap:  # strictly greater
                 continue
             if by_score:
-                if score > best_score:
-                    best, best_score = j, score
-            elif flag == COUNTED and (ov > best_overlap or best_is_ignored):
-                best, best_overlap, best_is_ignored = j, ov, False
-            elif best < 0 and flag == IGNORED:
+                if dt_score[j] > best_score:
+                    best, best_score = j, dt_score[j]
+            elif dt_flag[j] == COUNTED and (overlap[j, i] > best_overlap or best_is_ignored):
+                best, best_overlap, best_is_ignored = j, overlap[j, i], False
+            elif best < 0 and dt_flag[j] == IGNORED:
                 best, best_is_ignored = j, True
         if best >= 0:
             dt_taken[best] = True
@@ -81,68 +69,45 @@ def _assign_frame(
 
 
 @numba.njit(cache=True)
-def _frame_counts(
-    overlap,
-    ov0,
-    dt0,
-    num_dt,
-    gt0,
-    num_gt,
-    gt_flag,
-    dt_flag,
-    dt_score,
-    gt_alpha,
-    dt_alpha,
-    dc_overlap,
-    dcov0,
-    num_dc,
-    use_dontcare,
-    min_overlap,
-    thresh,
-    dt_taken,
-    gt_to_dt,
-    dt_in_dontcare,
-):
-    """(tp, fp, fn, orientation similarity sum) of one frame at score threshold ``thresh``."""
+def frame_counts(
+    overlap, dc_overlap, gt_flag, dt_flag, dt_score, gt_alpha, dt_alpha, use_dontcare,
+    min_overlap, thresh, dt_taken, gt_to_dt, dt_in_dontcare,
+):  # fmt: skip
+    """(tp, fp, fn, orientation similarity sum) of one frame at score threshold ``thresh``.
+
+    Args:
+        overlap: (D, G) detection x ground truth; dc_overlap: (D, C) fraction of each
+            detection's 2D box inside each DontCare box (used if ``use_dontcare``).
+        gt_flag: (G,), dt_flag: (D,) protocol flags; dt_score: (D,); gt_alpha (G,), dt_alpha
+            (D,) radians.
+        dt_taken, dt_in_dontcare: (>= D,) bool, gt_to_dt: (>= G,) int64 work arrays, filled:
+            matched or absorbed, absorbed by DontCare, matched detection (-1 none).
+    """
     _assign_frame(
-        overlap,
-        ov0,
-        dt0,
-        num_dt,
-        gt0,
-        num_gt,
-        gt_flag,
-        dt_flag,
-        dt_score,
-        min_overlap,
-        thresh,
-        False,
-        dt_taken,
-        gt_to_dt,
+        overlap, gt_flag, dt_flag, dt_score, min_overlap, thresh, False, dt_taken, gt_to_dt
     )
+    num_dt, num_gt = overlap.shape
     tp, fp, fn = 0, 0, 0
     similarity = 0.0
     for i in range(num_gt):
-        flag = gt_flag[gt0 + i]
         j = gt_to_dt[i]
-        if flag == OTHER:
+        if gt_flag[i] != COUNTED:
             continue
         if j < 0:
-            if flag == COUNTED:
-                fn += 1
-        elif flag == COUNTED and dt_flag[dt0 + j] == COUNTED:
+            fn += 1
+        elif dt_flag[j] == COUNTED:
             tp += 1
-            similarity += (1.0 + math.cos(gt_alpha[gt0 + i] - dt_alpha[dt0 + j])) / 2.0
+            similarity += (1.0 + math.cos(gt_alpha[i] - dt_alpha[j])) / 2.0
     for j in range(num_dt):
         dt_in_dontcare[j] = False
-        if not dt_taken[j] and dt_flag[dt0 + j] == COUNTED and dt_score[dt0 + j] >= thresh:
+        if not dt_taken[j] and dt_flag[j] == COUNTED and dt_score[j] >= thresh:
             fp += 1
     if use_dontcare:
-        for c in range(num_dc):
+        for c in range(dc_overlap.shape[1]):
             for j in range(num_dt):
-                if dt_taken[j] or dt_flag[dt0 + j] != COUNTED or dt_score[dt0 + j] < thresh:
+                if dt_taken[j] or dt_flag[j] != COUNTED or dt_score[j] < thresh:
                     continue
-                if dc_overlap[dcov0 + j * num_dc + c] > min_overlap:
+                if dc_overlap[j, c] > min_overlap:
                     dt_taken[j] = True
                     dt_in_dontcare[j] = True
                     fp -= 1
@@ -155,6 +120,12 @@ def _max_count(start):
     for f in range(start.shape[0] - 1):
         most = max(most, start[f + 1] - start[f])
     return most
+
+
+@numba.njit(cache=True)
+def _block(flat, block_start, f, rows, cols):
+    """The (rows, cols) matrix of frame ``f`` in a flat array of row-major blocks."""
+    return flat[block_start[f] : block_start[f] + rows * cols].reshape((rows, cols))
 
 
 @numba.njit(cache=True)
@@ -172,28 +143,16 @@ def true_positive_scores(
     dt_taken = np.zeros(_max_count(dt_start), dtype=np.bool_)
     gt_to_dt = np.zeros(_max_count(gt_start), dtype=np.int64)
     for f in range(gt_start.shape[0] - 1):
-        gt0, dt0 = gt_start[f], dt_start[f]
-        num_gt, num_dt = gt_start[f + 1] - gt0, dt_start[f + 1] - dt0
+        g0, g1, d0, d1 = gt_start[f], gt_start[f + 1], dt_start[f], dt_start[f + 1]
+        frame_overlap = _block(overlap, ov_start, f, d1 - d0, g1 - g0)
         _assign_frame(
-            overlap,
-            ov_start[f],
-            dt0,
-            num_dt,
-            gt0,
-            num_gt,
-            gt_flag,
-            dt_flag,
-            dt_score,
-            min_overlap,
-            -np.inf,
-            True,
-            dt_taken,
-            gt_to_dt,
-        )
-        for i in range(num_gt):
+            frame_overlap, gt_flag[g0:g1], dt_flag[d0:d1], dt_score[d0:d1], min_overlap,
+            -np.inf, True, dt_taken, gt_to_dt,
+        )  # fmt: skip
+        for i in range(g1 - g0):
             j = gt_to_dt[i]
-            if j >= 0 and gt_flag[gt0 + i] == COUNTED and dt_flag[dt0 + j] == COUNTED:
-                out[num_tp] = dt_score[dt0 + j]
+            if j >= 0 and gt_flag[g0 + i] == COUNTED and dt_flag[d0 + j] == COUNTED:
+                out[num_tp] = dt_score[d0 + j]
                 num_tp += 1
     return out[:num_tp]
 
@@ -226,22 +185,9 @@ def score_thresholds(tp_scores, num_gt):
 
 @numba.njit(cache=True)
 def counts_at_thresholds(
-    overlap,
-    ov_start,
-    gt_start,
-    dt_start,
-    gt_flag,
-    dt_flag,
-    dt_score,
-    gt_alpha,
-    dt_alpha,
-    dc_overlap,
-    dcov_start,
-    dc_start,
-    use_dontcare,
-    min_overlap,
-    thresholds,
-):
+    overlap, ov_start, gt_start, dt_start, gt_flag, dt_flag, dt_score, gt_alpha, dt_alpha,
+    dc_overlap, dcov_start, dc_start, use_dontcare, min_overlap, thresholds,
+):  # fmt: skip
     """Second pass: (T, 4) [tp, fp, fn, orientation similarity] summed over frames at each
     score threshold (detections scoring below it are left out)."""
     counts = np.zeros((thresholds.shape[0], 4))
@@ -249,95 +195,27 @@ def counts_at_thresholds(
     dt_in_dontcare = np.zeros(_max_count(dt_start), dtype=np.bool_)
     gt_to_dt = np.zeros(_max_count(gt_start), dtype=np.int64)
     for f in range(gt_start.shape[0] - 1):
-        gt0, dt0 = gt_start[f], dt_start[f]
-        num_gt, num_dt = gt_start[f + 1] - gt0, dt_start[f + 1] - dt0
-        num_dc = dc_start[f + 1] - dc_start[f]
+        g0, g1, d0, d1 = gt_start[f], gt_start[f + 1], dt_start[f], dt_start[f + 1]
+        frame_overlap = _block(overlap, ov_start, f, d1 - d0, g1 - g0)
+        frame_dc = _block(dc_overlap, dcov_start, f, d1 - d0, dc_start[f + 1] - dc_start[f])
         # the frame's result depends only on the set of detections scoring >= threshold: the
         # same count means the same set, so it is computed once per distinct set
         last_kept = -1
         tp, fp, fn, similarity = 0, 0, 0, 0.0
         for t in range(thresholds.shape[0]):
             kept = 0
-            for j in range(num_dt):
-                if dt_score[dt0 + j] >= thresholds[t]:
+            for j in range(d0, d1):
+                if dt_score[j] >= thresholds[t]:
                     kept += 1
             if kept != last_kept:
-                tp, fp, fn, similarity = _frame_counts(
-                    overlap,
-                    ov_start[f],
-                    dt0,
-                    num_dt,
-                    gt0,
-                    num_gt,
-                    gt_flag,
-                    dt_flag,
-                    dt_score,
-                    gt_alpha,
-                    dt_alpha,
-                    dc_overlap,
-                    dcov_start[f],
-                    num_dc,
-                    use_dontcare,
-                    min_overlap,
-                    thresholds[t],
-                    dt_taken,
-                    gt_to_dt,
-                    dt_in_dontcare,
-                )
+                tp, fp, fn, similarity = frame_counts(
+                    frame_overlap, frame_dc, gt_flag[g0:g1], dt_flag[d0:d1], dt_score[d0:d1],
+                    gt_alpha[g0:g1], dt_alpha[d0:d1], use_dontcare, min_overlap, thresholds[t],
+                    dt_taken, gt_to_dt, dt_in_dontcare,
+                )  # fmt: skip
                 last_kept = kept
             counts[t, 0] += tp
             counts[t, 1] += fp
             counts[t, 2] += fn
             counts[t, 3] += similarity
     return counts
-
-
-def match_one_frame(
-    overlap: np.ndarray,
-    dc_overlap: np.ndarray,
-    gt_flag: np.ndarray,
-    dt_flag: np.ndarray,
-    dt_score: np.ndarray,
-    use_dontcare: bool,
-    min_overlap: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Second-pass matching of a single frame with every detection counted.
-
-    Args:
-        overlap: (D, G) detection x ground truth overlaps; dc_overlap: (D, C) detection area
-            fraction inside each DontCare box.
-        gt_flag: (G,), dt_flag: (D,) int8 protocol flags; dt_score: (D,) scores.
-
-    Returns:
-        gt_to_dt: (G,) int64 matched detection per ground truth object, -1 for none;
-        dt_taken: (D,) bool, matched or absorbed by a DontCare region;
-        dt_in_dontcare: (D,) bool, absorbed by a DontCare region.
-    """
-    num_dt, num_gt = overlap.shape
-    num_dc = dc_overlap.shape[1]
-    dt_taken = np.zeros(num_dt, dtype=np.bool_)
-    dt_in_dontcare = np.zeros(num_dt, dtype=np.bool_)
-    gt_to_dt = np.zeros(num_gt, dtype=np.int64)
-    _frame_counts(
-        np.ascontiguousarray(overlap, dtype=np.float64).ravel(),
-        0,
-        0,
-        num_dt,
-        0,
-        num_gt,
-        gt_flag.astype(np.int8),
-        dt_flag.astype(np.int8),
-        dt_score.astype(np.float64),
-        np.zeros(num_gt),
-        np.zeros(num_dt),
-        np.ascontiguousarray(dc_overlap, dtype=np.float64).ravel(),
-        0,
-        num_dc,
-        use_dontcare,
-        min_overlap,
-        -np.inf,
-        dt_taken,
-        gt_to_dt,
-        dt_in_dontcare,
-    )
-    return gt_to_dt, dt_taken, dt_in_dontcare
