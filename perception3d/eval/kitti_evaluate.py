@@ -67,17 +67,18 @@ def metric_keys(class_name: str) -> list[tuple[str, str, float]]:
 
 
 def _check_objects(frame_id: str, objects: Sequence[KittiObject], what: str, need_score: bool):
+    """Raise ``TypeError`` / ``ValueError`` naming the frame and item of a bad object."""
     for index, obj in enumerate(objects):
+        where = f"{what} of frame {frame_id!r}, item {index}"
         if not isinstance(obj, KittiObject):
-            raise TypeError(f"{what} of frame {frame_id!r}, item {index}: expected a "
-                            f"KittiObject, got {type(obj).__name__}")  # fmt: skip
+            raise TypeError(f"{where}: expected a KittiObject, got {type(obj).__name__}")
         if need_score and obj.score is None:
-            raise ValueError(f"{what} of frame {frame_id!r}, item {index} ({obj.type}): "
-                             "has no score (predictions need the 16th column)")  # fmt: skip
+            raise ValueError(f"{where} ({obj.type}): has no score (a result row's 16th column)")
         x1, y1, x2, y2 = obj.bbox
         if x2 < x1 or y2 < y1:
-            raise ValueError(f"{what} of frame {frame_id!r}, item {index} ({obj.type}): "
-                             f"bbox must have x2 >= x1 and y2 >= y1, got {obj.bbox}")  # fmt: skip
+            raise ValueError(
+                f"{where} ({obj.type}): bbox must have x2 >= x1 and y2 >= y1, got {obj.bbox}"
+            )
 
 
 def evaluate_kitti(
@@ -134,8 +135,14 @@ def evaluate_kitti(
         per_point = {"R40": {key: [] for key, _, _ in keys}, "R11": {key: [] for key, _, _ in keys}}
         gt_counted[class_name] = {}
         for difficulty, diff_name in enumerate(DIFFICULTIES):
-            gt_flag = gt_flags(gt_objects.types, gt_objects.bbox, gt_objects.occluded,
-                               gt_objects.truncated, class_name, difficulty)  # fmt: skip
+            gt_flag = gt_flags(
+                gt_objects.types,
+                gt_objects.bbox,
+                gt_objects.occluded,
+                gt_objects.truncated,
+                class_name,
+                difficulty,
+            )
             dt_flag = pred_flags(dt_objects.types, dt_objects.bbox, class_name, difficulty)
             gt_counted[class_name][diff_name] = int(np.count_nonzero(gt_flag == COUNTED))
             curves: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}
@@ -229,11 +236,13 @@ def match_frame(
     dt_obj = Objects.concat([pred_objects])
     cared = np.array([not o.is_dontcare for o in gt_objects], dtype=bool)
     overlaps = np.zeros((len(pred_objects), len(gt_objects)))
-    overlaps[:, cared] = frame_overlap(base, dt_obj.bbox, dt_obj.boxes_cam,
-                                       gt_obj.bbox[cared], gt_obj.boxes_cam[cared])  # fmt: skip
+    overlaps[:, cared] = frame_overlap(
+        base, dt_obj.bbox, dt_obj.boxes_cam, gt_obj.bbox[cared], gt_obj.boxes_cam[cared]
+    )
     dc_overlap = dontcare_overlap(dt_obj.bbox, gt_obj.bbox[~cared])
-    gt_flag = gt_flags(gt_obj.types, gt_obj.bbox, gt_obj.occluded, gt_obj.truncated,
-                       class_name, level)  # fmt: skip
+    gt_flag = gt_flags(
+        gt_obj.types, gt_obj.bbox, gt_obj.occluded, gt_obj.truncated, class_name, level
+    )
     dt_flag = pred_flags(dt_obj.types, dt_obj.bbox, class_name, level)
     num_pred, num_gt = len(pred_objects), len(gt_objects)
     gt_to_pred = np.zeros(num_gt, dtype=np.int64)

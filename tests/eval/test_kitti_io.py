@@ -17,6 +17,7 @@ from perception3d.eval.kitti import (
     format_kitti_table,
     read_predictions,
 )
+from tests.eval.test_kitti_evaluate import CAR_KEYS, PED_KEYS
 
 SCENES = Path(__file__).parents[1] / "data" / "kitti_eval" / "scenes"
 
@@ -128,10 +129,8 @@ def test_cli_prints_table_and_writes_the_json(scenes, tmp_path, capsys):
     assert "warning: 1 of 120 frames have no prediction file" in captured.err
     metrics = json.loads(out.read_text())
     assert list(metrics) == ["Car", "Cyclist", "meta"]
-    assert list(metrics["Car"]["R40"]) == ["bbox@0.7", "aos@0.7", "bev@0.7", "3d@0.7", "bev@0.5",
-                                          "3d@0.5"]  # fmt: skip
-    assert list(metrics["Cyclist"]["R11"]) == ["bbox@0.5", "aos@0.5", "bev@0.5", "3d@0.5",
-                                              "bev@0.25", "3d@0.25"]  # fmt: skip
+    assert list(metrics["Car"]["R40"]) == CAR_KEYS
+    assert list(metrics["Cyclist"]["R11"]) == PED_KEYS
     assert all(len(v) == 3 for v in metrics["Car"]["R11"].values())
     assert metrics["meta"]["frames"] == 120 and metrics["meta"]["missing_prediction_files"] == 1
 
