@@ -94,8 +94,9 @@ def test_ground_truth_as_predictions_where_the_port_fails():
 def test_the_one_pair_where_the_port_rounds_across_the_threshold():
     # On a 3,769-frame set made like the benchmark's (kitti_scenes, 5 objects a frame, seed 7)
     # the port agreed on 104 of 108 AP values; Car bev@0.7 moderate and hard (R40: 0.0058,
-    # 0.0026; R11: 0.0017, 0.0015) differed because of this pair (frame 002935): BEV IoU 0.6999959199 in float64 (shapely:
-    # the same to 3e-15), 0.7000013 in the port's float32 kernel, which matches it at 0.7.
+    # 0.0026; R11: 0.0017, 0.0015) differed because of this pair (frame 002935): BEV IoU
+    # 0.6999959199 in float64 (shapely: the same to 3e-15), 0.7000013 in the port's float32
+    # kernel, which matches it at 0.7.
     gt = parse_label_line(
         "Car 0.00 0 0.43 291.13 174.06 369.55 200.82 1.52 1.73 3.97 -16.58 1.62 42.79 0.06"
     )
