@@ -7,6 +7,7 @@ optional extra is missing does not break the others.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,29 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from perception3d.demo import run_demo
 
     run_demo(out_dir=args.out, data_root=args.data_root)
+    return 0
+
+
+def _cmd_synth_objectnet3d(args: argparse.Namespace) -> int:
+    from perception3d.data.objectnet3d_synth.generate import (
+        generate_synthetic_objectnet3d,
+        load_synth_objectnet3d_config,
+    )
+
+    cfg = load_synth_objectnet3d_config(args.config, args.set)
+    summary = generate_synthetic_objectnet3d(args.out, cfg, progress=not args.quiet)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _cmd_eval_objectnet3d(args: argparse.Namespace) -> int:
+    from perception3d.atomic import atomic_write_text
+    from perception3d.eval.objectnet3d import evaluate_objectnet3d_root, format_objectnet3d_table
+
+    result = evaluate_objectnet3d_root(args.data_root, args.pred, split=args.split)
+    print(format_objectnet3d_table(result))
+    if args.out is not None:
+        atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
     return 0
 
 
@@ -44,6 +68,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="KITTI-layout root to use instead of the embedded default",
     )
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "synth-objectnet3d",
+        help="render a synthetic ObjectNet3D in the real layout (.mat, .off, Image_sets, JPEG)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="dataset root to write")
+    p.add_argument("--config", type=Path, default=None, help="YAML (default: built-in defaults)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set num_images=200 (repeatable)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_synth_objectnet3d)
+
+    p = sub.add_parser("eval", help="evaluate predictions with a benchmark's official protocol")
+    eval_sub = p.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+    q = eval_sub.add_parser(
+        "objectnet3d", help="ObjectNet3D detection AP and viewpoint AVP/AVS (official toolbox)"
+    )
+    q.add_argument("--data-root", type=Path, required=True, help="ObjectNet3D root")
+    q.add_argument(
+        "--pred",
+        type=Path,
+        required=True,
+        help="prediction file (docs/objectnet3d.md) or a folder of detections_<class>.txt",
+    )
+    q.add_argument("--split", default="val", help="image set of Image_sets/ (default: val)")
+    q.add_argument("--out", type=Path, default=None, help="write the result as JSON here")
+    q.set_defaults(func=_cmd_eval_objectnet3d)
     return parser
 
 
