@@ -250,7 +250,7 @@ def write_predictions(path: str | Path, detections: Sequence[Detection]) -> Path
 
     lines = [
         f"{d.image_id} {d.class_name} {d.bbox[0]:.2f} {d.bbox[1]:.2f} {d.bbox[2]:.2f} "
-        f"{d.bbox[3]:.2f} {d.score:.6f} {d.azimuth_rad:.6f} {d.elevation_rad:.6f} {d.theta_rad:.6f}"
+        f"{d.bbox[3]:.2f} {d.score:.9g} {d.azimuth_rad:.9g} {d.elevation_rad:.9g} {d.theta_rad:.9g}"
         for d in detections
     ]
     return atomic_write_text(path, "".join(line + "\n" for line in lines))

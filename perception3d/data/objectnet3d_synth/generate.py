@@ -245,9 +245,6 @@ def load_synth_objectnet3d_config(
     path: str | Path | None = None, overrides: tuple[str, ...] | list[str] = ()
 ) -> SynthObjectNet3DConfig:
     """The config of ``path`` (YAML), or the defaults when None, with ``key=value`` overrides."""
-    from perception3d.config import apply_overrides, from_dict, load_config
+    from perception3d.config import load_config_or_defaults
 
-    if path is not None:
-        return load_config(path, SynthObjectNet3DConfig, overrides)
-    data = apply_overrides({}, overrides)
-    return from_dict(SynthObjectNet3DConfig, data, source="--set")
+    return load_config_or_defaults(path, SynthObjectNet3DConfig, overrides)
