@@ -41,7 +41,7 @@ def _gaussian_window(size: int, sigma: float, device, dtype) -> torch.Tensor:
 def _ssim_terms(x, y, data_range, size=11, sigma=1.5):
     """Mean SSIM and mean contrast-structure term per image ('valid' Gaussian windows, as
     Wang et al. 2004 and scikit-image with gaussian_weights=True)."""
-    b, c, h, w = x.shape
+    c = x.shape[1]
     g = _gaussian_window(size, sigma, x.device, x.dtype)
     gx = g.view(1, 1, 1, size).expand(5 * c, 1, 1, size)
     gy = g.view(1, 1, size, 1).expand(5 * c, 1, size, 1)
