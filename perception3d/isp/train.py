@@ -47,6 +47,7 @@ class TrainData:
         procedural: number of seeded procedural scenes added to the pool.
         real_images: sRGB photographs unprocessed into raw (e.g. KITTI image_2 PNGs).
         real_fraction: share of crops drawn from the real images (when there are some).
+        lowlight_fraction: share of ``raw`` captures at low-light ISO (the rest: normal).
     """
 
     synth_root: Path | None = None
@@ -55,11 +56,13 @@ class TrainData:
     procedural: int = 48
     real_images: tuple[Path, ...] = ()
     real_fraction: float = 0.25
+    lowlight_fraction: float = 0.6
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """One stage's training run (``configs/isp/train_<stage>.yaml``)."""
+    """One stage's training run (``configs/isp/train_<stage>.yaml``); ``init``: weights to
+    start from (fine-tuning), else random initialization."""
 
     stage: Stage
     out: Path
@@ -70,6 +73,7 @@ class TrainConfig:
     lr: float = 1e-3
     seed: int = 0
     threads: int = 2
+    init: Path | None = None
     data: TrainData = TrainData()
 
 
@@ -99,7 +103,7 @@ def learned_raw_to_linear(model: RawUNet, raw: torch.Tensor, meta: RawMeta) -> t
     return apply_color_matrix(model(x, noise), meta.cam_to_rgb.to(x))
 
 
-def _raw_batch(crops, rng: np.random.Generator):
+def _raw_batch(crops, rng: np.random.Generator, lowlight_fraction: float = 0.6):
     raws, metas, refs = [], [], []
     for rad, _, real in crops:
         if real and rng.random() < 0.5:  # Brooks' unprocessing and noise model
@@ -110,7 +114,7 @@ def _raw_batch(crops, rng: np.random.Generator):
             metas.append(unprocess_meta(p))
             refs.append(target)
         else:
-            condition = "lowlight" if rng.random() < 0.6 else "normal"
+            condition = "lowlight" if rng.random() < lowlight_fraction else "normal"
             s = cond.make_raw_sample(rad, rng, condition)
             raws.append(s.raw)
             metas.append(s.meta)
@@ -118,10 +122,12 @@ def _raw_batch(crops, rng: np.random.Generator):
     return torch.cat(raws), RawMeta.cat(metas), torch.cat(refs)
 
 
-def stage_loss(stage: Stage, model, crops, rng: np.random.Generator) -> torch.Tensor:
+def stage_loss(
+    stage: Stage, model, crops, rng: np.random.Generator, lowlight_fraction: float = 0.6
+) -> torch.Tensor:
     """Loss of one batch of ``crops`` for ``stage``."""
     if stage == "raw":
-        raw, meta, ref = _raw_batch(crops, rng)
+        raw, meta, ref = _raw_batch(crops, rng, lowlight_fraction)
         return srgb_loss(learned_raw_to_linear(model, raw, meta), ref)
     if stage == "hdr":
         samples = [cond.make_hdr_sample(rad, rng) for rad, _, _ in crops]
@@ -129,7 +135,9 @@ def stage_loss(stage: Stage, model, crops, rng: np.random.Generator) -> torch.Te
         ref = torch.cat([s.reference_linear for s in samples])
         pred = model(ldr)
         sat = model.saturation(ldr)
-        return log_l1(pred, ref) + mu_law_l1(pred, ref) + masked_log_l1(pred, ref, sat)
+        # the mu-law term (the metric's domain) weighted 4x: with weight 1 the boost of clipped
+        # highlights stayed near the median of their log radiance (about 2x the clip level)
+        return log_l1(pred, ref) + 4.0 * mu_law_l1(pred, ref) + masked_log_l1(pred, ref, sat)
     if stage == "dehaze":
         samples = [cond.make_haze_sample(rad, d, rng) for rad, d, _ in crops]
         hazy = torch.cat([s.input_srgb for s in samples])
@@ -156,6 +164,9 @@ def train_stage(cfg: TrainConfig, log=print) -> dict:
         real = []  # 8-bit photographs carry no highlight information to learn from
     log(f"isp train {cfg.stage}: {len(pool)} scenes + {len(real)} real images")
     model = build_model(cfg.stage, cfg.width)
+    if cfg.init is not None:
+        model.load_state_dict(load_weights(cfg.init).state_dict())
+        model.train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps, eta_min=cfg.lr * 0.05)
     history, t0, running = [], time.time(), 0.0
@@ -164,7 +175,7 @@ def train_stage(cfg: TrainConfig, log=print) -> dict:
         crops = random_crops(pool, cfg.batch_size - n_real, cfg.crop, rng)
         if n_real:
             crops += random_crops(real, n_real, cfg.crop, rng)
-        loss = stage_loss(cfg.stage, model, crops, rng)
+        loss = stage_loss(cfg.stage, model, crops, rng, d.lowlight_fraction)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
