@@ -62,7 +62,9 @@ class TrainData:
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """One stage's training run (``configs/isp/train_<stage>.yaml``); ``init``: weights to
-    start from (fine-tuning), else random initialization."""
+    start from (fine-tuning), else random initialization; ``hdr_mu_law_weight``: weight of the
+    mu-law L1 term of the HDR loss (with 1, the boost of clipped highlights stayed near the
+    median of their log radiance, about 2x the clip level)."""
 
     stage: Stage
     out: Path
@@ -74,6 +76,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     init: Path | None = None
+    hdr_mu_law_weight: float = 4.0
     data: TrainData = TrainData()
 
 
@@ -123,7 +126,12 @@ def _raw_batch(crops, rng: np.random.Generator, lowlight_fraction: float = 0.6):
 
 
 def stage_loss(
-    stage: Stage, model, crops, rng: np.random.Generator, lowlight_fraction: float = 0.6
+    stage: Stage,
+    model,
+    crops,
+    rng: np.random.Generator,
+    lowlight_fraction: float = 0.6,
+    mu_law_weight: float = 4.0,
 ) -> torch.Tensor:
     """Loss of one batch of ``crops`` for ``stage``."""
     if stage == "raw":
@@ -135,9 +143,8 @@ def stage_loss(
         ref = torch.cat([s.reference_linear for s in samples])
         pred = model(ldr)
         sat = model.saturation(ldr)
-        # the mu-law term (the metric's domain) weighted 4x: with weight 1 the boost of clipped
-        # highlights stayed near the median of their log radiance (about 2x the clip level)
-        return log_l1(pred, ref) + 4.0 * mu_law_l1(pred, ref) + masked_log_l1(pred, ref, sat)
+        mu = mu_law_weight * mu_law_l1(pred, ref)
+        return log_l1(pred, ref) + mu + masked_log_l1(pred, ref, sat)
     if stage == "dehaze":
         samples = [cond.make_haze_sample(rad, d, rng) for rad, d, _ in crops]
         hazy = torch.cat([s.input_srgb for s in samples])
@@ -175,7 +182,7 @@ def train_stage(cfg: TrainConfig, log=print) -> dict:
         crops = random_crops(pool, cfg.batch_size - n_real, cfg.crop, rng)
         if n_real:
             crops += random_crops(real, n_real, cfg.crop, rng)
-        loss = stage_loss(cfg.stage, model, crops, rng, d.lowlight_fraction)
+        loss = stage_loss(cfg.stage, model, crops, rng, d.lowlight_fraction, cfg.hdr_mu_law_weight)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
