@@ -143,28 +143,46 @@ class HdrNet(nn.Module):
 
 
 class DehazeNet(nn.Module):
-    """Hazy sRGB (B, 3, H, W) -> dehazed linear (B, 3, H, W), with transmission (B, 1, H, W)
-    and airlight (B, 3) predicted at quarter resolution and the physical model inverted at full
-    resolution: ``J = (I - A) / max(t, t_min) + A``."""
+    """Hazy sRGB (B, 3, H, W) -> dehazed linear (B, 3, H, W), predicted at quarter resolution
+    and applied at full resolution.
 
-    def __init__(self, width: int = 16, t_min: float = 0.05) -> None:
+    ``head="affine"`` (shipped): a per-pixel affine map ``J = alpha I + beta`` with
+    ``alpha >= 1`` (B, 1) and ``beta`` (B, 3), upsampled bilinearly; the scattering model is
+    exactly this map with ``alpha = 1 / t`` and ``beta = -A (1 - t) / t``, but the network may
+    hedge where the transmission is too small to invert (a local affine model as in Gharbi et
+    al.'s HDRNet). ``head="transmission"``: transmission ``t`` and a global airlight ``A``,
+    ``J = (I - A) / max(t, t_min) + A`` (kept for comparison: it scored below the affine head).
+    """
+
+    def __init__(self, width: int = 16, t_min: float = 0.05, head: str = "affine") -> None:
         super().__init__()
-        self.unet = UNet(3, 1, width)
+        if head not in ("affine", "transmission"):
+            raise ValueError(f"head must be affine or transmission, got {head!r}")
+        self.head = head
+        self.unet = UNet(3, 4 if head == "affine" else 1, width)
         self.airlight_head = nn.Linear(4 * width, 3)
         self.t_min = t_min
 
-    def estimate(self, srgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(transmission (B, 1, H, W), airlight (B, 3) linear) of hazy ``srgb``."""
+    def _maps(self, srgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         small = F.avg_pool2d(srgb, 4, ceil_mode=True)
         small, (h, w) = pad_multiple(small, 4)
-        t_logit, feats = self.unet(small)
-        t = torch.sigmoid(t_logit[..., :h, :w])
-        t = F.interpolate(t, size=srgb.shape[-2:], mode="bilinear", align_corners=False)
+        out, feats = self.unet(small)
+        out = F.interpolate(out[..., :h, :w], size=srgb.shape[-2:], mode="bilinear")
+        return out, feats
+
+    def estimate(self, srgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Transmission head: (t (B, 1, H, W), airlight (B, 3) linear); affine head:
+        (alpha (B, 1, H, W), beta (B, 3, H, W))."""
+        out, feats = self._maps(srgb)
+        if self.head == "affine":
+            return 1.0 + F.softplus(out[:, :1]), out[:, 1:]
         airlight = F.softplus(self.airlight_head(feats.mean(dim=(2, 3)))) + 0.05
-        return t, airlight
+        return torch.sigmoid(out), airlight
 
     def forward(self, srgb: torch.Tensor) -> torch.Tensor:
-        t, a = self.estimate(srgb)
+        first, second = self.estimate(srgb)
         linear = srgb_to_linear(srgb)
-        aa = a[:, :, None, None]
-        return ((linear - aa) / t.clamp_min(self.t_min) + aa).clamp_min(0.0)
+        if self.head == "affine":
+            return (first * linear + second).clamp_min(0.0)
+        aa = second[:, :, None, None]
+        return ((linear - aa) / first.clamp_min(self.t_min) + aa).clamp_min(0.0)

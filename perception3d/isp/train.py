@@ -80,14 +80,14 @@ class TrainConfig:
     data: TrainData = TrainData()
 
 
-def build_model(stage: Stage, width: int) -> torch.nn.Module:
-    """The model class of ``stage``."""
+def build_model(stage: Stage, width: int, head: str = "affine") -> torch.nn.Module:
+    """The model class of ``stage`` (``head``: the dehaze model's output head)."""
     if stage == "raw":
         return RawUNet(width)
     if stage == "hdr":
         return HdrNet(width)
     if stage == "dehaze":
-        return DehazeNet(width)
+        return DehazeNet(width, head=head)
     raise ValueError(f"stage must be raw, hdr or dehaze, got {stage!r}")
 
 
@@ -149,12 +149,14 @@ def stage_loss(
         samples = [cond.make_haze_sample(rad, d, rng) for rad, d, _ in crops]
         hazy = torch.cat([s.input_srgb for s in samples])
         ref = torch.cat([s.reference_linear for s in samples])
-        t_true = torch.cat([s.extras["transmission"] for s in samples])
-        a_true = torch.cat([s.extras["airlight"] for s in samples])
-        t, a = model.estimate(hazy)
         pred = model(hazy)
         # L1 in sRGB (MS-SSIM at 256 px crops cost 5x the model's own step on our CPUs)
         image = l1(linear_to_srgb(pred), linear_to_srgb(ref))
+        if model.head == "affine":
+            return image
+        t_true = torch.cat([s.extras["transmission"] for s in samples])
+        a_true = torch.cat([s.extras["airlight"] for s in samples])
+        t, a = model.estimate(hazy)
         return image + 0.5 * l1(t, t_true) + 0.5 * l1(a, a_true.to(a))
     raise ValueError(f"unknown stage {stage!r}")
 
@@ -202,7 +204,10 @@ def train_stage(cfg: TrainConfig, log=print) -> dict:
         "train_time_s": time.time() - t0,
         "history": history,
     }
-    save_weights(model, cfg.out, {"stage": cfg.stage, "width": cfg.width})
+    info = {"stage": cfg.stage, "width": cfg.width}
+    if cfg.stage == "dehaze":
+        info["head"] = model.head
+    save_weights(model, cfg.out, info)
     atomic_write_text(Path(cfg.out).with_suffix(".json"), json.dumps(meta, indent=2))
     return meta
 
@@ -217,6 +222,7 @@ def load_weights(path: Path) -> torch.nn.Module:
     """The model saved by :func:`save_weights` (``torch.load(weights_only=True)``), in eval
     mode."""
     blob = torch.load(path, map_location="cpu", weights_only=True)
-    model = build_model(blob["info"]["stage"], int(blob["info"]["width"]))
+    info = blob["info"]
+    model = build_model(info["stage"], int(info["width"]), info.get("head", "transmission"))
     model.load_state_dict(blob["state_dict"])
     return model.eval()

@@ -3,6 +3,7 @@ physical structure of the HDR and dehaze outputs, deterministic training."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from perception3d.isp.models import DehazeNet, HdrNet, MaskedConv2d, RawUNet
@@ -45,14 +46,21 @@ def test_hdr_only_boosts_saturated_pixels():
     assert torch.allclose(out[..., 24:, 24:], gamma_lin.expand(1, 3, 8, 8))
 
 
-def test_dehaze_is_identity_where_transmission_is_one():
-    net = DehazeNet(8)
-    with torch.no_grad():
-        net.unet.out.bias.fill_(20.0)  # sigmoid -> t = 1
-    img = torch.rand(1, 3, 32, 32)
+def test_dehaze_heads_are_identity_without_haze():
     from perception3d.isp.color import srgb_to_linear
 
+    img = torch.rand(1, 3, 32, 32)
+    net = DehazeNet(8, head="transmission")
+    with torch.no_grad():
+        net.unet.out.bias.fill_(20.0)  # sigmoid -> t = 1
     assert torch.allclose(net(img), srgb_to_linear(img), atol=1e-5)
+    net = DehazeNet(8, head="affine")
+    with torch.no_grad():
+        net.unet.out.weight.zero_()
+        net.unet.out.bias.copy_(torch.tensor([-30.0, 0.0, 0.0, 0.0]))  # alpha = 1, beta = 0
+    assert torch.allclose(net(img), srgb_to_linear(img), atol=1e-5)
+    with pytest.raises(ValueError, match="head must be"):
+        DehazeNet(8, head="cnn")
 
 
 def test_training_is_deterministic_and_weights_round_trip(tmp_path):
