@@ -96,11 +96,13 @@ class MaskedConv2d(nn.Module):
 class HdrNet(nn.Module):
     """LDR sRGB (B, 3, H, W) in [0, 1] -> linear HDR (B, 3, H, W), 1.0 = the clipping level.
 
-    ``hdr = ldr^gamma * exp(s * r)``: ``gamma`` in [1.5, 3.0] is predicted per image (inverse
-    camera response), ``s`` is the soft saturation mask (max channel above 0.95, as in HDRCNN),
-    and ``r`` the log boost of clipped highlights, predicted at quarter resolution by a U-Net
-    whose encoder uses masked features. ``r`` is unconstrained (a softplus here collapsed to 0
-    during training and never recovered).
+    ``hdr = (w srgb^-1(ldr) + (1 - w) ldr^gamma) * exp(s * r)``. The inverse camera response is
+    a per-image mix of the sRGB curve and a power law, ``w`` and ``gamma`` in [1.5, 3.0]
+    predicted from global features (a pure power law cost 5-10 dB on sRGB-encoded frames,
+    whose linear toe it cannot represent). ``s`` is the soft saturation mask (max channel
+    above 0.95, as in HDRCNN). ``r`` is the log boost of clipped highlights, predicted at
+    quarter resolution by a U-Net whose encoder uses masked features; it is unconstrained (a
+    softplus here collapsed to 0 during training and never recovered).
     """
 
     def __init__(self, width: int = 16, threshold: float = 0.95) -> None:
@@ -114,6 +116,9 @@ class HdrNet(nn.Module):
         self.dec1 = nn.Sequential(_conv(3 * c, c), _conv(c, c))
         self.out = nn.Conv2d(c, 3, 1)
         self.gamma_head = nn.Linear(4 * c, 1)
+        self.crf_head = nn.Linear(4 * c, 1)  # weight of the sRGB curve vs the power law
+        nn.init.zeros_(self.crf_head.weight)
+        nn.init.zeros_(self.crf_head.bias)
 
     def saturation(self, ldr: torch.Tensor) -> torch.Tensor:
         m = ldr.amax(dim=1, keepdim=True)
@@ -132,13 +137,16 @@ class HdrNet(nn.Module):
             x, m = layer(x, m)
         e2 = x
         e3 = self.enc3(e2)
-        gamma = 1.5 + 1.5 * torch.sigmoid(self.gamma_head(e3.mean(dim=(2, 3))))  # (B, 1)
+        pooled = e3.mean(dim=(2, 3))
+        gamma = 1.5 + 1.5 * torch.sigmoid(self.gamma_head(pooled))  # (B, 1)
+        w_srgb = torch.sigmoid(self.crf_head(pooled)).view(-1, 1, 1, 1)
         up = F.interpolate(e3, size=e2.shape[-2:], mode="bilinear", align_corners=False)
         d2 = self.dec2(torch.cat([up, e2], 1))
         up = F.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False)
         r = self.out(self.dec1(torch.cat([up, e1], 1)))[..., :h, :w]
         r = F.interpolate(r, size=ldr.shape[-2:], mode="bilinear", align_corners=False)
-        linear = ldr.clamp(1e-6, 1.0).pow(gamma.view(-1, 1, 1, 1))
+        power = ldr.clamp(1e-6, 1.0).pow(gamma.view(-1, 1, 1, 1))
+        linear = w_srgb * srgb_to_linear(ldr) + (1.0 - w_srgb) * power
         return linear * torch.exp(sat * r)
 
 

@@ -173,9 +173,10 @@ def train_stage(cfg: TrainConfig, log=print) -> dict:
         real = []  # 8-bit photographs carry no highlight information to learn from
     log(f"isp train {cfg.stage}: {len(pool)} scenes + {len(real)} real images")
     model = build_model(cfg.stage, cfg.width)
-    if cfg.init is not None:
-        model.load_state_dict(load_weights(cfg.init).state_dict())
-        model.train()
+    if cfg.init is not None:  # parameters the init file lacks (a newer head) keep their init
+        missing, _ = model.load_state_dict(_read_state(cfg.init), strict=False)
+        if missing:
+            log(f"  {cfg.init}: no values for {missing}, initialized")
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps, eta_min=cfg.lr * 0.05)
     history, t0, running = [], time.time(), 0.0
@@ -216,6 +217,10 @@ def save_weights(model: torch.nn.Module, path: Path, info: dict) -> None:
     """State dict + plain info (stage, width) in one file readable with weights_only=True."""
     blob = {"info": info, "state_dict": model.state_dict()}
     atomic_write(path, lambda f: torch.save(blob, f))
+
+
+def _read_state(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
 
 
 def load_weights(path: Path) -> torch.nn.Module:
