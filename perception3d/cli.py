@@ -20,6 +20,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_viz(args: argparse.Namespace) -> int:
+    try:
+        return _run_viz(args)
+    except ValueError as exc:  # bad views, suffix, ranges: the library's input checks
+        print(f"perception3d viz: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run_viz(args: argparse.Namespace) -> int:
     from perception3d.viz.bev import BevGrid
     from perception3d.viz.frame import VizOptions, visualize
     from perception3d.viz.sequence import visualize_sequence
@@ -169,6 +177,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (Perception3DError, FileNotFoundError, ValueError) as exc:
+    except (Perception3DError, FileNotFoundError) as exc:
         print(f"perception3d {args.command}: error: {exc}", file=sys.stderr)
         return 2
