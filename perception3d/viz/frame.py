@@ -16,7 +16,7 @@ from perception3d.data.kitti import Frame, KittiObject, KittiObjectDataset, read
 from perception3d.geometry.calib import boxes_cam_to_lidar
 from perception3d.viz.bev import BevGrid
 from perception3d.viz.canvas import compose_views, save_png, text_strip, vstack
-from perception3d.viz.status import DEFAULT_CLASSES, MatchFn, evaluator_match_frame, match_status
+from perception3d.viz.status import DEFAULT_CLASSES, MatchFn, match_status
 
 VIEWS = ("bev", "image", "3d", "range")
 _TITLES = {"bev": "bird's-eye view", "image": "image_2", "3d": "3D", "range": "range image"}
@@ -122,7 +122,8 @@ def frame_boxes(
     match_fn: MatchFn | None = None,
 ) -> FrameBoxes:
     """Ground truth and predictions of a frame in the LiDAR frame, with TP/FP/FN statuses when
-    predictions are given and ``options.match`` (by ``match_fn``, default the evaluator's)."""
+    predictions are given and ``options.match`` (by ``match_fn``, default the KITTI evaluator's
+    ``match_frame``; see :func:`perception3d.viz.status.match_status`)."""
     options = options or VizOptions()
     gt_all = list(frame.objects)
     cared = np.array([not o.is_dontcare for o in gt_all], dtype=bool)
@@ -141,17 +142,8 @@ def frame_boxes(
     )
     if not options.match:
         return boxes
-    fn = match_fn or evaluator_match_frame()
-    if fn is None:
-        warnings.warn(
-            "TP/FP/FN colouring needs perception3d.eval.kitti.match_frame (the KITTI "
-            "evaluator), not installed here: ground truth and predictions drawn in plain colours",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return boxes
     gt_status, pred_status = match_status(
-        gt_all, preds, options.classes, options.metric, options.difficulty, fn
+        gt_all, preds, options.classes, options.metric, options.difficulty, match_fn
     )
     return FrameBoxes(
         boxes.gt_boxes_lidar,

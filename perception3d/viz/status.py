@@ -17,15 +17,6 @@ MatchFn = Callable[..., object]
 DEFAULT_CLASSES = ("Car", "Pedestrian", "Cyclist")
 
 
-def evaluator_match_frame() -> MatchFn | None:
-    """``perception3d.eval.kitti.match_frame``, or None where the evaluator is not installed."""
-    try:
-        from perception3d.eval.kitti import match_frame
-    except ImportError:
-        return None
-    return match_frame
-
-
 def match_status(
     gt_objects: Sequence[KittiObject],
     pred_objects: Sequence[KittiObject],
@@ -44,7 +35,8 @@ def match_status(
         difficulty: "easy", "moderate" or "hard" (passed to ``match_fn``).
         match_fn: the matcher, ``match_fn(gt, pred, class_name, metric=, difficulty=)`` ->
             an object with ``gt_status`` (G,) and ``pred_status`` (P,) arrays; default
-            ``perception3d.eval.kitti.match_frame``.
+            ``perception3d.eval.kitti.match_frame`` (the protocol's rules, every prediction
+            given counted).
 
     Returns:
         gt_status: (G,) object array of "tp" / "fn" / "ignored", aligned with ``gt_objects``.
@@ -52,19 +44,22 @@ def match_status(
         ``pred_objects``.
 
     Raises:
-        RuntimeError: no ``match_fn`` given and the evaluator is not installed.
+        ValueError: ``match_fn`` answered with arrays of the wrong length.
+
+    Example:
+        >>> from perception3d.data.kitti import read_label_file
+        >>> gt = read_label_file("tests/data/kitti_samples/training/label_2/000008.txt")
+        >>> gt_status, pred_status = match_status(gt, [gt[1]])  # gt[0]: 88 % truncated
+        >>> gt_status[:6].tolist(), pred_status.tolist()
+        (['ignored', 'tp', 'ignored', 'fn', 'fn', 'fn'], ['tp'])
     """
-    fn = match_fn or evaluator_match_frame()
-    if fn is None:
-        raise RuntimeError(
-            "TP/FP/FN colouring needs perception3d.eval.kitti.match_frame (the KITTI evaluator), "
-            "which is not installed"
-        )
+    if match_fn is None:
+        from perception3d.eval.kitti import match_frame as match_fn
     gt_objects, pred_objects = list(gt_objects), list(pred_objects)
     gt_status = np.full(len(gt_objects), "ignored", dtype=object)
     pred_status = np.full(len(pred_objects), "ignored", dtype=object)
     for cls in classes:
-        result = fn(gt_objects, pred_objects, cls, metric=metric, difficulty=difficulty)
+        result = match_fn(gt_objects, pred_objects, cls, metric=metric, difficulty=difficulty)
         g = np.asarray(result.gt_status, dtype=object)
         p = np.asarray(result.pred_status, dtype=object)
         if g.shape != (len(gt_objects),) or p.shape != (len(pred_objects),):

@@ -1,5 +1,4 @@
-"""Test helpers: a tiny synthetic KITTI frame, predictions, and a stand-in for the evaluator's
-matching (``perception3d.eval.kitti.match_frame``, not on this branch yet).
+"""Test helpers: a tiny synthetic KITTI frame and predictions with a known outcome.
 
 The synthetic frame uses the real calibration of KITTI 000008 and places two cars and a
 pedestrian on a ground plane; its LiDAR points are sampled on the boxes' surfaces and on the
@@ -12,14 +11,12 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 from perception3d.data.kitti import KittiObject, write_label_file, write_velodyne
 from perception3d.geometry.boxes import boxes_to_image_2d
 from perception3d.geometry.calib import Calibration, alpha_from_rotation_y, boxes_lidar_to_cam
-from perception3d.geometry.iou import iou3d_cam
 
 KITTI_SAMPLES = Path(__file__).resolve().parents[1] / "data" / "kitti_samples"
 
@@ -117,52 +114,18 @@ def write_synthetic_root(root: Path, frame_id: str = "000001") -> Path:
     return root
 
 
-def predictions_tp_fp_fn(gt_objects: list[KittiObject], calib: Calibration):
-    """Predictions for a frame with a known outcome: a near-copy of GT 0 (TP), a box where no
-    object is (FP); every other GT object is missed (FN).
+def predictions_tp_fp_fn(gt_objects: list[KittiObject], calib: Calibration, tp_index: int = 0):
+    """Predictions for a frame with a known outcome: a near-copy of GT row ``tp_index`` (TP),
+    a car where no object is (FP); every other GT object is missed (FN) or ignored.
 
     Returns:
-        (pred_objects, pred_boxes_lidar) with scores 0.9 (TP) and 0.4 (FP).
+        [TP, FP] result rows with scores 0.9 and 0.4.
     """
-    cared = [o for o in gt_objects if not o.is_dontcare]
-    tp = replace(
-        cared[0], location=(cared[0].location[0] + 0.05, *cared[0].location[1:]), score=0.9
-    )
+    src = gt_objects[tp_index]
+    tp = replace(src, location=(src.location[0] + 0.05, *src.location[1:]), score=0.9)
     fp_box = np.array([[30.0, 10.0, -0.95, 4.0, 1.7, 1.5, 0.0]])
     fp = objects_from_boxes(fp_box, ["Car"], calib, [0.4])[0]
     return [tp, fp]
-
-
-def stand_in_match_frame(
-    gt_objects, pred_objects, class_name, metric="3d", difficulty="moderate", overlap=None
-):
-    """A simplified stand-in for ``perception3d.eval.kitti.match_frame`` (same signature and
-    result fields): objects of ``class_name`` only, no difficulty or ignore-class rules, 3D IoU
-    above 0.7 (Car) / 0.5, greedy by descending score. Only for tests of the colouring."""
-    if overlap is None:
-        overlap = 0.7 if class_name == "Car" else 0.5
-    gt_status = np.array(["fn" if o.type == class_name else "ignored" for o in gt_objects], object)
-    pred_status = np.array(
-        ["fp" if o.type == class_name else "ignored" for o in pred_objects], object
-    )
-    gi = [i for i, o in enumerate(gt_objects) if o.type == class_name]
-    pi = sorted(
-        (i for i, o in enumerate(pred_objects) if o.type == class_name),
-        key=lambda i: -pred_objects[i].score,
-    )
-    if gi and pi:
-        iou = iou3d_cam(
-            np.array([pred_objects[i].box_cam for i in pi]),
-            np.array([gt_objects[i].box_cam for i in gi]),
-        )
-        taken = np.zeros(len(gi), bool)
-        for row, p in enumerate(pi):
-            cand = np.where(taken, -1.0, iou[row])
-            best = int(np.argmax(cand))
-            if cand[best] > overlap:
-                taken[best] = True
-                pred_status[p], gt_status[gi[best]] = "tp", "tp"
-    return SimpleNamespace(gt_status=gt_status, pred_status=pred_status)
 
 
 def has_color_near(rgb: np.ndarray, row: float, col: float, color, radius: int = 1) -> bool:

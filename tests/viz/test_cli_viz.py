@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from perception3d.cli import main
 from perception3d.data.kitti import write_label_file
 from perception3d.viz.sequence import read_video
-from perception3d.viz.style import GT_RGB, PRED_RGB
+from perception3d.viz.style import FN_RGB, FP_RGB, GT_RGB, IGNORED_RGB, PRED_RGB, TP_RGB
 from tests.viz.helpers import predictions_tp_fp_fn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,14 +40,18 @@ def test_viz_all_views_of_the_synthetic_frame(synth_root, tmp_path, capsys):
 
 def test_viz_real_frame_with_predictions(kitti_root, frame8, tmp_path):
     pred_dir = tmp_path / "pred"
-    write_label_file(pred_dir / "000008.txt", predictions_tp_fp_fn(frame8.objects, frame8.calib))
+    preds = predictions_tp_fp_fn(frame8.objects, frame8.calib, tp_index=1)
+    write_label_file(pred_dir / "000008.txt", preds)
     out = tmp_path / "real.png"
     args = ["viz", "--data-root", str(kitti_root), "--frame", "000008", "--pred-dir", str(pred_dir)]
-    with pytest.warns(RuntimeWarning, match="match_frame"):  # evaluator not on this branch yet
-        assert main([*args, "--out", str(out)]) == 0
+    assert main([*args, "--out", str(out)]) == 0
     rgb = _read(out)
-    assert _count(rgb, GT_RGB) > 300 and _count(rgb, PRED_RGB) > 100
-    assert main([*args, "--no-match", "--out", str(tmp_path / "plain.png")]) == 0
+    for color in (TP_RGB, FP_RGB, FN_RGB, IGNORED_RGB):
+        assert _count(rgb, color) > 50, color
+    assert _count(rgb, PRED_RGB) == 0
+    plain = tmp_path / "plain.png"
+    assert main([*args, "--no-match", "--out", str(plain)]) == 0
+    assert _count(_read(plain), PRED_RGB) > 50 and _count(_read(plain), FP_RGB) == 0
 
 
 def test_viz_sequence_gif(kitti_root, tmp_path):

@@ -3,10 +3,13 @@ of the composed picture is there (real and synthetic frames)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from perception3d.data.kitti import write_label_file
+from perception3d.eval.kitti import match_frame
 from perception3d.geometry.boxes import corners_lidar
 from perception3d.viz.canvas import compose_views
 from perception3d.viz.frame import (
@@ -17,23 +20,24 @@ from perception3d.viz.frame import (
     render_frame_views,
 )
 from perception3d.viz.status import match_status
-from perception3d.viz.style import FN_RGB, FP_RGB, TP_RGB
-from tests.viz.helpers import has_color_near, predictions_tp_fp_fn, stand_in_match_frame
+from perception3d.viz.style import FN_RGB, FP_RGB, IGNORED_RGB, TP_RGB
+from tests.viz.helpers import has_color_near, predictions_tp_fp_fn
 
 
 def test_match_status_takes_each_box_from_its_own_class(synth_frame):
+    """The KITTI evaluator's matching, class by class, merged into one status per box."""
     preds = predictions_tp_fp_fn(synth_frame.objects, synth_frame.calib)
-    gt_status, pred_status = match_status(synth_frame.objects, preds, match_fn=stand_in_match_frame)
+    gt_status, pred_status = match_status(synth_frame.objects, preds)
     # GT: car 0 matched, car 1 and the pedestrian missed; predictions: TP, FP.
     assert gt_status.tolist() == ["tp", "fn", "fn"]
     assert pred_status.tolist() == ["tp", "fp"]
-    gt_status, _ = match_status(synth_frame.objects, preds, ("Car",), match_fn=stand_in_match_frame)
+    gt_status, _ = match_status(synth_frame.objects, preds, ("Car",))
     assert gt_status.tolist() == ["tp", "fn", "ignored"]  # pedestrians not evaluated
 
 
 def test_match_status_checks_the_matcher_answer(synth_frame):
     def broken(gt, pred, cls, metric, difficulty):
-        return stand_in_match_frame(gt[:1], pred, cls)
+        return SimpleNamespace(gt_status=np.array(["fn"]), pred_status=np.array([], object))
 
     with pytest.raises(ValueError, match="expected"):
         match_status(synth_frame.objects, [], match_fn=broken)
@@ -43,29 +47,34 @@ def test_frame_boxes_drop_dontcare_but_keep_it_for_matching(frame8):
     seen = {}
 
     def spy(gt, pred, cls, metric, difficulty):
-        seen["gt"] = len(gt)
-        return stand_in_match_frame(gt, pred, cls)
+        seen[cls] = (len(gt), metric, difficulty)
+        return match_frame(gt, pred, cls, metric=metric, difficulty=difficulty)
 
-    preds = predictions_tp_fp_fn(frame8.objects, frame8.calib)
-    boxes = frame_boxes(frame8, preds, VizOptions(), match_fn=spy)
-    assert seen["gt"] == 10  # 6 cars + 4 DontCare go to the matcher
-    assert len(boxes.gt_boxes_lidar) == len(boxes.gt_status) == 6
+    preds = predictions_tp_fp_fn(frame8.objects, frame8.calib, tp_index=1)
+    options = VizOptions(metric="bev", difficulty="hard")
+    boxes = frame_boxes(frame8, preds, options, match_fn=spy)
+    assert seen == {c: (10, "bev", "hard") for c in ("Car", "Pedestrian", "Cyclist")}
+    assert len(boxes.gt_boxes_lidar) == len(boxes.gt_status) == 6  # DontCare not drawn
     assert boxes.pred_status.tolist() == ["tp", "fp"]
-    assert boxes.summary() == "6 GT, 2 predictions: 1 TP, 1 FP, 5 FN"
-    low = frame_boxes(frame8, preds, VizOptions(score_threshold=0.5), match_fn=spy)
+    low = frame_boxes(frame8, preds, VizOptions(score_threshold=0.5))
     assert len(low.pred_boxes_lidar) == 1  # the 0.4 FP is below the threshold
+    assert frame_boxes(frame8, preds, VizOptions(match=False)).pred_status is None
 
 
 def test_tp_fp_fn_colours_on_the_real_frame(frame8):
-    """Real 000008 with a TP, an FP and five missed cars: each box has its status colour in
+    """Real 000008 with a TP and an FP: by the protocol (moderate), car 0 (88 % truncated)
+    and car 2 (occlusion 3) are ignored, three cars are missed. Each box has its colour in
     the BEV and the camera view."""
-    preds = predictions_tp_fp_fn(frame8.objects, frame8.calib)
+    preds = predictions_tp_fp_fn(frame8.objects, frame8.calib, tp_index=1)
     options = VizOptions(views=("bev", "image"))
-    boxes = frame_boxes(frame8, preds, options, match_fn=stand_in_match_frame)
+    boxes = frame_boxes(frame8, preds, options)
+    assert boxes.gt_status.tolist() == ["ignored", "tp", "ignored", "fn", "fn", "fn"]
+    assert boxes.summary() == "6 GT, 2 predictions: 1 TP, 1 FP, 3 FN"
     views = render_frame_views(frame8, boxes, options)
     grid = options.bev_grid
     expected = [(boxes.pred_boxes_lidar[0], TP_RGB), (boxes.pred_boxes_lidar[1], FP_RGB)]
-    expected += [(b, FN_RGB) for b in boxes.gt_boxes_lidar[boxes.gt_status == "fn"]]
+    expected += [(boxes.gt_boxes_lidar[k], FN_RGB) for k in (3, 4, 5)]
+    expected += [(boxes.gt_boxes_lidar[k], IGNORED_RGB) for k in (0, 2)]
     for box, color in expected:
         c = corners_lidar(box[None])[0, :4, :2]
         mids = grid.lidar_to_pixel((c + np.roll(c, -1, axis=0)) / 2)
@@ -73,21 +82,10 @@ def test_tp_fp_fn_colours_on_the_real_frame(frame8):
     image = views["image"]
     for box, color in expected:
         uv, depth = frame8.calib.lidar_to_image(corners_lidar(box[None])[0])
-        ok = (
-            (depth > 0.5) & (uv[:, 0] >= 2) & (uv[:, 0] < 1240) & (uv[:, 1] >= 2) & (uv[:, 1] < 373)
-        )
+        ok = (depth > 0.5) & (uv[:, 0] >= 2) & (uv[:, 0] < 1240)
+        ok &= (uv[:, 1] >= 2) & (uv[:, 1] < 373)
         hits = [has_color_near(image, v, u, color) for u, v in uv[ok]]
         assert ok.sum() >= 2 and np.mean(hits) >= 0.75, (color, hits)
-
-
-def test_without_the_evaluator_predictions_are_drawn_plainly(frame8, monkeypatch):
-    import perception3d.viz.frame as frame_module
-
-    monkeypatch.setattr(frame_module, "evaluator_match_frame", lambda: None)
-    preds = predictions_tp_fp_fn(frame8.objects, frame8.calib)
-    with pytest.warns(RuntimeWarning, match="match_frame"):
-        boxes = frame_boxes(frame8, preds)
-    assert boxes.pred_status is None and boxes.gt_status is None
 
 
 def test_composed_picture_holds_every_view(any_frame):
