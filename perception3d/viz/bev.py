@@ -205,6 +205,7 @@ def render_bev(
     rings_m: Sequence[float] = (10, 20, 30, 40, 50, 60),
     show_labels: bool = True,
     show_legend: bool = True,
+    title: str = "",
 ) -> np.ndarray:
     """Render a bird's-eye view.
 
@@ -219,6 +220,7 @@ def render_bev(
         color_by: "height" or "intensity"; ``point_colors_rgb`` (N, 3) uint8 overrides it.
         rings_m: radii of the range rings, metres (empty: none).
         show_labels, show_legend: text next to boxes, colour legend in the top-left corner.
+        title: text at the top centre of the picture.
 
     Returns:
         (grid.height, grid.width, 3) uint8 RGB; x forward points up, y left points left.
@@ -272,6 +274,9 @@ def render_bev(
         handles = [Line2D([], [], color=np.array(c) / 255.0, linewidth=2) for _, c in entries]
         legend = ax.legend(handles, [t for t, _ in entries], loc="upper left", fontsize=7)
         legend.set_zorder(5)
+    if title:
+        ax.text(0.5, 0.99, title, transform=ax.transAxes, ha="center", va="top", color="white",
+                fontsize=9, zorder=5)  # fmt: skip
     canvas.draw()
     rgba = np.asarray(canvas.buffer_rgba())
     return np.ascontiguousarray(rgba[: grid.height, : grid.width, :3])

@@ -199,7 +199,9 @@ def render_frame_views(
 
             table = estimate_beam_table(frame.points)
             image = RangeImage.from_points(frame.points, table.elevations_rad, rows=table.ring)
-            out[view] = render_range_image(image, columns=occupied_columns(image))
+            start, stop = occupied_columns(image)
+            narrow = stop - start < image.width // 2  # a camera-FOV crop: panels in a row
+            out[view] = render_range_image(image, columns=(start, stop), side_by_side=narrow)
     return out
 
 

@@ -66,8 +66,9 @@ def render_range_image(
     row_scale: int = 3,
     title: str = "",
     columns: tuple[int, int] | None = None,
+    side_by_side: bool = False,
 ) -> np.ndarray:
-    """Range, intensity and mask panels stacked, each with a title strip.
+    """Range, intensity and mask panels, each with a title strip, stacked (or side by side).
 
     Args:
         image: the range image.
@@ -75,11 +76,13 @@ def render_range_image(
         row_scale: each beam row is repeated this many times.
         title: optional strip above the panels.
         columns: (start, stop) columns to show (e.g. :func:`occupied_columns`); default all.
+        side_by_side: panels left to right instead of top to bottom (for narrow crops).
 
     Returns:
         (3 * (22 + H * row_scale) + 8 [+ 22], stop - start, 3) uint8: the panels in the order
         range, intensity, mask (title strips 22 px, gaps 4 px); panel pixel (r, c) shows range
-        image pixel (r // row_scale, start + c).
+        image pixel (r // row_scale, start + c). Side by side: (22 + H * row_scale [+ 22],
+        3 * (stop - start) + 8, 3).
     """
     start, stop = columns or (0, image.width)
     panels = {k: v[:, start:stop] for k, v in range_panels(image, max_range_m, row_scale).items()}
@@ -89,7 +92,8 @@ def render_range_image(
         "intensity": "intensity (0-1)",
         "mask": f"mask ({fill:.1f} % of {image.height}x{image.width} pixels filled)",
     }
-    out = vstack([with_title(panels[k], labels[k]) for k in ("range", "intensity", "mask")])
+    titled = [with_title(panels[k], labels[k]) for k in ("range", "intensity", "mask")]
+    out = hstack(titled) if side_by_side else vstack(titled)
     return vstack([text_strip(title, out.shape[1]), out]) if title else out
 
 

@@ -199,22 +199,40 @@ def _native_stdout_silenced():
         os.close(saved)
 
 
+_RENDERER: dict[tuple[int, int], object] = {}  # at most one: (width, height) -> renderer
+
+
+def _offscreen_renderer(width: int, height: int):
+    """The process's Open3D renderer for this picture size, kept between renders: creating one
+    costs about 0.25 s and its first frame twice a later one (measured here, llvmpipe). Only
+    one exists at a time: destroying a renderer while another lives aborts in Filament
+    (Open3D 0.20), so the old one goes before a new size gets its own."""
+    import open3d as o3d
+
+    if (width, height) in _RENDERER:
+        return _RENDERER[(width, height)]
+    _RENDERER.clear()  # the old renderer (no geometry left in it) is destroyed here
+    o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
+    with _native_stdout_silenced():
+        renderer = o3d.visualization.rendering.OffscreenRenderer(width, height)
+    renderer.scene.view.set_post_processing(False)  # exact colours, no tone mapping
+    # The background colour is taken as sRGB and linearized once more on output: pass the
+    # value whose linearization is the wanted colour.
+    bg = (np.array(BACKGROUND_RGB) / 255.0) ** (1 / 2.2)
+    renderer.scene.set_background([*bg, 1.0])
+    _RENDERER[(width, height)] = renderer
+    return renderer
+
+
 def _render_open3d(
     points, point_colors, sets, camera: ViewCamera, rings_m, point_size
 ) -> np.ndarray:
     import open3d as o3d
 
-    o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
     rendering = o3d.visualization.rendering
     cloud, boxes, rings = _open3d_geometries(points, point_colors, sets, rings_m)
-    with _native_stdout_silenced():
-        renderer = rendering.OffscreenRenderer(camera.width, camera.height)
+    renderer = _offscreen_renderer(camera.width, camera.height)
     try:
-        renderer.scene.view.set_post_processing(False)  # exact colours, no tone mapping
-        # The background colour is taken as sRGB and linearized once more on output: pass the
-        # value whose linearization is the wanted colour.
-        bg = (np.array(BACKGROUND_RGB) / 255.0) ** (1 / 2.2)
-        renderer.scene.set_background([*bg, 1.0])
         point_mat = rendering.MaterialRecord()
         point_mat.shader, point_mat.point_size = "defaultUnlit", float(point_size)
         line_mat = rendering.MaterialRecord()
@@ -231,8 +249,8 @@ def _render_open3d(
         with _native_stdout_silenced():
             rgb = np.asarray(renderer.render_to_image())[..., :3].copy()
     finally:
-        renderer.scene.clear_geometry()  # Filament aborts if materials outlive the renderer
-        del renderer
+        # Filament aborts at teardown if a material is still in use: never leave geometry in.
+        renderer.scene.clear_geometry()
     return rgb
 
 

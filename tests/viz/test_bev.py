@@ -105,3 +105,12 @@ def test_tp_fp_fn_colours_at_their_boxes(synth_frame):
     corners = GRID.lidar_to_pixel(corners_lidar(pred[1:])[0, :4])
     assert rows.min() >= corners[:, 0].min() - 2 and rows.max() <= corners[:, 0].max() + 2
     assert cols.min() >= corners[:, 1].min() - 2 and cols.max() <= corners[:, 1].max() + 2
+
+
+def test_title_is_drawn_at_the_top(synth_frame):
+    kw = {"grid": BevGrid((0.0, 40.0), (-20.0, 20.0), 0.1), "rings_m": (), "show_legend": False}
+    plain = render_bev(synth_frame.points, **kw)
+    titled = render_bev(synth_frame.points, **kw, title="frame 000001")
+    changed = np.any(plain != titled, axis=2)
+    rows, cols = np.nonzero(changed)
+    assert changed.sum() > 50 and rows.max() < 25 and 120 < cols.mean() < 280

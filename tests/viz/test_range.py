@@ -54,6 +54,11 @@ def test_titled_panels_and_column_crop(frame8):
     assert out.shape == (3 * (22 + 64 * 2) + 8, stop - start, 3)
     mask_panel = out[2 * (22 + 128 + 4) + 22 :][1::2]  # third panel, one row per beam
     np.testing.assert_array_equal(np.all(mask_panel == MASK_RGB, axis=2), image.mask[:, start:stop])
+    row = render_range_image(image, row_scale=2, columns=(start, stop), side_by_side=True)
+    width = stop - start
+    assert row.shape == (22 + 128, 3 * width + 8, 3)
+    mask_panel = row[22:, 2 * (width + 4) :][1::2]
+    np.testing.assert_array_equal(np.all(mask_panel == MASK_RGB, axis=2), image.mask[:, start:stop])
 
 
 def test_changed_points_exact():

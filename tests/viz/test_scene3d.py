@@ -3,6 +3,9 @@ where ViewCamera.project puts them), and the fallback when Open3D cannot render.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -113,3 +116,21 @@ def test_interactive_window_needs_a_display(monkeypatch, synth_frame):
         scene3d.show_scene3d(synth_frame.points, synth_frame.boxes_lidar)
     with pytest.raises(ValueError, match="backend"):
         render_scene3d(synth_frame.points, backend="vtk")
+
+
+def test_renders_of_several_sizes_in_one_process_do_not_abort(open3d_ok):
+    """Open3D aborts the process when a renderer is destroyed while another lives; the
+    module keeps one at a time. Run in a subprocess: an abort would take pytest down."""
+    code = (
+        "import numpy as np\n"
+        "from perception3d.viz.scene3d import ViewCamera, render_scene3d\n"
+        "pts = np.random.default_rng(0).uniform(-10, 10, (500, 4))\n"
+        "for w in (120, 160, 200, 120):\n"
+        "    cam = ViewCamera(width=w, height=80)\n"
+        "    box = np.array([[5.0, 0.0, 0.0, 2.0, 2.0, 2.0, 0.0]])\n"
+        "    rgb = render_scene3d(pts, box, camera=cam, backend='open3d')\n"
+        "    assert rgb.shape == (80, w, 3)\n"
+        "print('renders-ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "renders-ok" in proc.stdout, proc.stderr[-1500:]
