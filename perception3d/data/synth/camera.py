@@ -4,8 +4,8 @@ Rays go through pixel centres (pixel (u, v) = column u, row v, as KITTI's projec
 points to them), from camera 2's optical centre, with directions scaled so the ray parameter
 equals depth along the optical axis (what ``depth_2`` stores). Shading per hit: diffuse sun
 with cast shadows (one shadow ray per lit pixel), sky light from the upper hemisphere and
-ground bounce (on up-facing surfaces optionally dimmed where a ray towards the sky is blocked
-within 20 m: the road under a car), a
+ground bounce (on up-facing surfaces within 80 m optionally dimmed where a ray towards the sky
+is blocked within 20 m: the road under a car), a
 Blinn-Phong sun highlight and a Fresnel-weighted sky reflection for glossy parts (glass,
 paint), emission, and at night point/spot lights (the strongest light of each pixel casts a
 shadow ray). Radiance units: see ``lighting.py``.
@@ -81,6 +81,7 @@ _KITTI_000008 = {
     ],
 }
 _SKY_OCCLUSION_RANGE_M = 20.0
+_SKY_OCCLUSION_MAX_DEPTH_M = 80.0  # farther pixels are a few centimetres of road each
 
 
 def kitti_default_calibration() -> Calibration:
@@ -246,7 +247,11 @@ def _glossy(surf, idx, ng, view, cos_s, sun_vis, sky_vis, sky_args, to_road, sun
     half = vg + sun_dir.astype(np.float32)
     half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-9)
     shin = surf.shininess[idx]
-    lobe = (shin + 8) / 8 * np.clip(_dot(ng, half), 0, 1) ** shin
+    cos_h = _dot(ng, half)
+    # Beyond 25 deg from the mirror direction cos^shin (shin >= 40) is below 2 %: skip the pow.
+    peak = np.flatnonzero(cos_h > 0.9)
+    lobe = np.zeros(len(idx), np.float32)
+    lobe[peak] = (shin[peak] + 8) / 8 * cos_h[peak] ** shin[peak]
     cos_sun = np.clip(_dot(ng, sun_dir), 0, None) * (cos_s[idx] > 0)  # the facet must face the sun
     highlight = sky_args[1][None] * (lobe * cos_sun * sun_vis[idx])[:, None]
     return surf.specular[idx, None] * (env + highlight)
@@ -282,7 +287,7 @@ def render_camera(
     n_up = _dot(n, up)
     sky_vis = np.ones(len(idx), np.float32)
     if cfg.sky_occlusion:  # up-facing surfaces: is something above (a car, a crown)?
-        sel = np.flatnonzero(n_up > 0.3)
+        sel = np.flatnonzero((n_up > 0.3) & (t < _SKY_OCCLUSION_MAX_DEPTH_M))
         towards = n[sel] + up  # halfway between the normal and straight up
         towards /= np.sqrt(_dot(towards, towards))[:, None]
         blocked = geom.occluded(
@@ -303,7 +308,8 @@ def render_camera(
         radiance[glossy] += _glossy(
             surf, glossy, shading, view, cos_s, sun_vis, sky_vis, sky_args, to_road, sun_dir
         )
-    radiance += surf.emission
+    if surf.emission is not None:
+        radiance += surf.emission
     if scene.lights:
         radiance += _night_lights(scene, geom, p, n, surf.albedo, t)
     image = np.empty((h * w, 3), np.float32)

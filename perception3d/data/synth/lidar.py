@@ -50,15 +50,19 @@ KITTI_HDL64E_THETA_DEG.setflags(write=False)
 KITTI_HDL64E_HEAD_M = np.concatenate([np.linspace(0.209, 0.198, 32), np.linspace(0.126, 0.116, 32)])
 KITTI_HDL64E_HEAD_M.setflags(write=False)
 
-# The ego car as seen from its roof-mounted LiDAR (LiDAR frame, [min corner, max corner]): a
-# roof and the body below it. Rays entering them give no return.
+# The ego car as seen from its roof-mounted LiDAR (LiDAR frame, [min corner, max corner]): the
+# roof behind the sensor, the camera bar in front of it and the body below. Rays entering them
+# give no return. Sized so the lowest lasers lose about +-20 deg ahead and +-30 deg behind, as
+# the lowest rings of KITTI 004139 do.
 _EGO_OCCLUDERS = np.array(
     [
-        [[-1.6, -0.65, -1.73], [0.3, 0.65, -0.28]],
+        [[-1.6, -0.45, -1.73], [0.2, 0.45, -0.28]],
+        [[0.2, -0.2, -0.4], [0.8, 0.2, -0.1]],
         [[-2.9, -0.92, -1.73], [1.9, 0.92, -0.85]],
     ]
 )
-# Sine of the shallowest ray that can reach an occluder from the heads (about -14.5 deg).
+# Only rays steeper than this (sine of -14.5 deg) can reach an occluder from the heads (the
+# shallowest that can is -16.4 deg; a test checks the bound).
 _EGO_MAX_SIN = -0.25
 
 

@@ -53,7 +53,7 @@ class SurfaceSample:
     reflectivity: np.ndarray  # (N,) LiDAR reflectance at normal incidence
     specular: np.ndarray  # (N,)
     shininess: np.ndarray  # (N,)
-    emission: np.ndarray  # (N, 3)
+    emission: np.ndarray | None  # (N, 3), None when nothing in the scene glows
     semantic: np.ndarray  # (N,) uint8 SEMANTIC_CLASSES id
     instance: np.ndarray  # (N,) int32: 0 static, k + 1 for scene object k
 
@@ -93,6 +93,12 @@ class SceneGeometry:
             tri_vn.append(_vertex_normals(m, smooth=instance > 0))
             offset += len(m.vertices)
         self.materials = mat.material_rows(list(materials))
+        rows = self.materials
+        self._albedo, self._refl = np.ascontiguousarray(rows[:, 0:3]), rows[:, 3].copy()
+        self._spec, self._shin = rows[:, 4].copy(), rows[:, 5].copy()
+        self._emission = np.ascontiguousarray(rows[:, 6:9])
+        self._pattern = rows[:, 9].astype(np.int64)
+        self._p1, self._p2 = rows[:, 10].copy(), rows[:, 11].copy()
         self.tri_material = np.concatenate(tri_mat).astype(np.int32)
         self.tri_semantic = np.concatenate(tri_sem).astype(np.uint8)
         self.tri_instance = np.concatenate(tri_inst).astype(np.int32)
@@ -142,11 +148,13 @@ class SceneGeometry:
         self, triangle: np.ndarray, points: np.ndarray, normal: np.ndarray
     ) -> SurfaceSample:
         """Surface properties at hits on ``triangle`` (N,) >= 0, at LiDAR-frame ``points``."""
-        rows = self.materials[self.tri_material[triangle]]  # (N, 12)
-        albedo, emission = rows[:, 0:3].copy(), rows[:, 6:9].copy()
-        refl, spec, shin = rows[:, 3].copy(), rows[:, 4].copy(), rows[:, 5].copy()
-        semantic = self.tri_semantic[triangle].copy()
-        pattern = rows[:, 9].astype(np.int64)
+        mi = self.tri_material[triangle]  # (N,) material of each hit
+        albedo = self._albedo[mi]
+        glows = self.night or bool(self._emission.any())
+        emission = self._emission[mi] if glows else None
+        refl, spec, shin = self._refl[mi], self._spec[mi], self._shin[mi]
+        semantic = self.tri_semantic[triangle]
+        pattern = self._pattern[mi]
         patterned = np.flatnonzero(pattern != mat.PATTERN_NONE)
         if len(patterned):
             road = np.zeros((len(points), 3), np.float32)
@@ -157,16 +165,16 @@ class SceneGeometry:
             refl[painted], spec[painted] = mat.LANE_PAINT.lidar_reflectivity, 0.0
             semantic[painted] = SEMANTIC_ID["lane_marking"]
             sel = np.flatnonzero(pattern == mat.PATTERN_FACADE)
-            win, lit = _windows(road[sel], normal[sel], rows[sel, 10], rows[sel, 11])
+            win, lit = _windows(road[sel], normal[sel], self._p1[mi[sel]], self._p2[mi[sel]])
             glass = mat.GLASS
             albedo[sel[win]], refl[sel[win]] = glass.albedo_rgb, glass.lidar_reflectivity
             spec[sel[win]], shin[sel[win]] = glass.specular, glass.shininess
-            if self.night:
+            if emission is not None and self.night:
                 emission[sel[win & lit]] = (0.004, 0.003, 0.0018)
             sel = np.flatnonzero(pattern == mat.PATTERN_VARIED)
-            albedo[sel] *= _cell_noise(road[sel], rows[sel, 10])[:, None]
+            albedo[sel] *= _cell_noise(road[sel], self._p1[mi[sel]])[:, None]
         return SurfaceSample(
-            albedo, refl, spec, shin, emission, semantic, self.tri_instance[triangle].copy()
+            albedo, refl, spec, shin, emission, semantic, self.tri_instance[triangle]
         )
 
 
@@ -177,9 +185,9 @@ def _vertex_normals(mesh, smooth: bool) -> np.ndarray:
     if not smooth:
         unit = face / np.maximum(np.linalg.norm(face, axis=1, keepdims=True), 1e-12)
         return np.repeat(unit[:, None], 3, axis=1)
-    acc = np.zeros_like(mesh.vertices)
-    for k in range(3):
-        np.add.at(acc, mesh.triangles[:, k], face)
+    n = len(mesh.vertices)
+    corner = mesh.triangles.ravel()  # each face adds its normal to its three corners
+    acc = np.stack([np.bincount(corner, np.repeat(face[:, i], 3), n) for i in range(3)], 1)
     acc /= np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-12)
     return acc[mesh.triangles]
 
@@ -198,12 +206,27 @@ def _apply(t: Transform, points: np.ndarray) -> np.ndarray:
 def _paint_mask(paint: RoadPaint, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(N,) bool: road-frame points on a lane line or a crosswalk stripe."""
     out = np.zeros(len(x), bool)
-    for axis, centre, width, dash, gap, lo, hi in paint.lines:
+    for axis in (0, 1):
+        lines = paint.lines[paint.lines[:, 0] == axis]
+        if len(lines) == 0:
+            continue
         along, across = (x, y) if axis == 0 else (y, x)
-        on = (np.abs(across - centre) < width / 2) & (along >= lo) & (along <= hi)
-        if dash > 0:
-            on &= np.mod(along - lo, dash + gap) < dash
-        out |= on
+        # Lines at different centres never overlap: only the lines at the nearest centre (the
+        # segments of one lane line) can hold a point.
+        centres = np.unique(lines[:, 1])
+        k = np.searchsorted(centres, across).clip(1, max(len(centres) - 1, 1))
+        if len(centres) > 1:
+            k = np.where(np.abs(across - centres[k - 1]) < np.abs(across - centres[k]), k - 1, k)
+        else:
+            k = np.zeros(len(across), np.int64)
+        cand = np.flatnonzero(np.abs(across - centres[k]) < lines[:, 2].max() / 2)
+        for _, centre, width, dash, gap, lo, hi in lines:
+            sub = cand[centres[k[cand]] == centre]
+            a = along[sub]
+            on = (np.abs(across[sub] - centre) < width / 2) & (a >= lo) & (a <= hi)
+            if dash > 0:
+                on &= np.mod(a - lo, dash + gap) < dash
+            out[sub[on]] = True
     for x0, x1, y0, y1, axis in paint.crosswalks:
         inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
         walk = y if axis == 1 else x

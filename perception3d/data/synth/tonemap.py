@@ -37,7 +37,8 @@ def srgb_oetf(linear: np.ndarray) -> np.ndarray:
 
 def auto_exposure(radiance: np.ndarray, key: float = 0.18, max_exposure: float = 3000.0) -> float:
     """Exposure mapping the log-mean luminance of (3, H, W) ``radiance`` to ``key``."""
-    lum = np.tensordot(_LUMA, radiance.astype(np.float32), axes=1)
+    rad = radiance.astype(np.float32, copy=False)
+    lum = _LUMA[0] * rad[0] + _LUMA[1] * rad[1] + _LUMA[2] * rad[2]
     log_mean = float(np.exp(np.mean(np.log(lum + np.float32(1e-8)), dtype=np.float64)))
     return float(np.clip(key / log_mean, 1e-3, max_exposure))
 

@@ -28,7 +28,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -182,19 +182,48 @@ def _check_out_dir(
         )
 
 
-def _worker(cfg: SynthConfig, root: str, index: int) -> dict:
-    cpu = time.process_time()
-    frame = generate_frame(cfg, index)
-    wall = time.perf_counter()
-    write_frame(Path(root), frame)
-    seconds = {**frame.seconds, "write": time.perf_counter() - wall}
-    seconds["cpu_total"] = time.process_time() - cpu
+def _stats(frame: SynthFrame, index: int, seconds: dict) -> dict:
     return {
         "index": index,
         "seconds": seconds,
         "points": len(frame.sweep.points),
         "labels": sum(not o.is_dontcare for o in frame.labels.objects),
     }
+
+
+def _run_frames(cfg: SynthConfig, root: str, indices: list[int], on_done=None) -> list[dict]:
+    """Generate and write ``indices`` in order, each frame's files written by a helper thread
+    while the next frame is generated (the writes wait mostly on the disk's fsync)."""
+    results: list[dict] = []
+    pending = None
+
+    def write(frame: SynthFrame, index: int, seconds: dict) -> dict:
+        start = time.perf_counter()
+        write_frame(Path(root), frame)
+        return _stats(frame, index, {**seconds, "write": time.perf_counter() - start})
+
+    def finish(future) -> None:
+        results.append(future.result())
+        if on_done is not None:
+            on_done()
+
+    with ThreadPoolExecutor(1) as writer:
+        for index in indices:
+            cpu = time.process_time()
+            frame = generate_frame(cfg, index)
+            seconds = {**frame.seconds, "cpu_generate": time.process_time() - cpu}
+            if pending is not None:
+                finish(pending)
+            pending = writer.submit(write, frame, index, seconds)
+        if pending is not None:
+            finish(pending)
+    return results
+
+
+def _chunks(todo: list[int], workers: int) -> list[list[int]]:
+    """Contiguous chunks: about 4 per worker (load balance), at most 16 frames each."""
+    size = max(1, min(16, len(todo) // (4 * workers)))
+    return [todo[k : k + size] for k in range(0, len(todo), size)]
 
 
 def _init_worker() -> None:
@@ -216,6 +245,8 @@ def generate_dataset(
         out: output root (created).
         cfg: the dataset config.
         workers: parallel processes (1: in this process). The output does not depend on it.
+            Workers start from a fork server, so a script calling this with ``workers > 1``
+            needs the usual ``if __name__ == "__main__":`` guard.
         shard: (i, n): write only frames with index % n == i (ImageSets list all frames).
         overwrite: replace a previous synth run in ``out``.
         resume: complete a previous run of the same config (frames whose meta file exists are
@@ -244,24 +275,24 @@ def generate_dataset(
     for name, ids in splits.items():
         atomic_write_text(root / "ImageSets" / f"{name}.txt", "".join(f"{x}\n" for x in ids))
     todo = [i for i in mine if not (resume and _frame_done(root, frame_id(i)))]
-    results = []
+    results: list[dict] = []
     bar = tqdm(total=len(todo), desc="synth", unit="frame", disable=not progress)
     if workers == 1 or len(todo) <= 1:
-        for i in todo:
-            results.append(_worker(cfg, str(root), i))
-            bar.update()
+        results = _run_frames(cfg, str(root), todo, on_done=bar.update)
     else:
         # Forkserver: workers fork from a clean server that imported the generator once (plain
         # fork could inherit Open3D thread pools mid-use; spawn re-imports torch per worker).
         ctx = get_context("forkserver")
-        ctx.set_forkserver_preload(["perception3d.data.synth.writer"])
+        ctx.set_forkserver_preload(["perception3d.data.synth.writer", "open3d"])
+        chunks = _chunks(todo, workers)
         with ProcessPoolExecutor(
-            min(workers, len(todo)), mp_context=ctx, initializer=_init_worker
+            min(workers, len(chunks)), mp_context=ctx, initializer=_init_worker
         ) as pool:
-            futures = [pool.submit(_worker, cfg, str(root), i) for i in todo]
+            futures = [pool.submit(_run_frames, cfg, str(root), chunk) for chunk in chunks]
             for fut in as_completed(futures):
-                results.append(fut.result())
-                bar.update()
+                done = fut.result()
+                results += done
+                bar.update(len(done))
     bar.close()
     return _summary(results, len(mine) - len(todo))
 

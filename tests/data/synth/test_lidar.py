@@ -99,3 +99,22 @@ def test_intensity_falls_with_incidence(tiny_frame):
     assert near.sum() > 20 and far.sum() > 20
     assert np.median(pts[near, 3]) > np.median(pts[far, 3])
     assert ring[near].mean() > ring[far].mean()
+
+
+def test_ego_car_hides_the_lowest_lasers_ahead_and_behind_only():
+    from perception3d.data.synth.lidar import _EGO_MAX_SIN, _EGO_OCCLUDERS, _ego_blocked
+
+    beams = lidar_beams(LidarConfig(azimuth_steps=360))
+    rays = lidar_rays(beams)
+    blocked = _ego_blocked(rays).reshape(64, 360)
+    assert not blocked[:40].any()  # upper and middle lasers see all around
+    az = np.degrees(np.arctan2(rays[:, 4], rays[:, 3])).reshape(64, 360)
+    lowest = blocked[-1]
+    assert lowest[np.abs(az[-1]) < 10].all() and lowest[np.abs(az[-1]) > 150].all()
+    assert not lowest[(np.abs(az[-1]) > 40) & (np.abs(az[-1]) < 130)].any()
+    # The shortcut in _ego_blocked (only rays steeper than _EGO_MAX_SIN are tested) is safe:
+    # the shallowest ray that can touch an occluder's top is steeper.
+    for lo, hi in _EGO_OCCLUDERS:
+        reach = np.hypot(max(abs(lo[0]), abs(hi[0])), max(abs(lo[1]), abs(hi[1])))
+        shallowest = -np.arctan((KITTI_HDL64E_HEAD_M.max() - hi[2]) / reach)
+        assert np.sin(shallowest) < _EGO_MAX_SIN
