@@ -88,6 +88,8 @@ class ObjectsConfig:
     the default is close to KITTI's training labels per frame (7,481 frames: about 28.7k Car,
     2.9k Van, 1.1k Truck, 4.5k Pedestrian, 1.6k Cyclist; counts as commonly quoted).
     ``mean_out_of_view``: more objects around the car for the 360-degree sweep.
+    ``mean_far``, ``far_range_m``: traffic in view beyond the labels' range (DontCare rows; KITTI
+    has about 1.5 DontCare rows per frame).
     ``distance_bins_m`` / ``distance_weights``: histogram of the in-view objects' range.
     """
 
@@ -109,6 +111,10 @@ class ObjectsConfig:
             "Cyclist": 0.3,
         }
     )
+    mean_far: dict[str, float] = field(
+        default_factory=lambda: {"Car": 1.0, "Van": 0.1, "Truck": 0.1}
+    )
+    far_range_m: tuple[float, float] = (85.0, 140.0)
     car_body_weights: dict[str, float] = field(
         default_factory=lambda: {"sedan": 0.35, "hatchback": 0.45, "suv": 0.2}
     )
@@ -121,7 +127,7 @@ class ObjectsConfig:
     min_gap_m: float = 0.3  # clearance between objects
 
     def __post_init__(self) -> None:
-        for table in (self.mean_in_view, self.mean_out_of_view):
+        for table in (self.mean_in_view, self.mean_out_of_view, self.mean_far):
             unknown = set(table) - set(OBJECT_CLASSES)
             if unknown or any(v < 0 for v in table.values()):
                 raise ValueError(f"object means must map {OBJECT_CLASSES} to >= 0, got {table}")
@@ -135,6 +141,7 @@ class ObjectsConfig:
                 f"distance_bins_m must increase and have one more entry than distance_weights, "
                 f"got {len(bins)} bins and {len(weights)} weights"
             )
+        _range("far_range_m", self.far_range_m, 0.0)
         if bins[0] <= 0 or any(w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError(f"distance bins must be > 0 and weights >= 0, got {bins}, {weights}")
         for name in (

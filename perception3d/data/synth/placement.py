@@ -2,11 +2,13 @@
 collisions, with parked rows and pedestrian groups as occlusion-rich hard cases.
 
 Per frame, the number of objects of each class is Poisson with the configured means, separately
-for the camera's field of view (where the in-view range follows the configured histogram) and
-the rest of the 360-degree sweep. Every object goes to a *slot* suited to its class (a driving
-lane, a parking lane, the cross street, a sidewalk, across the road, the road edge for bikes);
-a candidate whose BEV box (grown by ``min_gap_m``) overlaps anything placed before, a pole, a
-tree or the ego car is redrawn, up to 30 times. All in the road frame.
+for the camera's field of view (where the in-view range follows the configured histogram), the
+rest of the 360-degree sweep, and far traffic in view beyond the histogram (``far_range_m``,
+beyond the labels' ``max_distance_m``: KITTI's DontCare rows). Every object goes to a *slot*
+suited to its class (a driving lane, a parking lane, the cross street, a sidewalk, across the
+road, the road edge for bikes); a candidate whose BEV box (grown by ``min_gap_m``) overlaps
+anything placed before, a pole, a tree or the ego car is redrawn, up to 30 times. All in the
+road frame.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class _Placer:
         self.rng, self.night = rng, night
         self.occupied = [np.asarray(b, np.float64) for b in layout.obstacles]
         self.placed: list[PlacedObject] = []
+        self.far = False  # the far pass: in view, beyond the histogram (KITTI's DontCare)
 
     # -- sampling helpers --------------------------------------------------------------------
     def kind_of(self, label: str) -> str:
@@ -61,6 +64,8 @@ class _Placer:
         ]
 
     def range_m(self, in_view: bool) -> float:
+        if self.far:
+            return float(self.rng.uniform(*self.cfg.far_range_m))
         if not in_view:
             return float(self.rng.uniform(*_OUT_OF_VIEW_RANGE_M))
         w = np.asarray(self.cfg.distance_weights, np.float64)
@@ -211,9 +216,14 @@ def place_objects(
         The placed objects, in placement order.
     """
     placer = _Placer(cfg, labels, layout, in_view, rng, night)
-    for in_view_pass, means in ((True, cfg.mean_in_view), (False, cfg.mean_out_of_view)):
+    passes = (
+        (True, False, cfg.mean_in_view),
+        (False, False, cfg.mean_out_of_view),
+        (True, True, cfg.mean_far),
+    )
+    for in_view_pass, placer.far, means in passes:
         budget = {c: int(rng.poisson(means.get(c, 0.0))) for c in OBJECT_CLASSES}
-        if len(layout.parking) and rng.uniform() < cfg.parked_row_probability:
+        if not placer.far and len(layout.parking) and rng.uniform() < cfg.parked_row_probability:
             placer.parked_row(budget, in_view_pass)
         for label in OBJECT_CLASSES:
             while budget[label] > 0:

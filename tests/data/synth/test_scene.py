@@ -69,6 +69,7 @@ def test_class_frequencies_follow_the_config():
     only_cyclists = [
         "objects.mean_in_view={Cyclist: 3.0}",
         "objects.mean_out_of_view={}",
+        "objects.mean_far={}",
         "scene.night_probability=0.0",
     ]
     scenes = _scenes(only_cyclists, count=10)
@@ -81,6 +82,7 @@ def test_in_view_range_follows_the_histogram():
     cars_at_20_to_30 = [
         "objects.mean_in_view={Car: 4.0}",
         "objects.mean_out_of_view={}",
+        "objects.mean_far={}",
         "objects.distance_bins_m=[20.0, 30.0]",
         "objects.distance_weights=[1.0]",
         "objects.parked_row_probability=0.0",
@@ -88,3 +90,16 @@ def test_in_view_range_follows_the_histogram():
     ranges = [np.linalg.norm(o.box_lidar[:2]) for s in _scenes(cars_at_20_to_30) for o in s.objects]
     assert len(ranges) > 20
     assert 19.0 < min(ranges) and max(ranges) < 31.0
+
+
+def test_far_traffic_becomes_dontcare_rows():
+    from perception3d.data.synth.frame import generate_frame
+
+    from .conftest import tiny_config
+
+    cfg = tiny_config(1, 5, "objects.mean_in_view={}", "objects.mean_out_of_view={}",
+                      "objects.mean_far={Car: 4.0}", "camera.image_scale=1.0")
+    frame = generate_frame(cfg, 0)
+    ranges = [np.linalg.norm(o.box_lidar[:3]) for o in frame.scene.objects]
+    assert len(ranges) >= 2 and min(ranges) > 84.0
+    assert frame.labels.objects and all(o.is_dontcare for o in frame.labels.objects)
