@@ -236,6 +236,13 @@ def _dot(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     return a[:, 0] * v[:, 0] + a[:, 1] * v[:, 1] + a[:, 2] * v[:, 2]
 
 
+def _rotate(v: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``v @ m`` for (N, 3) float32 ``v`` and (3, 3) ``m``, column by column (numpy's matmul
+    is slow for this thin shape)."""
+    m = m.astype(v.dtype)
+    return v[:, 0:1] * m[0] + v[:, 1:2] * m[1] + v[:, 2:3] * m[2]
+
+
 def _glossy(surf, idx, ng, view, cos_s, sun_vis, sky_vis, sky_args, to_road, sun_dir) -> np.ndarray:
     """Sun highlight (normalized Blinn-Phong) and Fresnel-weighted sky reflection of the
     pixels ``idx`` with a glossy lobe, ``ng`` their shading normals; (len(idx), 3)."""
@@ -243,7 +250,7 @@ def _glossy(surf, idx, ng, view, cos_s, sun_vis, sky_vis, sky_args, to_road, sun
     cos_v = np.clip(_dot(ng, vg), 0.0, 1.0)
     fresnel = 0.04 + 0.96 * (1 - cos_v) ** 5  # Schlick, F0 = 0.04 (glass, clear coat)
     refl = 2 * cos_v[:, None] * ng - vg
-    env = sky_radiance(refl @ to_road, *sky_args) * (fresnel * sky_vis[idx])[:, None]
+    env = sky_radiance(_rotate(refl, to_road), *sky_args) * (fresnel * sky_vis[idx])[:, None]
     half = vg + sun_dir.astype(np.float32)
     half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-9)
     shin = surf.shininess[idx]
@@ -315,7 +322,9 @@ def render_camera(
     image = np.empty((h * w, 3), np.float32)
     sky_idx = np.flatnonzero(~hits.hit)
     sky_disk = np.radians(cfg.sun_disk_deg)
-    image[sky_idx] = sky_radiance(rig.unit[sky_idx] @ to_road, *sky_args, sun_disk_rad=sky_disk)
+    image[sky_idx] = sky_radiance(
+        _rotate(rig.unit[sky_idx], to_road), *sky_args, sun_disk_rad=sky_disk
+    )
     image[idx] = radiance
     depth = np.full(h * w, np.inf, np.float32)
     depth[idx] = t

@@ -69,7 +69,7 @@ class SynthFrame:
         labels: label_2 rows and the label-consistent instance map.
         image_srgb: (H, W, 3) uint8 image_2.
         exposure: the default camera model's exposure.
-        seconds: time per stage.
+        seconds: wall seconds per stage ("scene", "lidar", ...) and CPU seconds ("cpu_scene"...).
     """
 
     frame_id: str
@@ -106,13 +106,13 @@ class SynthFrame:
 
 def generate_frame(cfg: SynthConfig, index: int) -> SynthFrame:
     """Generate frame ``index`` of the dataset described by ``cfg`` (seed ``cfg.seed``)."""
-    clock, seconds = time.perf_counter(), {}
+    clock, cpu_clock, seconds = time.perf_counter(), time.process_time(), {}
 
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[name] = now - clock
-        clock = now
+    def lap(name: str) -> None:  # wall and CPU seconds of each stage
+        nonlocal clock, cpu_clock
+        now, cpu_now = time.perf_counter(), time.process_time()
+        seconds[name], seconds[f"cpu_{name}"] = now - clock, cpu_now - cpu_clock
+        clock, cpu_clock = now, cpu_now
 
     calib = camera_calibration(cfg.camera)
     scene = sample_scene(cfg, frame_rng(cfg.seed, index, _SCENE), calib)

@@ -129,17 +129,16 @@ def lidar_rays(beams: LidarBeams, start_azimuth_rad: float = 0.0) -> np.ndarray:
 
 def _ego_blocked(rays: np.ndarray) -> np.ndarray:
     """(N,) bool: the ray enters an ego occluder (nothing lies between the laser heads on the
-    roof and the car, so such a ray never reaches the scene)."""
+    roof and the car, so such a ray never reaches the scene). Slab test per box."""
     blocked = np.zeros(len(rays), bool)
     low = np.flatnonzero(rays[:, 5] < _EGO_MAX_SIN)  # only steep rays can reach the car
-    o, d = rays[low, 0:3], rays[low, 3:6]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = np.float32(1.0) / d
-        for lo, hi in _EGO_OCCLUDERS.astype(np.float32):
-            t0, t1 = (lo - o) * inv, (hi - o) * inv
-            enter = np.nanmax(np.minimum(t0, t1), axis=1)
-            leave = np.nanmin(np.maximum(t0, t1), axis=1)
-            blocked[low] |= (enter <= leave) & (leave > 0)
+    o, d = rays[low, 0:3].astype(np.float64), rays[low, 3:6].astype(np.float64)
+    d = np.where(np.abs(d) < 1e-12, 1e-12, d)  # a ray parallel to a slab: a huge t, same sign
+    for lo, hi in _EGO_OCCLUDERS:
+        t0, t1 = (lo - o) / d, (hi - o) / d
+        enter = np.minimum(t0, t1).max(axis=1)
+        leave = np.maximum(t0, t1).min(axis=1)
+        blocked[low] |= (enter <= leave) & (leave > 0)
     return blocked
 
 

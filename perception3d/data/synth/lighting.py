@@ -95,7 +95,8 @@ def sky_radiance(
     up = np.clip(d[:, 2:3], 0.0, 1.0)
     base = horizon_rgb + (zenith_rgb - horizon_rgb) * np.sqrt(up)
     base = np.where(d[:, 2:3] < 0, horizon_rgb * 0.7, base)
-    cos_sun = d @ np.asarray(sun_direction, np.float32)
+    s = np.asarray(sun_direction, np.float32)
+    cos_sun = d[:, 0] * s[0] + d[:, 1] * s[1] + d[:, 2] * s[2]
     glow = (
         np.exp((cos_sun - 1.0) / 0.03)[:, None] * 0.4
         + np.exp((cos_sun - 1.0) / 0.3)[:, None] * 0.08

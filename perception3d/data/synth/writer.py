@@ -198,9 +198,10 @@ def _run_frames(cfg: SynthConfig, root: str, indices: list[int], on_done=None) -
     pending = None
 
     def write(frame: SynthFrame, index: int, seconds: dict) -> dict:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         write_frame(Path(root), frame)
-        return _stats(frame, index, {**seconds, "write": time.perf_counter() - start})
+        seconds = {**seconds, "write": time.perf_counter() - start}
+        return _stats(frame, index, {**seconds, "cpu_write": time.thread_time() - cpu})
 
     def finish(future) -> None:
         results.append(future.result())
@@ -209,9 +210,8 @@ def _run_frames(cfg: SynthConfig, root: str, indices: list[int], on_done=None) -
 
     with ThreadPoolExecutor(1) as writer:
         for index in indices:
-            cpu = time.process_time()
             frame = generate_frame(cfg, index)
-            seconds = {**frame.seconds, "cpu_generate": time.process_time() - cpu}
+            seconds = dict(frame.seconds)
             if pending is not None:
                 finish(pending)
             pending = writer.submit(write, frame, index, seconds)
