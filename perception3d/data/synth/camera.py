@@ -22,6 +22,13 @@ import numpy as np
 from perception3d.data.synth.config import CameraConfig
 from perception3d.data.synth.lighting import sky_irradiance, sky_radiance
 from perception3d.data.synth.raycast import SceneGeometry
+from perception3d.data.synth.shading import (
+    dot3,
+    glossy_radiance,
+    night_light_radiance,
+    offset_rays,
+    rotate_rows,
+)
 from perception3d.data.synth.world import Scene
 from perception3d.geometry.calib import Calibration
 
@@ -188,82 +195,6 @@ class CameraFrame:
     semantic: np.ndarray
 
 
-def _offset_rays(points, normal, directions, t_hit) -> np.ndarray:
-    eps = (1e-3 + 2e-4 * t_hit)[:, None]  # self-intersection offset grows with distance
-    out = np.empty((len(points), 6), np.float32)
-    out[:, 0:3] = points + eps * normal
-    out[:, 3:6] = directions
-    return out
-
-
-def _night_lights(scene: Scene, geom: SceneGeometry, p, n, albedo, t_hit) -> np.ndarray:
-    """(N, 3) radiance from the scene's lights; the strongest light of each pixel is shadowed."""
-    total = np.zeros((len(p), 3))
-    best_lum, best_contrib = np.zeros(len(p)), np.zeros((len(p), 3))
-    best_vec = np.zeros((len(p), 3))
-    for light in scene.lights:
-        vec = light.position - p
-        dist2 = np.einsum("ij,ij->i", vec, vec)
-        near = np.flatnonzero(dist2 < light.range_m**2)
-        if len(near) == 0:
-            continue
-        unit = vec[near] / np.sqrt(dist2[near])[:, None]
-        gain = np.clip(np.einsum("ij,ij->i", n[near], unit), 0.0, None) / np.maximum(
-            dist2[near], 0.25
-        )
-        if light.direction is not None:  # spot: fade out over 0.05 in cosine past the cutoff
-            gain *= np.clip((-unit @ light.direction - light.cos_cutoff) / 0.05, 0.0, 1.0)
-        contrib = gain[:, None] * light.intensity_rgb[None] / np.pi
-        total[near] += contrib
-        lum = contrib.sum(1)
-        stronger = near[lum > best_lum[near]]
-        keep = lum > best_lum[near]
-        best_lum[stronger], best_contrib[stronger] = lum[keep], contrib[keep]
-        best_vec[stronger] = vec[stronger]
-    lit = np.flatnonzero(best_lum > 0)
-    if len(lit):
-        # Direction = the whole vector to the light, so t in [0, 1) spans the way there.
-        rays = _offset_rays(p[lit], n[lit], best_vec[lit], t_hit[lit])
-        shadowed = lit[geom.occluded(rays, tfar=0.999)]
-        total[shadowed] -= best_contrib[shadowed]
-    return albedo * np.clip(total, 0.0, None)
-
-
-def _dot(a: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """(N,) row-wise dot products of (N, 3) ``a`` with (3,) ``v`` (or (N, 3) ``v``)."""
-    if v.ndim == 1:
-        return a[:, 0] * v[0] + a[:, 1] * v[1] + a[:, 2] * v[2]
-    return a[:, 0] * v[:, 0] + a[:, 1] * v[:, 1] + a[:, 2] * v[:, 2]
-
-
-def _rotate(v: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """``v @ m`` for (N, 3) float32 ``v`` and (3, 3) ``m``, column by column (numpy's matmul
-    is slow for this thin shape)."""
-    m = m.astype(v.dtype)
-    return v[:, 0:1] * m[0] + v[:, 1:2] * m[1] + v[:, 2:3] * m[2]
-
-
-def _glossy(surf, idx, ng, view, cos_s, sun_vis, sky_vis, sky_args, to_road, sun_dir) -> np.ndarray:
-    """Sun highlight (normalized Blinn-Phong) and Fresnel-weighted sky reflection of the
-    pixels ``idx`` with a glossy lobe, ``ng`` their shading normals; (len(idx), 3)."""
-    vg = view[idx]
-    cos_v = np.clip(_dot(ng, vg), 0.0, 1.0)
-    fresnel = 0.04 + 0.96 * (1 - cos_v) ** 5  # Schlick, F0 = 0.04 (glass, clear coat)
-    refl = 2 * cos_v[:, None] * ng - vg
-    env = sky_radiance(_rotate(refl, to_road), *sky_args) * (fresnel * sky_vis[idx])[:, None]
-    half = vg + sun_dir.astype(np.float32)
-    half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-9)
-    shin = surf.shininess[idx]
-    cos_h = _dot(ng, half)
-    # Beyond 25 deg from the mirror direction cos^shin (shin >= 40) is below 2 %: skip the pow.
-    peak = np.flatnonzero(cos_h > 0.9)
-    lobe = np.zeros(len(idx), np.float32)
-    lobe[peak] = (shin[peak] + 8) / 8 * cos_h[peak] ** shin[peak]
-    cos_sun = np.clip(_dot(ng, sun_dir), 0, None) * (cos_s[idx] > 0)  # the facet must face the sun
-    highlight = sky_args[1][None] * (lobe * cos_sun * sun_vis[idx])[:, None]
-    return surf.specular[idx, None] * (env + highlight)
-
-
 def render_camera(
     geom: SceneGeometry, scene: Scene, rig: CameraRig, cfg: CameraConfig
 ) -> CameraFrame:
@@ -283,22 +214,22 @@ def render_camera(
     sky_args = (to_road.T @ sun_dir, sun, scene.sky_zenith_rgb, scene.sky_horizon_rgb)
     sky_k = sky_irradiance(*sky_args).astype(np.float32)
     # Direct sun with cast shadows.
-    cos_s = _dot(n, sun_dir)
+    cos_s = dot3(n, sun_dir)
     sun_vis = np.zeros(len(idx), np.float32)
     if np.any(sun > 0):
         lit = np.flatnonzero(cos_s > 0)
-        sun_rays = _offset_rays(p[lit], n[lit], np.broadcast_to(sun_dir, (len(lit), 3)), t[lit])
+        sun_rays = offset_rays(p[lit], n[lit], np.broadcast_to(sun_dir, (len(lit), 3)), t[lit])
         sun_vis[lit] = ~geom.occluded(sun_rays)
     light = sun[None] * (np.clip(cos_s, 0, None) * sun_vis)[:, None]
     # Sky and ground bounce.
-    n_up = _dot(n, up)
+    n_up = dot3(n, up)
     sky_vis = np.ones(len(idx), np.float32)
     if cfg.sky_occlusion:  # up-facing surfaces: is something above (a car, a crown)?
         sel = np.flatnonzero((n_up > 0.3) & (t < _SKY_OCCLUSION_MAX_DEPTH_M))
         towards = n[sel] + up  # halfway between the normal and straight up
-        towards /= np.sqrt(_dot(towards, towards))[:, None]
+        towards /= np.sqrt(dot3(towards, towards))[:, None]
         blocked = geom.occluded(
-            _offset_rays(p[sel], n[sel], towards, t[sel]), tfar=_SKY_OCCLUSION_RANGE_M
+            offset_rays(p[sel], n[sel], towards, t[sel]), tfar=_SKY_OCCLUSION_RANGE_M
         )
         sky_vis[sel[blocked]] = 0.35
     ground_k = 0.12 * (sun * max(float(sun_dir @ up), 0.0) + sky_k)
@@ -312,18 +243,18 @@ def render_camera(
         shading = geom.shading_normal(
             hits.triangle[idx[glossy]], hits.uv[idx[glossy]], view[glossy]
         )
-        radiance[glossy] += _glossy(
+        radiance[glossy] += glossy_radiance(
             surf, glossy, shading, view, cos_s, sun_vis, sky_vis, sky_args, to_road, sun_dir
         )
     if surf.emission is not None:
         radiance += surf.emission
     if scene.lights:
-        radiance += _night_lights(scene, geom, p, n, surf.albedo, t)
+        radiance += night_light_radiance(scene, geom, p, n, surf.albedo, t)
     image = np.empty((h * w, 3), np.float32)
     sky_idx = np.flatnonzero(~hits.hit)
     sky_disk = np.radians(cfg.sun_disk_deg)
     image[sky_idx] = sky_radiance(
-        _rotate(rig.unit[sky_idx], to_road), *sky_args, sun_disk_rad=sky_disk
+        rotate_rows(rig.unit[sky_idx], to_road), *sky_args, sun_disk_rad=sky_disk
     )
     image[idx] = radiance
     depth = np.full(h * w, np.inf, np.float32)

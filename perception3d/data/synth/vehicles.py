@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from perception3d.data.synth.meshes import Mesh, box, cylinder, hexahedron, merge, prism
+from perception3d.data.synth.meshes import Mesh, box, cylinder, hexahedron, merge
+from perception3d.data.synth.profiles import prism
 
 __all__ = ["BODY_TYPES", "vehicle_mesh"]
 

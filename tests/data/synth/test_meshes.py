@@ -5,17 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from perception3d.data.synth.meshes import (
-    Mesh,
-    box,
-    cylinder,
-    ellipsoid,
-    merge,
-    prism,
-    torus,
-    triangulate_polygon,
-    tube,
-)
+from perception3d.data.synth.meshes import Mesh, box, cylinder, ellipsoid, merge, torus, tube
+from perception3d.data.synth.profiles import prism, triangulate_polygon
 from perception3d.data.synth.people import cyclist_mesh, pedestrian_mesh
 from perception3d.data.synth.scenery import building, street_light, tree
 from perception3d.data.synth.vehicles import BODY_TYPES, vehicle_mesh
