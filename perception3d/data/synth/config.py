@@ -54,6 +54,9 @@ class SceneConfig:
     pole_spacing_m: tuple[float, float] = (18.0, 40.0)
     ego_yaw_deg: float = 2.0  # max |yaw| of the ego car against the road
     ego_lateral_m: float = 0.3  # max offset of the ego car from its lane centre
+    ego_pitch_deg: float = 1.0  # max |pitch| of the road against the camera (load, grade)
+    ego_roll_deg: float = 0.5  # max |roll| (camber)
+    camera_height_jitter_m: float = 0.05  # camera 1.65 m +- this above the road
 
     def __post_init__(self) -> None:
         for name in (

@@ -12,7 +12,7 @@ rings from the order ("scan_order").
 Returns: detected with a probability that rises with the return power
 reflectivity * cos(incidence) / range^2 (a logistic in log power around
 ``detection_threshold``), plus random drop-outs; range noise along the ray (the point stays on
-its cone); intensity = reflectivity * (0.3 + 0.7 cos(incidence)) * exp(-range / scale) + noise,
+its cone); intensity = reflectivity * (0.6 + 0.4 cos(incidence)) * exp(-range / scale) + noise,
 clipped to [0, 1] and rounded to 0.01 like KITTI's reflectance values.
 """
 
@@ -178,7 +178,7 @@ def simulate_lidar(
     noise_r, noise_i = rng.normal(size=len(idx)), rng.normal(size=len(idx))
     keep = (u_detect < p_detect) & (u_drop >= cfg.dropout_probability)
     r = t + cfg.range_noise_m * noise_r
-    intensity = refl * (0.3 + 0.7 * cos_inc) * np.exp(-t / cfg.intensity_range_scale_m)
+    intensity = refl * (0.6 + 0.4 * cos_inc) * np.exp(-t / cfg.intensity_range_scale_m)
     intensity = np.round(np.clip(intensity + cfg.intensity_noise * noise_i, 0.0, 1.0), 2)
     xyz = origin + r[:, None] * d
     points = np.concatenate([xyz, intensity[:, None]], axis=1)[keep].astype(np.float32)

@@ -97,7 +97,7 @@ def material_rows(materials: list[Material]) -> np.ndarray:
 
 
 # -- static scenery ---------------------------------------------------------------------------
-ROAD = Material((0.09, 0.09, 0.095), 0.30, pattern=PATTERN_ROAD)
+ROAD = Material((0.09, 0.09, 0.095), 0.35, pattern=PATTERN_ROAD)
 LANE_PAINT = Material((0.62, 0.62, 0.6), 0.85)  # retro-reflective beads: bright in LiDAR
 SIDEWALK = Material((0.2, 0.195, 0.185), 0.32)
 CURB = Material((0.26, 0.26, 0.25), 0.35)

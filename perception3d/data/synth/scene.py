@@ -24,18 +24,35 @@ __all__ = ["CAMERA_HEIGHT_M", "object_in_lidar", "road_frame", "sample_scene"]
 CAMERA_HEIGHT_M = 1.65  # KITTI cameras above the road (Geiger et al., IJRR 2013)
 
 
-def road_frame(calib: Calibration, yaw_rad: float = 0.0) -> Transform:
-    """The road-to-LiDAR transform: the road is level in the rectified camera frame
-    (KITTI's ground plane y = 1.65 m, which its labels follow closely, e.g. 000008) and the
-    road's x axis is the LiDAR's x axis, made level, turned by -yaw_rad."""
-    up = calib.rect_to_lidar_matrix[:3, :3] @ np.array([0.0, -1.0, 0.0])
+def road_frame(
+    calib: Calibration,
+    yaw_rad: float = 0.0,
+    pitch_rad: float = 0.0,
+    roll_rad: float = 0.0,
+    camera_height_m: float = CAMERA_HEIGHT_M,
+) -> Transform:
+    """The road-to-LiDAR transform for an ego car standing on the road.
+
+    With zero pitch and roll the road is level in the rectified camera frame, ``camera_height_m``
+    below the camera (KITTI's ground plane y = 1.65 m, which its labels follow closely, e.g.
+    000008); pitch (about the camera's x axis, positive: the road rises ahead) and roll (about
+    its optical axis) tilt it as load and road camber do. The road's x axis is the LiDAR's x
+    axis made level, turned by ``-yaw_rad``.
+    """
+    c, s = np.cos(pitch_rad), np.sin(pitch_rad)
+    up_rect = np.array([0.0, -c, -s])  # rect frame: y down, z forward
+    c, s = np.cos(roll_rad), np.sin(roll_rad)
+    up_rect = np.array(
+        [c * up_rect[0] - s * up_rect[1], s * up_rect[0] + c * up_rect[1], up_rect[2]]
+    )
+    up = calib.rect_to_lidar_matrix[:3, :3] @ up_rect
     up /= np.linalg.norm(up)
     x0 = np.array([1.0, 0.0, 0.0]) - up[0] * up
     x0 /= np.linalg.norm(x0)
     basis = np.stack([x0, np.cross(up, x0), up], axis=1)  # columns: road x, y, z in LiDAR
     rot = basis @ rotation_z(-yaw_rad)
     camera = calib.rect_to_lidar(np.zeros((1, 3)))[0]
-    height = CAMERA_HEIGHT_M - float(up @ camera)  # LiDAR origin above the road
+    height = camera_height_m - float(up @ camera)  # LiDAR origin above the road
     return Transform(rot, -height * up)
 
 
@@ -116,8 +133,11 @@ def sample_scene(cfg: SynthConfig, rng: np.random.Generator, calib: Calibration)
         A :class:`~perception3d.data.synth.world.Scene` in the LiDAR frame.
     """
     sc = cfg.scene
-    yaw = np.radians(rng.uniform(-sc.ego_yaw_deg, sc.ego_yaw_deg))
-    road_to_lidar = road_frame(calib, yaw)
+    yaw, pitch, roll = np.radians(
+        rng.uniform(-1, 1, 3) * [sc.ego_yaw_deg, sc.ego_pitch_deg, sc.ego_roll_deg]
+    )
+    height = CAMERA_HEIGHT_M + rng.uniform(-1, 1) * sc.camera_height_jitter_m
+    road_to_lidar = road_frame(calib, yaw, pitch, roll, height)
     rot = road_to_lidar.rotation
     sky = lighting.sample_sky_light(sc, rng)
     world = sample_static_world(sc, rng)

@@ -9,14 +9,16 @@ import pytest
 from PIL import Image
 
 from perception3d.data.kitti import KittiObjectDataset
-from perception3d.data.synth.config import SynthConfig
+from perception3d.data.synth.config import load_synth_config
 from perception3d.data.synth.frame import generate_frame
 from perception3d.geometry.boxes import points_in_boxes
 
 
 @pytest.fixture(scope="module")
 def full_frame():
-    return generate_frame(SynthConfig(seed=3), 0)  # the first frame of `full_dataset`
+    """A full-size default frame with more objects than usual (more points to check)."""
+    busy = "objects.mean_in_view={Car: 6.0, Van: 1.0, Pedestrian: 3.0, Cyclist: 1.0}"
+    return generate_frame(load_synth_config(None, ["seed=3", busy]), 0)
 
 
 def _project(calib, points, shape_hw):

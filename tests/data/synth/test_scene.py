@@ -34,16 +34,31 @@ def test_road_is_level_in_the_camera_frame_at_kitti_heights():
     assert -t.translation[2] == pytest.approx(1.73, abs=0.01)  # LiDAR height (KITTI: 1.73 m)
 
 
+def test_pitch_raises_the_road_ahead_and_roll_tilts_it_sideways():
+    pitched = road_frame(CALIB, pitch_rad=np.radians(1.0))
+    ahead = CALIB.lidar_to_rect(pitched.apply(np.array([[0.0, 0, 0], [50.0, 0, 0]])))
+    rise = ahead[0, 1] - ahead[1, 1]  # rect y points down
+    assert rise == pytest.approx(np.tan(np.radians(1.0)) * (ahead[1, 2] - ahead[0, 2]), rel=1e-3)
+    rolled = road_frame(CALIB, roll_rad=np.radians(0.5), camera_height_m=1.6)
+    side = CALIB.lidar_to_rect(rolled.apply(np.array([[10.0, 5, 0], [10.0, -5, 0]])))
+    assert abs(side[0, 1] - side[1, 1]) == pytest.approx(10 * np.tan(np.radians(0.5)), rel=1e-2)
+    below = CALIB.lidar_to_rect(rolled.apply(np.zeros((1, 3))))[0]
+    assert np.dot(below, [0.0, np.cos(np.radians(0.5)), 0.0]) == pytest.approx(1.6, abs=0.05)
+
+
 def test_objects_stand_on_road_or_sidewalk(scenes):
     for scene in scenes:
+        t = scene.road_to_lidar  # road frame -> LiDAR; its z axis is "up"
         for obj in scene.objects:
-            ground_y = obj.box_cam[1]  # bottom centre, rect frame (y down)
-            on_road = ground_y == pytest.approx(CAMERA_HEIGHT_M, abs=1e-6)
-            on_walk = ground_y == pytest.approx(CAMERA_HEIGHT_M - scene.layout.curb_height, abs=1e-6)
-            assert on_road or on_walk
-            t = scene.road_to_lidar  # road frame -> LiDAR; its z axis is "up"
             height = (obj.surface.mesh.vertices - t.translation) @ t.rotation[:, 2]
-            assert height.min() == pytest.approx(0.0 if on_road else scene.layout.curb_height, abs=1e-6)
+            assert height.min() == pytest.approx(0.0, abs=1e-6) or height.min() == pytest.approx(
+                scene.layout.curb_height, abs=1e-6
+            )
+            # The label box's bottom is where the mesh stands (camera frame, y down).
+            bottom = scene.road_to_lidar.inverse().apply(
+                CALIB.rect_to_lidar(obj.box_cam[None, :3])
+            )[0, 2]
+            assert bottom == pytest.approx(height.min(), abs=1e-6)
 
 
 def test_objects_do_not_overlap_each_other_or_the_ego_car(scenes):
