@@ -56,11 +56,17 @@ def main(frames: int = FRAMES) -> dict:
         cpu = sum(s[f"cpu_{name}"] for name in stage_names)
         fig.update(frames=frames, frames_per_second=fps, cpu_seconds_per_frame=cpu, stages=s)
         print(f"  {key:<10s} {fps:5.2f} frames/s  ({cpu:.3f} CPU s per frame in the workers)")
+    cpu1 = figures["workers=1"]["cpu_seconds_per_frame"]
+    print(
+        f"  two free cores would give about 2 / {cpu1:.3f} = {2 / cpu1:.1f} frames/s "
+        "(a projection from CPU time, not a measurement)"
+    )
     stages = summaries["workers=1"]["mean_seconds"]
     print("  where a frame's time goes (workers=1; CPU and wall seconds per frame):")
     for name in stage_names:
         print(f"    {name:<9s} CPU {stages[f'cpu_{name}']:.3f}  wall {stages[name]:.3f}")
     out.update(
+        projected_fps_two_free_cores=2 / cpu1,
         load_average_before=load_before,
         load_average_after=load_after,
         cpus=os.cpu_count(),

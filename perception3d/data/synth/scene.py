@@ -76,9 +76,9 @@ def _night_lights(objects, lamps_road, road_to_lidar: Transform) -> list[Light]:
         Light(
             p,
             lighting.STREET_LAMP_INTENSITY,
-            np.array([0.0, 0.0, -1.0]),
+            -road_to_lidar.rotation[:, 2],  # straight down
             np.cos(np.radians(70)),
-            35.0,
+            25.0,
         )
         for p in road_to_lidar.apply(lamps_road)
     ]
@@ -93,7 +93,7 @@ def _night_lights(objects, lamps_road, road_to_lidar: Transform) -> list[Light]:
                     lighting.HEADLIGHT_INTENSITY,
                     axis / np.linalg.norm(axis),
                     np.cos(np.radians(25)),
-                    60.0,
+                    45.0,
                 )
             )
     return lights

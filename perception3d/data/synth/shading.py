@@ -27,30 +27,39 @@ def offset_rays(points, normal, directions, t_hit) -> np.ndarray:
 
 def night_light_radiance(scene: Scene, geom: SceneGeometry, p, n, albedo, t_hit) -> np.ndarray:
     """(N, 3) radiance the scene's lights give hit points ``p`` with normals ``n`` and diffuse
-    ``albedo``: inverse-square point and spot lights (a spot fades over 0.05 in cosine past its
-    cutoff); only the strongest light of each pixel is shadowed (one shadow ray per pixel)."""
-    total = np.zeros((len(p), 3))
-    best_lum, best_contrib = np.zeros(len(p)), np.zeros((len(p), 3))
-    best_vec = np.zeros((len(p), 3))
+    ``albedo``: inverse-square point and spot lights, windowed to 0 at their range (a spot fades
+    over 0.05 in cosine past its cutoff); only the strongest light of each pixel is shadowed
+    (one shadow ray per pixel)."""
+    total = np.zeros((len(p), 3), np.float32)
+    best_lum, best_contrib = np.zeros(len(p), np.float32), np.zeros((len(p), 3), np.float32)
+    best_vec = np.zeros((len(p), 3), np.float32)
+    cells = _CellIndex(p)
     for light in scene.lights:
-        vec = light.position - p
-        dist2 = np.einsum("ij,ij->i", vec, vec)
-        near = np.flatnonzero(dist2 < light.range_m**2)
+        cand = cells.near(light.position, light.range_m)
+        vec = light.position.astype(np.float32) - p[cand]
+        dist2 = dot3(vec, vec)
+        keep = dist2 < light.range_m**2
+        near, vec, dist2 = cand[keep], vec[keep], dist2[keep]
         if len(near) == 0:
             continue
-        unit = vec[near] / np.sqrt(dist2[near])[:, None]
-        gain = np.clip(np.einsum("ij,ij->i", n[near], unit), 0.0, None) / np.maximum(
-            dist2[near], 0.25
-        )
+        unit = vec / np.sqrt(dist2)[:, None]
+        # Inverse square, windowed to reach 0 smoothly at the light's range (the falloff of
+        # Karis, "Real Shading in Unreal Engine 4", SIGGRAPH 2013 course notes).
+        window = np.clip(1.0 - (dist2 / np.float32(light.range_m**2)) ** 2, 0.0, 1.0) ** 2
+        gain = np.clip(dot3(n[near], unit), 0.0, None) * window / np.maximum(dist2, 0.25)
         if light.direction is not None:  # spot: fade out over 0.05 in cosine past the cutoff
-            gain *= np.clip((-unit @ light.direction - light.cos_cutoff) / 0.05, 0.0, 1.0)
-        contrib = gain[:, None] * light.intensity_rgb[None] / np.pi
+            cos_axis = -dot3(unit, light.direction.astype(np.float32))
+            gain *= np.clip((cos_axis - light.cos_cutoff) / 0.05, 0.0, 1.0)
+        contrib = gain[:, None] * (light.intensity_rgb / np.pi).astype(np.float32)[None]
         total[near] += contrib
         lum = contrib.sum(1)
-        stronger = near[lum > best_lum[near]]
-        keep = lum > best_lum[near]
-        best_lum[stronger], best_contrib[stronger] = lum[keep], contrib[keep]
-        best_vec[stronger] = vec[stronger]
+        stronger = lum > best_lum[near]
+        won = near[stronger]
+        best_lum[won], best_contrib[won], best_vec[won] = (
+            lum[stronger],
+            contrib[stronger],
+            vec[stronger],
+        )
     lit = np.flatnonzero(best_lum > 0)
     if len(lit):
         # Direction = the whole vector to the light, so t in [0, 1) spans the way there.
@@ -58,6 +67,35 @@ def night_light_radiance(scene: Scene, geom: SceneGeometry, p, n, albedo, t_hit)
         shadowed = lit[geom.occluded(rays, tfar=0.999)]
         total[shadowed] -= best_contrib[shadowed]
     return albedo * np.clip(total, 0.0, None)
+
+
+class _CellIndex:
+    """Points binned on a 10 m grid (x, y), to find those near a light without a full scan."""
+
+    _CELL_M = 10.0
+
+    def __init__(self, points: np.ndarray) -> None:
+        self.ij = np.floor(points[:, :2] / self._CELL_M).astype(np.int64)
+        self.lo = self.ij.min(axis=0) if len(points) else np.zeros(2, np.int64)
+        shape = (self.ij.max(axis=0) - self.lo + 1) if len(points) else np.ones(2, np.int64)
+        self.cols = int(shape[1])
+        key = (self.ij[:, 0] - self.lo[0]) * self.cols + (self.ij[:, 1] - self.lo[1])
+        self.order = np.argsort(key, kind="stable")
+        self.sorted_key = key[self.order]
+        self.shape = shape
+
+    def near(self, centre: np.ndarray, radius: float) -> np.ndarray:
+        """Indices of the points in grid cells within ``radius`` of ``centre`` (x, y)."""
+        lo = np.floor((centre[:2] - radius) / self._CELL_M).astype(np.int64) - self.lo
+        hi = np.floor((centre[:2] + radius) / self._CELL_M).astype(np.int64) - self.lo
+        lo, hi = np.maximum(lo, 0), np.minimum(hi, self.shape - 1)
+        if np.any(hi < lo):
+            return np.zeros(0, np.int64)
+        rows = np.arange(lo[0], hi[0] + 1)
+        start = np.searchsorted(self.sorted_key, rows * self.cols + lo[1])
+        stop = np.searchsorted(self.sorted_key, rows * self.cols + hi[1], side="right")
+        parts = [self.order[a:b] for a, b in zip(start, stop)]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
 def dot3(a: np.ndarray, v: np.ndarray) -> np.ndarray:
