@@ -170,7 +170,7 @@ class SceneGeometry:
             albedo[sel[win]], refl[sel[win]] = glass.albedo_rgb, glass.lidar_reflectivity
             spec[sel[win]], shin[sel[win]] = glass.specular, glass.shininess
             if emission is not None and self.night:
-                emission[sel[win & lit]] = (0.004, 0.003, 0.0018)
+                emission[sel[win & lit]] = (0.0015, 0.0011, 0.0007)  # ~50 cd/m^2
             sel = np.flatnonzero(pattern == mat.PATTERN_VARIED)
             albedo[sel] *= _cell_noise(road[sel], self._p1[mi[sel]])[:, None]
         return SurfaceSample(

@@ -5,6 +5,7 @@ the hit pixels unless stated.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from perception3d.data.synth.lighting import sky_radiance
@@ -27,75 +28,68 @@ def offset_rays(points, normal, directions, t_hit) -> np.ndarray:
 
 def night_light_radiance(scene: Scene, geom: SceneGeometry, p, n, albedo, t_hit) -> np.ndarray:
     """(N, 3) radiance the scene's lights give hit points ``p`` with normals ``n`` and diffuse
-    ``albedo``: inverse-square point and spot lights, windowed to 0 at their range (a spot fades
-    over 0.05 in cosine past its cutoff); only the strongest light of each pixel is shadowed
-    (one shadow ray per pixel)."""
-    total = np.zeros((len(p), 3), np.float32)
-    best_lum, best_contrib = np.zeros(len(p), np.float32), np.zeros((len(p), 3), np.float32)
-    best_vec = np.zeros((len(p), 3), np.float32)
-    cells = _CellIndex(p)
-    for light in scene.lights:
-        cand = cells.near(light.position, light.range_m)
-        vec = light.position.astype(np.float32) - p[cand]
-        dist2 = dot3(vec, vec)
-        keep = dist2 < light.range_m**2
-        near, vec, dist2 = cand[keep], vec[keep], dist2[keep]
-        if len(near) == 0:
-            continue
-        unit = vec / np.sqrt(dist2)[:, None]
-        # Inverse square, windowed to reach 0 smoothly at the light's range (the falloff of
-        # Karis, "Real Shading in Unreal Engine 4", SIGGRAPH 2013 course notes).
-        window = np.clip(1.0 - (dist2 / np.float32(light.range_m**2)) ** 2, 0.0, 1.0) ** 2
-        gain = np.clip(dot3(n[near], unit), 0.0, None) * window / np.maximum(dist2, 0.25)
-        if light.direction is not None:  # spot: fade out over 0.05 in cosine past the cutoff
-            cos_axis = -dot3(unit, light.direction.astype(np.float32))
-            gain *= np.clip((cos_axis - light.cos_cutoff) / 0.05, 0.0, 1.0)
-        contrib = gain[:, None] * (light.intensity_rgb / np.pi).astype(np.float32)[None]
-        total[near] += contrib
-        lum = contrib.sum(1)
-        stronger = lum > best_lum[near]
-        won = near[stronger]
-        best_lum[won], best_contrib[won], best_vec[won] = (
-            lum[stronger],
-            contrib[stronger],
-            vec[stronger],
-        )
-    lit = np.flatnonzero(best_lum > 0)
+    ``albedo``: inverse-square point and spot lights, windowed to 0 at their range (the falloff
+    of Karis, "Real Shading in Unreal Engine 4", SIGGRAPH 2013 course notes; a spot fades over
+    0.05 in cosine past its cutoff); only the strongest light of each pixel is shadowed (one
+    shadow ray per pixel)."""
+    lights = scene.lights
+    pos = np.array([light.position for light in lights], np.float64).reshape(-1, 3)
+    power = np.array([light.intensity_rgb / np.pi for light in lights], np.float64).reshape(-1, 3)
+    axis = np.array(
+        [np.zeros(3) if light.direction is None else light.direction for light in lights]
+    ).reshape(-1, 3)
+    cutoff = np.array([-2.0 if light.direction is None else light.cos_cutoff for light in lights])
+    reach = np.array([light.range_m for light in lights], np.float64)
+    total, best, best_contrib = _lights_kernel(
+        np.ascontiguousarray(p, np.float64), np.ascontiguousarray(n, np.float64),
+        pos, power, axis, cutoff, reach,
+    )  # fmt: skip
+    lit = np.flatnonzero(best >= 0)
     if len(lit):
         # Direction = the whole vector to the light, so t in [0, 1) spans the way there.
-        rays = offset_rays(p[lit], n[lit], best_vec[lit], t_hit[lit])
+        to_light = (pos[best[lit]] - p[lit]).astype(np.float32)
+        rays = offset_rays(p[lit], n[lit], to_light, t_hit[lit])
         shadowed = lit[geom.occluded(rays, tfar=0.999)]
         total[shadowed] -= best_contrib[shadowed]
-    return albedo * np.clip(total, 0.0, None)
+    return albedo * np.clip(total, 0.0, None).astype(np.float32)
 
 
-class _CellIndex:
-    """Points binned on a 10 m grid (x, y), to find those near a light without a full scan."""
-
-    _CELL_M = 10.0
-
-    def __init__(self, points: np.ndarray) -> None:
-        self.ij = np.floor(points[:, :2] / self._CELL_M).astype(np.int64)
-        self.lo = self.ij.min(axis=0) if len(points) else np.zeros(2, np.int64)
-        shape = (self.ij.max(axis=0) - self.lo + 1) if len(points) else np.ones(2, np.int64)
-        self.cols = int(shape[1])
-        key = (self.ij[:, 0] - self.lo[0]) * self.cols + (self.ij[:, 1] - self.lo[1])
-        self.order = np.argsort(key, kind="stable")
-        self.sorted_key = key[self.order]
-        self.shape = shape
-
-    def near(self, centre: np.ndarray, radius: float) -> np.ndarray:
-        """Indices of the points in grid cells within ``radius`` of ``centre`` (x, y)."""
-        lo = np.floor((centre[:2] - radius) / self._CELL_M).astype(np.int64) - self.lo
-        hi = np.floor((centre[:2] + radius) / self._CELL_M).astype(np.int64) - self.lo
-        lo, hi = np.maximum(lo, 0), np.minimum(hi, self.shape - 1)
-        if np.any(hi < lo):
-            return np.zeros(0, np.int64)
-        rows = np.arange(lo[0], hi[0] + 1)
-        start = np.searchsorted(self.sorted_key, rows * self.cols + lo[1])
-        stop = np.searchsorted(self.sorted_key, rows * self.cols + hi[1], side="right")
-        parts = [self.order[a:b] for a, b in zip(start, stop)]
-        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+@numba.njit(cache=True)
+def _lights_kernel(p, n, pos, power, axis, cutoff, reach):
+    """Per pixel: summed irradiance / pi of all lights, the strongest light and its share."""
+    num, num_lights = p.shape[0], pos.shape[0]
+    total = np.zeros((num, 3))
+    best = np.full(num, -1, np.int64)
+    best_contrib = np.zeros((num, 3))
+    for i in range(num):
+        best_lum = 0.0
+        for j in range(num_lights):
+            vx, vy, vz = pos[j, 0] - p[i, 0], pos[j, 1] - p[i, 1], pos[j, 2] - p[i, 2]
+            d2 = vx * vx + vy * vy + vz * vz
+            r2 = reach[j] * reach[j]
+            if d2 >= r2:
+                continue
+            d = np.sqrt(d2)
+            cos_n = (n[i, 0] * vx + n[i, 1] * vy + n[i, 2] * vz) / d
+            if cos_n <= 0.0:
+                continue
+            window = 1.0 - (d2 / r2) ** 2
+            gain = cos_n * window * window / max(d2, 0.25)
+            if cutoff[j] > -1.5:  # a spot light
+                cos_axis = -(axis[j, 0] * vx + axis[j, 1] * vy + axis[j, 2] * vz) / d
+                gain *= min(max((cos_axis - cutoff[j]) / 0.05, 0.0), 1.0)
+            if gain <= 0.0:
+                continue
+            lum = 0.0
+            for c in range(3):
+                total[i, c] += gain * power[j, c]
+                lum += gain * power[j, c]
+            if lum > best_lum:
+                best_lum = lum
+                best[i] = j
+                for c in range(3):
+                    best_contrib[i, c] = gain * power[j, c]
+    return total, best, best_contrib
 
 
 def dot3(a: np.ndarray, v: np.ndarray) -> np.ndarray:
