@@ -27,8 +27,7 @@ from perception3d.data.synth.writer import generate_dataset
 from perception3d.geometry.boxes import BOX_EDGES, corners_cam, corners_lidar
 
 OUT = Path(__file__).resolve().parents[1] / "images"
-SEED, FRAMES = 0, 12
-SHOWN = {"000002": "day", "000004": "overcast", "000011": "night"}  # of seed 0
+SEED, FRAMES = 0, 24
 COLOURS = {
     "Car": "#ff3b30",
     "Van": "#ff9500",
@@ -39,12 +38,14 @@ COLOURS = {
 }
 
 
-def _save(fig, name: str, colours: int = 256) -> None:
+def _save(fig, name: str, colours: int | None = 256) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=fig.dpi)
     plt.close(fig)
     buf.seek(0)
-    image = Image.open(buf).convert("RGB").quantize(colours, method=Image.Quantize.MEDIANCUT)
+    image = Image.open(buf).convert("RGB")
+    if colours is not None:  # a palette image: a fifth of the size, some banding
+        image = image.quantize(colours, method=Image.Quantize.MEDIANCUT)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     atomic_write_bytes(OUT / name, out.getvalue())
@@ -98,15 +99,29 @@ def _draw_bev(ax, frame, extent=(-10.0, 50.0, -25.0, 25.0)) -> None:
     ax.set_yticks([])
 
 
-def frames_figure(ds: KittiObjectDataset) -> None:
+def pick_frames(root: Path, ds: KittiObjectDataset) -> dict[str, str]:
+    """The first sunny frame with at least 4 labelled objects, the first overcast one and the
+    first night (from meta/<id>.json)."""
+    chosen: dict[str, str] = {}
+    for fid in ds.ids:
+        meta = json.loads((root / "training" / "meta" / f"{fid}.json").read_text())
+        kind = "night" if meta["night"] else ("overcast" if meta["overcast"] else "day")
+        labelled = sum(not o.is_dontcare for o in ds.frame(fid).objects)
+        if kind not in chosen.values() and (kind != "day" or labelled >= 4):
+            chosen[fid] = kind
+    order = {"day": 0, "overcast": 1, "night": 2}
+    return dict(sorted(chosen.items(), key=lambda item: order[item[1]]))
+
+
+def frames_figure(ds: KittiObjectDataset, shown: dict[str, str]) -> None:
     fig, axes = plt.subplots(
-        len(SHOWN),
+        len(shown),
         2,
-        figsize=(12.0, 3.0 * len(SHOWN)),
+        figsize=(10.0, 2.5 * len(shown)),
         dpi=100,
         gridspec_kw={"width_ratios": [3.31, 0.83]},
     )
-    for row, (fid, title) in enumerate(SHOWN.items()):
+    for row, (fid, title) in enumerate(shown.items()):
         frame = ds.frame(fid)
         _draw_image(axes[row, 0], frame)
         axes[row, 0].set_title(
@@ -115,7 +130,7 @@ def frames_figure(ds: KittiObjectDataset) -> None:
         _draw_bev(axes[row, 1], frame)
         axes[row, 1].set_title(f"velodyne BEV ({len(frame.points):,} points)", fontsize=8)
     fig.tight_layout(pad=0.3)
-    _save(fig, "synth_frames.png")
+    _save(fig, "synth_frames.png", colours=None)
 
 
 def extras_figure(root: Path, fid: str) -> None:
@@ -168,8 +183,9 @@ def main() -> None:
         cfg = load_synth_config(None, [f"frames={FRAMES}", f"seed={SEED}"])
         generate_dataset(root, cfg, workers=1)
         ds = KittiObjectDataset(root)
-        frames_figure(ds)
-        extras_figure(root, "000002")
+        shown = pick_frames(root, ds)
+        frames_figure(ds, shown)
+        extras_figure(root, next(iter(shown)))
 
 
 if __name__ == "__main__":
