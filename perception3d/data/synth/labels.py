@@ -146,13 +146,12 @@ def make_labels(
             unlabelled.append(k)
             continue
         bbox = (float(x1), float(y1), float(x2), float(y2))
-        dist = float(np.linalg.norm(boxes_lidar[k, :3]))
+        far = float(np.linalg.norm(boxes_lidar[k, :3])) > cfg.max_distance_m
+        if far or (y2 - y1) < cfg.min_height_px:
+            dontcare.append((k, _dontcare(bbox)))
+            continue
         frac = _visible_fraction(scene, k, proj[k], instance, rays, (h, w))
-        if (
-            dist > cfg.max_distance_m
-            or (y2 - y1) < cfg.min_height_px
-            or frac < cfg.min_visible_fraction
-        ):
+        if frac < cfg.min_visible_fraction:
             dontcare.append((k, _dontcare(bbox)))
             continue
         fu1, fv1, fu2, fv2 = proj[k]

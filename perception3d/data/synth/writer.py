@@ -136,30 +136,51 @@ def _frame_started(root: Path, fid: str) -> bool:
     return any((root / "training" / sub / f"{fid}{ext}").exists() for sub, ext in FRAME_FILES)
 
 
-def _clear(root: Path) -> None:
-    """Remove what a previous synth run wrote (and nothing else)."""
+def _frame_index(name: str) -> int | None:
+    """Frame index of a per-frame file name (``000012.png``, ``.000012.png.x1y2.tmp``)."""
+    stem = name.lstrip(".").split(".")[0]
+    return int(stem) if stem.isdigit() else None
+
+
+def _shard_files(root: Path, shard: tuple[int, int], pattern: str):
+    """Per-frame files (matching ``pattern``) of frames that belong to ``shard``."""
+    i, n = shard
     for sub, _ in FRAME_FILES:
-        shutil.rmtree(root / "training" / sub, ignore_errors=True)
+        folder = root / "training" / sub
+        if folder.is_dir():
+            for p in folder.glob(pattern):
+                index = _frame_index(p.name)
+                if index is not None and index % n == i:
+                    yield p
+
+
+def _clear(root: Path, shard: tuple[int, int]) -> None:
+    """Remove what a previous synth run wrote for this shard's frames (and nothing else; the
+    other shards' frames stay, so every job of an array can pass --overwrite)."""
+    if shard[1] == 1:
+        for sub, _ in FRAME_FILES:
+            shutil.rmtree(root / "training" / sub, ignore_errors=True)
+    else:
+        for p in list(_shard_files(root, shard, "*")):
+            p.unlink(missing_ok=True)
     for name in ("ImageSets/train.txt", "ImageSets/val.txt", CONFIG_NAME):
         (root / name).unlink(missing_ok=True)
 
 
-def _remove_temporaries(root: Path) -> None:
-    """Temporary files of atomic writes killed mid-way (``.<name>.<random>.tmp``)."""
-    for sub, _ in FRAME_FILES:
-        folder = root / "training" / sub
-        if folder.is_dir():
-            for p in folder.glob(".*.tmp"):
-                p.unlink(missing_ok=True)
+def _remove_temporaries(root: Path, shard: tuple[int, int]) -> None:
+    """Temporary files of atomic writes killed mid-way (``.<name>.<random>.tmp``) of this
+    shard's frames (another shard may be writing its own right now)."""
+    for p in list(_shard_files(root, shard, ".*.tmp")):
+        p.unlink(missing_ok=True)
 
 
 def _check_out_dir(
-    root: Path, cfg: SynthConfig, mine: list[int], overwrite: bool, resume: bool
+    root: Path, cfg: SynthConfig, shard: tuple[int, int], overwrite: bool, resume: bool
 ) -> None:
     if not root.exists() or not any(root.iterdir()):
         return
     if overwrite:
-        _clear(root)
+        _clear(root, shard)
         return
     existing = root / CONFIG_NAME
     if not existing.is_file():
@@ -175,6 +196,7 @@ def _check_out_dir(
             f"{root} holds a dataset made with a different config ({existing}: {differs} differ); "
             "pass --overwrite to replace it"
         )
+    mine = range(shard[0], cfg.frames, shard[1])
     if not resume and any(_frame_started(root, frame_id(i)) for i in mine):
         raise DatasetExistsError(
             f"{root} already holds frames of this run: pass --resume to complete it or "
@@ -265,9 +287,9 @@ def generate_dataset(
     if not 0 <= i_shard < n_shard or workers < 1:
         raise ValueError(f"need 0 <= shard i < n and workers >= 1, got {shard}, {workers}")
     mine = list(range(i_shard, cfg.frames, n_shard))
-    _check_out_dir(root, cfg, mine, overwrite, resume)
+    _check_out_dir(root, cfg, shard, overwrite, resume)
     root.mkdir(parents=True, exist_ok=True)
-    _remove_temporaries(root)
+    _remove_temporaries(root, shard)
     atomic_write_text(root / CONFIG_NAME, _config_text(cfg))
     splits = {"train": [], "val": []}
     for i in range(cfg.frames):

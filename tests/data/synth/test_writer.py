@@ -150,3 +150,18 @@ def test_cli_writes_the_same_dataset(tmp_path, tiny_dataset, capsys):
     assert _digests(tmp_path) == _digests(tiny_dataset)
     assert main(argv) == 2  # a second run into the same folder is refused
     assert "--resume" in capsys.readouterr().err
+
+
+def test_a_shard_leaves_other_shards_files_alone(tmp_path, tiny_dataset, tiny_cfg):
+    out = tmp_path / "jobs"
+    generate_dataset(out, tiny_cfg, shard=(0, 2), progress=False)
+    # Shard 1 is "still writing" frame 1 (a temporary of an atomic write) when shard 0 resumes
+    # and another job of the array starts over shard 0 with --overwrite.
+    in_flight = out / "training/velodyne/.000001.bin.k3j4.tmp"
+    in_flight.write_bytes(b"partial")
+    generate_dataset(out, tiny_cfg, shard=(0, 2), resume=True, progress=False)
+    generate_dataset(out, tiny_cfg, shard=(0, 2), overwrite=True, progress=False)
+    assert in_flight.read_bytes() == b"partial"
+    in_flight.unlink()
+    generate_dataset(out, tiny_cfg, shard=(1, 2), progress=False)
+    assert _digests(out) == _digests(tiny_dataset)
