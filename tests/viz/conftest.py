@@ -1,13 +1,16 @@
-"""Fixtures of the visualization tests: the real frames and a synthetic one."""
+"""Fixtures of the visualization tests: real KITTI frames and a synthetic one made by
+``perception3d synth``."""
 
 from __future__ import annotations
 
 import pytest
 
+from perception3d.cli import main
 from perception3d.data.kitti import KittiObjectDataset
-from tests.viz.helpers import write_synthetic_root
 
 pytest.importorskip("matplotlib")
+
+SYNTH_SEED = 1  # frame 000000 of seed 1: three cars, a van, a truck, four DontCare rows
 
 
 @pytest.fixture(scope="session")
@@ -24,13 +27,17 @@ def sweep_frame(kitti_root):
 
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory):
-    return write_synthetic_root(tmp_path_factory.mktemp("synth"))
+    """One full-size frame of the synthetic generator (about 3 s), through its command."""
+    pytest.importorskip("open3d")
+    root = tmp_path_factory.mktemp("synth") / "synthkitti"
+    assert main(["synth", "--out", str(root), "--frames", "1", "--seed", str(SYNTH_SEED)]) == 0
+    return root
 
 
 @pytest.fixture(scope="session")
 def synth_frame(synth_root):
-    """The synthetic frame (tests/viz/helpers.py): 2 cars and a pedestrian on a ground grid."""
-    return KittiObjectDataset(synth_root).frame("000001")
+    """The synthetic frame 000000: full 360-degree sweep, image_2, labels."""
+    return KittiObjectDataset(synth_root).frame("000000")
 
 
 @pytest.fixture(params=["real", "synthetic"])

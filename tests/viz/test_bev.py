@@ -86,12 +86,13 @@ def test_gt_and_prediction_edges_have_their_colours(any_frame):
 def test_tp_fp_fn_colours_at_their_boxes(synth_frame):
     gt = synth_frame.boxes_lidar
     pred = np.concatenate([gt[:1], [[30.0, 10.0, -1.0, 4.0, 1.7, 1.5, 0.0]]])
+    assert len(gt) >= 3
     rgb = render_bev(
         synth_frame.points,
         gt,
         pred,
         [0.9, 0.4],
-        gt_status=["tp", "fn", "fn"],
+        gt_status=["tp", "fn", "fn"] + ["ignored"] * (len(gt) - 3),
         pred_status=["tp", "fp"],
         grid=GRID,
         show_labels=False,
@@ -110,7 +111,7 @@ def test_tp_fp_fn_colours_at_their_boxes(synth_frame):
 def test_title_is_drawn_at_the_top(synth_frame):
     kw = {"grid": BevGrid((0.0, 40.0), (-20.0, 20.0), 0.1), "rings_m": (), "show_legend": False}
     plain = render_bev(synth_frame.points, **kw)
-    titled = render_bev(synth_frame.points, **kw, title="frame 000001")
+    titled = render_bev(synth_frame.points, **kw, title="frame 000000")
     changed = np.any(plain != titled, axis=2)
     rows, cols = np.nonzero(changed)
     assert changed.sum() > 50 and rows.max() < 25 and 120 < cols.mean() < 280

@@ -29,7 +29,7 @@ def _count(rgb: np.ndarray, color) -> int:
 def test_viz_all_views_of_the_synthetic_frame(synth_root, tmp_path, capsys):
     out = tmp_path / "synth.png"
     code = main(
-        ["viz", "--data-root", str(synth_root), "--frame", "1", "--views", "bev,image,3d,range",
+        ["viz", "--data-root", str(synth_root), "--frame", "0", "--views", "bev,image,3d,range",
          "--out", str(out)]
     )  # fmt: skip
     assert code == 0 and f"wrote {out}" in capsys.readouterr().out

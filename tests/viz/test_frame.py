@@ -26,13 +26,16 @@ from tests.viz.helpers import has_color_near, predictions_tp_fp_fn
 
 def test_match_status_takes_each_box_from_its_own_class(synth_frame):
     """The KITTI evaluator's matching, class by class, merged into one status per box."""
-    preds = predictions_tp_fp_fn(synth_frame.objects, synth_frame.calib)
-    gt_status, pred_status = match_status(synth_frame.objects, preds)
-    # GT: car 0 matched, car 1 and the pedestrian missed; predictions: TP, FP.
-    assert gt_status.tolist() == ["tp", "fn", "fn"]
+    objects = synth_frame.objects
+    assert [o.type for o in objects[:5]] == ["Car", "Car", "Car", "Van", "Truck"]
+    preds = predictions_tp_fp_fn(objects, synth_frame.calib)
+    gt_status, pred_status = match_status(objects, preds)
+    # Car 0 matched, cars 1 and 2 missed; the van (Car's neighbour class), the truck and the
+    # DontCare rows ignored. Predictions: TP, FP.
+    assert gt_status.tolist() == ["tp", "fn", "fn"] + ["ignored"] * 6
     assert pred_status.tolist() == ["tp", "fp"]
-    gt_status, _ = match_status(synth_frame.objects, preds, ("Car",))
-    assert gt_status.tolist() == ["tp", "fn", "ignored"]  # pedestrians not evaluated
+    gt_status, pred_status = match_status(objects, preds, ("Pedestrian",))
+    assert set(gt_status) == {"ignored"} and set(pred_status) == {"ignored"}  # Car not evaluated
 
 
 def test_match_status_checks_the_matcher_answer(synth_frame):

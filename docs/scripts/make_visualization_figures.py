@@ -1,6 +1,7 @@
-"""Make the pictures of docs/visualization.md from the sample frames in tests/data.
+"""Make the pictures of docs/visualization.md: the real sample frames in tests/data and one
+frame of ``perception3d synth`` (seed 1), generated into a temporary folder.
 
-    python tools/make_visualization_docs.py [--out docs/img/visualization]
+    python docs/scripts/make_visualization_figures.py [--out docs/images/visualization]
 
 Predictions are not a detector's: they are the ground truth of each frame moved by seeded
 noise (0.15 m, 3 degrees standard deviation), with one object dropped and one false box
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +31,7 @@ from perception3d.viz.image import render_image
 from perception3d.viz.range import occupied_columns, render_before_after, render_range_image
 from perception3d.viz.scene3d import ViewCamera, open3d_offscreen_problem, render_scene3d
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "tests" / "data" / "kitti_samples"
 
 
@@ -65,7 +67,7 @@ def noisy_predictions(frame, rng: np.random.Generator) -> list[KittiObject]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "img" / "visualization")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "images" / "visualization")
     args = parser.parse_args(argv)
     out = args.out
     ds = KittiObjectDataset(SAMPLES)
@@ -132,9 +134,19 @@ def main(argv: list[str] | None = None) -> int:
         "range_000008.png",
         render_range_image(cropped, columns=occupied_columns(cropped), side_by_side=True),
     )
+    with tempfile.TemporaryDirectory() as tmp:
+        from perception3d.cli import main as cli
+
+        cli(["synth", "--out", f"{tmp}/synth", "--frames", "1", "--seed", "1"])
+        synth = KittiObjectDataset(f"{tmp}/synth").frame("000000")
+        synth_boxes = frame_boxes(synth, noisy_predictions(synth, rng))
+        image = render_image(synth.image, synth.calib, synth.points, **synth_boxes.kwargs())
+        save("image_synth_000000.png", image, width=932)
+
     for path in written:
         print(f"{path}: {path.stat().st_size // 1024} KiB")
     print(f"statuses 004139: {boxes.summary()}; 000008: {boxes8.summary()}")
+    print(f"synthetic 000000: {synth_boxes.summary()}")
     return 0
 
 
