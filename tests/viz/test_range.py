@@ -72,6 +72,7 @@ def test_before_after_marks_removed_and_added_points(synth_frame):
     grid = BevGrid((0.0, 40.0), (-20.0, 20.0), 0.1)
     before = synth_frame.points
     lost = np.hypot(before[:, 0] - 15, before[:, 1] - 5) < 2.0  # e.g. swallowed by fog (off rings)
+    assert lost.sum() > 20
     clutter = np.array([[5.0, 10.0, -1.0, 0.1], [6.0, -10.0, -1.0, 0.1]], np.float32)
     after = np.concatenate([before[~lost], clutter])
     out = render_before_after(before, after, grid=grid, beam_elevations_rad=None)
