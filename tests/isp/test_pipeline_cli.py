@@ -161,7 +161,7 @@ def test_isp_train_and_eval_commands(tmp_path, capsys):
     args = [
         "isp",
         "eval",
-        "configs/isp/eval.yaml",
+        "configs/isp/eval_procedural.yaml",
         "--out",
         str(tmp_path / "ev"),
         "--set",
