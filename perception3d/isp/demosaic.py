@@ -99,10 +99,15 @@ def demosaic_menon(raw: torch.Tensor) -> torch.Tensor:
     """Menon et al. 2007 (DDFAPD) demosaicing via ``colour-demosaicing`` (numpy, not
     differentiable; the ``isp`` extra). (B, 1, H, W) -> (B, 3, H, W)."""
     _check_raw(raw)
+    import numpy as np
+
+    options = np.get_printoptions()
     try:
         from colour_demosaicing import demosaicing_CFA_Bayer_Menon2007
     except ImportError as exc:  # pragma: no cover - the isp extra is installed in CI
         raise ImportError("demosaic_menon needs colour-demosaicing (pip install .[isp])") from exc
+    finally:
+        np.set_printoptions(**options)  # importing colour sets numpy's legacy="1.13" printing
     out = []
     for frame in raw[:, 0].detach().cpu().double().numpy():
         rgb = demosaicing_CFA_Bayer_Menon2007(frame, pattern="RGGB")  # (H, W, 3)
