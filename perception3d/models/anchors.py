@@ -85,6 +85,7 @@ def assign_targets(
     gt_class: np.ndarray,
     matched_iou: np.ndarray,
     unmatched_iou: np.ndarray,
+    anchor_rects: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Match ground-truth boxes to anchors of their class.
 
@@ -94,6 +95,7 @@ def assign_targets(
         gt_boxes: (M, 7) LiDAR boxes.
         gt_class: (M,) class index, -1 for boxes of classes the model does not detect.
         matched_iou, unmatched_iou: (C,) per-class thresholds.
+        anchor_rects: ``nearest_bev_rects(anchors)`` if already computed.
 
     Returns:
         labels: (A,) int64, ``-1`` ignored, ``0`` background, ``c + 1`` positive of class c.
@@ -102,14 +104,22 @@ def assign_targets(
     a = len(anchors)
     labels = np.full(a, BACKGROUND, dtype=np.int64)
     gt_index = np.full(a, -1, dtype=np.int64)
-    anchor_rects = nearest_bev_rects(anchors)
+    if anchor_rects is None:
+        anchor_rects = nearest_bev_rects(anchors)
     gt_rects = nearest_bev_rects(gt_boxes)
     for c in range(len(matched_iou)):
         a_idx = np.flatnonzero(anchor_class == c)
         g_idx = np.flatnonzero(gt_class == c)
         if len(g_idx) == 0:
             continue
-        iou = _iou_aligned(anchor_rects[a_idx], gt_rects[g_idx])  # (A_c, M_c)
+        # only anchors whose rectangle overlaps the boxes' bounding rectangle can match
+        lo, hi = gt_rects[g_idx, :2].min(axis=0), gt_rects[g_idx, 2:].max(axis=0)
+        rects = anchor_rects[a_idx]
+        near = ((rects[:, 2:] > lo) & (rects[:, :2] < hi)).all(axis=1)
+        a_idx, rects = a_idx[near], rects[near]
+        if len(a_idx) == 0:
+            continue
+        iou = _iou_aligned(rects, gt_rects[g_idx])  # (A_c, M_c)
         best_gt = iou.argmax(axis=1)
         best_iou = iou[np.arange(len(a_idx)), best_gt]
         pos = best_iou >= matched_iou[c]
@@ -136,9 +146,10 @@ class AnchorTargetAssigner:
     def __call__(self, boxes_lidar: np.ndarray, names: np.ndarray) -> dict[str, np.ndarray]:
         cache = self.__dict__.get("_anchors")
         if cache is None:
-            cache = make_anchors(self.cfg)
+            anchors, anchor_class = make_anchors(self.cfg)
+            cache = anchors, anchor_class, nearest_bev_rects(anchors)
             object.__setattr__(self, "_anchors", cache)
-        anchors, anchor_class = cache
+        anchors, anchor_class, anchor_rects = cache
         by_name = {a.class_name: a for a in self.cfg.anchors}
         matched = np.array([by_name[c].matched_iou for c in self.cfg.classes])
         unmatched = np.array([by_name[c].unmatched_iou for c in self.cfg.classes])
@@ -147,6 +158,6 @@ class AnchorTargetAssigner:
             dtype=np.int64,
         )
         labels, gt_index = assign_targets(
-            anchors, anchor_class, boxes_lidar, gt_class, matched, unmatched
+            anchors, anchor_class, boxes_lidar, gt_class, matched, unmatched, anchor_rects
         )
         return {"anchor_labels": labels, "anchor_gt_index": gt_index}

@@ -26,6 +26,10 @@ def test_fov_crop_keeps_points_projecting_into_the_image(kitti_root):
     h, w = 375, 1242  # no image_2 for this frame: the KITTI size is used
     assert (depth > 0).all() and (uv >= 0).all() and (uv[:, 0] < w).all() and (uv[:, 1] < h).all()
     assert 0.1 < len(cropped.points) / len(frame.points) < 0.4  # about 90 of 360 degrees
+    # the same points as the calibration's own projection selects
+    uv, depth = frame.calib.lidar_to_image(frame.points)
+    ref = (depth > 0) & (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
+    np.testing.assert_array_equal(cropped.points, frame.points[ref])
     assert len(cropped.boxes_lidar) == len(frame.boxes_lidar)  # labels untouched
 
 
