@@ -133,3 +133,22 @@ def config_diff(a, b, prefix: str = "") -> list[str]:
             d for i, (x, y) in enumerate(zip(a, b)) for d in config_diff(x, y, f"{prefix}[{i}]")
         ]
     return [] if a == b else [prefix]
+
+
+def release_checkpoint(src: str | Path, dst: str | Path, note: dict | None = None) -> Path:
+    """Write a weights-only copy of a training checkpoint (empty optimizer and scheduler
+    state, a third of the size) with ``note`` (training command, seed, time...) merged into
+    ``extra``; it loads like any checkpoint but cannot be resumed from."""
+    ckpt = load_checkpoint(src)
+    extra = dict(ckpt.get("extra", {}))
+    extra.update(note or {})
+    state = {
+        "model": ckpt["model"],
+        "optimizer": {},
+        "scheduler": {},
+        "epoch": ckpt["epoch"],
+        "config": ckpt["config"],
+        "version": ckpt["version"],
+        "extra": extra,
+    }
+    return atomic_write(dst, lambda f: torch.save(state, f))

@@ -168,7 +168,7 @@ def _train(cfg, out_dir, resume, progress, device, info: DistInfo) -> TrainResul
     writer = _open_writer(out_dir / "tensorboard") if info.is_main else None
     step = start_epoch * steps_per_epoch
     for epoch in range(start_epoch, tc.epochs):
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         train_ds.set_epoch(epoch)
         sampler.set_epoch(epoch)
         loader = DataLoader(
@@ -209,6 +209,8 @@ def _train(cfg, out_dir, resume, progress, device, info: DistInfo) -> TrainResul
         record = {k: v / n for k, v in sums.items()}
         record.update(epoch=epoch + 1, steps=step, lr=scheduler.get_last_lr()[0])
         record["seconds"] = time.perf_counter() - t0
+        # CPU time of this process, all threads (DataLoader workers are other processes)
+        record["cpu_seconds"] = time.process_time() - cpu0
         last = epoch + 1 == tc.epochs
         if val_ds is not None and info.is_main and ((epoch + 1) % tc.validate_every == 0 or last):
             record["val"] = validate(core, val_ds, device, progress=progress)

@@ -9,7 +9,12 @@ import pytest
 import torch
 
 from perception3d.data.dataset import LidarDetectionDataset
-from perception3d.engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from perception3d.engine.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    release_checkpoint,
+    save_checkpoint,
+)
 from perception3d.engine.infer import load_detector, predict
 from perception3d.engine.train import train
 from perception3d.geometry.calib import boxes_cam_to_lidar
@@ -88,3 +93,20 @@ def test_checkpoint_of_another_model_or_version_is_refused(tmp_path):
         load_checkpoint(tmp_path / "c.pt")
     with pytest.raises(FileNotFoundError):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_release_checkpoint_keeps_weights_and_notes(tmp_path):
+    cfg = tiny_config()
+    model = build_detector(cfg.model)
+    optimizer = torch.optim.AdamW(model.parameters())
+    for p in model.parameters():  # give AdamW some state to drop
+        p.grad = torch.ones_like(p)
+    optimizer.step()
+    src = save_checkpoint(tmp_path / "train.pt", model, optimizer, 3, cfg)
+    dst = release_checkpoint(src, tmp_path / "release.pt", {"command": "perception3d train ..."})
+    ckpt = load_checkpoint(dst, cfg)
+    assert ckpt["optimizer"] == {} and ckpt["epoch"] == 3
+    assert ckpt["extra"]["command"] == "perception3d train ..."
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(ckpt["model"][name], value)
+    assert dst.stat().st_size < 0.5 * src.stat().st_size
