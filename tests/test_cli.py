@@ -9,13 +9,30 @@ import pytest
 from perception3d.cli import main
 
 
-def test_demo_runs_on_sample_frames(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    frames = {f["frame"]: f for f in summary["frames"]}
-    assert set(frames) == {"000000", "000008", "004139"}
-    assert frames["004139"]["objects"] == {"Car": 5, "Cyclist": 1, "Pedestrian": 16}
-    assert frames["000008"]["label_round_trip_max_err_m"] < 1e-9
+@pytest.mark.slow
+def test_demo_runs_on_sample_frames(tmp_path, kitti_root, capsys):
+    import torch
+
+    from perception3d.engine.checkpoint import save_checkpoint
+    from perception3d.models.detector import build_detector
+    from tests.models.conftest import tiny_config
+
+    cfg = tiny_config(kitti_root)
+    torch.manual_seed(0)
+    weights = save_checkpoint(tmp_path / "w.pt", build_detector(cfg.model), None, 0, cfg)
+    out = tmp_path / "demo"
+    args = ["demo", "--data-root", str(kitti_root), "--weights", str(weights), "--out", str(out)]
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames"] == 3 and len(summary["pictures"]) == 3
+    assert set(summary["ap_3d_r40_moderate"]) == {"Car", "Pedestrian", "Cyclist"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "3d@0.7" in metrics["Car"]["R40"]
+    assert sorted(p.name for p in (out / "pred").glob("*.txt")) == [
+        "000000.txt",
+        "000008.txt",
+        "004139.txt",
+    ]
     assert "perception3d demo: 3 frames" in capsys.readouterr().out
 
 
