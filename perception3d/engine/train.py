@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import resource
 import time
 import warnings
 from dataclasses import dataclass
@@ -61,6 +62,14 @@ def _open_writer(log_dir: Path):
         warnings.warn("tensorboard is not installed: no TensorBoard logs", stacklevel=2)
         return None
     return SummaryWriter(str(log_dir))
+
+
+def _cpu_seconds() -> float:
+    """CPU time (user + system, all threads) of this process and its finished children: the
+    DataLoader workers of an epoch have exited by the time the epoch's figure is taken."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _targets(batch: dict, device: torch.device) -> AnchorTargets:
@@ -168,7 +177,7 @@ def _train(cfg, out_dir, resume, progress, device, info: DistInfo) -> TrainResul
     writer = _open_writer(out_dir / "tensorboard") if info.is_main else None
     step = start_epoch * steps_per_epoch
     for epoch in range(start_epoch, tc.epochs):
-        t0, cpu0 = time.perf_counter(), time.process_time()
+        t0, cpu0 = time.perf_counter(), _cpu_seconds()
         train_ds.set_epoch(epoch)
         sampler.set_epoch(epoch)
         loader = DataLoader(
@@ -209,8 +218,7 @@ def _train(cfg, out_dir, resume, progress, device, info: DistInfo) -> TrainResul
         record = {k: v / n for k, v in sums.items()}
         record.update(epoch=epoch + 1, steps=step, lr=scheduler.get_last_lr()[0])
         record["seconds"] = time.perf_counter() - t0
-        # CPU time of this process, all threads (DataLoader workers are other processes)
-        record["cpu_seconds"] = time.process_time() - cpu0
+        record["cpu_seconds"] = _cpu_seconds() - cpu0
         last = epoch + 1 == tc.epochs
         if val_ds is not None and info.is_main and ((epoch + 1) % tc.validate_every == 0 or last):
             record["val"] = validate(core, val_ds, device, progress=progress)
