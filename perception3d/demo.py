@@ -5,20 +5,22 @@
 2. Run the shipped PointPillars-lite checkpoint (trained on synthetic data, see
    ``perception3d/assets/weights/README.md``) and write KITTI result files.
 3. Evaluate them with the official KITTI protocol and print the AP table.
-4. Write bird's-eye-view pictures of a few frames (ground truth and predictions).
+4. Draw a few frames with ``perception3d.viz`` (bird's-eye view and image_2, ground truth and
+   predictions coloured TP / FP / FN by the evaluator's rules).
 
 Outputs in ``out_dir``: ``synth/`` (the generated set), ``pred/`` (result files),
-``metrics.json``, ``bev_<frame>.png``, ``summary.json``.
+``metrics.json``, ``frame_<id>.png``, ``summary.json``.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
+from tqdm import tqdm
 
 from perception3d.atomic import atomic_write_text
 from perception3d.data.dataset import LidarDetectionDataset
@@ -44,13 +46,6 @@ def generate_demo_set(out: Path, frames: int, seed: int, progress: bool = True) 
     return out
 
 
-def _lidar_boxes(objects, calib) -> np.ndarray:
-    from perception3d.geometry.calib import boxes_cam_to_lidar
-
-    cam = np.array([o.box_cam for o in objects if not o.is_dontcare]).reshape(-1, 7)
-    return boxes_cam_to_lidar(cam, calib)
-
-
 def run_demo(
     out_dir: Path = Path("outputs/demo"),
     data_root: Path | None = None,
@@ -72,7 +67,9 @@ def run_demo(
     from perception3d.engine.infer import load_detector, predict
     from perception3d.engine.validate import headline_scalars
     from perception3d.eval.kitti import evaluate_kitti, format_kitti_table, write_metrics
-    from perception3d.viz.bev import render_bev, save_png
+    from perception3d.viz.bev import BevGrid
+    from perception3d.viz.canvas import save_png
+    from perception3d.viz.frame import VizOptions, render_frame
 
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
@@ -100,17 +97,14 @@ def run_demo(
     t_eval = time.perf_counter()
 
     pictures = []
-    for fid in dataset.ids[:NUM_PICTURES]:
-        frame = dataset.kitti.frame(fid)
-        scores = np.array([o.score for o in pred[fid]])
-        image = render_bev(
-            frame.points,
-            _lidar_boxes(frame.objects, frame.calib),
-            _lidar_boxes(pred[fid], frame.calib),
-            scores,
-            title=f"frame {fid}: ground truth green, {exp.model.type} predictions red",
-        )
-        pictures.append(str(save_png(image, out_dir / f"bev_{fid}.png")))
+    # the detector's range, drawn at 0.1 m per pixel; views the frame lacks are skipped
+    x_min, y_min, _, x_max, y_max, _ = exp.model.voxel.point_range_m
+    options = VizOptions(views=("bev", "image"), bev_grid=BevGrid((x_min, x_max), (y_min, y_max)))
+    for fid in tqdm(dataset.ids[:NUM_PICTURES], desc="pictures", disable=not progress):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "no image_2": the view is left out
+            image = render_frame(dataset.kitti.frame(fid), pred[fid], options)
+        pictures.append(str(save_png(out_dir / f"frame_{fid}.png", image)))
     t_end = time.perf_counter()
 
     summary = {
@@ -139,7 +133,7 @@ def run_demo(
         + ", ".join(f"{k} {v:.1f}" for k, v in summary["ap_3d_r40_moderate"].items())
     )
     print(
-        f"results in {out_dir}: pred/, metrics.json, {len(pictures)} BEV PNGs, summary.json "
+        f"results in {out_dir}: pred/, metrics.json, {len(pictures)} frame PNGs, summary.json "
         f"({summary['seconds']['total']:.0f} s)"
     )
     return summary
