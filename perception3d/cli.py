@@ -19,6 +19,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_create_db(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from perception3d.data.gt_database import GtDatabase, create_gt_database
+
+    out = create_gt_database(args.data_root, split=args.split, out_dir=args.out)
+    database = GtDatabase.load(out)
+    names, counts = np.unique(database.names.astype(str), return_counts=True)
+    summary = ", ".join(f"{n} {c}" for n, c in zip(names, counts)) or "no objects"
+    print(f"perception3d create-db: {len(database)} objects ({summary}) -> {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from perception3d import __version__
 
@@ -44,6 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="KITTI-layout root to use instead of the embedded default",
     )
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser(
+        "create-db", help="ground-truth database (object points) of a split, for object paste"
+    )
+    p.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
+    p.add_argument(
+        "--split",
+        default="train",
+        help="ImageSets split name, or 'training' for every frame (default: train)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: DATA_ROOT/gt_database/SPLIT)",
+    )
+    p.set_defaults(func=_cmd_create_db)
     return parser
 
 

@@ -131,6 +131,7 @@ class GtDatabase:
     Attributes:
         names: (K,) object-dtype class names.
         frame_ids: (K,) object-dtype source frame ids.
+        label_index: (K,) int64 row of the object in its label_2 file (DontCare counted).
         boxes_lidar: (K, 7) float64 boxes in their source LiDAR frame.
         difficulty, occluded, num_points: (K,) int64; truncated: (K,) float64.
         offsets: (K + 1,) int64 row ranges into ``points``.
@@ -140,6 +141,7 @@ class GtDatabase:
 
     names: np.ndarray
     frame_ids: np.ndarray
+    label_index: np.ndarray
     boxes_lidar: np.ndarray
     difficulty: np.ndarray
     truncated: np.ndarray
@@ -194,6 +196,7 @@ class GtDatabase:
         return cls(
             names=np.array(objects["name"], dtype=object),
             frame_ids=np.array(objects["frame_id"], dtype=object),
+            label_index=np.asarray(objects["label_index"], dtype=np.int64),
             boxes_lidar=np.asarray(objects["box_lidar"], dtype=np.float64).reshape(count, 7),
             difficulty=np.asarray(objects["difficulty"], dtype=np.int64),
             truncated=np.asarray(objects["truncated"], dtype=np.float64),

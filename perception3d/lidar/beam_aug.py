@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from perception3d.data.sample import LidarSample
 from perception3d.geometry.boxes import points_in_boxes
-from perception3d.lidar.intensity import DETECTION_FLOOR, apparent_reflectivity, return_power
+from perception3d.lidar.intensity import DETECTION_FLOOR, reflectivity_of
 from perception3d.lidar.sample_ops import replace_points
 from perception3d.lidar.scanner import ScannerModel
 
@@ -57,12 +58,39 @@ def downsample_beams(
     return replace_points(sample, rows % keep_every == phase)
 
 
+@numba.njit(cache=True)
+def _outside_sectors_kernel(points, sectors, keep):
+    for i in range(points.shape[0]):
+        azimuth = np.arctan2(float(points[i, 1]), float(points[i, 0]))
+        keep[i] = True
+        for j in range(sectors.shape[0]):
+            off = abs((azimuth - sectors[j, 0] + np.pi) % (2 * np.pi) - np.pi)
+            if off <= sectors[j, 1] / 2:
+                keep[i] = False
+                break
+
+
 def drop_sectors(sample: LidarSample, sectors_rad: np.ndarray) -> LidarSample:
     """Remove the points whose azimuth lies in any (centre, width) sector, radians."""
     sectors = np.asarray(sectors_rad, dtype=np.float64).reshape(-1, 2)
-    az = np.arctan2(sample.points[:, 1], sample.points[:, 0]).astype(np.float64)
-    off = np.abs((az[:, None] - sectors[None, :, 0] + np.pi) % (2 * np.pi) - np.pi)
-    return replace_points(sample, ~np.any(off <= sectors[None, :, 1] / 2, axis=1))
+    keep = np.empty(len(sample.points), bool)
+    _outside_sectors_kernel(sample.points, sectors, keep)
+    return replace_points(sample, keep)
+
+
+@numba.njit(cache=True)
+def _perturb_kernel(points, factor, noise_std, normal, floor, detected):
+    """In place: intensity x factor with noise noise_std / sqrt(SNR), 0.01 quantized, in
+    [0, 1]; detected[i] = the scaled return still reaches the floor."""
+    for i in range(points.shape[0]):
+        x, y, z = float(points[i, 0]), float(points[i, 1]), float(points[i, 2])
+        r2 = max(x * x + y * y + z * z, 1e-6)
+        intensity = float(points[i, 3])
+        power = reflectivity_of(intensity, np.sqrt(r2), floor) * factor[i] / r2
+        detected[i] = power >= floor
+        noise = noise_std / np.sqrt(max(power / floor, 1.0)) * normal[i]
+        reported = np.rint(intensity * factor[i] * (1.0 + noise) * 100.0) / 100.0
+        points[i, 3] = min(max(reported, 0.0), 1.0)
 
 
 def perturb_intensity(
@@ -89,20 +117,15 @@ def perturb_intensity(
         removed.
     """
     pts = sample.points
-    range_m = np.linalg.norm(pts[:, :3].astype(np.float64), axis=1)
     factor = np.full(len(pts), float(scene_factor))
-    if len(sample.boxes_lidar):
+    object_factors = np.asarray(object_factors, dtype=np.float64)
+    if len(sample.boxes_lidar) and np.any(object_factors != 1.0):
         box = points_in_boxes(pts, sample.boxes_lidar)
         inside = box >= 0
-        factor[inside] *= np.asarray(object_factors, dtype=np.float64)[box[inside]]
-    reflectivity = apparent_reflectivity(pts[:, 3], range_m, floor) * factor
-    power = return_power(reflectivity, range_m)
-    snr = np.maximum(power / floor, 1.0)
-    relative_noise = noise_std / np.sqrt(snr) * rng.standard_normal(len(pts))
-    out = pts.copy()
-    reported = pts[:, 3] * factor * (1.0 + relative_noise)
-    out[:, 3] = np.clip(np.round(reported, 2), 0.0, 1.0)  # KITTI's 0.01 quantization
-    detected = power >= floor
+        factor[inside] *= object_factors[box[inside]]
+    out, detected = pts.copy(), np.empty(len(pts), bool)
+    normal = rng.standard_normal(len(pts)) if noise_std > 0 else np.zeros(len(pts))
+    _perturb_kernel(out, factor, noise_std, normal, floor, detected)
     return replace_points(sample.with_(points=out), detected)
 
 

@@ -20,10 +20,11 @@ erase every such return at once.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["DETECTION_FLOOR", "apparent_reflectivity", "return_power"]
+__all__ = ["DETECTION_FLOOR", "apparent_reflectivity", "reflectivity_of", "return_power"]
 
 DETECTION_FLOOR = 1e-5  # i / r^2 (1/m^2) of the weakest detectable return, measured on 004139
 ZERO_INTENSITY = 0.0025  # what a reported 0 stands for (KITTI quantizes to 0.01)
@@ -49,6 +50,15 @@ def apparent_reflectivity(
         i,
         np.maximum(np.maximum(i, ZERO_INTENSITY), HEADROOM * floor_reflectivity),
     )
+
+
+@numba.njit(cache=True, inline="always")
+def reflectivity_of(intensity: float, range_m: float, floor: float) -> float:
+    """Scalar `apparent_reflectivity`, for numba kernels."""
+    floor_reflectivity = floor * range_m * range_m
+    if intensity >= floor_reflectivity:
+        return intensity
+    return max(max(intensity, ZERO_INTENSITY), HEADROOM * floor_reflectivity)
 
 
 def return_power(

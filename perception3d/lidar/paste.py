@@ -42,7 +42,7 @@ from perception3d.geometry.boxes import points_in_boxes
 from perception3d.geometry.iou import bev_iou_lidar
 from perception3d.lidar.intensity import DETECTION_FLOOR, apparent_reflectivity, return_power
 from perception3d.lidar.sample_ops import replace_points
-from perception3d.lidar.scanner import ScannerModel
+from perception3d.lidar.scanner import ScannerModel, _row_of
 
 __all__ = ["PasteConfig", "PasteObjects", "paste_objects"]
 
@@ -109,8 +109,8 @@ class PasteConfig:
 
 
 @numba.njit(cache=True)
-def _splat_kernel(x, y, z, r_src, d_src, row_src, obj, alive, tan_t, heads, width,
-                  best_range, best_src, best_d):  # fmt: skip
+def _splat_kernel(x, y, z, r_src, d_src, row_src, obj, alive, tan_t, heads, mid_t, mid_h,
+                  width, best_range, best_src, best_d):  # fmt: skip
     """Footprint of every moved object point onto the rays; per cell the nearest wins.
 
     x, y, z: (P,) moved points; r_src, d_src: (P,) range and horizontal distance where the
@@ -142,20 +142,23 @@ def _splat_kernel(x, y, z, r_src, d_src, row_src, obj, alive, tan_t, heads, widt
         col_hi = int(np.floor(gamma + 0.5 * scale - 0.5))
         if col_hi < col_lo:
             continue
-        for k in range(num_beams):  # beams descend: (elev_lo, elev_hi] holds a run of them
-            beam_elev = np.arctan(tan_t[k] + heads[k] / d)
-            if beam_elev > elev_hi:
-                continue
-            if beam_elev <= elev_lo:
-                break
-            z_ray = d * tan_t[k] + heads[k]
-            range_ray = np.sqrt(d * d + z_ray * z_ray)
-            for c in range(col_lo, col_hi + 1):
-                cell = k * width + c % width
-                if range_ray < best_range[cell] or (
-                    range_ray == best_range[cell] and i < best_src[cell]
-                ):
-                    best_range[cell], best_src[cell], best_d[cell] = range_ray, i, d
+        # the covered beams are a run around the beam nearest to the point: walk up, then down
+        nearest = _row_of(x[i], y[i], z[i], mid_t, mid_h)
+        for direction in (-1, 1):
+            k = nearest if direction == -1 else nearest + 1
+            while 0 <= k < num_beams:
+                beam_elev = np.arctan(tan_t[k] + heads[k] / d)
+                if beam_elev > elev_hi or beam_elev <= elev_lo:
+                    break
+                z_ray = d * tan_t[k] + heads[k]
+                range_ray = np.sqrt(d * d + z_ray * z_ray)
+                for c in range(col_lo, col_hi + 1):
+                    cell = k * width + c % width
+                    if range_ray < best_range[cell] or (
+                        range_ray == best_range[cell] and i < best_src[cell]
+                    ):
+                        best_range[cell], best_src[cell], best_d[cell] = range_ray, i, d
+                k += direction
 
 
 @numba.njit(cache=True)
@@ -187,7 +190,6 @@ def _propose(database, chosen, boxes, scanner, scanned, config, rng):
     new[:, 0], new[:, 1] = dist0 * scale * np.cos(azimuth), dist0 * scale * np.sin(azimuth)
     new[:, 6] = (box0[:, 6] + phi + np.pi) % (2 * np.pi) - np.pi
     # Every column the box spans must be scanned (and within the azimuth limits).
-    half_width = np.arctan2(0.5 * np.hypot(new[:, 3], new[:, 4]), dist0 * scale)
     valid = dist0 * scale > 0.5 * np.hypot(new[:, 3], new[:, 4]) + 1.0  # sensor not inside
     allowed = scanned.copy()
     if config.azimuth_limits_deg is not None:
@@ -195,13 +197,21 @@ def _propose(database, chosen, boxes, scanner, scanned, config, rng):
         col_az = scanner.column_azimuth(np.arange(scanner.width))
         allowed &= (col_az >= lo) & (col_az <= hi)
     blocked = np.concatenate([[0], np.cumsum(np.tile(~allowed, 2))])  # circular prefix sums
-    highest = np.pi - (np.pi - azimuth - half_width) % (2 * np.pi)  # wrapped into (-pi, pi]
-    first = scanner.columns(highest)  # columns grow as azimuth falls: the box's first column
-    span = np.ceil(2 * half_width / scanner.azimuth_step_rad).astype(np.int64) + 1
-    valid &= blocked[first + span] - blocked[first] == 0
+    first, span = _column_span(new, scanner)
+    valid &= blocked[np.minimum(first + span, 2 * scanner.width)] - blocked[first] == 0
     if len(new):
         valid &= ~(bev_iou_lidar(new, boxes) > 0).any(axis=1) if len(boxes) else True
     return slot, phi, scale, new, valid
+
+
+def _column_span(boxes, scanner):
+    """First column (highest azimuth) and number of columns each box's BEV circle spans."""
+    dist = np.maximum(np.hypot(boxes[:, 0], boxes[:, 1]), 1e-9)
+    half_width = np.arcsin(np.minimum(0.5 * np.hypot(boxes[:, 3], boxes[:, 4]) / dist, 1.0))
+    azimuth = np.arctan2(boxes[:, 1], boxes[:, 0])
+    highest = np.pi - (np.pi - azimuth - half_width) % (2 * np.pi)  # wrapped into (-pi, pi]
+    first = scanner.columns(highest)  # columns grow as azimuth falls: the box's first column
+    return first, np.ceil(2 * half_width / scanner.azimuth_step_rad).astype(np.int64) + 2
 
 
 def _accept(slot, new, valid, num_slots):
@@ -214,6 +224,20 @@ def _accept(slot, new, valid, num_slots):
                 accepted.append(int(p))
                 break
     return np.asarray(accepted, dtype=np.int64)
+
+
+def _points_in_pasted_boxes(points, cols, boxes, scanner):
+    """(N,) index of the pasted box holding each point (-1: none), testing only the points of
+    the columns the boxes span (a few percent of a sweep)."""
+    first, span = _column_span(boxes, scanner)
+    marks = np.zeros(scanner.width, bool)
+    for f, n in zip(first, span):
+        marks[np.arange(f - 1, f + n) % scanner.width] = True
+    candidates = np.flatnonzero(marks[cols])
+    index = np.full(len(points), -1, np.int64)
+    if len(candidates) and len(boxes):
+        index[candidates] = points_in_boxes(points[candidates], boxes)
+    return index
 
 
 def _move(points, box0, phi, scale):
@@ -259,7 +283,9 @@ def paste_objects(
         need = min(target - int(np.sum(sample.names == name)), len(pool))
         if need > 0:
             chosen.append(rng.choice(pool, size=need, replace=False))
-    chosen = np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+    if not chosen:
+        return sample
+    chosen = np.concatenate(chosen)
     points, boxes = sample.points, sample.boxes_lidar
     rows_s, cols_s, range_s = scanner.cells(points)
     slot, phi, scale, new, valid = _propose(
@@ -271,8 +297,8 @@ def paste_objects(
         _move(database.object_points(k), database.boxes_lidar[k], phi[p], scale[p])
         for k, p in zip(db_index, accepted)
     ]
-    in_box = points_in_boxes(points, new_boxes)  # pasted boxes never overlap: one index
-    if not config.physical:
+    in_box = _points_in_pasted_boxes(points, cols_s, new_boxes, scanner)  # boxes never overlap
+    if not config.physical or len(accepted) == 0:
         added = np.concatenate(moved) if moved else np.zeros((0, 4))
         return _assemble(sample, in_box < 0, added.astype(points.dtype), database, db_index,
                          new_boxes)  # fmt: skip
@@ -302,7 +328,8 @@ def _resolve(sample, database, scanner, db_index, new_boxes, moved, in_box, conf
         best_range, best_src = np.full(num_cells, np.inf), np.full(num_cells, -1, np.int64)
         best_d = np.zeros(num_cells)
         _splat_kernel(*xyz, r_src, d_src, row_src, obj, alive, scanner.tan_elevation,
-                      scanner.head_height_m, width, best_range, best_src, best_d)  # fmt: skip
+                      scanner.head_height_m, scanner._mid_t, scanner._mid_h, width, best_range,
+                      best_src, best_d)  # fmt: skip
         cells = np.flatnonzero(best_src >= 0)
         cells = cells[best_range[cells] < scene_min[cells]]  # the ray stops at the object
         occupied = np.zeros(num_cells, bool)

@@ -1,8 +1,9 @@
 """Rain and snow on a LiDAR sweep: Beer-Lambert attenuation plus returns from the particles.
 
 After LISA (Kilic et al., "Lidar Light Scattering Augmentation", arXiv 2107.07004, 2021), a
-hybrid Monte Carlo per ray, here on every ray of the range image (also those without a return,
-e.g. towards the sky, inside the azimuths the sweep covers):
+hybrid Monte Carlo per ray, here on every ray of the range image, also those without a return
+(between the highest and lowest return of their column: not the open sky above, nor what a
+camera-FOV crop removed):
 
 - particle sizes: exponential N(D) = N0 exp(-Lambda D) per m^3 per mm of diameter D (mm) for a
   rate R (mm/h): rain Marshall & Palmer (1948), N0 = 8000, Lambda = 4.1 R^-0.21; snow Gunn &
@@ -28,10 +29,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+import numba
 import numpy as np
 
 from perception3d.data.sample import LidarSample
-from perception3d.lidar.intensity import DETECTION_FLOOR, apparent_reflectivity, return_power
+from perception3d.lidar.intensity import DETECTION_FLOOR, reflectivity_of, return_power
 from perception3d.lidar.sample_ops import replace_points
 from perception3d.lidar.scanner import ScannerModel
 
@@ -91,8 +93,8 @@ def extinction_per_m(n0: float, lam: float, min_diameter_mm: float = 0.0) -> flo
     """alpha = 2 * pi / 4 * int_{D_min}^inf D^2 N0 exp(-Lambda D) dD, in 1/m.
 
     Example:
-        >>> round(extinction_per_m(8000.0, 4.1 * 10.0**-0.21), 5)  # rain, 10 mm/h
-        0.00155
+        >>> round(extinction_per_m(8000.0, 4.1 * 10.0**-0.21), 6)  # rain, 10 mm/h: MOR ~1.9 km
+        0.001554
     """
     d = min_diameter_mm
     moment = np.exp(-lam * d) * (d * d / lam + 2 * d / lam**2 + 2 / lam**3)  # mm^3 / m^3 mm
@@ -114,15 +116,24 @@ def _candidate_table(n0, lam, reflectance, divergence, min_range, min_diameter, 
 
 
 def _ray_table(sample: LidarSample, scanner: ScannerModel):
-    """Every ray: (row, col, range) of the N points first, then of the empty cells of the
-    scanned columns (range inf)."""
+    """Every ray: (row, col, range) of the N points first, then of the empty cells that lie
+    between the highest and the lowest return of their column (range inf).
+
+    Empty cells outside that span are not counted as rays: in a camera-FOV crop they were cut
+    away, not scanned; in a full sweep they are open sky, where clutter is left out."""
     rows, cols, range_m = scanner.cells(sample.points)
-    filled = np.zeros(scanner.num_beams * scanner.width, bool)
-    filled[rows * scanner.width + cols] = True
-    scanned = scanner.scanned_columns(cols)
-    empty = np.flatnonzero(~filled & np.tile(scanned, scanner.num_beams))
-    ray_row = np.concatenate([rows, empty // scanner.width])
-    ray_col = np.concatenate([cols, empty % scanner.width])
+    width = scanner.width
+    filled = np.zeros(scanner.num_beams * width, bool)
+    filled[rows * width + cols] = True
+    top = np.full(width, scanner.num_beams, np.int64)
+    bottom = np.full(width, -1, np.int64)
+    np.minimum.at(top, cols, rows)
+    np.maximum.at(bottom, cols, rows)
+    grid_rows = np.arange(scanner.num_beams)[:, None]
+    spanned = ((grid_rows >= top[None, :]) & (grid_rows <= bottom[None, :])).ravel()
+    empty = np.flatnonzero(~filled & spanned)
+    ray_row = np.concatenate([rows, empty // width])
+    ray_col = np.concatenate([cols, empty % width])
     return ray_row, ray_col, np.concatenate([range_m, np.full(len(empty), np.inf)])
 
 
@@ -167,17 +178,14 @@ def add_precipitation(
     order = np.lexsort((-p_particle, owner))  # per ray, strongest particle first
     first = order[np.concatenate([[True], owner[order][1:] != owner[order][:-1]])]
     ray_of = owner[first]  # rays with particles, and their strongest one
-    refl = apparent_reflectivity(sample.points[:, 3], range_m, floor)
-    p_hard = return_power(refl, range_m, alpha)
+    out, p_hard = sample.points.copy(), np.empty(num_points)
+    _hard_kernel(out, range_m, scanner.head_height_m[ray_row[:num_points]], alpha, floor,
+                 rng.standard_normal(num_points), p_hard)  # fmt: skip
     hard_of = np.where(ray_of < num_points, p_hard[np.minimum(ray_of, num_points - 1)], 0.0)
     wins = (p_particle[first] > hard_of) & (p_particle[first] >= floor)
     won_ray, won = ray_of[wins], first[wins]
     keep = p_hard >= floor
     keep[won_ray[won_ray < num_points]] = False
-    out = sample.points.copy()
-    noise = rng.standard_normal(num_points) * _RANGE_ACCURACY_M / np.sqrt(2 * p_hard / floor)
-    _move_along_ray(out, range_m, range_m + noise, scanner.head_height_m[ray_row[:num_points]])
-    out[:, 3] = np.round(out[:, 3] * np.exp(-2.0 * alpha * range_m), 2)
     theta = np.arctan(scanner.tan_elevation[ray_row[won_ray]])
     xyz = scanner.ray_points(ray_row[won_ray], ray_col[won_ray], r_p[won] * np.cos(theta))
     inten = reflectance * fill[won] * np.exp(-2 * alpha * r_p[won])
@@ -206,9 +214,19 @@ def _poisson_small(mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return count
 
 
-def _move_along_ray(points, range_m, new_range, head_m):
-    """Move points (in place) along their ray from the laser head to ``new_range``."""
-    factor = new_range / np.maximum(range_m, 1e-9)
-    points[:, 0] *= factor
-    points[:, 1] *= factor
-    points[:, 2] = head_m + (points[:, 2] - head_m) * factor
+@numba.njit(cache=True)
+def _hard_kernel(points, range_m, head_m, alpha, floor, normal, power):
+    """Hard returns in place: received power (out), range noise 0.09 m / sqrt(2 SNR) along the
+    ray from the laser head (LISA), intensity attenuated by exp(-2 alpha r), 0.01 quantized."""
+    for i in range(points.shape[0]):
+        r = range_m[i]
+        attenuation = np.exp(-2.0 * alpha * r)
+        p = reflectivity_of(float(points[i, 3]), r, floor) * attenuation / max(r * r, 1e-6)
+        power[i] = p
+        if p < floor:
+            continue
+        factor = 1.0 + normal[i] * _RANGE_ACCURACY_M / np.sqrt(2.0 * p / floor) / max(r, 1e-9)
+        points[i, 0] = points[i, 0] * factor
+        points[i, 1] = points[i, 1] * factor
+        points[i, 2] = head_m[i] + (points[i, 2] - head_m[i]) * factor
+        points[i, 3] = np.rint(points[i, 3] * attenuation * 100.0) / 100.0

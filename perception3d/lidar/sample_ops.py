@@ -48,24 +48,24 @@ def replace_points(
         ((3, 4), [False, False, True])
     """
     points = sample.points
-    kept = points[keep]
+    index = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep)
     num_added = 0 if added_points is None else len(added_points)
+    new_points = np.empty((len(index) + num_added, points.shape[1]), dtype=points.dtype)
+    np.take(points, index, axis=0, out=new_points[: len(index)])
     if num_added:
-        extra = np.zeros((num_added, points.shape[1]), dtype=points.dtype)
         cols = min(points.shape[1], added_points.shape[1])
-        extra[:, :cols] = added_points[:, :cols]
-        new_points = np.concatenate([kept, extra])
-    else:
-        new_points = np.ascontiguousarray(kept)
+        new_points[len(index) :, :cols] = added_points[:, :cols]
+        new_points[len(index) :, cols:] = 0
     extras = dict(sample.extras)
     added_extras = added_extras or {}
-    for key, value in per_point_extras(sample).items():
+    per_point = per_point_extras(sample)
+    for key, value in per_point.items():
         tail = added_extras.get(key)
         if tail is None:
             tail = np.zeros((num_added, *value.shape[1:]), dtype=value.dtype)
-        extras[key] = np.concatenate([value[keep], tail.astype(value.dtype)])
+        extras[key] = np.concatenate([value[index], tail.astype(value.dtype)])
     for key, tail in added_extras.items():
-        if key not in per_point_extras(sample):
-            head = np.zeros((len(kept), *np.shape(tail)[1:]), dtype=np.asarray(tail).dtype)
+        if key not in per_point:
+            head = np.zeros((len(index), *np.shape(tail)[1:]), dtype=np.asarray(tail).dtype)
             extras[key] = np.concatenate([head, tail])
     return sample.with_(points=new_points, extras=extras, **changes)

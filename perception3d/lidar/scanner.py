@@ -49,23 +49,36 @@ for _table in (KITTI_HDL64E_ELEVATIONS_DEG, KITTI_HDL64E_HEAD_HEIGHTS_M):
     _table.setflags(write=False)
 
 
-@numba.njit(cache=True)
-def _rows_kernel(x, y, z, mid_t, mid_h, out):
-    """Beam of each point: binary search over the midlines between neighbouring cones.
+@numba.njit(cache=True, inline="always")
+def _row_of(x, y, z, mid_t, mid_h):
+    """Beam of a point: binary search over the midlines between neighbouring cones.
 
     mid_t, mid_h: (P,) padded to a power of two with -inf; midline j lies between beams j, j+1.
     """
-    size = mid_t.shape[0]
-    for i in range(x.shape[0]):
-        d = max(np.sqrt(x[i] * x[i] + y[i] * y[i]), 1e-6)
-        u, v = z[i] / d, 1.0 / d
-        row, step = 0, size // 2
-        while step:
-            probe = row + step - 1
-            if u < mid_t[probe] + mid_h[probe] * v:
-                row += step
-            step //= 2
-        out[i] = row
+    d = max(np.sqrt(x * x + y * y), 1e-6)
+    u, v = z / d, 1.0 / d
+    row, step = 0, mid_t.shape[0] // 2
+    while step:
+        probe = row + step - 1
+        if u < mid_t[probe] + mid_h[probe] * v:
+            row += step
+        step //= 2
+    return row
+
+
+@numba.njit(cache=True)
+def _cells_kernel(points, mid_t, mid_h, width, rows, cols, range_m, want_cells):
+    """Row (and, if want_cells, column and range) of every point of (N, 3+) ``points``."""
+    for i in range(points.shape[0]):
+        x, y, z = float(points[i, 0]), float(points[i, 1]), float(points[i, 2])
+        rows[i] = _row_of(x, y, z, mid_t, mid_h)
+        if want_cells:
+            azimuth = np.arctan2(y, x) if (x != 0.0 or y != 0.0 or z != 0.0) else 0.0
+            if azimuth <= -np.pi:  # (-pi, pi], as geometry/spherical.py
+                azimuth = np.pi
+            col = int(np.floor(0.5 * (1.0 - azimuth / np.pi) * width))
+            cols[i] = min(max(col, 0), width - 1)
+            range_m[i] = np.sqrt(x * x + y * y + z * z)
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,15 +177,22 @@ class ScannerModel:
     def azimuth_step_rad(self) -> float:
         return 2.0 * np.pi / self.width
 
-    def rows(self, points: ArrayLike) -> np.ndarray:
-        """(N,) int64 beam of each point: the cone nearest to it in z / d at its distance d."""
+    def _run_cells(self, points: ArrayLike, want_cells: bool):
         pts = np.asarray(points)
         if pts.ndim != 2 or pts.shape[1] < 3:
             raise ValueError(f"points must be (N, 3+), got {pts.shape}")
-        out = np.empty(len(pts), np.int64)
-        xyz = [np.ascontiguousarray(pts[:, k], dtype=np.float64) for k in range(3)]
-        _rows_kernel(*xyz, self._mid_t, self._mid_h, out)
-        return out
+        if not np.issubdtype(pts.dtype, np.floating):
+            pts = pts.astype(np.float64)
+        n = len(pts)
+        rows = np.empty(n, np.int64)
+        cols = np.empty(n if want_cells else 0, np.int64)
+        range_m = np.empty(n if want_cells else 0, np.float64)
+        _cells_kernel(pts, self._mid_t, self._mid_h, self.width, rows, cols, range_m, want_cells)
+        return rows, cols, range_m
+
+    def rows(self, points: ArrayLike) -> np.ndarray:
+        """(N,) int64 beam of each point: the cone nearest to it in z / d at its distance d."""
+        return self._run_cells(points, False)[0]
 
     def columns(self, azimuth_rad: ArrayLike) -> np.ndarray:
         """(N,) int64 column of each azimuth (radians, in (-pi, pi])."""
@@ -185,12 +205,8 @@ class ScannerModel:
         return np.pi * (1.0 - 2.0 * (np.asarray(cols, dtype=np.float64) + 0.5) / self.width)
 
     def cells(self, points: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Row, column and range (metres from the origin, float64) of each point."""
-        pts = np.asarray(points)
-        rows = self.rows(pts)
-        x, y, z = (pts[:, k].astype(np.float64) for k in range(3))
-        cols = self.columns(np.arctan2(y, x))
-        return rows, cols, np.sqrt(x * x + y * y + z * z)
+        """Row, column and range (metres from the origin, float64) of each (N, 3+) point."""
+        return self._run_cells(points, True)
 
     def beam_z(self, rows: ArrayLike, horizontal_m: ArrayLike) -> np.ndarray:
         """z of beam ``rows`` at horizontal distance ``horizontal_m``: d tan(theta) + h."""

@@ -29,10 +29,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+import numba
 import numpy as np
 
 from perception3d.data.sample import LidarSample
-from perception3d.lidar.intensity import DETECTION_FLOOR, apparent_reflectivity, return_power
+from perception3d.lidar.intensity import (
+    DETECTION_FLOOR,
+    apparent_reflectivity,
+    reflectivity_of,
+    return_power,
+)
 from perception3d.lidar.precipitation import PrecipitationConfig, add_precipitation
 from perception3d.lidar.sample_ops import replace_points
 from perception3d.lidar.scanner import ScannerModel
@@ -42,7 +48,7 @@ __all__ = ["FogConfig", "Weather", "WeatherConfig", "add_fog", "fog_max_range", 
 SPEED_OF_LIGHT = 299_792_458.0  # m/s
 CLUTTER_KEY = "weather_clutter_mask"
 _GRID_STEP_M = 0.1  # Hahner et al.'s lookup tables: 0.1 m steps
-_GRID_MAX_M = 40.0  # the soft peak lies within a few pulse lengths: constant beyond
+_GRID_MAX_M = 20.0  # the soft peak is read within ~5 m: the table is constant well before 20 m
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,7 @@ def _beta(alpha: float, config: FogConfig) -> float:
 def _fog_intensities(reflectivity, range_m, alpha, config):
     """(i_hard, i_soft, soft peak range) of returns of apparent reflectivity at range_m."""
     grid, peak, peak_range = soft_response(
-        round(float(alpha), 9), config.half_power_width_ns, *config.overlap_m
+        float(f"{alpha:.3g}"), config.half_power_width_ns, *config.overlap_m
     )
     i_hard = reflectivity * np.exp(-2.0 * alpha * range_m)
     scale = _beta(alpha, config) * np.pi / config.gamma * 2.0 / SPEED_OF_LIGHT
@@ -139,6 +145,33 @@ def fog_max_range(
     return float(r[np.argmax(lost)] - 0.01) if lost.any() else float(limit_m)
 
 
+@numba.njit(cache=True)
+def _fog_kernel(points, step, peak, peak_range, alpha, gain, floor, status, intensity, soft_m):
+    """Per return: status 0 lost, 1 hard return kept, 2 fog wins; new intensity; soft range."""
+    last = peak.shape[0] - 1
+    for i in range(points.shape[0]):
+        x, y, z = float(points[i, 0]), float(points[i, 1]), float(points[i, 2])
+        r = np.sqrt(x * x + y * y + z * z)
+        refl = reflectivity_of(float(points[i, 3]), r, floor)
+        attenuation = np.exp(-2.0 * alpha * r)
+        pos = r / step
+        k = int(pos)
+        if k >= last:
+            soft, at = peak[last], peak_range[last]
+        else:
+            w = pos - k
+            soft = peak[k] * (1.0 - w) + peak[k + 1] * w
+            at = peak_range[k] * (1.0 - w) + peak_range[k + 1] * w
+        i_soft = refl * r * r * gain * soft
+        if i_soft > refl * attenuation:
+            status[i], intensity[i], soft_m[i] = 2, min(np.rint(i_soft * 100.0) / 100.0, 1.0), at
+        elif refl * attenuation >= floor * r * r:
+            status[i] = 1
+            intensity[i] = np.rint(float(points[i, 3]) * attenuation * 100.0) / 100.0
+        else:
+            status[i] = 0
+
+
 def add_fog(
     sample: LidarSample,
     scanner: ScannerModel,
@@ -156,25 +189,28 @@ def add_fog(
     if alpha <= 0:
         raise ValueError(f"alpha must be > 0 (1/m), got {alpha}")
     pts = sample.points
-    range_m = np.linalg.norm(pts[:, :3].astype(np.float64), axis=1)
-    refl = apparent_reflectivity(pts[:, 3], range_m, floor)
-    i_hard, i_soft, soft_range = _fog_intensities(refl, range_m, alpha, config)
-    fog = i_soft > i_hard
-    keep = ~fog & (return_power(refl, range_m, alpha) >= floor)
-    out = pts.copy()
-    out[:, 3] = np.round(pts[:, 3] * np.exp(-2.0 * alpha * range_m), 2)
-    idx = np.flatnonzero(fog)
-    clutter_range = soft_range[idx] + config.noise_m * rng.beta(2.0, 20.0, len(idx))
+    grid, peak, peak_range = soft_response(
+        float(f"{alpha:.3g}"), config.half_power_width_ns, *config.overlap_m
+    )
+    gain = _beta(alpha, config) * np.pi / config.gamma * 2.0 / SPEED_OF_LIGHT
+    n = len(pts)
+    status, intensity, soft_m = np.zeros(n, np.int8), np.zeros(n), np.zeros(n)
+    _fog_kernel(pts, grid[1] - grid[0], peak, peak_range, float(alpha), gain, floor,
+                status, intensity, soft_m)  # fmt: skip
+    idx = np.flatnonzero(status == 2)
+    clutter_range = soft_m[idx] + config.noise_m * rng.beta(2.0, 20.0, len(idx))
     heads = scanner.head_height_m[scanner.rows(pts[idx])]
     xyz = pts[idx, :3].astype(np.float64)
-    factor = (clutter_range / np.maximum(range_m[idx], 1e-9))[:, None]
+    factor = (clutter_range / np.maximum(np.linalg.norm(xyz, axis=1), 1e-9))[:, None]
     xyz[:, 2] -= heads
     xyz *= factor  # along the ray from the laser head, which keeps the point on its beam
     xyz[:, 2] += heads
-    clutter = np.concatenate([xyz, np.clip(np.round(i_soft[idx], 2), 0, 1)[:, None]], axis=1)
+    clutter = np.concatenate([xyz, intensity[idx, None]], axis=1)
+    out = pts.copy()
+    out[:, 3] = intensity
     weather = {"kind": "fog", "alpha_per_m": float(alpha), "mor_m": float(np.log(20) / alpha)}
     result = replace_points(
-        sample.with_(points=out), keep, clutter, {CLUTTER_KEY: np.ones(len(clutter), bool)}
+        sample.with_(points=out), status == 1, clutter, {CLUTTER_KEY: np.ones(len(idx), bool)}
     )
     return result.with_(extras={**result.extras, "weather": weather})
 

@@ -68,6 +68,7 @@ def database_of(objects: list[tuple[str, np.ndarray, np.ndarray]]) -> GtDatabase
     return GtDatabase(
         names=np.array([n for n, _, _ in objects], dtype=object),
         frame_ids=np.array(["synthetic"] * k, dtype=object),
+        label_index=np.arange(k),
         boxes_lidar=np.array([b for _, b, _ in objects], dtype=np.float64).reshape(k, 7),
         difficulty=np.zeros(k, np.int64),
         truncated=np.zeros(k),

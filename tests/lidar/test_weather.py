@@ -137,13 +137,27 @@ def test_precipitation_clutter_grows_with_rate_and_stays_near(sweep_004139, scan
     assert counts[0] < counts[1] < counts[2]
 
 
-def test_rain_clutter_also_on_empty_rays(scanner):
-    ground = raycast(scanner, np.zeros((0, 7)))  # upward beams see nothing
-    sample = LidarSample("g", ground, np.zeros((0, 7)), np.array([], dtype=object))
+def test_rain_clutter_also_on_rays_without_return(sweep_004139, scanner):
+    rows = scanner.rows(sweep_004139.points)
+    band = (rows >= 10) & (rows <= 20)  # these rays now return nothing (e.g. a dark facade)
+    sample = sweep_004139.with_(points=sweep_004139.points[~band])
     out = add_precipitation(sample, scanner, "rain", 10.0, PrecipitationConfig(),
                             np.random.default_rng(4))  # fmt: skip
     clutter = out.points[out.extras["weather_clutter_mask"]]
-    assert (clutter[:, 2] > 0).sum() > 50  # above the sensor: rays that had no return
+    clutter_rows = scanner.rows(clutter)
+    assert np.sum((clutter_rows >= 10) & (clutter_rows <= 20)) > 50
+
+
+def test_clutter_stays_where_the_crop_has_rays(crop_000008, scanner):
+    rows, cols, _ = scanner.cells(crop_000008.points)
+    top, bottom = np.full(scanner.width, 99), np.full(scanner.width, -1)
+    np.minimum.at(top, cols, rows)
+    np.maximum.at(bottom, cols, rows)
+    out = add_precipitation(crop_000008, scanner, "snow", 2.0, PrecipitationConfig(),
+                            np.random.default_rng(5))  # fmt: skip
+    c_rows, c_cols, _ = scanner.cells(out.points[out.extras["weather_clutter_mask"]])
+    assert len(c_rows) > 20
+    assert np.all((top[c_cols] <= c_rows) & (c_rows <= bottom[c_cols]))
 
 
 def test_weather_transform_is_seeded(sweep_004139, scanner):
