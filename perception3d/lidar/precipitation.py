@@ -94,7 +94,7 @@ def extinction_per_m(n0: float, lam: float, min_diameter_mm: float = 0.0) -> flo
 
     Example:
         >>> round(extinction_per_m(8000.0, 4.1 * 10.0**-0.21), 6)  # rain, 10 mm/h: MOR ~1.9 km
-        0.001554
+        0.001556
     """
     d = min_diameter_mm
     moment = np.exp(-lam * d) * (d * d / lam + 2 * d / lam**2 + 2 / lam**3)  # mm^3 / m^3 mm
