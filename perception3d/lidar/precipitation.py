@@ -165,10 +165,9 @@ def add_precipitation(
     range_m = ray_range[:num_points]
     # Rays (points first, then empty cells) and their particles: only rays whose range is
     # below the grid's end need their own expected count, the others see the whole table.
-    expected = np.full(len(ray_row), cumulative[-1])
-    near = np.flatnonzero(ray_range < r_grid[-1])
-    expected[near] = np.interp(ray_range[near], r_grid, cumulative)
-    count = _poisson_small(expected, rng)
+    expected, count = np.empty(len(ray_row)), np.empty(len(ray_row), np.int64)
+    _count_kernel(ray_range, r_grid[0], _GRID_STEP_M, cumulative, rng.random(len(ray_row)),
+                  expected, count)  # fmt: skip
     owner = np.repeat(np.arange(len(count)), count)  # the ray of each particle
     u = rng.random(len(owner)) * expected[owner]
     r_p = np.interp(u, cumulative, r_grid)
@@ -180,7 +179,7 @@ def add_precipitation(
     ray_of = owner[first]  # rays with particles, and their strongest one
     out, p_hard = sample.points.copy(), np.empty(num_points)
     _hard_kernel(out, range_m, scanner.head_height_m[ray_row[:num_points]], alpha, floor,
-                 rng.standard_normal(num_points), p_hard)  # fmt: skip
+                 rng.standard_normal(num_points, dtype=np.float32), p_hard)  # fmt: skip
     hard_of = np.where(ray_of < num_points, p_hard[np.minimum(ray_of, num_points - 1)], 0.0)
     wins = (p_particle[first] > hard_of) & (p_particle[first] >= floor)
     won_ray, won = ray_of[wins], first[wins]
@@ -197,21 +196,29 @@ def add_precipitation(
     return result.with_(extras={**result.extras, "weather": weather})
 
 
-def _poisson_small(mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Poisson draws by inverse CDF, cheap when almost all means are small (K = 0 mostly)."""
-    u = rng.random(len(mean))
-    pmf = np.exp(-mean)
-    cdf = pmf.copy()
-    count = np.zeros(len(mean), np.int64)
-    todo = np.flatnonzero(u >= cdf)
-    k = 0
-    while len(todo):
-        k += 1
-        pmf[todo] *= mean[todo] / k
-        cdf[todo] += pmf[todo]
-        count[todo] = k
-        todo = todo[(u[todo] >= cdf[todo]) & (pmf[todo] > 1e-300)]
-    return count
+@numba.njit(cache=True)
+def _count_kernel(ray_range, r_start, step, cumulative, uniform, expected, count):
+    """Per ray: expected number of detectable particles before its surface (the cumulative
+    table on the uniform grid r_start + k step, linear in between) and a Poisson draw of it by
+    inverse CDF from ``uniform`` (a few terms: the means are small)."""
+    last = cumulative.shape[0] - 1
+    for i in range(ray_range.shape[0]):
+        pos = (ray_range[i] - r_start) / step
+        if pos <= 0.0:
+            mean = 0.0
+        elif pos >= last:
+            mean = cumulative[last]
+        else:
+            k = int(pos)
+            mean = cumulative[k] + (pos - k) * (cumulative[k + 1] - cumulative[k])
+        expected[i] = mean
+        pmf = np.exp(-mean)
+        cdf, k = pmf, 0
+        while uniform[i] >= cdf and pmf > 1e-300:
+            k += 1
+            pmf *= mean / k
+            cdf += pmf
+        count[i] = k
 
 
 @numba.njit(cache=True)
