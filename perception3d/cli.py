@@ -7,6 +7,7 @@ optional extra is missing does not break the others.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +45,57 @@ def _cmd_weather(args: argparse.Namespace) -> int:
     kind, strength = chosen[0]
     out = write_weather_copy(args.data_root, args.out, args.split, kind, strength, args.seed)
     print(f"perception3d weather: {args.split} in {kind} ({strength}) -> {out}")
+    return 0
+
+
+def _cmd_synth_objectnet3d(args: argparse.Namespace) -> int:
+    from perception3d.data.objectnet3d_synth.generate import (
+        generate_synthetic_objectnet3d,
+        load_synth_objectnet3d_config,
+    )
+
+    cfg = load_synth_objectnet3d_config(args.config, args.set)
+    summary = generate_synthetic_objectnet3d(args.out, cfg, progress=not args.quiet)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _cmd_eval_objectnet3d(args: argparse.Namespace) -> int:
+    from perception3d.atomic import atomic_write_text
+    from perception3d.eval.objectnet3d import evaluate_objectnet3d_root, format_objectnet3d_table
+
+    result = evaluate_objectnet3d_root(args.data_root, args.pred, split=args.split)
+    print(format_objectnet3d_table(result))
+    if args.out is not None:
+        atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def _cmd_objectnet3d(args: argparse.Namespace) -> int:
+    from perception3d.config import load_config_or_defaults
+
+    if args.action == "train-recognition":
+        from perception3d.engine.objectnet3d_recognition import (
+            RecognitionConfig,
+            train_recognition,
+        )
+
+        cfg = load_config_or_defaults(args.config, RecognitionConfig, args.set)
+        metrics = train_recognition(args.data_root, args.out, cfg)
+        print(json.dumps({k: metrics[k] for k in ("aligned", "rotated")}, indent=2))
+    elif args.action == "train-viewpoint":
+        from perception3d.engine.objectnet3d_viewpoint import ViewpointConfig, train_viewpoint
+
+        cfg = load_config_or_defaults(args.config, ViewpointConfig, args.set)
+        metrics = train_viewpoint(args.data_root, args.out, cfg)
+        print(json.dumps(metrics["val_gt_boxes"]["mean"], indent=2))
+    elif args.action == "predict-viewpoint":
+        from perception3d.engine.objectnet3d_viewpoint import predict_viewpoints_gt_boxes
+
+        predict_viewpoints_gt_boxes(args.data_root, args.ckpt, args.out, split=args.split)
+        print(f"wrote {args.out}")
+    else:
+        raise ValueError(f"unknown objectnet3d action {args.action!r}")
     return 0
 
 
@@ -104,6 +156,62 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--snow-rate", type=float, default=None, help="snowfall rate (water), mm/h")
     p.add_argument("--seed", type=int, default=0, help="base seed (default: 0)")
     p.set_defaults(func=_cmd_weather)
+
+    p = sub.add_parser(
+        "synth-objectnet3d",
+        help="render a synthetic ObjectNet3D in the real layout (.mat, .off, Image_sets, JPEG)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="dataset root to write")
+    p.add_argument("--config", type=Path, default=None, help="YAML (default: built-in defaults)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set num_images=200 (repeatable)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_synth_objectnet3d)
+
+    p = sub.add_parser("eval", help="evaluate predictions with a benchmark's official protocol")
+    eval_sub = p.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+    q = eval_sub.add_parser(
+        "objectnet3d", help="ObjectNet3D detection AP and viewpoint AVP/AVS (official toolbox)"
+    )
+    q.add_argument("--data-root", type=Path, required=True, help="ObjectNet3D root")
+    q.add_argument(
+        "--pred",
+        type=Path,
+        required=True,
+        help="prediction file (docs/objectnet3d.md) or a folder of detections_<class>.txt",
+    )
+    q.add_argument("--split", default="val", help="image set of Image_sets/ (default: val)")
+    q.add_argument("--out", type=Path, default=None, help="write the result as JSON here")
+    q.set_defaults(func=_cmd_eval_objectnet3d)
+
+    p = sub.add_parser(
+        "objectnet3d", help="ObjectNet3D models: PointNet recognition, viewpoint estimation"
+    )
+    on3d_sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action, text in (
+        ("train-recognition", "PointNet on points sampled from the CAD models"),
+        ("train-viewpoint", "viewpoint network on box crops; scores val with GT boxes"),
+    ):
+        q = on3d_sub.add_parser(action, help=text)
+        q.add_argument("--data-root", type=Path, required=True, help="ObjectNet3D root")
+        q.add_argument("--out", type=Path, required=True, help="folder for model.pt, metrics")
+        q.add_argument("--config", type=Path, default=None, help="YAML (default: defaults)")
+        q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key (repeatable)")  # fmt: skip
+        q.set_defaults(func=_cmd_objectnet3d)
+    q = on3d_sub.add_parser(
+        "predict-viewpoint", help="viewpoints for the ground-truth boxes -> a prediction file"
+    )
+    q.add_argument("--data-root", type=Path, required=True, help="ObjectNet3D root")
+    q.add_argument("--ckpt", type=Path, required=True, help="model.pt of train-viewpoint")
+    q.add_argument("--out", type=Path, required=True, help="prediction file to write")
+    q.add_argument("--split", default="val", help="image set (default: val)")
+    q.set_defaults(func=_cmd_objectnet3d)
     return parser
 
 

@@ -201,3 +201,22 @@ def _convert(tp: Any, value: Any, source: str, key: str, base_dir: Path | None) 
             for k, v in value.items()
         }
     raise TypeError(f"config type {tp!r} of {key!r} is not supported by the loader")
+
+
+def load_config_or_defaults(
+    path: str | Path | None, cls: type[T], overrides: Iterable[str] = ()
+) -> T:
+    """``load_config(path, cls, overrides)``, or ``cls``'s defaults with the overrides applied
+    when ``path`` is None (for commands whose config file is optional).
+
+    Example:
+        >>> import dataclasses
+        >>> @dataclasses.dataclass(frozen=True)
+        ... class C:
+        ...     a: int = 1
+        >>> load_config_or_defaults(None, C, ["a=3"])
+        C(a=3)
+    """
+    if path is not None:
+        return load_config(path, cls, overrides)
+    return from_dict(cls, apply_overrides({}, overrides, source="--set"), source="--set")
