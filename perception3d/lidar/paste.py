@@ -39,8 +39,13 @@ import numpy as np
 from perception3d.data.gt_database import GtDatabase
 from perception3d.data.sample import LidarSample
 from perception3d.geometry.boxes import points_in_boxes
-from perception3d.geometry.iou import bev_iou_lidar
 from perception3d.lidar.intensity import DETECTION_FLOOR, apparent_reflectivity, return_power
+from perception3d.lidar.placement import (
+    points_in_pasted_boxes,
+    propose_placements,
+    select_placements,
+    transform_object_points,
+)
 from perception3d.lidar.sample_ops import replace_points
 from perception3d.lidar.scanner import ScannerModel, _row_of
 
@@ -169,89 +174,6 @@ def _cell_min_kernel(cell, range_m, keep, out):
             out[cell[i]] = range_m[i]
 
 
-def _propose(database, chosen, boxes, scanner, scanned, config, rng):
-    """Placement proposals: (P,) object slot, azimuth shift (rad), range scale, new boxes."""
-    attempts = 1 if config.placement == "original" else config.max_attempts
-    slot = np.repeat(np.arange(len(chosen)), attempts)
-    box0 = database.boxes_lidar[chosen][slot]
-    if config.placement == "original":
-        phi, scale = np.zeros(len(slot)), np.ones(len(slot))
-    else:
-        phi = rng.integers(0, scanner.width, len(slot)) * scanner.azimuth_step_rad
-        scale = np.ones(len(slot))
-        if config.placement == "rotate_and_range":
-            change = rng.random(len(slot)) < config.range_change_prob
-            lo, hi = np.log(config.range_scale)
-            scale = np.where(change, np.exp(rng.uniform(lo, hi, len(slot))), 1.0)
-    dist0 = np.hypot(box0[:, 0], box0[:, 1])
-    scale = np.minimum(scale, config.max_range_m / np.maximum(dist0, 1e-6))
-    azimuth = np.arctan2(box0[:, 1], box0[:, 0]) + phi
-    new = box0.copy()
-    new[:, 0], new[:, 1] = dist0 * scale * np.cos(azimuth), dist0 * scale * np.sin(azimuth)
-    new[:, 6] = (box0[:, 6] + phi + np.pi) % (2 * np.pi) - np.pi
-    # Every column the box spans must be scanned (and within the azimuth limits).
-    valid = dist0 * scale > 0.5 * np.hypot(new[:, 3], new[:, 4]) + 1.0  # sensor not inside
-    allowed = scanned.copy()
-    if config.azimuth_limits_deg is not None:
-        lo, hi = np.radians(config.azimuth_limits_deg)
-        col_az = scanner.column_azimuth(np.arange(scanner.width))
-        allowed &= (col_az >= lo) & (col_az <= hi)
-    blocked = np.concatenate([[0], np.cumsum(np.tile(~allowed, 2))])  # circular prefix sums
-    first, span = _column_span(new, scanner)
-    valid &= blocked[np.minimum(first + span, 2 * scanner.width)] - blocked[first] == 0
-    if len(new):
-        valid &= ~(bev_iou_lidar(new, boxes) > 0).any(axis=1) if len(boxes) else True
-    return slot, phi, scale, new, valid
-
-
-def _column_span(boxes, scanner):
-    """First column (highest azimuth) and number of columns each box's BEV circle spans."""
-    dist = np.maximum(np.hypot(boxes[:, 0], boxes[:, 1]), 1e-9)
-    half_width = np.arcsin(np.minimum(0.5 * np.hypot(boxes[:, 3], boxes[:, 4]) / dist, 1.0))
-    azimuth = np.arctan2(boxes[:, 1], boxes[:, 0])
-    highest = np.pi - (np.pi - azimuth - half_width) % (2 * np.pi)  # wrapped into (-pi, pi]
-    first = scanner.columns(highest)  # columns grow as azimuth falls: the box's first column
-    return first, np.ceil(2 * half_width / scanner.azimuth_step_rad).astype(np.int64) + 2
-
-
-def _accept(slot, new, valid, num_slots):
-    """Greedy: per drawn object, its first valid proposal not colliding with accepted ones."""
-    pair = bev_iou_lidar(new, new) > 0 if len(new) else np.zeros((0, 0), bool)
-    accepted: list[int] = []
-    for s in range(num_slots):
-        for p in np.flatnonzero((slot == s) & valid):
-            if not accepted or not pair[p, accepted].any():
-                accepted.append(int(p))
-                break
-    return np.asarray(accepted, dtype=np.int64)
-
-
-def _points_in_pasted_boxes(points, cols, boxes, scanner):
-    """(N,) index of the pasted box holding each point (-1: none), testing only the points of
-    the columns the boxes span (a few percent of a sweep)."""
-    first, span = _column_span(boxes, scanner)
-    marks = np.zeros(scanner.width, bool)
-    for f, n in zip(first, span):
-        marks[np.arange(f - 1, f + n) % scanner.width] = True
-    candidates = np.flatnonzero(marks[cols])
-    index = np.full(len(points), -1, np.int64)
-    if len(candidates) and len(boxes):
-        index[candidates] = points_in_boxes(points[candidates], boxes)
-    return index
-
-
-def _move(points, box0, phi, scale):
-    """Rotate points about z by phi, then shift them radially with their box centre."""
-    c, s = np.cos(phi), np.sin(phi)
-    out = points.astype(np.float64)
-    x, y = out[:, 0].copy(), out[:, 1].copy()
-    out[:, 0], out[:, 1] = c * x - s * y, s * x + c * y
-    dist0, azimuth = np.hypot(box0[0], box0[1]), np.arctan2(box0[1], box0[0]) + phi
-    out[:, 0] += (scale - 1.0) * dist0 * np.cos(azimuth)
-    out[:, 1] += (scale - 1.0) * dist0 * np.sin(azimuth)
-    return out
-
-
 def paste_objects(
     sample: LidarSample,
     database: GtDatabase,
@@ -273,7 +195,8 @@ def paste_objects(
 
     Returns:
         A new sample with the pasted boxes appended to ``boxes_lidar``/``names`` and extras
-        ``pasted_mask`` (N',) bool (per point) and ``pasted_database_index`` (K,) int64.
+        ``pasted_mask`` (N',) bool (per point) and ``pasted_database_index`` (tuple of K
+        ints). The input itself when nothing is to be drawn (every class already full).
     """
     if pools is None:
         pools = _class_pools(database, config)
@@ -288,16 +211,18 @@ def paste_objects(
     chosen = np.concatenate(chosen)
     points, boxes = sample.points, sample.boxes_lidar
     rows_s, cols_s, range_s = scanner.cells(points)
-    slot, phi, scale, new, valid = _propose(
+    slot, phi, scale, new, valid = propose_placements(
         database, chosen, boxes, scanner, scanner.scanned_columns(cols_s), config, rng
     )
-    accepted = _accept(slot, new, valid, len(chosen))
+    accepted = select_placements(slot, new, valid, len(chosen))
     db_index, new_boxes = chosen[slot[accepted]], new[accepted]
     moved = [
-        _move(database.object_points(k), database.boxes_lidar[k], phi[p], scale[p])
+        transform_object_points(
+            database.object_points(k), database.boxes_lidar[k], phi[p], scale[p]
+        )
         for k, p in zip(db_index, accepted)
     ]
-    in_box = _points_in_pasted_boxes(points, cols_s, new_boxes, scanner)  # boxes never overlap
+    in_box = points_in_pasted_boxes(points, cols_s, new_boxes, scanner)  # boxes never overlap
     if not config.physical or len(accepted) == 0:
         added = np.concatenate(moved) if moved else np.zeros((0, 4))
         return _assemble(sample, in_box < 0, added.astype(points.dtype), database, db_index,
@@ -328,7 +253,7 @@ def _resolve(sample, database, scanner, db_index, new_boxes, moved, in_box, conf
         best_range, best_src = np.full(num_cells, np.inf), np.full(num_cells, -1, np.int64)
         best_d = np.zeros(num_cells)
         _splat_kernel(*xyz, r_src, d_src, row_src, obj, alive, scanner.tan_elevation,
-                      scanner.head_height_m, scanner._mid_t, scanner._mid_h, width, best_range,
+                      scanner.head_height_m, *scanner.midlines, width, best_range,
                       best_src, best_d)  # fmt: skip
         cells = np.flatnonzero(best_src >= 0)
         cells = cells[best_range[cells] < scene_min[cells]]  # the ray stops at the object

@@ -174,6 +174,12 @@ class ScannerModel:
         return len(self.tan_elevation)
 
     @property
+    def midlines(self) -> tuple[np.ndarray, np.ndarray]:
+        """(tan, head) of the midlines between neighbouring cones, padded to a power of two
+        with -inf (the binary search of `rows`)."""
+        return self._mid_t, self._mid_h
+
+    @property
     def azimuth_step_rad(self) -> float:
         return 2.0 * np.pi / self.width
 
