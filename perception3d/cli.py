@@ -48,6 +48,40 @@ def _cmd_weather(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shard(text: str) -> tuple[int, int]:
+    from perception3d.data.synth.writer import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from perception3d.data.synth.config import load_synth_config
+    from perception3d.data.synth.writer import generate_dataset
+
+    overrides = list(args.set)
+    if args.frames is not None:
+        overrides.append(f"frames={args.frames}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    cfg = load_synth_config(args.config, overrides)
+    summary = generate_dataset(
+        args.out,
+        cfg,
+        workers=args.workers,
+        shard=args.shard,
+        overwrite=args.overwrite,
+        resume=args.resume,
+    )
+    print(
+        f"perception3d synth: {summary['frames_written']} frames written, "
+        f"{summary['frames_skipped']} already complete, into {args.out}"
+    )
+    return 0
+
+
 def _cmd_eval_kitti(args: argparse.Namespace) -> int:
     import warnings
 
@@ -185,6 +219,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--snow-rate", type=float, default=None, help="snowfall rate (water), mm/h")
     p.add_argument("--seed", type=int, default=0, help="base seed (default: 0)")
     p.set_defaults(func=_cmd_weather)
+
+    p = sub.add_parser(
+        "synth", help="generate a synthetic driving dataset in the KITTI object layout"
+    )
+    p.add_argument("--out", type=Path, required=True, help="output root (KITTI layout)")
+    p.add_argument("--frames", type=int, default=None, help="number of frames (config: frames)")
+    p.add_argument("--seed", type=int, default=None, help="dataset seed (config: seed)")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="YAML config (default: the embedded configs/datasets/synthkitti.yaml values)",
+    )
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key"
+    )
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    p.add_argument(
+        "--shard", type=_shard, default=(0, 1), help="i/n: write frames with index %% n == i"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a previous synth run")
+    p.add_argument("--resume", action="store_true", help="complete an interrupted run")
+    p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser(
         "synth-objectnet3d",

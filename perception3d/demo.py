@@ -1,9 +1,11 @@
 """``perception3d demo``: the main job end to end on the embedded default data.
 
-Today (foundation stage) the job is the geometry and data layer on real KITTI frames: load each
-frame, convert its labels to LiDAR boxes and back, count the LiDAR points in each box, estimate
-the beam table and build the lossless range image, and print a summary. Later stages grow this
-into synthesize -> detect -> evaluate -> visualize.
+The embedded default is a small synthetic dataset (``perception3d synth`` with the default
+config, a few frames) generated into ``<out>/synthkitti``; ``--data-root`` runs on a KITTI-layout
+root instead (the real sample frames: ``tests/data/kitti_samples``). Today the job is the data
+layer: load each frame, convert its labels to LiDAR boxes and back, count the LiDAR points in
+each box, estimate the beam table and build the lossless range image, and print a summary.
+Later stages grow this into synthesize -> detect -> evaluate -> visualize.
 """
 
 from __future__ import annotations
@@ -25,11 +27,32 @@ from perception3d.geometry.spherical import RangeImage
 
 # The real KITTI frames shipped with the repository (tests/data/kitti_samples).
 SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "data" / "kitti_samples"
+DEMO_FRAMES = 4  # frames of the embedded synthetic dataset (about a second each)
+
+
+def make_demo_dataset(out_dir: Path, frames: int = DEMO_FRAMES, seed: int = 0) -> Path:
+    """Generate the embedded default dataset (default synth config) into ``out_dir``."""
+    from dataclasses import replace
+
+    from perception3d.data.synth.config import SynthConfig
+    from perception3d.data.synth.writer import generate_dataset
+
+    cfg = replace(SynthConfig(), frames=frames, seed=seed)
+    print(f"perception3d demo: generating {frames} synthetic frames into {out_dir}")
+    generate_dataset(out_dir, cfg, workers=1, overwrite=True)
+    return Path(out_dir)
 
 
 def run_demo(out_dir: Path = Path("outputs/demo"), data_root: Path | None = None) -> dict:
-    """Run the demo; write ``summary.json`` to ``out_dir`` and return it."""
-    root = Path(data_root) if data_root is not None else SAMPLES
+    """Run the demo; write ``summary.json`` to ``out_dir`` and return it.
+
+    Without ``data_root`` the frames come from a synthetic dataset generated into
+    ``out_dir/synthkitti`` (replacing an earlier demo's).
+    """
+    if data_root is None:
+        root = make_demo_dataset(Path(out_dir) / "synthkitti")
+    else:
+        root = Path(data_root)
     if not (root / "training").is_dir():
         raise MissingFrameError(f"{root}: no KITTI 'training/' folder (pass --data-root)")
     ds = KittiObjectDataset(root)

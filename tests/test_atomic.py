@@ -23,3 +23,15 @@ def test_failed_write_keeps_old_content_and_leaves_no_temp(tmp_path):
 def test_creates_parent_folders(tmp_path):
     p = atomic_write_text(tmp_path / "a" / "b" / "c.txt", "x")
     assert p.read_text() == "x"
+
+
+def test_file_mode_follows_umask_like_open(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        p = atomic_write_text(tmp_path / "x.txt", "x")
+        (tmp_path / "y.txt").write_text("y")
+        assert p.stat().st_mode & 0o777 == (tmp_path / "y.txt").stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old)

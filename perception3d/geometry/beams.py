@@ -33,6 +33,7 @@ HDL64E_ELEVATIONS_DEG = np.concatenate([2.0 - np.arange(32) / 3.0, np.linspace(-
 HDL64E_ELEVATIONS_DEG.setflags(write=False)
 
 _WRAP_JUMP_RAD = 0.1  # a backward azimuth jump larger than this starts a new turn (scan order)
+_START_SLACK_RAD = 0.5  # scan order: a sweep starting this far past azimuth 0 is cut at 0
 _REFINE_RAD = 0.1  # scan order: points this close to the cut azimuth may belong to a neighbour
 _BIN_TAN = float(np.tan(np.radians(0.02)))  # fallback histogram bin, in tan(elevation)
 _PEAK_HALF_BINS = 5  # fallback: a beam is a histogram maximum within +-0.1 deg
@@ -104,7 +105,10 @@ def _scan_order_rings(az: np.ndarray, u, v, num_beams: int) -> tuple[np.ndarray,
     """Rings from the firing order: each laser turns once, starting where the sweep starts."""
     turns = np.concatenate([[0], np.cumsum(np.diff(az) < -_WRAP_JUMP_RAD)])
     found = max(int(turns[-1]), 1)
-    phase = az + 2 * np.pi * turns - az[0]
+    # Lasers start at azimuth ~0: when the first return comes a little later (nothing was hit
+    # straight ahead), cut at 0 anyway, or the next laser's first returns join this laser.
+    cut = 0.0 if 0.0 <= az[0] < _START_SLACK_RAD else az[0]
+    phase = az + 2 * np.pi * turns - cut
     ring = np.clip(np.floor(phase / (2 * np.pi)).astype(np.int64), 0, found - 1)
     counts = np.bincount(ring, minlength=found)
     if found > num_beams or counts.min() < 0.1 * len(az) / found:

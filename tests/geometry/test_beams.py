@@ -113,6 +113,32 @@ def test_both_methods_recover_a_known_table(head_m, rng):
         np.testing.assert_allclose(ordered.elevations_rad, true_rad, atol=1e-6)
 
 
+def test_scan_order_when_the_sweep_starts_late(rng):
+    """Nothing straight ahead: the first laser's first return comes at 0.08 rad. Lasers still
+    start at azimuth 0, so the next laser's first returns (here a car 11.5 m ahead) must not be
+    taken for the previous laser's (here a sparse one seeing only far things)."""
+    elevations, chunks, truth = np.radians(HDL64E_ELEVATIONS_DEG), [], []
+    for beam, el in enumerate(elevations):
+        az = np.linspace(0, 2 * np.pi, 2000, endpoint=False)
+        az = np.where(az > np.pi, az - 2 * np.pi, az)
+        dist = rng.uniform(10, 60, len(az))
+        keep = np.ones(len(az), bool)
+        if beam == 0:
+            keep = (az < 0) | (az >= 0.08)
+        if beam == 8:
+            keep, dist = rng.random(len(az)) < 0.12, rng.uniform(90, 110, len(az))
+        if beam == 9:
+            dist = np.where((az >= 0) & (az < 0.1), 11.5, dist)
+        az, dist = az[keep], dist[keep]
+        chunks.append(
+            np.stack([dist * np.cos(az), dist * np.sin(az), dist * np.tan(el) + 0.2, 0 * az], 1)
+        )
+        truth.append(np.full(len(az), beam))
+    table = estimate_beam_table(np.concatenate(chunks).astype(np.float32))
+    assert table.method == "scan_order"
+    np.testing.assert_array_equal(table.ring, np.concatenate(truth))
+
+
 def test_beam_table_rejects_bad_input():
     with pytest.raises(ValueError, match=r"points must be \(N, 4\), got \(3, 3\)"):
         estimate_beam_table(np.zeros((3, 3)))
