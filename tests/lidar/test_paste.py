@@ -145,3 +145,13 @@ def test_point_count_falls_with_range_as_on_real_data(synthetic, scanner, sweep_
     assert np.all(np.diff(pasted) < 0)
     assert -2.6 < real_slope < -1.4  # about the solid angle's -2
     assert abs(slope - real_slope) < 0.4, (slope, real_slope)
+
+
+def test_paste_on_a_generated_synthetic_sweep(generated_sweep, real_database, scanner):
+    out = paste_objects(generated_sweep, real_database, scanner, REAL, np.random.default_rng(9))
+    pasted = out.points[out.extras["pasted_mask"]].astype(np.float64)
+    assert len(pasted) > 100
+    assert _behind_pasted(out, scanner) == 0
+    rows = scanner.rows(pasted)
+    d = np.hypot(pasted[:, 0], pasted[:, 1])
+    np.testing.assert_allclose(pasted[:, 2], scanner.beam_z(rows, d), atol=1e-5)

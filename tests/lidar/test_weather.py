@@ -181,3 +181,12 @@ def test_config_errors():
         WeatherConfig(weights={"hail": 1.0})
     with pytest.raises(ValueError, match="rain_rate_mm_h"):
         PrecipitationConfig(rain_rate_mm_h=(5.0, 1.0))
+
+
+def test_fog_on_a_generated_synthetic_sweep(generated_sweep, scanner):
+    out = add_fog(
+        generated_sweep, scanner, np.log(20) / 40.0, FogConfig(), np.random.default_rng(6)
+    )
+    clutter = out.extras["weather_clutter_mask"]
+    assert np.linalg.norm(out.points[~clutter, :3], axis=1).max() < 40.0
+    assert clutter.sum() > 0 and (~clutter).sum() < len(generated_sweep.points)
