@@ -115,6 +115,16 @@ def _candidate_table(n0, lam, reflectance, divergence, min_range, min_diameter, 
     return r[:end], cumulative[:end], d_min[:end]
 
 
+@numba.njit(cache=True)
+def _occupancy_kernel(rows, cols, width, filled, top, bottom):
+    """Mark the filled cells; per column the highest (top) and lowest (bottom) filled row."""
+    for i in range(rows.shape[0]):
+        r, c = rows[i], cols[i]
+        filled[r * width + c] = True
+        top[c] = min(top[c], r)
+        bottom[c] = max(bottom[c], r)
+
+
 def _ray_table(sample: LidarSample, scanner: ScannerModel):
     """Every ray: (row, col, range) of the N points first, then of the empty cells that lie
     between the highest and the lowest return of their column (range inf).
@@ -124,11 +134,9 @@ def _ray_table(sample: LidarSample, scanner: ScannerModel):
     rows, cols, range_m = scanner.cells(sample.points)
     width = scanner.width
     filled = np.zeros(scanner.num_beams * width, bool)
-    filled[rows * width + cols] = True
     top = np.full(width, scanner.num_beams, np.int64)
     bottom = np.full(width, -1, np.int64)
-    np.minimum.at(top, cols, rows)
-    np.maximum.at(bottom, cols, rows)
+    _occupancy_kernel(rows, cols, width, filled, top, bottom)
     grid_rows = np.arange(scanner.num_beams)[:, None]
     spanned = ((grid_rows >= top[None, :]) & (grid_rows <= bottom[None, :])).ravel()
     empty = np.flatnonzero(~filled & spanned)
