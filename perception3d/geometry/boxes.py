@@ -167,6 +167,77 @@ def rotate_boxes_z(boxes_lidar: np.ndarray, angle_rad: float) -> np.ndarray:
     return b
 
 
+def clip_segments_near_plane(
+    p0_rect: np.ndarray, p1_rect: np.ndarray, near_m: float = 0.1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clip 3D segments to the half-space in front of the camera's near plane.
+
+    Args:
+        p0_rect, p1_rect: (..., 3) segment end points in the rectified camera frame, metres.
+        near_m: near-plane depth (rect z), metres.
+
+    Returns:
+        q0_rect, q1_rect: (..., 3) float64 clipped end points (the part with z >= near_m;
+            unchanged where both ends are in front; meaningless where not visible).
+        visible: (...,) bool, False where the whole segment lies behind the near plane.
+
+    Example:
+        >>> p0, p1 = np.array([[0, 0, -1.0]]), np.array([[0, 0, 3.0]])
+        >>> q0, q1, vis = clip_segments_near_plane(p0, p1)
+        >>> q0.tolist(), q1.tolist(), vis.tolist()
+        ([[0.0, 0.0, 0.1]], [[0.0, 0.0, 3.0]], [True])
+    """
+    p0 = np.asarray(p0_rect, dtype=np.float64)
+    p1 = np.asarray(p1_rect, dtype=np.float64)
+    if p0.shape != p1.shape or p0.shape[-1] != 3:
+        raise ValueError(f"p0_rect and p1_rect must both be (..., 3), got {p0.shape}, {p1.shape}")
+    z0, z1 = p0[..., 2], p1[..., 2]
+    in0, in1 = z0 >= near_m, z1 >= near_m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(in0 != in1, (near_m - z0) / (z1 - z0), 0.0)[..., None]
+    cut = p0 + t * (p1 - p0)
+    cut[..., 2] = np.where(in0 != in1, near_m, cut[..., 2])  # exactly on the plane
+    q0 = np.where(in0[..., None], p0, cut)
+    q1 = np.where(in1[..., None], p1, cut)
+    return q0, q1, in0 | in1
+
+
+def box_edges_image(
+    boxes_lidar: np.ndarray,
+    calib: Calibration,
+    edges: np.ndarray = BOX_EDGES,
+    near_m: float = 0.1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Box edges projected into image_2, each clipped at the camera's near plane first.
+
+    A box partly behind the camera keeps only the part of each edge in front of the near
+    plane; projecting the whole edge would fold points behind the camera onto the image.
+    The result is not clipped to the image border.
+
+    Args:
+        boxes_lidar: (M, 7) LiDAR-frame boxes.
+        calib: frame calibration.
+        edges: (E, 2) corner-index pairs (default :data:`BOX_EDGES`, the 12 edges).
+        near_m: near-plane depth in the rectified frame, metres.
+
+    Returns:
+        segments_uv: (M, E, 2, 2) float64 ``[[u0, v0], [u1, v1]]`` pixels of each edge's
+            visible part (zeros where not visible).
+        visible: (M, E) bool.
+    """
+    b = check_boxes(boxes_lidar, "boxes_lidar")
+    m, e = len(b), len(edges)
+    corners = calib.lidar_to_rect(corners_lidar(b).reshape(-1, 3)).reshape(m, 8, 3)
+    q0, q1, visible = clip_segments_near_plane(
+        corners[:, edges[:, 0]], corners[:, edges[:, 1]], near_m
+    )  # (M, E, 3) each
+    ends = np.stack([q0, q1], axis=2).reshape(-1, 3)  # from (M, E, 2, 3) to (M*E*2, 3)
+    uv, _ = calib.rect_to_image(ends)
+    segments = uv.reshape(m, e, 2, 2)
+    segments[~visible] = 0.0
+    return segments, visible
+
+
 def boxes_to_image_2d(
     boxes_lidar: np.ndarray,
     calib: Calibration,
@@ -175,8 +246,9 @@ def boxes_to_image_2d(
 ) -> tuple[np.ndarray, np.ndarray]:
     """2D image_2 box of each projected 3D box, clipped to the image.
 
-    The box's edges are clipped at the camera's near plane before projection, so boxes
-    partly behind the camera get the extent of their visible part.
+    The box's edges are clipped at the camera's near plane before projection
+    (:func:`box_edges_image`), so boxes partly behind the camera get the extent of their
+    visible part.
 
     Args:
         boxes_lidar: (M, 7) LiDAR-frame boxes.
@@ -192,19 +264,9 @@ def boxes_to_image_2d(
     m = len(b)
     if m == 0:
         return np.zeros((0, 4)), np.zeros(0, dtype=bool)
-    corners = calib.lidar_to_rect(corners_lidar(b).reshape(-1, 3)).reshape(m, 8, 3)
-    p0 = corners[:, BOX_EDGES[:, 0]]  # (M, 12, 3)
-    p1 = corners[:, BOX_EDGES[:, 1]]
-    z0, z1 = p0[..., 2], p1[..., 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (near_m - z0) / (z1 - z0)
-    crossing = (z0 > near_m) != (z1 > near_m)
-    cut = p0 + np.where(crossing, t, 0.0)[..., None] * (p1 - p0)
-    # Candidate points: edge start points in front of the near plane, and crossings.
-    cand = np.concatenate([p0, cut], axis=1)  # (M, 24, 3)
-    keep = np.concatenate([z0 > near_m, crossing], axis=1)
-    uv, _ = calib.rect_to_image(cand.reshape(-1, 3))
-    uv = uv.reshape(m, 24, 2)
+    segments, visible = box_edges_image(b, calib, near_m=near_m)
+    uv = segments.reshape(m, -1, 2)  # from (M, 12, 2, 2) to (M, 24, 2): both ends of each edge
+    keep = np.repeat(visible, 2, axis=1)  # (M, 24)
     big = np.inf
     x1 = np.where(keep, uv[..., 0], big).min(axis=1)
     y1 = np.where(keep, uv[..., 1], big).min(axis=1)

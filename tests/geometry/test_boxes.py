@@ -7,7 +7,10 @@ import pytest
 
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.geometry.boxes import (
+    BOX_EDGES,
+    box_edges_image,
     boxes_to_image_2d,
+    clip_segments_near_plane,
     corners_cam,
     corners_lidar,
     points_in_boxes,
@@ -143,3 +146,37 @@ def test_rotation_about_z_moves_points_and_boxes_together(rng):
     np.testing.assert_allclose(
         corners_lidar(rotate_boxes_z(boxes, angle))[0], rotate_points_z(pts, angle), atol=1e-12
     )
+
+
+def test_clip_segments_near_plane_hand_cases():
+    p0 = np.array([[0.0, 0.0, -1.0], [1.0, 2.0, 5.0], [0.0, 0.0, -3.0], [4.0, 0.0, 2.0]])
+    p1 = np.array([[0.0, 2.0, 3.0], [3.0, 2.0, 9.0], [1.0, 1.0, -0.5], [0.0, 0.0, -2.0]])
+    q0, q1, visible = clip_segments_near_plane(p0, p1, near_m=1.0)
+    assert visible.tolist() == [True, True, False, True]
+    np.testing.assert_allclose(q0[0], [0.0, 1.0, 1.0])  # cut where z = 1, a quarter along y
+    np.testing.assert_allclose(q1[0], p1[0])
+    np.testing.assert_allclose([q0[1], q1[1]], [p0[1], p1[1]])  # in front: unchanged
+    np.testing.assert_allclose(q1[3], [3.0, 0.0, 1.0])  # the far end is cut back
+    with pytest.raises(ValueError, match=r"\(\.\.\., 3\)"):
+        clip_segments_near_plane(p0[:, :2], p1[:, :2])
+
+
+def test_box_edges_image_visible_parts_lie_in_front(kitti_root):
+    calib = KittiObjectDataset(kitti_root).frame("000008").calib
+    boxes = np.array([[0.3, 0.0, -0.5, 6.0, 2.0, 1.5, 0.0], [-8.0, 0, 0, 2, 2, 2, 0]])
+    segments, visible = box_edges_image(boxes, calib, near_m=0.1)
+    assert segments.shape == (2, 12, 2, 2) and not visible[1].any()
+    assert 0 < visible[0].sum() < 12
+    # Every visible end is the projection of a point of its 3D edge at depth >= the near plane.
+    corners = calib.lidar_to_rect(corners_lidar(boxes[:1]).reshape(-1, 3))
+    for j in np.flatnonzero(visible[0]):
+        a, b = corners[BOX_EDGES[j]]
+        for u, v in segments[0, j]:
+            # The edge point projecting onto pixel column u: solve linearly along the edge.
+            row = calib.P2[0] - u * calib.P2[2]  # row . [x, 1] = 0 on that column
+            num_a, num_b = row[:3] @ a + row[3], row[:3] @ b + row[3]
+            t = num_a / (num_a - num_b)
+            point = a + t * (b - a)
+            assert -1e-9 <= t <= 1 + 1e-9 and point[2] >= 0.1 - 1e-9
+            uv, _ = calib.rect_to_image(point[None])
+            np.testing.assert_allclose(uv[0], [u, v], atol=1e-6)

@@ -1,0 +1,276 @@
+"""One KITTI frame with its predictions: every view, composed into one picture
+(``perception3d viz``).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from perception3d.data.kitti import Frame, KittiObject, KittiObjectDataset, read_label_file
+from perception3d.geometry.calib import boxes_cam_to_lidar
+from perception3d.viz.bev import BevGrid
+from perception3d.viz.canvas import compose_views, save_png, text_strip, vstack
+from perception3d.viz.status import DEFAULT_CLASSES, MatchFn, match_status
+
+VIEWS = ("bev", "image", "3d", "range")
+_TITLES = {"bev": "bird's-eye view", "image": "image_2", "3d": "3D", "range": "range image"}
+
+
+@dataclass(frozen=True)
+class VizOptions:
+    """What to draw and how.
+
+    Attributes:
+        views: subset of ("bev", "image", "3d", "range"), in display order.
+        classes: evaluated classes for the TP/FP/FN colouring.
+        match: colour by TP/FP/FN when predictions are given (needs the evaluator).
+        metric: "3d", "bev" or "bbox" overlap for matching; difficulty: "easy" | "moderate" |
+            "hard" (the evaluator's rules decide what is ignored).
+        score_threshold: predictions below it are neither drawn nor matched.
+        color_by: BEV point colours, "height" or "intensity".
+        bev_grid: BEV extent and resolution.
+        backend_3d: "auto", "open3d" or "matplotlib" (see ``perception3d.viz.scene3d``).
+        width: pixel width of the composed picture.
+    """
+
+    views: tuple[str, ...] = ("bev", "image")
+    classes: tuple[str, ...] = DEFAULT_CLASSES
+    match: bool = True
+    metric: str = "3d"
+    difficulty: str = "moderate"
+    score_threshold: float = 0.0
+    color_by: str = "height"
+    bev_grid: BevGrid = field(default_factory=BevGrid)
+    backend_3d: str = "auto"
+    width: int = 1242
+
+    def __post_init__(self) -> None:
+        bad = [v for v in self.views if v not in VIEWS]
+        if bad or not self.views:
+            raise ValueError(f"views must be a non-empty subset of {VIEWS}, got {self.views}")
+        if self.metric not in ("3d", "bev", "bbox"):
+            raise ValueError(f"metric must be '3d', 'bev' or 'bbox', got {self.metric!r}")
+        if self.difficulty not in ("easy", "moderate", "hard"):
+            raise ValueError(f"difficulty must be easy/moderate/hard, got {self.difficulty!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class FrameBoxes:
+    """A frame's boxes in the LiDAR frame, ready for the renderers (``**boxes.kwargs()``).
+
+    Statuses are None without matching; DontCare rows have no 3D box and are left out (they
+    still take part in the matching).
+    """
+
+    gt_boxes_lidar: np.ndarray
+    gt_names: np.ndarray
+    pred_boxes_lidar: np.ndarray | None = None
+    pred_names: np.ndarray | None = None
+    pred_scores: np.ndarray | None = None
+    gt_status: np.ndarray | None = None
+    pred_status: np.ndarray | None = None
+
+    def kwargs(self, names: bool = True) -> dict:
+        out = {
+            "gt_boxes_lidar": self.gt_boxes_lidar,
+            "pred_boxes_lidar": self.pred_boxes_lidar,
+            "pred_scores": self.pred_scores,
+            "gt_status": self.gt_status,
+            "pred_status": self.pred_status,
+        }
+        if names:
+            out.update(gt_names=self.gt_names, pred_names=self.pred_names)
+        return out
+
+    def summary(self) -> str:
+        """e.g. "6 GT, 5 predictions: 4 TP, 1 FP, 2 FN"."""
+        text = f"{len(self.gt_boxes_lidar)} GT"
+        if self.pred_boxes_lidar is not None:
+            text += f", {len(self.pred_boxes_lidar)} predictions"
+        if self.pred_status is not None and self.gt_status is not None:
+            tp, fp = int((self.pred_status == "tp").sum()), int((self.pred_status == "fp").sum())
+            fn = int((self.gt_status == "fn").sum())
+            text += f": {tp} TP, {fp} FP, {fn} FN"
+        return text
+
+
+def read_predictions(pred_dir: str | Path, frame_id: str) -> list[KittiObject]:
+    """The result rows of ``frame_id`` in ``pred_dir`` (``<id>.txt``); a missing file is a frame
+    without detections (warned), as in the evaluator."""
+    path = Path(pred_dir) / f"{frame_id}.txt"
+    if not path.is_file():
+        warnings.warn(f"{path}: no prediction file, frame drawn without detections", stacklevel=2)
+        return []
+    return read_label_file(path, allow_score=True)
+
+
+def _boxes_of(objects: Sequence[KittiObject], calib) -> np.ndarray:
+    boxes_cam = np.array([o.box_cam for o in objects], dtype=np.float64).reshape(-1, 7)
+    return boxes_cam_to_lidar(boxes_cam, calib)
+
+
+def frame_boxes(
+    frame: Frame,
+    pred_objects: Sequence[KittiObject] | None = None,
+    options: VizOptions | None = None,
+    match_fn: MatchFn | None = None,
+) -> FrameBoxes:
+    """Ground truth and predictions of a frame in the LiDAR frame, with TP/FP/FN statuses when
+    predictions are given and ``options.match`` (by ``match_fn``, default the KITTI evaluator's
+    ``match_frame``; see :func:`perception3d.viz.status.match_status`)."""
+    options = options or VizOptions()
+    gt_all = list(frame.objects)
+    cared = np.array([not o.is_dontcare for o in gt_all], dtype=bool)
+    gt_boxes = _boxes_of([o for o in gt_all if not o.is_dontcare], frame.calib)
+    gt_names = np.array([o.type for o in gt_all if not o.is_dontcare], dtype=object)
+    if pred_objects is None:
+        return FrameBoxes(gt_boxes, gt_names)
+    preds = [o for o in pred_objects if o.score is None or o.score >= options.score_threshold]
+    scores = np.array([np.nan if o.score is None else o.score for o in preds])
+    boxes = FrameBoxes(
+        gt_boxes,
+        gt_names,
+        _boxes_of(preds, frame.calib),
+        np.array([o.type for o in preds], dtype=object),
+        scores if np.isfinite(scores).all() else None,
+    )
+    if not options.match:
+        return boxes
+    gt_status, pred_status = match_status(
+        gt_all, preds, options.classes, options.metric, options.difficulty, match_fn
+    )
+    return FrameBoxes(
+        boxes.gt_boxes_lidar,
+        boxes.gt_names,
+        boxes.pred_boxes_lidar,
+        boxes.pred_names,
+        boxes.pred_scores,
+        gt_status[cared],
+        pred_status,
+    )
+
+
+def render_frame_views(
+    frame: Frame, boxes: FrameBoxes, options: VizOptions | None = None
+) -> dict[str, np.ndarray]:
+    """Each requested view of a frame as (H, W, 3) uint8, keyed by view name; a view the frame
+    cannot give (no image_2 for "image") is left out with a warning."""
+    options = options or VizOptions()
+    out: dict[str, np.ndarray] = {}
+    for view in options.views:
+        if view == "bev":
+            from perception3d.viz.bev import render_bev
+
+            out[view] = render_bev(
+                frame.points,
+                **boxes.kwargs(),
+                calib=frame.calib,
+                image_width=(frame.image_shape or (375, 1242))[1],
+                grid=options.bev_grid,
+                color_by=options.color_by,
+            )
+        elif view == "image":
+            if frame.image_path is None:
+                warnings.warn(
+                    f"frame {frame.frame_id}: no image_2, 'image' view skipped", stacklevel=2
+                )
+                continue
+            from perception3d.viz.image import render_image
+
+            out[view] = render_image(frame.image, frame.calib, frame.points, **boxes.kwargs())
+        elif view == "3d":
+            from perception3d.viz.scene3d import ViewCamera, render_scene3d
+
+            # The BEV's pixel size, so the two pair up side by side at one height.
+            camera = ViewCamera(width=options.bev_grid.width, height=options.bev_grid.height)
+            out[view] = render_scene3d(
+                frame.points, **boxes.kwargs(names=False), camera=camera, backend=options.backend_3d
+            )
+        elif view == "range":
+            from perception3d.geometry.beams import estimate_beam_table
+            from perception3d.geometry.spherical import RangeImage
+            from perception3d.viz.range import occupied_columns, render_range_image
+
+            table = estimate_beam_table(frame.points)
+            image = RangeImage.from_points(frame.points, table.elevations_rad, rows=table.ring)
+            start, stop = occupied_columns(image)
+            narrow = stop - start < image.width // 2  # a camera-FOV crop: panels in a row
+            out[view] = render_range_image(image, columns=(start, stop), side_by_side=narrow)
+    return out
+
+
+def render_frame(
+    frame: Frame,
+    pred_objects: Sequence[KittiObject] | None = None,
+    options: VizOptions | None = None,
+    match_fn: MatchFn | None = None,
+) -> np.ndarray:
+    """All requested views of a frame composed into one titled picture, (H, W, 3) uint8."""
+    options = options or VizOptions()
+    boxes = frame_boxes(frame, pred_objects, options, match_fn)
+    views = render_frame_views(frame, boxes, options)
+    if not views:
+        raise ValueError(f"frame {frame.frame_id}: none of the views {options.views} available")
+    body = compose_views({_TITLES[k]: v for k, v in views.items()}, options.width)
+    matched = f" ({options.metric}, {options.difficulty})" if boxes.gt_status is not None else ""
+    header = text_strip(
+        f"frame {frame.frame_id}: {boxes.summary()}{matched}", options.width, 26, 16
+    )
+    return vstack([header, body], gap=0)
+
+
+def _show(rgb: np.ndarray, frame: Frame, boxes: FrameBoxes, options: VizOptions) -> None:
+    from perception3d.viz.scene3d import display_available, show_scene3d
+
+    if not display_available():
+        print("perception3d viz: no display (DISPLAY unset); --show skipped", file=sys.stderr)
+        return
+    import matplotlib.pyplot as plt
+
+    plt.figure(f"frame {frame.frame_id}")
+    plt.imshow(rgb)
+    plt.axis("off")
+    plt.show()
+    if "3d" in options.views:
+        show_scene3d(frame.points, **boxes.kwargs(names=False))
+
+
+def visualize(
+    data_root: str | Path,
+    frame_id: str,
+    out: str | Path,
+    pred_dir: str | Path | None = None,
+    options: VizOptions | None = None,
+    show: bool = False,
+) -> Path:
+    """Render one frame of a KITTI-layout root (``perception3d viz``) and write a PNG.
+
+    Args:
+        data_root: folder holding ``training/``.
+        frame_id: e.g. "000008" or "8".
+        out: the PNG to write.
+        pred_dir: folder of KITTI result files (``<id>.txt`` with scores), optional.
+        options: views and matching (:class:`VizOptions`).
+        show: also open windows (the picture, and Open3D's interactive 3D view) when a display
+            exists.
+
+    Returns:
+        The written path.
+    """
+    options = options or VizOptions()
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"--out {out}: a single frame is written as .png")
+    frame = KittiObjectDataset(data_root).frame(frame_id)
+    preds = read_predictions(pred_dir, frame.frame_id) if pred_dir is not None else None
+    rgb = render_frame(frame, preds, options)
+    save_png(out, rgb)
+    if show:
+        _show(rgb, frame, frame_boxes(frame, preds, options), options)
+    return out
