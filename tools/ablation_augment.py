@@ -3,8 +3,9 @@
 PointPillars-lite trained three times with the same model, data, budget and seed, differing
 only in the ``augmentation:`` section (configs/experiments/ablation_augment_*.yaml):
 (a) none, (b) naive paste + global transforms, (c) the physically consistent set + global
-transforms; each evaluated (official KITTI protocol) on the val split and on a foggy copy of it
-(fog of MOR ``--fog-mor`` metres, `perception3d weather`). Steps already done (database, foggy
+transforms (``--arms`` can add global_only and physical_paste_only); each evaluated (official
+KITTI protocol) on the val split and on a foggy copy of it (fog of MOR ``--fog-mor`` metres,
+`perception3d weather`). Steps already done (database, foggy
 copy, checkpoints, predictions) are reused, so an interrupted run resumes.
 
     nice -n 10 python tools/ablation_augment.py --data-root data/synthkitti \\
@@ -20,10 +21,12 @@ import json
 import sys
 from pathlib import Path
 
+import yaml
+
 from perception3d.cli import main as cli
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "experiments"
-ARMS = ("none", "naive_paste", "physical")
+ARMS = ("none", "naive_paste", "physical")  # also: global_only, physical_paste_only
 OVERLAP = {"Car": "0.7", "Pedestrian": "0.5", "Cyclist": "0.5"}  # the benchmark's set
 
 
@@ -53,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     table: dict = {}
     for arm in args.arms.split(","):
         config = CONFIGS / f"ablation_augment_{arm}.yaml"
-        sets = [f"augmentation.physical.paste.database={database}"] if arm != "none" else []
+        pastes = (
+            (yaml.safe_load(config.read_text())["augmentation"].get("physical") or {})
+            .get("paste", {})
+            .get("database")
+        )
+        sets = [f"augmentation.physical.paste.database={database}"] if pastes else []
         sets += args.set
         set_args = [a for s in sets for a in ("--set", s)]
         arm_dir = out / arm
