@@ -1,0 +1,95 @@
+"""Pools of training/evaluation scenes and the random crops the learned stages train on.
+
+A :class:`ScenePool` holds full-size (radiance, depth) pairs from the synthetic dataset
+(``radiance_2`` / ``depth_2``), seeded procedural scenes, and optionally real sRGB photographs
+(KITTI ``image_2``) that stand in as radiance after Brooks et al.'s inverse tone curve and gamma
+(their depth is a flat road seen from KITTI's camera).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from perception3d.data.kitti import read_image
+from perception3d.isp.color import inverse_smoothstep
+from perception3d.isp.scenes import ground_plane_depth, load_radiance_frame, procedural_scene
+
+
+@dataclasses.dataclass
+class Scene:
+    """radiance (3, H, W) float32 linear, depth (H, W) float32 metres (inf = sky)."""
+
+    name: str
+    radiance: np.ndarray
+    depth: np.ndarray
+    real: bool = False
+
+
+def synth_ids(root: str | Path, split: str | None) -> list[str]:
+    """Frame ids with radiance under ``root/training/radiance_2`` (restricted to
+    ``ImageSets/<split>.txt`` when it exists)."""
+    root = Path(root)
+    ids = sorted(p.stem for p in (root / "training" / "radiance_2").glob("*.npy"))
+    split_file = root / "ImageSets" / f"{split}.txt"
+    if split and split_file.is_file():
+        keep = set(split_file.read_text().split())
+        ids = [i for i in ids if i in keep]
+    return ids
+
+
+def build_pool(
+    synth_root: Path | None = None,
+    synth_split: str | None = None,
+    max_synth: int = 0,
+    procedural: int = 0,
+    seed: int = 0,
+    real_images: Sequence[Path] = (),
+    size_hw: tuple[int, int] = (375, 1242),
+) -> list[Scene]:
+    """Load/generate the scenes (procedural ones seeded by ``seed``)."""
+    scenes: list[Scene] = []
+    if synth_root is not None and max_synth > 0:
+        for fid in synth_ids(synth_root, synth_split)[:max_synth]:
+            rad, depth = load_radiance_frame(synth_root, fid)
+            scenes.append(Scene(f"synth/{fid}", rad, depth))
+    rng = np.random.default_rng(seed)
+    for i in range(procedural):
+        rad, depth = procedural_scene(*size_hw, rng)
+        scenes.append(Scene(f"procedural/{seed}/{i}", rad, depth))
+    for path in real_images:
+        srgb = torch.from_numpy(read_image(path))
+        linear = inverse_smoothstep(srgb).clamp_min(1e-8).pow(2.2).numpy()
+        h, w = linear.shape[1:]
+        depth = ground_plane_depth(h, w, horizon=0.45 * h)
+        scenes.append(Scene(f"real/{Path(path).stem}", linear.astype(np.float32), depth, True))
+    return scenes
+
+
+def random_crops(
+    scenes: Sequence[Scene], count: int, size: int, rng: np.random.Generator
+) -> list[tuple[torch.Tensor, torch.Tensor, bool]]:
+    """``count`` random (radiance (1, 3, s, s), depth (1, 1, s, s), real) crops with random
+    horizontal flips; crop corners are even so the Bayer phase is kept."""
+    out = []
+    for _ in range(count):
+        sc = scenes[int(rng.integers(len(scenes)))]
+        h, w = sc.depth.shape
+        y = int(rng.integers(0, (h - size) // 2 + 1)) * 2
+        x = int(rng.integers(0, (w - size) // 2 + 1)) * 2
+        rad = sc.radiance[:, y : y + size, x : x + size]
+        depth = sc.depth[y : y + size, x : x + size]
+        if rng.random() < 0.5:
+            rad, depth = rad[:, :, ::-1], depth[:, ::-1]
+        out.append(
+            (
+                torch.from_numpy(np.ascontiguousarray(rad))[None],
+                torch.from_numpy(np.ascontiguousarray(depth))[None, None],
+                sc.real,
+            )
+        )
+    return out

@@ -1,0 +1,196 @@
+"""Compact learned ISP stages (each runs a KITTI frame on a CPU in tens of milliseconds).
+
+- :class:`RawUNet`: joint denoise + demosaic, packed Bayer raw + noise map -> linear camera RGB
+  (a small U-Net as in Chen et al., "Learning to See in the Dark", CVPR 2018; residual over a
+  bilinear demosaic; noise-level input as in Brooks et al. 2019).
+- :class:`HdrNet`: single-image HDR: learned inverse camera response (a per-image gamma) and
+  restoration of clipped highlights with masked features (Santos, Ren, Kalantari, "Single image
+  HDR reconstruction using a CNN with masked features and perceptual loss", SIGGRAPH 2020).
+- :class:`DehazeNet`: predicts transmission and airlight and inverts ``I = J t + A (1 - t)``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from perception3d.isp.bayer import pack, pad_multiple, pad_to_even
+from perception3d.isp.color import srgb_to_linear
+from perception3d.isp.demosaic import demosaic_bilinear
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.2, inplace=True))
+
+
+class UNet(nn.Module):
+    """Three-level U-Net: widths (c, 2c, 4c), strided-conv downsampling, bilinear upsampling,
+    concatenated skips. (B, in_ch, H, W) -> (B, out_ch, H, W); H, W multiples of 4."""
+
+    def __init__(self, in_ch: int, out_ch: int, width: int = 16) -> None:
+        super().__init__()
+        c = width
+        self.enc1 = nn.Sequential(_conv(in_ch, c), _conv(c, c))
+        self.enc2 = nn.Sequential(_conv(c, 2 * c, 2), _conv(2 * c, 2 * c))
+        self.enc3 = nn.Sequential(_conv(2 * c, 4 * c, 2), _conv(4 * c, 4 * c), _conv(4 * c, 4 * c))
+        self.dec2 = nn.Sequential(_conv(6 * c, 2 * c), _conv(2 * c, 2 * c))
+        self.dec1 = nn.Sequential(_conv(3 * c, c), _conv(c, c))
+        self.out = nn.Conv2d(c, out_ch, 1)
+        self.bottleneck_channels = 4 * c
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns the output map and the bottleneck features (B, 4c, H/4, W/4)."""
+        e1 = self.enc1(x)
+        e2 = self.enc2(e1)
+        e3 = self.enc3(e2)
+        up = F.interpolate(e3, size=e2.shape[-2:], mode="bilinear", align_corners=False)
+        d2 = self.dec2(torch.cat([up, e2], 1))
+        up = F.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False)
+        d1 = self.dec1(torch.cat([up, e1], 1))
+        return self.out(d1), e3
+
+
+class RawUNet(nn.Module):
+    """Joint denoise + demosaic.
+
+    Input: ``raw`` (B, 1, H, W) white-balanced and lens-shading corrected (so colours are
+    neutral), and ``noise_var`` (B, 2): the raw's (shot, read) variances scaled by the white
+    balance as applied. Output: linear camera RGB (B, 3, H, W), white balanced (apply the colour
+    matrix to get linear sRGB).
+    """
+
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        # packed raw (4) + per-pixel noise std (4) -> 12 = 3 colours x 2 x 2 sub-pixels
+        self.unet = UNet(8, 12, width)
+
+    def forward(self, raw: torch.Tensor, noise_var: torch.Tensor) -> torch.Tensor:
+        x, (h, w) = pad_to_even(raw)
+        x, _ = pad_multiple(x, 8)  # packed planes must be multiples of 4
+        packed = pack(x)  # (B, 4, H/2, W/2)
+        shot, read = noise_var[:, 0].view(-1, 1, 1, 1), noise_var[:, 1].view(-1, 1, 1, 1)
+        std = (shot * packed.clamp_min(0) + read).clamp_min(1e-10).sqrt()
+        out, _ = self.unet(torch.cat([packed, std * 10.0], 1))
+        residual = F.pixel_shuffle(out, 2)  # (B, 12, H/2, W/2) -> (B, 3, H, W)
+        return (demosaic_bilinear(x) + residual)[..., :h, :w]
+
+
+class MaskedConv2d(nn.Module):
+    """Convolution of masked features: ``y = act(W * (x m) + b)``; the soft validity mask ``m``
+    (B, 1, H, W), 1 = well exposed, 0 = saturated, is updated by the normalized absolute kernel
+    ``m' = (|W| * m) / sum |W|`` so that features fed by saturated content stay down-weighted.
+    """
+
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, stride, 1)
+
+    def forward(self, x: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = F.leaky_relu(self.conv(x * m), 0.2)
+        k = self.conv.weight.abs().sum(dim=(0, 1), keepdim=True)  # (1, 1, 3, 3)
+        m2 = F.conv2d(m, k / k.sum(), stride=self.conv.stride, padding=1)
+        return y, m2.clamp(0.0, 1.0)
+
+
+class HdrNet(nn.Module):
+    """LDR sRGB (B, 3, H, W) in [0, 1] -> linear HDR (B, 3, H, W), 1.0 = the clipping level.
+
+    ``hdr = (w srgb^-1(ldr) + (1 - w) ldr^gamma) * exp(s * r)``. The inverse camera response is
+    a per-image mix of the sRGB curve and a power law, ``w`` and ``gamma`` in [1.5, 3.0]
+    predicted from global features (a pure power law cost 5-10 dB on sRGB-encoded frames,
+    whose linear toe it cannot represent). ``s`` is the soft saturation mask (max channel
+    above 0.95, as in HDRCNN). ``r`` is the log boost of clipped highlights, predicted at
+    quarter resolution by a U-Net whose encoder uses masked features; it is unconstrained (a
+    softplus here collapsed to 0 during training and never recovered).
+    """
+
+    def __init__(self, width: int = 16, threshold: float = 0.95) -> None:
+        super().__init__()
+        c = width
+        self.threshold = threshold
+        self.enc1 = nn.ModuleList([MaskedConv2d(4, c), MaskedConv2d(c, c)])
+        self.enc2 = nn.ModuleList([MaskedConv2d(c, 2 * c, 2), MaskedConv2d(2 * c, 2 * c)])
+        self.enc3 = nn.Sequential(_conv(2 * c, 4 * c, 2), _conv(4 * c, 4 * c))
+        self.dec2 = nn.Sequential(_conv(6 * c, 2 * c), _conv(2 * c, 2 * c))
+        self.dec1 = nn.Sequential(_conv(3 * c, c), _conv(c, c))
+        self.out = nn.Conv2d(c, 3, 1)
+        self.gamma_head = nn.Linear(4 * c, 1)
+        self.crf_head = nn.Linear(4 * c, 1)  # weight of the sRGB curve vs the power law
+        nn.init.zeros_(self.crf_head.weight)
+        nn.init.zeros_(self.crf_head.bias)
+
+    def saturation(self, ldr: torch.Tensor) -> torch.Tensor:
+        m = ldr.amax(dim=1, keepdim=True)
+        return ((m - self.threshold) / (1.0 - self.threshold)).clamp(0.0, 1.0)
+
+    def forward(self, ldr: torch.Tensor) -> torch.Tensor:
+        sat = self.saturation(ldr)
+        small = F.avg_pool2d(ldr, 4, ceil_mode=True)
+        small, (h, w) = pad_multiple(small, 4)
+        m = 1.0 - F.max_pool2d(self.saturation(small), 3, 1, 1)
+        x = torch.cat([small, m], 1)
+        for layer in self.enc1:
+            x, m = layer(x, m)
+        e1 = x
+        for layer in self.enc2:
+            x, m = layer(x, m)
+        e2 = x
+        e3 = self.enc3(e2)
+        pooled = e3.mean(dim=(2, 3))
+        gamma = 1.5 + 1.5 * torch.sigmoid(self.gamma_head(pooled))  # (B, 1)
+        w_srgb = torch.sigmoid(self.crf_head(pooled)).view(-1, 1, 1, 1)
+        up = F.interpolate(e3, size=e2.shape[-2:], mode="bilinear", align_corners=False)
+        d2 = self.dec2(torch.cat([up, e2], 1))
+        up = F.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False)
+        r = self.out(self.dec1(torch.cat([up, e1], 1)))[..., :h, :w]
+        r = F.interpolate(r, size=ldr.shape[-2:], mode="bilinear", align_corners=False)
+        power = ldr.clamp(1e-6, 1.0).pow(gamma.view(-1, 1, 1, 1))
+        linear = w_srgb * srgb_to_linear(ldr) + (1.0 - w_srgb) * power
+        return linear * torch.exp(sat * r)
+
+
+class DehazeNet(nn.Module):
+    """Hazy sRGB (B, 3, H, W) -> dehazed linear (B, 3, H, W), predicted at quarter resolution
+    and applied at full resolution.
+
+    ``head="affine"`` (shipped): a per-pixel affine map ``J = alpha I + beta`` with
+    ``alpha >= 1`` (B, 1) and ``beta`` (B, 3), upsampled bilinearly; the scattering model is
+    exactly this map with ``alpha = 1 / t`` and ``beta = -A (1 - t) / t``, but the network may
+    hedge where the transmission is too small to invert (a local affine model as in Gharbi et
+    al.'s HDRNet). ``head="transmission"``: transmission ``t`` and a global airlight ``A``,
+    ``J = (I - A) / max(t, t_min) + A`` (kept for comparison: it scored below the affine head).
+    """
+
+    def __init__(self, width: int = 16, t_min: float = 0.05, head: str = "affine") -> None:
+        super().__init__()
+        if head not in ("affine", "transmission"):
+            raise ValueError(f"head must be affine or transmission, got {head!r}")
+        self.head = head
+        self.unet = UNet(3, 4 if head == "affine" else 1, width)
+        self.airlight_head = nn.Linear(4 * width, 3)
+        self.t_min = t_min
+
+    def _maps(self, srgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        small = F.avg_pool2d(srgb, 4, ceil_mode=True)
+        small, (h, w) = pad_multiple(small, 4)
+        out, feats = self.unet(small)
+        out = F.interpolate(out[..., :h, :w], size=srgb.shape[-2:], mode="bilinear")
+        return out, feats
+
+    def estimate(self, srgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Transmission head: (t (B, 1, H, W), airlight (B, 3) linear); affine head:
+        (alpha (B, 1, H, W), beta (B, 3, H, W))."""
+        out, feats = self._maps(srgb)
+        if self.head == "affine":
+            return 1.0 + F.softplus(out[:, :1]), out[:, 1:]
+        airlight = F.softplus(self.airlight_head(feats.mean(dim=(2, 3)))) + 0.05
+        return torch.sigmoid(out), airlight
+
+    def forward(self, srgb: torch.Tensor) -> torch.Tensor:
+        first, second = self.estimate(srgb)
+        linear = srgb_to_linear(srgb)
+        if self.head == "affine":
+            return (first * linear + second).clamp_min(0.0)
+        aa = second[:, :, None, None]
+        return ((linear - aa) / first.clamp_min(self.t_min) + aa).clamp_min(0.0)

@@ -1,0 +1,83 @@
+"""Learned stages: shapes at odd KITTI-like sizes, masked features ignore saturated content,
+physical structure of the HDR and dehaze outputs, deterministic training."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from perception3d.isp.models import DehazeNet, HdrNet, MaskedConv2d, RawUNet
+from perception3d.isp.train import TrainConfig, TrainData, load_weights, save_weights, train_stage
+
+
+def test_output_shapes_at_odd_sizes():
+    torch.manual_seed(0)
+    raw = torch.rand(2, 1, 37, 62)
+    noise = torch.tensor([[1e-3, 1e-5], [1e-2, 1e-4]])
+    assert RawUNet(8)(raw, noise).shape == (2, 3, 37, 62)
+    img = torch.rand(1, 3, 37, 62)
+    assert HdrNet(8)(img).shape == (1, 3, 37, 62)
+    assert DehazeNet(8)(img).shape == (1, 3, 37, 62)
+
+
+def test_masked_conv_ignores_fully_saturated_content():
+    torch.manual_seed(0)
+    layer = MaskedConv2d(3, 4)
+    x = torch.rand(1, 3, 16, 16)
+    m = torch.ones(1, 1, 16, 16)
+    m[..., 4:12, 4:12] = 0.0
+    y = x.clone()
+    y[..., 4:12, 4:12] = 1e3  # whatever the clipped area holds
+    with torch.no_grad():
+        out_x, m2 = layer(x, m)
+        out_y, _ = layer(y, m)
+    assert torch.allclose(out_x, out_y)
+    assert m2.min() >= 0 and m2.max() <= 1 and float(m2[0, 0, 8, 8]) == 0.0
+    assert 0 < float(m2[0, 0, 4, 4]) < 1  # the border of the hole is partly valid
+
+
+def test_hdr_only_boosts_saturated_pixels():
+    torch.manual_seed(0)
+    net = HdrNet(8)
+    ldr = torch.full((1, 3, 32, 32), 0.5)
+    ldr[..., 8:16, 8:16] = 1.0
+    out = net(ldr)
+    gamma_lin = out[0, 0, 24, 24]
+    assert torch.allclose(out[..., 24:, 24:], gamma_lin.expand(1, 3, 8, 8))
+
+
+def test_dehaze_heads_are_identity_without_haze():
+    from perception3d.isp.color import srgb_to_linear
+
+    img = torch.rand(1, 3, 32, 32)
+    net = DehazeNet(8, head="transmission")
+    with torch.no_grad():
+        net.unet.out.bias.fill_(20.0)  # sigmoid -> t = 1
+    assert torch.allclose(net(img), srgb_to_linear(img), atol=1e-5)
+    net = DehazeNet(8, head="affine")
+    with torch.no_grad():
+        net.unet.out.weight.zero_()
+        net.unet.out.bias.copy_(torch.tensor([-30.0, 0.0, 0.0, 0.0]))  # alpha = 1, beta = 0
+    assert torch.allclose(net(img), srgb_to_linear(img), atol=1e-5)
+    with pytest.raises(ValueError, match="head must be"):
+        DehazeNet(8, head="cnn")
+
+
+def test_training_is_deterministic_and_weights_round_trip(tmp_path):
+    outs = []
+    for name in ("a", "b"):
+        cfg = TrainConfig(
+            stage="raw",
+            out=tmp_path / f"{name}.pt",
+            width=4,
+            steps=2,
+            batch_size=2,
+            crop=32,
+            data=TrainData(procedural=1),
+        )
+        train_stage(cfg, log=lambda *_: None)
+        outs.append(load_weights(cfg.out))
+    for pa, pb in zip(outs[0].state_dict().values(), outs[1].state_dict().values()):
+        assert torch.equal(pa, pb)
+    save_weights(outs[0], tmp_path / "c.pt", {"stage": "raw", "width": 4})
+    assert isinstance(load_weights(tmp_path / "c.pt"), RawUNet)
