@@ -56,6 +56,34 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_create_db(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from perception3d.data.gt_database import GtDatabase, create_gt_database
+
+    out = create_gt_database(args.data_root, split=args.split, out_dir=args.out)
+    database = GtDatabase.load(out)
+    names, counts = np.unique(database.names.astype(str), return_counts=True)
+    summary = ", ".join(f"{n} {c}" for n, c in zip(names, counts)) or "no objects"
+    print(f"perception3d create-db: {len(database)} objects ({summary}) -> {out}")
+    return 0
+
+
+def _cmd_weather(args: argparse.Namespace) -> int:
+    from perception3d.lidar.weather_dataset import write_weather_copy
+
+    chosen = [(k, v) for k, v in (("fog", args.fog_mor), ("rain", args.rain_rate),
+                                  ("snow", args.snow_rate)) if v is not None]  # fmt: skip
+    if len(chosen) != 1:
+        print("perception3d weather: give exactly one of --fog-mor, --rain-rate, --snow-rate",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    kind, strength = chosen[0]
+    out = write_weather_copy(args.data_root, args.out, args.split, kind, strength, args.seed)
+    print(f"perception3d weather: {args.split} in {kind} ({strength}) -> {out}")
+    return 0
+
+
 def _cmd_isp(args: argparse.Namespace) -> int:
     import torch
 
@@ -351,6 +379,38 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)"
     )
     p.set_defaults(func=_cmd_infer)
+
+    p = sub.add_parser(
+        "create-db", help="ground-truth database (object points) of a split, for object paste"
+    )
+    p.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
+    p.add_argument(
+        "--split",
+        default="train",
+        help="ImageSets split name, or 'training' for every frame (default: train)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: DATA_ROOT/gt_database/SPLIT)",
+    )
+    p.set_defaults(func=_cmd_create_db)
+
+    p = sub.add_parser(
+        "weather",
+        help="copy of a split with every sweep in fog, rain or snow (docs/augmentation.md)",
+    )
+    p.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
+    p.add_argument("--out", type=Path, required=True, help="new KITTI-layout root")
+    p.add_argument("--split", default="val", help="ImageSets split name (default: val)")
+    p.add_argument(
+        "--fog-mor", type=float, default=None, help="fog: meteorological optical range, m"
+    )
+    p.add_argument("--rain-rate", type=float, default=None, help="rain rate, mm/h")
+    p.add_argument("--snow-rate", type=float, default=None, help="snowfall rate (water), mm/h")
+    p.add_argument("--seed", type=int, default=0, help="base seed (default: 0)")
+    p.set_defaults(func=_cmd_weather)
 
     p = sub.add_parser(
         "viz",

@@ -42,7 +42,7 @@ from perception3d.lidar.pipeline import build_augmentation
 from perception3d.models.anchors import AnchorTargetAssigner
 from perception3d.models.detector import VoxelDetector, build_detector
 from perception3d.models.losses import AnchorTargets
-from perception3d.runtime import resolve_device, seed_everything
+from perception3d.runtime import resolve_device, seed_everything, torch_threads
 
 
 @dataclass
@@ -138,10 +138,15 @@ def train(
 
 def _train(cfg, out_dir, resume, progress, device, info: DistInfo) -> TrainResult:
     tc = cfg.train
-    if tc.num_threads is not None:
-        torch.set_num_threads(tc.num_threads)
-    elif info.enabled and device.type == "cpu":
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // info.world_size))
+    threads = tc.num_threads
+    if threads is None and info.enabled and device.type == "cpu":
+        threads = max(1, (os.cpu_count() or 1) // info.world_size)
+    with torch_threads(threads):
+        return _train_body(cfg, out_dir, resume, progress, device, info)
+
+
+def _train_body(cfg, out_dir, resume, progress, device, info: DistInfo) -> TrainResult:
+    tc = cfg.train
     seed_everything(tc.seed)
     model: VoxelDetector = build_detector(cfg.model).to(device)
     train_ds, val_ds = build_datasets(cfg)

@@ -31,7 +31,7 @@ from perception3d.isp.unprocess import (
     unprocess,
     unprocess_meta,
 )
-from perception3d.runtime import seed_everything
+from perception3d.runtime import seed_everything, torch_threads
 
 Stage = Literal["raw", "hdr", "dehaze"]
 
@@ -163,8 +163,12 @@ def stage_loss(
 
 def train_stage(cfg: TrainConfig, log=print) -> dict:
     """Train ``cfg.stage`` and write ``cfg.out`` (a state dict + a JSON log beside it)."""
+    with torch_threads(cfg.threads):
+        return _train_stage(cfg, log)
+
+
+def _train_stage(cfg: TrainConfig, log=print) -> dict:
     seed_everything(cfg.seed)
-    torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
     d = cfg.data
     pool = build_pool(d.synth_root, d.synth_split, d.max_synth, d.procedural, cfg.seed + 1)
