@@ -137,8 +137,9 @@ def develop(cfg: IspEffectConfig, ids: list[str], radiance_root: Path, work: Pat
         for isp in (i for i in cfg.isps if i != "reference"):
             folder = work / "images" / cond.name / isp
             qpath = folder / "quality.json"
-            if qpath.is_file():
-                quality[cond.name, isp] = json.loads(qpath.read_text())
+            cached = json.loads(qpath.read_text()) if qpath.is_file() else {}
+            if all(fid in cached for fid in ids):
+                quality[cond.name, isp] = {fid: cached[fid] for fid in ids}
                 continue
             pipeline, rows = _pipeline(isp, cond), {}
             for fid in tqdm(ids, desc=f"isp {cond.name}/{isp}", leave=False):
@@ -162,7 +163,7 @@ def develop(cfg: IspEffectConfig, ids: list[str], radiance_root: Path, work: Pat
                     "psnr_db": float(psnr(image, ref[None])),
                     "ssim": float(ssim(image, ref[None])),
                 }
-            atomic_write_text(qpath, json.dumps(rows, indent=1) + "\n")
+            atomic_write_text(qpath, json.dumps({**cached, **rows}, indent=1) + "\n")
             quality[cond.name, isp] = rows
     return quality
 

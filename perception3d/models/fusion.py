@@ -98,9 +98,11 @@ def paint_points(
     Example:
         >>> from perception3d.data.kitti import KittiObjectDataset
         >>> f = KittiObjectDataset("tests/data/kitti_samples", ids=["000008"]).frame(8)
-        >>> painted = paint_points(f.points, np.ones((2, 375, 1242), "f4"), f.calib)
-        >>> painted.shape, sorted(set(painted[:, 4].tolist()))
-        ((17238, 6), [0.0, 1.0])
+        >>> behind = f.points * np.array([-1, -1, 1, 1], "f4")  # turned 180 deg: behind
+        >>> pts = np.concatenate([f.points, behind])
+        >>> painted = paint_points(pts, np.ones((2, 375, 1242), "f4"), f.calib)
+        >>> painted.shape, painted[:17238, 4].min(), painted[17238:, 4:].max()
+        ((34476, 6), np.float32(1.0), np.float32(0.0))
     """
     if points_lidar.ndim != 2 or points_lidar.shape[1] < 4:
         raise ValueError(f"points_lidar must be (N, 4+), got {points_lidar.shape}")
