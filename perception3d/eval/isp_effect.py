@@ -148,13 +148,13 @@ def develop(cfg: IspEffectConfig, ids: list[str], radiance_root: Path, work: Pat
                     image = torch.from_numpy(read_image(png))[None]
                 else:
                     rad, depth, exposure = load_scene(radiance_root, cfg.data_root, fid)
-                    raw, meta, _ = capture_condition(
+                    raw, meta, _, gain = capture_condition(
                         rad, depth, exposure, cond, cfg.capture_seed, int(fid)
                     )
                     with torch.inference_mode():
                         linear = pipeline.raw_to_linear(raw, meta)
                         linear = pipeline.hdr(pipeline.dehaze(linear))
-                    image = display_srgb(linear, exposure / float(meta.linear_scale[0]))
+                    image = display_srgb(linear, gain)
                     save_png(png, image[0])
                 ref = torch.from_numpy(
                     read_image(cfg.data_root / "training/image_2" / f"{fid}.png")

@@ -12,8 +12,9 @@ Conditions (``Condition.kind``):
   the same auto exposure (time capped at 1/30 s, then ISO up to 25600, then under-exposed):
   fewer photo-electrons, so relatively more shot and read noise;
 - ``hdr``: a sun-in-view / tunnel-exit exposure: the camera meters so that the brightest
-  ``level`` fraction of pixels clip (as :func:`perception3d.isp.conditions.make_hdr_sample`
-  does with 1-5 %); the reference keeps the unclipped values;
+  ``level`` fraction of pixels saturate in the raw (brightest channel after the white-balance
+  sensitivities and vignetting; :func:`perception3d.isp.conditions.make_hdr_sample` clips
+  1-5 %); the reference keeps the unclipped values;
 - ``haze``: ``I = J t + A (1 - t)`` with MOR ``level`` metres over ``depth_2``
   (:func:`perception3d.isp.sensor.apply_haze`), airlight the 90th luminance percentile as in
   ``isp run``, then a clean capture.
@@ -41,7 +42,7 @@ import torch
 from perception3d.atomic import atomic_write
 from perception3d.isp.color import luminance
 from perception3d.isp.meta import RawMeta
-from perception3d.isp.sensor import SensorParams, apply_haze, capture
+from perception3d.isp.sensor import SensorParams, apply_haze, capture, vignetting_map
 
 MAX_EXPOSURE_S = 1.0 / 30.0  # a driving camera at 30 fps cannot expose longer
 MAX_ISO = 25600.0  # top of the sensor model's range (sensor.py)
@@ -145,8 +146,11 @@ def capture_condition(
         seed, index: the capture noise is drawn from ``torch.Generator`` seeded by both.
 
     Returns:
-        raw (1, 1, H, W) in [0, 1], its metadata, and the reference linear image
-        (1, 3, H, W) = ``radiance x exposure`` (image_2's linear values, unclipped).
+        raw (1, 1, H, W) in [0, 1], its metadata, the reference linear image
+        (1, 3, H, W) = ``radiance x exposure`` (image_2's linear values, unclipped), and the
+        display gain that maps an ideal ISP's linear output onto that reference (1 for clean
+        and haze; ``1 / level`` for low light, larger where the ISO cap bites; below 1 for the
+        over-exposed HDR capture).
     """
     scene = radiance
     target_scale = exposure  # the clean camera reproduces image_2's exposure
@@ -158,13 +162,26 @@ def capture_condition(
         airlight = float(torch.quantile(lum, 0.9))
         scene = apply_haze(radiance, depth_m, condition.level, airlight)
     elif condition.kind == "hdr":
-        peak = radiance.amax(dim=1).flatten()[::3]
-        clip_level = float(torch.quantile(peak, 1.0 - condition.level))
-        target_scale = 1.0 / max(clip_level, 1e-8)  # the top `level` fraction saturates
+        # meter on what reaches the photosites: the brightest channel after the white-balance
+        # sensitivities and the vignetting of the daylight camera, so that the brightest
+        # `level` fraction of pixels saturates in the raw
+        base = SensorParams()
+        h, w = radiance.shape[-2:]
+        wb = torch.tensor(base.wb_gains, dtype=radiance.dtype).view(1, 3, 1, 1)
+        peak = (radiance / wb).amax(dim=1, keepdim=True)
+        peak = (peak * vignetting_map(h, w, base.vignetting)).flatten()
+        clip_level = float(
+            torch.quantile(peak[:: max(1, peak.numel() // 200_000)], 1.0 - condition.level)
+        )
+        target_scale = 1.0 / max(clip_level, 1e-8)
     params = _camera(target_scale)
     gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(index))
     raw, meta = capture(scene, params, gen)
-    return raw, meta, radiance * exposure
+    # an ideal ISP returns scene x linear_scale; the display brings it to image_2's exposure
+    # of the clean scene (a digital gain where the ISO cap left the capture under-exposed)
+    illuminance = condition.level if condition.kind == "lowlight" else 1.0
+    display_gain = exposure / (params.linear_scale * illuminance)
+    return raw, meta, radiance * exposure, display_gain
 
 
 def condition_from_dict(d: dict) -> Condition:
