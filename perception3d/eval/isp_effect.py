@@ -186,7 +186,7 @@ def _lidar_roots(cfg: IspEffectConfig, ids: list[str], work: Path) -> dict:
         if cond.fog_mor_m is not None:
             name = f"fog{cond.fog_mor_m:g}"
             root = work / "lidar" / name
-            if not (root / "weather.json").is_file():
+            if not _same_frames(root / "ImageSets" / "val.txt", ids):
                 write_weather_copy(clear, root, "val", "fog", cond.fog_mor_m, cfg.fog_seed)
             roots[name] = root
     return roots
@@ -196,13 +196,19 @@ def _lidar_name(cond: Condition) -> str:
     return "clear" if cond.fog_mor_m is None else f"fog{cond.fog_mor_m:g}"
 
 
-def _predict(ckpt: Path, root: Path, pred_dir: Path, threads: int) -> Path:
+def _same_frames(split_file: Path, ids: list[str]) -> bool:
+    """Whether a cached step covered exactly ``ids`` (its split file lists them)."""
+    return split_file.is_file() and read_split_file(split_file) == ids
+
+
+def _predict(ckpt: Path, root: Path, pred_dir: Path, ids: list[str], threads: int) -> Path:
     from perception3d.engine.infer import infer
 
-    if not (pred_dir / "done.json").is_file():
+    done = pred_dir / "done.json"
+    if not done.is_file() or json.loads(done.read_text()).get("ids") != ids:
         with torch_threads(threads):
             summary = infer(ckpt, root, pred_dir, split="val", device="cpu")
-        atomic_write_text(pred_dir / "done.json", json.dumps(summary) + "\n")
+        atomic_write_text(done, json.dumps({**summary, "ids": ids}) + "\n")
     return pred_dir
 
 
@@ -222,7 +228,7 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
     preds: dict = {}
     for lidar, root in lidar_roots.items():
         preds["lidar_only", lidar] = _predict(
-            cfg.lidar_checkpoint, root, work / "pred" / "lidar_only" / lidar, cfg.threads
+            cfg.lidar_checkpoint, root, work / "pred" / "lidar_only" / lidar, ids, cfg.threads
         )
     rows = []
     for cond in cfg.conditions:
@@ -240,7 +246,7 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
                 lidar_roots[lidar], images, cfg.seg_weights, painted, "val", cfg.threads,
                 fov_only=True, progress=False,
             )  # fmt: skip
-            pred = _predict(cfg.painted_checkpoint, painted, work / "pred" / key, cfg.threads)
+            pred = _predict(cfg.painted_checkpoint, painted, work / "pred" / key, ids, cfg.threads)
             rows.append({"condition": cond, "isp": isp, "pred_dir": pred, "lidar": lidar})
         rows.append(
             {"condition": cond, "isp": "lidar_only", "pred_dir": preds["lidar_only", lidar],
