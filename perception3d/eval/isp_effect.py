@@ -26,6 +26,7 @@ and data" (DESIGN.md), as an experiment runner must.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -205,10 +206,12 @@ def _predict(ckpt: Path, root: Path, pred_dir: Path, ids: list[str], threads: in
     from perception3d.engine.infer import infer
 
     done = pred_dir / "done.json"
-    if not done.is_file() or json.loads(done.read_text()).get("ids") != ids:
+    key = {"ids": ids, "checkpoint_sha256": hashlib.sha256(Path(ckpt).read_bytes()).hexdigest()}
+    cached = json.loads(done.read_text()) if done.is_file() else {}
+    if any(cached.get(k) != v for k, v in key.items()):  # other frames or other weights
         with torch_threads(threads):
             summary = infer(ckpt, root, pred_dir, split="val", device="cpu")
-        atomic_write_text(done, json.dumps({**summary, "ids": ids}) + "\n")
+        atomic_write_text(done, json.dumps({**summary, **key}) + "\n")
     return pred_dir
 
 
