@@ -124,6 +124,48 @@ def _cmd_isp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fusion(args: argparse.Namespace) -> int:
+    if args.fusion_command == "train-seg":
+        from perception3d.engine.seg_train import load_seg_config, train_segnet
+
+        overrides = list(args.set)
+        if args.data_root is not None:
+            overrides.append(f"data_root={args.data_root.resolve()}")
+        out = args.out or Path("outputs") / "segnet" / args.config.stem
+        info = train_segnet(load_seg_config(args.config, overrides), out)
+        val = info["val"]
+        ious = ", ".join(f"{k} {100 * v:.1f}" for k, v in val["iou"].items())
+        print(f"perception3d fusion train-seg: val mIoU {100 * val['miou']:.1f} ({ious}) -> {out}")
+        return 0
+    from perception3d.models.fusion import paint_split
+
+    summary = paint_split(
+        args.data_root,
+        args.images,
+        args.seg,
+        args.out,
+        split=args.split,
+        workers=args.threads,
+        fov_only=args.fov_only,
+        max_frames=args.max_frames,
+    )
+    print(f"perception3d fusion paint: {summary['frames']} frames painted -> {args.out}")
+    return 0
+
+
+def _cmd_isp_effect(args: argparse.Namespace) -> int:
+    from perception3d.eval.isp_effect import load_isp_effect_config, run_isp_effect
+
+    overrides = list(args.set)
+    if args.quick:
+        overrides = ["max_frames=4", "bootstrap=20", *overrides]
+    out = args.out or Path("outputs") / "isp_effect" / args.config.stem
+    summary = run_isp_effect(load_isp_effect_config(args.config, overrides), out)
+    print((out / "isp_effect.md").read_text())
+    print(f"perception3d isp-effect: {len(summary['rows'])} rows -> {out}")
+    return 0
+
+
 def _cmd_viz(args: argparse.Namespace) -> int:
     try:
         return _run_viz(args)
@@ -352,6 +394,43 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--split", default=None, help="ImageSets split (default: every frame)")
     q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override")
     q.set_defaults(func=_cmd_isp)
+    p = sub.add_parser(
+        "fusion", help="PointPainting: train the segmentation net, paint LiDAR points"
+    )
+    fusion = p.add_subparsers(dest="fusion_command", metavar="FUSION_COMMAND", required=True)
+    q = fusion.add_parser("train-seg", help="train the image segmentation net (resumable)")
+    q.add_argument("config", type=Path, help="configs/fusion/segnet.yaml")
+    q.add_argument("--out", type=Path, default=None, help="output folder (segnet.pt, metrics)")
+    q.add_argument("--data-root", type=Path, default=None, help="override data_root")
+    q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override")
+    q.set_defaults(func=_cmd_fusion)
+    q = fusion.add_parser(
+        "paint", help="append segmentation scores to each LiDAR point (velodyne_painted/*.npy)"
+    )
+    q.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root (LiDAR)")
+    q.add_argument(
+        "--images", type=Path, default=None, help="folder with image_2/ (default: the root's)"
+    )
+    q.add_argument("--seg", type=Path, required=True, help="segmentation weights (segnet.pt)")
+    q.add_argument("--out", type=Path, required=True, help="painted KITTI-layout root to write")
+    q.add_argument("--split", default="val", help="ImageSets split, or 'training' (all)")
+    q.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    q.add_argument("--fov-only", action="store_true", help="store only the points inside image_2")
+    q.add_argument("--max-frames", type=int, default=None, help="first N frames of the split")
+    q.set_defaults(func=_cmd_fusion)
+
+    p = sub.add_parser(
+        "isp-effect",
+        help="ISP effect on a PointPainting detector under clean/low-light/HDR/haze captures",
+    )
+    p.add_argument("config", type=Path, help="configs/fusion/isp_effect*.yaml")
+    p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
+    p.add_argument(
+        "--quick", action="store_true", help="4 frames, 20 bootstrap resamples (minutes)"
+    )
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override")
+    p.set_defaults(func=_cmd_isp_effect)
+
     p = sub.add_parser(
         "train",
         help="train a 3D detector from a config (torchrun ... -m perception3d train for DDP)",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numba
 import numpy as np
@@ -38,12 +39,23 @@ class DataConfig:
         train_split, val_split: ImageSets names.
         fov_only: keep only points that project into image_2 (KITTI labels only cover the
             camera's field of view, so points outside it would be unlabelled objects).
+        point_source: ``velodyne`` (``training/velodyne/<id>.bin``, (N, 4)) or
+            ``velodyne_painted`` (``training/velodyne_painted/<id>.npy``, (N, 4 + C) painted by
+            ``perception3d fusion paint``; the model's ``point_features`` must be 4 + C).
     """
 
     root: Path
     train_split: str = "train"
     val_split: str = "val"
     fov_only: bool = True
+    point_source: Literal["velodyne", "velodyne_painted"] = "velodyne"
+
+    def __post_init__(self) -> None:
+        if self.point_source not in ("velodyne", "velodyne_painted"):
+            raise ValueError(
+                f"data.point_source must be 'velodyne' or 'velodyne_painted', got "
+                f"{self.point_source!r}"
+            )
 
 
 def crop_to_fov(sample: LidarSample) -> LidarSample:
@@ -89,8 +101,11 @@ class LidarDetectionDataset(Dataset):
         fov_only: crop points to image_2's field of view first.
         seed: base seed of the per-sample generators.
         ids: explicit frame ids instead of the split file.
+        point_source: ``velodyne`` or ``velodyne_painted`` (see :class:`DataConfig`).
+        point_features: columns of each point given to the voxelizer (4: x, y, z, intensity;
+            4 + C for painted points).
 
-    Each item is a dict: ``frame_id`` (str), ``voxel_points`` (V, P, 4) float32,
+    Each item is a dict: ``frame_id`` (str), ``voxel_points`` (V, P, point_features) float32,
     ``voxel_num_points`` (V,) int32, ``voxel_coords_zyx`` (V, 3) int32, ``gt_boxes_lidar``
     (M, 7) float32, ``gt_names`` (M,) object, plus the target arrays of ``assign_targets``.
     """
@@ -106,8 +121,15 @@ class LidarDetectionDataset(Dataset):
         fov_only: bool = True,
         seed: int = 0,
         ids: Sequence[str] | None = None,
+        point_source: str = "velodyne",
+        point_features: int = 4,
     ) -> None:
+        if point_source not in ("velodyne", "velodyne_painted"):
+            raise ValueError(
+                f"point_source must be velodyne|velodyne_painted, got {point_source!r}"
+            )
         self.kitti = KittiObjectDataset(root, split if ids is None else "training", ids=ids)
+        self.point_source, self.point_features = point_source, point_features
         self.grid = grid
         self.transforms = list(transforms)
         self.assign_targets = assign_targets
@@ -130,7 +152,26 @@ class LidarDetectionDataset(Dataset):
 
     def load_sample(self, index: int) -> LidarSample:
         """The frame's :class:`LidarSample`, FOV-cropped if configured, before augmentation."""
-        sample = sample_from_frame(self.kitti[index])
+        frame = self.kitti[index]
+        if self.point_source == "velodyne_painted":
+            path = self.kitti.split_dir / "velodyne_painted" / f"{frame.frame_id}.npy"
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: no painted points (perception3d fusion paint)")
+            sample = LidarSample(
+                frame.frame_id,
+                np.load(path),
+                frame.boxes_lidar,
+                frame.names,
+                frame.calib,
+                frame.image_shape,
+            )
+        else:
+            sample = sample_from_frame(frame)
+        if sample.points.shape[1] < self.point_features:
+            raise ValueError(
+                f"frame {sample.frame_id}: points have {sample.points.shape[1]} columns, the "
+                f"model expects point_features = {self.point_features}"
+            )
         return crop_to_fov(sample) if self.fov_only else sample
 
     def __getitem__(self, index: int) -> dict:
@@ -144,7 +185,12 @@ class LidarDetectionDataset(Dataset):
             inside = crop_to_range(boxes[:, :3], self.grid.point_range_m)
             boxes, names = boxes[inside], names[inside]
         max_voxels = self.grid.max_voxels_train if self.training else self.grid.max_voxels_infer
-        voxels = voxelize(points[:, :4], self.grid, max_voxels, rng if self.training else None)
+        voxels = voxelize(
+            points[:, : self.point_features],
+            self.grid,
+            max_voxels,
+            rng if self.training else None,
+        )
         item = {
             "frame_id": sample.frame_id,
             "voxel_points": voxels.points,

@@ -99,7 +99,9 @@ def load_checkpoint(path: str | Path, expected: ExperimentConfig | None = None) 
     except Perception3DError as exc:
         raise CheckpointError(f"{path}: its config does not load: {exc}") from exc
     if expected is not None:
-        diff = config_diff(to_dict(expected.model), ckpt["config"]["model"], "model")
+        # both sides through the dataclass, so keys added later with defaults compare equal
+        stored = to_dict(ckpt["experiment"].model)
+        diff = config_diff(to_dict(expected.model), stored, "model")
         diff = [d for d in diff if not d.startswith(FREE_MODEL_KEYS)]
         if diff:
             raise CheckpointError(

@@ -36,6 +36,9 @@ class TrainConfig:
         max_train_frames: use only the first N frames of the training split (None: all).
         max_val_frames: use only the first N frames of the val split (None: all).
         log_every: steps between TensorBoard scalar writes.
+        init_weights: a detector checkpoint whose weights start the run (fine-tuning);
+            input columns the checkpoint lacks (painted scores) start at zero weight, so a
+            LiDAR-only detector starts a painted one (None: random initialisation).
     """
 
     epochs: int
@@ -54,6 +57,7 @@ class TrainConfig:
     max_train_frames: int | None = None
     max_val_frames: int | None = None
     log_every: int = 10
+    init_weights: Path | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:

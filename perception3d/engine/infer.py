@@ -134,7 +134,13 @@ def infer(
     """
     model, exp = load_detector(ckpt_path, cfg, device)
     dataset = LidarDetectionDataset(
-        data_root, split, exp.model.voxel, fov_only=exp.data.fov_only, training=False
+        data_root,
+        split,
+        exp.model.voxel,
+        fov_only=exp.data.fov_only,
+        training=False,
+        point_source=exp.data.point_source,
+        point_features=exp.model.point_features,
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -93,13 +93,20 @@ def build_datasets(cfg: ExperimentConfig, model_cfg=None):
         training=True,
         fov_only=cfg.data.fov_only,
         seed=cfg.train.seed,
+        point_source=cfg.data.point_source,
+        point_features=model_cfg.point_features,
     )
     if cfg.train.max_train_frames is not None:
         train_ds.kitti.ids = train_ds.kitti.ids[: cfg.train.max_train_frames]
     val_ds = None
     if cfg.train.validate_every > 0:
         val_ds = LidarDetectionDataset(
-            cfg.data.root, cfg.data.val_split, model_cfg.voxel, fov_only=cfg.data.fov_only
+            cfg.data.root,
+            cfg.data.val_split,
+            model_cfg.voxel,
+            fov_only=cfg.data.fov_only,
+            point_source=cfg.data.point_source,
+            point_features=model_cfg.point_features,
         )
         if cfg.train.max_val_frames is not None:
             val_ds.kitti.ids = val_ds.kitti.ids[: cfg.train.max_val_frames]
@@ -149,6 +156,11 @@ def _train_body(cfg, out_dir, resume, progress, device, info: DistInfo) -> Train
     tc = cfg.train
     seed_everything(tc.seed)
     model: VoxelDetector = build_detector(cfg.model).to(device)
+    if tc.init_weights is not None and resume is None:
+        from perception3d.models.fusion import load_expanded_state
+
+        init = load_checkpoint(tc.init_weights)
+        model.load_state_dict(load_expanded_state(init["model"], model.state_dict()))
     train_ds, val_ds = build_datasets(cfg)
     if len(train_ds) == 0:
         raise ValueError(f"{cfg.data.root}: training split {cfg.data.train_split!r} is empty")

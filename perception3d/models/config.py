@@ -151,6 +151,9 @@ class ModelConfig:
         backbone: 2D backbone + neck.
         pillar_encoder / sparse_encoder: the section matching ``type``.
         dir_offset_rad: direction-bin offset of the box coder.
+        point_features: channels of each input point: 4 (x, y, z, intensity) or 4 + C for
+            points painted with C class scores (PointPainting, ``data.point_source:
+            velodyne_painted``).
     """
 
     type: Literal["pointpillars", "second"]
@@ -163,8 +166,11 @@ class ModelConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
     dir_offset_rad: float = 0.7854
+    point_features: int = 4
 
     def __post_init__(self) -> None:
+        if self.point_features < 4:
+            raise ValueError(f"point_features must be >= 4, got {self.point_features}")
         if self.type == "pointpillars":
             if self.pillar_encoder is None or not self.voxel.is_pillar_grid:
                 raise ValueError("type pointpillars needs pillar_encoder and a one-cell z grid")

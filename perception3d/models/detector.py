@@ -154,8 +154,9 @@ def build_second(cfg: ModelConfig, in_channels: int = 4) -> VoxelDetector:
     return _assemble(cfg, SecondEncoder(MeanVoxelEncoder(), middle))
 
 
-def build_detector(cfg: ModelConfig, in_channels: int = 4) -> VoxelDetector:
-    """The detector named by ``cfg.type``."""
+def build_detector(cfg: ModelConfig, in_channels: int | None = None) -> VoxelDetector:
+    """The detector named by ``cfg.type`` (``in_channels`` default: ``cfg.point_features``)."""
+    in_channels = cfg.point_features if in_channels is None else in_channels
     if cfg.type == "pointpillars":
         return build_pointpillars(cfg, in_channels)
     elif cfg.type == "second":
