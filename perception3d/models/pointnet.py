@@ -108,27 +108,36 @@ class SharedMLP(nn.Sequential):
 
 class TNet(nn.Module):
     """Spatial transformer: predicts a (k, k) matrix from the point set, initialised to the
-    identity (the last layer starts at zero), applied as ``points @ matrix``."""
+    identity (the last layer starts at zero), applied as ``points @ matrix``.
 
-    def __init__(self, k: int = 3, in_channels: int | None = None) -> None:
+    Args:
+        k: size of the transform (3 for xyz, C for a feature transform).
+        in_channels: channels of the input (default ``k``).
+        widths: shared-MLP widths before the max-pool (the paper's 64-128-1024).
+        hidden: widths of the fully connected layers after it (the paper's 512-256).
+    """
+
+    def __init__(
+        self,
+        k: int = 3,
+        in_channels: int | None = None,
+        widths: Sequence[int] = (64, 128, 1024),
+        hidden: Sequence[int] = (512, 256),
+    ) -> None:
         super().__init__()
         self.k = k
-        self.features = SharedMLP([in_channels or k, 64, 128, 1024])
-        self.regressor = nn.Sequential(
-            nn.Linear(1024, 512, bias=False),
-            nn.BatchNorm1d(512),
-            nn.ReLU(inplace=True),
-            nn.Linear(512, 256, bias=False),
-            nn.BatchNorm1d(256),
-            nn.ReLU(inplace=True),
-            nn.Linear(256, k * k),
-        )
+        self.features = SharedMLP([in_channels or k, *widths])
+        layers: list[nn.Module] = []
+        for c_in, c_out in itertools.pairwise([widths[-1], *hidden]):
+            layers += [nn.Linear(c_in, c_out, bias=False), nn.BatchNorm1d(c_out), nn.ReLU()]
+        layers.append(nn.Linear(hidden[-1] if hidden else widths[-1], k * k))
+        self.regressor = nn.Sequential(*layers)
         nn.init.zeros_(self.regressor[-1].weight)
         nn.init.zeros_(self.regressor[-1].bias)
 
     def forward(self, points_bcn: torch.Tensor) -> torch.Tensor:
         """(B, C, N) -> (B, k, k) transform."""
-        pooled = self.features(points_bcn).max(dim=2).values  # (B, 1024)
+        pooled = self.features(points_bcn).max(dim=2).values  # (B, widths[-1])
         delta = self.regressor(pooled).view(-1, self.k, self.k)
         return delta + torch.eye(self.k, device=delta.device, dtype=delta.dtype)
 
@@ -148,6 +157,7 @@ class PointNet(nn.Module):
         channels: widths of the shared MLP; the last is the global feature size.
         input_transform: learn a 3x3 T-Net on xyz.
         feature_transform: learn a T-Net on the features after the first MLP layer.
+        tnet_widths, tnet_hidden: sizes of the T-Nets (``TNet``'s ``widths`` and ``hidden``).
 
     ``forward`` returns ``(global (B, channels[-1]), per_point (B, N, channels[-1]), transforms)``,
     ``transforms`` a dict with ``"input"``/``"feature"`` matrices when used.
@@ -159,13 +169,16 @@ class PointNet(nn.Module):
         channels: Sequence[int] = (64, 128, 1024),
         input_transform: bool = False,
         feature_transform: bool = False,
+        tnet_widths: Sequence[int] = (64, 128, 1024),
+        tnet_hidden: Sequence[int] = (512, 256),
     ) -> None:
         super().__init__()
         if in_channels < 3:
             raise ValueError(f"in_channels must be >= 3 (xyz first), got {in_channels}")
-        self.input_tnet = TNet(3) if input_transform else None
+        tnet = {"widths": tnet_widths, "hidden": tnet_hidden}
+        self.input_tnet = TNet(3, **tnet) if input_transform else None
         self.first = SharedMLP([in_channels, channels[0]])
-        self.feature_tnet = TNet(channels[0]) if feature_transform else None
+        self.feature_tnet = TNet(channels[0], **tnet) if feature_transform else None
         self.rest = SharedMLP(list(channels))
         self.out_channels = channels[-1]
 
