@@ -67,3 +67,20 @@ def load_frustum_checkpoint(path: str | Path, kind: str) -> dict:
         raise CheckpointError(f"{path}: format version {ckpt.get('version')}, expected {VERSION}")
     ckpt["experiment"] = from_dict(_KINDS[kind], ckpt["config"], source=str(path))
     return ckpt
+
+
+def release_frustum_checkpoint(src: str | Path, dst: str | Path, kind: str, note: dict) -> Path:
+    """Weights-only copy of a training checkpoint (no optimizer or scheduler state) with
+    ``note`` (command, seed, time, metrics) merged into ``extra``, plus ``note`` as JSON
+    beside it (``dst`` with suffix ``.json``)."""
+    import json
+
+    from perception3d.atomic import atomic_write_text
+
+    ckpt = load_frustum_checkpoint(src, kind)
+    state = {k: ckpt[k] for k in ("kind", "model", "epoch", "config", "version")}
+    state.update(optimizer={}, scheduler={}, extra={**ckpt.get("extra", {}), **note})
+    dst = Path(dst)
+    atomic_write(dst, lambda f: torch.save(state, f))
+    atomic_write_text(dst.with_suffix(".json"), json.dumps(note, indent=2) + "\n")
+    return dst
