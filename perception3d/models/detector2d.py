@@ -218,7 +218,8 @@ def compute_loss_2d(
     else:
         l_size = l_off = head["size"].sum() * 0.0
     total = l_heat + l_size + l_off
-    return total, {"heatmap": float(l_heat), "size": float(l_size), "offset": float(l_off)}
+    parts = {"heatmap": l_heat, "size": l_size, "offset": l_off}
+    return total, {k: float(v.detach()) for k, v in parts.items()}
 
 
 # -- decoding ------------------------------------------------------------------------------
