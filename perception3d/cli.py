@@ -344,6 +344,14 @@ def _cmd_objectnet3d(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_frustum(args: argparse.Namespace) -> int:
+    from perception3d.engine import frustum_run
+
+    summary = frustum_run.run_frustum_command(args.frustum_command, vars(args))
+    print(f"perception3d frustum {args.frustum_command}: {json.dumps(summary)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from perception3d import __version__
 
@@ -660,6 +668,39 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", type=Path, required=True, help="prediction file to write")
     q.add_argument("--split", default="val", help="image set (default: val)")
     q.set_defaults(func=_cmd_objectnet3d)
+    p = sub.add_parser("frustum", help="Frustum PointNet: 2D image detector + 3D frustum stage")
+    fr = p.add_subparsers(dest="frustum_command", metavar="FRUSTUM_COMMAND", required=True)
+    for name, text in (
+        ("train-2d", "train the 2D image detector (configs/frustum/detector2d.yaml)"),
+        ("train-3d", "train the 3D frustum stage (configs/frustum/frustum_pointnet.yaml)"),
+    ):
+        q = fr.add_parser(name, help=text)
+        q.add_argument("config", type=Path, help="experiment YAML")
+        q.add_argument("--out", type=Path, default=None, help="output folder")
+        q.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
+        q.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override")
+        q.add_argument("--no-progress", action="store_true", help="no progress bars")
+        q.set_defaults(func=_cmd_frustum)
+    for name, text in (
+        ("infer", "2D detections lifted to 3D boxes -> KITTI result files"),
+        ("infer-2d", "2D detections only -> KITTI result files (bbox metric)"),
+    ):
+        q = fr.add_parser(name, help=text)
+        q.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
+        q.add_argument("--split", default="val", help="ImageSets name (default: val)")
+        q.add_argument("--det2d", type=Path, default=None,
+                       help="2D detector checkpoint (default: the shipped weights)")  # fmt: skip
+        if name == "infer":
+            q.add_argument("--model3d", type=Path, default=None,
+                           help="3D stage checkpoint (default: the shipped weights)")  # fmt: skip
+            q.add_argument("--gt-boxes", action="store_true",
+                           help="use the label_2 2D boxes instead of the 2D detector")  # fmt: skip
+        q.add_argument("--out", type=Path, required=True, help="result folder")
+        q.add_argument("--images", type=Path, default=None,
+                       help="folder of <id>.png replacing image_2 for the 2D detector")  # fmt: skip
+        q.add_argument("--max-frames", type=int, default=None, help="first N frames only")
+        q.add_argument("--no-progress", action="store_true", help="no progress bars")
+        q.set_defaults(func=_cmd_frustum)
     return parser
 
 
