@@ -27,6 +27,43 @@ class CheckpointError(Perception3DError, ValueError):
     """A checkpoint is unreadable, of another format version, or of another model."""
 
 
+def checkpoint_state(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    epoch: int,
+    cfg,
+    version: int,
+    scheduler=None,
+    extra: dict | None = None,
+) -> dict:
+    """The plain-data dict a checkpoint stores (``optimizer=None``: weights only)."""
+    return {
+        "model": model.state_dict(),
+        "optimizer": {} if optimizer is None else optimizer.state_dict(),
+        "scheduler": {} if scheduler is None else scheduler.state_dict(),
+        "epoch": int(epoch),
+        "config": to_dict(cfg),
+        "version": version,
+        "extra": extra or {},
+    }
+
+
+def read_checkpoint_file(path: str | Path):
+    """``torch.load(path, weights_only=True)`` on CPU, with errors that name the file.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: the file does not unpickle as plain data.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling errors come in many types
+        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
+
+
 def save_checkpoint(
     path: str | Path,
     model: torch.nn.Module,
@@ -47,15 +84,7 @@ def save_checkpoint(
         scheduler: lr scheduler whose state to keep, if any.
         extra: more plain data (metrics, timing) stored under ``"extra"``.
     """
-    state = {
-        "model": model.state_dict(),
-        "optimizer": {} if optimizer is None else optimizer.state_dict(),
-        "scheduler": {} if scheduler is None else scheduler.state_dict(),
-        "epoch": int(epoch),
-        "config": to_dict(cfg),
-        "version": CHECKPOINT_VERSION,
-        "extra": extra or {},
-    }
+    state = checkpoint_state(model, optimizer, epoch, cfg, CHECKPOINT_VERSION, scheduler, extra)
     return atomic_write(path, lambda f: torch.save(state, f))
 
 
@@ -77,12 +106,7 @@ def load_checkpoint(path: str | Path, expected: ExperimentConfig | None = None) 
         FileNotFoundError: no such file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling errors come in many types
-        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
+    ckpt = read_checkpoint_file(path)
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS):
         keys = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
         raise CheckpointError(

@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 
 from perception3d.atomic import atomic_write
-from perception3d.config import from_dict, to_dict
-from perception3d.engine.checkpoint import CheckpointError
+from perception3d.config import from_dict
+from perception3d.engine.checkpoint import CheckpointError, checkpoint_state, read_checkpoint_file
 from perception3d.engine.frustum_config import Detector2DExperiment, FrustumExperiment
 
 VERSION = 1
@@ -35,13 +35,7 @@ def save_frustum_checkpoint(
         raise ValueError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
     state = {
         "kind": kind,
-        "model": model.state_dict(),
-        "optimizer": {} if optimizer is None else optimizer.state_dict(),
-        "scheduler": {} if scheduler is None else scheduler.state_dict(),
-        "epoch": int(epoch),
-        "config": to_dict(cfg),
-        "version": VERSION,
-        "extra": extra or {},
+        **checkpoint_state(model, optimizer, epoch, cfg, VERSION, scheduler, extra),
     }
     return atomic_write(path, lambda f: torch.save(state, f))
 
@@ -54,12 +48,7 @@ def load_frustum_checkpoint(path: str | Path, kind: str) -> dict:
         CheckpointError: unreadable, another kind or format version.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling errors come in many types
-        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
+    ckpt = read_checkpoint_file(path)
     if not isinstance(ckpt, dict) or ckpt.get("kind") != kind:
         got = ckpt.get("kind") if isinstance(ckpt, dict) else type(ckpt).__name__
         raise CheckpointError(f"{path}: expected a {kind!r} checkpoint, got {got!r}")
