@@ -49,6 +49,9 @@ class SegTrainConfig:
             crop (so the network does not depend on one camera's exact tone curve).
         class_weight_power: cross-entropy class weights ``freq ** -power`` (normalised to mean
             1) from the train labels' pixel frequencies (0: unweighted).
+        object_crop_fraction: share of crops centred on a pixel of a foreground class, the
+            class drawn uniformly among those the frame shows (random crops of a driving frame
+            rarely hold a pedestrian or a cyclist: they cover ~0.1 % of the pixels).
         seed: initialisation and crop draws.
         threads: torch CPU threads.
         max_train_frames, max_val_frames: use only the first N frames (None: all).
@@ -68,6 +71,7 @@ class SegTrainConfig:
     gamma_range: tuple[float, float] = (0.7, 1.4)
     gain_range: tuple[float, float] = (0.7, 1.3)
     class_weight_power: float = 0.5
+    object_crop_fraction: float = 0.0
     seed: int = 0
     threads: int = 1
     max_train_frames: int | None = None
@@ -79,6 +83,10 @@ class SegTrainConfig:
             raise ValueError(f"steps and batch_size must be >= 1, got {self.steps}")
         if min(self.crop_hw) < 8:
             raise ValueError(f"crop_hw must be >= 8 pixels, got {self.crop_hw}")
+        if not 0.0 <= self.object_crop_fraction <= 1.0:
+            raise ValueError(
+                f"object_crop_fraction must be in [0, 1], got {self.object_crop_fraction}"
+            )
 
 
 def load_seg_config(path: str | Path, overrides=()) -> SegTrainConfig:
@@ -106,7 +114,19 @@ def _downscale(image: np.ndarray, labels: np.ndarray, scale: float):
     return img8, labels[np.ix_(rows, cols)]
 
 
-def _batch(images, labels, cfg: SegTrainConfig, step: int):
+def foreground_pixels(labels: np.ndarray, max_per_class: int = 256) -> list[np.ndarray]:
+    """Per foreground class (SEG_CLASSES[1:]), up to ``max_per_class`` evenly strided (row,
+    col) pixels of ``labels`` (h, w) showing it, (n, 2) int32 each (n = 0: absent)."""
+    out = []
+    for c in range(1, len(SEG_CLASSES)):
+        rc = np.argwhere(labels == c).astype(np.int32)
+        out.append(rc[:: max(1, len(rc) // max_per_class)])
+    return out
+
+
+def _batch(images, labels, cfg: SegTrainConfig, step: int, foreground=None):
+    """Crops of step ``step``; ``foreground``: :func:`foreground_pixels` of each frame (for
+    ``cfg.object_crop_fraction``)."""
     rng = np.random.default_rng([cfg.seed, step])
     ch, cw = cfg.crop_hw
     xs, ys = [], []
@@ -115,6 +135,14 @@ def _batch(images, labels, cfg: SegTrainConfig, step: int):
         img, lab = images[k], labels[k]
         h, w = lab.shape
         top, left = int(rng.integers(max(1, h - ch + 1))), int(rng.integers(max(1, w - cw + 1)))
+        if foreground is not None and rng.random() < cfg.object_crop_fraction:
+            shown = [p for p in foreground[k] if len(p)]
+            if shown:
+                pix = shown[int(rng.integers(len(shown)))]
+                r, c = pix[int(rng.integers(len(pix)))]
+                jy, jx = rng.integers(-ch // 4, ch // 4 + 1), rng.integers(-cw // 4, cw // 4 + 1)
+                top = int(np.clip(r - ch // 2 + jy, 0, max(0, h - ch)))
+                left = int(np.clip(c - cw // 2 + jx, 0, max(0, w - cw)))
         x = img[:, top : top + ch, left : left + cw].astype(np.float32) / 255.0
         y = lab[top : top + ch, left : left + cw]
         if rng.random() < 0.5:
@@ -188,6 +216,9 @@ def train_segnet(cfg: SegTrainConfig, out_dir: str | Path, progress: bool = True
             images.append(img8)
             labels.append(lab)
         weights = class_weights(labels, len(SEG_CLASSES), cfg.class_weight_power)
+        foreground = None
+        if cfg.object_crop_fraction > 0:
+            foreground = [foreground_pixels(lab) for lab in labels]
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps, cfg.lr / 100)
         start, history = 0, []
@@ -202,7 +233,7 @@ def train_segnet(cfg: SegTrainConfig, out_dir: str | Path, progress: bool = True
         bar = tqdm(range(start, cfg.steps), desc="train-seg", disable=not progress)
         running, count = 0.0, 0
         for step in bar:
-            x, y = _batch(images, labels, cfg, step)
+            x, y = _batch(images, labels, cfg, step, foreground)
             loss = F.cross_entropy(net.forward_scaled(x), y, weight=weights, ignore_index=-100)
             opt.zero_grad(set_to_none=True)
             loss.backward()

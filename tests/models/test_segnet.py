@@ -3,6 +3,9 @@ labelled set (the network and its loss can learn the task)."""
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -70,3 +73,21 @@ def test_segnet_overfits_a_tiny_set():
     assert float((pred == labels).float().mean()) > 0.97
     for cls in (1, 2, 3):
         assert float((pred[labels == cls] == cls).float().mean()) > 0.9
+
+
+def test_object_crops_hold_the_rare_class():
+    """With object_crop_fraction 1, every crop of a frame whose only foreground is a small
+    pedestrian contains pedestrian pixels; without, most random crops miss it."""
+    from perception3d.engine.seg_train import SegTrainConfig, _batch, foreground_pixels
+
+    labels = np.zeros((100, 400), np.uint8)
+    labels[40:52, 350:356] = 2  # a 12 x 6 px pedestrian in the right corner
+    images = [np.zeros((3, 100, 400), np.uint8)]
+    fg = [foreground_pixels(labels)]
+    assert [len(p) for p in fg[0]] == [0, 72, 0]
+    cfg = SegTrainConfig(data_root=Path("."), batch_size=32, crop_hw=(32, 64))
+    with_obj = dataclasses.replace(cfg, object_crop_fraction=1.0)
+    _, y = _batch(images, [labels], with_obj, 0, fg)
+    assert bool(((y == 2).flatten(1).any(1)).all())
+    _, y = _batch(images, [labels], cfg, 0, fg)
+    assert float((y == 2).flatten(1).any(1).float().mean()) < 0.3
