@@ -99,10 +99,21 @@ def _exposure_for_percentile(
     return level / max(value, 1e-8)
 
 
-def make_hdr_sample(radiance: torch.Tensor, rng: np.random.Generator) -> ImageSample:
+def make_hdr_sample(
+    radiance: torch.Tensor,
+    rng: np.random.Generator,
+    exposure_reference: torch.Tensor | None = None,
+) -> ImageSample:
     """LDR capture of ``radiance`` (B, 3, H, W; B = 1 for a per-image exposure) with clipped
-    highlights, through a random camera response."""
-    k = _exposure_for_percentile(radiance, float(rng.uniform(95.0, 99.0)), 1.0, use_max=True)
+    highlights, through a random camera response. The exposure clips the brightest 1-5 % of
+    ``radiance``'s pixels, or, given ``exposure_reference`` (1-D max-channel values of the whole
+    frame that ``radiance`` is a crop of), of the whole frame's."""
+    percentile = float(rng.uniform(95.0, 99.0))
+    if exposure_reference is None:
+        k = _exposure_for_percentile(radiance, percentile, 1.0, use_max=True)
+    else:
+        value = float(torch.quantile(exposure_reference.float(), percentile / 100.0))
+        k = 1.0 / max(value, 1e-8)
     hdr = radiance * k
     noisy = (
         hdr

@@ -6,7 +6,8 @@
 - :class:`HdrNet`: single-image HDR: learned inverse camera response (a per-image gamma) and
   restoration of clipped highlights with masked features (Santos, Ren, Kalantari, "Single image
   HDR reconstruction using a CNN with masked features and perceptual loss", SIGGRAPH 2020).
-- :class:`DehazeNet`: predicts transmission and airlight and inverts ``I = J t + A (1 - t)``.
+- :class:`DehazeNet`: a local affine map (or transmission and airlight) that undoes
+  ``I = J t + A (1 - t)``, predicted at quarter resolution.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch import nn
 from perception3d.isp.bayer import pack, pad_multiple, pad_to_even
 from perception3d.isp.color import srgb_to_linear
 from perception3d.isp.demosaic import demosaic_bilinear
+from perception3d.isp.guided import guided_upsample
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -26,9 +28,13 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 class UNet(nn.Module):
     """Three-level U-Net: widths (c, 2c, 4c), strided-conv downsampling, bilinear upsampling,
-    concatenated skips. (B, in_ch, H, W) -> (B, out_ch, H, W); H, W multiples of 4."""
+    concatenated skips. (B, in_ch, H, W) -> (B, out_ch, H, W); H, W multiples of 4.
 
-    def __init__(self, in_ch: int, out_ch: int, width: int = 16) -> None:
+    ``global_context``: the image mean of the bottleneck features, through a linear layer, is
+    added to every bottleneck position (the global path of Gharbi et al.'s HDRNet, 2017), so
+    that image-wide quantities (airlight, fog density) reach every pixel."""
+
+    def __init__(self, in_ch: int, out_ch: int, width: int = 16, global_context: bool = False):
         super().__init__()
         c = width
         self.enc1 = nn.Sequential(_conv(in_ch, c), _conv(c, c))
@@ -38,12 +44,15 @@ class UNet(nn.Module):
         self.dec1 = nn.Sequential(_conv(3 * c, c), _conv(c, c))
         self.out = nn.Conv2d(c, out_ch, 1)
         self.bottleneck_channels = 4 * c
+        self.glob = nn.Linear(4 * c, 4 * c) if global_context else None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns the output map and the bottleneck features (B, 4c, H/4, W/4)."""
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
+        if self.glob is not None:
+            e3 = e3 + F.leaky_relu(self.glob(e3.mean(dim=(2, 3))), 0.2)[:, :, None, None]
         up = F.interpolate(e3, size=e2.shape[-2:], mode="bilinear", align_corners=False)
         d2 = self.dec2(torch.cat([up, e2], 1))
         up = F.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False)
@@ -154,42 +163,86 @@ class DehazeNet(nn.Module):
     """Hazy sRGB (B, 3, H, W) -> dehazed linear (B, 3, H, W), predicted at quarter resolution
     and applied at full resolution.
 
-    ``head="affine"`` (shipped): a per-pixel affine map ``J = alpha I + beta`` with
-    ``alpha >= 1`` (B, 1) and ``beta`` (B, 3), upsampled bilinearly; the scattering model is
-    exactly this map with ``alpha = 1 / t`` and ``beta = -A (1 - t) / t``, but the network may
-    hedge where the transmission is too small to invert (a local affine model as in Gharbi et
-    al.'s HDRNet). ``head="transmission"``: transmission ``t`` and a global airlight ``A``,
+    ``head="affine"``: a per-pixel affine map ``J = alpha I + beta`` with ``alpha >= 1``
+    (B, 1) and ``beta`` (B, 3), upsampled bilinearly; the scattering model is exactly this map
+    with ``alpha = 1 / t`` and ``beta = -A (1 - t) / t``, but the network may hedge where the
+    transmission is too small to invert (a local affine model as in Gharbi et al.'s HDRNet).
+    ``head="guided"`` (shipped): the same network and map, but the quarter-resolution result
+    ``alpha I_lr + beta`` is brought to full resolution by a trainable fast guided filter with
+    the hazy image as guide (Wu et al. 2018; :mod:`perception3d.isp.guided`), its slope pulled
+    towards ``alpha`` where the guide is flat, so that edges follow the full-resolution input
+    (bilinear upsampling of the affine map left halos and blocks at depth edges).
+    ``head="transmission"``: transmission ``t`` and a global airlight ``A``,
     ``J = (I - A) / max(t, t_min) + A`` (kept for comparison: it scored below the affine head).
+
+    ``row_coordinate``: an extra input channel, the row's position in the frame (0 top, 1
+    bottom). For a fixed driving camera the row tells much of the depth (the road plane, the
+    sky at the top), and depth sets the transmission (CoordConv, Liu et al. 2018); training
+    then uses full-height crops. ``global_context``: see :class:`UNet`.
     """
 
-    def __init__(self, width: int = 16, t_min: float = 0.05, head: str = "affine") -> None:
+    HEADS = ("affine", "guided", "transmission")
+
+    def __init__(
+        self,
+        width: int = 16,
+        t_min: float = 0.05,
+        head: str = "affine",
+        radius: int = 1,
+        row_coordinate: bool = False,
+        global_context: bool = False,
+    ) -> None:
         super().__init__()
-        if head not in ("affine", "transmission"):
-            raise ValueError(f"head must be affine or transmission, got {head!r}")
+        if head not in self.HEADS:
+            raise ValueError(f"head must be one of {self.HEADS}, got {head!r}")
         self.head = head
-        self.unet = UNet(3, 4 if head == "affine" else 1, width)
+        self.row_coordinate = row_coordinate
+        n_in = 4 if row_coordinate else 3
+        self.unet = UNet(n_in, 1 if head == "transmission" else 4, width, global_context)
         self.airlight_head = nn.Linear(4 * width, 3)
         self.t_min = t_min
+        self.radius = radius
+        # ridge of the guided filter, log-parametrized (linear intensities: 8-bit steps are
+        # ~1e-3, so a variance of 1e-5 separates texture from quantization)
+        self.log_eps = nn.Parameter(torch.tensor(-11.5)) if head == "guided" else None
 
-    def _maps(self, srgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _lowres(self, srgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         small = F.avg_pool2d(srgb, 4, ceil_mode=True)
+        if self.row_coordinate:
+            b, _, h, w = small.shape
+            rows = torch.linspace(0.0, 1.0, h, dtype=small.dtype, device=small.device)
+            small = torch.cat([small, rows.view(1, 1, h, 1).expand(b, 1, h, w)], 1)
         small, (h, w) = pad_multiple(small, 4)
         out, feats = self.unet(small)
-        out = F.interpolate(out[..., :h, :w], size=srgb.shape[-2:], mode="bilinear")
+        return out[..., :h, :w], feats
+
+    def _maps(self, srgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out, feats = self._lowres(srgb)
+        out = F.interpolate(out, size=srgb.shape[-2:], mode="bilinear")
         return out, feats
 
     def estimate(self, srgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Transmission head: (t (B, 1, H, W), airlight (B, 3) linear); affine head:
-        (alpha (B, 1, H, W), beta (B, 3, H, W))."""
+        (alpha (B, 1, H, W), beta (B, 3, H, W)), bilinearly upsampled."""
         out, feats = self._maps(srgb)
-        if self.head == "affine":
+        if self.head in ("affine", "guided"):
             return 1.0 + F.softplus(out[:, :1]), out[:, 1:]
         airlight = F.softplus(self.airlight_head(feats.mean(dim=(2, 3)))) + 0.05
         return torch.sigmoid(out), airlight
 
     def forward(self, srgb: torch.Tensor) -> torch.Tensor:
-        first, second = self.estimate(srgb)
         linear = srgb_to_linear(srgb)
+        if self.head == "guided":
+            out, _ = self._lowres(srgb)
+            alpha, beta = 1.0 + F.softplus(out[:, :1]), out[:, 1:]
+            guide_lr = F.avg_pool2d(linear, 4, ceil_mode=True)
+            target_lr = alpha * guide_lr + beta
+            eps = torch.exp(self.log_eps)
+            prior = alpha.expand_as(target_lr)
+            return guided_upsample(guide_lr, target_lr, linear, self.radius, eps, prior).clamp_min(
+                0.0
+            )
+        first, second = self.estimate(srgb)
         if self.head == "affine":
             return (first * linear + second).clamp_min(0.0)
         aa = second[:, :, None, None]

@@ -48,6 +48,9 @@ class TrainData:
         real_images: sRGB photographs unprocessed into raw (e.g. KITTI image_2 PNGs).
         real_fraction: share of crops drawn from the real images (when there are some).
         lowlight_fraction: share of ``raw`` captures at low-light ISO (the rest: normal).
+        highlight_fraction: share of crops centred near a scene's brightest pixels.
+        frame_exposure: ``hdr``: expose each crop as its whole frame would be (the held-out
+            evaluation exposes whole frames), not the crop alone.
     """
 
     synth_root: Path | None = None
@@ -57,6 +60,27 @@ class TrainData:
     real_images: tuple[Path, ...] = ()
     real_fraction: float = 0.25
     lowlight_fraction: float = 0.6
+    highlight_fraction: float = 0.0
+    frame_exposure: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelOptions:
+    """Architecture options of a stage's model, saved with its weights.
+
+    Attributes:
+        head: dehaze output head (``affine``, ``guided``, ``transmission``; :class:`DehazeNet`).
+        row_coordinate: dehaze: the row position as an extra input.
+        global_context: dehaze: the global path of the U-Net.
+    """
+
+    head: str = "affine"
+    row_coordinate: bool = False
+    global_context: bool = False
+
+    def kwargs(self, stage: str) -> dict:
+        """Constructor keyword arguments of ``stage``'s model."""
+        return dataclasses.asdict(self) if stage == "dehaze" else {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +88,8 @@ class TrainConfig:
     """One stage's training run (``configs/isp/train_<stage>.yaml``); ``init``: weights to
     start from (fine-tuning), else random initialization; ``hdr_mu_law_weight``: weight of the
     mu-law L1 term of the HDR loss (with 1, the boost of clipped highlights stayed near the
-    median of their log radiance, about 2x the clip level)."""
+    median of their log radiance, about 2x the clip level); ``model``: architecture options;
+    ``crop_height``: crop height (default ``crop``; larger than a frame: full-height strips)."""
 
     stage: Stage
     out: Path
@@ -77,17 +102,20 @@ class TrainConfig:
     threads: int = 2
     init: Path | None = None
     hdr_mu_law_weight: float = 4.0
+    crop_height: int | None = None
+    model: ModelOptions = ModelOptions()
     data: TrainData = TrainData()
 
 
-def build_model(stage: Stage, width: int, head: str = "affine") -> torch.nn.Module:
-    """The model class of ``stage`` (``head``: the dehaze model's output head)."""
+def build_model(stage: Stage, width: int, **options) -> torch.nn.Module:
+    """The model class of ``stage``; ``options``: keyword arguments of its constructor (e.g.
+    the dehaze model's ``head``)."""
     if stage == "raw":
-        return RawUNet(width)
+        return RawUNet(width, **options)
     if stage == "hdr":
-        return HdrNet(width)
+        return HdrNet(width, **options)
     if stage == "dehaze":
-        return DehazeNet(width, head=head)
+        return DehazeNet(width, **options)
     raise ValueError(f"stage must be raw, hdr or dehaze, got {stage!r}")
 
 
@@ -108,7 +136,7 @@ def learned_raw_to_linear(model: RawUNet, raw: torch.Tensor, meta: RawMeta) -> t
 
 def _raw_batch(crops, rng: np.random.Generator, lowlight_fraction: float = 0.6):
     raws, metas, refs = [], [], []
-    for rad, _, real in crops:
+    for rad, _, real, _ in crops:
         if real and rng.random() < 0.5:  # Brooks' unprocessing and noise model
             gen = torch.Generator().manual_seed(int(rng.integers(0, 2**63)))
             p = random_unprocess_params(gen)
@@ -132,13 +160,17 @@ def stage_loss(
     rng: np.random.Generator,
     lowlight_fraction: float = 0.6,
     mu_law_weight: float = 4.0,
+    frame_exposure: bool = False,
 ) -> torch.Tensor:
-    """Loss of one batch of ``crops`` for ``stage``."""
+    """Loss of one batch of ``crops`` (:class:`perception3d.isp.data.Crop`) for ``stage``."""
     if stage == "raw":
         raw, meta, ref = _raw_batch(crops, rng, lowlight_fraction)
         return srgb_loss(learned_raw_to_linear(model, raw, meta), ref)
     if stage == "hdr":
-        samples = [cond.make_hdr_sample(rad, rng) for rad, _, _ in crops]
+        samples = [
+            cond.make_hdr_sample(c.radiance, rng, _frame_max(c) if frame_exposure else None)
+            for c in crops
+        ]
         ldr = torch.cat([s.input_srgb for s in samples])
         ref = torch.cat([s.reference_linear for s in samples])
         pred = model(ldr)
@@ -146,19 +178,30 @@ def stage_loss(
         mu = mu_law_weight * mu_law_l1(pred, ref)
         return log_l1(pred, ref) + mu + masked_log_l1(pred, ref, sat)
     if stage == "dehaze":
-        samples = [cond.make_haze_sample(rad, d, rng) for rad, d, _ in crops]
+        samples = [cond.make_haze_sample(c.radiance, c.depth, rng) for c in crops]
         hazy = torch.cat([s.input_srgb for s in samples])
         ref = torch.cat([s.reference_linear for s in samples])
         pred = model(hazy)
         # L1 in sRGB (MS-SSIM at 256 px crops cost 5x the model's own step on our CPUs)
         image = l1(linear_to_srgb(pred), linear_to_srgb(ref))
-        if model.head == "affine":
+        if model.head != "transmission":
             return image
         t_true = torch.cat([s.extras["transmission"] for s in samples])
         a_true = torch.cat([s.extras["airlight"] for s in samples])
         t, a = model.estimate(hazy)
         return image + 0.5 * l1(t, t_true) + 0.5 * l1(a, a_true.to(a))
     raise ValueError(f"unknown stage {stage!r}")
+
+
+_FRAME_MAX: dict[str, torch.Tensor] = {}
+
+
+def _frame_max(crop) -> torch.Tensor:
+    """The crop's whole-frame max-channel sample (cached per scene)."""
+    name = crop.scene.name
+    if name not in _FRAME_MAX:
+        _FRAME_MAX[name] = crop.scene.max_channel_sample()
+    return _FRAME_MAX[name]
 
 
 def train_stage(cfg: TrainConfig, log=print) -> dict:
@@ -172,7 +215,7 @@ def train_stage(cfg: TrainConfig, log=print) -> dict:
     if cfg.stage == "hdr":
         real = []  # 8-bit photographs carry no highlight information to learn from
     log(f"isp train {cfg.stage}: {len(pool)} scenes + {len(real)} real images")
-    model = build_model(cfg.stage, cfg.width)
+    model = build_model(cfg.stage, cfg.width, **cfg.model.kwargs(cfg.stage))
     if cfg.init is not None:  # parameters the init file lacks (a newer head) keep their init
         missing, _ = model.load_state_dict(_read_state(cfg.init), strict=False)
         if missing:
@@ -182,10 +225,19 @@ def train_stage(cfg: TrainConfig, log=print) -> dict:
     history, t0, running = [], time.time(), 0.0
     for step in range(1, cfg.steps + 1):
         n_real = int(rng.binomial(cfg.batch_size, d.real_fraction)) if real else 0
-        crops = random_crops(pool, cfg.batch_size - n_real, cfg.crop, rng)
+        n = cfg.batch_size - n_real
+        crops = random_crops(pool, n, cfg.crop, rng, cfg.crop_height, d.highlight_fraction)
         if n_real:
-            crops += random_crops(real, n_real, cfg.crop, rng)
-        loss = stage_loss(cfg.stage, model, crops, rng, d.lowlight_fraction, cfg.hdr_mu_law_weight)
+            crops += random_crops(real, n_real, cfg.crop, rng, cfg.crop_height)
+        loss = stage_loss(
+            cfg.stage,
+            model,
+            crops,
+            rng,
+            d.lowlight_fraction,
+            cfg.hdr_mu_law_weight,
+            d.frame_exposure,
+        )
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -205,9 +257,7 @@ def train_stage(cfg: TrainConfig, log=print) -> dict:
         "train_time_s": time.time() - t0,
         "history": history,
     }
-    info = {"stage": cfg.stage, "width": cfg.width}
-    if cfg.stage == "dehaze":
-        info["head"] = model.head
+    info = {"stage": cfg.stage, "width": cfg.width, "options": cfg.model.kwargs(cfg.stage)}
     save_weights(model, cfg.out, info)
     atomic_write_text(Path(cfg.out).with_suffix(".json"), json.dumps(meta, indent=2))
     return meta
@@ -228,6 +278,9 @@ def load_weights(path: Path) -> torch.nn.Module:
     mode."""
     blob = torch.load(path, map_location="cpu", weights_only=True)
     info = blob["info"]
-    model = build_model(info["stage"], int(info["width"]), info.get("head", "transmission"))
+    options = info.get("options")
+    if options is None:  # files saved before the options (dehaze: only the head was stored)
+        options = {"head": info.get("head", "transmission")} if info["stage"] == "dehaze" else {}
+    model = build_model(info["stage"], int(info["width"]), **options)
     model.load_state_dict(blob["state_dict"])
     return model.eval()
