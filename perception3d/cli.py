@@ -16,7 +16,71 @@ from pathlib import Path
 def _cmd_demo(args: argparse.Namespace) -> int:
     from perception3d.demo import run_demo
 
-    run_demo(out_dir=args.out, data_root=args.data_root)
+    kwargs = {} if args.weights is None else {"weights": args.weights}
+    run_demo(out_dir=args.out, data_root=args.data_root, **kwargs)
+    return 0
+
+
+def _experiment(args: argparse.Namespace):
+    from perception3d.engine.config import load_experiment
+
+    overrides = list(args.set or [])
+    if getattr(args, "data_root", None) is not None:
+        overrides.append(f"data.root={args.data_root.resolve()}")
+    return load_experiment(args.config, overrides)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from perception3d.engine.train import train
+
+    out = args.out or Path("outputs") / "train" / args.config.stem
+    train(_experiment(args), out, resume=args.resume, progress=not args.no_progress)
+    return 0
+
+
+def _cmd_infer(args: argparse.Namespace) -> int:
+    from perception3d.engine.infer import infer
+
+    summary = infer(
+        args.checkpoint,
+        args.data_root,
+        args.out,
+        split=args.split,
+        cfg=_experiment(args),
+        device=args.device,
+    )
+    print(
+        f"perception3d infer: {summary['detections']} detections in {summary['frames']} frames "
+        f"-> {summary['out_dir']}"
+    )
+    return 0
+
+
+def _cmd_create_db(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from perception3d.data.gt_database import GtDatabase, create_gt_database
+
+    out = create_gt_database(args.data_root, split=args.split, out_dir=args.out)
+    database = GtDatabase.load(out)
+    names, counts = np.unique(database.names.astype(str), return_counts=True)
+    summary = ", ".join(f"{n} {c}" for n, c in zip(names, counts)) or "no objects"
+    print(f"perception3d create-db: {len(database)} objects ({summary}) -> {out}")
+    return 0
+
+
+def _cmd_weather(args: argparse.Namespace) -> int:
+    from perception3d.lidar.weather_dataset import write_weather_copy
+
+    chosen = [(k, v) for k, v in (("fog", args.fog_mor), ("rain", args.rain_rate),
+                                  ("snow", args.snow_rate)) if v is not None]  # fmt: skip
+    if len(chosen) != 1:
+        print("perception3d weather: give exactly one of --fog-mor, --rain-rate, --snow-rate",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    kind, strength = chosen[0]
+    out = write_weather_copy(args.data_root, args.out, args.split, kind, strength, args.seed)
+    print(f"perception3d weather: {args.split} in {kind} ({strength}) -> {out}")
     return 0
 
 
@@ -64,6 +128,48 @@ def _cmd_isp(args: argparse.Namespace) -> int:
         load_config(args.config, PipelineConfig, args.set), args.data_root, args.out, args.split
     )
     print(json.dumps(summary["sources"]))
+    return 0
+
+
+def _cmd_fusion(args: argparse.Namespace) -> int:
+    if args.fusion_command == "train-seg":
+        from perception3d.engine.seg_train import load_seg_config, train_segnet
+
+        overrides = list(args.set)
+        if args.data_root is not None:
+            overrides.append(f"data_root={args.data_root.resolve()}")
+        out = args.out or Path("outputs") / "segnet" / args.config.stem
+        info = train_segnet(load_seg_config(args.config, overrides), out)
+        val = info["val"]
+        ious = ", ".join(f"{k} {100 * v:.1f}" for k, v in val["iou"].items())
+        print(f"perception3d fusion train-seg: val mIoU {100 * val['miou']:.1f} ({ious}) -> {out}")
+        return 0
+    from perception3d.models.fusion import paint_split
+
+    summary = paint_split(
+        args.data_root,
+        args.images,
+        args.seg,
+        args.out,
+        split=args.split,
+        workers=args.threads,
+        fov_only=args.fov_only,
+        max_frames=args.max_frames,
+    )
+    print(f"perception3d fusion paint: {summary['frames']} frames painted -> {args.out}")
+    return 0
+
+
+def _cmd_isp_effect(args: argparse.Namespace) -> int:
+    from perception3d.eval.isp_effect import load_isp_effect_config, run_isp_effect
+
+    overrides = list(args.set)
+    if args.quick:
+        overrides = ["max_frames=4", "bootstrap=20", *overrides]
+    out = args.out or Path("outputs") / "isp_effect" / args.config.stem
+    summary = run_isp_effect(load_isp_effect_config(args.config, overrides), out)
+    print((out / "isp_effect.md").read_text())
+    print(f"perception3d isp-effect: {len(summary['rows'])} rows -> {out}")
     return 0
 
 
@@ -245,6 +351,14 @@ def _cmd_objectnet3d(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_frustum(args: argparse.Namespace) -> int:
+    from perception3d.engine import frustum_run
+
+    summary = frustum_run.run_frustum_command(args.frustum_command, vars(args))
+    print(f"perception3d frustum {args.frustum_command}: {json.dumps(summary)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from perception3d import __version__
 
@@ -269,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="KITTI-layout root to use instead of the embedded default",
     )
+    p.add_argument(
+        "--weights",
+        type=Path,
+        default=None,
+        help="detector checkpoint (default: the shipped PointPillars-lite synthetic weights)",
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("isp", help="camera ISP: train a learned stage, evaluate, run a config")
@@ -289,6 +409,103 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--split", default=None, help="ImageSets split (default: every frame)")
     q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override")
     q.set_defaults(func=_cmd_isp)
+    p = sub.add_parser(
+        "fusion", help="PointPainting: train the segmentation net, paint LiDAR points"
+    )
+    fusion = p.add_subparsers(dest="fusion_command", metavar="FUSION_COMMAND", required=True)
+    q = fusion.add_parser("train-seg", help="train the image segmentation net (resumable)")
+    q.add_argument("config", type=Path, help="configs/fusion/segnet.yaml")
+    q.add_argument("--out", type=Path, default=None, help="output folder (segnet.pt, metrics)")
+    q.add_argument("--data-root", type=Path, default=None, help="override data_root")
+    q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override")
+    q.set_defaults(func=_cmd_fusion)
+    q = fusion.add_parser(
+        "paint", help="append segmentation scores to each LiDAR point (velodyne_painted/*.npy)"
+    )
+    q.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root (LiDAR)")
+    q.add_argument(
+        "--images", type=Path, default=None, help="folder with image_2/ (default: the root's)"
+    )
+    q.add_argument("--seg", type=Path, required=True, help="segmentation weights (segnet.pt)")
+    q.add_argument("--out", type=Path, required=True, help="painted KITTI-layout root to write")
+    q.add_argument("--split", default="val", help="ImageSets split, or 'training' (all)")
+    q.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    q.add_argument("--fov-only", action="store_true", help="store only the points inside image_2")
+    q.add_argument("--max-frames", type=int, default=None, help="first N frames of the split")
+    q.set_defaults(func=_cmd_fusion)
+
+    p = sub.add_parser(
+        "isp-effect",
+        help="ISP effect on a PointPainting detector under clean/low-light/HDR/haze captures",
+    )
+    p.add_argument("config", type=Path, help="configs/fusion/isp_effect*.yaml")
+    p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
+    p.add_argument(
+        "--quick", action="store_true", help="4 frames, 20 bootstrap resamples (minutes)"
+    )
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override")
+    p.set_defaults(func=_cmd_isp_effect)
+
+    p = sub.add_parser(
+        "train",
+        help="train a 3D detector from a config (torchrun ... -m perception3d train for DDP)",
+    )
+    p.add_argument("config", type=Path, help="detector config, e.g. configs/models/*.yaml")
+    p.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: outputs/train/<config>)"
+    )
+    p.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
+    p.add_argument("--data-root", type=Path, default=None, help="override data.root")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("infer", help="run a trained detector and write KITTI result files")
+    p.add_argument("config", type=Path, help="the detector config the checkpoint was trained with")
+    p.add_argument("checkpoint", type=Path, help="checkpoint (.pt)")
+    p.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
+    p.add_argument("--split", default="val", help="ImageSets name, or 'training' for all frames")
+    p.add_argument("--out", type=Path, required=True, help="folder for <frame_id>.txt results")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)"
+    )
+    p.set_defaults(func=_cmd_infer)
+
+    p = sub.add_parser(
+        "create-db", help="ground-truth database (object points) of a split, for object paste"
+    )
+    p.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
+    p.add_argument(
+        "--split",
+        default="train",
+        help="ImageSets split name, or 'training' for every frame (default: train)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: DATA_ROOT/gt_database/SPLIT)",
+    )
+    p.set_defaults(func=_cmd_create_db)
+
+    p = sub.add_parser(
+        "weather",
+        help="copy of a split with every sweep in fog, rain or snow (docs/augmentation.md)",
+    )
+    p.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
+    p.add_argument("--out", type=Path, required=True, help="new KITTI-layout root")
+    p.add_argument("--split", default="val", help="ImageSets split name (default: val)")
+    p.add_argument(
+        "--fog-mor", type=float, default=None, help="fog: meteorological optical range, m"
+    )
+    p.add_argument("--rain-rate", type=float, default=None, help="rain rate, mm/h")
+    p.add_argument("--snow-rate", type=float, default=None, help="snowfall rate (water), mm/h")
+    p.add_argument("--seed", type=int, default=0, help="base seed (default: 0)")
+    p.set_defaults(func=_cmd_weather)
+
     p = sub.add_parser(
         "viz",
         help="draw a frame (BEV, image_2, 3D, range image) with GT and predictions",
@@ -458,6 +675,39 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", type=Path, required=True, help="prediction file to write")
     q.add_argument("--split", default="val", help="image set (default: val)")
     q.set_defaults(func=_cmd_objectnet3d)
+    p = sub.add_parser("frustum", help="Frustum PointNet: 2D image detector + 3D frustum stage")
+    fr = p.add_subparsers(dest="frustum_command", metavar="FRUSTUM_COMMAND", required=True)
+    for name, text in (
+        ("train-2d", "train the 2D image detector (configs/frustum/detector2d.yaml)"),
+        ("train-3d", "train the 3D frustum stage (configs/frustum/frustum_pointnet.yaml)"),
+    ):
+        q = fr.add_parser(name, help=text)
+        q.add_argument("config", type=Path, help="experiment YAML")
+        q.add_argument("--out", type=Path, default=None, help="output folder")
+        q.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
+        q.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override")
+        q.add_argument("--no-progress", action="store_true", help="no progress bars")
+        q.set_defaults(func=_cmd_frustum)
+    for name, text in (
+        ("infer", "2D detections lifted to 3D boxes -> KITTI result files"),
+        ("infer-2d", "2D detections only -> KITTI result files (bbox metric)"),
+    ):
+        q = fr.add_parser(name, help=text)
+        q.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
+        q.add_argument("--split", default="val", help="ImageSets name (default: val)")
+        q.add_argument("--det2d", type=Path, default=None,
+                       help="2D detector checkpoint (default: the shipped weights)")  # fmt: skip
+        if name == "infer":
+            q.add_argument("--model3d", type=Path, default=None,
+                           help="3D stage checkpoint (default: the shipped weights)")  # fmt: skip
+            q.add_argument("--gt-boxes", action="store_true",
+                           help="use the label_2 2D boxes instead of the 2D detector")  # fmt: skip
+        q.add_argument("--out", type=Path, required=True, help="result folder")
+        q.add_argument("--images", type=Path, default=None,
+                       help="folder of <id>.png replacing image_2 for the 2D detector")  # fmt: skip
+        q.add_argument("--max-frames", type=int, default=None, help="first N frames only")
+        q.add_argument("--no-progress", action="store_true", help="no progress bars")
+        q.set_defaults(func=_cmd_frustum)
     return parser
 
 

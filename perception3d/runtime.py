@@ -1,9 +1,11 @@
-"""Run-time helpers shared by every stage: device choice and seeding."""
+"""Run-time helpers shared by every stage: device choice, seeding, CPU thread count."""
 
 from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import numpy as np
@@ -34,3 +36,28 @@ def seed_everything(seed: int) -> np.random.Generator:
     torch.manual_seed(seed)
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
     return np.random.default_rng(seed)
+
+
+@contextmanager
+def torch_threads(num_threads: int | None) -> Iterator[None]:
+    """Run a block with ``torch.set_num_threads(num_threads)`` and restore the previous count.
+
+    ``None`` or a value < 1 leaves the count alone. Library entry points use this instead of a
+    bare ``set_num_threads`` so one job's setting does not leak into the next job of the same
+    process (the thread count changes the order of float reductions, hence the results).
+
+    Example:
+        >>> before = torch.get_num_threads()
+        >>> with torch_threads(1):
+        ...     torch.get_num_threads()
+        1
+        >>> torch.get_num_threads() == before
+        True
+    """
+    before = torch.get_num_threads()
+    if num_threads is not None and num_threads >= 1:
+        torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -26,7 +26,7 @@ from perception3d.config import to_dict
 from perception3d.data.objectnet3d import ObjectNet3DDataset
 from perception3d.data.off import TriangleMesh, sample_surface
 from perception3d.models.pointnet_classifier import PointNetClassifier
-from perception3d.runtime import resolve_device, seed_everything
+from perception3d.runtime import resolve_device, seed_everything, torch_threads
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,11 @@ def accuracy(model: torch.nn.Module, clouds: np.ndarray, labels: np.ndarray, dev
 def train_recognition(data_root: str | Path, out_dir: str | Path, cfg: RecognitionConfig) -> dict:
     """Train PointNet on the CAD models of ``data_root``; write ``model.pt`` and
     ``metrics.json`` into ``out_dir``; return the metrics."""
-    if cfg.num_threads > 0:
-        torch.set_num_threads(cfg.num_threads)
+    with torch_threads(cfg.num_threads):
+        return _train_recognition(data_root, out_dir, cfg)
+
+
+def _train_recognition(data_root: str | Path, out_dir: str | Path, cfg: RecognitionConfig) -> dict:
     rng = seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
     dataset = ObjectNet3DDataset(data_root, split=None)

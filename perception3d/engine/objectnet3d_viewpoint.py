@@ -25,7 +25,7 @@ from perception3d.config import from_dict, to_dict
 from perception3d.data.objectnet3d import ObjectNet3DDataset
 from perception3d.eval.objectnet3d import Detection, evaluate_objectnet3d, write_predictions
 from perception3d.models.viewpoint_net import ViewpointNet, decode_angles, viewpoint_loss
-from perception3d.runtime import resolve_device, seed_everything
+from perception3d.runtime import resolve_device, seed_everything, torch_threads
 
 
 @dataclass(frozen=True)
@@ -166,8 +166,11 @@ def gt_box_detections(dataset, crops: Crops, angles: np.ndarray, conf: np.ndarra
 def train_viewpoint(data_root: str | Path, out_dir: str | Path, cfg: ViewpointConfig) -> dict:
     """Train on ``cfg.train_split``; write ``model.pt``, the val predictions with ground-truth
     boxes (``val_gt_boxes_pred.txt``) and ``metrics.json`` (their official evaluation)."""
-    if cfg.num_threads > 0:
-        torch.set_num_threads(cfg.num_threads)
+    with torch_threads(cfg.num_threads):
+        return _train_viewpoint(data_root, out_dir, cfg)
+
+
+def _train_viewpoint(data_root: str | Path, out_dir: str | Path, cfg: ViewpointConfig) -> dict:
     rng = seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
     train_set = ObjectNet3DDataset(data_root, split=cfg.train_split)
@@ -234,5 +237,6 @@ def predict_viewpoints_gt_boxes(
     model = ViewpointNet(len(dataset.classes), cfg.num_bins, cfg.widths)
     model.load_state_dict(state["state_dict"])
     crops = cut_crops(dataset, cfg, need_viewpoint=False)
-    angles, conf = predict_crops(model, crops, cfg, torch.device("cpu"))
+    with torch_threads(cfg.num_threads):  # the training run's count: the same float sums
+        angles, conf = predict_crops(model, crops, cfg, torch.device("cpu"))
     return write_predictions(out_file, gt_box_detections(dataset, crops, angles, conf))

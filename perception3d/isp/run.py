@@ -28,6 +28,7 @@ from perception3d.isp.pipeline import IspPipeline, PipelineConfig
 from perception3d.isp.scenes import load_radiance_frame
 from perception3d.isp.sensor import apply_haze
 from perception3d.isp.unprocess import add_noise, random_unprocess_params, unprocess, unprocess_meta
+from perception3d.runtime import torch_threads
 
 
 def save_raw(path: Path, raw: torch.Tensor, meta: RawMeta) -> Path:
@@ -95,7 +96,13 @@ def run_isp(
     cfg: PipelineConfig, data_root: Path, out_dir: Path, split: str | None = None, log=print
 ) -> dict:
     """Process every frame; write ``out_dir/image_2/<id>.png`` and ``out_dir/isp_run.json``."""
-    torch.set_num_threads(cfg.threads)
+    with torch_threads(cfg.threads):
+        return _run_isp(cfg, data_root, out_dir, split, log)
+
+
+def _run_isp(
+    cfg: PipelineConfig, data_root: Path, out_dir: Path, split: str | None = None, log=print
+) -> dict:
     data_root, out_dir = Path(data_root), Path(out_dir)
     ids = frame_ids(data_root, split)
     pipeline = IspPipeline(cfg)

@@ -31,7 +31,7 @@ from perception3d.isp.unprocess import (
     unprocess,
     unprocess_meta,
 )
-from perception3d.runtime import seed_everything
+from perception3d.runtime import seed_everything, torch_threads
 
 Stage = Literal["raw", "hdr", "dehaze", "crf"]
 
@@ -222,12 +222,16 @@ def _frame_max(crop) -> torch.Tensor:
 
 def train_stage(cfg: TrainConfig, log=print) -> dict:
     """Train ``cfg.stage`` and write ``cfg.out`` (a state dict + a JSON log beside it)."""
-    if cfg.stage == "crf":
-        from perception3d.isp.train_crf import train_crf
+    with torch_threads(cfg.threads):
+        if cfg.stage == "crf":
+            from perception3d.isp.train_crf import train_crf
 
-        return train_crf(cfg, log)
+            return train_crf(cfg, log)
+        return _train_stage(cfg, log)
+
+
+def _train_stage(cfg: TrainConfig, log=print) -> dict:
     seed_everything(cfg.seed)
-    torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
     d = cfg.data
     pool = build_pool(d.synth_root, d.synth_split, d.max_synth, d.procedural, cfg.seed + 1)

@@ -69,7 +69,6 @@ def train_crf(cfg, log=print) -> dict:
     if cfg.init is None:
         raise ValueError("stage crf: init must name the HDR stage weights to extend")
     seed_everything(cfg.seed)
-    torch.set_num_threads(cfg.threads)
     rng = np.random.default_rng(cfg.seed)
     d = cfg.data
     pool = build_pool(d.synth_root, d.synth_split, d.max_synth, d.procedural, cfg.seed + 1)

@@ -1,4 +1,5 @@
-"""PointNet classifier: order invariance, T-Net starts at the identity and can rotate."""
+"""PointNet classifier: order invariance, T-Net (the shared encoder's) starts at the identity
+and can rotate."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from perception3d.models.pointnet_classifier import PointNetClassifier, TNet
+from perception3d.models.pointnet import TNet
+from perception3d.models.pointnet_classifier import PointNetClassifier
 
 
 @pytest.mark.parametrize("input_transform", [False, True])
@@ -27,18 +29,18 @@ def test_output_is_invariant_to_point_order(input_transform):
 
 def test_tnet_starts_as_identity_and_transforms_the_input():
     torch.manual_seed(0)
-    tnet = TNet(3).eval()
+    tnet = TNet(3, widths=(64, 128, 256), hidden=(128,)).eval()
     x = torch.randn(2, 3, 50)
     torch.testing.assert_close(tnet(x), torch.eye(3).expand(2, 3, 3))
     net = PointNetClassifier(3, input_transform=True).eval()
     rot = torch.tensor(Rotation.from_euler("z", 90, degrees=True).as_matrix(), dtype=torch.float32)
-    with torch.no_grad():  # a T-Net that outputs a rotation R feeds R @ points to the MLP
-        net.tnet.head[-1].bias.copy_((rot - torch.eye(3)).flatten())
+    with torch.no_grad():  # a T-Net that outputs a matrix M feeds points @ M to the MLP
+        net.encoder.input_tnet.regressor[-1].bias.copy_((rot - torch.eye(3)).flatten())
         plain = PointNetClassifier(3, input_transform=False).eval()
-        plain.mlp.load_state_dict(net.mlp.state_dict())
-        plain.head.load_state_dict(net.head.state_dict())
+        plain.load_state_dict(net.state_dict(), strict=False)
     pts = torch.randn(2, 64, 3)
-    torch.testing.assert_close(net(pts), plain(pts @ rot.T), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(net(pts), plain(pts @ rot), rtol=1e-5, atol=1e-5)
+    assert (net(pts) - plain(pts)).abs().max() > 1e-4  # the rotation matters
 
 
 def test_bad_shape_is_an_error():

@@ -1,0 +1,240 @@
+"""Torch ``Dataset`` of LiDAR detection samples over any KITTI-layout root, and its collate.
+
+Per frame (``__getitem__``): read the sweep and labels -> :class:`LidarSample` -> optional
+camera field-of-view crop -> training transforms (augmentation, randomness from a generator
+seeded by ``(seed, epoch, index)``, so any worker count and a resumed run give the same
+samples) -> point-range crop (boxes whose centre leaves the range are dropped in training) ->
+voxels/pillars -> anchor targets (a callable the detector provides; the data layer does not
+import the models).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numba
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from perception3d.data.kitti import KittiObjectDataset
+from perception3d.data.sample import LidarSample, Transform, apply_transforms, sample_from_frame
+from perception3d.lidar.voxelize import VoxelGridConfig, crop_to_range, voxelize
+
+# Image size of KITTI image_2 (REFERENCE.md), used for the FOV crop when a frame has no image.
+KITTI_IMAGE_HW = (375, 1242)
+
+AssignFn = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """``data:`` section of a training config.
+
+    Attributes:
+        root: KITTI-layout root (``training/``, ``ImageSets/``).
+        train_split, val_split: ImageSets names.
+        fov_only: keep only points that project into image_2 (KITTI labels only cover the
+            camera's field of view, so points outside it would be unlabelled objects).
+        point_source: ``velodyne`` (``training/velodyne/<id>.bin``, (N, 4)) or
+            ``velodyne_painted`` (``training/velodyne_painted/<id>.npy``, (N, 4 + C) painted by
+            ``perception3d fusion paint``; the model's ``point_features`` must be 4 + C).
+    """
+
+    root: Path
+    train_split: str = "train"
+    val_split: str = "val"
+    fov_only: bool = True
+    point_source: Literal["velodyne", "velodyne_painted"] = "velodyne"
+
+    def __post_init__(self) -> None:
+        if self.point_source not in ("velodyne", "velodyne_painted"):
+            raise ValueError(
+                f"data.point_source must be 'velodyne' or 'velodyne_painted', got "
+                f"{self.point_source!r}"
+            )
+
+
+def crop_to_fov(sample: LidarSample) -> LidarSample:
+    """Keep the points in front of camera 2 that project inside its image.
+
+    Needs ``sample.calib``; the image size is ``sample.image_shape`` or KITTI's 375 x 1242.
+    """
+    if sample.calib is None:
+        raise ValueError(f"frame {sample.frame_id}: the FOV crop needs a calibration")
+    h, w = sample.image_shape or KITTI_IMAGE_HW
+    # LiDAR -> image_2 in one (3, 4) matrix, P2 @ R0_rect @ Tr_velo_to_cam (calib.py's chain),
+    # in one pass: a sweep has 120k points and this runs for every training sample
+    proj = sample.calib.P2 @ sample.calib.lidar_to_rect_matrix
+    keep = _in_image_kernel(np.ascontiguousarray(sample.points[:, :3]), proj, float(w), float(h))
+    return sample.with_(points=sample.points[keep])
+
+
+@numba.njit(cache=True)
+def _in_image_kernel(xyz, proj, width, height):
+    keep = np.zeros(xyz.shape[0], dtype=np.bool_)
+    for i in range(xyz.shape[0]):
+        x, y, z = xyz[i, 0], xyz[i, 1], xyz[i, 2]
+        d = proj[2, 0] * x + proj[2, 1] * y + proj[2, 2] * z + proj[2, 3]
+        if d <= 0:
+            continue
+        u = (proj[0, 0] * x + proj[0, 1] * y + proj[0, 2] * z + proj[0, 3]) / d
+        v = (proj[1, 0] * x + proj[1, 1] * y + proj[1, 2] * z + proj[1, 3]) / d
+        keep[i] = (u >= 0) & (u < width) & (v >= 0) & (v < height)
+    return keep
+
+
+class LidarDetectionDataset(Dataset):
+    """LiDAR detection samples of a KITTI-layout root.
+
+    Args:
+        root: KITTI-layout root.
+        split: ImageSets name (``"train"``, ``"val"``) or ``"training"`` for every frame.
+        grid: voxel grid of the detector.
+        transforms: training transforms, applied in order (empty for evaluation).
+        assign_targets: ``(boxes_lidar, names) -> dict`` of per-anchor targets; None skips
+            target assignment (inference).
+        training: random voxel subsampling, drop boxes outside the range, apply transforms.
+        fov_only: crop points to image_2's field of view first.
+        seed: base seed of the per-sample generators.
+        ids: explicit frame ids instead of the split file.
+        point_source: ``velodyne`` or ``velodyne_painted`` (see :class:`DataConfig`).
+        point_features: columns of each point given to the voxelizer (4: x, y, z, intensity;
+            4 + C for painted points).
+
+    Each item is a dict: ``frame_id`` (str), ``voxel_points`` (V, P, point_features) float32,
+    ``voxel_num_points`` (V,) int32, ``voxel_coords_zyx`` (V, 3) int32, ``gt_boxes_lidar``
+    (M, 7) float32, ``gt_names`` (M,) object, plus the target arrays of ``assign_targets``.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        split: str,
+        grid: VoxelGridConfig,
+        transforms: Sequence[Transform] = (),
+        assign_targets: AssignFn | None = None,
+        training: bool = False,
+        fov_only: bool = True,
+        seed: int = 0,
+        ids: Sequence[str] | None = None,
+        point_source: str = "velodyne",
+        point_features: int = 4,
+    ) -> None:
+        if point_source not in ("velodyne", "velodyne_painted"):
+            raise ValueError(
+                f"point_source must be velodyne|velodyne_painted, got {point_source!r}"
+            )
+        self.kitti = KittiObjectDataset(root, split if ids is None else "training", ids=ids)
+        self.point_source, self.point_features = point_source, point_features
+        self.grid = grid
+        self.transforms = list(transforms)
+        self.assign_targets = assign_targets
+        self.training = training
+        self.fov_only = fov_only
+        self.seed = seed
+        self.epoch = 0
+
+    @property
+    def ids(self) -> list[str]:
+        return self.kitti.ids
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch's augmentation draws (call before creating the DataLoader
+        iterator; workers copy the dataset when they start)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.kitti)
+
+    def load_sample(self, index: int) -> LidarSample:
+        """The frame's :class:`LidarSample`, FOV-cropped if configured, before augmentation."""
+        frame = self.kitti[index]
+        if self.point_source == "velodyne_painted":
+            path = self.kitti.split_dir / "velodyne_painted" / f"{frame.frame_id}.npy"
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: no painted points (perception3d fusion paint)")
+            sample = LidarSample(
+                frame.frame_id,
+                np.load(path),
+                frame.boxes_lidar,
+                frame.names,
+                frame.calib,
+                frame.image_shape,
+            )
+        else:
+            sample = sample_from_frame(frame)
+        if sample.points.shape[1] < self.point_features:
+            raise ValueError(
+                f"frame {sample.frame_id}: points have {sample.points.shape[1]} columns, the "
+                f"model expects point_features = {self.point_features}"
+            )
+        return crop_to_fov(sample) if self.fov_only else sample
+
+    def __getitem__(self, index: int) -> dict:
+        sample = self.load_sample(index)
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        if self.training:
+            sample = apply_transforms(sample, self.transforms, rng)
+        points = sample.points[crop_to_range(sample.points, self.grid.point_range_m)]
+        boxes, names = sample.boxes_lidar, sample.names
+        if self.training:
+            inside = crop_to_range(boxes[:, :3], self.grid.point_range_m)
+            boxes, names = boxes[inside], names[inside]
+        max_voxels = self.grid.max_voxels_train if self.training else self.grid.max_voxels_infer
+        voxels = voxelize(
+            points[:, : self.point_features],
+            self.grid,
+            max_voxels,
+            rng if self.training else None,
+        )
+        item = {
+            "frame_id": sample.frame_id,
+            "voxel_points": voxels.points,
+            "voxel_num_points": voxels.num_points,
+            "voxel_coords_zyx": voxels.coords_zyx,
+            "gt_boxes_lidar": boxes.astype(np.float32),
+            "gt_names": names,
+        }
+        if self.assign_targets is not None:
+            item.update(self.assign_targets(boxes, names))
+        return item
+
+
+def collate_batch(items: Sequence[dict]) -> dict:
+    """Batch items of :class:`LidarDetectionDataset`.
+
+    Returns a dict: ``frame_ids`` list; ``voxel_points`` (V, P, 4), ``voxel_num_points``
+    (V,), ``voxel_coords`` (V, 4) int32 ``[batch, z, y, x]`` (voxels of all frames
+    concatenated); ``batch_size``; ``gt_boxes_lidar`` (B, M_max, 7) zero padded and
+    ``gt_count`` (B,); ``gt_names`` list of arrays; per-anchor targets stacked to (B, A).
+    """
+    coords = [
+        np.concatenate(
+            [np.full((len(it["voxel_coords_zyx"]), 1), b, np.int32), it["voxel_coords_zyx"]], 1
+        )
+        for b, it in enumerate(items)
+    ]
+    m_max = max([len(it["gt_boxes_lidar"]) for it in items] + [1])
+    gt = np.zeros((len(items), m_max, 7), dtype=np.float32)
+    for b, it in enumerate(items):
+        gt[b, : len(it["gt_boxes_lidar"])] = it["gt_boxes_lidar"]
+    batch = {
+        "frame_ids": [it["frame_id"] for it in items],
+        "batch_size": len(items),
+        "voxel_points": torch.from_numpy(np.concatenate([it["voxel_points"] for it in items])),
+        "voxel_num_points": torch.from_numpy(
+            np.concatenate([it["voxel_num_points"] for it in items])
+        ),
+        "voxel_coords": torch.from_numpy(np.concatenate(coords)),
+        "gt_boxes_lidar": torch.from_numpy(gt),
+        "gt_count": torch.tensor([len(it["gt_boxes_lidar"]) for it in items]),
+        "gt_names": [it["gt_names"] for it in items],
+    }
+    for key in ("anchor_labels", "anchor_gt_index"):
+        if key in items[0]:
+            batch[key] = torch.from_numpy(np.stack([it[key] for it in items]))
+    return batch

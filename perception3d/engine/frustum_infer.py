@@ -1,0 +1,230 @@
+"""Inference of the frustum pipeline over a split: 2D detections only (:func:`infer_2d`) or
+2D detections lifted to 3D boxes (:func:`infer_frustum`), written as KITTI result files that
+``perception3d eval kitti`` reads; :func:`evaluate_results` runs that evaluation in process.
+
+``images_dir`` replaces ``<root>/training/image_2`` as the 2D detector's input (an ISP's
+output folder of ``<frame_id>.png``); LiDAR, calibration and labels stay the dataset's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from perception3d.data.frustums import (
+    boxes_frustum_to_cam,
+    frustum_angle,
+    frustum_mask_uv,
+    rotate_y,
+    sample_points,
+)
+from perception3d.data.kitti import KittiObject, KittiObjectDataset, read_image, write_label_file
+from perception3d.errors import MissingFrameError
+from perception3d.geometry.calib import Calibration, alpha_from_rotation_y
+from perception3d.models.detector2d import CenterNet2D, Detections2D, detect_2d
+from perception3d.models.frustum import FrustumPointNet
+from perception3d.models.frustum_coder import decode_boxes
+
+EVAL_CLASSES = ("Car", "Pedestrian", "Cyclist")
+
+
+def _frames(data_root, split: str, max_frames: int | None) -> KittiObjectDataset:
+    ds = KittiObjectDataset(data_root, split)
+    if max_frames is not None:
+        ds.ids = ds.ids[:max_frames]
+    return ds
+
+
+def frame_image(frame, images_dir: str | Path | None) -> np.ndarray:
+    """(3, H, W) float32 sRGB of a frame: its image_2, or ``images_dir/<id>.png``."""
+    if images_dir is None:
+        if frame.image is None:
+            raise MissingFrameError(f"frame {frame.frame_id}: no image_2")
+        return frame.image
+    path = Path(images_dir) / f"{frame.frame_id}.png"
+    if not path.is_file():
+        raise MissingFrameError(f"frame {frame.frame_id}: {path} not found (--images)")
+    return read_image(path)
+
+
+def detections_2d_to_objects(det: Detections2D, classes) -> list[KittiObject]:
+    """2D-only result rows (KITTI's convention for 2D results: dimensions -1, location
+    -1000, rotation -10), for the ``bbox`` metric."""
+    return [
+        KittiObject(
+            type=classes[int(label)],
+            truncated=0.0,
+            occluded=0,
+            alpha=-10.0,
+            bbox=tuple(float(v) for v in box),
+            dimensions=(-1.0, -1.0, -1.0),
+            location=(-1000.0, -1000.0, -1000.0),
+            rotation_y=-10.0,
+            score=float(score),
+        )
+        for box, score, label in zip(det.boxes_img, det.scores, det.labels)
+    ]
+
+
+def infer_2d(
+    model: CenterNet2D,
+    data_root: str | Path,
+    split: str,
+    out_dir: str | Path,
+    images_dir: str | Path | None = None,
+    max_frames: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Write 2D-only result files ``out_dir/<id>.txt``; returns frame and detection counts."""
+    ds = _frames(data_root, split, max_frames)
+    total = 0
+    for frame in tqdm(ds, desc="infer 2d", disable=not progress, leave=False):
+        det = detect_2d(model, frame_image(frame, images_dir))
+        objects = detections_2d_to_objects(det, model.classes)
+        write_label_file(Path(out_dir) / f"{frame.frame_id}.txt", objects)
+        total += len(objects)
+    return {"frames": len(ds), "detections": total, "out_dir": str(out_dir)}
+
+
+def evaluate_results(
+    data_root: str | Path, pred_dir: str | Path, split: str, max_frames: int | None = None
+) -> dict:
+    """KITTI evaluation of a result folder on a split: ``{class: {"bbox"|"bev"|"3d":
+    [easy, moderate, hard]}}`` AP_R40 at the class's strict overlaps (Car 0.7, others 0.5),
+    plus ``"full"``: the evaluator's whole result."""
+    from perception3d.eval.kitti import evaluate_kitti_dirs
+
+    ids = _frames(data_root, split, max_frames).ids
+    result = evaluate_kitti_dirs(data_root, pred_dir, ids, EVAL_CLASSES)
+    summary: dict = {}
+    for name in EVAL_CLASSES:
+        thr = "0.7" if name == "Car" else "0.5"
+        r40 = result[name]["R40"]
+        summary[name] = {m: r40[f"{m}@{thr}"] for m in ("bbox", "bev", "3d")}
+    summary["full"] = result
+    return summary
+
+
+@torch.no_grad()
+def predict_frustum(
+    model2d: CenterNet2D | None,
+    model3d: FrustumPointNet,
+    image_srgb: np.ndarray | None,
+    points_lidar: np.ndarray,
+    calib: Calibration,
+    boxes_2d: np.ndarray | None = None,
+    labels_2d: np.ndarray | None = None,
+    scores_2d: np.ndarray | None = None,
+) -> list[KittiObject]:
+    """Frustum PointNet on one frame: 2D detections lifted to KITTI 3D result rows.
+
+    Args:
+        model2d: the 2D detector (eval mode); unused when ``boxes_2d`` is given.
+        model3d: the 3D stage (eval mode).
+        image_srgb: (3, H, W) float32 sRGB in [0, 1] fed to ``model2d`` (any ISP's output).
+        points_lidar: (N, 4) ``[x, y, z, intensity]`` LiDAR frame.
+        calib: the frame's calibration.
+        boxes_2d, labels_2d, scores_2d: given 2D boxes (K, 4) image_2 pixels, class indices
+            into ``model3d.classes`` and scores (default 1) instead of the 2D detector's.
+
+    Returns:
+        One row per 2D box whose frustum holds at least ``model3d.min_frustum_points``
+        points: type = the 2D box's class, bbox = the 2D box, the 3D box, and score =
+        2D score x segmentation confidence (the mean object probability of the points the
+        segmentation PointNet calls object; when it calls none, the highest object
+        probability in the frustum, below 0.5).
+    """
+    if boxes_2d is None:
+        if model2d is None or image_srgb is None:
+            raise ValueError("give model2d and image_srgb, or boxes_2d")
+        det = detect_2d(model2d, image_srgb)
+        boxes_2d, labels_2d, scores_2d = det.boxes_img, det.labels, det.scores
+        if tuple(model2d.classes) != tuple(model3d.classes):
+            raise ValueError(f"2D classes {model2d.classes} != 3D classes {model3d.classes}")
+    boxes_2d = np.asarray(boxes_2d, dtype=np.float64).reshape(-1, 4)
+    labels_2d = np.asarray(labels_2d, dtype=np.int64).reshape(-1)
+    scores_2d = np.ones(len(boxes_2d)) if scores_2d is None else np.asarray(scores_2d)
+    rect = calib.lidar_to_rect(points_lidar)
+    uv, depth = calib.rect_to_image(rect)
+    batch, kept, angles = [], [], []
+    for k, box in enumerate(boxes_2d):
+        index = np.flatnonzero(frustum_mask_uv(uv, depth, box))
+        if len(index) < model3d.min_frustum_points:
+            continue
+        index = index[sample_points(model3d.num_points, len(index), None)]
+        angle = frustum_angle(box, calib)
+        pts = np.concatenate([rotate_y(rect[index], -angle), points_lidar[index, 3:4]], axis=1)
+        batch.append(pts.astype(np.float32))
+        kept.append(k)
+        angles.append(angle)
+    if not batch:
+        return []
+    dev = next(model3d.parameters()).device
+    one_hot = torch.eye(model3d.num_classes, device=dev)[torch.from_numpy(labels_2d[kept])]
+    out = model3d(torch.from_numpy(np.stack(batch)).to(dev), one_hot)
+    boxes_f = decode_boxes(out, model3d.templates_lhw).cpu().numpy().astype(np.float64)
+    prob = torch.softmax(out["seg_logits"], dim=2)[..., 1]  # (B, N)
+    mask = out["mask"]
+    conf = (
+        torch.where(
+            mask.any(dim=1),
+            (prob * mask).sum(1) / mask.sum(1).clamp(min=1),
+            prob.max(dim=1).values,
+        )
+        .cpu()
+        .numpy()
+    )
+    rows = []
+    for j, k in enumerate(kept):
+        x, y, z, l, h, w, ry = boxes_frustum_to_cam(boxes_f[j], angles[j])[0]
+        rows.append(
+            KittiObject(
+                type=model3d.classes[int(labels_2d[k])],
+                truncated=0.0,
+                occluded=0,
+                alpha=float(alpha_from_rotation_y(np.array([ry]), np.array([[x, y, z]]))[0]),
+                bbox=tuple(float(v) for v in boxes_2d[k]),
+                dimensions=(float(h), float(w), float(l)),
+                location=(float(x), float(y), float(z)),
+                rotation_y=float(ry),
+                score=float(scores_2d[k] * conf[j]),
+            )
+        )
+    return rows
+
+
+def infer_frustum(
+    model2d: CenterNet2D | None,
+    model3d: FrustumPointNet,
+    data_root: str | Path,
+    split: str,
+    out_dir: str | Path,
+    images_dir: str | Path | None = None,
+    max_frames: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Write Frustum PointNet result files ``out_dir/<id>.txt`` for a split.
+
+    ``model2d=None`` uses the labels' 2D boxes of ``model3d.classes`` (score 1 before the
+    segmentation confidence): the "ground-truth 2D boxes" upper bound.
+    """
+    ds = _frames(data_root, split, max_frames)
+    total = 0
+    for frame in tqdm(ds, desc="infer frustum", disable=not progress, leave=False):
+        if model2d is None:
+            cared = [o for o in frame.objects if o.type in model3d.classes]
+            rows = predict_frustum(
+                None, model3d, None, frame.points, frame.calib,
+                np.array([o.bbox for o in cared]).reshape(-1, 4),
+                np.array([model3d.classes.index(o.type) for o in cared], dtype=np.int64),
+            )  # fmt: skip
+        else:
+            rows = predict_frustum(
+                model2d, model3d, frame_image(frame, images_dir), frame.points, frame.calib
+            )
+        write_label_file(Path(out_dir) / f"{frame.frame_id}.txt", rows)
+        total += len(rows)
+    return {"frames": len(ds), "detections": total, "out_dir": str(out_dir)}

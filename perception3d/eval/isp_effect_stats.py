@@ -1,0 +1,210 @@
+"""Numbers and outputs of the ISP-effect experiment: KITTI AP_R40 (moderate) per row with
+paired percentile-bootstrap intervals over frames, the markdown table, the plot, the JSON and
+the HTML report."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from perception3d.atomic import atomic_write, atomic_write_text
+from perception3d.data.kitti import read_label_file
+from perception3d.eval.kitti import evaluate_kitti, metric_keys, read_predictions
+
+CLASSES = ("Car", "Pedestrian", "Cyclist")
+MODERATE = 1
+
+
+def headline(result: dict) -> dict[str, float]:
+    """Moderate AP_R40 of the first (strict) overlap set: ``3d_<class>``, ``bev_<class>`` and
+    the class means ``map_3d``, ``map_bev``, in percent.
+
+    Example:
+        >>> r = {c: {"R40": {k: [0, 10.0 * i, 0] for i, (k, _, _) in enumerate(metric_keys(c))}}
+        ...      for c in CLASSES}
+        >>> headline(r)["map_3d"], headline(r)["bev_Car"]
+        (30.0, 20.0)
+    """
+    out: dict[str, float] = {}
+    for metric in ("3d", "bev"):
+        values = []
+        for cls in CLASSES:
+            key = next(k for k, m, _ in metric_keys(cls) if m == metric)  # strict overlap first
+            value = float(result[cls]["R40"][key][MODERATE])
+            out[f"{metric}_{cls}"] = value
+            values.append(value)
+        out[f"map_{metric}"] = float(np.mean(values))
+    return out
+
+
+def _resampled(data: dict, ids: list[str], picks: np.ndarray) -> dict:
+    """``data`` (frame id -> rows) over the resampled frames, duplicates under new keys."""
+    return {f"{ids[k]}#{j}": data.get(ids[k], []) for j, k in enumerate(picks)}
+
+
+def bootstrap_headlines(gt: dict, pred: dict, ids: list[str], picks: np.ndarray) -> np.ndarray:
+    """(B, K) headline numbers (``headline`` key order) of each resample of frame indices."""
+    out = []
+    for row in picks:
+        out.append(
+            list(
+                headline(
+                    evaluate_kitti(_resampled(gt, ids, row), _resampled(pred, ids, row), CLASSES)
+                ).values()
+            )
+        )
+    return np.asarray(out, dtype=np.float64)
+
+
+def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Two-sided percentile interval of bootstrap samples.
+
+    Example:
+        >>> [round(v, 6) for v in percentile_interval(np.arange(101.0), 0.9)]
+        [5.0, 95.0]
+    """
+    lo = (1.0 - confidence) / 2.0
+    return float(np.quantile(samples, lo)), float(np.quantile(samples, 1.0 - lo))
+
+
+def summarize(cfg, ids: list[str], rows: list[dict], quality: dict, gt_dir: Path) -> dict:
+    """Evaluate every row, with bootstrap intervals and differences to the LiDAR-only floor of
+    the same condition (paired: the same frame resamples for all rows)."""
+    gt = {fid: read_label_file(gt_dir / f"{fid}.txt", allow_score=False) for fid in ids}
+    rng = np.random.default_rng(cfg.bootstrap_seed)
+    picks = rng.integers(0, len(ids), size=(cfg.bootstrap, len(ids)))
+    evaluated = []
+    for row in rows:
+        pred = {fid: read_predictions(Path(row["pred_dir"]) / f"{fid}.txt") for fid in ids}
+        full = headline(evaluate_kitti(gt, pred, CLASSES))
+        boot = bootstrap_headlines(gt, pred, ids, picks) if cfg.bootstrap else None
+        evaluated.append((row, full, boot))
+    floors = {r["condition"].name: b for r, _, b in evaluated if r["isp"] == "lidar_only"}
+    floor_full = {r["condition"].name: f for r, f, _ in evaluated if r["isp"] == "lidar_only"}
+    out_rows = []
+    for row, full, boot in evaluated:
+        cond = row["condition"]
+        entry = {"condition": cond.name, "kind": cond.kind, "level": cond.level,
+                 "isp": row["isp"], "lidar": row["lidar"], "metrics": full}  # fmt: skip
+        if boot is not None:
+            entry["ci"] = {
+                k: percentile_interval(boot[:, j], cfg.confidence) for j, k in enumerate(full)
+            }
+            if row["isp"] != "lidar_only":
+                fb = floors[cond.name]
+                k3 = list(full).index("map_3d")
+                entry["delta_map_3d_vs_lidar"] = full["map_3d"] - floor_full[cond.name]["map_3d"]
+                entry["delta_map_3d_ci"] = percentile_interval(
+                    boot[:, k3] - fb[:, k3], cfg.confidence
+                )
+        q = quality.get((cond.name, row["isp"]))
+        if q:
+            entry["psnr_db"] = float(np.mean([v["psnr_db"] for v in q.values()]))
+            entry["ssim"] = float(np.mean([v["ssim"] for v in q.values()]))
+        out_rows.append(entry)
+    return {
+        "frames": ids,
+        "num_frames": len(ids),
+        "bootstrap": cfg.bootstrap,
+        "confidence": cfg.confidence,
+        "metric": "KITTI AP_R40, moderate, strict overlaps (Car 0.7, Ped/Cyc 0.5)",
+        "rows": out_rows,
+    }
+
+
+def _fmt(v, ci=None) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return f"{v:.1f}" if ci is None else f"{v:.1f} [{ci[0]:.1f}, {ci[1]:.1f}]"
+
+
+def markdown_table(summary: dict) -> str:
+    """The table of every (condition, image source) row."""
+    head = (
+        "| condition | image source | PSNR dB | SSIM | mAP 3D [CI] | mAP BEV [CI] | "
+        "Car / Ped / Cyc 3D | BEV Car / Ped / Cyc | mAP 3D - LiDAR-only [CI] |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    for r in summary["rows"]:
+        m, ci = r["metrics"], r.get("ci", {})
+        classes_3d = " / ".join(f"{m[f'3d_{c}']:.1f}" for c in CLASSES)
+        classes_bev = " / ".join(f"{m[f'bev_{c}']:.1f}" for c in CLASSES)
+        delta = r.get("delta_map_3d_vs_lidar")
+        ssim = r.get("ssim")
+        lines.append(
+            f"| {r['condition']} | {r['isp']} | {_fmt(r.get('psnr_db'))} | "
+            f"{'-' if ssim is None else f'{ssim:.3f}'} | {_fmt(m['map_3d'], ci.get('map_3d'))} | "
+            f"{_fmt(m['map_bev'], ci.get('map_bev'))} | {classes_3d} | {classes_bev} | "
+            f"{_fmt(delta, r.get('delta_map_3d_ci')) if delta is not None else '-'} |"
+        )
+    note = (
+        f"\n{summary['num_frames']} frames; {summary['metric']}; intervals: "
+        f"{100 * summary['confidence']:g} % percentile bootstrap over frames, "
+        f"B = {summary['bootstrap']}; PSNR/SSIM of the displayed image vs the clean image_2.\n"
+    )
+    return head + "\n".join(lines) + "\n" + note
+
+
+def plot(summary: dict, path: Path) -> Path:
+    """mAP 3D per condition and image source (with intervals), and mAP vs PSNR."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summary["rows"]
+    conds = list(dict.fromkeys(r["condition"] for r in rows))
+    sources = list(dict.fromkeys(r["isp"] for r in rows))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [2, 1]})
+    width = 0.8 / len(sources)
+    for s, src in enumerate(sources):
+        xs, ys, errs = [], [], [[], []]
+        for c, cond in enumerate(conds):
+            r = next((r for r in rows if r["condition"] == cond and r["isp"] == src), None)
+            if r is None:
+                continue
+            v = r["metrics"]["map_3d"]
+            lo, hi = r.get("ci", {}).get("map_3d", (v, v))
+            xs.append(c + (s - (len(sources) - 1) / 2) * width)
+            ys.append(v)
+            errs[0].append(max(v - lo, 0.0))
+            errs[1].append(max(hi - v, 0.0))
+        ax.bar(xs, ys, width, yerr=errs, capsize=2, label=src)
+    ax.set_xticks(range(len(conds)), conds, rotation=20)
+    ax.set_ylabel("mAP 3D AP_R40 moderate (%)")
+    ax.legend(fontsize=8, ncol=len(sources))
+    ax.set_title("PointPainting by image source; LiDAR-only floor")
+    for src in sources:
+        pts = [
+            (r["psnr_db"], r["metrics"]["map_3d"])
+            for r in rows
+            if r["isp"] == src and "psnr_db" in r
+        ]
+        if pts:
+            ax2.scatter(*zip(*pts), label=src)
+    ax2.set_xlabel("PSNR vs clean image_2 (dB)")
+    ax2.set_ylabel("mAP 3D (%)")
+    ax2.legend(fontsize=8)
+    ax2.set_title("image quality vs detection")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return atomic_write(path, lambda f: f.write(buf.getvalue()))
+
+
+def write_outputs(summary: dict, out: Path) -> None:
+    """``isp_effect.json``, ``isp_effect.md``, ``isp_effect.png`` and ``report.html``."""
+    from perception3d.viz.report import build_report
+
+    atomic_write_text(out / "isp_effect.json", json.dumps(summary, indent=1, default=str) + "\n")
+    atomic_write_text(out / "isp_effect.md", markdown_table(summary))
+    plot(summary, out / "isp_effect.png")
+    build_report([out / "isp_effect.json", out / "isp_effect.png"], out / "report.html",
+                 "perception3d ISP effect on PointPainting")  # fmt: skip

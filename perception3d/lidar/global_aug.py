@@ -1,0 +1,153 @@
+"""Global augmentations of a whole LiDAR sample: flip about x, rotation about z, scaling,
+translation. Boxes follow the points exactly.
+
+Each deterministic function (``flip_x``, ``rotate_z``, ``scale``, ``translate``) has a random
+transform (``RandomFlipX``...) drawing its parameter from ``rng``; the transforms follow the
+pipeline contract of :mod:`perception3d.data.sample` (``transform(sample, rng) -> sample``).
+They are small frozen dataclasses, so DataLoader workers can pickle them.
+
+Physical meaning (the sensor sits at the origin): a rotation about z is an azimuth shift and
+keeps every ray on its beam; a flip about x mirrors the scan, still a valid scan; scaling moves
+points along their rays (elevations unchanged) but changes the point spacing an object of that
+size would have at that range; translation moves the sensor off the origin. The ranges used by
+PointPillars/SECOND (rotation +-pi/4, scale 0.95-1.05) come from OpenPCDet's KITTI configs.
+
+The sample's ``calib`` describes the frame before augmentation; crop to the camera field of
+view before these transforms, not after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from perception3d.data.sample import LidarSample, Transform
+from perception3d.geometry.boxes import rotate_boxes_z, rotate_points_z
+from perception3d.geometry.calib import limit_period
+
+
+@dataclass(frozen=True)
+class GlobalAugConfig:
+    """Global augmentation parameters (the ``augmentation.global_transform`` config section).
+
+    Attributes:
+        flip_x_prob: probability of mirroring about the x axis (y -> -y).
+        rotation_rad: ``(low, high)`` uniform rotation about +z, radians.
+        scale: ``(low, high)`` uniform scale factor.
+        translation_std_m: ``(sx, sy, sz)`` Gaussian translation std, metres.
+    """
+
+    flip_x_prob: float = 0.5
+    rotation_rad: tuple[float, float] = (-0.7854, 0.7854)
+    scale: tuple[float, float] = (0.95, 1.05)
+    translation_std_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.flip_x_prob <= 1.0:
+            raise ValueError(f"flip_x_prob must be in [0, 1], got {self.flip_x_prob}")
+        if self.rotation_rad[0] > self.rotation_rad[1] or self.scale[0] > self.scale[1]:
+            raise ValueError("rotation_rad and scale must be (low, high) with low <= high")
+        if self.scale[0] <= 0:
+            raise ValueError(f"scale must be positive, got {self.scale}")
+        if min(self.translation_std_m) < 0:
+            raise ValueError(f"translation_std_m must be >= 0, got {self.translation_std_m}")
+
+
+def flip_x(sample: LidarSample) -> LidarSample:
+    """Mirror about the x axis (the x-z plane): y -> -y, heading -> -heading.
+
+    Example:
+        >>> s = LidarSample("0", np.array([[1, 2, 0, 0.5]], "f4"),
+        ...                 np.array([[1.0, 2, 0, 4, 2, 1, 0.3]]), np.array(["Car"], object))
+        >>> flip_x(s).points[0, :2].tolist(), round(float(flip_x(s).boxes_lidar[0, 6]), 3)
+        ([1.0, -2.0], -0.3)
+    """
+    points = sample.points.copy()
+    points[:, 1] *= -1
+    boxes = sample.boxes_lidar.copy()
+    boxes[:, 1] *= -1
+    boxes[:, 6] = limit_period(-boxes[:, 6])
+    return sample.with_(points=points, boxes_lidar=boxes)
+
+
+def rotate_z(sample: LidarSample, angle_rad: float) -> LidarSample:
+    """Rotate points and boxes counter-clockwise about the sensor's +z axis."""
+    points = rotate_points_z(sample.points, angle_rad).astype(sample.points.dtype)
+    return sample.with_(points=points, boxes_lidar=rotate_boxes_z(sample.boxes_lidar, angle_rad))
+
+
+def scale(sample: LidarSample, factor: float) -> LidarSample:
+    """Scale positions and box sizes about the sensor origin by ``factor``."""
+    points = sample.points.copy()
+    points[:, :3] *= factor
+    boxes = sample.boxes_lidar.copy()
+    boxes[:, :6] *= factor
+    return sample.with_(points=points, boxes_lidar=boxes)
+
+
+def translate(sample: LidarSample, offset_m) -> LidarSample:
+    """Add ``offset_m`` (3,) metres to every point and box centre."""
+    off = np.asarray(offset_m, dtype=np.float64).reshape(3)
+    points = sample.points.copy()
+    points[:, :3] += off.astype(points.dtype)
+    boxes = sample.boxes_lidar.copy()
+    boxes[:, :3] += off
+    return sample.with_(points=points, boxes_lidar=boxes)
+
+
+@dataclass(frozen=True)
+class RandomFlipX:
+    """Apply :func:`flip_x` with probability ``prob``."""
+
+    prob: float = 0.5
+
+    def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
+        return flip_x(sample) if rng.random() < self.prob else sample
+
+
+@dataclass(frozen=True)
+class RandomRotationZ:
+    """Apply :func:`rotate_z` with an angle uniform in ``[low_rad, high_rad]``."""
+
+    low_rad: float
+    high_rad: float
+
+    def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
+        return rotate_z(sample, float(rng.uniform(self.low_rad, self.high_rad)))
+
+
+@dataclass(frozen=True)
+class RandomScaling:
+    """Apply :func:`scale` with a factor uniform in ``[low, high]``."""
+
+    low: float
+    high: float
+
+    def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
+        return scale(sample, float(rng.uniform(self.low, self.high)))
+
+
+@dataclass(frozen=True)
+class RandomTranslation:
+    """Apply :func:`translate` with a Gaussian offset of std ``std_m`` (3,) metres."""
+
+    std_m: tuple[float, float, float]
+
+    def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
+        return translate(sample, rng.normal(0.0, 1.0, 3) * np.asarray(self.std_m))
+
+
+def global_transforms(cfg: GlobalAugConfig) -> list[Transform]:
+    """The transform list of ``cfg`` in the usual order (flip, rotate, scale, translate);
+    transforms that would do nothing are left out."""
+    out: list[Transform] = []
+    if cfg.flip_x_prob > 0:
+        out.append(RandomFlipX(cfg.flip_x_prob))
+    if cfg.rotation_rad != (0.0, 0.0):
+        out.append(RandomRotationZ(*cfg.rotation_rad))
+    if cfg.scale != (1.0, 1.0):
+        out.append(RandomScaling(*cfg.scale))
+    if max(cfg.translation_std_m) > 0:
+        out.append(RandomTranslation(cfg.translation_std_m))
+    return out

@@ -1,0 +1,287 @@
+"""A compact single-stage 2D detector for ``image_2``: CenterNet-style (Zhou et al., "Objects
+as Points", 2019) with TTFNet's elliptical Gaussian targets (Liu et al., AAAI 2020).
+
+The image is resized to a fixed ``input_hw`` (192 x 640 by default: about half of KITTI's
+375 x 1242, so a moderate object, >= 25 px tall, is >= 12 px tall on the network's input and
+>= 3 cells on its stride-4 output). A small conv encoder (strides 2, 4, 8, 16) and a
+top-down path with lateral connections give stride-4 features; one head predicts per class a
+centre heatmap, and per cell the box size (log of width and height in output cells) and the
+sub-cell offset of the centre. Peaks of the heatmap (3 x 3 max-pool) are the detections.
+
+Boxes are ``[x1, y1, x2, y2]`` pixels; ``boxes_img`` are in the original image, ``boxes_in``
+on the resized network input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+STRIDE = 4
+
+
+def _conv(c_in: int, c_out: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
+@dataclass(frozen=True)
+class Detections2D:
+    """One image's detections.
+
+    Attributes:
+        boxes_img: (K, 4) float32 ``[x1, y1, x2, y2]`` image pixels.
+        scores: (K,) float32 in [0, 1] (heatmap peak value).
+        labels: (K,) int64 class index into the detector's ``classes``.
+    """
+
+    boxes_img: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+
+
+class CenterNet2D(nn.Module):
+    """CenterNet-style detector.
+
+    Args:
+        classes: class names (heatmap channels, in order).
+        channels: encoder widths at strides 2, 4, 8, 16.
+        neck_channels: width of the stride-8 merge of the top-down path.
+        head_channels: width of the stride-4 features and head.
+        input_hw: (H, W) images are resized to before the network (:func:`detect_2d`).
+        score_threshold: minimum peak value kept by :func:`detect_2d`.
+        max_detections: top-K peaks per image in :func:`detect_2d`.
+
+    ``forward(images (B, 3, H_in, W_in) sRGB in [0, 1])`` returns a dict of raw head outputs at
+    stride 4: ``heatmap`` (B, C, H/4, W/4) logits, ``size`` (B, 2, H/4, W/4) log of
+    (width, height) in output cells, ``offset`` (B, 2, H/4, W/4) centre offset in cells.
+    """
+
+    def __init__(
+        self,
+        classes: Sequence[str],
+        channels: Sequence[int] = (16, 32, 64, 128),
+        neck_channels: int = 64,
+        head_channels: int = 32,
+        input_hw: tuple[int, int] = (192, 640),
+        score_threshold: float = 0.05,
+        max_detections: int = 50,
+    ) -> None:
+        super().__init__()
+        self.input_hw = tuple(input_hw)
+        self.score_threshold, self.max_detections = score_threshold, max_detections
+        if len(channels) != 4:
+            raise ValueError(f"channels must give 4 widths (strides 2..16), got {channels}")
+        self.classes = tuple(classes)
+        c1, c2, c3, c4 = channels
+        self.stage1 = _conv(3, c1, 2)
+        self.stage2 = nn.Sequential(_conv(c1, c2, 2), _conv(c2, c2))
+        self.stage3 = nn.Sequential(_conv(c2, c3, 2), _conv(c3, c3))
+        self.stage4 = nn.Sequential(_conv(c3, c4, 2), _conv(c4, c4))
+        self.top = _conv(c4, neck_channels, kernel=1)
+        self.lateral3 = _conv(c3, neck_channels, kernel=1)
+        self.merge3 = _conv(neck_channels, neck_channels)
+        self.reduce = _conv(neck_channels, head_channels, kernel=1)
+        self.lateral2 = _conv(c2, head_channels, kernel=1)
+        self.merge2 = _conv(head_channels, head_channels)
+        self.head = _conv(head_channels, head_channels)
+        self.out = nn.Conv2d(head_channels, len(self.classes) + 4, 1)
+        # Heatmap bias so the initial foreground probability is 0.01 (RetinaNet / CenterNet).
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        with torch.no_grad():
+            self.out.bias[: len(self.classes)] = -float(np.log(99.0))
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"images must be (B, 3, H, W), got {tuple(images.shape)}")
+        x = (images - 0.5) / 0.25
+        f2 = self.stage2(self.stage1(x))  # stride 4
+        f3 = self.stage3(f2)  # stride 8
+        f4 = self.stage4(f3)  # stride 16
+        p3 = self.merge3(F.interpolate(self.top(f4), size=f3.shape[-2:]) + self.lateral3(f3))
+        p2 = F.interpolate(self.reduce(p3), size=f2.shape[-2:]) + self.lateral2(f2)
+        y = self.out(self.head(self.merge2(p2)))  # (B, C + 4, H/4, W/4)
+        c = len(self.classes)
+        return {"heatmap": y[:, :c], "size": y[:, c : c + 2], "offset": y[:, c + 2 :]}
+
+
+def resize_image(image_srgb: torch.Tensor, input_hw: tuple[int, int]) -> torch.Tensor:
+    """(3, H, W) or (B, 3, H, W) float image -> (B, 3, *input_hw), bilinear with antialiasing."""
+    x = image_srgb[None] if image_srgb.ndim == 3 else image_srgb
+    return F.interpolate(x, size=tuple(input_hw), mode="bilinear", antialias=True)
+
+
+# -- targets and loss ----------------------------------------------------------------------
+def encode_targets_2d(
+    boxes_in: np.ndarray,
+    labels: np.ndarray,
+    ignore_boxes_in: np.ndarray,
+    ignore_labels: np.ndarray,
+    num_classes: int,
+    output_hw: tuple[int, int],
+    gaussian_alpha: float = 0.54,
+) -> dict[str, np.ndarray]:
+    """Training targets of one image.
+
+    Args:
+        boxes_in: (M, 4) ``[x1, y1, x2, y2]`` on the network input, pixels.
+        labels: (M,) class indices.
+        ignore_boxes_in: (G, 4) regions where the heatmap loss is not counted.
+        ignore_labels: (G,) class index each ignore region applies to, -1 for all classes.
+        num_classes: C.
+        output_hw: (Ho, Wo) of the stride-4 output.
+        gaussian_alpha: TTFNet's alpha: Gaussian sigma = alpha * box extent / 6 per axis.
+
+    Returns:
+        ``heatmap`` (C, Ho, Wo) float32 in [0, 1], 1 exactly at each centre cell;
+        ``weight`` (C, Ho, Wo) float32 1 where the heatmap loss counts;
+        ``centers`` (M, 2) int64 (row, col) cells, ``size`` (M, 2) float32 log (w, h) in cells,
+        ``offset`` (M, 2) float32 centre minus centre cell (x, y) in cells;
+        ``label`` (M,) int64.
+    """
+    ho, wo = output_hw
+    heat = np.zeros((num_classes, ho, wo), dtype=np.float32)
+    weight = np.ones((num_classes, ho, wo), dtype=np.float32)
+    for box, label in zip(np.asarray(ignore_boxes_in).reshape(-1, 4), ignore_labels):
+        x1, y1, x2, y2 = (np.asarray(box) / STRIDE).tolist()
+        cls = slice(None) if label < 0 else slice(int(label), int(label) + 1)
+        weight[
+            cls, max(int(y1), 0) : int(np.ceil(y2)) + 1, max(int(x1), 0) : int(np.ceil(x2)) + 1
+        ] = 0
+    b = np.asarray(boxes_in, dtype=np.float64).reshape(-1, 4) / STRIDE
+    ctr = np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1)
+    cell = np.clip(np.floor(ctr), 0, [wo - 1, ho - 1]).astype(np.int64)  # (M, 2) (col, row)
+    wh = np.maximum(b[:, 2:] - b[:, :2], 1.0 / STRIDE)
+    yy, xx = np.mgrid[0:ho, 0:wo]
+    for k, label in enumerate(np.asarray(labels, dtype=np.int64)):
+        sx, sy = np.maximum(gaussian_alpha * wh[k] / 6, 0.3)
+        g = np.exp(-((xx - cell[k, 0]) ** 2) / (2 * sx**2) - ((yy - cell[k, 1]) ** 2) / (2 * sy**2))
+        heat[label] = np.maximum(heat[label], g)
+    weight[heat > 0.01] = 1.0
+    return {
+        "heatmap": heat,
+        "weight": weight,
+        "centers": cell[:, ::-1].copy(),
+        "size": np.log(wh).astype(np.float32),
+        "offset": (ctr - cell).astype(np.float32),
+        "label": np.asarray(labels, dtype=np.int64),
+    }
+
+
+def focal_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """CenterNet's penalty-reduced pixel-wise focal loss (alpha 2, beta 4), summed and divided
+    by the number of centres (at least 1)."""
+    p = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
+    pos = target.eq(1).float()
+    pos_loss = -torch.log(p) * (1 - p) ** 2 * pos
+    neg_loss = -torch.log(1 - p) * p**2 * (1 - target) ** 4 * (1 - pos) * weight
+    return (pos_loss.sum() + neg_loss.sum()) / pos.sum().clamp(min=1.0)
+
+
+def compute_loss_2d(
+    head: dict[str, torch.Tensor], targets: Sequence[dict[str, np.ndarray]]
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Focal heatmap loss + L1 on log size and on the centre offset at the centre cells.
+
+    Args:
+        head: ``CenterNet2D.forward`` output for B images.
+        targets: B dicts from :func:`encode_targets_2d`.
+
+    Returns:
+        (total loss, {"heatmap", "size", "offset"} floats).
+    """
+    dev = head["heatmap"].device
+    heat_t = torch.from_numpy(np.stack([t["heatmap"] for t in targets])).to(dev)
+    weight_t = torch.from_numpy(np.stack([t["weight"] for t in targets])).to(dev)
+    l_heat = focal_loss(head["heatmap"], heat_t, weight_t)
+    size_p, off_p, size_t, off_t = [], [], [], []
+    for i, t in enumerate(targets):
+        if len(t["label"]) == 0:
+            continue
+        r, c = torch.from_numpy(t["centers"][:, 0]), torch.from_numpy(t["centers"][:, 1])
+        size_p.append(head["size"][i, :, r, c].T)  # from (2, M) to (M, 2)
+        off_p.append(head["offset"][i, :, r, c].T)
+        size_t.append(torch.from_numpy(t["size"]))
+        off_t.append(torch.from_numpy(t["offset"]))
+    if size_p:
+        l_size = F.l1_loss(torch.cat(size_p), torch.cat(size_t).to(dev))
+        l_off = F.l1_loss(torch.cat(off_p), torch.cat(off_t).to(dev))
+    else:
+        l_size = l_off = head["size"].sum() * 0.0
+    total = l_heat + l_size + l_off
+    parts = {"heatmap": l_heat, "size": l_size, "offset": l_off}
+    return total, {k: float(v.detach()) for k, v in parts.items()}
+
+
+# -- decoding ------------------------------------------------------------------------------
+@torch.no_grad()
+def decode_detections_2d(
+    head: dict[str, torch.Tensor],
+    input_hw: tuple[int, int],
+    image_hw: Sequence[tuple[int, int]],
+    score_threshold: float = 0.05,
+    max_detections: int = 50,
+) -> list[Detections2D]:
+    """Heatmap peaks (3 x 3 max-pool) -> boxes in each original image.
+
+    Args:
+        head: ``CenterNet2D.forward`` output for B images.
+        input_hw: network input size the images were resized to.
+        image_hw: B original (H, W), to scale boxes back and clip them.
+        score_threshold: minimum peak value kept.
+        max_detections: top-K peaks per image over all classes.
+    """
+    heat = torch.sigmoid(head["heatmap"])
+    keep = heat == F.max_pool2d(heat, 3, stride=1, padding=1)
+    heat = heat * keep
+    b, c, ho, wo = heat.shape
+    scores, index = heat.reshape(b, -1).topk(min(max_detections, c * ho * wo), dim=1)
+    out = []
+    for i in range(b):
+        good = scores[i] >= score_threshold
+        idx, sc = index[i][good], scores[i][good]
+        label, pos = idx // (ho * wo), idx % (ho * wo)
+        row, col = pos // wo, pos % wo
+        off = head["offset"][i, :, row, col]  # (2, K)
+        wh = torch.exp(head["size"][i, :, row, col].clamp(max=8.0))  # (2, K) cells
+        cx, cy = col + off[0], row + off[1]
+        boxes = torch.stack([cx - wh[0] / 2, cy - wh[1] / 2, cx + wh[0] / 2, cy + wh[1] / 2], 1)
+        h, w = image_hw[i]
+        scale = torch.tensor(
+            [w / input_hw[1], h / input_hw[0]] * 2, dtype=boxes.dtype, device=boxes.device
+        )
+        boxes = boxes * STRIDE * scale
+        boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w - 1)
+        boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h - 1)
+        out.append(
+            Detections2D(
+                boxes.cpu().numpy().astype(np.float32),
+                sc.cpu().numpy().astype(np.float32),
+                label.cpu().numpy().astype(np.int64),
+            )
+        )
+    return out
+
+
+@torch.no_grad()
+def detect_2d(model: CenterNet2D, image_srgb: torch.Tensor | np.ndarray) -> Detections2D:
+    """Run the detector (in eval mode) on one (3, H, W) sRGB image in [0, 1], with the model's
+    ``input_hw``, ``score_threshold`` and ``max_detections``."""
+    img = torch.as_tensor(np.asarray(image_srgb, dtype=np.float32))
+    if img.ndim != 3 or img.shape[0] != 3:
+        raise ValueError(f"image_srgb must be (3, H, W), got {tuple(img.shape)}")
+    dev = next(model.parameters()).device
+    head = model(resize_image(img.to(dev), model.input_hw))
+    return decode_detections_2d(
+        head, model.input_hw, [tuple(img.shape[1:])], model.score_threshold,
+        model.max_detections,
+    )[0]  # fmt: skip

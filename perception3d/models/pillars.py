@@ -1,0 +1,120 @@
+"""PointPillars encoder (Lang et al., CVPR 2019): a PointNet over the points of each pillar,
+scattered to a bird's-eye-view pseudo-image.
+
+Each point of a pillar is decorated with its offset from the pillar's point mean (x_c, y_c,
+z_c) and from the pillar's geometric centre (x_p, y_p, z_p; the paper uses x_p, y_p, OpenPCDet
+adds z), then a shared linear layer + batch norm + ReLU and a max over the pillar's points
+give one feature vector per pillar.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from perception3d.lidar.voxelize import VoxelGridConfig
+
+
+class PillarFeatureNet(nn.Module):
+    """Pillar points -> one feature per pillar.
+
+    Args:
+        grid: the pillar grid (voxel size and range give the pillar centres).
+        in_channels: channels per input point (``[x, y, z, intensity, ...]``).
+        channels: widths of the per-point layers; the last is the output size.
+
+    ``forward(points (V, P, C), num_points (V,), coords (V, 4) [batch, z, y, x])`` returns
+    (V, channels[-1]).
+    """
+
+    def __init__(
+        self, grid: VoxelGridConfig, in_channels: int = 4, channels: Sequence[int] = (64,)
+    ) -> None:
+        super().__init__()
+        widths = [in_channels + 6, *channels]
+        layers = []
+        for c_in, c_out in itertools.pairwise(widths):
+            layers.append(
+                nn.ModuleList([nn.Linear(c_in, c_out, bias=False), nn.BatchNorm1d(c_out)])
+            )
+        self.layers = nn.ModuleList(layers)
+        self.out_channels = widths[-1]
+        size = torch.tensor(grid.voxel_size_m, dtype=torch.float32)
+        lo = torch.tensor(grid.point_range_m[:3], dtype=torch.float32)
+        self.register_buffer("voxel_size", size, persistent=False)
+        self.register_buffer("centre_offset", lo + size / 2, persistent=False)
+
+    def forward(
+        self, points: torch.Tensor, num_points: torch.Tensor, coords: torch.Tensor
+    ) -> torch.Tensor:
+        if points.ndim != 3 or coords.shape != (points.shape[0], 4):
+            raise ValueError(
+                f"points must be (V, P, C) and coords (V, 4), got {tuple(points.shape)}, "
+                f"{tuple(coords.shape)}"
+            )
+        v, p, _ = points.shape
+        valid = torch.arange(p, device=points.device)[None, :] < num_points[:, None]  # (V, P)
+        mask = valid.unsqueeze(-1).to(points.dtype)  # (V, P, 1)
+        count = num_points.clamp(min=1).to(points.dtype).view(v, 1, 1)
+        mean = (points[..., :3] * mask).sum(dim=1, keepdim=True) / count  # (V, 1, 3)
+        # pillar centre from its (x, y, z) index; coords are [batch, z, y, x]
+        centre = coords[:, [3, 2, 1]].to(points.dtype) * self.voxel_size + self.centre_offset
+        x = torch.cat([points, points[..., :3] - mean, points[..., :3] - centre[:, None, :]], -1)
+        x = x * mask  # padded slots stay zero
+        for linear, norm in self.layers:
+            x = linear(x)  # (V, P, C')
+            x = torch.relu(norm(x.reshape(v * p, -1)).reshape(v, p, -1))
+        return x.max(dim=1).values
+
+
+def scatter_to_bev(
+    features: torch.Tensor, coords: torch.Tensor, batch_size: int, grid_hw: tuple[int, int]
+) -> torch.Tensor:
+    """Place pillar features on a dense BEV canvas.
+
+    Args:
+        features: (V, C) per-pillar features.
+        coords: (V, 4) int ``[batch, z, y, x]``.
+        batch_size: B.
+        grid_hw: (H, W) = (y cells, x cells).
+
+    Returns:
+        (B, C, H, W); empty cells are 0.
+
+    Example:
+        >>> f = torch.tensor([[1.0], [2.0]]); c = torch.tensor([[0, 0, 1, 2], [1, 0, 0, 0]])
+        >>> scatter_to_bev(f, c, 2, (2, 3))[:, 0].tolist()
+        [[[0.0, 0.0, 0.0], [0.0, 0.0, 1.0]], [[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]
+    """
+    h, w = grid_hw
+    c = features.shape[1]
+    canvas = features.new_zeros(batch_size, h * w, c)
+    flat = coords[:, 2].long() * w + coords[:, 3].long()
+    canvas[coords[:, 0].long(), flat] = features
+    return canvas.transpose(1, 2).reshape(batch_size, c, h, w)  # from (B, HW, C) to (B, C, H, W)
+
+
+class PillarEncoder(nn.Module):
+    """Voxelized points -> BEV pseudo-image: :class:`PillarFeatureNet` then
+    :func:`scatter_to_bev`. ``forward(points, num_points, coords, batch_size)`` ->
+    (B, C, H, W)."""
+
+    def __init__(self, feature_net: PillarFeatureNet, grid: VoxelGridConfig) -> None:
+        super().__init__()
+        self.feature_net = feature_net
+        nx, ny, _ = grid.grid_size_xyz
+        self.grid_hw = (ny, nx)
+        self.out_channels = feature_net.out_channels
+
+    def forward(
+        self,
+        points: torch.Tensor,
+        num_points: torch.Tensor,
+        coords: torch.Tensor,
+        batch_size: int,
+    ) -> torch.Tensor:
+        features = self.feature_net(points, num_points, coords)
+        return scatter_to_bev(features, coords, batch_size, self.grid_hw)

@@ -1,0 +1,177 @@
+"""A compact image semantic segmentation network for PointPainting (``SegNet``), the mapping
+from the synthetic scenes' semantic ids to its classes, and its weight files.
+
+The network is a small U-Net (Ronneberger et al., MICCAI 2015): three stride-2 encoder stages
+and a decoder with skip connections, batch norm + ReLU, about 0.3 M parameters at width 16. It
+runs on images downscaled by ``input_scale`` (0.5: KITTI's 375 x 1242 -> 188 x 621) and
+returns class logits upsampled back to the input image size, so a pixel of ``image_2`` always
+has a score vector.
+
+Classes (``SEG_CLASSES``): ``background``, ``Car``, ``Pedestrian``, ``Cyclist``. The synthetic
+ids of :mod:`perception3d.data.synth.semantics` map as: car and van -> Car (KITTI's Van is an
+"ignore" for the Car metric, so painting vans as cars costs no false positives there), pedestrian
+-> Pedestrian, cyclist (rider and bicycle) -> Cyclist, everything else (road, buildings, truck,
+sky, ...) -> background.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from perception3d.atomic import atomic_write
+from perception3d.data.synth.semantics import SEMANTIC_CLASSES, SEMANTIC_ID
+
+SEG_CLASSES: tuple[str, ...] = ("background", "Car", "Pedestrian", "Cyclist")
+
+# synthetic semantic name -> index into SEG_CLASSES (names not listed: background)
+_SEMANTIC_TO_SEG = {"car": 1, "van": 1, "pedestrian": 2, "cyclist": 3}
+
+
+def semantic_to_seg_lut() -> np.ndarray:
+    """(len(SEMANTIC_CLASSES),) uint8 lookup table: synthetic semantic id -> SEG_CLASSES index.
+
+    Example:
+        >>> lut = semantic_to_seg_lut()
+        >>> [SEG_CLASSES[lut[SEMANTIC_ID[n]]] for n in ("road", "car", "van", "truck", "cyclist")]
+        ['background', 'Car', 'Car', 'background', 'Cyclist']
+    """
+    lut = np.zeros(len(SEMANTIC_CLASSES), np.uint8)
+    for name, k in _SEMANTIC_TO_SEG.items():
+        lut[SEMANTIC_ID[name]] = k
+    return lut
+
+
+def _block(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
+class SegNet(nn.Module):
+    """Small U-Net: sRGB image -> per-pixel class logits.
+
+    Args:
+        num_classes: output classes (``len(SEG_CLASSES)``).
+        width: channels of the first stage; stages have width x (1, 2, 4, 6).
+        input_scale: the image is resized by this factor before the network (logits are
+            resized back to the input size).
+
+    ``forward(image_srgb (B, 3, H, W) float32 in [0, 1]) -> logits (B, num_classes, H, W)``.
+
+    Example:
+        >>> net = SegNet().eval()
+        >>> net(torch.rand(1, 3, 37, 90)).shape
+        torch.Size([1, 4, 37, 90])
+    """
+
+    def __init__(self, num_classes: int = len(SEG_CLASSES), width: int = 16, input_scale=0.5):
+        super().__init__()
+        if not 0 < input_scale <= 1:
+            raise ValueError(f"input_scale must be in (0, 1], got {input_scale}")
+        self.num_classes, self.width, self.input_scale = num_classes, width, float(input_scale)
+        c1, c2, c3, c4 = width, 2 * width, 4 * width, 6 * width
+        self.enc1 = _block(3, c1)
+        self.enc2 = _block(c1, c2, 2)
+        self.enc3 = _block(c2, c3, 2)
+        self.enc4 = _block(c3, c4, 2)
+        self.dec3 = _block(c4 + c3, c3)
+        self.dec2 = _block(c3 + c2, c2)
+        self.dec1 = _block(c2 + c1, c1)
+        self.classifier = nn.Conv2d(c1, num_classes, 1)
+        # per-channel normalization of sRGB inputs (fixed, not learned)
+        self.register_buffer("mean", torch.tensor([0.4, 0.4, 0.4]).view(1, 3, 1, 1), False)
+        self.register_buffer("std", torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1), False)
+
+    def forward_scaled(self, image_srgb: torch.Tensor) -> torch.Tensor:
+        """Logits at the network's own resolution (the input already resized)."""
+        h, w = image_srgb.shape[-2:]
+        pad_h, pad_w = (-h) % 8, (-w) % 8  # three stride-2 stages
+        x = F.pad((image_srgb - self.mean) / self.std, (0, pad_w, 0, pad_h), mode="replicate")
+        e1 = self.enc1(x)  # (B, c1, H, W)
+        e2 = self.enc2(e1)  # (B, c2, H/2, W/2)
+        e3 = self.enc3(e2)  # (B, c3, H/4, W/4)
+        e4 = self.enc4(e3)  # (B, c4, H/8, W/8)
+        d3 = self.dec3(torch.cat([F.interpolate(e4, size=e3.shape[-2:]), e3], 1))
+        d2 = self.dec2(torch.cat([F.interpolate(d3, size=e2.shape[-2:]), e2], 1))
+        d1 = self.dec1(torch.cat([F.interpolate(d2, size=e1.shape[-2:]), e1], 1))
+        return self.classifier(d1)[..., :h, :w]
+
+    def forward(self, image_srgb: torch.Tensor) -> torch.Tensor:
+        if image_srgb.ndim != 4 or image_srgb.shape[1] != 3:
+            raise ValueError(f"image_srgb must be (B, 3, H, W), got {tuple(image_srgb.shape)}")
+        h, w = image_srgb.shape[-2:]
+        x = image_srgb
+        if self.input_scale != 1.0:
+            x = F.interpolate(x, size=scaled_size((h, w), self.input_scale), mode="area")
+        logits = self.forward_scaled(x)
+        if logits.shape[-2:] != (h, w):
+            logits = F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
+        return logits
+
+
+def scaled_size(hw: tuple[int, int], scale: float) -> tuple[int, int]:
+    """(H, W) of an image resized by ``scale`` (rounded, at least 1).
+
+    Example:
+        >>> scaled_size((375, 1242), 0.5)
+        (188, 621)
+    """
+    return max(1, round(hw[0] * scale)), max(1, round(hw[1] * scale))
+
+
+@torch.inference_mode()
+def predict_scores(net: SegNet, image_srgb: np.ndarray) -> np.ndarray:
+    """Softmax class scores of one image.
+
+    Args:
+        net: the network (put in eval mode by the caller).
+        image_srgb: (3, H, W) float32 sRGB in [0, 1].
+
+    Returns:
+        (C, H, W) float32 scores summing to 1 over C.
+    """
+    if image_srgb.ndim != 3 or image_srgb.shape[0] != 3:
+        raise ValueError(f"image_srgb must be (3, H, W), got {image_srgb.shape}")
+    logits = net(torch.from_numpy(np.ascontiguousarray(image_srgb, np.float32))[None])
+    return torch.softmax(logits[0], 0).numpy()
+
+
+def save_segnet(net: SegNet, path: str | Path, info: dict | None = None) -> Path:
+    """Write the network's weights and its constructor arguments atomically (a file that
+    ``torch.load(..., weights_only=True)`` reads)."""
+    blob = {
+        "arch": {
+            "num_classes": net.num_classes,
+            "width": net.width,
+            "input_scale": net.input_scale,
+        },
+        "classes": list(SEG_CLASSES),
+        "state_dict": net.state_dict(),
+        "info": info or {},
+    }
+    return atomic_write(path, lambda f: torch.save(blob, f))
+
+
+def load_segnet(path: str | Path) -> SegNet:
+    """The :class:`SegNet` of a file written by :func:`save_segnet` (or a training checkpoint
+    of ``perception3d fusion train-seg``), in eval mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"segmentation weights not found: {path}")
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(blob, dict) or "arch" not in blob or "state_dict" not in blob:
+        raise ValueError(f"{path}: not a SegNet file (expected keys 'arch' and 'state_dict')")
+    arch = blob["arch"]
+    net = SegNet(int(arch["num_classes"]), int(arch["width"]), float(arch["input_scale"]))
+    net.load_state_dict(blob["state_dict"])
+    return net.eval()

@@ -1,0 +1,35 @@
+"""A tiny PointPillars config for fast model/engine tests: the shipped lite config with a
+smaller range and backbone, through the same loader and ``--set`` overrides users have."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perception3d.engine.config import ExperimentConfig, load_experiment
+
+CONFIGS = Path(__file__).parents[2] / "configs" / "models"
+
+TINY_OVERRIDES = (
+    "model.voxel.point_range_m=[0.0, -12.8, -3.0, 25.6, 12.8, 1.0]",
+    "model.voxel.voxel_size_m=[0.2, 0.2, 4.0]",
+    "model.pillar_encoder.channels=[16]",
+    "model.backbone.layers=[1, 1]",
+    "model.backbone.strides=[2, 2]",
+    "model.backbone.channels=[16, 32]",
+    "model.backbone.upsample_strides=[1, 2]",
+    "model.backbone.upsample_channels=[32, 32]",
+    "train.num_workers=0",
+    "train.num_threads=1",  # results independent of the machine's core count
+)
+
+
+def tiny_config(root: Path | str = ".", *extra: str) -> ExperimentConfig:
+    overrides = [*TINY_OVERRIDES, f"data.root={Path(root).resolve()}", *extra]
+    return load_experiment(CONFIGS / "pointpillars_lite.yaml", overrides)
+
+
+@pytest.fixture
+def tiny_cfg() -> ExperimentConfig:
+    return tiny_config()

@@ -1,0 +1,136 @@
+"""The compact CenterNet-style 2D detector (perception3d.models.detector2d) and its targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from perception3d.data.kitti import KittiObjectDataset
+from perception3d.engine.detector2d_train import augment_2d, boxes_2d_targets
+from perception3d.geometry.iou import iou_2d
+from perception3d.models.detector2d import (
+    CenterNet2D,
+    compute_loss_2d,
+    decode_detections_2d,
+    detect_2d,
+    encode_targets_2d,
+    resize_image,
+)
+from perception3d.runtime import torch_threads
+
+TINY = dict(channels=(8, 16, 16, 32), neck_channels=16, head_channels=16)
+
+
+def _perfect_head(targets: dict, num_classes: int, out_hw) -> dict:
+    """Head outputs that say exactly what the targets say."""
+    heat = torch.full((1, num_classes, *out_hw), -20.0)
+    size = torch.zeros(1, 2, *out_hw)
+    off = torch.zeros(1, 2, *out_hw)
+    for k, (r, c) in enumerate(targets["centers"]):
+        heat[0, targets["label"][k], r, c] = 20.0
+        size[0, :, r, c] = torch.from_numpy(targets["size"][k])
+        off[0, :, r, c] = torch.from_numpy(targets["offset"][k])
+    return {"heatmap": heat, "size": size, "offset": off}
+
+
+def test_targets_decode_back_to_the_boxes():
+    boxes = np.array([[10.0, 20.0, 50.0, 60.0], [100.5, 30.25, 140.0, 90.0], [200, 8, 212, 40]])
+    labels = np.array([0, 2, 1])
+    t = encode_targets_2d(boxes, labels, np.zeros((0, 4)), np.zeros(0, int), 3, (24, 64))
+    assert t["heatmap"].max() == 1.0
+    for (r, c), label in zip(t["centers"], labels):
+        assert t["heatmap"][label, r, c] == 1.0  # peak exactly at the centre cell
+    assert (t["heatmap"] == 1.0).sum() == 3
+    dets = decode_detections_2d(_perfect_head(t, 3, (24, 64)), (96, 256), [(96, 256)])[0]
+    order = np.argsort(dets.boxes_img[:, 0])
+    np.testing.assert_allclose(dets.boxes_img[order], boxes, atol=1e-4)
+    np.testing.assert_array_equal(dets.labels[order], labels)
+    # boxes come back in the original image's pixels: a 2x larger image doubles them
+    dets = decode_detections_2d(_perfect_head(t, 3, (24, 64)), (96, 256), [(192, 512)])[0]
+    np.testing.assert_allclose(np.sort(dets.boxes_img[:, 0]), boxes[:, 0] * 2, atol=1e-3)
+
+
+def test_ignore_regions_switch_the_heatmap_loss_off():
+    t = encode_targets_2d(
+        np.array([[0.0, 0, 16, 16]]), np.array([0]),
+        np.array([[40.0, 40, 80, 80], [100.0, 0, 120, 20]]), np.array([-1, 1]), 2, (32, 32),
+    )  # fmt: skip
+    assert (t["weight"][:, 10:20, 10:20] == 0).all()  # DontCare: every class
+    assert (t["weight"][1, 0:5, 25:30] == 0).all() and (t["weight"][0, 0:5, 25:30] == 1).all()
+    assert t["weight"][0, 2, 2] == 1  # a positive is never ignored
+
+
+def test_kitti_targets_ignore_dontcare_and_van(kitti_root):
+    frame = KittiObjectDataset(kitti_root, ids=["000008"]).frame(8)
+    boxes, labels, ign, ign_labels = boxes_2d_targets(frame.objects, ("Car", "Pedestrian"))
+    assert len(boxes) == 6 and (labels == 0).all()
+    assert len(ign) == 4 and (ign_labels == -1).all()  # the four DontCare rows
+
+
+def test_flip_and_crop_move_the_boxes_with_the_image():
+    img = np.zeros((3, 16, 64), dtype=np.uint8)
+    img[:, 4:8, 10:20] = 255
+    box = np.array([[10.0, 4, 20, 8]])
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        none = np.zeros((0, 4))
+        out, b, _, ign, _ = augment_2d(img, box, np.array([0]), none, np.zeros(0, int), 32, rng)
+        assert out.shape == (3, 16, 32)
+        if len(b):  # the box survived the crop: the bright patch is where the box says
+            x1, y1, x2, y2 = b[0].astype(int)
+            assert out[0, y1:y2, x1:x2].min() > 0 and out[0].sum() > 0
+        else:
+            assert len(ign) == 1
+
+
+def test_shapes_and_errors():
+    model = CenterNet2D(("Car", "Pedestrian", "Cyclist"), **TINY).eval()
+    out = model(torch.rand(2, 3, 64, 128))
+    assert out["heatmap"].shape == (2, 3, 16, 32) and out["size"].shape == (2, 2, 16, 32)
+    # initial heatmap: probability 0.01 everywhere (prior bias, zero weights)
+    torch.testing.assert_close(torch.sigmoid(out["heatmap"]), torch.full_like(out["heatmap"], 0.01))
+    with pytest.raises(ValueError, match="images must be"):
+        model(torch.rand(3, 64, 128))
+    with pytest.raises(ValueError, match="image_srgb must be"):
+        detect_2d(model, np.zeros((64, 128, 3), dtype=np.float32))
+
+
+@pytest.mark.slow
+def test_tiny_overfit_finds_the_cars(kitti_root):
+    torch.manual_seed(0)
+    input_hw = (96, 320)
+    model = CenterNet2D(("Car",), **TINY, input_hw=input_hw, score_threshold=0.3)
+    ds = KittiObjectDataset(kitti_root, ids=["000000", "000008"])
+    frames = list(ds)
+    images, targets, gt = [], [], []
+    for f in frames:
+        h, w = f.image.shape[1:]
+        images.append(resize_image(torch.from_numpy(f.image), input_hw)[0])
+        boxes, labels, ign, ign_l = boxes_2d_targets(f.objects, ("Car",))
+        big = (boxes[:, 3] - boxes[:, 1]) > 30  # keep it learnable at this resolution
+        scale = np.array([input_hw[1] / w, input_hw[0] / h] * 2)
+        targets.append(encode_targets_2d(boxes[big] * scale, labels[big], ign * scale, ign_l, 1,
+                                         (input_hw[0] // 4, input_hw[1] // 4)))  # fmt: skip
+        gt.append(boxes[big])
+    batch = torch.stack(images)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    losses = []
+    with torch_threads(1):  # the same float reductions whatever the machine's thread count
+        for _ in range(150):
+            loss, _ = compute_loss_2d(model(batch), targets)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+    assert losses[-1] < 0.2 * losses[0]
+    model.eval()  # running statistics, converged on the one repeated batch
+    assert sum(len(b) for b in gt) >= 3
+    for f, boxes in zip(frames, gt):
+        if len(boxes) == 0:  # 000000 holds a pedestrian only
+            continue
+        with torch.no_grad():
+            det = detect_2d(model, f.image)
+        assert len(det.boxes_img) >= len(boxes)
+        best = iou_2d(boxes, det.boxes_img).max(axis=1)
+        assert (best > 0.5).all(), best

@@ -1,0 +1,93 @@
+"""SegNet: shapes, the semantic mapping, save/load round trip, and that it can fit a tiny
+labelled set (the network and its loss can learn the task)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from perception3d.data.synth.semantics import SEMANTIC_CLASSES, SEMANTIC_ID
+from perception3d.models.segnet import (
+    SEG_CLASSES,
+    SegNet,
+    load_segnet,
+    predict_scores,
+    save_segnet,
+    semantic_to_seg_lut,
+)
+
+
+def test_mapping_covers_every_semantic_class():
+    lut = semantic_to_seg_lut()
+    assert lut.shape == (len(SEMANTIC_CLASSES),)
+    assert SEG_CLASSES[lut[SEMANTIC_ID["pedestrian"]]] == "Pedestrian"
+    assert SEG_CLASSES[lut[SEMANTIC_ID["unlabeled"]]] == "background"
+    assert set(lut.tolist()) == set(range(len(SEG_CLASSES)))
+
+
+def test_scores_have_the_image_size_and_sum_to_one(tmp_path):
+    torch.manual_seed(0)
+    net = SegNet(width=4).eval()
+    scores = predict_scores(net, np.random.default_rng(0).random((3, 45, 131), np.float32))
+    assert scores.shape == (len(SEG_CLASSES), 45, 131)
+    np.testing.assert_allclose(scores.sum(0), 1.0, atol=1e-5)
+    again = predict_scores(
+        load_segnet(save_segnet(net, tmp_path / "s.pt")), np.zeros((3, 8, 8), "f4")
+    )
+    np.testing.assert_allclose(again, predict_scores(net, np.zeros((3, 8, 8), "f4")), atol=1e-6)
+    with pytest.raises(ValueError, match=r"image_srgb must be \(B, 3, H, W\)"):
+        net(torch.zeros(1, 1, 8, 8))
+    with pytest.raises(ValueError, match="not a SegNet file"):
+        torch.save({"x": 1}, tmp_path / "bad.pt")
+        load_segnet(tmp_path / "bad.pt")
+
+
+@pytest.mark.slow
+def test_segnet_overfits_a_tiny_set():
+    """Two 24 x 48 images: coloured rectangles (classes 1-3) on a textured background."""
+    g = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    images = torch.rand(2, 3, 24, 48, generator=g) * 0.3
+    labels = torch.zeros(2, 24, 48, dtype=torch.long)
+    colours = {1: (0.9, 0.1, 0.1), 2: (0.1, 0.9, 0.1), 3: (0.1, 0.1, 0.9)}
+    boxes = [(1, 4, 18, 5, 22), (2, 8, 22, 28, 40), (3, 2, 10, 36, 46)]
+    for k, (cls, r0, r1, c0, c1) in enumerate(boxes):
+        b = k % 2
+        images[b, :, r0:r1, c0:c1] = torch.tensor(colours[cls]).view(3, 1, 1)
+        labels[b, r0:r1, c0:c1] = cls
+    net = SegNet(width=6, input_scale=1.0)
+    opt = torch.optim.AdamW(net.parameters(), lr=0.01)
+    for _ in range(200):
+        loss = F.cross_entropy(net(images), labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        pred = net(images).argmax(1)
+    assert float((pred == labels).float().mean()) > 0.97
+    for cls in (1, 2, 3):
+        assert float((pred[labels == cls] == cls).float().mean()) > 0.9
+
+
+def test_object_crops_hold_the_rare_class():
+    """With object_crop_fraction 1, every crop of a frame whose only foreground is a small
+    pedestrian contains pedestrian pixels; without, most random crops miss it."""
+    from perception3d.engine.seg_train import SegTrainConfig, _batch, foreground_pixels
+
+    labels = np.zeros((100, 400), np.uint8)
+    labels[40:52, 350:356] = 2  # a 12 x 6 px pedestrian in the right corner
+    images = [np.zeros((3, 100, 400), np.uint8)]
+    fg = [foreground_pixels(labels)]
+    assert [len(p) for p in fg[0]] == [0, 72, 0]
+    cfg = SegTrainConfig(data_root=Path("."), batch_size=32, crop_hw=(32, 64))
+    with_obj = dataclasses.replace(cfg, object_crop_fraction=1.0)
+    _, y = _batch(images, [labels], with_obj, 0, fg)
+    assert bool(((y == 2).flatten(1).any(1)).all())
+    _, y = _batch(images, [labels], cfg, 0, fg)
+    assert float((y == 2).flatten(1).any(1).float().mean()) < 0.3
