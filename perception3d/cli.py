@@ -109,7 +109,14 @@ def _cmd_isp(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"{args.config}: no held-out scenes (synth_root/procedural)")
         models = {k: load_weights(getattr(cfg.weights, k)) for k in ("raw", "hdr", "dehaze")}
         result = evaluate(
-            scenes, models, args.out, cfg.seed, cfg.conditions, cfg.denoise, log=print
+            scenes,
+            models,
+            args.out,
+            cfg.seed,
+            cfg.conditions,
+            cfg.denoise,
+            log=print,
+            precision=cfg.precision,
         )
         print(format_table(result))
         print(f"wrote {args.out / 'metrics.json'} and {args.out / 'grid.png'}")

@@ -27,6 +27,7 @@ from perception3d.data.kitti import read_image, read_split_file
 from perception3d.models.segnet import (
     SEG_CLASSES,
     SegNet,
+    load_segnet,
     predict_scores,
     save_segnet,
     scaled_size,
@@ -56,6 +57,7 @@ class SegTrainConfig:
         threads: torch CPU threads.
         max_train_frames, max_val_frames: use only the first N frames (None: all).
         checkpoint_every: steps between checkpoints.
+        init: SegNet weights to start from (a fine-tune; width and input_scale must match).
     """
 
     data_root: Path
@@ -77,6 +79,7 @@ class SegTrainConfig:
     max_train_frames: int | None = None
     max_val_frames: int | None = None
     checkpoint_every: int = 250
+    init: Path | None = None
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
@@ -210,6 +213,14 @@ def train_segnet(cfg: SegTrainConfig, out_dir: str | Path, progress: bool = True
     with torch_threads(cfg.threads):
         seed_everything(cfg.seed)
         net = SegNet(len(SEG_CLASSES), cfg.width, cfg.input_scale)
+        if cfg.init is not None:
+            start_from = load_segnet(cfg.init)
+            if (start_from.width, start_from.input_scale) != (cfg.width, cfg.input_scale):
+                raise ValueError(
+                    f"init {cfg.init}: width/input_scale {start_from.width}/"
+                    f"{start_from.input_scale}, config {cfg.width}/{cfg.input_scale}"
+                )
+            net.load_state_dict(start_from.state_dict())
         images, labels = [], []
         for fid in tqdm(train_ids, desc="load", disable=not progress, leave=False):
             img8, lab = _downscale(*load_pair(root, fid), cfg.input_scale)

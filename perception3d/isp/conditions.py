@@ -99,10 +99,22 @@ def _exposure_for_percentile(
     return level / max(value, 1e-8)
 
 
-def make_hdr_sample(radiance: torch.Tensor, rng: np.random.Generator) -> ImageSample:
+def make_hdr_sample(
+    radiance: torch.Tensor,
+    rng: np.random.Generator,
+    exposure_reference: torch.Tensor | None = None,
+) -> ImageSample:
     """LDR capture of ``radiance`` (B, 3, H, W; B = 1 for a per-image exposure) with clipped
-    highlights, through a random camera response."""
-    k = _exposure_for_percentile(radiance, float(rng.uniform(95.0, 99.0)), 1.0, use_max=True)
+    highlights, through a random camera response (``extras["crf_gamma"]``: the gamma of its
+    power law, 0 for the sRGB curve). The exposure clips the brightest 1-5 % of
+    ``radiance``'s pixels, or, given ``exposure_reference`` (1-D max-channel values of the whole
+    frame that ``radiance`` is a crop of), of the whole frame's."""
+    percentile = float(rng.uniform(95.0, 99.0))
+    if exposure_reference is None:
+        k = _exposure_for_percentile(radiance, percentile, 1.0, use_max=True)
+    else:
+        value = float(torch.quantile(exposure_reference.float(), percentile / 100.0))
+        k = 1.0 / max(value, 1e-8)
     hdr = radiance * k
     noisy = (
         hdr
@@ -113,10 +125,12 @@ def make_hdr_sample(radiance: torch.Tensor, rng: np.random.Generator) -> ImageSa
         * hdr.clamp(0, 1).sqrt()
     )
     if rng.random() < 0.3:
-        ldr = linear_to_srgb(noisy)
+        ldr, gamma = linear_to_srgb(noisy), 0.0
     else:
-        ldr = noisy.clamp(0.0, 1.0).pow(1.0 / float(rng.uniform(1.8, 2.6)))
-    return ImageSample(quantize8(ldr), hdr)
+        gamma = float(rng.uniform(1.8, 2.6))
+        ldr = noisy.clamp(0.0, 1.0).pow(1.0 / gamma)
+    # the response: gamma of the power law, 0 for the sRGB curve
+    return ImageSample(quantize8(ldr), hdr, {"crf_gamma": torch.tensor([gamma])})
 
 
 def make_haze_sample(

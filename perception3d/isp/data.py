@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -28,6 +29,32 @@ class Scene:
     radiance: np.ndarray
     depth: np.ndarray
     real: bool = False
+    _bright: np.ndarray | None = dataclasses.field(default=None, repr=False)
+
+    def max_channel_sample(self, count: int = 200_000) -> torch.Tensor:
+        """About ``count`` evenly strided values of the per-pixel maximum channel (1-D), for
+        exposures set on the whole frame (what :func:`perception3d.isp.conditions.make_hdr_sample`
+        does on a full frame) while training on crops."""
+        flat = self.radiance.max(axis=0).reshape(-1)
+        return torch.from_numpy(np.ascontiguousarray(flat[:: max(1, flat.size // count)]))
+
+    def bright_pixels(self, top: float = 0.01) -> np.ndarray:
+        """(N, 2) (row, col) of the brightest ``top`` share of pixels (max channel), cached."""
+        if self._bright is None:
+            m = self.radiance.max(axis=0)
+            thr = np.quantile(m[::2, ::2], 1.0 - top)
+            self._bright = np.argwhere(m >= thr)
+        return self._bright
+
+
+class Crop(NamedTuple):
+    """A training crop: radiance (1, 3, h, w), depth (1, 1, h, w), whether it comes from a
+    real photograph, and the scene it was cut from."""
+
+    radiance: torch.Tensor
+    depth: torch.Tensor
+    real: bool
+    scene: Scene
 
 
 def synth_ids(root: str | Path, split: str | None) -> list[str]:
@@ -71,25 +98,42 @@ def build_pool(
 
 
 def random_crops(
-    scenes: Sequence[Scene], count: int, size: int, rng: np.random.Generator
-) -> list[tuple[torch.Tensor, torch.Tensor, bool]]:
-    """``count`` random (radiance (1, 3, s, s), depth (1, 1, s, s), real) crops with random
-    horizontal flips; crop corners are even so the Bayer phase is kept."""
+    scenes: Sequence[Scene],
+    count: int,
+    size: int,
+    rng: np.random.Generator,
+    height: int | None = None,
+    highlight_fraction: float = 0.0,
+) -> list[Crop]:
+    """``count`` random crops of ``height`` x ``size`` pixels (``height`` default ``size``;
+    capped at the scene's height: full-height strips) with random horizontal flips; crop
+    corners are even so the Bayer phase is kept. A ``highlight_fraction`` share of the crops
+    is centred near one of the scene's brightest pixels (sun, lamps, glints), which random
+    crops rarely contain."""
     out = []
     for _ in range(count):
         sc = scenes[int(rng.integers(len(scenes)))]
         h, w = sc.depth.shape
-        y = int(rng.integers(0, (h - size) // 2 + 1)) * 2
-        x = int(rng.integers(0, (w - size) // 2 + 1)) * 2
-        rad = sc.radiance[:, y : y + size, x : x + size]
-        depth = sc.depth[y : y + size, x : x + size]
+        ch, cw = min(h, height or size), min(w, size)
+        if highlight_fraction > 0 and rng.random() < highlight_fraction:
+            bright = sc.bright_pixels()
+            r, c = bright[int(rng.integers(len(bright)))]
+            jy, jx = rng.integers(-ch // 4, ch // 4 + 1), rng.integers(-cw // 4, cw // 4 + 1)
+            y = int(np.clip(r - ch // 2 + jy, 0, h - ch)) // 2 * 2
+            x = int(np.clip(c - cw // 2 + jx, 0, w - cw)) // 2 * 2
+        else:
+            y = int(rng.integers(0, (h - ch) // 2 + 1)) * 2
+            x = int(rng.integers(0, (w - cw) // 2 + 1)) * 2
+        rad = sc.radiance[:, y : y + ch, x : x + cw]
+        depth = sc.depth[y : y + ch, x : x + cw]
         if rng.random() < 0.5:
             rad, depth = rad[:, :, ::-1], depth[:, ::-1]
         out.append(
-            (
+            Crop(
                 torch.from_numpy(np.ascontiguousarray(rad))[None],
                 torch.from_numpy(np.ascontiguousarray(depth))[None, None],
                 sc.real,
+                sc,
             )
         )
     return out

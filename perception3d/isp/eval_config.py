@@ -25,6 +25,8 @@ class EvalConfig:
         seed: seed of the degradations.
         denoise: the classical baseline's denoiser.
         conditions: which conditions to run.
+        precision: the learned stages' compute precision (see
+            :class:`perception3d.isp.pipeline.PipelineConfig`).
     """
 
     weights: Weights = dataclasses.field(default_factory=Weights)
@@ -37,3 +39,4 @@ class EvalConfig:
     denoise: Literal["bilateral", "nlmeans", "bm3d"] = "nlmeans"
     conditions: tuple[str, ...] = ("lowlight", "hdr", "haze")
     threads: int = 2
+    precision: Literal["float32", "bfloat16"] = "float32"

@@ -29,6 +29,7 @@ from perception3d.isp import conditions as cond
 from perception3d.isp.color import linear_to_srgb, mu_law, srgb_to_linear
 from perception3d.isp.data import Scene
 from perception3d.isp.metrics import hdr_normalizer, log_psnr, mu_psnr, mu_ssim, psnr, ssim
+from perception3d.isp.models import set_precision
 from perception3d.isp.train import learned_raw_to_linear
 
 EVAL_CONDITIONS = ("lowlight", "hdr", "haze")
@@ -42,8 +43,19 @@ def _display(condition: str, linear: torch.Tensor, reference: torch.Tensor) -> t
     return linear_to_srgb(linear)
 
 
-def run_condition(condition: str, scene: Scene, rng, models, denoise: str = "nlmeans"):
-    """Outputs (linear, per method) and the reference (linear) of one frame."""
+def run_condition(
+    condition: str,
+    scene: Scene,
+    rng,
+    models,
+    denoise: str = "nlmeans",
+    precision: str = "float32",
+):
+    """Outputs (linear, per method) and the reference (linear) of one frame; ``precision``:
+    the learned models' (:func:`perception3d.isp.models.set_precision`)."""
+    for model in models.values():
+        if model is not None:
+            set_precision(model, precision)
     rad = torch.from_numpy(scene.radiance)[None]
     depth = torch.from_numpy(scene.depth)[None, None]
     out: dict[str, torch.Tensor] = {}
@@ -91,6 +103,7 @@ def evaluate(
     conditions: Sequence[str] = EVAL_CONDITIONS,
     denoise: str = "nlmeans",
     log=print,
+    precision: str = "float32",
 ) -> dict:
     """Evaluate every method on every scene in ``conditions``; write ``metrics.json`` and
     ``grid.png`` (one row per condition: input, classical, learned, reference) to
@@ -102,7 +115,7 @@ def evaluate(
         per: dict[str, list[dict]] = {m: [] for m in METHODS}
         for fi, scene in enumerate(scenes):
             rng = np.random.default_rng([seed, fi, ci])
-            outs, ref = run_condition(condition, scene, rng, models, denoise)
+            outs, ref = run_condition(condition, scene, rng, models, denoise, precision)
             for method, pred in outs.items():
                 per[method].append(frame_metrics(condition, pred, ref))
             if fi == 0:

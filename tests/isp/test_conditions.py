@@ -90,3 +90,26 @@ def test_pool_reads_synthetic_frames_and_crops_keep_bayer_phase(tmp_path):
     assert all(c[0].shape == (1, 3, 16, 16) and c[1].shape == (1, 1, 16, 16) for c in crops)
     with pytest.raises(FileNotFoundError, match="radiance_2"):
         load_radiance_frame(tmp_path, "000004")
+
+
+def test_strip_and_highlight_crops():
+    """Crops taller than the frame are full-height strips; highlight crops contain one of the
+    frame's brightest pixels; exposing a crop as its whole frame clips the frame's share."""
+    rng = np.random.default_rng(0)
+    rad = rng.uniform(0.05, 0.15, (3, 40, 200)).astype(np.float32)
+    rad[:, 10:30, 175:200] = 50.0  # a lamp: 500 of 8000 pixels
+    from perception3d.isp.data import Scene
+
+    scene = Scene("lamp", rad, np.full((40, 200), 30.0, np.float32))
+    strips = random_crops([scene], 20, 32, rng, height=375, highlight_fraction=1.0)
+    assert all(c.radiance.shape == (1, 3, 40, 32) for c in strips)
+    assert all(float(c.radiance.max()) == 50.0 for c in strips)
+    plain = random_crops([scene], 20, 32, rng, height=375)
+    assert sum(float(c.radiance.max()) == 50.0 for c in plain) < 10
+    # the dim crop exposed alone clips a few % of itself; exposed as its frame, nothing
+    dim = torch.from_numpy(rad[:, :, :100].copy())[None]
+    ref = torch.from_numpy(rad.max(0).ravel())
+    alone = cond.make_hdr_sample(dim, np.random.default_rng(1))
+    framed = cond.make_hdr_sample(dim, np.random.default_rng(1), exposure_reference=ref)
+    assert float((alone.input_srgb.amax(1) >= 1.0).float().mean()) > 0.005
+    assert float((framed.input_srgb.amax(1) >= 1.0).float().mean()) == 0.0

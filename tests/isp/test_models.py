@@ -81,3 +81,40 @@ def test_training_is_deterministic_and_weights_round_trip(tmp_path):
         assert torch.equal(pa, pb)
     save_weights(outs[0], tmp_path / "c.pt", {"stage": "raw", "width": 4})
     assert isinstance(load_weights(tmp_path / "c.pt"), RawUNet)
+
+
+def test_guided_dehaze_is_identity_without_haze_and_takes_the_linear_input():
+    from perception3d.isp.color import srgb_to_linear
+
+    torch.manual_seed(0)
+    img = torch.rand(1, 3, 40, 64)
+    net = DehazeNet(8, head="guided", row_coordinate=True, global_context=True)
+    with torch.no_grad():
+        net.unet.out.weight.zero_()
+        net.unet.out.bias.copy_(torch.tensor([-30.0, 0.0, 0.0, 0.0]))  # alpha = 1, beta = 0
+        out = net(img)
+        # the guided filter keeps an identity map at full resolution, edges included
+        assert torch.allclose(out, srgb_to_linear(img), atol=2e-3)
+        assert torch.equal(net(img, srgb_to_linear(img)), out)
+
+
+def test_bfloat16_precision_stays_close_to_float32():
+    """bfloat16 convolutions change the outputs by far less than the 8-bit display step."""
+    from perception3d.isp.models import set_precision
+
+    torch.manual_seed(0)
+    img = torch.rand(1, 3, 48, 64)
+    raw, noise = torch.rand(1, 1, 48, 64), torch.tensor([[1e-3, 1e-5]])
+    for net, args in (
+        (RawUNet(8), (raw, noise)),
+        (HdrNet(8), (img,)),
+        (DehazeNet(8, head="guided"), (img,)),
+    ):
+        with torch.no_grad():
+            full = net.eval()(*args)
+            half = set_precision(net, "bfloat16")(*args)
+        assert half.dtype == torch.float32
+        assert 0 < float((half - full).abs().max()) < 2e-2
+        set_precision(net, "float32")
+    with pytest.raises(ValueError, match="precision"):
+        set_precision(RawUNet(4), "float16")

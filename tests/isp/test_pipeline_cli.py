@@ -30,6 +30,21 @@ def test_shipped_configs_load_and_run(name):
     assert out.shape == (1, 3, 37, 50) and out.min() >= 0 and out.max() <= 1
 
 
+def test_training_configs_load():
+    """Every shipped training config is a valid TrainConfig whose model options build."""
+    from pathlib import Path
+
+    from perception3d.isp.train import build_model
+
+    paths = sorted(Path("configs/isp").glob("train_*.yaml")) + sorted(
+        Path("configs/isp").glob("finetune_*.yaml")
+    )
+    assert len(paths) >= 5
+    for path in paths:
+        cfg = load_config(path, TrainConfig)
+        assert build_model(cfg.stage, 4, **cfg.model.kwargs(cfg.stage)) is not None
+
+
 def test_missing_weights_is_a_clear_error(tmp_path):
     cfg = PipelineConfig(stages=Stages(raw="learned"), weights=Weights(raw=tmp_path / "no.pt"))
     with pytest.raises(FileNotFoundError, match="learned raw stage"):

@@ -91,3 +91,38 @@ def test_object_crops_hold_the_rare_class():
     assert bool(((y == 2).flatten(1).any(1)).all())
     _, y = _batch(images, [labels], cfg, 0, fg)
     assert float((y == 2).flatten(1).any(1).float().mean()) < 0.3
+
+
+def test_train_segnet_end_to_end_and_init(tmp_path):
+    """train-seg on a 2-frame root writes weights and val IoU; with ``init`` and lr 0 the
+    result has the init's parameters exactly (batch-norm statistics still adapt)."""
+    from PIL import Image
+
+    from perception3d.engine.seg_train import train_segnet
+
+    root = tmp_path / "root"
+    rng = np.random.default_rng(0)
+    for sub in ("image_2", "semantic_2"):
+        (root / "training" / sub).mkdir(parents=True)
+    for fid in ("000000", "000001"):
+        img = (rng.random((40, 80, 3)) * 255).astype(np.uint8)
+        sem = np.full((40, 80), SEMANTIC_ID["road"], np.uint8)
+        sem[10:30, 20:50] = SEMANTIC_ID["car"]
+        Image.fromarray(img).save(root / "training" / "image_2" / f"{fid}.png")
+        Image.fromarray(sem).save(root / "training" / "semantic_2" / f"{fid}.png")
+    (root / "ImageSets").mkdir()
+    (root / "ImageSets" / "train.txt").write_text("000000\n")
+    (root / "ImageSets" / "val.txt").write_text("000001\n")
+    from perception3d.engine.seg_train import SegTrainConfig
+
+    cfg = SegTrainConfig(data_root=root, width=4, steps=3, batch_size=2, crop_hw=(16, 32))
+    info = train_segnet(cfg, tmp_path / "a", progress=False)
+    assert info["val"]["frames"] == 1 and 0.0 <= info["val"]["miou"] <= 1.0
+    first = load_segnet(tmp_path / "a" / "segnet.pt")
+    cfg = dataclasses.replace(cfg, init=tmp_path / "a" / "segnet.pt", lr=0.0)
+    train_segnet(cfg, tmp_path / "b", progress=False)
+    again = load_segnet(tmp_path / "b" / "segnet.pt")
+    for a, b in zip(first.parameters(), again.parameters(), strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="input_scale"):
+        train_segnet(dataclasses.replace(cfg, width=8), tmp_path / "c", progress=False)
