@@ -436,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "isp-effect",
-        help="ISP effect on a PointPainting detector under clean/low-light/HDR/haze captures",
+        help="ISP effect on PointPainting and Frustum PointNet under clean/low-light/HDR/haze",
     )
     p.add_argument("config", type=Path, help="configs/fusion/isp_effect*.yaml")
     p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")

@@ -8,9 +8,12 @@ plus dark-channel dehazing / inverse-CRF highlight expansion for haze / HDR; ``l
 shipped raw, dehaze and HDR networks), or replaced by the clean ``image_2`` (``reference``,
 the upper bound). Every ISP's linear output is displayed like ``image_2`` (brought to the
 dataset's exposure, clipped, sRGB, the synthetic camera's smoothstep tone curve) so the
-segmentation net sees its training domain whenever the ISP recovers the scene. Then:
-segmentation -> PointPainting -> the painted detector -> KITTI evaluation, and the LiDAR-only
-detector as the floor. For haze conditions the LiDAR is fogged at the same MOR
+segmentation net sees its training domain whenever the ISP recovers the scene. Then, per
+fused detector (``detector`` of a row): ``pointpainting``: segmentation -> PointPainting -> the
+painted detector; ``frustum_pointnet`` (when its two checkpoints are configured): the 2D
+detector on the displayed images -> frustums of the LiDAR -> Frustum PointNet; each -> KITTI
+evaluation, against the LiDAR-only detector as the floor (``lidar_only``, one row per condition,
+the floor of both). For haze conditions the LiDAR is fogged at the same MOR
 (:func:`perception3d.lidar.weather_dataset.write_weather_copy`), for every row including the
 floor.
 
@@ -26,7 +29,6 @@ and data" (DESIGN.md), as an experiment runner must.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ from perception3d.eval.isp_effect_capture import (
     ensure_radiance,
     load_scene,
 )
+from perception3d.eval.isp_effect_predict import predict_frustum_pointnet, predict_lidar_detector
 from perception3d.eval.isp_effect_stats import summarize, write_outputs
 from perception3d.runtime import torch_threads
 
@@ -64,6 +67,9 @@ class IspEffectConfig:
         seg_weights: segmentation net (``fusion train-seg``).
         painted_checkpoint: PointPainting detector checkpoint.
         lidar_checkpoint: LiDAR-only detector checkpoint (the floor).
+        frustum_2d_checkpoint: Frustum PointNet's 2D detector (``frustum train-2d``); with
+            ``frustum_3d_checkpoint`` adds the ``frustum_pointnet`` rows (both or neither).
+        frustum_3d_checkpoint: Frustum PointNet's 3D stage (``frustum train-3d``).
         capture_seed: sensor-noise seed (frame k of the split uses ``(capture_seed, k)``).
         fog_seed: LiDAR fog seed.
         bootstrap: frame resamples of the confidence intervals (0: none).
@@ -86,8 +92,17 @@ class IspEffectConfig:
     bootstrap_seed: int = 0
     confidence: float = 0.9
     threads: int = 2
+    frustum_2d_checkpoint: Path | None = None
+    frustum_3d_checkpoint: Path | None = None
 
     def __post_init__(self) -> None:
+        if (self.frustum_2d_checkpoint is None) != (self.frustum_3d_checkpoint is None):
+            given = "2d" if self.frustum_3d_checkpoint is None else "3d"
+            missing = "3d" if given == "2d" else "2d"
+            raise ValueError(
+                f"frustum_{given}_checkpoint is set but frustum_{missing}_checkpoint is not: "
+                "Frustum PointNet needs both (or neither, for PointPainting only)"
+            )
         bad = [i for i in self.isps if i not in ISP_CHOICES]
         if bad:
             raise ValueError(f"isps: unknown {bad}, expected some of {ISP_CHOICES}")
@@ -96,6 +111,14 @@ class IspEffectConfig:
             raise ValueError(f"conditions need unique names, got {names}")
         if not 0 < self.confidence < 1:
             raise ValueError(f"confidence must be in (0, 1), got {self.confidence}")
+
+    @property
+    def detectors(self) -> tuple[str, ...]:
+        """The fused detectors measured: ``pointpainting``, plus ``frustum_pointnet`` when
+        both frustum checkpoints are set."""
+        if self.frustum_2d_checkpoint is None:
+            return ("pointpainting",)
+        return ("pointpainting", "frustum_pointnet")
 
 
 def load_isp_effect_config(path: str | Path, overrides=()) -> IspEffectConfig:
@@ -202,19 +225,6 @@ def _same_frames(split_file: Path, ids: list[str]) -> bool:
     return split_file.is_file() and read_split_file(split_file) == ids
 
 
-def _predict(ckpt: Path, root: Path, pred_dir: Path, ids: list[str], threads: int) -> Path:
-    from perception3d.engine.infer import infer
-
-    done = pred_dir / "done.json"
-    key = {"ids": ids, "checkpoint_sha256": hashlib.sha256(Path(ckpt).read_bytes()).hexdigest()}
-    cached = json.loads(done.read_text()) if done.is_file() else {}
-    if any(cached.get(k) != v for k, v in key.items()):  # other frames or other weights
-        with torch_threads(threads):
-            summary = infer(ckpt, root, pred_dir, split="val", device="cpu")
-        atomic_write_text(done, json.dumps({**summary, **key}) + "\n")
-    return pred_dir
-
-
 def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True) -> dict:
     """Run (or resume) the experiment into ``out``; returns the summary also written to
     ``out/isp_effect.json`` (with ``isp_effect.md``, ``isp_effect.png``, ``report.html``)."""
@@ -228,33 +238,41 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
         radiance_root = ensure_radiance(cfg.data_root, ids, work / "radiance")
         quality = develop(cfg, ids, radiance_root, work)
         lidar_roots = _lidar_roots(cfg, ids, work)
-    preds: dict = {}
+    floors: dict = {}
     for lidar, root in lidar_roots.items():
-        preds["lidar_only", lidar] = _predict(
+        floors[lidar] = predict_lidar_detector(
             cfg.lidar_checkpoint, root, work / "pred" / "lidar_only" / lidar, ids, cfg.threads
         )
     rows = []
     for cond in cfg.conditions:
         lidar = _lidar_name(cond)
-        for isp in cfg.isps:
-            images = (
-                cfg.data_root / "training" / "image_2"
-                if isp == "reference"
-                else work / "images" / cond.name / isp / "image_2"
-            )
-            # the reference images do not depend on the condition: share across same LiDAR
-            key = f"reference_{lidar}" if isp == "reference" else f"{cond.name}_{isp}"
-            painted = work / "painted" / key
-            paint_split(
-                lidar_roots[lidar], images, cfg.seg_weights, painted, "val", cfg.threads,
-                fov_only=True, progress=False,
-            )  # fmt: skip
-            pred = _predict(cfg.painted_checkpoint, painted, work / "pred" / key, ids, cfg.threads)
-            rows.append({"condition": cond, "isp": isp, "pred_dir": pred, "lidar": lidar})
-        rows.append(
-            {"condition": cond, "isp": "lidar_only", "pred_dir": preds["lidar_only", lidar],
-             "lidar": lidar}
-        )  # fmt: skip
+        for detector in cfg.detectors:
+            for isp in cfg.isps:
+                images = (
+                    cfg.data_root / "training" / "image_2"
+                    if isp == "reference"
+                    else work / "images" / cond.name / isp / "image_2"
+                )
+                # the reference images do not depend on the condition: share across same LiDAR
+                key = f"reference_{lidar}" if isp == "reference" else f"{cond.name}_{isp}"
+                if detector == "pointpainting":
+                    painted = work / "painted" / key
+                    paint_split(
+                        lidar_roots[lidar], images, cfg.seg_weights, painted, "val",
+                        cfg.threads, fov_only=True, progress=False,
+                    )  # fmt: skip
+                    pred = predict_lidar_detector(
+                        cfg.painted_checkpoint, painted, work / "pred" / key, ids, cfg.threads
+                    )
+                else:
+                    pred = predict_frustum_pointnet(
+                        cfg.frustum_2d_checkpoint, cfg.frustum_3d_checkpoint, lidar_roots[lidar],
+                        images, work / "pred" / "frustum_pointnet" / key, ids, cfg.threads,
+                    )  # fmt: skip
+                rows.append({"condition": cond, "detector": detector, "isp": isp,
+                             "pred_dir": pred, "lidar": lidar})  # fmt: skip
+        rows.append({"condition": cond, "detector": "lidar_only", "isp": "lidar_only",
+                     "pred_dir": floors[lidar], "lidar": lidar})  # fmt: skip
     summary = summarize(cfg, ids, rows, quality, lidar_roots["clear"] / "training" / "label_2")
     summary["config"] = to_dict(cfg)
     write_outputs(summary, out)

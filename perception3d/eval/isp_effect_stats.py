@@ -1,6 +1,10 @@
 """Numbers and outputs of the ISP-effect experiment: KITTI AP_R40 (moderate) per row with
-paired percentile-bootstrap intervals over frames, the markdown table, the plot, the JSON and
-the HTML report."""
+paired percentile-bootstrap intervals over frames, the markdown table (one per fused detector),
+the plot, the JSON and the HTML report.
+
+A row is one (condition, detector, image source); ``detector`` is ``pointpainting``,
+``frustum_pointnet`` or ``lidar_only`` (image source ``lidar_only``: the floor of every fused
+detector in its condition)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,11 @@ from perception3d.eval.kitti import evaluate_kitti, metric_keys, read_prediction
 
 CLASSES = ("Car", "Pedestrian", "Cyclist")
 MODERATE = 1
+FLOOR = "lidar_only"
+DETECTOR_TITLES = {
+    "pointpainting": "PointPainting (segmentation -> painted PointPillars-lite)",
+    "frustum_pointnet": "Frustum PointNet (2D detector -> LiDAR frustums -> PointNets)",
+}
 
 
 def headline(result: dict) -> dict[str, float]:
@@ -71,8 +80,9 @@ def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, 
 
 
 def summarize(cfg, ids: list[str], rows: list[dict], quality: dict, gt_dir: Path) -> dict:
-    """Evaluate every row, with bootstrap intervals and differences to the LiDAR-only floor of
-    the same condition (paired: the same frame resamples for all rows)."""
+    """Evaluate every row (``condition``, ``detector``, ``isp``, ``pred_dir``, ``lidar``), with
+    bootstrap intervals and differences to the LiDAR-only floor of the same condition (paired:
+    the same frame resamples for all rows)."""
     gt = {fid: read_label_file(gt_dir / f"{fid}.txt", allow_score=False) for fid in ids}
     rng = np.random.default_rng(cfg.bootstrap_seed)
     picks = rng.integers(0, len(ids), size=(cfg.bootstrap, len(ids)))
@@ -82,18 +92,19 @@ def summarize(cfg, ids: list[str], rows: list[dict], quality: dict, gt_dir: Path
         full = headline(evaluate_kitti(gt, pred, CLASSES))
         boot = bootstrap_headlines(gt, pred, ids, picks) if cfg.bootstrap else None
         evaluated.append((row, full, boot))
-    floors = {r["condition"].name: b for r, _, b in evaluated if r["isp"] == "lidar_only"}
-    floor_full = {r["condition"].name: f for r, f, _ in evaluated if r["isp"] == "lidar_only"}
+    floors = {r["condition"].name: b for r, _, b in evaluated if r["detector"] == FLOOR}
+    floor_full = {r["condition"].name: f for r, f, _ in evaluated if r["detector"] == FLOOR}
     out_rows = []
     for row, full, boot in evaluated:
         cond = row["condition"]
         entry = {"condition": cond.name, "kind": cond.kind, "level": cond.level,
-                 "isp": row["isp"], "lidar": row["lidar"], "metrics": full}  # fmt: skip
+                 "detector": row["detector"], "isp": row["isp"], "lidar": row["lidar"],
+                 "metrics": full}  # fmt: skip
         if boot is not None:
             entry["ci"] = {
                 k: percentile_interval(boot[:, j], cfg.confidence) for j, k in enumerate(full)
             }
-            if row["isp"] != "lidar_only":
+            if row["detector"] != FLOOR:
                 fb = floors[cond.name]
                 k3 = list(full).index("map_3d")
                 entry["delta_map_3d_vs_lidar"] = full["map_3d"] - floor_full[cond.name]["map_3d"]
@@ -121,15 +132,36 @@ def _fmt(v, ci=None) -> str:
     return f"{v:.1f}" if ci is None else f"{v:.1f} [{ci[0]:.1f}, {ci[1]:.1f}]"
 
 
+def fused_detectors(summary: dict) -> list[str]:
+    """The fused detectors of a summary's rows, in row order (the floor excluded)."""
+    return list(dict.fromkeys(r["detector"] for r in summary["rows"] if r["detector"] != FLOOR))
+
+
 def markdown_table(summary: dict) -> str:
-    """The table of every (condition, image source) row."""
+    """One table of (condition, image source) rows per fused detector, each with the LiDAR-only
+    floor rows; a title line above each table when there are several detectors."""
+    detectors = fused_detectors(summary)
+    tables = []
+    for detector in detectors:
+        rows = [r for r in summary["rows"] if r["detector"] in (detector, FLOOR)]
+        title = f"**{DETECTOR_TITLES.get(detector, detector)}**\n\n" if len(detectors) > 1 else ""
+        tables.append(title + _table(rows))
+    note = (
+        f"\n{summary['num_frames']} frames; {summary['metric']}; intervals: "
+        f"{100 * summary['confidence']:g} % percentile bootstrap over frames, "
+        f"B = {summary['bootstrap']}; PSNR/SSIM of the displayed image vs the clean image_2.\n"
+    )
+    return "\n".join(tables) + note
+
+
+def _table(rows: list[dict]) -> str:
     head = (
         "| condition | image source | PSNR dB | SSIM | mAP 3D [CI] | mAP BEV [CI] | "
         "Car / Ped / Cyc 3D | BEV Car / Ped / Cyc | mAP 3D - LiDAR-only [CI] |\n"
         "|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
-    for r in summary["rows"]:
+    for r in rows:
         m, ci = r["metrics"], r.get("ci", {})
         classes_3d = " / ".join(f"{m[f'3d_{c}']:.1f}" for c in CLASSES)
         classes_bev = " / ".join(f"{m[f'bev_{c}']:.1f}" for c in CLASSES)
@@ -141,27 +173,11 @@ def markdown_table(summary: dict) -> str:
             f"{_fmt(m['map_bev'], ci.get('map_bev'))} | {classes_3d} | {classes_bev} | "
             f"{_fmt(delta, r.get('delta_map_3d_ci')) if delta is not None else '-'} |"
         )
-    note = (
-        f"\n{summary['num_frames']} frames; {summary['metric']}; intervals: "
-        f"{100 * summary['confidence']:g} % percentile bootstrap over frames, "
-        f"B = {summary['bootstrap']}; PSNR/SSIM of the displayed image vs the clean image_2.\n"
-    )
-    return head + "\n".join(lines) + "\n" + note
+    return head + "\n".join(lines) + "\n"
 
 
-def plot(summary: dict, path: Path) -> Path:
-    """mAP 3D per condition and image source (with intervals), and mAP vs PSNR."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = summary["rows"]
-    conds = list(dict.fromkeys(r["condition"] for r in rows))
-    sources = list(dict.fromkeys(r["isp"] for r in rows))
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [2, 1]})
+def _bars(ax, rows: list[dict], conds: list[str], sources: list[str], title: str) -> None:
+    """Grouped bars of mAP 3D (with intervals) per condition, one colour per image source."""
     width = 0.8 / len(sources)
     for s, src in enumerate(sources):
         xs, ys, errs = [], [], [[], []]
@@ -175,19 +191,53 @@ def plot(summary: dict, path: Path) -> Path:
             ys.append(v)
             errs[0].append(max(v - lo, 0.0))
             errs[1].append(max(hi - v, 0.0))
-        ax.bar(xs, ys, width, yerr=errs, capsize=2, label=src)
+        ax.bar(xs, ys, width, yerr=errs, capsize=2, label=src, color=f"C{s}")
     ax.set_xticks(range(len(conds)), conds, rotation=20)
     ax.set_ylabel("mAP 3D AP_R40 moderate (%)")
     ax.legend(fontsize=8, ncol=len(sources))
-    ax.set_title("PointPainting by image source; LiDAR-only floor")
-    for src in sources:
-        pts = [
-            (r["psnr_db"], r["metrics"]["map_3d"])
-            for r in rows
-            if r["isp"] == src and "psnr_db" in r
-        ]
-        if pts:
-            ax2.scatter(*zip(*pts), label=src)
+    ax.set_title(title)
+
+
+def plot(summary: dict, path: Path) -> Path:
+    """Per fused detector, mAP 3D per condition and image source (with intervals, LiDAR-only
+    floor beside); and mAP vs PSNR (colour: image source; marker: detector, filled for the
+    first, hollow for the others)."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summary["rows"]
+    detectors = fused_detectors(summary)
+    conds = list(dict.fromkeys(r["condition"] for r in rows))
+    sources = list(dict.fromkeys(r["isp"] for r in rows))
+    fig, axes = plt.subplot_mosaic(
+        [[d, "psnr"] for d in detectors],
+        figsize=(13, 4.2 * len(detectors)),
+        gridspec_kw={"width_ratios": [2, 1]},
+    )
+    for detector in detectors:
+        name = DETECTOR_TITLES.get(detector, detector).split(" (")[0]
+        _bars(axes[detector], [r for r in rows if r["detector"] in (detector, FLOOR)], conds,
+              sources, f"{name} by image source; LiDAR-only floor")  # fmt: skip
+    ax2 = axes["psnr"]
+    markers = dict(zip(detectors, "o^sD"))
+    for s, src in enumerate(sources):
+        for detector in detectors:
+            pts = [
+                (r["psnr_db"], r["metrics"]["map_3d"])
+                for r in rows
+                if r["isp"] == src and r["detector"] == detector and "psnr_db" in r
+            ]
+            if pts:
+                label = src if len(detectors) == 1 else f"{src}, {detector}"
+                hollow = detector != detectors[0]  # visible over a coinciding filled marker
+                ax2.scatter(
+                    *zip(*pts), s=60 if hollow else 36, marker=markers[detector], label=label,
+                    edgecolors=f"C{s}", facecolors="none" if hollow else f"C{s}",
+                )  # fmt: skip
     ax2.set_xlabel("PSNR vs clean image_2 (dB)")
     ax2.set_ylabel("mAP 3D (%)")
     ax2.legend(fontsize=8)
@@ -206,5 +256,6 @@ def write_outputs(summary: dict, out: Path) -> None:
     atomic_write_text(out / "isp_effect.json", json.dumps(summary, indent=1, default=str) + "\n")
     atomic_write_text(out / "isp_effect.md", markdown_table(summary))
     plot(summary, out / "isp_effect.png")
+    names = [DETECTOR_TITLES.get(d, d).split(" (")[0] for d in fused_detectors(summary)]
     build_report([out / "isp_effect.json", out / "isp_effect.png"], out / "report.html",
-                 "perception3d ISP effect on PointPainting")  # fmt: skip
+                 f"perception3d ISP effect on {' and '.join(names)}")  # fmt: skip
