@@ -29,6 +29,7 @@ and data" (DESIGN.md), as an experiment runner must.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -149,6 +150,20 @@ def display_srgb(linear: torch.Tensor, gain: float) -> torch.Tensor:
     return torch.round(srgb.clamp(0, 1) * 255.0) / 255.0
 
 
+def _source_key(cfg: IspEffectConfig, cond: Condition, isp: str) -> dict:
+    """What an image folder's content depends on besides the frame: the capture (condition,
+    seed) and, for the learned ISP, the bytes of its weight files. A cached folder with
+    another key is redone (new weights must not reuse old images)."""
+    from perception3d.isp.pipeline import Weights
+
+    key: dict = {"kind": cond.kind, "level": cond.level, "capture_seed": cfg.capture_seed}
+    if isp == "learned":
+        w = Weights()
+        for name in ("raw", "dehaze", "hdr"):
+            key[name] = hashlib.sha256(Path(getattr(w, name)).read_bytes()).hexdigest()
+    return key
+
+
 def develop(cfg: IspEffectConfig, ids: list[str], radiance_root: Path, work: Path) -> dict:
     """Write each (condition, ISP)'s displayed images; return per-frame PSNR/SSIM against
     ``image_2`` (cached in ``quality.json`` beside the images)."""
@@ -162,13 +177,17 @@ def develop(cfg: IspEffectConfig, ids: list[str], radiance_root: Path, work: Pat
             folder = work / "images" / cond.name / isp
             qpath = folder / "quality.json"
             cached = json.loads(qpath.read_text()) if qpath.is_file() else {}
+            source = _source_key(cfg, cond, isp)
+            fresh = cached.pop("_source", None) == source  # else: other weights or capture
+            if not fresh:
+                cached = {}
             if all(fid in cached for fid in ids):
                 quality[cond.name, isp] = {fid: cached[fid] for fid in ids}
                 continue
             pipeline, rows = _pipeline(isp, cond), {}
             for fid in tqdm(ids, desc=f"isp {cond.name}/{isp}", leave=False):
                 png = folder / "image_2" / f"{fid}.png"
-                if png.is_file():  # written by an interrupted run: the same bytes again
+                if fresh and png.is_file():  # written by an interrupted run: the same bytes
                     image = torch.from_numpy(read_image(png))[None]
                 else:
                     rad, depth, exposure = load_scene(radiance_root, cfg.data_root, fid)
@@ -187,7 +206,8 @@ def develop(cfg: IspEffectConfig, ids: list[str], radiance_root: Path, work: Pat
                     "psnr_db": float(psnr(image, ref[None])),
                     "ssim": float(ssim(image, ref[None])),
                 }
-            atomic_write_text(qpath, json.dumps({**cached, **rows}, indent=1) + "\n")
+            out = {"_source": source, **cached, **rows}
+            atomic_write_text(qpath, json.dumps(out, indent=1) + "\n")
             quality[cond.name, isp] = rows
     return quality
 
@@ -239,10 +259,13 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
         quality = develop(cfg, ids, radiance_root, work)
         lidar_roots = _lidar_roots(cfg, ids, work)
     floors: dict = {}
+    lidar_inputs = {"fog_seed": cfg.fog_seed}
     for lidar, root in lidar_roots.items():
         floors[lidar] = predict_lidar_detector(
-            cfg.lidar_checkpoint, root, work / "pred" / "lidar_only" / lidar, ids, cfg.threads
-        )
+            cfg.lidar_checkpoint, root, work / "pred" / "lidar_only" / lidar, ids, cfg.threads,
+            lidar_inputs,
+        )  # fmt: skip
+    seg_sha = hashlib.sha256(Path(cfg.seg_weights).read_bytes()).hexdigest()
     rows = []
     for cond in cfg.conditions:
         lidar = _lidar_name(cond)
@@ -255,6 +278,10 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
                 )
                 # the reference images do not depend on the condition: share across same LiDAR
                 key = f"reference_{lidar}" if isp == "reference" else f"{cond.name}_{isp}"
+                inputs = {
+                    **lidar_inputs,
+                    "images": "image_2" if isp == "reference" else _source_key(cfg, cond, isp),
+                }
                 if detector == "pointpainting":
                     painted = work / "painted" / key
                     paint_split(
@@ -262,12 +289,14 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
                         cfg.threads, fov_only=True, progress=False,
                     )  # fmt: skip
                     pred = predict_lidar_detector(
-                        cfg.painted_checkpoint, painted, work / "pred" / key, ids, cfg.threads
-                    )
+                        cfg.painted_checkpoint, painted, work / "pred" / key, ids, cfg.threads,
+                        {**inputs, "seg_weights_sha256": seg_sha},
+                    )  # fmt: skip
                 else:
                     pred = predict_frustum_pointnet(
                         cfg.frustum_2d_checkpoint, cfg.frustum_3d_checkpoint, lidar_roots[lidar],
                         images, work / "pred" / "frustum_pointnet" / key, ids, cfg.threads,
+                        inputs,
                     )  # fmt: skip
                 rows.append({"condition": cond, "detector": detector, "isp": isp,
                              "pred_dir": pred, "lidar": lidar})  # fmt: skip

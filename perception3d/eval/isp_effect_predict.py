@@ -2,9 +2,11 @@
 KITTI result files of a LiDAR-input detector (PointPillars-lite on plain or painted points) or of
 Frustum PointNet (a 2D detector on an image folder, frustums of the LiDAR behind its boxes).
 
-Each prediction folder holds ``done.json``: the frame ids and the SHA-256 of every checkpoint
-used. A folder is recomputed only when those differ from the call's (other frames or other
-weights), so an interrupted or repeated experiment resumes.
+Each prediction folder holds ``done.json``: the frame ids, the SHA-256 of every checkpoint
+used, and the caller's description of the inputs (``inputs``: e.g. which ISP weights made the
+images, which segmentation weights painted the points). A folder is recomputed only when those
+differ from the call's, so an interrupted or repeated experiment resumes and changed weights
+anywhere upstream are never answered from a stale cache.
 """
 
 from __future__ import annotations
@@ -29,13 +31,19 @@ def _is_done(pred_dir: Path, key: dict) -> bool:
 
 
 def predict_lidar_detector(
-    ckpt: str | Path, root: Path, pred_dir: Path, ids: list[str], threads: int
+    ckpt: str | Path,
+    root: Path,
+    pred_dir: Path,
+    ids: list[str],
+    threads: int,
+    inputs: dict | None = None,
 ) -> Path:
     """``pred_dir/<id>.txt`` of a detector checkpoint (:func:`perception3d.engine.infer.infer`)
-    on ``root``'s ``val`` split (LiDAR, or painted LiDAR); cached. Returns ``pred_dir``."""
+    on ``root``'s ``val`` split (LiDAR, or painted LiDAR); cached (``inputs``: JSON-able
+    description of what ``root``'s points depend on). Returns ``pred_dir``."""
     from perception3d.engine.infer import infer
 
-    key = {"ids": ids, "checkpoint_sha256": _sha256(ckpt)}
+    key = {"ids": ids, "checkpoint_sha256": _sha256(ckpt), "inputs": inputs or {}}
     if not _is_done(pred_dir, key):
         with torch_threads(threads):
             summary = infer(ckpt, root, pred_dir, split="val", device="cpu")
@@ -51,16 +59,18 @@ def predict_frustum_pointnet(
     pred_dir: Path,
     ids: list[str],
     threads: int,
+    inputs: dict | None = None,
 ) -> Path:
     """``pred_dir/<id>.txt`` of Frustum PointNet
     (:func:`perception3d.engine.frustum_infer.infer_frustum`) on ``root``'s ``val`` split: the
     2D detector of ``ckpt_2d`` on ``images_dir/<id>.png`` (an ISP's displayed images), the 3D
-    stage of ``ckpt_3d`` on ``root``'s LiDAR (clear or fogged); cached on the frame ids and
-    both checkpoints' bytes. Returns ``pred_dir``."""
+    stage of ``ckpt_3d`` on ``root``'s LiDAR (clear or fogged); cached on the frame ids, both
+    checkpoints' bytes and ``inputs`` (what the images depend on). Returns ``pred_dir``."""
     key = {
         "ids": ids,
         "checkpoint_2d_sha256": _sha256(ckpt_2d),
         "checkpoint_3d_sha256": _sha256(ckpt_3d),
+        "inputs": inputs or {},
     }
     if not _is_done(pred_dir, key):
         from perception3d.engine.detector2d_train import load_detector2d

@@ -100,7 +100,7 @@ class RawUNet(nn.Module):
         std = (shot * packed.clamp_min(0) + read).clamp_min(1e-10).sqrt()
         with _low_precision(self, packed):
             out, _ = self.unet(torch.cat([packed, std * 10.0], 1))
-        residual = F.pixel_shuffle(out.float(), 2)  # (B, 12, H/2, W/2) -> (B, 3, H, W)
+        residual = F.pixel_shuffle(out.float().contiguous(), 2)  # (B, 12, H/2, W/2) -> (B, 3, H, W)
         return (demosaic_bilinear(x) + residual)[..., :h, :w]
 
 

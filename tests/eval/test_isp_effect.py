@@ -190,3 +190,30 @@ def test_runner_on_a_tiny_configuration(tmp_path, monkeypatch):
     monkeypatch.setattr("perception3d.engine.frustum_infer.infer_frustum", fail)
     again = run_isp_effect(cfg, tmp_path / "out", progress=False)
     assert json.dumps(again["rows"], default=str) == json.dumps(rows, default=str)
+
+    # new learned-ISP weights (here: a changed key): exactly the learned images and the
+    # predictions made from them are redone, nothing else is answered from the cache
+    import perception3d.eval.isp_effect as runner
+
+    key_of = runner._source_key
+    monkeypatch.setattr(
+        runner,
+        "_source_key",
+        lambda c, cond, isp: key_of(c, cond, isp) | ({"new": True} if isp == "learned" else {}),
+    )
+    redone = []
+    monkeypatch.setattr(
+        "perception3d.engine.infer.infer", lambda *a, **k: redone.append(a[2]) or {}
+    )
+    monkeypatch.setattr(
+        "perception3d.engine.frustum_infer.infer_frustum",
+        lambda *a, **k: redone.append(a[4]) or {},
+    )
+    run_isp_effect(cfg, tmp_path / "out", progress=False)
+    assert sorted(Path(p).name for p in redone) == sorted(
+        f"{c.name}_learned" for c in conditions for _ in range(2)
+    )
+    quality = json.loads(
+        (tmp_path / "out" / "work" / "images" / "dark" / "learned" / "quality.json").read_text()
+    )
+    assert quality["_source"]["new"] is True
