@@ -17,9 +17,11 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def measure(fn: Callable[[], object], min_run_time: float = 1.0) -> dict:
-    """Median and interquartile range (seconds) of ``fn()`` via ``blocked_autorange``."""
+    """Median and interquartile range (seconds) of ``fn()`` via ``blocked_autorange``, with
+    torch's current thread count (``Timer`` alone would run ``fn`` on one thread)."""
     fn()  # warm-up (numba JIT, caches)
-    m = tbench.Timer(stmt="fn()", globals={"fn": fn}).blocked_autorange(min_run_time=min_run_time)
+    timer = tbench.Timer(stmt="fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
+    m = timer.blocked_autorange(min_run_time=min_run_time)
     return {"median_s": m.median, "iqr_s": m.iqr, "runs": len(m.times)}
 
 
