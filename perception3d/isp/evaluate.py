@@ -43,19 +43,8 @@ def _display(condition: str, linear: torch.Tensor, reference: torch.Tensor) -> t
     return linear_to_srgb(linear)
 
 
-def run_condition(
-    condition: str,
-    scene: Scene,
-    rng,
-    models,
-    denoise: str = "nlmeans",
-    precision: str = "float32",
-):
-    """Outputs (linear, per method) and the reference (linear) of one frame; ``precision``:
-    the learned models' (:func:`perception3d.isp.models.set_precision`)."""
-    for model in models.values():
-        if model is not None:
-            set_precision(model, precision)
+def run_condition(condition: str, scene: Scene, rng, models, denoise: str = "nlmeans"):
+    """Outputs (linear, per method) and the reference (linear) of one frame."""
     rad = torch.from_numpy(scene.radiance)[None]
     depth = torch.from_numpy(scene.depth)[None, None]
     out: dict[str, torch.Tensor] = {}
@@ -107,7 +96,11 @@ def evaluate(
 ) -> dict:
     """Evaluate every method on every scene in ``conditions``; write ``metrics.json`` and
     ``grid.png`` (one row per condition: input, classical, learned, reference) to
-    ``out_dir``. Returns the metrics dict."""
+    ``out_dir``; ``precision``: the learned models'
+    (:func:`perception3d.isp.models.set_precision`). Returns the metrics dict."""
+    for model in models.values():
+        if model is not None:
+            set_precision(model, precision)
     result: dict = {"conditions": {}, "frames": [s.name for s in scenes], "seed": seed}
     rows = []
     t0 = time.time()
@@ -115,7 +108,7 @@ def evaluate(
         per: dict[str, list[dict]] = {m: [] for m in METHODS}
         for fi, scene in enumerate(scenes):
             rng = np.random.default_rng([seed, fi, ci])
-            outs, ref = run_condition(condition, scene, rng, models, denoise, precision)
+            outs, ref = run_condition(condition, scene, rng, models, denoise)
             for method, pred in outs.items():
                 per[method].append(frame_metrics(condition, pred, ref))
             if fi == 0:
