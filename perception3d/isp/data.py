@@ -30,13 +30,18 @@ class Scene:
     depth: np.ndarray
     real: bool = False
     _bright: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    _max_sample: torch.Tensor | None = dataclasses.field(default=None, repr=False)
 
-    def max_channel_sample(self, count: int = 200_000) -> torch.Tensor:
-        """About ``count`` evenly strided values of the per-pixel maximum channel (1-D), for
-        exposures set on the whole frame (what :func:`perception3d.isp.conditions.make_hdr_sample`
-        does on a full frame) while training on crops."""
-        flat = self.radiance.max(axis=0).reshape(-1)
-        return torch.from_numpy(np.ascontiguousarray(flat[:: max(1, flat.size // count)]))
+    def max_channel_sample(self) -> torch.Tensor:
+        """About 200,000 evenly strided values of the per-pixel maximum channel (1-D), cached,
+        for exposures set on the whole frame (what
+        :func:`perception3d.isp.conditions.make_hdr_sample` does on a full frame) while
+        training on crops."""
+        if self._max_sample is None:
+            flat = self.radiance.max(axis=0).reshape(-1)
+            step = max(1, flat.size // 200_000)
+            self._max_sample = torch.from_numpy(np.ascontiguousarray(flat[::step]))
+        return self._max_sample
 
     def bright_pixels(self, top: float = 0.01) -> np.ndarray:
         """(N, 2) (row, col) of the brightest ``top`` share of pixels (max channel), cached."""

@@ -79,8 +79,8 @@ class Output:
 class PipelineConfig:
     """An ISP config (``configs/isp/*.yaml``). ``precision: bfloat16`` runs the learned stages'
     convolutions in bfloat16 (autocast; colour response, guided filter and residuals stay in
-    float32): 2x faster again on CPUs with AVX512-BF16 or AMX, slower on CPUs without; its
-    image-quality cost is measured in docs/isp.md."""
+    float32): about 15 % faster for the full learned ISP on a CPU with AVX512-BF16, slower on
+    CPUs without bfloat16 arithmetic; speed and image-quality cost are in docs/isp.md."""
 
     stages: Stages = Stages()
     classical: ClassicalOptions = ClassicalOptions()

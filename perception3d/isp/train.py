@@ -184,7 +184,9 @@ def stage_loss(
         return srgb_loss(learned_raw_to_linear(model, raw, meta), ref)
     if stage == "hdr":
         samples = [
-            cond.make_hdr_sample(c.radiance, rng, _frame_max(c) if frame_exposure else None)
+            cond.make_hdr_sample(
+                c.radiance, rng, c.scene.max_channel_sample() if frame_exposure else None
+            )
             for c in crops
         ]
         ldr = torch.cat([s.input_srgb for s in samples])
@@ -207,17 +209,6 @@ def stage_loss(
         t, a = model.estimate(hazy)
         return image + 0.5 * l1(t, t_true) + 0.5 * l1(a, a_true.to(a))
     raise ValueError(f"unknown stage {stage!r}")
-
-
-_FRAME_MAX: dict[str, torch.Tensor] = {}
-
-
-def _frame_max(crop) -> torch.Tensor:
-    """The crop's whole-frame max-channel sample (cached per scene)."""
-    name = crop.scene.name
-    if name not in _FRAME_MAX:
-        _FRAME_MAX[name] = crop.scene.max_channel_sample()
-    return _FRAME_MAX[name]
 
 
 def train_stage(cfg: TrainConfig, log=print) -> dict:
