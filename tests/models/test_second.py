@@ -10,6 +10,7 @@ pytest.importorskip("spconv")
 
 from perception3d.lidar.voxelize import VoxelGridConfig
 from perception3d.models.second import SparseMiddleEncoder, _import_spconv, sparse_to_bev
+from perception3d.runtime import torch_threads
 
 
 def _sparse_input(gen, shape=(6, 7, 8), n=40, channels=3):
@@ -30,6 +31,27 @@ def _dense_weight(conv):
 
 @pytest.mark.parametrize("kind", ["subm", "strided"])
 def test_sparse_conv_matches_dense_forward_and_backward(kind):
+    """At one thread, the configuration SECOND trains in on the CPU
+    (:func:`perception3d.engine.train.cpu_training_threads`): at 2 threads spconv's CPU
+    backward gave wrong input gradients in about 1 run of 6."""
+    with torch_threads(1):
+        _check_sparse_conv_against_dense(kind)
+
+
+def test_second_trains_on_one_cpu_thread():
+    from perception3d.engine.train import cpu_training_threads
+
+    cpu = torch.device("cpu")
+    with pytest.warns(UserWarning, match="spconv"):
+        assert cpu_training_threads("second", None, cpu) == 1
+    with pytest.warns(UserWarning, match="spconv"):
+        assert cpu_training_threads("second", 4, cpu) == 1
+    assert cpu_training_threads("second", 1, cpu) == 1
+    assert cpu_training_threads("pointpillars", 4, cpu) == 4
+    assert cpu_training_threads("second", 4, torch.device("cuda")) == 4
+
+
+def _check_sparse_conv_against_dense(kind):
     spconv = _import_spconv()
     gen = torch.Generator().manual_seed(0)
     indices, features, dense = _sparse_input(gen)
