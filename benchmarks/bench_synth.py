@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from common import RESULTS, measure, report
 
-from perception3d.data.synth.config import load_synth_config
-from perception3d.data.synth.writer import generate_dataset
+from perception3d.sim.config import load_synth_config
+from perception3d.sim.writer import generate_dataset
 
 FRAMES = 16
 SEED = 0

@@ -37,8 +37,8 @@ NUM_PICTURES = 3
 def generate_demo_set(out: Path, frames: int, seed: int, progress: bool = True) -> Path:
     """A synthetic KITTI-layout set of ``frames`` frames, all in ImageSets/val.txt; an existing
     complete set of the same config is reused."""
-    from perception3d.data.synth.config import load_synth_config
-    from perception3d.data.synth.writer import generate_dataset
+    from perception3d.sim.config import load_synth_config
+    from perception3d.sim.writer import generate_dataset
 
     cfg = load_synth_config(None, [f"frames={frames}", f"seed={seed}", "val_fraction=1.0"])
     resume = (out / "synth_config.yaml").is_file()

@@ -21,10 +21,10 @@ from PIL import Image
 
 from perception3d.atomic import atomic_write_bytes
 from perception3d.data.kitti import KittiObjectDataset
-from perception3d.data.synth.config import load_synth_config
-from perception3d.data.synth.semantics import SEMANTIC_CLASSES
-from perception3d.data.synth.writer import generate_dataset
 from perception3d.geometry.boxes import BOX_EDGES, corners_cam, corners_lidar
+from perception3d.sim.config import load_synth_config
+from perception3d.sim.semantics import SEMANTIC_CLASSES
+from perception3d.sim.writer import generate_dataset
 
 OUT = Path(__file__).resolve().parents[1] / "images"
 SEED, FRAMES = 0, 24

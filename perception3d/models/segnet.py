@@ -8,7 +8,7 @@ returns class logits upsampled back to the input image size, so a pixel of ``ima
 has a score vector.
 
 Classes (``SEG_CLASSES``): ``background``, ``Car``, ``Pedestrian``, ``Cyclist``. The synthetic
-ids of :mod:`perception3d.data.synth.semantics` map as: car and van -> Car (KITTI's Van is an
+ids of :mod:`perception3d.sim.semantics` map as: car and van -> Car (KITTI's Van is an
 "ignore" for the Car metric, so painting vans as cars costs no false positives there), pedestrian
 -> Pedestrian, cyclist (rider and bicycle) -> Cyclist, everything else (road, buildings, truck,
 sky, ...) -> background.
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from perception3d.atomic import atomic_write
-from perception3d.data.synth.semantics import SEMANTIC_CLASSES, SEMANTIC_ID
+from perception3d.sim.semantics import SEMANTIC_CLASSES, SEMANTIC_ID
 
 SEG_CLASSES: tuple[str, ...] = ("background", "Car", "Pedestrian", "Cyclist")
 

@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from perception3d.cli import main
-from perception3d.data.objectnet3d_synth.generate import (
+from perception3d.engine.objectnet3d_recognition import RecognitionConfig, train_recognition
+from perception3d.engine.objectnet3d_viewpoint import ViewpointConfig, make_batch
+from perception3d.sim.objectnet3d.generate import (
     SynthObjectNet3DConfig,
     generate_synthetic_objectnet3d,
 )
-from perception3d.engine.objectnet3d_recognition import RecognitionConfig, train_recognition
-from perception3d.engine.objectnet3d_viewpoint import ViewpointConfig, make_batch
 
 TINY = SynthObjectNet3DConfig(num_images=12, cads_per_class=2, seed=1,
                               classes=("car", "chair", "bed"))  # fmt: skip

@@ -38,8 +38,8 @@ def generated_sweep(tmp_path_factory):
     """A sweep of the project's synthetic generator (`perception3d synth`: KITTI's beam table,
     2000 firings per turn) with its labels, as a LidarSample; small camera to save time."""
     pytest.importorskip("open3d")
-    from perception3d.data.synth.config import load_synth_config
-    from perception3d.data.synth.writer import generate_dataset
+    from perception3d.sim.config import load_synth_config
+    from perception3d.sim.writer import generate_dataset
 
     out = tmp_path_factory.mktemp("synth")
     cfg = load_synth_config(None, ["frames=1", "seed=5", "camera.image_scale=0.25"])

@@ -11,7 +11,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from perception3d.data.synth.semantics import SEMANTIC_CLASSES, SEMANTIC_ID
 from perception3d.models.segnet import (
     SEG_CLASSES,
     SegNet,
@@ -20,6 +19,7 @@ from perception3d.models.segnet import (
     save_segnet,
     semantic_to_seg_lut,
 )
+from perception3d.sim.semantics import SEMANTIC_CLASSES, SEMANTIC_ID
 
 
 def test_mapping_covers_every_semantic_class():

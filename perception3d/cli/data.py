@@ -1,0 +1,124 @@
+"""``perception3d synth / synth-objectnet3d / weather``: synthetic datasets, weather copies."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _shard(text: str) -> tuple[int, int]:
+    from perception3d.sim.writer import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from perception3d.sim.config import load_synth_config
+    from perception3d.sim.writer import generate_dataset
+
+    overrides = list(args.set)
+    if args.frames is not None:
+        overrides.append(f"frames={args.frames}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    cfg = load_synth_config(args.config, overrides)
+    summary = generate_dataset(
+        args.out,
+        cfg,
+        workers=args.workers,
+        shard=args.shard,
+        overwrite=args.overwrite,
+        resume=args.resume,
+    )
+    print(
+        f"perception3d synth: {summary['frames_written']} frames written, "
+        f"{summary['frames_skipped']} already complete, into {args.out}"
+    )
+    return 0
+
+
+def _cmd_synth_objectnet3d(args: argparse.Namespace) -> int:
+    from perception3d.sim.objectnet3d.generate import (
+        generate_synthetic_objectnet3d,
+        load_synth_objectnet3d_config,
+    )
+
+    cfg = load_synth_objectnet3d_config(args.config, args.set)
+    summary = generate_synthetic_objectnet3d(args.out, cfg, progress=not args.quiet)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _cmd_weather(args: argparse.Namespace) -> int:
+    from perception3d.lidar.weather_dataset import write_weather_copy
+
+    chosen = [(k, v) for k, v in (("fog", args.fog_mor), ("rain", args.rain_rate),
+                                  ("snow", args.snow_rate)) if v is not None]  # fmt: skip
+    if len(chosen) != 1:
+        print("perception3d weather: give exactly one of --fog-mor, --rain-rate, --snow-rate",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    kind, strength = chosen[0]
+    out = write_weather_copy(args.data_root, args.out, args.split, kind, strength, args.seed)
+    print(f"perception3d weather: {args.split} in {kind} ({strength}) -> {out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this area's commands to the top-level subparsers."""
+    p = sub.add_parser(
+        "synth", help="generate a synthetic driving dataset in the KITTI object layout"
+    )
+    p.add_argument("--out", type=Path, required=True, help="output root (KITTI layout)")
+    p.add_argument("--frames", type=int, default=None, help="number of frames (config: frames)")
+    p.add_argument("--seed", type=int, default=None, help="dataset seed (config: seed)")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="YAML config (default: the embedded configs/datasets/synthkitti.yaml values)",
+    )
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key"
+    )
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    p.add_argument(
+        "--shard", type=_shard, default=(0, 1), help="i/n: write frames with index %% n == i"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace a previous synth run")
+    p.add_argument("--resume", action="store_true", help="complete an interrupted run")
+    p.set_defaults(func=_cmd_synth)
+    p = sub.add_parser(
+        "synth-objectnet3d",
+        help="render a synthetic ObjectNet3D in the real layout (.mat, .off, Image_sets, JPEG)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="dataset root to write")
+    p.add_argument("--config", type=Path, default=None, help="YAML (default: built-in defaults)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set num_images=200 (repeatable)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_synth_objectnet3d)
+    p = sub.add_parser(
+        "weather",
+        help="copy of a split with every sweep in fog, rain or snow (docs/augmentation.md)",
+    )
+    p.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
+    p.add_argument("--out", type=Path, required=True, help="new KITTI-layout root")
+    p.add_argument("--split", default="val", help="ImageSets split name (default: val)")
+    p.add_argument(
+        "--fog-mor", type=float, default=None, help="fog: meteorological optical range, m"
+    )
+    p.add_argument("--rain-rate", type=float, default=None, help="rain rate, mm/h")
+    p.add_argument("--snow-rate", type=float, default=None, help="snowfall rate (water), mm/h")
+    p.add_argument("--seed", type=int, default=0, help="base seed (default: 0)")
+    p.set_defaults(func=_cmd_weather)

@@ -1,0 +1,100 @@
+"""``perception3d eval``: official evaluation protocols: KITTI, ObjectNet3D."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _cmd_eval_kitti(args: argparse.Namespace) -> int:
+    import warnings
+
+    from perception3d.eval.kitti import evaluate_kitti_dirs, format_kitti_table, write_metrics
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = evaluate_kitti_dirs(args.gt_dir, args.pred_dir, args.split, args.classes)
+    for warning in caught:
+        print(f"perception3d eval kitti: warning: {warning.message}", file=sys.stderr)
+    print(format_kitti_table(result))
+    if args.out is not None:
+        print(f"metrics written to {write_metrics(result, args.out)}")
+    return 0
+
+
+def _kitti_classes(text: str) -> list[str]:
+    """``--classes Car,Pedestrian`` -> ["Car", "Pedestrian"], names checked."""
+    from perception3d.eval.kitti_protocol import CLASSES
+
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in CLASSES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated subset of {','.join(CLASSES)}, got {text!r}"
+        )
+    return names
+
+
+def _cmd_eval_objectnet3d(args: argparse.Namespace) -> int:
+    from perception3d.atomic import atomic_write_text
+    from perception3d.eval.objectnet3d import evaluate_objectnet3d_root, format_objectnet3d_table
+
+    result = evaluate_objectnet3d_root(args.data_root, args.pred, split=args.split)
+    print(format_objectnet3d_table(result))
+    if args.out is not None:
+        atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this area's commands to the top-level subparsers."""
+    p = sub.add_parser("eval", help="evaluate predictions with a benchmark's official protocol")
+    eval_sub = p.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+    q = eval_sub.add_parser(
+        "objectnet3d", help="ObjectNet3D detection AP and viewpoint AVP/AVS (official toolbox)"
+    )
+    q.add_argument("--data-root", type=Path, required=True, help="ObjectNet3D root")
+    q.add_argument(
+        "--pred",
+        type=Path,
+        required=True,
+        help="prediction file (docs/objectnet3d.md) or a folder of detections_<class>.txt",
+    )
+    q.add_argument("--split", default="val", help="image set of Image_sets/ (default: val)")
+    q.add_argument("--out", type=Path, default=None, help="write the result as JSON here")
+    q.set_defaults(func=_cmd_eval_objectnet3d)
+
+    q = eval_sub.add_parser(
+        "kitti",
+        help="KITTI object AP: bbox, bev, 3d, aos at R11 and R40",
+        description="Evaluate KITTI result files (label rows plus a 16th score column) against "
+        "label files with the official KITTI protocol; print the table, optionally write JSON.",
+    )
+    q.add_argument(
+        "--gt-dir",
+        type=Path,
+        required=True,
+        help="folder of <id>.txt label files, or a KITTI root with training/label_2",
+    )
+    q.add_argument(
+        "--pred-dir",
+        type=Path,
+        required=True,
+        help="folder of <id>.txt result files; a missing file means no detections (warned)",
+    )
+    q.add_argument(
+        "--split",
+        type=Path,
+        default=None,
+        help="file of frame ids (e.g. ImageSets/val.txt); default: every label file",
+    )
+    q.add_argument(
+        "--classes",
+        type=_kitti_classes,
+        default=["Car", "Pedestrian", "Cyclist"],
+        help="comma-separated classes (default: Car,Pedestrian,Cyclist)",
+    )
+    q.add_argument("--out", type=Path, default=None, help="write the metrics JSON here")
+    q.set_defaults(func=_cmd_eval_kitti)

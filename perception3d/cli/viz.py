@@ -1,0 +1,121 @@
+"""``perception3d viz / report``: pictures and reports."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from perception3d.cli.common import csv_list
+
+
+def _cmd_viz(args: argparse.Namespace) -> int:
+    try:
+        return _run_viz(args)
+    except ValueError as exc:  # bad views, suffix, ranges: the library's input checks
+        print(f"perception3d viz: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run_viz(args: argparse.Namespace) -> int:
+    from perception3d.viz.bev import BevGrid
+    from perception3d.viz.frame import VizOptions, visualize
+    from perception3d.viz.sequence import visualize_sequence
+
+    x0, x1, y0, y1 = args.bev_range
+    options = VizOptions(
+        views=tuple(args.views),
+        classes=tuple(args.classes),
+        match=not args.no_match,
+        metric=args.metric,
+        difficulty=args.difficulty,
+        score_threshold=args.score_threshold,
+        color_by=args.color_by,
+        bev_grid=BevGrid((x0, x1), (y0, y1), args.bev_resolution),
+        backend_3d=args.renderer_3d,
+        width=args.width,
+    )
+    if args.frame is not None:
+        out = visualize(args.data_root, args.frame, args.out, args.pred_dir, options, args.show)
+    else:
+        from perception3d.data.kitti import read_split_file
+
+        ids = args.frames if args.frames is not None else read_split_file(args.split)
+        out = visualize_sequence(args.data_root, ids, args.out, args.pred_dir, options, args.fps)
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from perception3d.viz.report import build_report
+
+    out = build_report(args.sources, args.out, args.title)
+    print(f"wrote {out}")
+    return 0
+
+
+def _bev_range(text: str) -> tuple[float, float, float, float]:
+    values = csv_list(float)(text)
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"expected XMIN,XMAX,YMIN,YMAX, got {text!r}")
+    return tuple(values)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this area's commands to the top-level subparsers."""
+    p = sub.add_parser(
+        "viz",
+        help="draw a frame (BEV, image_2, 3D, range image) with GT and predictions",
+        description="Draw a KITTI-layout frame: the sweep, ground truth, predictions with "
+        "scores, and TP/FP/FN by the KITTI evaluator's rules when --pred-dir is given. "
+        "--frame writes one PNG; --frames/--split write a GIF or MP4 over frames.",
+    )
+    p.add_argument("--data-root", type=Path, required=True, help="folder holding training/")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--frame", help="one frame id (e.g. 000008): --out FILE.png")
+    which.add_argument("--frames", nargs="+", help="frame ids for a video: --out FILE.gif|.mp4")
+    which.add_argument("--split", type=Path, help="ImageSets file of frame ids for a video")
+    p.add_argument("--out", type=Path, required=True, help="FILE.png, or FILE.gif/.mp4")
+    p.add_argument("--pred-dir", type=Path, help="KITTI result files (<id>.txt with scores)")
+    p.add_argument(
+        "--views",
+        type=csv_list(str),
+        default=["bev", "image"],
+        help="comma-separated subset of bev,image,3d,range (default: bev,image)",
+    )
+    p.add_argument("--show", action="store_true", help="also open windows when a display exists")
+    p.add_argument("--fps", type=float, default=2.0, help="video frames per second (default: 2)")
+    p.add_argument("--color-by", choices=("height", "intensity"), default="height")
+    p.add_argument("--metric", choices=("3d", "bev", "bbox"), default="3d", help="for matching")
+    p.add_argument("--difficulty", choices=("easy", "moderate", "hard"), default="moderate")
+    p.add_argument(
+        "--classes", type=csv_list(str), default=["Car", "Pedestrian", "Cyclist"], help="evaluated"
+    )
+    p.add_argument("--no-match", action="store_true", help="no TP/FP/FN colouring")
+    p.add_argument(
+        "--score-threshold", type=float, default=0.0, help="drop predictions below this score"
+    )
+    p.add_argument(
+        "--renderer-3d",
+        choices=("auto", "open3d", "matplotlib"),
+        default="auto",
+        help="3D view renderer (auto: Open3D offscreen when it works, else matplotlib)",
+    )
+    p.add_argument(
+        "--bev-range",
+        type=_bev_range,
+        default=(-20.0, 70.0, -40.0, 40.0),
+        metavar="XMIN,XMAX,YMIN,YMAX",
+        help="BEV extent in metres, LiDAR frame (default: -20,70,-40,40)",
+    )
+    p.add_argument("--bev-resolution", type=float, default=0.1, help="metres per BEV pixel")
+    p.add_argument("--width", type=int, default=1242, help="width of the picture in pixels")
+    p.set_defaults(func=_cmd_viz)
+    p = sub.add_parser(
+        "report",
+        help="gather a run's metrics (JSON) and pictures into one self-contained HTML page",
+    )
+    p.add_argument("sources", nargs="+", type=Path, help="folders or files (*.json, *.png, *.gif)")
+    p.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    p.add_argument("--title", default="perception3d report")
+    p.set_defaults(func=_cmd_report)

@@ -1,0 +1,266 @@
+"""Configuration of the synthetic dataset generator (``configs/datasets/synthkitti.yaml``).
+
+Frozen dataclasses loaded by :func:`perception3d.config.load_config`; the defaults here are the
+embedded default dataset and equal the YAML file (a test keeps them equal). Sizes in metres,
+angles in degrees where the name says ``_deg``, image sizes in pixels of the written images.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "CameraConfig",
+    "LabelConfig",
+    "LidarConfig",
+    "ObjectsConfig",
+    "SceneConfig",
+    "SynthConfig",
+    "load_synth_config",
+]
+
+OBJECT_CLASSES = ("Car", "Van", "Truck", "Pedestrian", "Cyclist")
+CAR_BODIES = ("sedan", "hatchback", "suv")
+
+
+def _range(name: str, pair: tuple[float, float], lo: float = -math.inf) -> None:
+    if not (lo <= pair[0] <= pair[1]):
+        raise ValueError(f"{name} must be an increasing pair >= {lo}, got {pair}")
+
+
+def _probability(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """Static scene layout and lighting."""
+
+    night_probability: float = 0.1
+    overcast_probability: float = 0.2
+    sun_elevation_deg: tuple[float, float] = (12.0, 65.0)
+    lanes_per_direction: tuple[int, int] = (1, 2)
+    lane_width_m: tuple[float, float] = (3.0, 3.75)
+    parking_lane_probability: float = 0.6  # per side
+    sidewalk_width_m: tuple[float, float] = (2.0, 4.5)
+    curb_height_m: tuple[float, float] = (0.10, 0.15)
+    intersection_probability: float = 0.35
+    urban_probability: float = 0.8  # per side: buildings, else trees and open terrain
+    building_height_m: tuple[float, float] = (5.0, 25.0)
+    tree_spacing_m: tuple[float, float] = (7.0, 20.0)
+    pole_spacing_m: tuple[float, float] = (18.0, 40.0)
+    ego_yaw_deg: float = 2.0  # max |yaw| of the ego car against the road
+    ego_lateral_m: float = 0.3  # max offset of the ego car from its lane centre
+    ego_pitch_deg: float = 1.0  # max |pitch| of the road against the camera (load, grade)
+    ego_roll_deg: float = 0.5  # max |roll| (camber)
+    camera_height_jitter_m: float = 0.05  # camera 1.65 m +- this above the road
+
+    def __post_init__(self) -> None:
+        for name in (
+            "night_probability",
+            "overcast_probability",
+            "parking_lane_probability",
+            "intersection_probability",
+            "urban_probability",
+        ):
+            _probability(name, getattr(self, name))
+        for name in (
+            "sun_elevation_deg",
+            "lane_width_m",
+            "sidewalk_width_m",
+            "curb_height_m",
+            "building_height_m",
+            "tree_spacing_m",
+            "pole_spacing_m",
+        ):
+            _range(name, getattr(self, name), 0.0)
+        if not 1 <= self.lanes_per_direction[0] <= self.lanes_per_direction[1] <= 4:
+            raise ValueError(
+                f"lanes_per_direction must be within [1, 4], got {self.lanes_per_direction}"
+            )
+
+
+@dataclass(frozen=True)
+class ObjectsConfig:
+    """What objects a frame holds: per-class Poisson means and where they go.
+
+    ``mean_in_view``: objects placed in the camera's field of view (what ``label_2`` holds);
+    the default is close to KITTI's training labels per frame (7,481 frames: about 28.7k Car,
+    2.9k Van, 1.1k Truck, 4.5k Pedestrian, 1.6k Cyclist; counts as commonly quoted).
+    ``mean_out_of_view``: more objects around the car for the 360-degree sweep.
+    ``mean_far``, ``far_range_m``: traffic in view beyond the labels' range (DontCare rows; KITTI
+    has about 1.5 DontCare rows per frame).
+    ``distance_bins_m`` / ``distance_weights``: histogram of the in-view objects' range.
+    """
+
+    mean_in_view: dict[str, float] = field(
+        default_factory=lambda: {
+            "Car": 3.8,
+            "Van": 0.4,
+            "Truck": 0.15,
+            "Pedestrian": 0.6,
+            "Cyclist": 0.22,
+        }
+    )
+    mean_out_of_view: dict[str, float] = field(
+        default_factory=lambda: {
+            "Car": 4.0,
+            "Van": 0.4,
+            "Truck": 0.2,
+            "Pedestrian": 1.0,
+            "Cyclist": 0.3,
+        }
+    )
+    mean_far: dict[str, float] = field(
+        default_factory=lambda: {"Car": 1.0, "Van": 0.1, "Truck": 0.1}
+    )
+    far_range_m: tuple[float, float] = (85.0, 140.0)
+    car_body_weights: dict[str, float] = field(
+        default_factory=lambda: {"sedan": 0.35, "hatchback": 0.45, "suv": 0.2}
+    )
+    distance_bins_m: tuple[float, ...] = (4.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 80.0)
+    distance_weights: tuple[float, ...] = (0.14, 0.27, 0.23, 0.15, 0.10, 0.06, 0.05)
+    parked_row_probability: float = 0.5  # per side with a parking lane
+    pedestrian_group_probability: float = 0.35
+    max_group_size: int = 5
+    crossing_probability: float = 0.2  # pedestrians crossing the road
+    min_gap_m: float = 0.3  # clearance between objects
+
+    def __post_init__(self) -> None:
+        for table in (self.mean_in_view, self.mean_out_of_view, self.mean_far):
+            unknown = set(table) - set(OBJECT_CLASSES)
+            if unknown or any(v < 0 for v in table.values()):
+                raise ValueError(f"object means must map {OBJECT_CLASSES} to >= 0, got {table}")
+        if set(self.car_body_weights) - set(CAR_BODIES) or sum(self.car_body_weights.values()) <= 0:
+            raise ValueError(
+                f"car_body_weights must weigh {CAR_BODIES}, got {self.car_body_weights}"
+            )
+        bins, weights = self.distance_bins_m, self.distance_weights
+        if len(bins) != len(weights) + 1 or any(b >= a for a, b in zip(bins[1:], bins[:-1])):
+            raise ValueError(
+                f"distance_bins_m must increase and have one more entry than distance_weights, "
+                f"got {len(bins)} bins and {len(weights)} weights"
+            )
+        _range("far_range_m", self.far_range_m, 0.0)
+        if bins[0] <= 0 or any(w < 0 for w in weights) or sum(weights) <= 0:
+            raise ValueError(f"distance bins must be > 0 and weights >= 0, got {bins}, {weights}")
+        for name in (
+            "parked_row_probability",
+            "pedestrian_group_probability",
+            "crossing_probability",
+        ):
+            _probability(name, getattr(self, name))
+        if self.max_group_size < 1:
+            raise ValueError(f"max_group_size must be >= 1, got {self.max_group_size}")
+
+
+@dataclass(frozen=True)
+class LidarConfig:
+    """Velodyne HDL-64E model (beam table: `perception3d.sim.lidar.KITTI_HDL64E_BEAMS`)."""
+
+    azimuth_steps: int = 2000  # firings per laser and turn (KITTI 004139: median step 0.18 deg)
+    beam_stride: int = 1  # keep every k-th laser (1: all 64)
+    max_range_m: float = 120.0
+    min_range_m: float = 2.0
+    range_noise_m: float = 0.02  # 1 sigma (HDL-64E datasheet: < 2 cm)
+    detection_threshold: float = 1.5e-5  # return power reflectivity * cos / r^2 for a 50 % hit
+    detection_softness: float = 0.4  # width of the detection logistic in log(power)
+    dropout_probability: float = 0.005  # returns lost at random
+    intensity_range_scale_m: float = 250.0  # intensity falls as exp(-range / scale)
+    intensity_noise: float = 0.02
+
+    def __post_init__(self) -> None:
+        if self.azimuth_steps < 16 or not 1 <= self.beam_stride <= 64:
+            raise ValueError(
+                f"azimuth_steps must be >= 16 and beam_stride in [1, 64], got "
+                f"{self.azimuth_steps}, {self.beam_stride}"
+            )
+        if not 0 < self.min_range_m < self.max_range_m:
+            raise ValueError(
+                f"need 0 < min_range_m < max_range_m, got {self.min_range_m}, {self.max_range_m}"
+            )
+        _probability("dropout_probability", self.dropout_probability)
+
+    @property
+    def azimuth_step_deg(self) -> float:
+        return 360.0 / self.azimuth_steps
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """Camera 2 (KITTI image_2) and the default camera model writing ``image_2``."""
+
+    calib_file: Path | None = None  # None: the calibration of KITTI training frame 000008
+    width: int = 1242
+    height: int = 375
+    image_scale: float = 1.0  # render at this fraction of width x height (P2 scaled to match)
+    exposure_key: float = 0.1  # auto exposure maps the log-mean luminance to this
+    max_exposure: float = 3000.0  # night frames stay dark
+    sky_occlusion: bool = True  # one extra ray per pixel: sky light blocked by what is above
+    sun_disk_deg: float = 0.5  # angular radius of the visible sun
+
+    def __post_init__(self) -> None:
+        if self.width < 8 or self.height < 8 or not 0.05 <= self.image_scale <= 1.0:
+            raise ValueError(
+                f"need width, height >= 8 and image_scale in [0.05, 1], got {self.width}, "
+                f"{self.height}, {self.image_scale}"
+            )
+
+    @property
+    def image_shape_hw(self) -> tuple[int, int]:
+        """(H, W) of the written images."""
+        return round(self.height * self.image_scale), round(self.width * self.image_scale)
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """How scene objects become ``label_2`` rows (see docs/synthetic.md, "Labels")."""
+
+    max_distance_m: float = 80.0  # farther objects are DontCare
+    min_height_px: float = 10.0  # visible 2D box height below this: DontCare
+    min_visible_fraction: float = 0.05  # less of the object visible: DontCare
+    min_dontcare_pixels: int = 4  # fewer visible pixels: not in label_2 at all
+    occlusion_fractions: tuple[float, float] = (0.85, 0.5)  # visible >= [0]: 0, >= [1]: 1, else 2
+    pedestrian_padding_m: tuple[float, float] = (0.35, 0.2)  # (l, w) added like KITTI annotators
+    cyclist_padding_m: tuple[float, float] = (0.0, 0.05)
+
+    def __post_init__(self) -> None:
+        hi, lo = self.occlusion_fractions
+        if not 0.0 < lo <= hi <= 1.0:
+            raise ValueError(
+                "occlusion_fractions must satisfy 0 < [1] <= [0] <= 1, "
+                f"got {self.occlusion_fractions}"
+            )
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Everything that defines a synthetic dataset (``DIR/synth_config.yaml`` holds it)."""
+
+    seed: int = 0
+    frames: int = 100
+    val_fraction: float = 0.5  # share of frames in ImageSets/val.txt (KITTI: 3,769 of 7,481)
+    scene: SceneConfig = field(default_factory=SceneConfig)
+    objects: ObjectsConfig = field(default_factory=ObjectsConfig)
+    lidar: LidarConfig = field(default_factory=LidarConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    labels: LabelConfig = field(default_factory=LabelConfig)
+
+    def __post_init__(self) -> None:
+        if self.frames < 0 or self.seed < 0:
+            raise ValueError(f"frames and seed must be >= 0, got {self.frames}, {self.seed}")
+        _probability("val_fraction", self.val_fraction)
+
+
+def load_synth_config(path: str | Path | None = None, overrides=()) -> SynthConfig:
+    """The config at ``path`` (YAML), or the embedded default when None."""
+    from perception3d.config import apply_overrides, from_dict, load_config, to_dict
+
+    if path is None:
+        return from_dict(
+            SynthConfig, apply_overrides(to_dict(SynthConfig()), overrides), "<default>"
+        )
+    return load_config(path, SynthConfig, overrides)

@@ -1,0 +1,237 @@
+"""Placing objects in a road layout: on the ground, along lanes or crossing, without
+collisions, with parked rows and pedestrian groups as occlusion-rich hard cases.
+
+Per frame, the number of objects of each class is Poisson with the configured means, separately
+for the camera's field of view (where the in-view range follows the configured histogram), the
+rest of the 360-degree sweep, and far traffic in view beyond the histogram (``far_range_m``,
+beyond the labels' ``max_distance_m``: KITTI's DontCare rows). Every object goes to a *slot*
+suited to its class (a driving lane, a parking lane, the cross street, a sidewalk, across the
+road, the road edge for bikes); a candidate whose BEV box (grown by ``min_gap_m``) overlaps
+anything placed before, a pole, a tree or the ego car is redrawn, up to 30 times. All in the
+road frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from perception3d.geometry.iou import bev_iou_lidar
+from perception3d.sim.config import CAR_BODIES, OBJECT_CLASSES, LabelConfig, ObjectsConfig
+from perception3d.sim.objects import ObjectModel, sample_object
+from perception3d.sim.world import RoadLayout
+
+__all__ = ["PlacedObject", "place_objects"]
+
+_TRIES = 30
+_OUT_OF_VIEW_RANGE_M = (4.0, 70.0)
+
+
+@dataclass(frozen=True)
+class PlacedObject:
+    """An object and its label box in the road frame ([x, y, z, l, w, h, heading], centre)."""
+
+    model: ObjectModel
+    box_road: np.ndarray
+
+
+class _Placer:
+    def __init__(
+        self,
+        cfg: ObjectsConfig,
+        labels: LabelConfig,
+        layout: RoadLayout,
+        in_view: Callable[[np.ndarray], bool],
+        rng: np.random.Generator,
+        night: bool,
+    ):
+        self.cfg, self.labels, self.layout, self.in_view = cfg, labels, layout, in_view
+        self.rng, self.night = rng, night
+        self.occupied = [np.asarray(b, np.float64) for b in layout.obstacles]
+        self.placed: list[PlacedObject] = []
+        self.far = False  # the far pass: in view, beyond the histogram (KITTI's DontCare)
+
+    # -- sampling helpers --------------------------------------------------------------------
+    def kind_of(self, label: str) -> str:
+        if label == "Car":
+            w = self.cfg.car_body_weights
+            p = np.array([w.get(b, 0.0) for b in CAR_BODIES])
+            return CAR_BODIES[self.rng.choice(len(CAR_BODIES), p=p / p.sum())]
+        return {"Van": "van", "Truck": "truck", "Pedestrian": "pedestrian", "Cyclist": "cyclist"}[
+            label
+        ]
+
+    def range_m(self, in_view: bool) -> float:
+        if self.far:
+            return float(self.rng.uniform(*self.cfg.far_range_m))
+        if not in_view:
+            return float(self.rng.uniform(*_OUT_OF_VIEW_RANGE_M))
+        w = np.asarray(self.cfg.distance_weights, np.float64)
+        k = self.rng.choice(len(w), p=w / w.sum())
+        return float(self.rng.uniform(self.cfg.distance_bins_m[k], self.cfg.distance_bins_m[k + 1]))
+
+    def ground_z(self, y: float, x: float) -> float:
+        lay = self.layout
+        on_walk = any(min(a, b) <= y <= max(a, b) for a, b in lay.sidewalks)
+        if lay.intersection is not None and abs(x - lay.intersection[0]) < lay.intersection[1] / 2:
+            on_walk = False
+        return lay.curb_height if on_walk else 0.0
+
+    def slot(self, label: str, r: float, forward: bool) -> tuple[float, float, float] | None:
+        """(x, y, heading) for an object of `label` at range about r, or None."""
+        rng, lay = self.rng, self.layout
+        choice = rng.uniform()
+        if label in ("Car", "Van", "Truck"):
+            if lay.intersection is not None and choice < 0.12:
+                xc, wc = lay.intersection
+                x = xc + rng.choice([-1, 1]) * wc / 4
+                y2 = r * r - x * x
+                if y2 <= 0:
+                    return None
+                return (
+                    x,
+                    float(np.sqrt(y2) * rng.choice([-1, 1])),
+                    float(rng.choice([0.5, -0.5]) * np.pi),
+                )
+            rows = lay.parking if (len(lay.parking) and choice < 0.55) else lay.lanes
+            y, heading = rows[rng.integers(len(rows))]
+            if rows is lay.parking and rng.uniform() < 0.2:
+                heading += np.pi
+            y += rng.normal(0, 0.15)
+            heading += rng.normal(0, 0.03)
+        elif label == "Pedestrian" or choice < 0.15:
+            if choice < self.cfg.crossing_probability or (label == "Cyclist" and choice < 0.05):
+                y = rng.uniform(*lay.road_y)
+                heading = rng.choice([0.5, -0.5]) * np.pi + rng.normal(0, 0.2)
+            else:
+                y_in, y_out = lay.sidewalks[rng.integers(2)]
+                lo, hi = sorted((y_in, y_out))
+                y = rng.uniform(lo + 0.4, max(hi - 0.4, lo + 0.5))
+                heading = (
+                    rng.choice([0.0, np.pi]) + rng.normal(0, 0.3)
+                    if rng.uniform() < 0.7
+                    else rng.uniform(-np.pi, np.pi)
+                )
+        else:  # cyclists on the road edge of either direction
+            side = rng.integers(2)
+            lanes = lay.lanes[lay.lanes[:, 1] == (0.0 if side == 0 else np.pi)]
+            if len(lanes) == 0:
+                return None
+            edge = lanes[:, 0].min() - 1.0 if side == 0 else lanes[:, 0].max() + 1.0
+            y, heading = (
+                edge + rng.normal(0, 0.2),
+                (0.0 if side == 0 else np.pi) + rng.normal(0, 0.05),
+            )
+        if r <= abs(y) + 0.5:
+            return None
+        x = float(np.sqrt(r * r - y * y)) * (1.0 if forward else float(rng.choice([-1, 1])))
+        return x, float(y), float(heading)
+
+    def fits(self, box: np.ndarray) -> bool:
+        grown = box.copy()
+        grown[3:5] += self.cfg.min_gap_m
+        return not (bev_iou_lidar(grown[None], np.stack(self.occupied)) > 0).any()
+
+    def add(self, model: ObjectModel, x: float, y: float, heading: float) -> PlacedObject | None:
+        l, w, h = model.size
+        z = self.ground_z(y, x)
+        box = np.array([x, y, z + h / 2, l, w, h, heading])
+        if not self.fits(box):
+            return None
+        self.occupied.append(box)
+        obj = PlacedObject(model, box)
+        self.placed.append(obj)
+        return obj
+
+    # -- strategies ------------------------------------------------------------------------
+    def place_one(self, label: str, in_view: bool) -> bool:
+        model = sample_object(self.kind_of(label), self.rng, self.labels, self.night)
+        for _ in range(_TRIES):
+            pose = self.slot(label, self.range_m(in_view), forward=in_view)
+            if pose is None or self.in_view(np.array(pose[:2])) != in_view:
+                continue
+            if self.add(model, *pose) is not None:
+                return True
+        return False
+
+    def parked_row(self, budget: dict[str, int], in_view: bool) -> None:
+        lay, rng = self.layout, self.rng
+        y, heading = lay.parking[rng.integers(len(lay.parking))]
+        r = self.range_m(in_view)
+        if r <= abs(y) + 0.5:
+            return
+        x = float(np.sqrt(r * r - y * y))
+        for _ in range(int(rng.integers(3, 8))):
+            label = "Van" if (budget["Van"] > 0 and rng.uniform() < 0.15) else "Car"
+            if budget[label] <= 0 or self.in_view(np.array([x, y])) != in_view:
+                return
+            model = sample_object(self.kind_of(label), rng, self.labels, False)
+            obj = self.add(
+                model, x + model.size[0] / 2, y + rng.normal(0, 0.1), heading + rng.normal(0, 0.02)
+            )
+            if obj is None:
+                return
+            budget[label] -= 1
+            x += model.size[0] + rng.uniform(0.6, 2.0)
+
+    def group(self, size: int, in_view: bool) -> int:
+        """A group of pedestrians around one anchor; returns how many were placed."""
+        if not self.place_one("Pedestrian", in_view):
+            return 0
+        anchor = self.placed[-1].box_road
+        count = 1
+        for _ in range(size - 1):
+            model = sample_object("pedestrian", self.rng, self.labels, False)
+            for _ in range(10):
+                x, y = anchor[:2] + self.rng.uniform(-1.6, 1.6, 2)
+                if self.in_view(np.array([x, y])) == in_view and self.add(
+                    model, x, y, anchor[6] + self.rng.normal(0, 0.4)
+                ):
+                    count += 1
+                    break
+        return count
+
+
+def place_objects(
+    cfg: ObjectsConfig,
+    labels: LabelConfig,
+    layout: RoadLayout,
+    in_view: Callable[[np.ndarray], bool],
+    rng: np.random.Generator,
+    night: bool = False,
+) -> list[PlacedObject]:
+    """Sample and place the frame's objects (road frame).
+
+    Args:
+        cfg: what to place; labels: box padding of pedestrians and cyclists.
+        layout: lanes, sidewalks and obstacles of the frame.
+        in_view: ``in_view((x, y))`` is True when a road-frame ground position is in the
+            camera's field of view.
+        rng: the frame's generator.
+        night: moving vehicles get their lights on.
+
+    Returns:
+        The placed objects, in placement order.
+    """
+    placer = _Placer(cfg, labels, layout, in_view, rng, night)
+    passes = (
+        (True, False, cfg.mean_in_view),
+        (False, False, cfg.mean_out_of_view),
+        (True, True, cfg.mean_far),
+    )
+    for in_view_pass, placer.far, means in passes:
+        budget = {c: int(rng.poisson(means.get(c, 0.0))) for c in OBJECT_CLASSES}
+        if not placer.far and len(layout.parking) and rng.uniform() < cfg.parked_row_probability:
+            placer.parked_row(budget, in_view_pass)
+        for label in OBJECT_CLASSES:
+            while budget[label] > 0:
+                if label == "Pedestrian" and rng.uniform() < cfg.pedestrian_group_probability:
+                    size = int(min(budget[label], rng.integers(2, cfg.max_group_size + 1)))
+                    placer.group(size, in_view_pass)
+                    budget[label] -= size
+                    continue
+                placer.place_one(label, in_view_pass)
+                budget[label] -= 1
+    return placer.placed

@@ -1,0 +1,262 @@
+"""The scene as one Open3D ray-casting scene, with per-triangle material, class and instance,
+and the surface properties at ray hits (procedural road paint, windows, varied greens).
+
+Both sensors cast rays against the same :class:`SceneGeometry`, so the LiDAR and the camera see
+the same world. Ray casting uses one thread per process (``nthreads=1``): the generator runs
+frames in parallel processes instead, and a fixed thread count keeps the BVH and therefore every
+hit identical whatever the worker count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from perception3d.sim import materials as mat
+from perception3d.sim.semantics import SEMANTIC_ID
+from perception3d.sim.world import RoadPaint, Scene, Transform
+
+__all__ = ["Hits", "SceneGeometry", "SurfaceSample", "build_geometry"]
+
+RAYCAST_THREADS = 1
+
+
+@dataclass(frozen=True)
+class Hits:
+    """First hits of a batch of rays.
+
+    Attributes:
+        t: (N,) float32 ray parameter of the hit (distance in units of the ray direction's
+            length), inf where nothing was hit.
+        triangle: (N,) int64 triangle index into the scene's arrays, -1 for no hit.
+        normal: (N, 3) float32 unit face normal, turned to face the ray origin.
+        uv: (N, 2) float32 barycentric coordinates of the hit (weights of the triangle's
+            second and third vertex).
+    """
+
+    t: np.ndarray
+    triangle: np.ndarray
+    normal: np.ndarray
+    uv: np.ndarray
+
+    @property
+    def hit(self) -> np.ndarray:
+        return self.triangle >= 0
+
+
+@dataclass(frozen=True)
+class SurfaceSample:
+    """Surface properties at hit points (the ``MATERIAL_COLUMNS`` after patterns)."""
+
+    albedo: np.ndarray  # (N, 3) linear RGB
+    reflectivity: np.ndarray  # (N,) LiDAR reflectance at normal incidence
+    specular: np.ndarray  # (N,)
+    shininess: np.ndarray  # (N,)
+    emission: np.ndarray | None  # (N, 3), None when nothing in the scene glows
+    semantic: np.ndarray  # (N,) uint8 SEMANTIC_CLASSES id
+    instance: np.ndarray  # (N,) int32: 0 static, k + 1 for scene object k
+
+
+class SceneGeometry:
+    """A :class:`Scene`'s triangles in an Open3D ``RaycastingScene`` plus lookup tables.
+
+    Attributes:
+        materials: (M, 12) float32 rows in the ``MATERIAL_COLUMNS`` layout.
+        tri_material, tri_semantic, tri_instance: (T,) per-triangle lookups.
+        tri_vertex_normals: (T, 3, 3) shading normals at each triangle's corners: averaged
+            over the faces around each vertex for objects (rounded car bodies give glints where
+            a flat facet would not), the face normal for scenery.
+        paint, lidar_to_road: road markings and the transform to evaluate them.
+        night: lit windows at night.
+    """
+
+    def __init__(self, scene: Scene) -> None:
+        import open3d as o3d
+
+        materials: dict[mat.Material, int] = {}
+        verts, tris, tri_mat, tri_sem, tri_inst, tri_vn = [], [], [], [], [], []
+        offset = 0
+        surfaces = [(s, 0) for s in scene.surfaces]
+        surfaces += [(o.surface, k + 1) for k, o in enumerate(scene.objects)]
+        for surface, instance in surfaces:
+            m = surface.mesh
+            lut_mat = np.array(
+                [materials.setdefault(surface.materials[p], len(materials)) for p in m.part_names]
+            )
+            lut_sem = np.array([surface.semantics[p] for p in m.part_names])
+            verts.append(m.vertices)
+            tris.append(m.triangles + offset)
+            tri_mat.append(lut_mat[m.parts])
+            tri_sem.append(lut_sem[m.parts])
+            tri_inst.append(np.full(len(m.triangles), instance))
+            tri_vn.append(_vertex_normals(m, smooth=instance > 0))
+            offset += len(m.vertices)
+        self.materials = mat.material_rows(list(materials))
+        rows = self.materials
+        self._albedo, self._refl = np.ascontiguousarray(rows[:, 0:3]), rows[:, 3].copy()
+        self._spec, self._shin = rows[:, 4].copy(), rows[:, 5].copy()
+        self._emission = np.ascontiguousarray(rows[:, 6:9])
+        self._pattern = rows[:, 9].astype(np.int64)
+        self._p1, self._p2 = rows[:, 10].copy(), rows[:, 11].copy()
+        self.tri_material = np.concatenate(tri_mat).astype(np.int32)
+        self.tri_semantic = np.concatenate(tri_sem).astype(np.uint8)
+        self.tri_instance = np.concatenate(tri_inst).astype(np.int32)
+        self.tri_vertex_normals = np.concatenate(tri_vn).astype(np.float32)
+        self.num_triangles = len(self.tri_material)
+        self.paint: RoadPaint = scene.paint
+        self.lidar_to_road: Transform = scene.road_to_lidar.inverse()
+        self.night = scene.night
+        self._o3d = o3d
+        self._scene = o3d.t.geometry.RaycastingScene(nthreads=RAYCAST_THREADS)
+        self._scene.add_triangles(
+            o3d.core.Tensor(np.concatenate(verts).astype(np.float32)),
+            o3d.core.Tensor(np.concatenate(tris).astype(np.uint32)),
+        )
+
+    def cast(self, rays: np.ndarray) -> Hits:
+        """First hits of (N, 6) float32 rays [origin, direction] (LiDAR frame)."""
+        out = self._scene.cast_rays(self._o3d.core.Tensor(rays), nthreads=RAYCAST_THREADS)
+        t = out["t_hit"].numpy()
+        tri = out["primitive_ids"].numpy().astype(np.int64)
+        tri[~np.isfinite(t)] = -1
+        normal = out["primitive_normals"].numpy()
+        flip = np.einsum("ij,ij->i", normal, rays[:, 3:6]) > 0
+        normal[flip] *= -1
+        return Hits(t, tri, normal, out["primitive_uvs"].numpy())
+
+    def shading_normal(
+        self, triangle: np.ndarray, uv: np.ndarray, facing: np.ndarray
+    ) -> np.ndarray:
+        """(N, 3) interpolated unit shading normals at hits, on the side of ``facing``."""
+        vn = self.tri_vertex_normals[triangle]  # (N, 3 corners, 3)
+        w0 = 1.0 - uv[:, 0] - uv[:, 1]
+        n = vn[:, 0] * w0[:, None] + vn[:, 1] * uv[:, 0:1] + vn[:, 2] * uv[:, 1:2]
+        n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-9)
+        flip = np.einsum("ij,ij->i", n, facing) < 0
+        n[flip] *= -1
+        return n
+
+    def occluded(self, rays: np.ndarray, tnear: float = 0.0, tfar: float = np.inf) -> np.ndarray:
+        """(N,) bool: does each ray hit anything between tnear and tfar?"""
+        out = self._scene.test_occlusions(
+            self._o3d.core.Tensor(rays), tnear=tnear, tfar=tfar, nthreads=RAYCAST_THREADS
+        )
+        return out.numpy().astype(bool)
+
+    def surface(
+        self, triangle: np.ndarray, points: np.ndarray, normal: np.ndarray
+    ) -> SurfaceSample:
+        """Surface properties at hits on ``triangle`` (N,) >= 0, at LiDAR-frame ``points``."""
+        mi = self.tri_material[triangle]  # (N,) material of each hit
+        albedo = self._albedo[mi]
+        glows = self.night or bool(self._emission.any())
+        emission = self._emission[mi] if glows else None
+        refl, spec, shin = self._refl[mi], self._spec[mi], self._shin[mi]
+        semantic = self.tri_semantic[triangle]
+        pattern = self._pattern[mi]
+        patterned = np.flatnonzero(pattern != mat.PATTERN_NONE)
+        if len(patterned):
+            road = np.zeros((len(points), 3), np.float32)
+            road[patterned] = _apply(self.lidar_to_road, points[patterned])
+            sel = np.flatnonzero(pattern == mat.PATTERN_ROAD)
+            painted = sel[_paint_mask(self.paint, road[sel, 0], road[sel, 1])]
+            albedo[painted] = mat.LANE_PAINT.albedo_rgb
+            refl[painted], spec[painted] = mat.LANE_PAINT.lidar_reflectivity, 0.0
+            semantic[painted] = SEMANTIC_ID["lane_marking"]
+            sel = np.flatnonzero(pattern == mat.PATTERN_FACADE)
+            win, lit = _windows(road[sel], normal[sel], self._p1[mi[sel]], self._p2[mi[sel]])
+            glass = mat.GLASS
+            albedo[sel[win]], refl[sel[win]] = glass.albedo_rgb, glass.lidar_reflectivity
+            spec[sel[win]], shin[sel[win]] = glass.specular, glass.shininess
+            if emission is not None and self.night:
+                emission[sel[win & lit]] = (0.0015, 0.0011, 0.0007)  # ~50 cd/m^2
+            sel = np.flatnonzero(pattern == mat.PATTERN_VARIED)
+            albedo[sel] *= _cell_noise(road[sel], self._p1[mi[sel]])[:, None]
+        return SurfaceSample(
+            albedo, refl, spec, shin, emission, semantic, self.tri_instance[triangle]
+        )
+
+
+def _vertex_normals(mesh, smooth: bool) -> np.ndarray:
+    """(T, 3, 3) corner normals: area-weighted vertex normals, or the face normal."""
+    v = mesh.vertices[mesh.triangles]  # (T, 3, 3)
+    face = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])  # length: twice the area
+    if not smooth:
+        unit = face / np.maximum(np.linalg.norm(face, axis=1, keepdims=True), 1e-12)
+        return np.repeat(unit[:, None], 3, axis=1)
+    n = len(mesh.vertices)
+    corner = mesh.triangles.ravel()  # each face adds its normal to its three corners
+    acc = np.stack([np.bincount(corner, np.repeat(face[:, i], 3), n) for i in range(3)], 1)
+    acc /= np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-12)
+    return acc[mesh.triangles]
+
+
+def _apply(t: Transform, points: np.ndarray) -> np.ndarray:
+    """(N, 3) float32 ``t`` applied column by column (numpy's matmul is slow for this shape)."""
+    rot, tr = t.rotation.astype(np.float32), t.translation.astype(np.float32)
+    p = points.astype(np.float32, copy=False)
+    return p[:, 0:1] * rot[:, 0] + p[:, 1:2] * rot[:, 1] + p[:, 2:3] * rot[:, 2] + tr
+
+
+def _paint_mask(paint: RoadPaint, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(N,) bool: road-frame points on a lane line or a crosswalk stripe."""
+    out = np.zeros(len(x), bool)
+    for axis in (0, 1):
+        lines = paint.lines[paint.lines[:, 0] == axis]
+        if len(lines) == 0:
+            continue
+        along, across = (x, y) if axis == 0 else (y, x)
+        # Lines at different centres never overlap: only the lines at the nearest centre (the
+        # segments of one lane line) can hold a point.
+        centres = np.unique(lines[:, 1])
+        k = np.searchsorted(centres, across).clip(1, max(len(centres) - 1, 1))
+        if len(centres) > 1:
+            k = np.where(np.abs(across - centres[k - 1]) < np.abs(across - centres[k]), k - 1, k)
+        else:
+            k = np.zeros(len(across), np.int64)
+        cand = np.flatnonzero(np.abs(across - centres[k]) < lines[:, 2].max() / 2)
+        for _, centre, width, dash, gap, lo, hi in lines:
+            sub = cand[centres[k[cand]] == centre]
+            a = along[sub]
+            on = (np.abs(across[sub] - centre) < width / 2) & (a >= lo) & (a <= hi)
+            if dash > 0:
+                on &= np.mod(a - lo, dash + gap) < dash
+            out[sub[on]] = True
+    for x0, x1, y0, y1, axis in paint.crosswalks:
+        inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        walk = y if axis == 1 else x
+        out |= inside & (np.mod(walk, 1.0) < 0.5)
+    return out
+
+
+def _windows(road: np.ndarray, normal: np.ndarray, spacing: np.ndarray, storey: np.ndarray):
+    """Window grid on walls: (in a window, lit at night) per point."""
+    vertical = np.abs(normal[:, 2]) < 0.5
+    along = np.where(np.abs(normal[:, 0]) < np.abs(normal[:, 1]), road[:, 0], road[:, 1])
+    u = np.mod(along / spacing, 1.0)
+    z = road[:, 2]
+    v = np.mod(z / storey, 1.0)
+    win = vertical & (u > 0.25) & (u < 0.75) & (v > 0.3) & (v < 0.8) & (z > 1.0)
+    cell = np.floor(along / spacing).astype(np.int64) * 7919 + np.floor(z / storey).astype(np.int64)
+    lit = _hash01(cell) < 0.3
+    return win, lit
+
+
+def _hash01(keys: np.ndarray) -> np.ndarray:
+    """Deterministic pseudo-random value in [0, 1) per integer key."""
+    h = (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(40)
+    return (h & np.uint64(0xFFFFFF)).astype(np.float64) / float(1 << 24)
+
+
+def _cell_noise(road: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Albedo factor in [0.6, 1.4] constant on cells of ``cell`` metres (x-y grid)."""
+    i = np.floor(road[:, 0] / cell).astype(np.int64)
+    j = np.floor(road[:, 1] / cell).astype(np.int64)
+    k = np.floor(road[:, 2] / cell).astype(np.int64)
+    return (0.6 + 0.8 * _hash01(i * 73856093 + j * 19349663 + k * 83492791)).astype(np.float32)
+
+
+def build_geometry(scene: Scene) -> SceneGeometry:
+    """Build the ray-casting geometry of ``scene``."""
+    return SceneGeometry(scene)

@@ -1,0 +1,116 @@
+"""Procedural meshes: exact bounding boxes, wheels and feet on the ground, closed solids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from perception3d.sim.meshes import Mesh, box, cylinder, ellipsoid, merge, torus, tube
+from perception3d.sim.people import cyclist_mesh, pedestrian_mesh
+from perception3d.sim.profiles import prism, triangulate_polygon
+from perception3d.sim.scenery import building, street_light, tree
+from perception3d.sim.vehicles import BODY_TYPES, vehicle_mesh
+
+
+def _signed_volume(mesh: Mesh) -> float:
+    """Divergence theorem: positive for a closed mesh wound outwards."""
+    v = mesh.vertices[mesh.triangles]
+    return float(np.einsum("ij,ij->i", v[:, 0], np.cross(v[:, 1], v[:, 2])).sum() / 6)
+
+
+def _edges_shared_twice(mesh: Mesh) -> bool:
+    """Closed (watertight) surface: every undirected edge belongs to exactly two triangles."""
+    t = mesh.triangles
+    edges = np.sort(np.concatenate([t[:, [0, 1]], t[:, [1, 2]], t[:, [2, 0]]]), axis=1)
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    return bool(np.all(counts == 2))
+
+
+@pytest.mark.parametrize(
+    "mesh, volume",
+    [
+        (box((2, 3, 4)), 24.0),
+        (cylinder(1.0, 2.0, segments=64), 2 * 64 / 2 * np.sin(2 * np.pi / 64)),  # inscribed 64-gon
+        (prism(np.array([[0, 0], [2, 0], [2, 1], [0, 1]]), 3.0), 6.0),
+    ],
+)
+def test_primitives_are_closed_outward_solids_of_the_right_volume(mesh, volume):
+    assert _edges_shared_twice(mesh)
+    assert _signed_volume(mesh) == pytest.approx(volume, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "mesh", [ellipsoid((1, 2, 3)), torus(1.0, 0.2), tube((0, 0, 0), (1, 2, 3), 0.1)]
+)
+def test_curved_primitives_are_closed(mesh):
+    assert _edges_shared_twice(mesh)
+    assert abs(_signed_volume(mesh)) > 0
+
+
+def test_triangulate_concave_polygon_covers_its_area():
+    poly = np.array([[0, 0], [4, 0], [4, 3], [2, 1], [0, 3]], float)  # a notch at the top
+    tris = triangulate_polygon(poly)
+    p = poly[tris]
+    a, b = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
+    areas = 0.5 * (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
+    assert np.all(areas > 0) and areas.sum() == pytest.approx(8.0)
+
+
+def test_triangulate_rejects_degenerate_polygon():
+    with pytest.raises(ValueError, match="no ear found"):
+        triangulate_polygon(np.array([[0, 0], [1, 0], [2, 0], [3, 0]], float))
+
+
+def test_merge_unifies_part_names():
+    m = merge([box((1, 1, 1), part="a"), box((1, 1, 1), part="b"), box((1, 1, 1), part="a")])
+    assert m.part_names == ("a", "b")
+    assert m.part_mask("a").sum() == 24 and m.part_mask("b").sum() == 12
+
+
+@pytest.mark.parametrize("body", BODY_TYPES)
+def test_vehicle_fills_its_box_and_stands_on_its_wheels(body):
+    l, w, h = (9.0, 2.5, 3.2) if body == "truck" else (4.1, 1.7, 1.5)
+    m = vehicle_mesh(body, l, w, h)
+    np.testing.assert_allclose(m.bounds, [[-l / 2, -w / 2, 0], [l / 2, w / 2, h]], atol=1e-12)
+    lowest = m.vertices[m.triangles[m.part_mask("tyre")]].reshape(-1, 3)[:, 2].min()
+    assert lowest == pytest.approx(0.0, abs=1e-12)
+    body_tris = m.vertices[m.triangles[m.part_mask("body")]]
+    assert body_tris[..., 2].min() > 0.1  # ground clearance: only tyres touch the road
+    for part in ("window", "head_light", "tail_light", "plate"):
+        assert m.part_mask(part).any(), part
+
+
+def test_vehicle_rejects_unknown_body():
+    with pytest.raises(ValueError, match="body_type must be one of"):
+        vehicle_mesh("tank", 4, 2, 2)
+
+
+@pytest.mark.parametrize("phase", [0.0, 0.25, 0.6])
+def test_pedestrian_has_its_stature_and_stands_on_the_ground(phase):
+    m = pedestrian_mesh(1.8, walk_phase=phase)
+    lo, hi = m.bounds
+    assert lo[2] == 0.0 and hi[2] == pytest.approx(1.8)
+    assert lo[0] == pytest.approx(-hi[0]) and lo[1] == pytest.approx(-hi[1])  # centred
+    assert 0.3 < hi[1] - lo[1] < 0.7
+    assert {"skin", "shirt", "pants", "shoes", "hair"} <= set(m.part_names)
+
+
+def test_walking_pedestrian_is_longer_than_standing_one():
+    standing = np.ptp(pedestrian_mesh(1.75, 0.25, stride=0.0).vertices[:, 0])
+    walking = np.ptp(pedestrian_mesh(1.75, 0.25, stride=0.35).vertices[:, 0])
+    assert walking > standing + 0.3
+
+
+def test_cyclist_matches_kitti_cyclist_size():
+    lo, hi = cyclist_mesh(1.75).bounds
+    l, w, h = hi - lo
+    assert 1.6 < l < 1.95 and 0.5 < w < 0.7 and 1.5 < h < 1.9  # KITTI: about 1.8 x 0.6 x 1.7
+    assert lo[2] == 0.0
+
+
+def test_scenery_builders():
+    assert street_light(8.0, 2.0).bounds[1, 1] == pytest.approx(2.3)  # lamp over the road
+    b = building(20, 10, 12)
+    assert set(b.part_names) == {"wall", "roof"} and b.bounds[1, 2] == 12
+    t = tree(np.random.default_rng(0), 3.0, 2.0)
+    assert set(t.part_names) == {"trunk", "foliage"} and t.bounds[1, 2] > 3.0
