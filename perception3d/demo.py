@@ -116,6 +116,16 @@ def run_demo(
             for k, v in headline_scalars(result, model.classes).items()
             if "_3d_" in k
         },
+        "ap_3d_all_point_moderate": {
+            name: result[name]["all_point"][key][1]
+            for name, key in (("Car", "3d@0.7"), ("Pedestrian", "3d@0.5"), ("Cyclist", "3d@0.5"))
+            if name in result
+        },
+        "objects_moderate": {
+            name: result["meta"]["gt_counted"][name]["moderate"]
+            for name in model.classes
+            if name in result["meta"]["gt_counted"]
+        },
         "pictures": pictures,
         "seconds": {
             "data": t_data - t0,
@@ -131,6 +141,11 @@ def run_demo(
         f"\nperception3d demo: {len(dataset)} frames from {root}, "
         f"{sum(len(v) for v in pred.values())} detections; 3D AP_R40 moderate: "
         + ", ".join(f"{k} {v:.1f}" for k, v in summary["ap_3d_r40_moderate"].items())
+        + "; all-point: "
+        + ", ".join(
+            f"{k} {v:.1f} ({summary['objects_moderate'].get(k, 0)} objects)"
+            for k, v in summary["ap_3d_all_point_moderate"].items()
+        )
     )
     print(
         f"results in {out_dir}: pred/, metrics.json, {len(pictures)} frame PNGs, summary.json "

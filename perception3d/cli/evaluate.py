@@ -15,7 +15,9 @@ def _cmd_eval_kitti(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = evaluate_kitti_dirs(args.gt_dir, args.pred_dir, args.split, args.classes)
+        result = evaluate_kitti_dirs(
+            args.gt_dir, args.pred_dir, args.split, args.classes, args.score_threshold
+        )
     for warning in caught:
         print(f"perception3d eval kitti: warning: {warning.message}", file=sys.stderr)
     print(format_kitti_table(result))
@@ -95,6 +97,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=_kitti_classes,
         default=["Car", "Pedestrian", "Cyclist"],
         help="comma-separated classes (default: Car,Pedestrian,Cyclist)",
+    )
+    q.add_argument(
+        "--score-threshold",
+        type=float,
+        default=None,
+        help="also print precision / recall (TP FP FN) of the detections scoring at least this",
     )
     q.add_argument("--out", type=Path, default=None, help="write the metrics JSON here")
     q.set_defaults(func=_cmd_eval_kitti)

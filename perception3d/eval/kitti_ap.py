@@ -5,6 +5,11 @@ scores, sample up to 41 score thresholds from them, count TP/FP/FN (and the orie
 similarity) at each, take precision = TP / (TP + FP) and AOS = similarity / (TP + FP),
 make both non-increasing (each point the maximum over itself and all later points), pad to 41
 points with zeros and average the R11 or R40 points.
+
+Beside the official numbers, ``all_point_ap`` gives the area under the whole interpolated
+precision-recall curve, with a threshold at every true positive's score (VOC 2010's all-point
+AP, by the same matching rules): on a small set the official sampling caps AP_R40 at n / 40
+(one sampled recall step per true positive), which this measure does not.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from perception3d.eval.kitti_matching import (
+    counts_at_every_threshold,
     counts_at_thresholds,
     score_thresholds,
     true_positive_scores,
@@ -91,6 +97,88 @@ def ap_r40(curve: np.ndarray) -> float:
         (100.0, 2.5)
     """
     return float(sum(curve[i] for i in R40_POINTS) / 40 * 100)
+
+
+def _flat_args(frames: FlatFrames, gt_flag, dt_flag):
+    return (
+        frames.overlap, frames.ov_start, frames.gt_start, frames.dt_start, gt_flag, dt_flag,
+        frames.dt_score, frames.gt_alpha, frames.dt_alpha, frames.dc_overlap, frames.dcov_start,
+        frames.dc_start,
+    )  # fmt: skip
+
+
+def all_point_ap(counts: np.ndarray) -> float:
+    """Percent: area under the interpolated precision-recall curve (all-point AP).
+
+    Args:
+        counts: (T, 4) [tp, fp, fn, similarity] at every true positive's score, descending.
+            Recall is tp / (tp + fn) as the protocol counts it; precision tp / (tp + fp),
+            interpolated as the maximum at any higher recall.
+
+    Example:
+        >>> all_point_ap(np.array([[1, 0, 1, 0], [2, 2, 0, 0]], dtype=float))  # P 1 then 0.5
+        75.0
+    """
+    if counts.shape[0] == 0:
+        return 0.0
+    tp, fp, fn = counts[:, 0], counts[:, 1], counts[:, 2]
+    recall = np.where(tp + fn > 0, tp / np.maximum(tp + fn, 1), 0.0)
+    precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0)
+    precision = np.maximum.accumulate(precision[::-1])[::-1]
+    steps = np.diff(np.r_[0.0, np.maximum.accumulate(recall)])
+    return float(np.sum(steps * precision) * 100)
+
+
+def all_point_counts(
+    frames: FlatFrames,
+    gt_flag: np.ndarray,
+    dt_flag: np.ndarray,
+    min_overlap: float,
+    use_dontcare: bool,
+) -> np.ndarray:
+    """(T, 4) [tp, fp, fn, similarity] at every distinct true-positive score (descending).
+
+    Same arguments as ``curves_for``; an empty (0, 4) array without ground truth or matches.
+    """
+    num_gt = int(np.count_nonzero(gt_flag == COUNTED))
+    scores = true_positive_scores(
+        frames.overlap, frames.ov_start, frames.gt_start, frames.dt_start, gt_flag, dt_flag,
+        frames.dt_score, min_overlap,
+    )  # fmt: skip
+    if num_gt == 0 or scores.size == 0:
+        return np.zeros((0, 4))
+    thresholds = np.unique(scores)[::-1].copy()
+    return counts_at_every_threshold(
+        *_flat_args(frames, gt_flag, dt_flag), use_dontcare, min_overlap, thresholds
+    )
+
+
+def counts_at_score(
+    frames: FlatFrames,
+    gt_flag: np.ndarray,
+    dt_flag: np.ndarray,
+    min_overlap: float,
+    use_dontcare: bool,
+    score_threshold: float,
+) -> dict:
+    """TP, FP, FN, precision and recall with the detections scoring >= ``score_threshold``.
+
+    Returns:
+        ``{"tp", "fp", "fn"}`` ints and ``{"precision", "recall"}`` floats in [0, 1] (0 when
+        undefined).
+    """
+    counts = counts_at_thresholds(
+        *_flat_args(frames, gt_flag, dt_flag), use_dontcare, min_overlap,
+        np.array([float(score_threshold)]),
+    )[0]  # fmt: skip
+    tp, fp, fn = (round(float(v)) for v in counts[:3])
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+    }
 
 
 def curves_for(

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from perception3d.data.kitti import KittiObject
-from perception3d.eval.kitti_ap import ap_r11, ap_r40, curves_for
+from perception3d.eval.kitti_ap import (
+    all_point_ap,
+    all_point_counts,
+    ap_r11,
+    ap_r40,
+    counts_at_score,
+    curves_for,
+)
 from perception3d.eval.kitti_frames import (
     Objects,
     dontcare_overlap,
@@ -66,6 +73,19 @@ def metric_keys(class_name: str) -> list[tuple[str, str, float]]:
     return [(key, metric, thr) for key, (metric, thr) in keys.items()]
 
 
+def r40_cap(num_objects: int) -> float:
+    """The highest AP_R40 (percent) that ``num_objects`` counted objects allow: the curve has
+    one point per true positive, so N <= 40 objects all found give (N - 1) / 40.
+
+    Example:
+        >>> r40_cap(7), r40_cap(41)
+        (15.0, 100.0)
+    """
+    if num_objects > 40:
+        return 100.0
+    return 100.0 * max(num_objects - 1, 0) / 40
+
+
 def _check_objects(frame_id: str, objects: Sequence[KittiObject], what: str, need_score: bool):
     """Raise ``TypeError`` / ``ValueError`` naming the frame and item of a bad object."""
     for index, obj in enumerate(objects):
@@ -85,6 +105,7 @@ def evaluate_kitti(
     gt: Mapping[str, Sequence[KittiObject]],
     pred: Mapping[str, Sequence[KittiObject]],
     classes: Sequence[str] = CLASSES,
+    score_threshold: float | None = None,
 ) -> dict:
     """Evaluate predictions against ground truth with the official KITTI protocol.
 
@@ -93,14 +114,21 @@ def evaluate_kitti(
         pred: frame id -> detections (``score`` set); a frame missing here has no detections,
             ids not in ``gt`` are left out.
         classes: any of "Car", "Pedestrian", "Cyclist".
+        score_threshold: also count TP / FP / FN, precision and recall of the detections
+            scoring at least this (``"at_score"``); None: not computed.
 
     Returns:
         ``{class: {"R40": {"bbox@0.7": [easy, moderate, hard], "aos@0.7": ..., ...},
-        "R11": {...}}, ..., "meta": {...}}``, AP in percent (see ``metric_keys`` for the keys).
+        "R11": {...}, "all_point": {...}}, ..., "meta": {...}}``, AP in percent (see
+        ``metric_keys`` for the keys). ``all_point`` (no aos keys) is the uncapped all-point AP
+        over the true recall (``kitti_ap.all_point_ap``); with ``score_threshold``, a class also
+        has ``"at_score": {key: [counts per difficulty]}`` (``kitti_ap.counts_at_score``).
         ``aos@...`` lists are ``None`` when a prediction has alpha = -10 (orientation not
         estimated; the devkit then skips AOS too). ``meta``: ``frames``, ``objects`` (ground
         truth objects, DontCare excluded), ``predictions``, ``seconds``, ``classes``,
-        ``gt_counted`` (class -> difficulty -> objects counted), ``aos``,
+        ``gt_counted`` (class -> difficulty -> objects counted), ``r40_cap`` (class ->
+        difficulty -> the highest AP_R40 that n objects allow: 100 * (n - 1) / 40 up to 40
+        objects, else 100), ``score_threshold``, ``aos``,
         ``frames_without_predictions``, ``prediction_frames_not_in_gt``.
 
     Raises:
@@ -133,6 +161,10 @@ def evaluate_kitti(
     for class_name in classes:
         keys = metric_keys(class_name)
         per_point = {"R40": {key: [] for key, _, _ in keys}, "R11": {key: [] for key, _, _ in keys}}
+        box_keys = [(key, metric, thr) for key, metric, thr in keys if metric != "aos"]
+        per_point["all_point"] = {key: [] for key, _, _ in box_keys}
+        if score_threshold is not None:
+            per_point["at_score"] = {key: [] for key, _, _ in box_keys}
         gt_counted[class_name] = {}
         for difficulty, diff_name in enumerate(DIFFICULTIES):
             gt_flag = gt_flags(
@@ -155,6 +187,11 @@ def evaluate_kitti(
                 curve = curves[base, thr][1 if metric == "aos" else 0]
                 per_point["R40"][key].append(ap_r40(curve))
                 per_point["R11"][key].append(ap_r11(curve))
+            for key, metric, thr in box_keys:
+                args = (flat[metric], gt_flag, dt_flag, thr, metric == "bbox")
+                per_point["all_point"][key].append(all_point_ap(all_point_counts(*args)))
+                if score_threshold is not None:
+                    per_point["at_score"][key].append(counts_at_score(*args, score_threshold))
         if not with_aos:
             for table in per_point.values():
                 for key in table:
@@ -168,6 +205,10 @@ def evaluate_kitti(
         "seconds": time.perf_counter() - start_time,
         "classes": classes,
         "gt_counted": gt_counted,
+        "r40_cap": {
+            c: {d: r40_cap(n) for d, n in per_diff.items()} for c, per_diff in gt_counted.items()
+        },
+        "score_threshold": score_threshold,
         "aos": with_aos,
         "frames_without_predictions": sum(1 for key in gt if key not in pred),
         "prediction_frames_not_in_gt": sum(1 for key in pred if key not in gt),

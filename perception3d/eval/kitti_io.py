@@ -70,6 +70,7 @@ def evaluate_kitti_dirs(
     pred_dir: str | Path,
     ids: Iterable[str | int] | str | Path | None = None,
     classes: Sequence[str] = CLASSES,
+    score_threshold: float | None = None,
 ) -> dict:
     """Evaluate a folder of result files against a folder of label files.
 
@@ -81,6 +82,7 @@ def evaluate_kitti_dirs(
             ``KittiEvalWarning`` and in ``meta["missing_prediction_files"]``.
         ids: frame ids, or a split file (``ImageSets/val.txt``); default every label file.
         classes: any of "Car", "Pedestrian", "Cyclist".
+        score_threshold: also count TP / FP / FN at this score (``evaluate_kitti``).
 
     Returns:
         ``evaluate_kitti``'s result; ``meta`` also has ``missing_prediction_files``,
@@ -124,7 +126,7 @@ def evaluate_kitti_dirs(
             KittiEvalWarning,
             stacklevel=2,
         )
-    result = evaluate_kitti(gt, pred, classes)
+    result = evaluate_kitti(gt, pred, classes, score_threshold)
     result["meta"].update(
         missing_prediction_files=len(missing),
         gt_dir=str(label_dir),
@@ -134,9 +136,24 @@ def evaluate_kitti_dirs(
     return result
 
 
+def _counts_line(class_name: str, meta: dict) -> str:
+    counted = meta.get("gt_counted", {}).get(class_name)
+    if not counted:
+        return ""
+    text = ", ".join(f"{d} {n}" for d, n in counted.items())
+    capped = [f"{d} {meta['r40_cap'][class_name][d]:.1f}" for d, n in counted.items() if n < 40]
+    note = (
+        f"; AP_R40 capped (n / 40) at {', '.join(capped)}" if capped and "r40_cap" in meta else ""
+    )
+    return f"{class_name} objects counted: {text}{note}"
+
+
 def format_kitti_table(result: dict) -> str:
     """The familiar table (OpenPCDet's layout): per class and overlap set, bbox / bev / 3d /
-    aos AP for easy, moderate, hard, at R11 ("AP") then R40 ("AP_R40").
+    aos AP for easy, moderate, hard, at R11 ("AP") then R40 ("AP_R40"), then the uncapped
+    all-point AP ("AP_all") and, with a score threshold, precision and recall there. Each
+    class starts with its object counts per difficulty and, below 40 objects, the cap that
+    the R40 sampling puts on AP_R40.
 
     Example:
         >>> row = [90.0, 80.0, 70.0]
@@ -148,7 +165,7 @@ def format_kitti_table(result: dict) -> str:
         3d   AP:90.0000, 80.0000, 70.0000
     """
     lines = []
-    meta = result.get("meta")
+    meta = result.get("meta") or {}
     if meta:
         lines.append(
             f"KITTI evaluation: {meta['frames']} frames, {meta['objects']} objects, "
@@ -157,9 +174,14 @@ def format_kitti_table(result: dict) -> str:
     for class_name, per_points in result.items():
         if class_name == "meta":
             continue
+        counts = _counts_line(class_name, meta)
+        if counts:
+            lines.append(counts)
         for bbox_thr, bev_thr, d3_thr in MIN_OVERLAPS[class_name]:
-            for points, label in (("R11", "AP"), ("R40", "AP_R40")):
-                table = per_points[points]
+            for points, label in (("R11", "AP"), ("R40", "AP_R40"), ("all_point", "AP_all")):
+                table = per_points.get(points)
+                if table is None:
+                    continue
                 lines.append(f"{class_name} {label}@{bbox_thr:.2f}, {bev_thr:.2f}, {d3_thr:.2f}:")
                 for name, key in (
                     ("bbox", f"bbox@{bbox_thr:g}"),
@@ -170,6 +192,22 @@ def format_kitti_table(result: dict) -> str:
                     values = table.get(key)
                     if values is not None:
                         lines.append(f"{name} AP:" + ", ".join(f"{v:.4f}" for v in values))
+            at_score = per_points.get("at_score")
+            if at_score is not None:
+                lines.append(
+                    f"{class_name} at score >= {meta.get('score_threshold')}, precision / recall "
+                    f"(TP FP FN), easy / moderate / hard:"
+                )
+                for name, key in (
+                    ("bbox", f"bbox@{bbox_thr:g}"),
+                    ("bev ", f"bev@{bev_thr:g}"),
+                    ("3d  ", f"3d@{d3_thr:g}"),
+                ):
+                    cells = [
+                        f"{c['precision']:.3f} / {c['recall']:.3f} ({c['tp']} {c['fp']} {c['fn']})"
+                        for c in at_score[key]
+                    ]
+                    lines.append(f"{name} PR:" + ", ".join(cells))
     return "\n".join(lines)
 
 

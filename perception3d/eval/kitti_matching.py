@@ -219,3 +219,61 @@ def counts_at_thresholds(
             counts[t, 2] += fn
             counts[t, 3] += similarity
     return counts
+
+
+@numba.njit(cache=True)
+def counts_at_every_threshold(
+    overlap, ov_start, gt_start, dt_start, gt_flag, dt_flag, dt_score, gt_alpha, dt_alpha,
+    dc_overlap, dcov_start, dc_start, use_dontcare, min_overlap, thresholds,
+):  # fmt: skip
+    """``counts_at_thresholds`` for many thresholds at once (every true positive's score, for
+    the all-point AP): a frame is re-matched only where its set of kept detections changes,
+    and its counts are added over that run of thresholds with a difference array, so the cost
+    grows with frames + thresholds + detections, not frames x thresholds.
+
+    Args:
+        thresholds: (T,) float64, descending.
+
+    Returns:
+        (T, 4) [tp, fp, fn, orientation similarity], as ``counts_at_thresholds``.
+    """
+    num_t = thresholds.shape[0]
+    delta = np.zeros((num_t + 1, 4))
+    dt_taken = np.zeros(_max_count(dt_start), dtype=np.bool_)
+    dt_in_dontcare = np.zeros(_max_count(dt_start), dtype=np.bool_)
+    gt_to_dt = np.zeros(_max_count(gt_start), dtype=np.int64)
+    for f in range(gt_start.shape[0] - 1):
+        g0, g1, d0, d1 = gt_start[f], gt_start[f + 1], dt_start[f], dt_start[f + 1]
+        frame_overlap = _block(overlap, ov_start, f, d1 - d0, g1 - g0)
+        frame_dc = _block(dc_overlap, dcov_start, f, d1 - d0, dc_start[f + 1] - dc_start[f])
+        scores = np.sort(dt_score[d0:d1])[::-1]
+        kept = 0
+        t = 0
+        while t < num_t:
+            while kept < scores.shape[0] and scores[kept] >= thresholds[t]:
+                kept += 1
+            # the run of thresholds keeping the same detections: up to the next score
+            t_end = t + 1
+            next_score = scores[kept] if kept < scores.shape[0] else -np.inf
+            while t_end < num_t and thresholds[t_end] > next_score:
+                t_end += 1
+            tp, fp, fn, similarity = frame_counts(
+                frame_overlap, frame_dc, gt_flag[g0:g1], dt_flag[d0:d1], dt_score[d0:d1],
+                gt_alpha[g0:g1], dt_alpha[d0:d1], use_dontcare, min_overlap, thresholds[t],
+                dt_taken, gt_to_dt, dt_in_dontcare,
+            )  # fmt: skip
+            delta[t, 0] += tp
+            delta[t, 1] += fp
+            delta[t, 2] += fn
+            delta[t, 3] += similarity
+            delta[t_end, 0] -= tp
+            delta[t_end, 1] -= fp
+            delta[t_end, 2] -= fn
+            delta[t_end, 3] -= similarity
+            t = t_end
+    out = np.empty((num_t, 4))
+    running = np.zeros(4)
+    for t in range(num_t):
+        running += delta[t]
+        out[t] = running
+    return out

@@ -63,11 +63,46 @@ def test_result_has_the_issue_shape():
     gt = cars(3)
     result = evaluate_kitti(gt, detect(gt))
     assert list(result) == ["Car", "Pedestrian", "Cyclist", "meta"]
-    assert list(result["Car"]) == ["R40", "R11"]
+    assert list(result["Car"]) == ["R40", "R11", "all_point"]
+    assert list(result["Car"]["all_point"]) == [k for k in CAR_KEYS if not k.startswith("aos")]
     assert list(result["Car"]["R40"]) == CAR_KEYS == [k for k, _, _ in metric_keys("Car")]
     assert list(result["Cyclist"]["R11"]) == PED_KEYS
     assert {"frames", "objects", "seconds"} <= set(result["meta"])
     assert result["meta"]["frames"] == 3 and result["meta"]["objects"] == 3
+
+
+@pytest.mark.parametrize("num", [1, 2, 5, 40])
+def test_all_point_ap_is_not_capped_and_the_cap_is_stated(num):
+    gt = cars(num)
+    result = evaluate_kitti(gt, detect(gt))
+    assert table(result, points="all_point")["3d@0.7"] == pytest.approx([100.0] * 3)
+    assert result["meta"]["r40_cap"]["Car"]["moderate"] == pytest.approx(100 * (num - 1) / 40)
+    assert table(result)["3d@0.7"][1] == pytest.approx(result["meta"]["r40_cap"]["Car"]["moderate"])
+
+
+def test_all_point_ap_of_a_hand_computed_curve():
+    # 4 cars, one frame each; detections score 0.9 (hit), 0.8 (miss: a far FP), 0.7 (hit),
+    # nothing on the last car: precision 1 at recall 1/4, 2/3 at recall 2/4
+    gt = cars(4)
+    pred = detect(gt)
+    pred[next(iter(pred))][0] = replace(pred[next(iter(pred))][0], score=0.9)
+    frames = list(pred)
+    pred[frames[1]] = [far_fp(0.8)]
+    pred[frames[2]] = [replace(pred[frames[2]][0], score=0.7)]
+    pred[frames[3]] = []
+    ap = table(evaluate_kitti(gt, pred), points="all_point")["3d@0.7"][1]
+    assert ap == pytest.approx(100 * (0.25 * 1.0 + 0.25 * 2 / 3))
+
+
+def test_counts_at_a_score_threshold():
+    gt = cars(4)
+    pred = detect(gt)
+    frames = list(pred)
+    pred[frames[3]] = [far_fp(0.95), far_fp(0.05)]  # one FP above 0.5, one below; car missed
+    result = evaluate_kitti(gt, pred, score_threshold=0.5)
+    cell = result["Car"]["at_score"]["3d@0.7"][1]
+    assert (cell["tp"], cell["fp"], cell["fn"]) == (3, 1, 1)
+    assert cell["precision"] == pytest.approx(0.75) and cell["recall"] == pytest.approx(0.75)
 
 
 def test_all_found_gives_100_from_41_objects():

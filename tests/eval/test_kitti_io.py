@@ -111,7 +111,7 @@ def test_table_lists_every_class_and_overlap_set():
             ("Cyclist", ("0.50, 0.50, 0.50", "0.50, 0.25, 0.25")),
         )
         for s in sets
-        for ap in ("AP", "AP_R40")
+        for ap in ("AP", "AP_R40", "AP_all")
     ]
     moderate = result["Car"]["R40"]["3d@0.5"][1]
     assert lines[lines.index("Car AP_R40@0.70, 0.50, 0.50:") + 3].startswith("3d   AP:")
