@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from perception3d.data.kitti import KittiObjectDataset
+from perception3d.data.lidar_folder import LidarFolderDataset
 from perception3d.data.sample import LidarSample, Transform, apply_transforms, sample_from_frame
 from perception3d.lidar.voxelize import VoxelGridConfig, crop_to_range, voxelize
 
@@ -42,6 +43,10 @@ class DataConfig:
         point_source: ``velodyne`` (``training/velodyne/<id>.bin``, (N, 4)) or
             ``velodyne_painted`` (``training/velodyne_painted/<id>.npy``, (N, 4 + C) painted by
             ``perception3d fusion paint``; the model's ``point_features`` must be 4 + C).
+        format: ``kitti`` (the KITTI object layout) or ``lidar`` (a LiDAR-only dataset:
+            ``points/``, ``labels/`` in the LiDAR frame, any classes;
+            :mod:`perception3d.data.lidar_folder`); splits are ``ImageSets/<name>.txt`` in both,
+            ``training`` (``all``) meaning every frame.
     """
 
     root: Path
@@ -49,12 +54,20 @@ class DataConfig:
     val_split: str = "val"
     fov_only: bool = True
     point_source: Literal["velodyne", "velodyne_painted"] = "velodyne"
+    format: Literal["kitti", "lidar"] = "kitti"
 
     def __post_init__(self) -> None:
         if self.point_source not in ("velodyne", "velodyne_painted"):
             raise ValueError(
                 f"data.point_source must be 'velodyne' or 'velodyne_painted', got "
                 f"{self.point_source!r}"
+            )
+        if self.format not in ("kitti", "lidar"):
+            raise ValueError(f"data.format must be 'kitti' or 'lidar', got {self.format!r}")
+        if self.format == "lidar" and (self.fov_only or self.point_source != "velodyne"):
+            raise ValueError(
+                "data.format lidar (points/ + labels/, no camera) needs data.fov_only: false "
+                "and data.point_source: velodyne"
             )
 
 
@@ -104,6 +117,9 @@ class LidarDetectionDataset(Dataset):
         point_source: ``velodyne`` or ``velodyne_painted`` (see :class:`DataConfig`).
         point_features: columns of each point given to the voxelizer (4: x, y, z, intensity;
             4 + C for painted points).
+        data_format: ``kitti`` or ``lidar`` (see :class:`DataConfig`); ``kitti`` is the frame
+            source either way (a :class:`KittiObjectDataset` or a
+            :class:`~perception3d.data.lidar_folder.LidarFolderDataset`).
 
     Each item is a dict: ``frame_id`` (str), ``voxel_points`` (V, P, point_features) float32,
     ``voxel_num_points`` (V,) int32, ``voxel_coords_zyx`` (V, 3) int32, ``gt_boxes_lidar``
@@ -123,12 +139,21 @@ class LidarDetectionDataset(Dataset):
         ids: Sequence[str] | None = None,
         point_source: str = "velodyne",
         point_features: int = 4,
+        data_format: str = "kitti",
     ) -> None:
         if point_source not in ("velodyne", "velodyne_painted"):
             raise ValueError(
                 f"point_source must be velodyne|velodyne_painted, got {point_source!r}"
             )
-        self.kitti = KittiObjectDataset(root, split if ids is None else "training", ids=ids)
+        self.data_format = data_format
+        if data_format == "lidar" and (fov_only or point_source != "velodyne"):
+            raise ValueError("a LiDAR-only dataset has no camera: fov_only must be False")
+        if data_format == "lidar":
+            self.kitti = LidarFolderDataset(root, split, ids=ids)
+        elif data_format == "kitti":
+            self.kitti = KittiObjectDataset(root, split if ids is None else "training", ids=ids)
+        else:
+            raise ValueError(f"data_format must be 'kitti' or 'lidar', got {data_format!r}")
         self.point_source, self.point_features = point_source, point_features
         self.grid = grid
         self.transforms = list(transforms)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from perception3d.data.dataset import KITTI_IMAGE_HW, LidarDetectionDataset, collate_batch
 from perception3d.data.kitti import KittiObject, write_label_file
+from perception3d.data.lidar_folder import write_lidar_labels
 from perception3d.engine.checkpoint import load_checkpoint
 from perception3d.engine.config import ExperimentConfig
 from perception3d.geometry.boxes import boxes_to_image_2d
@@ -71,15 +72,15 @@ def detections_to_objects(
 
 
 @torch.no_grad()
-def predict(
+def predict_detections(
     model: VoxelDetector,
     dataset: LidarDetectionDataset,
     device: torch.device,
     batch_size: int = 1,
     num_workers: int = 0,
     progress: bool = True,
-) -> Iterator[tuple[str, list[KittiObject]]]:
-    """Yield ``(frame_id, result rows)`` for every frame of ``dataset`` (in order)."""
+) -> Iterator[tuple[str, Detections]]:
+    """Yield ``(frame_id, LiDAR-frame detections)`` for every frame of ``dataset`` (in order)."""
     was_training = model.training
     model.eval()
     loader = DataLoader(
@@ -88,14 +89,32 @@ def predict(
     try:
         for batch in tqdm(loader, desc="infer", unit="batch", disable=not progress, leave=False):
             dets = model.postprocess(model(voxel_batch(batch, device)))
-            for frame_id, det in zip(batch["frame_ids"], dets):
-                frame = dataset.kitti.frame(frame_id)
-                yield (
-                    frame_id,
-                    detections_to_objects(det, model.classes, frame.calib, frame.image_shape),
-                )
+            yield from zip(batch["frame_ids"], dets)
     finally:
         model.train(was_training)
+
+
+def predict(
+    model: VoxelDetector,
+    dataset: LidarDetectionDataset,
+    device: torch.device,
+    batch_size: int = 1,
+    num_workers: int = 0,
+    progress: bool = True,
+) -> Iterator[tuple[str, list[KittiObject]]]:
+    """Yield ``(frame_id, KITTI result rows)`` for every frame of a KITTI-layout ``dataset``."""
+    for frame_id, det in predict_detections(
+        model, dataset, device, batch_size, num_workers, progress
+    ):
+        frame = dataset.kitti.frame(frame_id)
+        yield frame_id, detections_to_objects(det, model.classes, frame.calib, frame.image_shape)
+
+
+def write_lidar_predictions(path: str | Path, det: Detections, classes: tuple[str, ...]) -> Path:
+    """One frame's detections as a LiDAR-frame prediction file (``class x y z dx dy dz heading
+    score`` rows, :mod:`perception3d.data.lidar_folder`), atomically."""
+    names = [classes[int(k)] for k in det.labels]
+    return write_lidar_labels(path, det.boxes_lidar.double().numpy(), names, det.scores.numpy())
 
 
 def load_detector(
@@ -127,7 +146,8 @@ def infer(
     batch_size: int = 1,
     num_workers: int = 0,
 ) -> dict:
-    """Write ``out_dir/<frame_id>.txt`` KITTI result files for a split.
+    """Write ``out_dir/<frame_id>.txt`` result files for a split: KITTI rows, or LiDAR-frame
+    prediction rows for a LiDAR-only dataset (``data.format: lidar``).
 
     Returns:
         ``{"frames": n, "detections": total, "out_dir": str}``.
@@ -141,12 +161,18 @@ def infer(
         training=False,
         point_source=exp.data.point_source,
         point_features=exp.model.point_features,
+        data_format=exp.data.format,
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     total = 0
     dev = next(model.parameters()).device
-    for frame_id, objects in predict(model, dataset, dev, batch_size, num_workers):
-        write_label_file(out_dir / f"{frame_id}.txt", objects)
-        total += len(objects)
+    if exp.data.format == "lidar":
+        for frame_id, det in predict_detections(model, dataset, dev, batch_size, num_workers):
+            write_lidar_predictions(out_dir / f"{frame_id}.txt", det, model.classes)
+            total += len(det.scores)
+    else:
+        for frame_id, objects in predict(model, dataset, dev, batch_size, num_workers):
+            write_label_file(out_dir / f"{frame_id}.txt", objects)
+            total += len(objects)
     return {"frames": len(dataset), "detections": total, "out_dir": str(out_dir)}

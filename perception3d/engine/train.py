@@ -95,6 +95,7 @@ def build_datasets(cfg: ExperimentConfig, model_cfg=None):
         seed=cfg.train.seed,
         point_source=cfg.data.point_source,
         point_features=model_cfg.point_features,
+        data_format=cfg.data.format,
     )
     if cfg.train.max_train_frames is not None:
         train_ds.kitti.ids = train_ds.kitti.ids[: cfg.train.max_train_frames]
@@ -107,6 +108,7 @@ def build_datasets(cfg: ExperimentConfig, model_cfg=None):
             fov_only=cfg.data.fov_only,
             point_source=cfg.data.point_source,
             point_features=model_cfg.point_features,
+            data_format=cfg.data.format,
         )
         if cfg.train.max_val_frames is not None:
             val_ds.kitti.ids = val_ds.kitti.ids[: cfg.train.max_val_frames]
