@@ -11,9 +11,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from perception3d.cli import data, demo, detect, detector, evaluate, fusion, isp, objectnet3d, viz
+from perception3d.cli import (
+    data,
+    demo,
+    detect,
+    detector,
+    evaluate,
+    fusion,
+    isp,
+    kitti,
+    objectnet3d,
+    viz,
+)
 
-AREAS = (demo, isp, fusion, detector, detect, data, viz, evaluate, objectnet3d)
+AREAS = (demo, isp, fusion, detector, detect, kitti, data, viz, evaluate, objectnet3d)
 
 
 def build_parser() -> argparse.ArgumentParser:

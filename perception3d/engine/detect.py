@@ -7,8 +7,8 @@ heading counter-clockwise from +x: OpenPCDet's convention).
 Coverage: a KITTI detector's grid only spans the front (x >= 0). Unless the points are cropped
 to the camera's view (a calibration given to a model trained with ``data.fov_only``), the sweep
 is covered all round: the points turned by 180 degrees about z are a second frame of the same
-batch, its boxes are turned back, and a per-class rotated NMS merges both halves (boxes across
-x = 0 are seen by both). Models whose grid already spans x < 0 run once.
+batch, its boxes are turned back, and the config's rotated NMS (per class, or class-agnostic)
+merges both halves (boxes across x = 0 are seen by both). Models whose grid already spans x < 0 run once.
 
 Example:
     >>> from perception3d import Detector
@@ -198,7 +198,14 @@ class Detector:
         rear = self.full_circle and forward_only and not cropped_to_fov
         return (0.0, math.pi) if rear else (0.0,)
 
-    def _batch(self, points: np.ndarray, angles: Sequence[float]) -> VoxelBatch:
+    def voxel_batch(self, points: np.ndarray, angles: Sequence[float]) -> VoxelBatch:
+        """The points voxelized once per pass, turned by each of ``angles`` (radians), as one
+        batch on the detector's device.
+
+        Args:
+            points: (N, 4+) float32 ``[x, y, z, intensity]``, LiDAR frame.
+            angles: the passes' turns about z, e.g. :meth:`pass_angles`.
+        """
         grid = self.experiment.model.voxel
         parts = [voxelize(_turn_points(points, a), grid, grid.max_voxels_infer) for a in angles]
         coords = np.concatenate(
@@ -228,9 +235,11 @@ class Detector:
         labels = torch.cat([d.labels for d in dets])
         post = self.model.post_cfg
         if len(dets) > 1:
+            # the passes meet at x = 0: the config's NMS (per class unless class-agnostic)
+            groups = labels if getattr(post, "nms", "per_class") != "class_agnostic" else 0 * labels
             keep = []
-            for c in labels.unique().tolist():
-                idx = torch.nonzero(labels == c).squeeze(1)
+            for c in groups.unique().tolist():
+                idx = torch.nonzero(groups == c).squeeze(1)
                 keep.append(idx[rotated_nms(boxes[idx], scores[idx], post.nms_iou)])
             kept = torch.cat(keep) if keep else torch.zeros(0, dtype=torch.long)
             order = kept[torch.argsort(scores[kept], descending=True, stable=True)]
@@ -271,7 +280,7 @@ class Detector:
                                  image_shape)  # fmt: skip
             points = crop_to_fov(sample).points
         angles = self.pass_angles(cropped)
-        head_out = self._forward(self._batch(points, angles))
+        head_out = self._forward(self.voxel_batch(points, angles))
         dets = self.model.postprocess(head_out)
         heads = None
         if decode_all:
