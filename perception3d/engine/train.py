@@ -92,6 +92,7 @@ def build_datasets(cfg: ExperimentConfig, model_cfg=None):
         assign_targets=AnchorTargetAssigner(model_cfg),
         training=True,
         fov_only=cfg.data.fov_only,
+        fov_rule=cfg.data.fov_rule,
         seed=cfg.train.seed,
         point_source=cfg.data.point_source,
         point_features=model_cfg.point_features,
@@ -105,6 +106,7 @@ def build_datasets(cfg: ExperimentConfig, model_cfg=None):
             cfg.data.val_split,
             model_cfg.voxel,
             fov_only=cfg.data.fov_only,
+            fov_rule=cfg.data.fov_rule,
             point_source=cfg.data.point_source,
             point_features=model_cfg.point_features,
         )
