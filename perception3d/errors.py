@@ -36,3 +36,8 @@ class MissingFrameError(Perception3DError, FileNotFoundError):
 
 class ConfigError(Perception3DError, ValueError):
     """A YAML config has an unknown or missing key, or a value of the wrong type."""
+
+
+class OutputExistsError(Perception3DError, FileExistsError):
+    """An output folder already holds another run's results, which a new run would mix with
+    or replace."""

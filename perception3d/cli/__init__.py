@@ -43,3 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (Perception3DError, FileNotFoundError) as exc:
         print(f"perception3d {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line, the shell's code for SIGINT
+        detail = f" ({exc})" if str(exc) else ""
+        print(f"perception3d {args.command}: interrupted{detail}", file=sys.stderr)
+        return 130

@@ -334,6 +334,8 @@ class KittiObjectDataset:
             ``root/ImageSets/<split>.txt`` inside ``training/`` (``testing/`` for "test").
         ids: explicit frame ids (ints or strings) or a path to a split file; default: every
             ``velodyne/*.bin`` of the folder (or the ImageSets file), sorted.
+        max_frames: keep only the first N frames of that list (None: all): the one place
+            where a run's frame limit (``data.max_train_frames``, ``--max-frames``) applies.
 
     Example:
         >>> ds = KittiObjectDataset("tests/data/kitti_samples", ids=["000008"])
@@ -346,7 +348,10 @@ class KittiObjectDataset:
         root: str | Path,
         split: str = "training",
         ids: Iterable[str | int] | str | Path | None = None,
+        max_frames: int | None = None,
     ) -> None:
+        if max_frames is not None and max_frames < 1:
+            raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
         self.root = Path(root)
         if split in ("training", "testing"):
             folder, split_file = split, None
@@ -374,7 +379,7 @@ class KittiObjectDataset:
                 if velo.is_dir()
                 else []
             )
-        self.ids: list[str] = id_list
+        self.ids: list[str] = id_list[:max_frames] if max_frames is not None else id_list
 
     @staticmethod
     def normalize_id(frame_id: str | int) -> str:
