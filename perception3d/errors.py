@@ -36,3 +36,7 @@ class MissingFrameError(Perception3DError, FileNotFoundError):
 
 class ConfigError(Perception3DError, ValueError):
     """A YAML config has an unknown or missing key, or a value of the wrong type."""
+
+
+class PointCloudFormatError(DataFormatError):
+    """A point-cloud file (.bin, .npy, .pcd, .ply) is unreadable or holds bad values."""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from perception3d.cli import (
     data,
     demo,
+    detect,
     detector,
     evaluate,
     fusion,
@@ -23,7 +24,7 @@ from perception3d.cli import (
     viz,
 )
 
-AREAS = (demo, isp, fusion, detector, data, viz, evaluate, objectnet3d, sim2real)
+AREAS = (demo, isp, fusion, detector, detect, data, viz, evaluate, objectnet3d, sim2real)
 
 
 def build_parser() -> argparse.ArgumentParser:
