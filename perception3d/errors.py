@@ -36,3 +36,8 @@ class MissingFrameError(Perception3DError, FileNotFoundError):
 
 class ConfigError(Perception3DError, ValueError):
     """A YAML config has an unknown or missing key, or a value of the wrong type."""
+
+
+class MissingExtraError(Perception3DError, ImportError):
+    """An optional dependency (a ``pip install 'perception3d[EXTRA]'`` extra) is not installed;
+    the message names the extra."""
