@@ -128,20 +128,23 @@ class LidarDetectionDataset(Dataset):
     def load_sample(self, index: int) -> LidarSample:
         """The frame's :class:`LidarSample`, FOV-cropped if configured, before augmentation."""
         frame = self.kitti[index]
+        # Training and target assignment need the labels (a training/ frame without its label
+        # file raises); inference runs on unlabelled frames too.
+        with_labels = self.training or self.assign_targets is not None or frame.has_labels
         if self.point_source == "velodyne_painted":
             path = self.kitti.split_dir / "velodyne_painted" / f"{frame.frame_id}.npy"
             if not path.is_file():
                 raise FileNotFoundError(f"{path}: no painted points (perception3d fusion paint)")
             sample = LidarSample(
                 frame.frame_id,
-                np.load(path),
-                frame.boxes_lidar,
-                frame.names,
+                np.load(path, allow_pickle=False),
+                frame.boxes_lidar if with_labels else np.zeros((0, 7)),
+                frame.names if with_labels else np.zeros(0, dtype=object),
                 frame.calib,
                 frame.image_shape,
             )
         else:
-            sample = sample_from_frame(frame)
+            sample = sample_from_frame(frame, with_labels)
         if sample.points.shape[1] < self.point_features:
             raise ValueError(
                 f"frame {sample.frame_id}: points have {sample.points.shape[1]} columns, the "
