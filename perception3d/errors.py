@@ -41,3 +41,7 @@ class ConfigError(Perception3DError, ValueError):
 class MissingExtraError(Perception3DError, ImportError):
     """An optional dependency (a ``pip install 'perception3d[EXTRA]'`` extra) is not installed;
     the message names the extra."""
+
+
+class PointCloudFormatError(DataFormatError):
+    """A point-cloud file (.bin, .npy, .pcd, .ply) is unreadable or holds bad values."""

@@ -11,9 +11,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from perception3d.cli import data, demo, detector, evaluate, fusion, isp, objectnet3d, viz
+from perception3d.cli import data, demo, detect, detector, evaluate, fusion, isp, objectnet3d, viz
 
-AREAS = (demo, isp, fusion, detector, data, viz, evaluate, objectnet3d)
+AREAS = (demo, isp, fusion, detector, detect, data, viz, evaluate, objectnet3d)
 
 
 def build_parser() -> argparse.ArgumentParser:
