@@ -18,13 +18,28 @@ from perception3d.cli import (
     detector,
     evaluate,
     fusion,
+    interop,
     isp,
     kitti,
     objectnet3d,
+    sim2real,
     viz,
 )
 
-AREAS = (demo, isp, fusion, detector, detect, kitti, data, viz, evaluate, objectnet3d)
+AREAS = (
+    demo,
+    isp,
+    fusion,
+    detector,
+    detect,
+    kitti,
+    interop,
+    data,
+    viz,
+    evaluate,
+    objectnet3d,
+    sim2real,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,3 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (Perception3DError, FileNotFoundError) as exc:
         print(f"perception3d {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line, the shell's code for SIGINT
+        detail = f" ({exc})" if str(exc) else ""
+        print(f"perception3d {args.command}: interrupted{detail}", file=sys.stderr)
+        return 130

@@ -11,9 +11,7 @@ import the models).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numba
 import numpy as np
@@ -23,7 +21,14 @@ from torch.utils.data import Dataset
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.data.lidar_folder import LidarFolderDataset
 from perception3d.data.sample import LidarSample, Transform, apply_transforms, sample_from_frame
-from perception3d.lidar.voxelize import VoxelGridConfig, crop_to_range, voxelize
+from perception3d.geometry.fov import FovRule, fov_mask
+from perception3d.lidar.voxelize import (
+    VoxelGridConfig,
+    Voxels,
+    crop_to_range,
+    points_in_range,
+    voxelize,
+)
 
 # Image size of KITTI image_2 (REFERENCE.md), used for the FOV crop when a frame has no image.
 KITTI_IMAGE_HW = (375, 1242)
@@ -31,54 +36,19 @@ KITTI_IMAGE_HW = (375, 1242)
 AssignFn = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
 
 
-@dataclass(frozen=True)
-class DataConfig:
-    """``data:`` section of a training config.
-
-    Attributes:
-        root: KITTI-layout root (``training/``, ``ImageSets/``).
-        train_split, val_split: ImageSets names.
-        fov_only: keep only points that project into image_2 (KITTI labels only cover the
-            camera's field of view, so points outside it would be unlabelled objects).
-        point_source: ``velodyne`` (``training/velodyne/<id>.bin``, (N, 4)) or
-            ``velodyne_painted`` (``training/velodyne_painted/<id>.npy``, (N, 4 + C) painted by
-            ``perception3d fusion paint``; the model's ``point_features`` must be 4 + C).
-        format: ``kitti`` (the KITTI object layout) or ``lidar`` (a LiDAR-only dataset:
-            ``points/``, ``labels/`` in the LiDAR frame, any classes;
-            :mod:`perception3d.data.lidar_folder`); splits are ``ImageSets/<name>.txt`` in both,
-            ``training`` (``all``) meaning every frame.
-    """
-
-    root: Path
-    train_split: str = "train"
-    val_split: str = "val"
-    fov_only: bool = True
-    point_source: Literal["velodyne", "velodyne_painted"] = "velodyne"
-    format: Literal["kitti", "lidar"] = "kitti"
-
-    def __post_init__(self) -> None:
-        if self.point_source not in ("velodyne", "velodyne_painted"):
-            raise ValueError(
-                f"data.point_source must be 'velodyne' or 'velodyne_painted', got "
-                f"{self.point_source!r}"
-            )
-        if self.format not in ("kitti", "lidar"):
-            raise ValueError(f"data.format must be 'kitti' or 'lidar', got {self.format!r}")
-        if self.format == "lidar" and (self.fov_only or self.point_source != "velodyne"):
-            raise ValueError(
-                "data.format lidar (points/ + labels/, no camera) needs data.fov_only: false "
-                "and data.point_source: velodyne"
-            )
-
-
-def crop_to_fov(sample: LidarSample) -> LidarSample:
+def crop_to_fov(sample: LidarSample, rule: FovRule = "image") -> LidarSample:
     """Keep the points in front of camera 2 that project inside its image.
 
     Needs ``sample.calib``; the image size is ``sample.image_shape`` or KITTI's 375 x 1242.
+    ``rule``: see :mod:`perception3d.geometry.fov` (``image`` runs a fused kernel here).
     """
     if sample.calib is None:
         raise ValueError(f"frame {sample.frame_id}: the FOV crop needs a calibration")
     h, w = sample.image_shape or KITTI_IMAGE_HW
+    if rule != "image":
+        return sample.with_(
+            points=sample.points[fov_mask(sample.points, sample.calib, (h, w), rule)]
+        )
     # LiDAR -> image_2 in one (3, 4) matrix, P2 @ R0_rect @ Tr_velo_to_cam (calib.py's chain),
     # in one pass: a sweep has 120k points and this runs for every training sample
     proj = sample.calib.P2 @ sample.calib.lidar_to_rect_matrix
@@ -101,10 +71,11 @@ def _in_image_kernel(xyz, proj, width, height):
 
 
 class LidarDetectionDataset(Dataset):
-    """LiDAR detection samples of a KITTI-layout root.
+    """LiDAR detection samples of a KITTI-layout root, or of a LiDAR-only root
+    (``data_format="lidar"``).
 
     Args:
-        root: KITTI-layout root.
+        root: KITTI-layout root (or LiDAR-only root).
         split: ImageSets name (``"train"``, ``"val"``) or ``"training"`` for every frame.
         grid: voxel grid of the detector.
         transforms: training transforms, applied in order (empty for evaluation).
@@ -112,14 +83,18 @@ class LidarDetectionDataset(Dataset):
             target assignment (inference).
         training: random voxel subsampling, drop boxes outside the range, apply transforms.
         fov_only: crop points to image_2's field of view first.
+        fov_rule: the rule of that crop (see :class:`DataConfig`).
         seed: base seed of the per-sample generators.
         ids: explicit frame ids instead of the split file.
-        point_source: ``velodyne`` or ``velodyne_painted`` (see :class:`DataConfig`).
+        max_frames: only the first N frames of the split (None: all).
+        point_source: ``velodyne`` or ``velodyne_painted`` (the ``data:`` section,
+            :class:`perception3d.engine.config.DataConfig`).
         point_features: columns of each point given to the voxelizer (4: x, y, z, intensity;
             4 + C for painted points).
-        data_format: ``kitti`` or ``lidar`` (see :class:`DataConfig`); ``kitti`` is the frame
-            source either way (a :class:`KittiObjectDataset` or a
-            :class:`~perception3d.data.lidar_folder.LidarFolderDataset`).
+        data_format: ``kitti`` or ``lidar`` (``data.format``); the frame source ``kitti`` is a
+            :class:`KittiObjectDataset` or a
+            :class:`~perception3d.data.lidar_folder.LidarFolderDataset` (no camera: then
+            ``fov_only`` must be False).
 
     Each item is a dict: ``frame_id`` (str), ``voxel_points`` (V, P, point_features) float32,
     ``voxel_num_points`` (V,) int32, ``voxel_coords_zyx`` (V, 3) int32, ``gt_boxes_lidar``
@@ -139,6 +114,8 @@ class LidarDetectionDataset(Dataset):
         ids: Sequence[str] | None = None,
         point_source: str = "velodyne",
         point_features: int = 4,
+        max_frames: int | None = None,
+        fov_rule: FovRule = "image",
         data_format: str = "kitti",
     ) -> None:
         if point_source not in ("velodyne", "velodyne_painted"):
@@ -146,12 +123,14 @@ class LidarDetectionDataset(Dataset):
                 f"point_source must be velodyne|velodyne_painted, got {point_source!r}"
             )
         self.data_format = data_format
-        if data_format == "lidar" and (fov_only or point_source != "velodyne"):
-            raise ValueError("a LiDAR-only dataset has no camera: fov_only must be False")
         if data_format == "lidar":
-            self.kitti = LidarFolderDataset(root, split, ids=ids)
+            if fov_only or point_source != "velodyne":
+                raise ValueError("a LiDAR-only dataset has no camera: fov_only must be False")
+            self.kitti = LidarFolderDataset(root, split, ids=ids, max_frames=max_frames)
         elif data_format == "kitti":
-            self.kitti = KittiObjectDataset(root, split if ids is None else "training", ids=ids)
+            self.kitti = KittiObjectDataset(
+                root, split if ids is None else "training", ids=ids, max_frames=max_frames
+            )
         else:
             raise ValueError(f"data_format must be 'kitti' or 'lidar', got {data_format!r}")
         self.point_source, self.point_features = point_source, point_features
@@ -159,7 +138,7 @@ class LidarDetectionDataset(Dataset):
         self.transforms = list(transforms)
         self.assign_targets = assign_targets
         self.training = training
-        self.fov_only = fov_only
+        self.fov_only, self.fov_rule = fov_only, fov_rule
         self.seed = seed
         self.epoch = 0
 
@@ -178,43 +157,43 @@ class LidarDetectionDataset(Dataset):
     def load_sample(self, index: int) -> LidarSample:
         """The frame's :class:`LidarSample`, FOV-cropped if configured, before augmentation."""
         frame = self.kitti[index]
+        # Training and target assignment need the labels (a training/ frame without its label
+        # file raises); inference runs on unlabelled frames too.
+        with_labels = self.training or self.assign_targets is not None or frame.has_labels
         if self.point_source == "velodyne_painted":
             path = self.kitti.split_dir / "velodyne_painted" / f"{frame.frame_id}.npy"
             if not path.is_file():
                 raise FileNotFoundError(f"{path}: no painted points (perception3d fusion paint)")
             sample = LidarSample(
                 frame.frame_id,
-                np.load(path),
-                frame.boxes_lidar,
-                frame.names,
+                np.load(path, allow_pickle=False),
+                frame.boxes_lidar if with_labels else np.zeros((0, 7)),
+                frame.names if with_labels else np.zeros(0, dtype=object),
                 frame.calib,
                 frame.image_shape,
             )
         else:
-            sample = sample_from_frame(frame)
+            sample = sample_from_frame(frame, with_labels)
         if sample.points.shape[1] < self.point_features:
             raise ValueError(
                 f"frame {sample.frame_id}: points have {sample.points.shape[1]} columns, the "
                 f"model expects point_features = {self.point_features}"
             )
-        return crop_to_fov(sample) if self.fov_only else sample
+        return crop_to_fov(sample, self.fov_rule) if self.fov_only else sample
 
     def __getitem__(self, index: int) -> dict:
         sample = self.load_sample(index)
         rng = np.random.default_rng([self.seed, self.epoch, index])
         if self.training:
             sample = apply_transforms(sample, self.transforms, rng)
-        points = sample.points[crop_to_range(sample.points, self.grid.point_range_m)]
+        points = sample.points[points_in_range(sample.points, self.grid)]
         boxes, names = sample.boxes_lidar, sample.names
         if self.training:
             inside = crop_to_range(boxes[:, :3], self.grid.point_range_m)
             boxes, names = boxes[inside], names[inside]
         max_voxels = self.grid.max_voxels_train if self.training else self.grid.max_voxels_infer
-        voxels = voxelize(
-            points[:, : self.point_features],
-            self.grid,
-            max_voxels,
-            rng if self.training else None,
+        voxels = voxelize_or_empty(
+            points[:, : self.point_features], self.grid, max_voxels, rng if self.training else None
         )
         item = {
             "frame_id": sample.frame_id,
@@ -227,6 +206,18 @@ class LidarDetectionDataset(Dataset):
         if self.assign_targets is not None:
             item.update(self.assign_targets(boxes, names))
         return item
+
+
+def voxelize_or_empty(
+    points: np.ndarray, grid: VoxelGridConfig, max_voxels: int, rng: np.random.Generator | None
+) -> Voxels:
+    """:func:`~perception3d.lidar.voxelize.voxelize`, or no voxels for no points (an empty
+    sweep, or none inside the range: a valid frame with nothing to detect)."""
+    if len(points) == 0:
+        p_max, columns = grid.max_points_per_voxel, points.shape[1]
+        return Voxels(np.zeros((0, p_max, columns), np.float32), np.zeros((0, 3), np.int32),
+                      np.zeros(0, np.int32))  # fmt: skip
+    return voxelize(points, grid, max_voxels, rng)
 
 
 def collate_batch(items: Sequence[dict]) -> dict:

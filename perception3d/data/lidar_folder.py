@@ -139,6 +139,10 @@ class LidarFrame:
         """(N, 4) float32 ``[x, y, z, intensity]``, LiDAR frame."""
         return read_point_cloud(self.points_path)
 
+    @property
+    def has_labels(self) -> bool:
+        return self.label_path is not None
+
     @cached_property
     def labels(self) -> LidarLabels:
         if self.label_path is None:
@@ -164,6 +168,7 @@ class LidarFolderDataset:
         ids: explicit frame ids instead of the split.
         labelled: every frame must have a label file (else frames without one have no
             objects).
+        max_frames: keep only the first N frames (None: all).
 
     Raises:
         MissingFrameError: no ``points/`` folder, a missing split file, or (``labelled``) a
@@ -176,6 +181,7 @@ class LidarFolderDataset:
         split: str = "all",
         ids: Iterable[str] | None = None,
         labelled: bool = True,
+        max_frames: int | None = None,
     ) -> None:
         self.root = Path(root)
         self.points_dir, self.labels_dir = self.root / "points", self.root / "labels"
@@ -198,6 +204,10 @@ class LidarFolderDataset:
             if not split_file.is_file():
                 raise MissingFrameError(f"{split_file}: split file not found")
             self.ids = read_split_file(split_file)
+        if max_frames is not None:
+            if max_frames < 1:
+                raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
+            self.ids = self.ids[:max_frames]
         self.labelled = labelled
 
     def __len__(self) -> int:

@@ -8,7 +8,8 @@ Coverage: a KITTI detector's grid only spans the front (x >= 0). Unless the poin
 to the camera's view (a calibration given to a model trained with ``data.fov_only``), the sweep
 is covered all round: the points turned by 180 degrees about z are a second frame of the same
 batch, its boxes are turned back, and the config's rotated NMS (per class, or class-agnostic)
-merges both halves (boxes across x = 0 are seen by both). Models whose grid already spans x < 0 run once.
+merges both halves (boxes across x = 0 are seen by both). Models whose grid already spans
+x < 0 run once. A pass without a point in range has no detections.
 
 Example:
     >>> from perception3d import Detector
@@ -40,6 +41,7 @@ from perception3d.engine.infer import load_detector
 from perception3d.geometry.calib import Calibration
 from perception3d.lidar.voxelize import voxelize
 from perception3d.models.decode import decode_anchors
+from perception3d.models.detector import Detections as TorchDetections
 from perception3d.models.detector import VoxelBatch, VoxelDetector
 from perception3d.models.nms import rotated_nms
 
@@ -121,6 +123,10 @@ def _turn_boxes(boxes: torch.Tensor, angle_rad: float) -> torch.Tensor:
     out[:, 1] = s * boxes[:, 0] + c * boxes[:, 1]
     out[:, 6] = torch.remainder(boxes[:, 6] + angle_rad + math.pi, 2 * math.pi) - math.pi
     return out
+
+
+def _no_detections() -> TorchDetections:
+    return TorchDetections(torch.zeros((0, 7)), torch.zeros(0), torch.zeros(0, dtype=torch.long))
 
 
 def _turn_points(points: np.ndarray, angle_rad: float) -> np.ndarray:
@@ -220,7 +226,7 @@ class Detector:
 
     def _forward(self, batch: VoxelBatch):
         """``model(batch)``; without any voxel (nothing in range) the encoder's output is an
-        all-zero BEV map, which is fed to the backbone directly."""
+        all-zero BEV map, which is fed to the backbone directly (for ``decode_all``)."""
         if len(batch.points):
             return self.model(batch)
         cfg = self.experiment.model
@@ -278,10 +284,15 @@ class Detector:
         if cropped:
             sample = LidarSample("points", points, np.zeros((0, 7)), np.zeros(0, object), calib,
                                  image_shape)  # fmt: skip
-            points = crop_to_fov(sample).points
+            points = crop_to_fov(sample, self.experiment.data.fov_rule).points
         angles = self.pass_angles(cropped)
-        head_out = self._forward(self.voxel_batch(points, angles))
+        batch = self.voxel_batch(points, angles)
+        head_out = self._forward(batch)
         dets = self.model.postprocess(head_out)
+        # a pass without a voxel (nothing in range) has no detections, as in infer: the head's
+        # biases alone must not produce boxes
+        has_voxels = torch.bincount(batch.coords[:, 0].long(), minlength=len(angles)).gt(0)
+        dets = [d if bool(has_voxels[b]) else _no_detections() for b, d in enumerate(dets)]
         heads = None
         if decode_all:
             heads = [

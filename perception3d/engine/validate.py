@@ -73,6 +73,9 @@ def validate_lidar(
     t0 = time.perf_counter()
     pred = {}
     for fid, det in predict_detections(model, dataset, device, progress=progress):
+        if det is None:  # no voxel in the frame: no detections
+            pred[fid] = LidarLabels(np.zeros((0, 7)), np.zeros(0, dtype=object), np.zeros(0))
+            continue
         names = np.array([model.classes[int(k)] for k in det.labels], dtype=object)
         pred[fid] = LidarLabels(det.boxes_lidar.double().numpy(), names, det.scores.numpy())
     gt = {fid: dataset.kitti.frame(fid).labels for fid in dataset.ids}

@@ -110,8 +110,8 @@ def ensure_radiance(data_root: Path, ids: list[str], cache: Path) -> Path:
 def load_scene(radiance_root: Path, data_root: Path, fid: str):
     """(radiance (1, 3, H, W) float32, depth (1, 1, H, W) float32 metres, dataset exposure)."""
     base = radiance_root / "training"
-    rad = np.load(base / "radiance_2" / f"{fid}.npy").astype(np.float32)
-    depth = np.load(base / "depth_2" / f"{fid}.npy").astype(np.float32)
+    rad = np.load(base / "radiance_2" / f"{fid}.npy", allow_pickle=False).astype(np.float32)
+    depth = np.load(base / "depth_2" / f"{fid}.npy", allow_pickle=False).astype(np.float32)
     meta = json.loads((data_root / "training" / "meta" / f"{fid}.json").read_text())
     return torch.from_numpy(rad)[None], torch.from_numpy(depth)[None, None], float(meta["exposure"])
 

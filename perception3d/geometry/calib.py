@@ -80,13 +80,20 @@ class Calibration:
         """Parse a KITTI object (or tracking) calib file.
 
         Raises:
-            KittiFormatError: missing P2/R0_rect/Tr_velo_to_cam, a wrong count of numbers, or a
-                non-numeric value; the message names the file and line.
+            KittiFormatError: missing P2/R0_rect/Tr_velo_to_cam, a wrong count of numbers, a
+                non-numeric value, or not UTF-8 text; the message names the file and line.
             FileNotFoundError: the file does not exist.
         """
         path = Path(path)
         mats: dict[str, np.ndarray] = {}
-        for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise KittiFormatError(
+                path, f"expected UTF-8 text, got byte {exc.object[exc.start]:#04x} at offset "
+                f"{exc.start} (a binary or mis-encoded file?)",
+            ) from None  # fmt: skip
+        for lineno, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             if ":" not in line:

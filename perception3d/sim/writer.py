@@ -17,7 +17,10 @@ Layout under ``out/`` (docs/synthetic.md)::
 
 Every file goes through ``perception3d.atomic``; a frame is complete when its ``meta`` file
 exists (written after all others), so an interrupted run leaves no half-written frame and
-``resume`` regenerates exactly the incomplete ones.
+``resume`` regenerates exactly the incomplete ones. Every file is listed in the manifest
+(``.synth_manifest/``, ``perception3d.sim.manifest``) before it is written: ``overwrite``
+removes only listed files, and a folder holding unlisted files where the generator writes
+is refused.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -39,30 +41,34 @@ from tqdm import tqdm
 from perception3d.atomic import atomic_write_bytes, atomic_write_text
 from perception3d.config import to_dict
 from perception3d.data.kitti import write_label_file, write_velodyne
-from perception3d.errors import Perception3DError
 from perception3d.sim.config import SynthConfig
 from perception3d.sim.frame import SynthFrame, frame_id, frame_split, generate_frame
-
-__all__ = ["FRAME_FILES", "generate_dataset", "parse_shard", "write_frame"]
-
-# (folder under training/, suffix) of every per-frame file, in writing order (meta last).
-FRAME_FILES = (
-    ("velodyne", ".bin"),
-    ("image_2", ".png"),
-    ("calib", ".txt"),
-    ("label_2", ".txt"),
-    ("radiance_2", ".npy"),
-    ("depth_2", ".npy"),
-    ("instance_2", ".png"),
-    ("semantic_2", ".png"),
-    ("meta", ".json"),
+from perception3d.sim.manifest import (
+    CONFIG_NAME,
+    DATASET_ENTRY,
+    DATASET_FILES,
+    FRAME_FILES,
+    frame_paths,
+    listed_files,
+    record,
 )
-CONFIG_NAME = "synth_config.yaml"
+from perception3d.sim.out_dir import (
+    DatasetExistsError,
+    check_out_dir,
+    frame_done,
+    remove_temporaries,
+)
+
+__all__ = [
+    "FRAME_FILES",
+    "DatasetExistsError",
+    "generate_dataset",
+    "listed_files",
+    "parse_shard",
+    "write_frame",
+]
+
 _PNG_LEVEL = 3  # zlib level: level 6 (PIL's default) costs ~2x the time for ~5 % smaller files
-
-
-class DatasetExistsError(Perception3DError, FileExistsError):
-    """The output folder holds something this run must not overwrite."""
 
 
 def _png(array: np.ndarray) -> bytes:
@@ -80,9 +86,11 @@ def _npy(array: np.ndarray) -> bytes:
 
 
 def write_frame(root: Path, frame: SynthFrame) -> None:
-    """Write every file of ``frame`` under ``root/training`` (meta last, each atomically)."""
+    """Write every file of ``frame`` under ``root/training`` (meta last, each atomically),
+    after listing them in the dataset's manifest (``perception3d.sim.manifest``)."""
     d = Path(root) / "training"
     fid = frame.frame_id
+    record(Path(root), fid, frame_paths(fid))
     write_velodyne(d / "velodyne" / f"{fid}.bin", frame.sweep.points)
     atomic_write_bytes(d / "image_2" / f"{fid}.png", _png(frame.image_srgb))
     frame.calib.write(d / "calib" / f"{fid}.txt")
@@ -126,82 +134,6 @@ _Dumper.add_representer(
 
 def _config_text(cfg: SynthConfig) -> str:
     return yaml.dump(to_dict(cfg), Dumper=_Dumper, sort_keys=False, width=100)
-
-
-def _frame_done(root: Path, fid: str) -> bool:
-    return (root / "training" / "meta" / f"{fid}.json").is_file()
-
-
-def _frame_started(root: Path, fid: str) -> bool:
-    return any((root / "training" / sub / f"{fid}{ext}").exists() for sub, ext in FRAME_FILES)
-
-
-def _frame_index(name: str) -> int | None:
-    """Frame index of a per-frame file name (``000012.png``, ``.000012.png.x1y2.tmp``)."""
-    stem = name.lstrip(".").split(".")[0]
-    return int(stem) if stem.isdigit() else None
-
-
-def _shard_files(root: Path, shard: tuple[int, int], pattern: str):
-    """Per-frame files (matching ``pattern``) of frames that belong to ``shard``."""
-    i, n = shard
-    for sub, _ in FRAME_FILES:
-        folder = root / "training" / sub
-        if folder.is_dir():
-            for p in folder.glob(pattern):
-                index = _frame_index(p.name)
-                if index is not None and index % n == i:
-                    yield p
-
-
-def _clear(root: Path, shard: tuple[int, int]) -> None:
-    """Remove what a previous synth run wrote for this shard's frames (and nothing else; the
-    other shards' frames stay, so every job of an array can pass --overwrite)."""
-    if shard[1] == 1:
-        for sub, _ in FRAME_FILES:
-            shutil.rmtree(root / "training" / sub, ignore_errors=True)
-    else:
-        for p in list(_shard_files(root, shard, "*")):
-            p.unlink(missing_ok=True)
-    for name in ("ImageSets/train.txt", "ImageSets/val.txt", CONFIG_NAME):
-        (root / name).unlink(missing_ok=True)
-
-
-def _remove_temporaries(root: Path, shard: tuple[int, int]) -> None:
-    """Temporary files of atomic writes killed mid-way (``.<name>.<random>.tmp``) of this
-    shard's frames (another shard may be writing its own right now)."""
-    for p in list(_shard_files(root, shard, ".*.tmp")):
-        p.unlink(missing_ok=True)
-
-
-def _check_out_dir(
-    root: Path, cfg: SynthConfig, shard: tuple[int, int], overwrite: bool, resume: bool
-) -> None:
-    if not root.exists() or not any(root.iterdir()):
-        return
-    if overwrite:
-        _clear(root, shard)
-        return
-    existing = root / CONFIG_NAME
-    if not existing.is_file():
-        raise DatasetExistsError(
-            f"{root} is not empty and holds no {CONFIG_NAME}: refusing to write into it "
-            "(pass --overwrite to replace a previous synth run, or choose an empty folder)"
-        )
-    old = yaml.safe_load(existing.read_text()) or {}
-    new = to_dict(cfg)
-    differs = sorted(k for k in set(old) | set(new) if k != "frames" and old.get(k) != new.get(k))
-    if differs:
-        raise DatasetExistsError(
-            f"{root} holds a dataset made with a different config ({existing}: {differs} differ); "
-            "pass --overwrite to replace it"
-        )
-    mine = range(shard[0], cfg.frames, shard[1])
-    if not resume and any(_frame_started(root, frame_id(i)) for i in mine):
-        raise DatasetExistsError(
-            f"{root} already holds frames of this run: pass --resume to complete it or "
-            "--overwrite to start over"
-        )
 
 
 def _stats(frame: SynthFrame, index: int, seconds: dict) -> dict:
@@ -270,7 +202,8 @@ def generate_dataset(
             Workers start from a fork server, so a script calling this with ``workers > 1``
             needs the usual ``if __name__ == "__main__":`` guard.
         shard: (i, n): write only frames with index % n == i (ImageSets list all frames).
-        overwrite: replace a previous synth run in ``out``.
+        overwrite: replace a previous synth run in ``out``: remove the files its manifest lists
+            (``perception3d.sim.manifest``; with a shard, that shard's frames), nothing else.
         resume: complete a previous run of the same config (frames whose meta file exists are
             kept; the config may ask for more frames).
         progress: show a progress bar.
@@ -279,7 +212,10 @@ def generate_dataset(
         Summary: frames written and skipped, mean seconds per stage, points, labels.
 
     Raises:
-        DatasetExistsError: ``out`` is not empty and neither flag allows writing into it.
+        DatasetExistsError: ``out`` is not empty and neither flag allows writing into it; it
+            holds files this generator did not write where it writes (any flag); or
+            ``resume`` would shrink the dataset (fewer frames than its config).
+        DataFormatError: its ``synth_config.yaml`` is not a readable config.
         ValueError: bad shard or worker count.
     """
     root = Path(out)
@@ -287,16 +223,17 @@ def generate_dataset(
     if not 0 <= i_shard < n_shard or workers < 1:
         raise ValueError(f"need 0 <= shard i < n and workers >= 1, got {shard}, {workers}")
     mine = list(range(i_shard, cfg.frames, n_shard))
-    _check_out_dir(root, cfg, shard, overwrite, resume)
+    check_out_dir(root, cfg, shard, overwrite, resume)
     root.mkdir(parents=True, exist_ok=True)
-    _remove_temporaries(root, shard)
+    remove_temporaries(root, shard)
+    record(root, DATASET_ENTRY, DATASET_FILES)
     atomic_write_text(root / CONFIG_NAME, _config_text(cfg))
     splits = {"train": [], "val": []}
     for i in range(cfg.frames):
         splits[frame_split(cfg.seed, i, cfg.val_fraction)].append(frame_id(i))
     for name, ids in splits.items():
         atomic_write_text(root / "ImageSets" / f"{name}.txt", "".join(f"{x}\n" for x in ids))
-    todo = [i for i in mine if not (resume and _frame_done(root, frame_id(i)))]
+    todo = [i for i in mine if not (resume and frame_done(root, frame_id(i)))]
     results: list[dict] = []
     bar = tqdm(total=len(todo), desc="synth", unit="frame", disable=not progress)
     if workers == 1 or len(todo) <= 1:

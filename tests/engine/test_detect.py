@@ -135,14 +135,17 @@ def test_dumped_head_holds_every_anchor_and_the_detections(tiny_ckpt, kitti_root
     np.testing.assert_array_equal(dets.scores, head.scores[anchor, dets.labels])
 
 
-def test_points_are_checked(detector, tiny_ckpt):
+def test_points_are_checked(detector):
     with pytest.raises(ValueError, match=r"expected \(N, 3\)"):
         detector(np.zeros((10, 5), np.float32))
     with pytest.raises(ValueError, match="not finite"):
         detector(np.full((3, 4), np.nan, np.float32))
-    # nothing in range: the all-zero BEV map goes through the backbone and head
-    assert detector(np.zeros((0, 4), np.float32)).boxes_lidar.shape[1] == 7
-    assert len(Detector.from_checkpoint(*tiny_ckpt, "cpu")(np.zeros((0, 3)))) == 0
+    # nothing in range: no detections (even at threshold 0), but the head is still decoded
+    empty = detector.run(np.zeros((0, 4), np.float32), decode_all=True)
+    assert len(empty.detections) == 0 and empty.detections.boxes_lidar.shape == (0, 7)
+    assert len(empty.heads[0].scores) == len(detector.model.anchors)
+    far = np.array([[500.0, 0, 0, 0.5]], np.float32)
+    assert len(detector(far)) == 0
 
 
 def test_foreign_checkpoint_is_refused(tmp_path, tiny_ckpt):
