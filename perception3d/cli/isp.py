@@ -44,6 +44,15 @@ def _cmd_isp(args: argparse.Namespace) -> int:
         print(format_table(result))
         print(f"wrote {args.out / 'metrics.json'} and {args.out / 'grid.png'}")
         return 0
+    if args.isp_command == "noise-check":
+        from perception3d.experiments.isp_effect_noise import noise_check, png_files
+
+        result = noise_check(png_files(args.images), args.out)
+        for name, curve in result["curves"].items():
+            points = " ".join(f"{c['level']:.0f}:{c['sigma']:.2f}" for c in curve)
+            print(f"{name:24s} {points}")
+        print(f"wrote {args.out / 'noise_check.json'} and {args.out / 'noise_check.png'}")
+        return 0
     from perception3d.isp.pipeline import PipelineConfig
     from perception3d.isp.run import run_isp
 
@@ -60,6 +69,8 @@ def _cmd_isp_effect(args: argparse.Namespace) -> int:
     overrides = list(args.set)
     if args.quick:
         overrides = ["max_frames=4", "bootstrap=20", *overrides]
+    if args.data_root is not None:
+        overrides.append(f"data_root={args.data_root.resolve()}")
     out = args.out or Path("outputs") / "isp_effect" / args.config.stem
     summary = run_isp_effect(load_isp_effect_config(args.config, overrides), out)
     print((out / "isp_effect.md").read_text())
@@ -80,6 +91,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--out", type=Path, required=True, help="folder for metrics.json, grid.png")
     q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override")
     q.set_defaults(func=_cmd_isp)
+    q = isp.add_parser(
+        "noise-check",
+        help="noise level vs intensity of real 8-bit images beside the sensor model's",
+        epilog="example: perception3d isp noise-check data/kitti/training/image_2 "
+        "--out outputs/noise_check",
+    )
+    q.add_argument("images", type=Path, nargs="+", help="PNG files or folders of them")
+    q.add_argument("--out", type=Path, required=True, help="folder for noise_check.json/.png")
+    q.set_defaults(func=_cmd_isp)
     q = isp.add_parser("run", help="run an ISP config over a dataset, writing image_2/*.png")
     q.add_argument("config", type=Path, help="ISP pipeline config YAML (configs/isp/*.yaml)")
     q.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
@@ -90,9 +110,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "isp-effect",
         help="ISP effect on PointPainting and Frustum PointNet under clean/low-light/HDR/haze",
+        epilog="examples:\n  perception3d isp-effect configs/fusion/isp_effect_quick.yaml --quick\n"
+        "  perception3d isp-effect configs/fusion/isp_effect_real.yaml --data-root data/kitti "
+        "--set max_frames=50",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("config", type=Path, help="configs/fusion/isp_effect*.yaml")
     p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="override data_root: a synthetic root, or a real KITTI root (image_2, velodyne, "
+        "calib, label_2; its ImageSets/<split>.txt names the frames)",
+    )
     p.add_argument(
         "--quick", action="store_true", help="4 frames, 20 bootstrap resamples (minutes)"
     )
