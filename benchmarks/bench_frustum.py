@@ -28,14 +28,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import measure, report
 
 from perception3d.data.kitti import KittiObjectDataset
-from perception3d.engine.detector2d_train import build_detector2d, load_detector2d
 from perception3d.engine.frustum_config import (
     load_detector2d_experiment,
     load_frustum_experiment,
 )
-from perception3d.engine.frustum_infer import predict_frustum
-from perception3d.engine.frustum_run import SHIPPED_DETECTOR2D, SHIPPED_FRUSTUM
-from perception3d.engine.frustum_train import build_frustum_model, load_frustum_model
+from perception3d.engine.frustum_infer import (
+    SHIPPED_DETECTOR2D,
+    SHIPPED_FRUSTUM,
+    build_detector2d,
+    build_frustum_model,
+    load_detector2d,
+    load_frustum_model,
+    predict_frustum,
+)
 from perception3d.models.detector2d import detect_2d
 
 ROOT = Path(__file__).parents[1]

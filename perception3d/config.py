@@ -35,9 +35,14 @@ def load_config(path: str | Path, cls: type[T], overrides: Iterable[str] = ()) -
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: expected UTF-8 YAML text, got byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start}"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -72,7 +77,13 @@ def apply_overrides(data: dict, overrides: Iterable[str], source: str = "--set")
                 if not isinstance(node[p], dict):
                     raise ConfigError(f"{source}: override {key!r}: {p!r} is not a mapping")
             node = node[p]
-        node[parts[-1]] = yaml.safe_load(raw)
+        try:
+            node[parts[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise ConfigError(
+                f"{source}: override {item!r}: the value is not valid YAML ({problem})"
+            ) from None
     return out
 
 

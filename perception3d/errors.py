@@ -36,3 +36,17 @@ class MissingFrameError(Perception3DError, FileNotFoundError):
 
 class ConfigError(Perception3DError, ValueError):
     """A YAML config has an unknown or missing key, or a value of the wrong type."""
+
+
+class PointCloudFormatError(DataFormatError):
+    """A point-cloud file (.bin, .npy, .pcd, .ply) is unreadable or holds bad values."""
+
+
+class MissingExtraError(Perception3DError, ImportError):
+    """An optional dependency (a ``pip install 'perception3d[EXTRA]'`` extra) is not installed;
+    the message names the extra."""
+
+
+class OutputExistsError(Perception3DError, FileExistsError):
+    """An output folder already holds another run's results, which a new run would mix with
+    or replace."""

@@ -9,7 +9,7 @@ KITTI protocol) on the val split and on a foggy copy of it (fog of MOR ``--fog-m
 copy, checkpoints, predictions) are reused, so an interrupted run resumes.
 
     nice -n 10 python tools/ablation_augment.py --data-root data/synthkitti \\
-        --out outputs/ablation_augment [--set train.epochs=4 --set train.max_train_frames=400]
+        --out outputs/ablation_augment [--set train.epochs=4 --set data.max_train_frames=400]
 
 Writes ``OUT/ablation.json`` and ``OUT/ablation.md`` (3D and BEV AP, R40, moderate).
 """

@@ -135,8 +135,8 @@ def frames_figure(ds: KittiObjectDataset, shown: dict[str, str]) -> None:
 
 def extras_figure(root: Path, fid: str) -> None:
     d = root / "training"
-    radiance = np.load(d / f"radiance_2/{fid}.npy").astype(np.float32)
-    depth = np.load(d / f"depth_2/{fid}.npy").astype(np.float32)
+    radiance = np.load(d / f"radiance_2/{fid}.npy", allow_pickle=False).astype(np.float32)
+    depth = np.load(d / f"depth_2/{fid}.npy", allow_pickle=False).astype(np.float32)
     instance = np.asarray(Image.open(d / f"instance_2/{fid}.png")).astype(np.int64)
     semantic = np.asarray(Image.open(d / f"semantic_2/{fid}.png"))
     meta = json.loads((d / f"meta/{fid}.json").read_text())

@@ -11,9 +11,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from perception3d.cli import data, demo, detector, evaluate, fusion, isp, objectnet3d, viz
+from perception3d.cli import (
+    data,
+    demo,
+    detect,
+    detector,
+    evaluate,
+    fusion,
+    isp,
+    objectnet3d,
+    sim2real,
+    viz,
+)
 
-AREAS = (demo, isp, fusion, detector, data, viz, evaluate, objectnet3d)
+AREAS = (demo, isp, fusion, detector, detect, data, viz, evaluate, objectnet3d, sim2real)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,3 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (Perception3DError, FileNotFoundError) as exc:
         print(f"perception3d {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line, the shell's code for SIGINT
+        detail = f" ({exc})" if str(exc) else ""
+        print(f"perception3d {args.command}: interrupted{detail}", file=sys.stderr)
+        return 130

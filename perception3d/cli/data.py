@@ -90,7 +90,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--shard", type=_shard, default=(0, 1), help="i/n: write frames with index %% n == i"
     )
-    p.add_argument("--overwrite", action="store_true", help="replace a previous synth run")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a previous synth run (removes only the files its manifest lists)",
+    )
     p.add_argument("--resume", action="store_true", help="complete an interrupted run")
     p.set_defaults(func=_cmd_synth)
     p = sub.add_parser(

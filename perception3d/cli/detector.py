@@ -1,39 +1,22 @@
-"""``perception3d train / infer / create-db``: 3D detectors: train, infer, ground-truth database."""
+"""``perception3d train / infer / create-db``: train any task, run any detector, ground-truth
+database."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-
-def _experiment(args: argparse.Namespace):
-    from perception3d.engine.config import load_experiment
-
-    overrides = list(args.set or [])
-    if getattr(args, "data_root", None) is not None:
-        overrides.append(f"data.root={args.data_root.resolve()}")
-    return load_experiment(args.config, overrides)
-
-
-def _cmd_train(args: argparse.Namespace) -> int:
-    from perception3d.engine.train import train
-
-    out = args.out or Path("outputs") / "train" / args.config.stem
-    train(_experiment(args), out, resume=args.resume, progress=not args.no_progress)
-    return 0
+from perception3d.cli.common import add_command, add_set_option, add_train_options, run_training
 
 
 def _cmd_infer(args: argparse.Namespace) -> int:
-    from perception3d.engine.infer import infer
+    from perception3d.engine.infer import infer_config_file
 
-    summary = infer(
-        args.checkpoint,
-        args.data_root,
-        args.out,
-        split=args.split,
-        cfg=_experiment(args),
-        device=args.device,
-    )
+    summary = infer_config_file(
+        args.config, args.checkpoint, args.out, args.data_root, args.split, args.set,
+        args.device, args.max_frames, args.overwrite, not args.no_progress, args.det2d,
+        args.gt_boxes, args.images,
+    )  # fmt: skip
     print(
         f"perception3d infer: {summary['detections']} detections in {summary['frames']} frames "
         f"-> {summary['out_dir']}"
@@ -56,35 +39,46 @@ def _cmd_create_db(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
-    p = sub.add_parser(
-        "train",
-        help="train a 3D detector from a config (torchrun ... -m perception3d train for DDP)",
-    )
-    p.add_argument("config", type=Path, help="detector config, e.g. configs/models/*.yaml")
-    p.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: outputs/train/<config>)"
-    )
-    p.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
-    p.add_argument("--data-root", type=Path, default=None, help="override data.root")
-    p.add_argument(
-        "--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)"
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.set_defaults(func=_cmd_train)
-    p = sub.add_parser("infer", help="run a trained detector and write KITTI result files")
-    p.add_argument("config", type=Path, help="the detector config the checkpoint was trained with")
-    p.add_argument("checkpoint", type=Path, help="checkpoint (.pt)")
-    p.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
+    p = add_command(
+        sub, "train",
+        "train any model from an experiment config (torchrun ... -m perception3d train for DDP)",
+        "perception3d train configs/models/pointpillars_lite.yaml --data-root data/synthkitti\n"
+        "perception3d train configs/fusion/segnet.yaml --set train.epochs=2 --out outputs/seg\n"
+        "perception3d train configs/models/pointpillars_lite.yaml --resume "
+        "outputs/train/pointpillars_lite/latest.pt",
+    )  # fmt: skip
+    add_train_options(p, "experiment config (task, model, data, train), e.g. configs/**/*.yaml")
+    p.set_defaults(func=run_training)
+    p = add_command(
+        sub, "infer", "run a trained detector (any detector task) and write KITTI result files",
+        "perception3d infer configs/models/pointpillars_lite.yaml CKPT --data-root "
+        "data/synthkitti --out outputs/pred\n"
+        "perception3d infer configs/frustum/frustum_pointnet.yaml CKPT_3D --det2d CKPT_2D "
+        "--out outputs/pred_frustum",
+    )  # fmt: skip
+    p.add_argument("config", type=Path, help="the config the checkpoint was trained with")
+    p.add_argument("checkpoint", type=Path, help="checkpoint (.pt) of the config's task")
+    p.add_argument("--data-root", type=Path, default=None,
+                   help="KITTI-layout root (default: the config's data.root)")  # fmt: skip
     p.add_argument("--split", default="val", help="ImageSets name, or 'training' for all frames")
     p.add_argument("--out", type=Path, required=True, help="folder for <frame_id>.txt results")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the result files already in --out")  # fmt: skip
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument(
-        "--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)"
-    )
+    p.add_argument("--max-frames", type=int, default=None, help="first N frames only")
+    p.add_argument("--det2d", type=Path, default=None,
+                   help="frustum: 2D detector checkpoint (default: the shipped one)")  # fmt: skip
+    p.add_argument("--gt-boxes", action="store_true",
+                   help="frustum: the labels' 2D boxes instead of the 2D detector")  # fmt: skip
+    p.add_argument("--images", type=Path, default=None,
+                   help="frustum, detector2d: folder of <id>.png replacing image_2")  # fmt: skip
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_set_option(p)
     p.set_defaults(func=_cmd_infer)
-    p = sub.add_parser(
-        "create-db", help="ground-truth database (object points) of a split, for object paste"
-    )
+    p = add_command(
+        sub, "create-db", "ground-truth database (object points) of a split, for object paste",
+        "perception3d create-db --data-root data/synthkitti --split train",
+    )  # fmt: skip
     p.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
     p.add_argument(
         "--split",

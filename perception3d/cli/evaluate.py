@@ -43,7 +43,15 @@ def _cmd_eval_objectnet3d(args: argparse.Namespace) -> int:
     from perception3d.atomic import atomic_write_text
     from perception3d.eval.objectnet3d import evaluate_objectnet3d_root, format_objectnet3d_table
 
-    result = evaluate_objectnet3d_root(args.data_root, args.pred, split=args.split)
+    result = evaluate_objectnet3d_root(
+        args.data_root, args.pred, split=args.split, toolbox_indexing=args.toolbox_indexing
+    )
+    if args.toolbox_indexing:
+        print(
+            "perception3d eval objectnet3d: viewpoints looked up as the toolbox script does "
+            "(objects(j), unfixed): for comparison with published numbers only",
+            file=sys.stderr,
+        )
     print(format_objectnet3d_table(result))
     if args.out is not None:
         atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
@@ -66,6 +74,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     q.add_argument("--split", default="val", help="image set of Image_sets/ (default: val)")
     q.add_argument("--out", type=Path, default=None, help="write the result as JSON here")
+    q.add_argument(
+        "--toolbox-indexing",
+        action="store_true",
+        help="reproduce the toolbox script's unfixed viewpoint lookup (objects(j) counted per "
+        "class), to compare with published numbers (docs/objectnet3d.md)",
+    )
     q.set_defaults(func=_cmd_eval_objectnet3d)
 
     q = eval_sub.add_parser(

@@ -6,20 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
+from perception3d.cli.common import add_command, add_train_options, run_training
 
-def _cmd_fusion(args: argparse.Namespace) -> int:
-    if args.fusion_command == "train-seg":
-        from perception3d.engine.seg_train import load_seg_config, train_segnet
 
-        overrides = list(args.set)
-        if args.data_root is not None:
-            overrides.append(f"data_root={args.data_root.resolve()}")
-        out = args.out or Path("outputs") / "segnet" / args.config.stem
-        info = train_segnet(load_seg_config(args.config, overrides), out)
-        val = info["val"]
-        ious = ", ".join(f"{k} {100 * v:.1f}" for k, v in val["iou"].items())
-        print(f"perception3d fusion train-seg: val mIoU {100 * val['miou']:.1f} ({ious}) -> {out}")
-        return 0
+def _cmd_paint(args: argparse.Namespace) -> int:
     from perception3d.models.fusion import paint_split
 
     summary = paint_split(
@@ -36,10 +26,14 @@ def _cmd_fusion(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_frustum(args: argparse.Namespace) -> int:
-    from perception3d.engine import frustum_run
+def _cmd_frustum_infer(args: argparse.Namespace) -> int:
+    from perception3d.engine.frustum_infer import run_frustum_inference
 
-    summary = frustum_run.run_frustum_command(args.frustum_command, vars(args))
+    summary = run_frustum_inference(
+        args.data_root, args.out, args.split, args.det2d, args.model3d,
+        args.frustum_command == "infer-2d", args.gt_boxes, args.images,
+        args.max_frames, not args.no_progress, args.overwrite,
+    )  # fmt: skip
     print(f"perception3d frustum {args.frustum_command}: {json.dumps(summary)}")
     return 0
 
@@ -50,12 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "fusion", help="PointPainting: train the segmentation net, paint LiDAR points"
     )
     fusion = p.add_subparsers(dest="fusion_command", metavar="FUSION_COMMAND", required=True)
-    q = fusion.add_parser("train-seg", help="train the image segmentation net (resumable)")
-    q.add_argument("config", type=Path, help="configs/fusion/segnet.yaml")
-    q.add_argument("--out", type=Path, default=None, help="output folder (segnet.pt, metrics)")
-    q.add_argument("--data-root", type=Path, default=None, help="override data_root")
-    q.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override")
-    q.set_defaults(func=_cmd_fusion)
+    q = add_command(
+        fusion, "train-seg", "train the image segmentation net (= perception3d train CONFIG)",
+        "perception3d fusion train-seg configs/fusion/segnet.yaml --out outputs/segnet",
+    )  # fmt: skip
+    add_train_options(q, "configs/fusion/segnet.yaml")
+    q.set_defaults(func=run_training)
     q = fusion.add_parser(
         "paint", help="append segmentation scores to each LiDAR point (velodyne_painted/*.npy)"
     )
@@ -69,37 +63,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     q.add_argument("--fov-only", action="store_true", help="store only the points inside image_2")
     q.add_argument("--max-frames", type=int, default=None, help="first N frames of the split")
-    q.set_defaults(func=_cmd_fusion)
+    q.set_defaults(func=_cmd_paint)
     p = sub.add_parser("frustum", help="Frustum PointNet: 2D image detector + 3D frustum stage")
     fr = p.add_subparsers(dest="frustum_command", metavar="FRUSTUM_COMMAND", required=True)
-    for name, text in (
-        ("train-2d", "train the 2D image detector (configs/frustum/detector2d.yaml)"),
-        ("train-3d", "train the 3D frustum stage (configs/frustum/frustum_pointnet.yaml)"),
-    ):
-        q = fr.add_parser(name, help=text)
-        q.add_argument("config", type=Path, help="experiment YAML")
-        q.add_argument("--out", type=Path, default=None, help="output folder")
-        q.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
-        q.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override")
-        q.add_argument("--no-progress", action="store_true", help="no progress bars")
-        q.set_defaults(func=_cmd_frustum)
+    for name, config in (("train-2d", "detector2d"), ("train-3d", "frustum_pointnet")):
+        q = add_command(
+            fr, name, f"train the {'2D image detector' if name == 'train-2d' else '3D stage'} "
+            "(= perception3d train CONFIG)",
+            f"perception3d frustum {name} configs/frustum/{config}.yaml --out outputs/{config}",
+        )  # fmt: skip
+        add_train_options(q, f"configs/frustum/{config}.yaml")
+        q.set_defaults(func=run_training)
     for name, text in (
         ("infer", "2D detections lifted to 3D boxes -> KITTI result files"),
         ("infer-2d", "2D detections only -> KITTI result files (bbox metric)"),
     ):
-        q = fr.add_parser(name, help=text)
+        q = add_command(
+            fr, name, text,
+            f"perception3d frustum {name} --data-root data/synthkitti --out outputs/{name}",
+        )  # fmt: skip
         q.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
         q.add_argument("--split", default="val", help="ImageSets name (default: val)")
         q.add_argument("--det2d", type=Path, default=None,
                        help="2D detector checkpoint (default: the shipped weights)")  # fmt: skip
+        q.set_defaults(model3d=None, gt_boxes=False)
         if name == "infer":
             q.add_argument("--model3d", type=Path, default=None,
                            help="3D stage checkpoint (default: the shipped weights)")  # fmt: skip
             q.add_argument("--gt-boxes", action="store_true",
                            help="use the label_2 2D boxes instead of the 2D detector")  # fmt: skip
         q.add_argument("--out", type=Path, required=True, help="result folder")
+        q.add_argument("--overwrite", action="store_true",
+                       help="replace the result files already in --out")  # fmt: skip
         q.add_argument("--images", type=Path, default=None,
                        help="folder of <id>.png replacing image_2 for the 2D detector")  # fmt: skip
         q.add_argument("--max-frames", type=int, default=None, help="first N frames only")
         q.add_argument("--no-progress", action="store_true", help="no progress bars")
-        q.set_defaults(func=_cmd_frustum)
+        q.set_defaults(func=_cmd_frustum_infer)

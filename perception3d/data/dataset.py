@@ -11,9 +11,7 @@ import the models).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numba
 import numpy as np
@@ -22,40 +20,12 @@ from torch.utils.data import Dataset
 
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.data.sample import LidarSample, Transform, apply_transforms, sample_from_frame
-from perception3d.lidar.voxelize import VoxelGridConfig, crop_to_range, voxelize
+from perception3d.lidar.voxelize import VoxelGridConfig, Voxels, crop_to_range, voxelize
 
 # Image size of KITTI image_2 (REFERENCE.md), used for the FOV crop when a frame has no image.
 KITTI_IMAGE_HW = (375, 1242)
 
 AssignFn = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    """``data:`` section of a training config.
-
-    Attributes:
-        root: KITTI-layout root (``training/``, ``ImageSets/``).
-        train_split, val_split: ImageSets names.
-        fov_only: keep only points that project into image_2 (KITTI labels only cover the
-            camera's field of view, so points outside it would be unlabelled objects).
-        point_source: ``velodyne`` (``training/velodyne/<id>.bin``, (N, 4)) or
-            ``velodyne_painted`` (``training/velodyne_painted/<id>.npy``, (N, 4 + C) painted by
-            ``perception3d fusion paint``; the model's ``point_features`` must be 4 + C).
-    """
-
-    root: Path
-    train_split: str = "train"
-    val_split: str = "val"
-    fov_only: bool = True
-    point_source: Literal["velodyne", "velodyne_painted"] = "velodyne"
-
-    def __post_init__(self) -> None:
-        if self.point_source not in ("velodyne", "velodyne_painted"):
-            raise ValueError(
-                f"data.point_source must be 'velodyne' or 'velodyne_painted', got "
-                f"{self.point_source!r}"
-            )
 
 
 def crop_to_fov(sample: LidarSample) -> LidarSample:
@@ -101,7 +71,9 @@ class LidarDetectionDataset(Dataset):
         fov_only: crop points to image_2's field of view first.
         seed: base seed of the per-sample generators.
         ids: explicit frame ids instead of the split file.
-        point_source: ``velodyne`` or ``velodyne_painted`` (see :class:`DataConfig`).
+        max_frames: only the first N frames of the split (None: all).
+        point_source: ``velodyne`` or ``velodyne_painted`` (the ``data:`` section,
+            :class:`perception3d.engine.config.DataConfig`).
         point_features: columns of each point given to the voxelizer (4: x, y, z, intensity;
             4 + C for painted points).
 
@@ -123,12 +95,15 @@ class LidarDetectionDataset(Dataset):
         ids: Sequence[str] | None = None,
         point_source: str = "velodyne",
         point_features: int = 4,
+        max_frames: int | None = None,
     ) -> None:
         if point_source not in ("velodyne", "velodyne_painted"):
             raise ValueError(
                 f"point_source must be velodyne|velodyne_painted, got {point_source!r}"
             )
-        self.kitti = KittiObjectDataset(root, split if ids is None else "training", ids=ids)
+        self.kitti = KittiObjectDataset(
+            root, split if ids is None else "training", ids=ids, max_frames=max_frames
+        )
         self.point_source, self.point_features = point_source, point_features
         self.grid = grid
         self.transforms = list(transforms)
@@ -153,20 +128,23 @@ class LidarDetectionDataset(Dataset):
     def load_sample(self, index: int) -> LidarSample:
         """The frame's :class:`LidarSample`, FOV-cropped if configured, before augmentation."""
         frame = self.kitti[index]
+        # Training and target assignment need the labels (a training/ frame without its label
+        # file raises); inference runs on unlabelled frames too.
+        with_labels = self.training or self.assign_targets is not None or frame.has_labels
         if self.point_source == "velodyne_painted":
             path = self.kitti.split_dir / "velodyne_painted" / f"{frame.frame_id}.npy"
             if not path.is_file():
                 raise FileNotFoundError(f"{path}: no painted points (perception3d fusion paint)")
             sample = LidarSample(
                 frame.frame_id,
-                np.load(path),
-                frame.boxes_lidar,
-                frame.names,
+                np.load(path, allow_pickle=False),
+                frame.boxes_lidar if with_labels else np.zeros((0, 7)),
+                frame.names if with_labels else np.zeros(0, dtype=object),
                 frame.calib,
                 frame.image_shape,
             )
         else:
-            sample = sample_from_frame(frame)
+            sample = sample_from_frame(frame, with_labels)
         if sample.points.shape[1] < self.point_features:
             raise ValueError(
                 f"frame {sample.frame_id}: points have {sample.points.shape[1]} columns, the "
@@ -185,11 +163,8 @@ class LidarDetectionDataset(Dataset):
             inside = crop_to_range(boxes[:, :3], self.grid.point_range_m)
             boxes, names = boxes[inside], names[inside]
         max_voxels = self.grid.max_voxels_train if self.training else self.grid.max_voxels_infer
-        voxels = voxelize(
-            points[:, : self.point_features],
-            self.grid,
-            max_voxels,
-            rng if self.training else None,
+        voxels = voxelize_or_empty(
+            points[:, : self.point_features], self.grid, max_voxels, rng if self.training else None
         )
         item = {
             "frame_id": sample.frame_id,
@@ -202,6 +177,18 @@ class LidarDetectionDataset(Dataset):
         if self.assign_targets is not None:
             item.update(self.assign_targets(boxes, names))
         return item
+
+
+def voxelize_or_empty(
+    points: np.ndarray, grid: VoxelGridConfig, max_voxels: int, rng: np.random.Generator | None
+) -> Voxels:
+    """:func:`~perception3d.lidar.voxelize.voxelize`, or no voxels for no points (an empty
+    sweep, or none inside the range: a valid frame with nothing to detect)."""
+    if len(points) == 0:
+        p_max, columns = grid.max_points_per_voxel, points.shape[1]
+        return Voxels(np.zeros((0, p_max, columns), np.float32), np.zeros((0, 3), np.int32),
+                      np.zeros(0, np.int32))  # fmt: skip
+    return voxelize(points, grid, max_voxels, rng)
 
 
 def collate_batch(items: Sequence[dict]) -> dict:

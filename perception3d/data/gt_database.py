@@ -86,8 +86,10 @@ def create_gt_database(
         The output folder (``points.npy`` + ``index.json``, written atomically).
 
     Raises:
-        MissingFrameError: a frame of the split (or the split file) does not exist.
-        KittiFormatError: a malformed velodyne/label/calib file (named).
+        MissingFrameError: a frame of the split (or the split file) does not exist, or a frame
+            of ``training/`` has no label file.
+        KittiFormatError: a malformed velodyne/label/calib file, or a label value outside
+            KITTI's rules (a class such as ``car``, a non-positive size; file and line named).
     """
     data_root = Path(data_root)
     dataset = KittiObjectDataset(data_root, split=split, ids=ids)
@@ -121,6 +123,25 @@ def create_gt_database(
     meta = {"format_version": FORMAT_VERSION, "data_root": str(data_root), "split": split,
             "num_frames": len(dataset.ids), "num_objects": len(columns["name"])}  # fmt: skip
     atomic_write_text(out / "index.json", json.dumps({"meta": meta, "objects": columns}) + "\n")
+    return out
+
+
+def _typed_columns(objects: dict, count: int) -> dict[str, np.ndarray]:
+    """The index's columns as typed arrays; raises TypeError / ValueError on a wrong type."""
+    out = {}
+    for key in ("name", "frame_id"):
+        if not all(isinstance(v, str) for v in objects[key]):
+            raise TypeError(f"{key}: expected strings")
+        out[key] = np.array(objects[key], dtype=object)
+    for key in ("label_index", "difficulty", "occluded", "num_points", "offset"):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in objects[key]):
+            raise TypeError(f"{key}: expected integers")
+        out[key] = np.array(objects[key], dtype=np.int64).reshape(count)
+    truncated = np.array(objects["truncated"], dtype=np.float64).reshape(count)
+    boxes = np.array(objects["box_lidar"], dtype=np.float64)
+    if boxes.shape != (count, 7) and not (count == 0 and boxes.size == 0):
+        raise ValueError(f"box_lidar: expected {count} boxes of 7 numbers, got {boxes.shape}")
+    out["truncated"], out["box_lidar"] = truncated, boxes.reshape(count, 7)
     return out
 
 
@@ -160,7 +181,8 @@ class GtDatabase:
 
         Raises:
             FileNotFoundError: ``index.json`` or ``points.npy`` missing.
-            DataFormatError: wrong version, missing columns, or inconsistent counts (named).
+            DataFormatError: not JSON / not a plain float32 (P, 4) ``.npy``, wrong version,
+                missing or ill-typed columns, or inconsistent counts (the file named).
         """
         path = Path(path)
         index_path, points_path = path / "index.json", path / "points.npy"
@@ -168,39 +190,49 @@ class GtDatabase:
             if not p.is_file():
                 raise FileNotFoundError(f"{p}: not found (build it with perception3d create-db)")
         try:
-            index = json.loads(index_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(index_path, f"not valid JSON: {exc}") from exc
-        meta, objects = index.get("meta", {}), index.get("objects", {})
+            index = json.loads(index_path.read_bytes().decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataFormatError(index_path, f"not valid JSON: {exc}") from None
+        meta = index.get("meta") if isinstance(index, dict) else None
+        objects = index.get("objects") if isinstance(index, dict) else None
+        if not isinstance(meta, dict) or not isinstance(objects, dict):
+            raise DataFormatError(index_path, "expected an object with 'meta' and 'objects'")
         if meta.get("format_version") != FORMAT_VERSION:
             raise DataFormatError(index_path, f"format_version must be {FORMAT_VERSION}, "
                                   f"got {meta.get('format_version')!r}")  # fmt: skip
-        missing = [k for k in _COLUMNS if k not in objects]
+        missing = [k for k in _COLUMNS if not isinstance(objects.get(k), list)]
         if missing:
-            raise DataFormatError(index_path, f"missing object columns {missing}")
+            raise DataFormatError(index_path, f"missing object columns (lists) {missing}")
         try:
             points = np.load(points_path, mmap_mode="r", allow_pickle=False)
-        except ValueError as exc:
-            raise DataFormatError(points_path, f"not a plain .npy array: {exc}") from exc
+        except Exception as exc:  # numpy's header parser raises ValueError, SyntaxError, ...
+            raise DataFormatError(points_path, f"not a plain .npy array: {exc!r}") from None
         if points.ndim != 2 or points.shape[1] != 4 or points.dtype != np.float32:
             raise DataFormatError(points_path, f"expected float32 (P, 4), got {points.dtype} "
                                   f"{points.shape}")  # fmt: skip
         count = len(objects["name"])
         if any(len(objects[k]) != count for k in _COLUMNS):
             raise DataFormatError(index_path, "object columns have different lengths")
-        num_points = np.asarray(objects["num_points"], dtype=np.int64)
-        offsets = np.append(np.asarray(objects["offset"], dtype=np.int64), len(points))
-        if count and (np.any(offsets[:-1] + num_points != offsets[1:]) or offsets[0] != 0):
+        try:
+            columns = _typed_columns(objects, count)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise DataFormatError(index_path, f"malformed object column ({exc})") from None
+        num_points = columns["num_points"]
+        offsets = np.append(columns["offset"], len(points))
+        if count and (
+            np.any(num_points < 0) or np.any(offsets[:-1] + num_points != offsets[1:])
+            or offsets[0] != 0
+        ):  # fmt: skip
             raise DataFormatError(index_path, f"offsets/num_points do not tile the {len(points)} "
                                   "rows of points.npy")  # fmt: skip
         return cls(
-            names=np.array(objects["name"], dtype=object),
-            frame_ids=np.array(objects["frame_id"], dtype=object),
-            label_index=np.asarray(objects["label_index"], dtype=np.int64),
-            boxes_lidar=np.asarray(objects["box_lidar"], dtype=np.float64).reshape(count, 7),
-            difficulty=np.asarray(objects["difficulty"], dtype=np.int64),
-            truncated=np.asarray(objects["truncated"], dtype=np.float64),
-            occluded=np.asarray(objects["occluded"], dtype=np.int64),
+            names=columns["name"],
+            frame_ids=columns["frame_id"],
+            label_index=columns["label_index"],
+            boxes_lidar=columns["box_lidar"],
+            difficulty=columns["difficulty"],
+            truncated=columns["truncated"],
+            occluded=columns["occluded"],
             num_points=num_points,
             offsets=offsets,
             points=points,

@@ -15,30 +15,26 @@ location (x y z, bottom centre, rectified camera frame, m), rotation_y [, score]
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from perception3d.atomic import atomic_write, atomic_write_text
-from perception3d.errors import KittiFormatError, MissingFrameError
-from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
-
-CLASSES = (
-    "Car",
-    "Van",
-    "Truck",
-    "Pedestrian",
-    "Person_sitting",
-    "Cyclist",
-    "Tram",
-    "Misc",
-    "DontCare",
+from perception3d.atomic import atomic_write
+from perception3d.data.kitti_labels import (  # noqa: F401  (re-exported)
+    CLASSES,
+    KittiObject,
+    check_label_values,
+    labels_to_arrays,
+    parse_label_line,
+    read_label_file,
+    read_text_file,
+    write_label_file,
 )
+from perception3d.errors import DataFormatError, KittiFormatError, MissingFrameError
+from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
 
 
 # -- velodyne -----------------------------------------------------------------------------
@@ -78,164 +74,25 @@ def write_velodyne(path: str | Path, points: np.ndarray) -> Path:
     return atomic_write(path, lambda f: f.write(pts.astype("<f4").tobytes()))
 
 
-# -- labels -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class KittiObject:
-    """One ``label_2`` row (or result row, with ``score``).
-
-    ``dimensions`` is (h, w, l) metres; ``location`` the bottom centre (x, y, z) in the
-    rectified camera frame; ``bbox`` (x1, y1, x2, y2) image_2 pixels.
-
-    ``decimals`` remembers how many decimals each numeric column had in the file it was read
-    from (KITTI writes most rows with 2, but some DontCare rows as integers), so writing it
-    back reproduces the file byte for byte; it never holds values, only formatting.
-    """
-
-    type: str
-    truncated: float
-    occluded: int
-    alpha: float
-    bbox: tuple[float, float, float, float]
-    dimensions: tuple[float, float, float]
-    location: tuple[float, float, float]
-    rotation_y: float
-    score: float | None = None
-    decimals: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def is_dontcare(self) -> bool:
-        return self.type == "DontCare"
-
-    @property
-    def box_cam(self) -> np.ndarray:
-        """(7,) ``[x, y, z, l, h, w, ry]``, the ``boxes_cam`` layout."""
-        h, w, l = self.dimensions
-        return np.array([*self.location, l, h, w, self.rotation_y], dtype=np.float64)
-
-    def to_line(self, decimals: int = 2) -> str:
-        """Format as a KITTI row: ``decimals`` per number (score: 4), or the decimals the row
-        had when it was read."""
-        nums = [
-            self.truncated,
-            self.alpha,
-            *self.bbox,
-            *self.dimensions,
-            *self.location,
-            self.rotation_y,
-        ]
-        places = list(self.decimals or ())
-        places += [decimals] * (len(nums) - len(places)) + [4]
-        row = [self.type, f"{nums[0]:.{places[0]}f}", str(int(self.occluded))]
-        row += [f"{v:.{d}f}" for v, d in zip(nums[1:], places[1:])]
-        if self.score is not None:
-            row.append(f"{self.score:.{places[len(nums)]}f}")
-        return " ".join(row)
-
-
-def parse_label_line(
-    line: str, path: str | Path = "<string>", lineno: int = 1, allow_score: bool = True
-) -> KittiObject:
-    """Parse one label/result row; errors name ``path`` and ``lineno``."""
-    cols = line.split()
-    expected = "15 (label) or 16 (result with score)" if allow_score else "15"
-    if len(cols) not in ((15, 16) if allow_score else (15,)):
-        raise KittiFormatError(path, f"expected {expected} columns, got {len(cols)}", lineno)
-    names = (
-        "truncated",
-        "occluded",
-        "alpha",
-        "bbox x1",
-        "bbox y1",
-        "bbox x2",
-        "bbox y2",
-        "height",
-        "width",
-        "length",
-        "x",
-        "y",
-        "z",
-        "rotation_y",
-        "score",
-    )
-    vals = []
-    for name, tok in zip(names, cols[1:]):
-        try:
-            v = float(tok)
-        except ValueError:
-            raise KittiFormatError(
-                path, f"column {name!r}: expected a number, got {tok!r}", lineno
-            ) from None
-        if not math.isfinite(v):
-            raise KittiFormatError(path, f"column {name!r}: not finite ({tok!r})", lineno)
-        vals.append(v)
-    if vals[1] != int(vals[1]):
-        raise KittiFormatError(
-            path, f"column 'occluded': expected an integer, got {cols[2]!r}", lineno
-        )
-    # decimals of every number but 'occluded' (an integer), in column order, then the score
-    tokens = [cols[1], *cols[3:]]
-    places = tuple(len(t) - t.index(".") - 1 if "." in t else 0 for t in tokens)
-    return KittiObject(
-        type=cols[0],
-        truncated=vals[0],
-        occluded=int(vals[1]),
-        alpha=vals[2],
-        bbox=tuple(vals[3:7]),
-        dimensions=tuple(vals[7:10]),
-        location=tuple(vals[10:13]),
-        rotation_y=vals[13],
-        score=vals[14] if len(vals) == 15 else None,
-        decimals=places,
-    )
-
-
-def read_label_file(path: str | Path, allow_score: bool = True) -> list[KittiObject]:
-    """Read a ``label_2`` (or result) file; empty files give ``[]``.
-
-    Raises:
-        KittiFormatError: wrong column count or a non-numeric field (file and line named).
-    """
-    path = Path(path)
-    objects = []
-    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
-        if line.strip():
-            objects.append(parse_label_line(line, path, lineno, allow_score))
-    return objects
-
-
-def write_label_file(path: str | Path, objects: Sequence[KittiObject], decimals: int = 2) -> Path:
-    """Write a label/result file atomically (one row per object, newline terminated)."""
-    text = "".join(obj.to_line(decimals) + "\n" for obj in objects)
-    return atomic_write_text(path, text)
-
-
-def labels_to_arrays(objects: Sequence[KittiObject]) -> dict[str, np.ndarray]:
-    """Struct-of-arrays view for vectorized use.
-
-    Returns keys ``type`` (M,) str, ``truncated``, ``occluded``, ``alpha``, ``score`` (M,)
-    (score NaN when absent), ``bbox`` (M, 4), ``boxes_cam`` (M, 7) ``[x, y, z, l, h, w, ry]``.
-    """
-    m = len(objects)
-    return {
-        "type": np.array([o.type for o in objects], dtype=object),
-        "truncated": np.array([o.truncated for o in objects], dtype=np.float64),
-        "occluded": np.array([o.occluded for o in objects], dtype=np.int64),
-        "alpha": np.array([o.alpha for o in objects], dtype=np.float64),
-        "score": np.array(
-            [np.nan if o.score is None else o.score for o in objects], dtype=np.float64
-        ),
-        "bbox": np.array([o.bbox for o in objects], dtype=np.float64).reshape(m, 4),
-        "boxes_cam": np.array([o.box_cam for o in objects], dtype=np.float64).reshape(m, 7),
-    }
-
-
 # -- images -------------------------------------------------------------------------------
 def read_image(path: str | Path) -> np.ndarray:
-    """Read an 8-bit (or 16-bit) PNG as (3, H, W) float32 sRGB in [0, 1]."""
+    """Read an 8-bit (or 16-bit) PNG as (3, H, W) float32 sRGB in [0, 1].
+
+    Raises:
+        DataFormatError: not an image Pillow can decode (truncated, corrupt, another format).
+        FileNotFoundError: no such file.
+    """
     from PIL import Image
 
-    with Image.open(path) as im:
-        arr = np.asarray(im.convert("RGB") if im.mode not in ("RGB", "I;16") else im)
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im.convert("RGB") if im.mode not in ("RGB", "I;16") else im)
+    except FileNotFoundError:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        # OSError: truncated or unidentified; SyntaxError: PIL's "not a PNG file" and kin
+        raise DataFormatError(path, f"not a readable image ({exc})") from None
     scale = 65535.0 if arr.dtype == np.uint16 else 255.0
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=2)
@@ -243,17 +100,39 @@ def read_image(path: str | Path) -> np.ndarray:
 
 
 def image_size_hw(path: str | Path) -> tuple[int, int]:
-    """(H, W) of an image without decoding its pixels."""
+    """(H, W) of an image without decoding its pixels.
+
+    Raises:
+        DataFormatError: not an image Pillow can identify. FileNotFoundError: no such file.
+    """
     from PIL import Image
 
-    with Image.open(path) as im:
-        w, h = im.size
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+    except FileNotFoundError:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise DataFormatError(path, f"not a readable image ({exc})") from None
     return h, w
 
 
 def read_split_file(path: str | Path) -> list[str]:
-    """Frame ids of an ``ImageSets/*.txt`` file (blank lines ignored)."""
-    return [s.strip() for s in Path(path).read_text().splitlines() if s.strip()]
+    """Frame ids of an ``ImageSets/*.txt`` file (blank lines ignored).
+
+    Raises:
+        DataFormatError: not UTF-8 text, or a line holding more than one word (file, line).
+        FileNotFoundError: no such file.
+    """
+    ids = []
+    for lineno, line in enumerate(read_text_file(path, "split").splitlines(), start=1):
+        words = line.split()
+        if len(words) > 1:
+            raise DataFormatError(
+                path, f"expected one frame id per line, got {len(words)} words", lineno
+            )
+        ids += words
+    return ids
 
 
 # -- frames and dataset -------------------------------------------------------------------
@@ -265,7 +144,11 @@ class Frame:
         points: (N, 4) float32 ``[x, y, z, intensity]``, LiDAR frame.
         image: (3, H, W) float32 sRGB image_2 in [0, 1], or None when there is none.
         calib: :class:`Calibration`.
-        objects: label rows (DontCare kept, see ``KittiObject.is_dontcare``); [] without labels.
+        objects: label rows (DontCare kept, see ``KittiObject.is_dontcare``); [] for a frame
+            of ``testing/`` without a label file. A ``training/`` frame must have one: reading
+            its objects without raises ``MissingFrameError`` (its points, calibration and
+            image still read, so inference runs on unlabelled frames).
+        has_labels: whether a label file exists.
         boxes_lidar: (M, 7) LiDAR boxes of the non-DontCare objects, in label order.
         names: (M,) class names matching ``boxes_lidar``.
     """
@@ -277,12 +160,18 @@ class Frame:
         calib_path: Path,
         image_path: Path | None,
         label_path: Path | None,
+        expected_label_path: Path | None = None,
     ) -> None:
         self.frame_id = frame_id
         self.velodyne_path = velodyne_path
         self.calib_path = calib_path
         self.image_path = image_path
         self.label_path = label_path
+        self.expected_label_path = expected_label_path
+
+    @property
+    def has_labels(self) -> bool:
+        return self.label_path is not None
 
     def __repr__(self) -> str:
         return f"Frame({self.frame_id!r}, velodyne={self.velodyne_path})"
@@ -306,9 +195,15 @@ class Frame:
 
     @cached_property
     def objects(self) -> list[KittiObject]:
-        return (
-            [] if self.label_path is None else read_label_file(self.label_path, allow_score=False)
-        )
+        if self.label_path is not None:
+            return read_label_file(self.label_path, allow_score=False)
+        if self.expected_label_path is not None:
+            raise MissingFrameError(
+                f"frame {self.frame_id}: label file {self.expected_label_path} not found (frames "
+                "of training/ need one, an empty file for a frame without objects; only "
+                "testing/ frames may lack labels)"
+            )
+        return []
 
     @cached_property
     def _cared(self) -> list[KittiObject]:
@@ -334,6 +229,8 @@ class KittiObjectDataset:
             ``root/ImageSets/<split>.txt`` inside ``training/`` (``testing/`` for "test").
         ids: explicit frame ids (ints or strings) or a path to a split file; default: every
             ``velodyne/*.bin`` of the folder (or the ImageSets file), sorted.
+        max_frames: keep only the first N frames of that list (None: all): the one place
+            where a run's frame limit (``data.max_train_frames``, ``--max-frames``) applies.
 
     Example:
         >>> ds = KittiObjectDataset("tests/data/kitti_samples", ids=["000008"])
@@ -346,7 +243,10 @@ class KittiObjectDataset:
         root: str | Path,
         split: str = "training",
         ids: Iterable[str | int] | str | Path | None = None,
+        max_frames: int | None = None,
     ) -> None:
+        if max_frames is not None and max_frames < 1:
+            raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
         self.root = Path(root)
         if split in ("training", "testing"):
             folder, split_file = split, None
@@ -374,7 +274,7 @@ class KittiObjectDataset:
                 if velo.is_dir()
                 else []
             )
-        self.ids: list[str] = id_list
+        self.ids: list[str] = id_list[:max_frames] if max_frames is not None else id_list
 
     @staticmethod
     def normalize_id(frame_id: str | int) -> str:
@@ -398,7 +298,8 @@ class KittiObjectDataset:
         """The :class:`Frame` of ``frame_id``.
 
         Raises:
-            MissingFrameError: its velodyne or calib file does not exist.
+            MissingFrameError: its velodyne or calib file does not exist. (A missing label
+                file of a ``training/`` frame raises when its objects are read.)
         """
         fid = self.normalize_id(frame_id)
         d = self.split_dir
@@ -409,5 +310,10 @@ class KittiObjectDataset:
         image = d / "image_2" / f"{fid}.png"
         label = d / "label_2" / f"{fid}.txt"
         return Frame(
-            fid, velo, calib, image if image.is_file() else None, label if label.is_file() else None
+            fid,
+            velo,
+            calib,
+            image if image.is_file() else None,
+            label if label.is_file() else None,
+            expected_label_path=label if d.name != "testing" else None,
         )

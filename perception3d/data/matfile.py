@@ -1,4 +1,5 @@
-"""MATLAB .mat files as plain Python values, read with scipy (v4-v7) or mat73 (v7.3, HDF5).
+"""MATLAB .mat files as plain Python values, read with scipy (v4-v7) or h5py (v7.3, HDF5:
+``perception3d.data.matfile_h5``).
 
 ``load_mat_plain`` gives the same shapes whichever reader ran: a struct is a ``dict``, a struct
 array or cell array a ``list``, an empty value (``[]``, ``''`` for numbers) ``None``, a char
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from perception3d.atomic import atomic_write_bytes
-from perception3d.errors import DataFormatError
+from perception3d.errors import DataFormatError, MissingExtraError
 
 _HEADER_TEXT = b"MATLAB 5.0 MAT-file, Platform: posix, Created by: perception3d"
 _HEADER_TEXT_BYTES = 116  # v5 header: 116 bytes of text, 8 subsystem offset, 2 version, 2 endian
@@ -41,25 +42,13 @@ def _plain_scipy(value: Any) -> Any:
     return value
 
 
-def _plain_mat73(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain_mat73(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_mat73(v) for v in value]
-    if isinstance(value, np.ndarray):
-        if value.dtype == object:
-            return [_plain_mat73(v) for v in value.ravel()]
-        return np.squeeze(value) if value.size else None
-    return value
-
-
 def load_mat_plain(path: str | Path) -> dict[str, Any]:
     """Variables of a .mat file as plain Python values (see the module docstring).
 
     Raises:
         DataFormatError: the file is not a MAT file either reader understands.
         FileNotFoundError: the file does not exist.
-        ImportError: the file is v7.3 and ``mat73`` is not installed (``pip install
+        MissingExtraError: the file is v7.3 and ``h5py`` is not installed (``pip install
             perception3d[objectnet3d]``).
     """
     import scipy.io
@@ -71,24 +60,26 @@ def load_mat_plain(path: str | Path) -> dict[str, Any]:
         raw = scipy.io.loadmat(path, struct_as_record=False, squeeze_me=True)
     except NotImplementedError:  # scipy says so for v7.3 (HDF5) files
         return _load_mat73(path)
-    except (ValueError, TypeError, OSError) as exc:
+    except Exception as exc:  # scipy raises MatReadError, ValueError, TypeError, OSError...
         raise DataFormatError(path, f"not a readable MAT file ({exc})") from exc
     return {k: _plain_scipy(v) for k, v in raw.items() if not k.startswith("__")}
 
 
 def _load_mat73(path: Path) -> dict[str, Any]:
     try:
-        import mat73
+        import h5py  # noqa: F401  (present: read_mat73 needs it)
     except ImportError as exc:
-        raise ImportError(
-            f"{path} is a MATLAB v7.3 (HDF5) file: reading it needs mat73 "
+        raise MissingExtraError(
+            f"{path} is a MATLAB v7.3 (HDF5) file: reading it needs h5py "
             "(pip install 'perception3d[objectnet3d]')"
         ) from exc
+    from perception3d.data.matfile_h5 import read_mat73
+
     try:
-        raw = mat73.loadmat(str(path))
-    except Exception as exc:  # mat73/h5py raise many types for a corrupt file
+        return read_mat73(path)
+    except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
+        # h5py reports a corrupt file or a dangling reference with these
         raise DataFormatError(path, f"not a readable MAT v7.3 file ({exc})") from exc
-    return {k: _plain_mat73(v) for k, v in raw.items()}
 
 
 def save_mat(path: str | Path, variables: Mapping[str, Any]) -> Path:

@@ -65,13 +65,14 @@ def apply_transforms(
     return sample
 
 
-def sample_from_frame(frame) -> LidarSample:
-    """Build a :class:`LidarSample` from a ``perception3d.data.kitti.Frame``."""
+def sample_from_frame(frame, with_labels: bool = True) -> LidarSample:
+    """Build a :class:`LidarSample` from a ``perception3d.data.kitti.Frame``; without labels
+    (``with_labels=False``, inference) the boxes are empty and no label file is read."""
     return LidarSample(
         frame_id=frame.frame_id,
         points=frame.points,
-        boxes_lidar=frame.boxes_lidar,
-        names=frame.names,
+        boxes_lidar=frame.boxes_lidar if with_labels else np.zeros((0, 7)),
+        names=frame.names if with_labels else np.zeros(0, dtype=object),
         calib=frame.calib,
         image_shape=frame.image_shape,
     )

@@ -1,67 +1,40 @@
-"""Checkpoints: ``{model, optimizer, epoch, config, version}`` (plus the scheduler state),
-written atomically and read with ``torch.load(..., weights_only=True)``.
-
-``config`` is the whole experiment config as plain data (``perception3d.config.to_dict``), so a
-checkpoint alone rebuilds its detector; ``version`` is the checkpoint format, bumped whenever
-the layout of the state dicts changes.
+"""Checkpoints as the engine uses them: typed loading (the stored config as its experiment
+dataclass, the model checked against a config) and the save and release functions that take a
+model and a config. The file format itself is :mod:`perception3d.checkpoint`; the checks of a
+resumed run are in :mod:`perception3d.engine.resume`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from perception3d.atomic import atomic_write
-from perception3d.config import from_dict, to_dict
-from perception3d.engine.config import ExperimentConfig
+from perception3d.checkpoint import (
+    FORMAT_VERSION,
+    CheckpointError,
+    make_checkpoint,
+    read_checkpoint,
+    read_checkpoint_file,
+    release_checkpoint_file,
+    write_checkpoint,
+)
+from perception3d.config import to_dict
+from perception3d.engine.config import ExperimentConfig, experiment_from_dict
 from perception3d.errors import Perception3DError
 
-CHECKPOINT_VERSION = 1
-REQUIRED_KEYS = ("model", "optimizer", "epoch", "config", "version")
-# model config keys that do not change the weights: a checkpoint loads whatever they are
-FREE_MODEL_KEYS = ("model.postprocess", "model.loss")
-
-
-class CheckpointError(Perception3DError, ValueError):
-    """A checkpoint is unreadable, of another format version, or of another model."""
-
-
-def checkpoint_state(
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer | None,
-    epoch: int,
-    cfg,
-    version: int,
-    scheduler=None,
-    extra: dict | None = None,
-) -> dict:
-    """The plain-data dict a checkpoint stores (``optimizer=None``: weights only)."""
-    return {
-        "model": model.state_dict(),
-        "optimizer": {} if optimizer is None else optimizer.state_dict(),
-        "scheduler": {} if scheduler is None else scheduler.state_dict(),
-        "epoch": int(epoch),
-        "config": to_dict(cfg),
-        "version": version,
-        "extra": extra or {},
-    }
-
-
-def read_checkpoint_file(path: str | Path):
-    """``torch.load(path, weights_only=True)`` on CPU, with errors that name the file.
-
-    Raises:
-        FileNotFoundError: no such file.
-        CheckpointError: the file does not unpickle as plain data.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling errors come in many types
-        raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from exc
+CHECKPOINT_VERSION = FORMAT_VERSION
+__all__ = [
+    "CHECKPOINT_VERSION",
+    "CheckpointError",
+    "check_same_model",
+    "config_diff",
+    "load_checkpoint",
+    "read_checkpoint_file",
+    "release_checkpoint",
+    "save_checkpoint",
+]
 
 
 def save_checkpoint(
@@ -69,71 +42,81 @@ def save_checkpoint(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer | None,
     epoch: int,
-    cfg: ExperimentConfig,
+    cfg: Any,
     scheduler=None,
     extra: dict | None = None,
+    step: int = 0,
 ) -> Path:
-    """Write a checkpoint atomically.
+    """Write a checkpoint of ``cfg``'s kind atomically.
 
     Args:
         path: output ``.pt`` file.
-        model: the detector (unwrapped from DDP).
+        model: the network (unwrapped from DDP).
         optimizer: its optimizer, or None (a weights-only release: ``optimizer`` is ``{}``).
         epoch: number of completed epochs.
-        cfg: the experiment config.
+        cfg: the experiment config (e.g. :class:`ExperimentConfig`; its ``kind`` is stored).
         scheduler: lr scheduler whose state to keep, if any.
         extra: more plain data (metrics, timing) stored under ``"extra"``.
+        step: number of completed optimizer steps.
     """
-    state = checkpoint_state(model, optimizer, epoch, cfg, CHECKPOINT_VERSION, scheduler, extra)
-    return atomic_write(path, lambda f: torch.save(state, f))
+    ckpt = make_checkpoint(
+        cfg.kind,
+        model.state_dict(),
+        to_dict(cfg),
+        {"epoch": int(epoch), "step": int(step)},
+        None if optimizer is None else optimizer.state_dict(),
+        None if scheduler is None else scheduler.state_dict(),
+        extra,
+    )
+    return write_checkpoint(path, ckpt)
 
 
-def load_checkpoint(path: str | Path, expected: ExperimentConfig | None = None) -> dict:
+def load_checkpoint(path: str | Path, expected: Any = None, kind: str | None = None) -> dict:
     """Read and check a checkpoint.
 
     Args:
         path: the ``.pt`` file.
-        expected: when given, the checkpoint's ``model`` section must equal this config's,
-            except ``postprocess`` and ``loss`` (free to change after training).
+        expected: an experiment config; the checkpoint must be of its kind and its ``model``
+            section must equal this config's, except the keys the experiment declares free
+            (a detector's ``postprocess`` and ``loss``).
+        kind: the kind required when no ``expected`` is given (default: ``detector``).
 
     Returns:
-        The checkpoint dict, with ``"experiment"`` added: the stored config as an
-        :class:`ExperimentConfig`.
+        The checkpoint dict, with ``"experiment"`` (the stored config as its experiment
+        dataclass) and ``"epoch"`` (completed epochs) added.
 
     Raises:
-        CheckpointError: not a perception3d checkpoint, another format version, or a model
-            config different from ``expected`` (the differing keys are named).
+        CheckpointError: not a perception3d checkpoint, another format version or kind, or a
+            model config different from ``expected`` (the differing keys are named).
         FileNotFoundError: no such file.
     """
     path = Path(path)
-    ckpt = read_checkpoint_file(path)
-    if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS):
-        keys = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise CheckpointError(
-            f"{path}: not a perception3d checkpoint (expected keys {list(REQUIRED_KEYS)}, "
-            f"got {keys})"
-        )
-    if ckpt["version"] != CHECKPOINT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint format version {ckpt['version']}, this perception3d reads "
-            f"version {CHECKPOINT_VERSION}"
-        )
+    kind = expected.kind if expected is not None else (kind or ExperimentConfig.kind)
+    ckpt = read_checkpoint(path, kind)
     try:
-        ckpt["experiment"] = from_dict(ExperimentConfig, ckpt["config"], source=str(path))
+        ckpt["experiment"] = experiment_from_dict(ckpt["config"], source=str(path))
     except Perception3DError as exc:
         raise CheckpointError(f"{path}: its config does not load: {exc}") from exc
+    ckpt["epoch"] = int(ckpt["progress"]["epoch"])
     if expected is not None:
-        # both sides through the dataclass, so keys added later with defaults compare equal
-        stored = to_dict(ckpt["experiment"].model)
-        diff = config_diff(to_dict(expected.model), stored, "model")
-        diff = [d for d in diff if not d.startswith(FREE_MODEL_KEYS)]
-        if diff:
-            raise CheckpointError(
-                f"{path}: checkpoint holds another model than the config "
-                f"({ckpt['config']['model']['type']} vs {expected.model.type}); differing "
-                f"keys: {', '.join(diff[:8])}"
-            )
+        check_same_model(path, ckpt["experiment"], expected)
     return ckpt
+
+
+def check_same_model(path: Path, stored: Any, expected: Any) -> None:
+    """Raise :class:`CheckpointError` when two experiments' ``model`` sections differ outside
+    their free keys."""
+    free = tuple(f"model.{k}" for k in getattr(expected, "FREE_MODEL_KEYS", ()))
+    # both sides through the dataclass, so keys added later with defaults compare equal
+    diff = config_diff(to_dict(expected.model), to_dict(stored.model), "model")
+    diff = [d for d in diff if not (free and d.startswith(free))]
+    if diff:
+        name = getattr(expected.model, "type", expected.task)
+        raise CheckpointError(
+            f"{path}: checkpoint holds another model than the config "
+            f"({getattr(stored.model, 'type', stored.task)} vs {name}); differing keys: "
+            f"{', '.join(diff[:8])}"
+        )
 
 
 def config_diff(a, b, prefix: str = "") -> list[str]:
@@ -165,16 +148,4 @@ def release_checkpoint(src: str | Path, dst: str | Path, note: dict | None = Non
     """Write a weights-only copy of a training checkpoint (empty optimizer and scheduler
     state, a third of the size) with ``note`` (training command, seed, time...) merged into
     ``extra``; it loads like any checkpoint but cannot be resumed from."""
-    ckpt = load_checkpoint(src)
-    extra = dict(ckpt.get("extra", {}))
-    extra.update(note or {})
-    state = {
-        "model": ckpt["model"],
-        "optimizer": {},
-        "scheduler": {},
-        "epoch": ckpt["epoch"],
-        "config": ckpt["config"],
-        "version": ckpt["version"],
-        "extra": extra,
-    }
-    return atomic_write(dst, lambda f: torch.save(state, f))
+    return release_checkpoint_file(src, dst, note)

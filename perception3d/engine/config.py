@@ -1,81 +1,179 @@
-"""A detector experiment config (``configs/models/*.yaml``): ``model``, ``data``,
-``augmentation`` and ``train`` sections, one frozen dataclass each."""
+"""The experiment schema every training config follows (``configs/**/*.yaml``)::
+
+    task: detector          # which task module trains it (perception3d/engine/tasks/)
+    model: {...}            # the network: what a checkpoint must match to load
+    data: {root, train_split, val_split, max_train_frames, max_val_frames, ...}
+    train: {...}            # TrainConfig: optimisation and run settings, the same for every task
+
+A task may add sections of its own (the detector's ``augmentation:``). This module holds the
+shared parts (:class:`TrainConfig`, :class:`DataSection`), the detector experiment
+(:class:`ExperimentConfig`) and the loader that picks the experiment class from ``task:``.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar, Literal
 
-from perception3d.config import load_config
-from perception3d.data.dataset import DataConfig
+import yaml
+
+from perception3d.config import apply_overrides, from_dict, load_config, to_dict
+from perception3d.errors import ConfigError
 from perception3d.lidar.pipeline import AugmentationConfig
 from perception3d.models.config import ModelConfig
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """``train:`` section: optimisation and run settings.
+    """``train:`` section: optimisation and run settings (:func:`perception3d.engine.fit.fit`).
 
     Attributes:
-        epochs: passes over the training split.
-        batch_size: frames per step and process.
-        lr_max: peak learning rate of the one-cycle schedule (Smith & Topin 2018), AdamW.
-        weight_decay: AdamW decoupled weight decay.
-        pct_start: fraction of the steps spent warming up.
-        div_factor: initial lr = lr_max / div_factor.
-        final_div_factor: final lr = initial lr / final_div_factor.
-        grad_clip_norm: gradient norm clip.
-        seed: seeds the model init, the shuffling and the augmentation.
+        epochs: passes of the run (an epoch is one pass over the task's data, or
+            ``steps_per_epoch`` random batches).
+        steps_per_epoch: optimizer steps per epoch for tasks that draw random batches (None:
+            one pass over the data).
+        batch_size: samples per step and process.
+        optimizer: ``adamw`` (decoupled weight decay) or ``adam`` (L2 weight decay).
+        lr_max: peak learning rate of the schedule.
+        weight_decay: the optimizer's weight decay.
+        schedule: ``onecycle`` (Smith & Topin 2018: warm-up then annealing, with the Adam beta1
+            cycled 0.95 -> 0.85 -> 0.95 as OpenPCDet's adam_onecycle), ``cosine`` (from
+            ``lr_max`` down to ``lr_max * min_lr_ratio``), or ``constant``.
+        pct_start, div_factor, final_div_factor: one-cycle shape: warm-up share of the steps,
+            initial lr = lr_max / div_factor, final lr = initial lr / final_div_factor.
+        min_lr_ratio: cosine: final lr / lr_max.
+        grad_clip_norm: gradient norm clip (None: no clipping).
+        seed: seeds the model init, the batch order and the augmentation.
         num_workers: DataLoader workers (0 = load in the training process).
         device: ``auto``, ``cpu`` or ``cuda``.
         num_threads: torch CPU threads per process (None: torch's default, divided by the
             number of processes under DDP on CPU).
-        validate_every: run the KITTI evaluation on the val split every this many epochs and
-            after the last (0: never).
-        max_train_frames: use only the first N frames of the training split (None: all).
-        max_val_frames: use only the first N frames of the val split (None: all).
+        validate_every: evaluate every this many epochs and after the last (0: never).
         log_every: steps between TensorBoard scalar writes.
-        init_weights: a detector checkpoint whose weights start the run (fine-tuning);
-            input columns the checkpoint lacks (painted scores) start at zero weight, so a
-            LiDAR-only detector starts a painted one (None: random initialisation).
+        init_weights: a checkpoint of the same kind whose weights start the run (fine-tuning;
+            None: random initialisation).
     """
 
     epochs: int
+    steps_per_epoch: int | None = None
     batch_size: int = 2
+    optimizer: Literal["adamw", "adam"] = "adamw"
     lr_max: float = 0.003
     weight_decay: float = 0.01
+    schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
     pct_start: float = 0.4
     div_factor: float = 10.0
     final_div_factor: float = 100.0
-    grad_clip_norm: float = 10.0
+    min_lr_ratio: float = 0.0
+    grad_clip_norm: float | None = 10.0
     seed: int = 0
     num_workers: int = 0
     device: str = "auto"
     num_threads: int | None = None
     validate_every: int = 1
-    max_train_frames: int | None = None
-    max_val_frames: int | None = None
     log_every: int = 10
     init_weights: Path | None = None
 
+    # keys a resumed run must share with its checkpoint (they define the schedule)
+    SCHEDULE_KEYS: ClassVar = ("epochs", "steps_per_epoch", "batch_size", "optimizer",
+                               "lr_max", "weight_decay", "schedule", "pct_start", "div_factor",
+                               "final_div_factor", "min_lr_ratio")  # fmt: skip
+
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(
-                f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}"
-            )
+        _at_least(self, 1, "epochs", "batch_size", "log_every")
+        _at_least(self, 0, "num_workers", "validate_every")
+        if self.steps_per_epoch is not None:
+            _at_least(self, 1, "steps_per_epoch")
+        if self.num_threads is not None:
+            _at_least(self, 1, "num_threads")
+        for name in ("div_factor", "final_div_factor"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("lr_max", "weight_decay"):  # lr 0: a run that only updates statistics
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 < self.pct_start < 1:
             raise ValueError(f"pct_start must be in (0, 1), got {self.pct_start}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.grad_clip_norm is not None and not self.grad_clip_norm > 0:
+            raise ValueError(f"grad_clip_norm must be > 0 or null, got {self.grad_clip_norm}")
+
+
+def require_root(data: DataSection, task: str) -> Path:
+    """``data.root``, or a :class:`ConfigError` saying the task needs one."""
+    if data.root is None:
+        raise ConfigError(f"task {task!r} needs data.root (set it, or give --data-root)")
+    return data.root
+
+
+def _at_least(obj: Any, low: int, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}")
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """The keys every ``data:`` section has; a task's data class adds its own.
+
+    Attributes:
+        root: dataset root (KITTI layout, ObjectNet3D layout...); null in the config of weights
+            saved outside a training run, and for tasks that need no dataset (procedural ISP
+            scenes); a task that needs one says so when it starts.
+        train_split, val_split: split names (``ImageSets/<name>.txt``).
+        max_train_frames, max_val_frames: use only the first N frames of a split (None:
+            all); applied where the frames are listed
+            (:class:`perception3d.data.kitti.KittiObjectDataset` ``max_frames``).
+    """
+
+    root: Path | None = None
+    train_split: str = "train"
+    val_split: str = "val"
+    max_train_frames: int | None = None
+    max_val_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_train_frames", "max_val_frames"):
+            if getattr(self, name) is not None:
+                _at_least(self, 1, name)
+
+
+@dataclass(frozen=True)
+class DataConfig(DataSection):
+    """``data:`` of a voxel-detector experiment.
+
+    Attributes:
+        root: KITTI-layout root (``training/``, ``ImageSets/``).
+        fov_only: keep only points that project into image_2 (KITTI labels only cover the
+            camera's field of view, so points outside it would be unlabelled objects).
+        point_source: ``velodyne`` (``training/velodyne/<id>.bin``, (N, 4)) or
+            ``velodyne_painted`` (``training/velodyne_painted/<id>.npy``, (N, 4 + C) painted by
+            ``perception3d fusion paint``; the model's ``point_features`` must be 4 + C).
+    """
+
+    fov_only: bool = True
+    point_source: Literal["velodyne", "velodyne_painted"] = "velodyne"
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """A whole detector config file."""
+    """A voxel-detector experiment (PointPillars, SECOND, PointPainting):
+    ``configs/models/*.yaml``."""
 
     model: ModelConfig
     data: DataConfig
     train: TrainConfig
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    task: Literal["detector"] = "detector"
+
+    kind: ClassVar[str] = "detector"  # the checkpoint kind (perception3d.checkpoint.KINDS)
+    # model keys that do not change the weights: a checkpoint loads whatever they are
+    FREE_MODEL_KEYS: ClassVar = ("postprocess", "loss")
 
 
 def load_experiment(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentConfig:
@@ -87,3 +185,67 @@ def load_experiment(path: str | Path, overrides: Iterable[str] = ()) -> Experime
         ('pointpillars', ('Car', 'Pedestrian', 'Cyclist'))
     """
     return load_config(path, ExperimentConfig, overrides)
+
+
+# task name -> "module:class" of its experiment config (imported when asked for)
+TASKS = {
+    "detector": "perception3d.engine.config:ExperimentConfig",
+    "detector2d": "perception3d.engine.frustum_config:Detector2DExperiment",
+    "frustum": "perception3d.engine.frustum_config:FrustumExperiment",
+    "segnet": "perception3d.engine.seg_config:SegExperiment",
+    "recognition": "perception3d.engine.objectnet3d_config:RecognitionExperiment",
+    "viewpoint": "perception3d.engine.objectnet3d_config:ViewpointExperiment",
+    "isp": "perception3d.engine.isp_config:IspExperiment",
+    "crf": "perception3d.engine.isp_config:CrfExperiment",
+}
+
+
+def experiment_class(task: Any, source: str = "config") -> type:
+    """The experiment dataclass of ``task`` (a key of :data:`TASKS`).
+
+    Raises:
+        ConfigError: an unknown task.
+    """
+    if task not in TASKS:
+        raise ConfigError(f"{source}: 'task' must be one of {sorted(TASKS)}, got {task!r}")
+    module, name = TASKS[task].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def load_task_config(path: str | Path, overrides: Iterable[str] = ()) -> Any:
+    """Load any experiment config: its ``task:`` picks the dataclass.
+
+    Example:
+        >>> type(load_task_config("configs/models/pointpillars_lite.yaml")).__name__
+        'ExperimentConfig'
+    """
+    try:
+        head = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc})") from exc
+    task = apply_overrides(head if isinstance(head, dict) else {}, overrides).get("task")
+    return load_config(path, experiment_class(task, str(path)), overrides)
+
+
+def experiment_from_dict(config: dict, source: str = "<checkpoint>") -> Any:
+    """The experiment dataclass of a plain config (a checkpoint's ``config``)."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"{source}: config must be a mapping, got {type(config).__name__}")
+    return from_dict(experiment_class(config.get("task"), source), config, source=source)
+
+
+def defaults_with(cls: type, overrides: Iterable[str] = (), **sections: dict) -> Any:
+    """``cls``'s default experiment (its dataclass defaults, including the task's own
+    ``train:`` defaults), with ``sections`` (plain dicts) merged into its sections and then
+    the ``--set`` overrides applied: the config of commands whose YAML is optional.
+
+    Example:
+        >>> from perception3d.engine.seg_config import SegExperiment
+        >>> cfg = defaults_with(SegExperiment, ["train.epochs=2"], data={"root": "/data"})
+        >>> cfg.train.epochs, cfg.train.steps_per_epoch, str(cfg.data.root)
+        (2, 250, '/data')
+    """
+    base = to_dict(cls())
+    for name, patch in sections.items():
+        base[name] = {**base.get(name, {}), **to_dict(patch)}
+    return from_dict(cls, apply_overrides(base, overrides, source="--set"), source="--set")

@@ -1,13 +1,17 @@
 """Configs of the Frustum PointNet pipeline (``configs/frustum/*.yaml``): the 2D image detector
-(:class:`Detector2DExperiment`) and the 3D frustum stage (:class:`FrustumExperiment`)."""
+(:class:`Detector2DExperiment`, ``task: detector2d``) and the 3D frustum stage
+(:class:`FrustumExperiment`, ``task: frustum``), in the experiment schema of
+:mod:`perception3d.engine.config`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar, Literal
 
 from perception3d.config import load_config
+from perception3d.engine.config import DataSection, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -38,39 +42,36 @@ class Detector2DModelConfig:
 
 
 @dataclass(frozen=True)
-class Detector2DTrainConfig:
-    """``train:`` of the 2D detector.
+class Detector2DData(DataSection):
+    """``data:`` of the 2D detector.
 
     Attributes:
-        data_root: KITTI-layout root (image_2 + label_2).
-        train_split, val_split: ImageSets names.
-        epochs, batch_size, lr_max, weight_decay: AdamW with a one-cycle schedule.
+        root: KITTI-layout root (image_2 + label_2).
         crop_width: training crops this wide (pixels of the resized input); 0 = whole image.
         gaussian_alpha: TTFNet's Gaussian size factor for the heatmap targets.
-        seed: model init, frame order and augmentation.
-        num_threads: torch CPU threads (None: torch's default).
-        max_train_frames, max_val_frames: use only the first N frames (None: all).
     """
 
-    data_root: Path
-    train_split: str = "train"
-    val_split: str = "val"
-    epochs: int = 4
-    batch_size: int = 8
-    lr_max: float = 0.004
-    weight_decay: float = 0.0001
     crop_width: int = 320
     gaussian_alpha: float = 0.54
-    seed: int = 0
-    num_threads: int | None = None
-    max_train_frames: int | None = None
-    max_val_frames: int | None = None
+
+
+def _train_2d() -> TrainConfig:
+    # one-cycle at torch's default shape (div 25, final div 1e4), warm-up 20 %
+    return TrainConfig(epochs=4, batch_size=8, lr_max=0.004, weight_decay=0.0001, pct_start=0.2,
+                       div_factor=25.0, final_div_factor=1e4, validate_every=4)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Detector2DExperiment:
+    """``task: detector2d``: the CenterNet-style 2D detector on image_2."""
+
     model: Detector2DModelConfig
-    train: Detector2DTrainConfig
+    data: Detector2DData
+    train: TrainConfig = field(default_factory=_train_2d)
+    task: Literal["detector2d"] = "detector2d"
+
+    kind: ClassVar[str] = "detector2d"
+    FREE_MODEL_KEYS: ClassVar = ("score_threshold", "max_detections")
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class FrustumModelConfig:
             mean sizes of Car, Pedestrian, Cyclist in the authors' released code,
             ``g_type_mean_size``; the paper uses 8 templates, one per KITTI type).
         min_frustum_points: frustums with fewer LiDAR points give no 3D box.
+        corner_loss_weight: gamma of the paper's loss (the corner term's weight).
     """
 
     classes: tuple[str, ...] = ("Car", "Pedestrian", "Cyclist")
@@ -117,6 +119,7 @@ class FrustumModelConfig:
         (1.763, 0.597, 1.737),
     )
     min_frustum_points: int = 5
+    corner_loss_weight: float = 10.0
 
     def __post_init__(self) -> None:
         if len(self.size_templates_m) != len(self.classes):
@@ -127,40 +130,37 @@ class FrustumModelConfig:
 
 
 @dataclass(frozen=True)
-class FrustumTrainConfig:
-    """``train:`` of the 3D frustum stage.
+class FrustumData(DataSection):
+    """``data:`` of the 3D frustum stage: training objects and their 2D box jitter.
 
     Attributes:
-        data_root, train_split, val_split: KITTI-layout root and ImageSets names.
-        epochs, batch_size, lr_max, weight_decay: AdamW with a one-cycle schedule.
+        root: KITTI-layout root.
         jitter_shift: 2D box centre shift, uniform within +- this fraction of the box size.
         jitter_scale: 2D box size scale, uniform in [1 - s, 1 + s].
         min_object_points: training objects need this many LiDAR points inside their box.
-        corner_loss_weight: gamma of the paper's loss.
-        seed, num_threads, max_train_frames, max_val_frames: as for the 2D detector.
     """
 
-    data_root: Path
-    train_split: str = "train"
-    val_split: str = "val"
-    epochs: int = 20
-    batch_size: int = 32
-    lr_max: float = 0.002
-    weight_decay: float = 0.0001
     jitter_shift: float = 0.1
     jitter_scale: float = 0.1
     min_object_points: int = 5
-    corner_loss_weight: float = 10.0
-    seed: int = 0
-    num_threads: int | None = None
-    max_train_frames: int | None = None
-    max_val_frames: int | None = None
+
+
+def _train_3d() -> TrainConfig:
+    return TrainConfig(epochs=20, batch_size=32, lr_max=0.002, weight_decay=0.0001, pct_start=0.2,
+                       div_factor=25.0, final_div_factor=1e4, validate_every=20)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class FrustumExperiment:
+    """``task: frustum``: the Frustum PointNet 3D stage on frustums of 2D boxes."""
+
     model: FrustumModelConfig
-    train: FrustumTrainConfig
+    data: FrustumData
+    train: TrainConfig = field(default_factory=_train_3d)
+    task: Literal["frustum"] = "frustum"
+
+    kind: ClassVar[str] = "frustum"
+    FREE_MODEL_KEYS: ClassVar = ("min_frustum_points", "corner_loss_weight")
 
 
 def load_detector2d_experiment(

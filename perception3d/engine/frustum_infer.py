@@ -22,6 +22,9 @@ from perception3d.data.frustums import (
     sample_points,
 )
 from perception3d.data.kitti import KittiObject, KittiObjectDataset, read_image, write_label_file
+from perception3d.engine.checkpoint import load_checkpoint
+from perception3d.engine.frustum_config import Detector2DExperiment, FrustumExperiment
+from perception3d.engine.result_dir import claim_result_dir
 from perception3d.errors import MissingFrameError
 from perception3d.geometry.calib import Calibration, alpha_from_rotation_y
 from perception3d.models.detector2d import CenterNet2D, Detections2D, detect_2d
@@ -29,13 +32,49 @@ from perception3d.models.frustum import FrustumPointNet
 from perception3d.models.frustum_coder import decode_boxes
 
 EVAL_CLASSES = ("Car", "Pedestrian", "Cyclist")
+WEIGHTS = Path(__file__).parents[1] / "assets" / "weights"
+SHIPPED_DETECTOR2D = WEIGHTS / "frustum_detector2d_synth.pt"
+SHIPPED_FRUSTUM = WEIGHTS / "frustum_pointnet_synth.pt"
+
+
+def build_detector2d(cfg: Detector2DExperiment) -> CenterNet2D:
+    """A randomly initialised 2D detector of ``cfg.model``."""
+    m = cfg.model
+    return CenterNet2D(
+        m.classes, m.channels, m.neck_channels, m.head_channels, m.input_hw,
+        m.score_threshold, m.max_detections,
+    )  # fmt: skip
+
+
+def build_frustum_model(cfg: FrustumExperiment) -> FrustumPointNet:
+    """A randomly initialised 3D frustum stage of ``cfg.model``."""
+    m = cfg.model
+    return FrustumPointNet(
+        m.classes, m.size_templates_m, m.num_points, m.min_frustum_points, 4,
+        m.num_heading_bins, m.num_object_points, m.seg_local_channels, m.seg_global_channels,
+        m.seg_head_channels, m.center_channels, m.center_head_channels, m.box_channels,
+        m.box_head_channels,
+    )  # fmt: skip
+
+
+def load_detector2d(path: str | Path) -> tuple[CenterNet2D, Detector2DExperiment]:
+    """The 2D detector of a ``detector2d`` checkpoint, in eval mode, and its config."""
+    ckpt = load_checkpoint(path, kind="detector2d")
+    model = build_detector2d(ckpt["experiment"])
+    model.load_state_dict(ckpt["model"])
+    return model.eval(), ckpt["experiment"]
+
+
+def load_frustum_model(path: str | Path) -> FrustumPointNet:
+    """The 3D stage of a ``frustum`` checkpoint, in eval mode."""
+    ckpt = load_checkpoint(path, kind="frustum")
+    model = build_frustum_model(ckpt["experiment"])
+    model.load_state_dict(ckpt["model"])
+    return model.eval()
 
 
 def _frames(data_root, split: str, max_frames: int | None) -> KittiObjectDataset:
-    ds = KittiObjectDataset(data_root, split)
-    if max_frames is not None:
-        ds.ids = ds.ids[:max_frames]
-    return ds
+    return KittiObjectDataset(data_root, split, max_frames=max_frames)
 
 
 def frame_image(frame, images_dir: str | Path | None) -> np.ndarray:
@@ -77,9 +116,12 @@ def infer_2d(
     images_dir: str | Path | None = None,
     max_frames: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict:
-    """Write 2D-only result files ``out_dir/<id>.txt``; returns frame and detection counts."""
+    """Write 2D-only result files ``out_dir/<id>.txt`` (a folder of another run's results is
+    refused unless ``overwrite``); returns frame and detection counts."""
     ds = _frames(data_root, split, max_frames)
+    claim_result_dir(out_dir, overwrite)
     total = 0
     for frame in tqdm(ds, desc="infer 2d", disable=not progress, leave=False):
         det = detect_2d(model, frame_image(frame, images_dir))
@@ -205,13 +247,16 @@ def infer_frustum(
     images_dir: str | Path | None = None,
     max_frames: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict:
-    """Write Frustum PointNet result files ``out_dir/<id>.txt`` for a split.
+    """Write Frustum PointNet result files ``out_dir/<id>.txt`` for a split (a folder of
+    another run's results is refused unless ``overwrite``).
 
     ``model2d=None`` uses the labels' 2D boxes of ``model3d.classes`` (score 1 before the
     segmentation confidence): the "ground-truth 2D boxes" upper bound.
     """
     ds = _frames(data_root, split, max_frames)
+    claim_result_dir(out_dir, overwrite)
     total = 0
     for frame in tqdm(ds, desc="infer frustum", disable=not progress, leave=False):
         if model2d is None:
@@ -228,3 +273,44 @@ def infer_frustum(
         write_label_file(Path(out_dir) / f"{frame.frame_id}.txt", rows)
         total += len(rows)
     return {"frames": len(ds), "detections": total, "out_dir": str(out_dir)}
+
+
+def run_frustum_inference(
+    data_root: str | Path,
+    out_dir: str | Path,
+    split: str = "val",
+    det2d: str | Path | None = None,
+    model3d: str | Path | None = None,
+    two_d_only: bool = False,
+    gt_boxes: bool = False,
+    images: str | Path | None = None,
+    max_frames: int | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> dict:
+    """``perception3d frustum infer`` / ``infer-2d`` (and ``perception3d infer`` of a frustum
+    or detector2d config): result files of the shipped or given checkpoints.
+
+    Args:
+        data_root: KITTI-layout root; ``split`` its ImageSets name.
+        out_dir: result folder (refused when it holds another run's results, unless
+            ``overwrite``).
+        det2d: 2D detector checkpoint (None: the shipped weights; unused with ``gt_boxes``).
+        model3d: 3D stage checkpoint (None: the shipped weights).
+        two_d_only: write the 2D detections only (the ``bbox`` metric).
+        gt_boxes: lift the labels' 2D boxes instead of the 2D detector's.
+        images: folder of ``<id>.png`` replacing image_2 for the 2D detector.
+        max_frames: the first N frames of the split only.
+        progress: a progress bar.
+    """
+    model2d = None
+    if not gt_boxes:
+        model2d = load_detector2d(det2d or SHIPPED_DETECTOR2D)[0]
+    if two_d_only:
+        if model2d is None:
+            raise ValueError("2D-only inference needs the 2D detector, not gt_boxes")
+        return infer_2d(model2d, data_root, split, out_dir, images, max_frames, progress,
+                        overwrite)  # fmt: skip
+    model = load_frustum_model(model3d or SHIPPED_FRUSTUM)
+    return infer_frustum(model2d, model, data_root, split, out_dir, images, max_frames,
+                         progress, overwrite)  # fmt: skip

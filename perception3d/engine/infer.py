@@ -10,7 +10,7 @@ camera's field of view and the evaluator needs a 2D box.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,9 @@ from tqdm import tqdm
 from perception3d.data.dataset import KITTI_IMAGE_HW, LidarDetectionDataset, collate_batch
 from perception3d.data.kitti import KittiObject, write_label_file
 from perception3d.engine.checkpoint import load_checkpoint
-from perception3d.engine.config import ExperimentConfig
+from perception3d.engine.config import ExperimentConfig, load_task_config, require_root
+from perception3d.engine.result_dir import claim_result_dir
+from perception3d.errors import ConfigError
 from perception3d.geometry.boxes import boxes_to_image_2d
 from perception3d.geometry.calib import Calibration, alpha_from_rotation_y, boxes_lidar_to_cam
 from perception3d.models.detector import Detections, VoxelBatch, VoxelDetector, build_detector
@@ -87,13 +89,23 @@ def predict(
     )
     try:
         for batch in tqdm(loader, desc="infer", unit="batch", disable=not progress, leave=False):
-            dets = model.postprocess(model(voxel_batch(batch, device)))
-            for frame_id, det in zip(batch["frame_ids"], dets):
+            # frames without a voxel (an empty sweep, or nothing inside the range) have no
+            # detections: the head's biases alone must not produce boxes
+            has_voxels = torch.bincount(
+                batch["voxel_coords"][:, 0].long(), minlength=batch["batch_size"]
+            ).gt(0)
+            dets = None
+            if bool(has_voxels.any()):
+                dets = model.postprocess(model(voxel_batch(batch, device)))
+            for b, frame_id in enumerate(batch["frame_ids"]):
+                if not bool(has_voxels[b]):
+                    yield frame_id, []
+                    continue
                 frame = dataset.kitti.frame(frame_id)
-                yield (
-                    frame_id,
-                    detections_to_objects(det, model.classes, frame.calib, frame.image_shape),
+                objects = detections_to_objects(
+                    dets[b], model.classes, frame.calib, frame.image_shape
                 )
+                yield frame_id, objects
     finally:
         model.train(was_training)
 
@@ -126,8 +138,23 @@ def infer(
     device: str = "auto",
     batch_size: int = 1,
     num_workers: int = 0,
+    max_frames: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
 ) -> dict:
     """Write ``out_dir/<frame_id>.txt`` KITTI result files for a split.
+
+    Args:
+        ckpt_path: a ``detector`` checkpoint.
+        data_root: KITTI-layout root.
+        out_dir: the result folder (:func:`~perception3d.engine.result_dir.claim_result_dir`:
+            refused when it holds another run's results, unless ``overwrite``).
+        split: ImageSets name, or ``training`` for every frame.
+        cfg: the config the checkpoint must match (None: its own).
+        device, batch_size, num_workers: how inference runs.
+        max_frames: the first N frames of the split only.
+        overwrite: replace the result files already in ``out_dir``.
+        progress: a progress bar.
 
     Returns:
         ``{"frames": n, "detections": total, "out_dir": str}``.
@@ -141,12 +168,57 @@ def infer(
         training=False,
         point_source=exp.data.point_source,
         point_features=exp.model.point_features,
+        max_frames=max_frames,
     )
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = claim_result_dir(out_dir, overwrite)
     total = 0
     dev = next(model.parameters()).device
-    for frame_id, objects in predict(model, dataset, dev, batch_size, num_workers):
+    for frame_id, objects in predict(model, dataset, dev, batch_size, num_workers, progress):
         write_label_file(out_dir / f"{frame_id}.txt", objects)
         total += len(objects)
     return {"frames": len(dataset), "detections": total, "out_dir": str(out_dir)}
+
+
+def infer_config_file(
+    config: str | Path,
+    checkpoint: str | Path,
+    out_dir: str | Path,
+    data_root: str | Path | None = None,
+    split: str = "val",
+    overrides: Iterable[str] = (),
+    device: str = "auto",
+    max_frames: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    det2d: str | Path | None = None,
+    gt_boxes: bool = False,
+    images: str | Path | None = None,
+) -> dict:
+    """``perception3d infer CONFIG CKPT``: result files of any detector task.
+
+    ``detector`` configs run the voxel detector; ``frustum`` configs the Frustum PointNet 3D
+    stage of ``checkpoint`` behind the 2D detector ``det2d`` (default: the shipped one) or the
+    labels' 2D boxes (``gt_boxes``); ``detector2d`` configs the 2D detector alone (2D
+    results). The checkpoint must be of the config's kind and model.
+
+    Raises:
+        ConfigError: the config's task is not a detector.
+        CheckpointError: the checkpoint is of another kind or model than the config.
+    """
+    cfg = load_task_config(config, overrides)
+    root = Path(data_root) if data_root is not None else require_root(cfg.data, "infer")
+    if cfg.task == "detector":
+        return infer(checkpoint, root, out_dir, split, cfg, device, max_frames=max_frames,
+                     overwrite=overwrite, progress=progress)  # fmt: skip
+    if cfg.task not in ("frustum", "detector2d"):
+        raise ConfigError(f"{config}: task {cfg.task!r} is not a detector (infer runs "
+                          "detector, frustum and detector2d configs)")  # fmt: skip
+    from perception3d.engine.frustum_infer import run_frustum_inference
+
+    load_checkpoint(checkpoint, expected=cfg)  # kind and model match the config
+    two_d = cfg.task == "detector2d"
+    return run_frustum_inference(
+        root, out_dir, split, det2d=checkpoint if two_d else det2d,
+        model3d=None if two_d else checkpoint, two_d_only=two_d, gt_boxes=gt_boxes,
+        images=images, max_frames=max_frames, progress=progress, overwrite=overwrite,
+    )  # fmt: skip

@@ -1,4 +1,6 @@
-"""Viewpoint estimation on ObjectNet3D: train ``ViewpointNet`` on box crops, predict for boxes.
+"""Viewpoint estimation on ObjectNet3D: box crops, the network's predictions for boxes, and
+a trained checkpoint's predictions as a prediction file (training:
+:mod:`perception3d.engine.tasks.viewpoint`).
 
 Crops are cut once per object, square around the box with ``precrop_context`` times its
 longer side (pixels outside the image are black) at ``precrop_size`` pixels; each batch then
@@ -9,10 +11,7 @@ left-right symmetric object is the object at azimuth -a and in-plane rotation -t
 
 from __future__ import annotations
 
-import io
-import json
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,42 +19,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from perception3d.atomic import atomic_write_bytes, atomic_write_text
-from perception3d.config import from_dict, to_dict
 from perception3d.data.objectnet3d import ObjectNet3DDataset
-from perception3d.eval.objectnet3d import Detection, evaluate_objectnet3d, write_predictions
-from perception3d.models.viewpoint_net import ViewpointNet, decode_angles, viewpoint_loss
-from perception3d.runtime import resolve_device, seed_everything, torch_threads
-
-
-@dataclass(frozen=True)
-class ViewpointConfig:
-    """Options of ``perception3d objectnet3d train-viewpoint``
-    (``configs/objectnet3d/viewpoint.yaml`` lists them with their meaning)."""
-
-    crop_size: int = 64
-    context: float = 1.15
-    precrop_size: int = 80
-    precrop_context: float = 1.4
-    num_bins: int = 36
-    widths: tuple[int, ...] = (32, 64, 128, 256)
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    label_sigma_bins: float = 1.0
-    flip: bool = True
-    shift_jitter: float = 0.05
-    scale_jitter: float = 0.1
-    train_split: str = "train"
-    val_split: str = "val"
-    seed: int = 0
-    device: str = "cpu"
-    num_threads: int = 0
-
-    def __post_init__(self) -> None:
-        if self.precrop_context < self.context * (1 + self.scale_jitter + self.shift_jitter):
-            raise ValueError("precrop_context must cover context with its shift/scale jitter")
+from perception3d.engine.checkpoint import load_checkpoint
+from perception3d.engine.objectnet3d_config import ViewpointData, ViewpointExperiment
+from perception3d.eval.objectnet3d import Detection, write_predictions
+from perception3d.models.viewpoint_net import ViewpointNet, decode_angles
+from perception3d.runtime import torch_threads
 
 
 @dataclass
@@ -76,7 +45,7 @@ def _wrap(angle: np.ndarray) -> np.ndarray:
     return np.remainder(angle + np.pi, 2 * np.pi) - np.pi
 
 
-def cut_crops(dataset: ObjectNet3DDataset, cfg: ViewpointConfig, need_viewpoint: bool) -> Crops:
+def cut_crops(dataset: ObjectNet3DDataset, cfg: ViewpointData, need_viewpoint: bool) -> Crops:
     """Crops of every object of ``dataset`` (of a class in ``classes.txt``)."""
     from PIL import Image
 
@@ -112,7 +81,7 @@ def cut_crops(dataset: ObjectNet3DDataset, cfg: ViewpointConfig, need_viewpoint:
     )
 
 
-def make_batch(pixels: np.ndarray, cfg: ViewpointConfig, rng: np.random.Generator | None):
+def make_batch(pixels: np.ndarray, cfg: ViewpointData, rng: np.random.Generator | None):
     """uint8 (B, 3, P, P) pre-crops -> float (B, 3, S, S) crops and (B,) flip flags; random
     shift/scale/flip when ``rng`` is given, the plain ``context`` window otherwise."""
     b = len(pixels)
@@ -134,7 +103,7 @@ def make_batch(pixels: np.ndarray, cfg: ViewpointConfig, rng: np.random.Generato
 
 
 @torch.no_grad()
-def predict_crops(model: ViewpointNet, crops: Crops, cfg: ViewpointConfig, device):
+def predict_crops(model: ViewpointNet, crops: Crops, cfg: ViewpointData, device):
     """Angles (M, 3) radians and confidences (M,) for every crop."""
     model.eval()
     angles, conf = [], []
@@ -163,63 +132,11 @@ def gt_box_detections(dataset, crops: Crops, angles: np.ndarray, conf: np.ndarra
     ]
 
 
-def train_viewpoint(data_root: str | Path, out_dir: str | Path, cfg: ViewpointConfig) -> dict:
-    """Train on ``cfg.train_split``; write ``model.pt``, the val predictions with ground-truth
-    boxes (``val_gt_boxes_pred.txt``) and ``metrics.json`` (their official evaluation)."""
-    with torch_threads(cfg.num_threads):
-        return _train_viewpoint(data_root, out_dir, cfg)
-
-
-def _train_viewpoint(data_root: str | Path, out_dir: str | Path, cfg: ViewpointConfig) -> dict:
-    rng = seed_everything(cfg.seed)
-    device = resolve_device(cfg.device)
-    train_set = ObjectNet3DDataset(data_root, split=cfg.train_split)
-    crops = cut_crops(train_set, cfg, need_viewpoint=True)
-    if len(crops.pixels) < 2:
-        raise ValueError(f"{data_root}: fewer than 2 objects with a viewpoint in {cfg.train_split}")
-    model = ViewpointNet(len(train_set.classes), cfg.num_bins, cfg.widths).to(device)
-    optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps = cfg.epochs * (len(crops.pixels) // cfg.batch_size + 1)
-    sched = torch.optim.lr_scheduler.OneCycleLR(optim, cfg.lr, total_steps=max(steps, 1))
-    history, start = [], time.time()
-    for epoch in range(cfg.epochs):
-        model.train()
-        order, total = rng.permutation(len(crops.pixels)), 0.0
-        for i in range(0, len(order) - 1, cfg.batch_size):  # a batch of 1 breaks BatchNorm
-            idx = np.sort(order[i : i + cfg.batch_size])
-            x, flip = make_batch(crops.pixels[idx], cfg, rng)
-            target = crops.angles_rad[idx].copy()
-            target[flip, 0] *= -1.0  # mirror: azimuth -> -azimuth, theta -> -theta
-            target[flip, 2] *= -1.0
-            logits = model(x.to(device), torch.from_numpy(crops.class_index[idx]).to(device))
-            loss = viewpoint_loss(logits, torch.from_numpy(target).to(device), cfg.label_sigma_bins)
-            optim.zero_grad()
-            loss.backward()
-            optim.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-        history.append({"epoch": epoch + 1, "loss": total / len(order)})
-        print(f"epoch {epoch + 1}/{cfg.epochs} loss {total / len(order):.4f}", flush=True)
-    out = Path(out_dir)
-    buf = io.BytesIO()
-    torch.save({"state_dict": model.state_dict(), "config": to_dict(cfg),
-                "classes": list(train_set.classes)}, buf)  # fmt: skip
-    atomic_write_bytes(out / "model.pt", buf.getvalue())
-    val_set = ObjectNet3DDataset(data_root, split=cfg.val_split)
-    val_crops = cut_crops(val_set, cfg, need_viewpoint=False)
-    angles, conf = predict_crops(model, val_crops, cfg, device)
-    detections = gt_box_detections(val_set, val_crops, angles, conf)
-    write_predictions(out / "val_gt_boxes_pred.txt", detections)
-    gt = {i: val_set.record(i).objects for i in val_set.ids}
-    metrics = {
-        "val_gt_boxes": evaluate_objectnet3d(gt, detections, val_set.classes),
-        "num_train_objects": len(crops.pixels),
-        "train_seconds": time.time() - start,
-        "config": to_dict(cfg),
-        "history": history,
-    }
-    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    return metrics
+def build_viewpoint_net(cfg: ViewpointExperiment) -> ViewpointNet:
+    """A randomly initialised network of ``cfg.model`` (its classes must be set)."""
+    if cfg.model.classes is None:
+        raise ValueError("model.classes must be set to build the viewpoint network")
+    return ViewpointNet(len(cfg.model.classes), cfg.model.num_bins, cfg.model.widths)
 
 
 def predict_viewpoints_gt_boxes(
@@ -227,16 +144,17 @@ def predict_viewpoints_gt_boxes(
 ) -> Path:
     """Estimate viewpoints for the ground-truth boxes of ``split`` with a trained model and
     write them as a prediction file (``perception3d eval objectnet3d`` reads it)."""
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    cfg = from_dict(ViewpointConfig, state["config"], source=str(ckpt))
+    state = load_checkpoint(ckpt, kind="viewpoint")
+    cfg = state["experiment"]
     dataset = ObjectNet3DDataset(data_root, split=split)
-    if list(state["classes"]) != list(dataset.classes):
+    if list(cfg.model.classes or ()) != list(dataset.classes):
         raise ValueError(
-            f"{ckpt}: trained for classes {state['classes']}, data has {dataset.classes}"
+            f"{ckpt}: trained for classes {list(cfg.model.classes or ())}, data has "
+            f"{dataset.classes}"
         )
-    model = ViewpointNet(len(dataset.classes), cfg.num_bins, cfg.widths)
-    model.load_state_dict(state["state_dict"])
-    crops = cut_crops(dataset, cfg, need_viewpoint=False)
-    with torch_threads(cfg.num_threads):  # the training run's count: the same float sums
-        angles, conf = predict_crops(model, crops, cfg, torch.device("cpu"))
+    model = build_viewpoint_net(cfg)
+    model.load_state_dict(state["model"])
+    crops = cut_crops(dataset, cfg.data, need_viewpoint=False)
+    with torch_threads(cfg.train.num_threads):  # the training run's count: the same float sums
+        angles, conf = predict_crops(model, crops, cfg.data, torch.device("cpu"))
     return write_predictions(out_file, gt_box_detections(dataset, crops, angles, conf))

@@ -14,6 +14,7 @@ from perception3d.data.kitti import (
     KittiObjectDataset,
     parse_label_line,
     read_split_file,
+    read_text_file,
 )
 from perception3d.errors import KittiFormatError, MissingFrameError
 from perception3d.eval.kitti_evaluate import evaluate_kitti
@@ -30,7 +31,8 @@ def _read_rows(path: Path, predictions: bool) -> list[KittiObject]:
     """Label rows (15 columns) or result rows (16, with score) of one file, checked line by
     line: errors name the file and the line."""
     objects = []
-    for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+    text = read_text_file(path, "result" if predictions else "label")
+    for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         obj = parse_label_line(line, path, lineno, allow_score=predictions)
@@ -53,6 +55,7 @@ def read_predictions(path: str | Path) -> list[KittiObject]:
     Raises:
         KittiFormatError: a row without score, a malformed number or an inverted bbox (file and
             line named).
+        DataFormatError: not UTF-8 text.
     """
     return _read_rows(Path(path), predictions=True)
 
@@ -90,7 +93,9 @@ def evaluate_kitti_dirs(
 
     Raises:
         MissingFrameError: a folder, the split file or a frame's label file does not exist.
-        KittiFormatError: a malformed label or result row (file and line named).
+        KittiFormatError: a malformed label or result row, or a label value outside KITTI's
+            rules (file and line named).
+        DataFormatError: a label, result or split file that is not UTF-8 text.
     """
     start_time = time.perf_counter()
     label_dir, pred_dir = _label_dir(Path(gt_dir)), Path(pred_dir)

@@ -18,8 +18,9 @@ Follows ``VOCevaldetview_validation.m`` of the public toolbox
 Two deliberate differences, both documented in docs/objectnet3d.md: the toolbox looks up a
 class's viewpoints as ``objects(j)`` with ``j`` counting that class's objects (not
 ``objects(clsinds(j))``), which reads another object's viewpoint in images with several
-classes; we use the object's own. And classes without ground truth (the toolbox divides by
-zero there) get ``None`` and stay out of the means. Values are in percent.
+classes; we use the object's own (``toolbox_indexing=True`` reproduces the script's lookup).
+And classes without ground truth (the toolbox divides by zero there) get ``None`` and stay out
+of the means. Values are in percent.
 """
 
 from __future__ import annotations
@@ -81,16 +82,20 @@ def _class_measures(
     detections: Sequence[Detection],
     class_name: str,
     min_overlap: float,
+    toolbox_indexing: bool = False,
 ) -> dict:
     gt_boxes, gt_rot, taken = {}, {}, {}
     npos = npos_view = 0
     for image_id, objects in gt.items():
         objs = [o for o in objects if o.class_name == class_name]
+        # The toolbox reads the j-th class object's viewpoint as objects(j) of the whole image
+        # (toolbox_indexing reproduces it); the right one is the object's own.
+        viewed = list(objects[: len(objs)]) if toolbox_indexing else objs
         gt_boxes[image_id] = np.array([o.bbox for o in objs], dtype=np.float64).reshape(-1, 4)
-        gt_rot[image_id] = [None if o.viewpoint is None else o.viewpoint.rotation for o in objs]
+        gt_rot[image_id] = [None if o.viewpoint is None else o.viewpoint.rotation for o in viewed]
         taken[image_id] = np.zeros(len(objs), dtype=bool)
         npos += len(objs)
-        npos_view += sum(o.viewpoint is not None for o in objs)
+        npos_view += sum(o.viewpoint is not None for o in viewed)
     dets = [d for d in detections if d.class_name == class_name]
     order = np.argsort(-np.array([d.score for d in dets], dtype=np.float64), kind="stable")
     nd = len(dets)
@@ -100,7 +105,10 @@ def _class_measures(
     for rank, k in enumerate(order):
         det = dets[k]
         boxes = gt_boxes[det.image_id]
-        if len(boxes) == 0:
+        x1, y1, x2, y2 = det.bbox
+        if len(boxes) == 0 or x2 - x1 + 1 <= 0 or y2 - y1 + 1 <= 0:
+            # no object, or a box without inclusive pixels (x2 < x1 - 1...): the toolbox finds
+            # no intersection for it (iw, ih <= 0), so it is a false positive
             fp[rank] = 1
             continue
         # VOC inclusive pixels: iou_2d's x2 - x1 widths on boxes grown by one pixel
@@ -152,14 +160,21 @@ def evaluate_objectnet3d(
     detections: Sequence[Detection],
     classes: Sequence[str],
     min_overlap: float = MIN_OVERLAP,
+    toolbox_indexing: bool = False,
 ) -> dict:
     """Evaluate detections with viewpoints against ground truth.
 
     Args:
         gt: image id -> annotated objects; its keys define the evaluated images.
-        detections: every detection of every class.
+        detections: every detection of every class; a box without inclusive pixels
+            (``x2 < x1 - 1`` or ``y2 < y1 - 1``... i.e. ``x2 - x1 + 1 <= 0``) is a false
+            positive, as in the toolbox.
         classes: the class list (``Image_sets/classes.txt``).
         min_overlap: IoU needed for a match (0.5, the official value).
+        toolbox_indexing: reproduce the toolbox script's unfixed viewpoint lookup
+            (``objects(j)`` with ``j`` counting the class's objects: in an image holding
+            several classes, another object's viewpoint), to compare with numbers published
+            with the toolbox; off by default (the object's own viewpoint).
 
     Returns:
         ``{"classes": {name: {"ap", "ap_view", "avp", "avs", "num_gt", "num_gt_view",
@@ -178,7 +193,9 @@ def evaluate_objectnet3d(
             raise ValueError(f"detection for unknown image {det.image_id!r} (not in the split)")
         if det.class_name not in class_set:
             raise ValueError(f"detection of unknown class {det.class_name!r}")
-    per_class = {c: _class_measures(gt, detections, c, min_overlap) for c in classes}
+    per_class = {
+        c: _class_measures(gt, detections, c, min_overlap, toolbox_indexing) for c in classes
+    }
     mean: dict = {}
     for metric in METRICS:
         values = [r[metric] for r in per_class.values() if r[metric] is not None]
@@ -190,11 +207,16 @@ def evaluate_objectnet3d(
         "view_threshold_rad": VIEW_THRESHOLD_RAD,
         "num_images": len(gt),
         "num_detections": len(detections),
+        "toolbox_indexing": toolbox_indexing,
     }
     return {"classes": per_class, "mean": mean, "meta": meta}
 
 
-def read_predictions(path: str | Path) -> list[Detection]:
+def read_predictions(
+    path: str | Path,
+    classes: Sequence[str] | None = None,
+    image_ids: Sequence[str] | None = None,
+) -> list[Detection]:
     """Read predictions: a file, or a folder of the toolbox's ``detections_<class>.txt``.
 
     File format, one detection per line, whitespace separated (``#`` starts a comment)::
@@ -204,26 +226,75 @@ def read_predictions(path: str | Path) -> list[Detection]:
     boxes in 1-based inclusive pixels, angles in radians. A folder holds per-class files
     ``detections_<class>.txt`` with the same columns minus ``<class>`` (the toolbox's own).
 
+    Args:
+        path: the file or the folder.
+        classes: the dataset's classes; given, a detection of another class is an error, and so
+            is a folder missing the file of one of them (an empty file: no detections), as the
+            toolbox's ``fopen`` of it fails.
+        image_ids: the evaluated images; given, a detection of another image is an error.
+
     Raises:
-        DataFormatError: a line with the wrong number of columns or a non-number.
+        DataFormatError: a line with the wrong number of columns, a non-number, an unknown class
+            or image (file and line named); a folder without any ``detections_*.txt``, missing a
+            class's file or holding the file of a class not in ``classes``; not UTF-8 text.
+        FileNotFoundError: ``path`` does not exist.
     """
     path = Path(path)
+    known = None if image_ids is None else set(image_ids)
     if path.is_dir():
+        files = {f.stem[len("detections_") :]: f for f in sorted(path.glob("detections_*.txt"))}
+        if not files:
+            raise DataFormatError(path, "no detections_<class>.txt files in this folder")
+        if classes is not None:
+            _check_class_files(path, files, classes)
         out = []
-        for file in sorted(path.glob("detections_*.txt")):
-            out += _read_lines(file, file.stem[len("detections_") :])
+        for class_name, file in files.items():
+            out += _read_lines(file, class_name, None, known)
         return out
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no prediction file or folder")
-    return _read_lines(path, None)
+    return _read_lines(path, None, None if classes is None else set(classes), known)
 
 
-def _read_lines(path: Path, class_name: str | None) -> list[Detection]:
+def _check_class_files(folder: Path, files: Mapping[str, Path], classes: Sequence[str]) -> None:
+    unknown = sorted(set(files) - set(classes))
+    if unknown:
+        raise DataFormatError(
+            files[unknown[0]],
+            f"class {unknown[0]!r} is not in Image_sets/classes.txt ({len(classes)} classes: "
+            f"{', '.join(classes[:8])}{', ...' if len(classes) > 8 else ''}); rename or remove "
+            "the file",
+        )
+    missing = [c for c in classes if c not in files]
+    if missing:
+        shown = ", ".join(f"detections_{c}.txt" for c in missing[:5])
+        raise DataFormatError(
+            folder,
+            f"{len(missing)} of {len(classes)} classes have no detection file ({shown}"
+            f"{', ...' if len(missing) > 5 else ''}); write an empty file for a class without "
+            "detections",
+        )
+
+
+def _read_lines(
+    path: Path,
+    class_name: str | None,
+    classes: set[str] | None = None,
+    image_ids: set[str] | None = None,
+) -> list[Detection]:
     out = []
     columns = 10 if class_name is None else 9
     layout = "<image_id> " + ("<class> " if class_name is None else "")
     layout += "<x1> <y1> <x2> <y2> <score> <azimuth> <elevation> <theta>"
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(
+            path, f"expected a UTF-8 prediction file, got byte {data[exc.start]:#04x} at offset "
+            f"{exc.start}",
+        ) from None  # fmt: skip
+    for number, line in enumerate(text.splitlines(), start=1):
         parts = line.split("#", 1)[0].split()
         if not parts:
             continue
@@ -240,6 +311,10 @@ def _read_lines(path: Path, class_name: str | None) -> list[Detection]:
             ) from None
         if not np.isfinite(values).all():
             raise DataFormatError(path, "values must be finite", number)
+        if classes is not None and head[1] not in classes:
+            raise DataFormatError(path, f"class {head[1]!r} is not in classes.txt", number)
+        if image_ids is not None and head[0] not in image_ids:
+            raise DataFormatError(path, f"image {head[0]!r} is not in the split", number)
         out.append(Detection(head[0], head[1], tuple(values[:4]), *values[4:]))  # type: ignore[arg-type]
     return out
 
@@ -257,13 +332,25 @@ def write_predictions(path: str | Path, detections: Sequence[Detection]) -> Path
 
 
 def evaluate_objectnet3d_root(
-    data_root: str | Path, pred_path: str | Path, split: str = "val"
+    data_root: str | Path,
+    pred_path: str | Path,
+    split: str = "val",
+    toolbox_indexing: bool = False,
 ) -> dict:
-    """Read ``Image_sets/<split>.txt``, its annotations, ``classes.txt`` and the predictions;
-    evaluate (``evaluate_objectnet3d``)."""
+    """Read ``Image_sets/<split>.txt``, its annotations, ``classes.txt`` and the predictions
+    (checked against the classes and images: ``read_predictions``); evaluate
+    (``evaluate_objectnet3d``).
+
+    Raises:
+        DataFormatError: a malformed or inconsistent prediction file or annotation (named).
+        MissingFrameError: the split or an annotation does not exist.
+    """
     dataset = ObjectNet3DDataset(data_root, split=split)
     gt = {image_id: dataset.record(image_id).objects for image_id in dataset.ids}
-    result = evaluate_objectnet3d(gt, read_predictions(pred_path), dataset.classes)
+    detections = read_predictions(pred_path, dataset.classes, dataset.ids)
+    result = evaluate_objectnet3d(
+        gt, detections, dataset.classes, toolbox_indexing=toolbox_indexing
+    )
     result["meta"].update({"data_root": str(data_root), "split": split, "pred": str(pred_path)})
     return result
 

@@ -154,8 +154,8 @@ def load_scene(radiance_root: Path, data_root: Path, fid: str):
     exposure from ``data_root``'s ``meta/<id>.json`` (a synthetic dataset's), else from
     ``radiance_root``'s (a real frame's, 1)."""
     base = radiance_root / "training"
-    rad = np.load(base / "radiance_2" / f"{fid}.npy").astype(np.float32)
-    depth = np.load(base / "depth_2" / f"{fid}.npy").astype(np.float32)
+    rad = np.load(base / "radiance_2" / f"{fid}.npy", allow_pickle=False).astype(np.float32)
+    depth = np.load(base / "depth_2" / f"{fid}.npy", allow_pickle=False).astype(np.float32)
     meta_path = data_root / "training" / "meta" / f"{fid}.json"
     if not meta_path.is_file():
         meta_path = base / "meta" / f"{fid}.json"

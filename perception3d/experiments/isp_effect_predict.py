@@ -47,7 +47,7 @@ def predict_lidar_detector(
     key = {"ids": ids, "checkpoint_sha256": _sha256(ckpt), "inputs": inputs or {}}
     if not _is_done(pred_dir, key):
         with torch_threads(threads):
-            summary = infer(ckpt, root, pred_dir, split="val", device="cpu")
+            summary = infer(ckpt, root, pred_dir, split="val", device="cpu", overwrite=True)
         atomic_write_text(pred_dir / "done.json", json.dumps({**summary, **key}) + "\n")
     return pred_dir
 
@@ -74,15 +74,16 @@ def predict_frustum_pointnet(
         "inputs": inputs or {},
     }
     if not _is_done(pred_dir, key):
-        from perception3d.engine.detector2d_train import load_detector2d
-        from perception3d.engine.frustum_infer import infer_frustum
-        from perception3d.engine.frustum_train import load_frustum_model
+        from perception3d.engine.frustum_infer import (
+            infer_frustum,
+            load_detector2d,
+            load_frustum_model,
+        )
 
         with torch_threads(threads):
             model2d, model3d = load_detector2d(ckpt_2d)[0], load_frustum_model(ckpt_3d)
-            summary = infer_frustum(
-                model2d, model3d, root, "val", pred_dir, images_dir=images_dir, progress=False
-            )
+            summary = infer_frustum(model2d, model3d, root, "val", pred_dir, images_dir=images_dir,
+                                    progress=False, overwrite=True)  # fmt: skip
         atomic_write_text(pred_dir / "done.json", json.dumps({**summary, **key}) + "\n")
     return pred_dir
 

@@ -80,13 +80,20 @@ class Calibration:
         """Parse a KITTI object (or tracking) calib file.
 
         Raises:
-            KittiFormatError: missing P2/R0_rect/Tr_velo_to_cam, a wrong count of numbers, or a
-                non-numeric value; the message names the file and line.
+            KittiFormatError: missing P2/R0_rect/Tr_velo_to_cam, a wrong count of numbers, a
+                non-numeric value, or not UTF-8 text; the message names the file and line.
             FileNotFoundError: the file does not exist.
         """
         path = Path(path)
         mats: dict[str, np.ndarray] = {}
-        for lineno, line in enumerate(path.read_text().splitlines(), start=1):
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise KittiFormatError(
+                path, f"expected UTF-8 text, got byte {exc.object[exc.start]:#04x} at offset "
+                f"{exc.start} (a binary or mis-encoded file?)",
+            ) from None  # fmt: skip
+        for lineno, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             if ":" not in line:
@@ -204,7 +211,13 @@ def limit_period(angle: np.ndarray, offset: float = 0.5, period: float = 2 * np.
 
 
 def boxes_cam_to_lidar(boxes_cam: np.ndarray, calib: Calibration) -> np.ndarray:
-    """Camera boxes -> LiDAR boxes.
+    """Camera boxes -> LiDAR boxes, in the field's convention (OpenPCDet
+    ``boxes3d_kitti_camera_to_lidar``, mmdetection3d ``CameraInstance3DBoxes.convert_to``).
+
+    The label's bottom centre is transformed into the LiDAR frame, then the centre is placed
+    ``h / 2`` above it along LiDAR +z. The camera and LiDAR axes are not exactly parallel, so
+    this differs by up to about 1 cm in x / y from shifting along the camera's -y first; point
+    counts, ground-truth databases and checkpoints of those frameworks assume this rule.
 
     Args:
         boxes_cam: (M, 7) ``[x, y, z, l, h, w, ry]``, (x, y, z) the bottom centre in the
@@ -214,31 +227,36 @@ def boxes_cam_to_lidar(boxes_cam: np.ndarray, calib: Calibration) -> np.ndarray:
     Returns:
         (M, 7) float64 ``[x, y, z, dx, dy, dz, heading]`` LiDAR frame, (x, y, z) the box centre,
         dx = l, dy = w, dz = h, heading = -(ry + pi/2) wrapped to [-pi, pi).
+
+    Example:
+        >>> calib = Calibration(np.eye(3, 4), np.eye(3), np.array([[0, -1, 0, 0], [0, 0, -1, 0],
+        ...     [1, 0, 0, 0]], dtype=float))
+        >>> boxes_cam_to_lidar(np.array([[1.0, 1.5, 10, 4, 1.5, 2, 0]]), calib).round(4).tolist()
+        [[10.0, -1.0, -0.75, 4.0, 2.0, 1.5, -1.5708]]
     """
     b = np.asarray(boxes_cam, dtype=np.float64).reshape(-1, 7)
     l, h, w, ry = b[:, 3], b[:, 4], b[:, 5], b[:, 6]
-    # The centre is h/2 above the bottom centre: -y in the rect frame, where the box is
-    # axis-aligned in height (KITTI boxes rotate about the rect y axis only).
-    centre_rect = b[:, :3].copy()
-    centre_rect[:, 1] -= h / 2
-    xyz = calib.rect_to_lidar(centre_rect)
+    xyz = calib.rect_to_lidar(b[:, :3])  # bottom centre, LiDAR frame
+    xyz[:, 2] += h / 2
     heading = limit_period(-(ry + np.pi / 2))
     return np.concatenate([xyz, np.stack([l, w, h, heading], axis=1)], axis=1)
 
 
 def boxes_lidar_to_cam(boxes_lidar: np.ndarray, calib: Calibration) -> np.ndarray:
-    """LiDAR boxes -> camera boxes; exact inverse of :func:`boxes_cam_to_lidar`.
+    """LiDAR boxes -> camera boxes; exact inverse of :func:`boxes_cam_to_lidar` (the bottom
+    centre ``dz / 2`` below the centre along LiDAR z, transformed into the rectified frame).
 
     Returns:
         (M, 7) float64 ``[x, y, z, l, h, w, ry]`` (bottom centre, rectified camera frame),
         ry wrapped to [-pi, pi).
     """
     b = np.asarray(boxes_lidar, dtype=np.float64).reshape(-1, 7)
-    centre_rect = calib.lidar_to_rect(b[:, :3])
     dx, dy, dz, heading = b[:, 3], b[:, 4], b[:, 5], b[:, 6]
-    centre_rect[:, 1] += dz / 2
+    bottom_lidar = b[:, :3].copy()
+    bottom_lidar[:, 2] -= dz / 2
+    bottom_rect = calib.lidar_to_rect(bottom_lidar)
     ry = limit_period(-heading - np.pi / 2)
-    return np.concatenate([centre_rect, np.stack([dx, dz, dy, ry], axis=1)], axis=1)
+    return np.concatenate([bottom_rect, np.stack([dx, dz, dy, ry], axis=1)], axis=1)
 
 
 def alpha_from_rotation_y(rotation_y: np.ndarray, location_rect: np.ndarray) -> np.ndarray:

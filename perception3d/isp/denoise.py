@@ -71,8 +71,22 @@ def denoise_nlmeans(srgb: torch.Tensor, sigma: torch.Tensor | float | None = Non
 
 def denoise_bm3d(srgb: torch.Tensor, sigma: torch.Tensor | float | None = None):
     """BM3D colour denoising (Dabov et al. 2007) via the ``bm3d`` package (slow: seconds per
-    KITTI frame)."""
-    import bm3d
+    KITTI frame).
+
+    Raises:
+        MissingExtraError: ``bm3d`` is not installed: it is an opt-in extra (``pip install
+            'perception3d[bm3d]'``), free for non-commercial use only (docs/licences.md).
+    """
+    try:
+        import bm3d
+    except ImportError as exc:
+        from perception3d.errors import MissingExtraError
+
+        raise MissingExtraError(
+            "denoise method 'bm3d' needs the bm3d package, an opt-in extra free for "
+            "non-commercial use only: pip install 'perception3d[bm3d]' if its licence fits "
+            "(docs/licences.md), or use 'nlmeans' or 'bilateral'"
+        ) from exc
 
     if sigma is None:
         sigma = estimate_noise_sigma(srgb)

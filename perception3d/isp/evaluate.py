@@ -30,7 +30,7 @@ from perception3d.isp.color import linear_to_srgb, mu_law, srgb_to_linear
 from perception3d.isp.data import Scene
 from perception3d.isp.metrics import hdr_normalizer, log_psnr, mu_psnr, mu_ssim, psnr, ssim
 from perception3d.isp.models import set_precision
-from perception3d.isp.train import learned_raw_to_linear
+from perception3d.isp.weights import learned_raw_to_linear
 
 EVAL_CONDITIONS = ("lowlight", "hdr", "haze")
 METHODS = ("none", "classical", "learned")
@@ -219,3 +219,27 @@ def format_table(result: dict) -> str:
         )
         lines.append(f"| {condition} | {metric} | " + " | ".join(cells) + f" | {gain} |")
     return "\n".join(lines)
+
+
+def evaluate_config(cfg, out_dir: Path, log=print) -> dict:
+    """``perception3d isp eval CONFIG --out DIR``: the held-out scenes and the learned stages
+    of an :class:`~perception3d.isp.eval_config.EvalConfig`, through :func:`evaluate` at
+    ``cfg.threads`` torch threads.
+
+    Raises:
+        FileNotFoundError: no held-out scene (neither ``synth_root`` frames nor procedural
+            ones), or a missing weight file (named, with its stage).
+    """
+    from perception3d.isp.data import build_pool
+    from perception3d.isp.weights import load_isp_stage
+    from perception3d.runtime import torch_threads
+
+    with torch_threads(cfg.threads):
+        scenes = build_pool(
+            cfg.synth_root, cfg.synth_split, cfg.max_synth, cfg.procedural, cfg.scene_seed
+        )
+        if not scenes:
+            raise FileNotFoundError("no held-out scenes (synth_root frames or procedural)")
+        models = {k: load_isp_stage(getattr(cfg.weights, k), k) for k in ("raw", "hdr", "dehaze")}
+        return evaluate(scenes, models, out_dir, cfg.seed, cfg.conditions, cfg.denoise, log=log,
+                        precision=cfg.precision)  # fmt: skip

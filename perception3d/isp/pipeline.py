@@ -19,6 +19,7 @@ from perception3d.isp import classic
 from perception3d.isp.color import ToneMap, linear_to_srgb, render_srgb
 from perception3d.isp.meta import RawMeta
 from perception3d.isp.models import set_precision
+from perception3d.isp.weights import learned_raw_to_linear, load_isp_stage
 
 Choice = Literal["none", "classical", "learned"]
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
@@ -103,20 +104,14 @@ class IspPipeline:
     """
 
     def __init__(self, cfg: PipelineConfig) -> None:
-        from perception3d.isp.train import load_weights
-
         self.cfg = cfg
         self.models: dict[str, torch.nn.Module] = {}
         for name in ("raw", "dehaze", "hdr"):
             if getattr(cfg.stages, name) == "learned":
-                path = Path(getattr(cfg.weights, name))
-                if not path.is_file():
-                    raise FileNotFoundError(f"weights of the learned {name} stage: {path}")
-                self.models[name] = set_precision(load_weights(path), cfg.precision)
+                model = load_isp_stage(getattr(cfg.weights, name), name)
+                self.models[name] = set_precision(model, cfg.precision)
 
     def raw_to_linear(self, raw: torch.Tensor, meta: RawMeta) -> torch.Tensor:
-        from perception3d.isp.train import learned_raw_to_linear
-
         choice, opts = self.cfg.stages.raw, self.cfg.classical
         if choice == "learned":
             return learned_raw_to_linear(self.models["raw"], raw, meta)

@@ -42,7 +42,7 @@ def save_raw(path: Path, raw: torch.Tensor, meta: RawMeta) -> Path:
 
 def load_raw(path: Path) -> tuple[torch.Tensor, RawMeta]:
     """Inverse of :func:`save_raw`: raw (1, 1, H, W) and a batch-of-one RawMeta."""
-    with np.load(path) as z:
+    with np.load(path, allow_pickle=False) as z:
         raw = torch.from_numpy(z["raw"].astype(np.float32))[None]
         meta = RawMeta.from_json(json.loads(str(z["meta"])), source=str(path))
     return raw, meta

@@ -139,8 +139,8 @@ def load_radiance_frame(root: str | Path, frame_id: str) -> tuple[np.ndarray, np
     for p in (rpath, dpath):
         if not p.is_file():
             raise FileNotFoundError(f"{p} not found (written by `perception3d synth`)")
-    rad = np.load(rpath).astype(np.float32)
-    depth = np.load(dpath).astype(np.float32)
+    rad = np.load(rpath, allow_pickle=False).astype(np.float32)
+    depth = np.load(dpath, allow_pickle=False).astype(np.float32)
     if rad.ndim != 3 or rad.shape[0] != 3:
         raise DataFormatError(rpath, f"expected (3, H, W) radiance, got {rad.shape}")
     if depth.shape != rad.shape[1:]:

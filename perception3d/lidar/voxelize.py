@@ -125,6 +125,9 @@ def voxelize(
     if pts.ndim != 2 or pts.shape[1] < 3:
         raise ValueError(f"points must be (N, C>=3), got {pts.shape}")
     pts = pts[crop_to_range(pts, grid.point_range_m)].astype(np.float32, copy=False)
+    if len(pts) == 0:  # no point in range: no voxel
+        empty = np.zeros((0, grid.max_points_per_voxel, pts.shape[1]), dtype=np.float32)
+        return Voxels(empty, np.zeros((0, 3), np.int32), np.zeros(0, np.int32))
     nx, ny, nz = grid.grid_size_xyz
     lo = np.array(grid.point_range_m[:3], dtype=np.float64)
     size = np.array(grid.voxel_size_m, dtype=np.float64)

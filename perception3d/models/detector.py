@@ -19,6 +19,7 @@ from perception3d.models.anchors import make_anchors
 from perception3d.models.bev_backbone import BEVBackbone
 from perception3d.models.box_coder import ResidualBoxCoder
 from perception3d.models.config import LossConfig, ModelConfig, PostprocessConfig
+from perception3d.models.decode import decode_anchors
 from perception3d.models.heads import AnchorHead, HeadOutput
 from perception3d.models.losses import AnchorTargets, compute_loss
 from perception3d.models.nms import rotated_nms
@@ -102,10 +103,7 @@ class VoxelDetector(nn.Module):
         """Decode boxes, resolve headings with the direction bins, per-class rotated NMS."""
         cfg = self.post_cfg
         out = []
-        for cls_logits, deltas, dir_logits in zip(*head_out):
-            scores = torch.sigmoid(cls_logits.float())  # (A, C)
-            boxes = self.box_coder.decode(deltas.float(), self.anchors)  # (A, 7)
-            boxes[:, 6] = self.box_coder.apply_direction(boxes[:, 6], dir_logits.argmax(dim=1))
+        for boxes, scores in decode_anchors(self, head_out):  # (A, 7), (A, C)
             finite = torch.isfinite(boxes).all(dim=1)
             keep_boxes, keep_scores, keep_labels = [], [], []
             for c in range(scores.shape[1]):

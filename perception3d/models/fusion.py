@@ -209,7 +209,7 @@ def load_painted_points(root: str | Path, frame_id: str) -> np.ndarray:
     path = Path(root) / "training" / PAINTED_DIR / f"{frame_id}.npy"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: painted points not found (run perception3d fusion paint)")
-    points = np.load(path)
+    points = np.load(path, allow_pickle=False)
     if points.ndim != 2 or points.shape[1] < 4 or points.dtype != np.float32:
         raise ValueError(f"{path}: expected (N, 4+C) float32, got {points.shape} {points.dtype}")
     return points

@@ -23,7 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from perception3d.atomic import atomic_write
+from perception3d.checkpoint import (
+    CheckpointError,
+    make_checkpoint,
+    read_checkpoint,
+    write_checkpoint,
+)
 from perception3d.sim.semantics import SEMANTIC_CLASSES, SEMANTIC_ID
 
 SEG_CLASSES: tuple[str, ...] = ("background", "Car", "Pedestrian", "Cyclist")
@@ -147,31 +152,31 @@ def predict_scores(net: SegNet, image_srgb: np.ndarray) -> np.ndarray:
 
 
 def save_segnet(net: SegNet, path: str | Path, info: dict | None = None) -> Path:
-    """Write the network's weights and its constructor arguments atomically (a file that
-    ``torch.load(..., weights_only=True)`` reads)."""
-    blob = {
-        "arch": {
-            "num_classes": net.num_classes,
-            "width": net.width,
-            "input_scale": net.input_scale,
-        },
-        "classes": list(SEG_CLASSES),
-        "state_dict": net.state_dict(),
-        "info": info or {},
-    }
-    return atomic_write(path, lambda f: torch.save(blob, f))
+    """Write the network's weights as a ``segnet`` checkpoint (weights only; ``info`` in its
+    ``extra``) atomically."""
+    model = {"width": net.width, "input_scale": net.input_scale}
+    ckpt = make_checkpoint("segnet", net.state_dict(), {"task": "segnet", "model": model},
+                           extra=info)  # fmt: skip
+    return write_checkpoint(path, ckpt)
 
 
 def load_segnet(path: str | Path) -> SegNet:
-    """The :class:`SegNet` of a file written by :func:`save_segnet` (or a training checkpoint
-    of ``perception3d fusion train-seg``), in eval mode."""
+    """The :class:`SegNet` of a ``segnet`` checkpoint (a training run's or
+    :func:`save_segnet`'s), in eval mode.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: not a SegNet checkpoint (another kind is named).
+    """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"segmentation weights not found: {path}")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(blob, dict) or "arch" not in blob or "state_dict" not in blob:
-        raise ValueError(f"{path}: not a SegNet file (expected keys 'arch' and 'state_dict')")
-    arch = blob["arch"]
-    net = SegNet(int(arch["num_classes"]), int(arch["width"]), float(arch["input_scale"]))
-    net.load_state_dict(blob["state_dict"])
+        raise FileNotFoundError(f"segmentation weights not found: {path} (no such file)")
+    try:
+        ckpt = read_checkpoint(path, "segnet")
+    except CheckpointError as exc:
+        raise CheckpointError(f"not a SegNet file: {exc}") from exc
+    model = ckpt["config"].get("model", {})
+    net = SegNet(len(SEG_CLASSES), int(model.get("width", 16)),
+                 float(model.get("input_scale", 0.5)))  # fmt: skip
+    net.load_state_dict(ckpt["model"])
     return net.eval()

@@ -17,7 +17,10 @@ Layout under ``out/`` (docs/synthetic.md)::
 
 Every file goes through ``perception3d.atomic``; a frame is complete when its ``meta`` file
 exists (written after all others), so an interrupted run leaves no half-written frame and
-``resume`` regenerates exactly the incomplete ones.
+``resume`` regenerates exactly the incomplete ones. Every file is listed in the manifest
+(``.synth_manifest/``, ``perception3d.sim.manifest``) before it is written: ``overwrite``
+removes only listed files, and a folder holding unlisted files where the generator writes
+is refused.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -36,28 +38,26 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from perception3d.atomic import atomic_write_bytes, atomic_write_text
+from perception3d.atomic import atomic_write_bytes, atomic_write_text, temporary_target
 from perception3d.config import to_dict
 from perception3d.data.kitti import write_label_file, write_velodyne
-from perception3d.errors import Perception3DError
+from perception3d.errors import DataFormatError, Perception3DError
 from perception3d.sim.config import SynthConfig
 from perception3d.sim.frame import SynthFrame, frame_id, frame_split, generate_frame
-
-__all__ = ["FRAME_FILES", "generate_dataset", "parse_shard", "write_frame"]
-
-# (folder under training/, suffix) of every per-frame file, in writing order (meta last).
-FRAME_FILES = (
-    ("velodyne", ".bin"),
-    ("image_2", ".png"),
-    ("calib", ".txt"),
-    ("label_2", ".txt"),
-    ("radiance_2", ".npy"),
-    ("depth_2", ".npy"),
-    ("instance_2", ".png"),
-    ("semantic_2", ".png"),
-    ("meta", ".json"),
+from perception3d.sim.manifest import (
+    CONFIG_NAME,
+    DATASET_ENTRY,
+    DATASET_FILES,
+    FRAME_FILES,
+    MANIFEST_DIR,
+    foreign_files,
+    frame_paths,
+    listed_files,
+    record,
 )
-CONFIG_NAME = "synth_config.yaml"
+
+__all__ = ["FRAME_FILES", "generate_dataset", "listed_files", "parse_shard", "write_frame"]
+
 _PNG_LEVEL = 3  # zlib level: level 6 (PIL's default) costs ~2x the time for ~5 % smaller files
 
 
@@ -80,9 +80,11 @@ def _npy(array: np.ndarray) -> bytes:
 
 
 def write_frame(root: Path, frame: SynthFrame) -> None:
-    """Write every file of ``frame`` under ``root/training`` (meta last, each atomically)."""
+    """Write every file of ``frame`` under ``root/training`` (meta last, each atomically),
+    after listing them in the dataset's manifest (``perception3d.sim.manifest``)."""
     d = Path(root) / "training"
     fid = frame.frame_id
+    record(Path(root), fid, frame_paths(fid))
     write_velodyne(d / "velodyne" / f"{fid}.bin", frame.sweep.points)
     atomic_write_bytes(d / "image_2" / f"{fid}.png", _png(frame.image_srgb))
     frame.calib.write(d / "calib" / f"{fid}.txt")
@@ -154,17 +156,41 @@ def _shard_files(root: Path, shard: tuple[int, int], pattern: str):
                     yield p
 
 
+def _in_shard(entry: str, shard: tuple[int, int]) -> bool:
+    """Whether manifest entry ``entry`` (a frame id, or ``dataset``) belongs to ``shard``."""
+    if entry == DATASET_ENTRY:
+        return True
+    return entry.isdigit() and int(entry) % shard[1] == shard[0]
+
+
 def _clear(root: Path, shard: tuple[int, int]) -> None:
-    """Remove what a previous synth run wrote for this shard's frames (and nothing else; the
-    other shards' frames stay, so every job of an array can pass --overwrite)."""
-    if shard[1] == 1:
-        for sub, _ in FRAME_FILES:
-            shutil.rmtree(root / "training" / sub, ignore_errors=True)
-    else:
-        for p in list(_shard_files(root, shard, "*")):
-            p.unlink(missing_ok=True)
-    for name in ("ImageSets/train.txt", "ImageSets/val.txt", CONFIG_NAME):
-        (root / name).unlink(missing_ok=True)
+    """Remove the files the manifest lists for this shard's frames and the dataset files, the
+    temporaries of their interrupted writes, and the folders this leaves empty. Nothing
+    unlisted is touched; the other shards' frames stay, so every job of an array can pass
+    --overwrite."""
+    removed: set[str] = set()
+    for entry, paths in listed_files(root).items():
+        if not _in_shard(entry, shard):
+            continue
+        for rel in paths:
+            (root / rel).unlink(missing_ok=True)
+            removed.add(rel)
+        (root / MANIFEST_DIR / f"{entry}.txt").unlink(missing_ok=True)
+    for folder in {(root / rel).parent for rel in removed}:
+        if folder.is_dir():
+            for p in folder.glob(".*.tmp"):
+                target = temporary_target(p.name)
+                if target and (folder / target).relative_to(root).as_posix() in removed:
+                    p.unlink(missing_ok=True)
+    for folder in [root / "training" / sub for sub, _ in FRAME_FILES] + [
+        root / "training",
+        root / "ImageSets",
+        root / MANIFEST_DIR,
+    ]:
+        try:
+            folder.rmdir()  # only if empty
+        except OSError:
+            pass
 
 
 def _remove_temporaries(root: Path, shard: tuple[int, int]) -> None:
@@ -174,21 +200,49 @@ def _remove_temporaries(root: Path, shard: tuple[int, int]) -> None:
         p.unlink(missing_ok=True)
 
 
+def _refuse_foreign(root: Path) -> None:
+    foreign = foreign_files(root)
+    if not foreign:
+        return
+    shown = ", ".join(foreign[:5]) + (f", ... ({len(foreign)} files)" if len(foreign) > 5 else "")
+    legacy = (root / CONFIG_NAME).is_file() and not (root / MANIFEST_DIR).is_dir()
+    raise DatasetExistsError(
+        f"{root} holds files that perception3d synth did not write, where it writes ({shown}): "
+        "refusing to write into it (nothing was changed); choose an empty or new folder"
+        + (
+            f" (a dataset written by a version without {MANIFEST_DIR}/: remove it yourself)"
+            if legacy
+            else ""
+        )
+    )
+
+
+def _old_config(path: Path) -> dict:
+    try:
+        old = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise DataFormatError(path, f"not a readable synth config ({exc})") from None
+    if not isinstance(old, dict):
+        raise DataFormatError(path, f"expected a mapping of config keys, got {type(old).__name__}")
+    return old
+
+
 def _check_out_dir(
     root: Path, cfg: SynthConfig, shard: tuple[int, int], overwrite: bool, resume: bool
 ) -> None:
     if not root.exists() or not any(root.iterdir()):
         return
+    _refuse_foreign(root)
     if overwrite:
         _clear(root, shard)
         return
     existing = root / CONFIG_NAME
     if not existing.is_file():
         raise DatasetExistsError(
-            f"{root} is not empty and holds no {CONFIG_NAME}: refusing to write into it "
-            "(pass --overwrite to replace a previous synth run, or choose an empty folder)"
+            f"{root} is not empty and holds no synthetic dataset ({CONFIG_NAME}): refusing to "
+            "write into it; choose an empty or new folder"
         )
-    old = yaml.safe_load(existing.read_text()) or {}
+    old = _old_config(existing)
     new = to_dict(cfg)
     differs = sorted(k for k in set(old) | set(new) if k != "frames" and old.get(k) != new.get(k))
     if differs:
@@ -196,12 +250,24 @@ def _check_out_dir(
             f"{root} holds a dataset made with a different config ({existing}: {differs} differ); "
             "pass --overwrite to replace it"
         )
+    old_frames = old.get("frames")
+    if old_frames != cfg.frames and not (resume and _at_least(cfg.frames, old_frames)):
+        raise DatasetExistsError(
+            f"{root} holds a dataset of {old_frames} frames ({existing}) and this run asks for "
+            f"{cfg.frames}: --resume completes a run or grows it (--frames {old_frames} or "
+            "more), it never shrinks one (its config and splits would leave frames on disk "
+            "unlisted); pass --overwrite to replace it"
+        )
     mine = range(shard[0], cfg.frames, shard[1])
     if not resume and any(_frame_started(root, frame_id(i)) for i in mine):
         raise DatasetExistsError(
             f"{root} already holds frames of this run: pass --resume to complete it or "
             "--overwrite to start over"
         )
+
+
+def _at_least(frames: int, old_frames: object) -> bool:
+    return isinstance(old_frames, int) and frames >= old_frames
 
 
 def _stats(frame: SynthFrame, index: int, seconds: dict) -> dict:
@@ -270,7 +336,8 @@ def generate_dataset(
             Workers start from a fork server, so a script calling this with ``workers > 1``
             needs the usual ``if __name__ == "__main__":`` guard.
         shard: (i, n): write only frames with index % n == i (ImageSets list all frames).
-        overwrite: replace a previous synth run in ``out``.
+        overwrite: replace a previous synth run in ``out``: remove the files its manifest lists
+            (``perception3d.sim.manifest``; with a shard, that shard's frames), nothing else.
         resume: complete a previous run of the same config (frames whose meta file exists are
             kept; the config may ask for more frames).
         progress: show a progress bar.
@@ -279,7 +346,10 @@ def generate_dataset(
         Summary: frames written and skipped, mean seconds per stage, points, labels.
 
     Raises:
-        DatasetExistsError: ``out`` is not empty and neither flag allows writing into it.
+        DatasetExistsError: ``out`` is not empty and neither flag allows writing into it; it
+            holds files this generator did not write where it writes (any flag); or
+            ``resume`` would shrink the dataset (fewer frames than its config).
+        DataFormatError: its ``synth_config.yaml`` is not a readable config.
         ValueError: bad shard or worker count.
     """
     root = Path(out)
@@ -290,6 +360,7 @@ def generate_dataset(
     _check_out_dir(root, cfg, shard, overwrite, resume)
     root.mkdir(parents=True, exist_ok=True)
     _remove_temporaries(root, shard)
+    record(root, DATASET_ENTRY, DATASET_FILES)
     atomic_write_text(root / CONFIG_NAME, _config_text(cfg))
     splits = {"train": [], "val": []}
     for i in range(cfg.frames):

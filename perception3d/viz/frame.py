@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from perception3d.data.kitti import Frame, KittiObject, KittiObjectDataset, read_label_file
+from perception3d.data.kitti import Frame, KittiObject, KittiObjectDataset
+from perception3d.eval.kitti_io import read_predictions as read_result_file
 from perception3d.geometry.calib import boxes_cam_to_lidar
 from perception3d.viz.bev import BevGrid
 from perception3d.viz.canvas import compose_views, save_png, text_strip, vstack
@@ -101,13 +102,18 @@ class FrameBoxes:
 
 
 def read_predictions(pred_dir: str | Path, frame_id: str) -> list[KittiObject]:
-    """The result rows of ``frame_id`` in ``pred_dir`` (``<id>.txt``); a missing file is a frame
-    without detections (warned), as in the evaluator."""
+    """The result rows of ``frame_id`` in ``pred_dir`` (``<id>.txt``), read and checked as the
+    evaluator reads them; a missing file is a frame without detections (warned).
+
+    Raises:
+        KittiFormatError: a row without its score column, a malformed number or an inverted
+            bbox (file and line named).
+    """
     path = Path(pred_dir) / f"{frame_id}.txt"
     if not path.is_file():
         warnings.warn(f"{path}: no prediction file, frame drawn without detections", stacklevel=2)
         return []
-    return read_label_file(path, allow_score=True)
+    return read_result_file(path)
 
 
 def _boxes_of(objects: Sequence[KittiObject], calib) -> np.ndarray:

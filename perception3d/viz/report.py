@@ -2,8 +2,11 @@
 
 ``perception3d report RUN_DIR [MORE ...] --out report.html`` gathers every ``*.json`` and
 ``*.png`` / ``*.gif`` / ``*.jpg`` under the given folders (or the given files), sorted by path.
-KITTI evaluation results (``perception3d eval kitti``: class -> R40/R11 -> metric -> [easy,
-moderate, hard]) become one AP table per class; any other JSON becomes nested key/value tables.
+KITTI evaluation results (``perception3d eval kitti``: class -> R40/R11/all_point -> metric ->
+[easy, moderate, hard]) become one AP table per class, headed by the objects counted per
+difficulty and a warning where fewer than 40 cap AP R40 (docs/evaluation.md), with precision /
+recall at the score threshold when the evaluation had one; any other JSON becomes nested
+key/value tables.
 Pictures are embedded as base64 ``data:`` URIs, so the page needs no other file and no network.
 """
 
@@ -39,21 +42,33 @@ figure { margin: 12px 0 24px; }
 figure img { max-width: 100%; border: 1px solid #c8ccd4; }
 figcaption { font-family: monospace; font-size: 13px; color: #444; }
 .meta { color: #555; font-size: 13px; }
+.warn { color: #a04000; }
 """
 
 
+_AP_TABLES = ("R40", "R11", "all_point")
+_AP_HEADS = {"R40": "AP R40 (%)", "R11": "AP R11 (%)", "all_point": "AP all-point (%)"}
+_DIFFICULTIES = ("easy", "moderate", "hard")
+
+
+def _is_row(x: object) -> bool:
+    return x is None or (isinstance(x, list) and len(x) == 3)  # aos is None without alpha
+
+
 def is_kitti_result(data: object) -> bool:
-    """True for the evaluator's JSON: class -> {"R40"|"R11": {"metric@thr": [e, m, h]}}."""
+    """True for the evaluator's JSON: class -> {"R40"|"R11"|"all_point": {"metric@thr": [e, m,
+    h]}, optionally "at_score": {"metric@thr": [counts per difficulty]}}."""
     if not isinstance(data, dict):
         return False
     classes = [v for k, v in data.items() if k != "meta"]
     return bool(classes) and all(
         isinstance(v, dict)
-        and v
-        and set(v) <= {"R40", "R11"}
+        and set(v) & {"R40", "R11"}
+        and set(v) <= {*_AP_TABLES, "at_score"}
         and all(
-            isinstance(t, dict) and all(isinstance(x, list) and len(x) == 3 for x in t.values())
-            for t in v.values()
+            isinstance(t, dict) and all(_is_row(x) for x in t.values())
+            for k, t in v.items()
+            if k in _AP_TABLES
         )
         for v in classes
     )
@@ -75,31 +90,77 @@ def _fmt(value: object) -> str:
     return html.escape(str(value))
 
 
+def _counts_html(cls: str, meta: dict) -> str:
+    """The objects counted per difficulty and, below 40, the cap they put on AP_R40."""
+    counted = (meta.get("gt_counted") or {}).get(cls)
+    if not isinstance(counted, dict):
+        return ""
+    caps = (meta.get("r40_cap") or {}).get(cls) or {}
+    cells = ", ".join(f"{html.escape(str(d))} {_fmt(n)}" for d, n in counted.items())
+    capped = [
+        f"{html.escape(str(d))} {caps[d]:.1f}"
+        for d, n in counted.items()
+        if isinstance(n, int) and n < 40 and isinstance(caps.get(d), (int, float))
+    ]
+    warning = (
+        f' <b class="warn">AP R40 is capped by the object count (at most (n - 1) / 40): '
+        f"{', '.join(capped)}; read AP all-point instead</b>"
+        if capped
+        else ""
+    )
+    return f'<p class="meta">objects counted: {cells}.{warning}</p>'
+
+
+def _at_score_html(at_score: dict, threshold: object) -> str:
+    rows = []
+    for metric, cells in at_score.items():
+        tds = "".join(
+            f"<td>{c['precision']:.3f} / {c['recall']:.3f} ({c['tp']} {c['fp']} {c['fn']})</td>"
+            if isinstance(c, dict)
+            else "<td>-</td>"
+            for c in (cells or [None] * 3)
+        )
+        rows.append(f'<tr><td class="key">{html.escape(str(metric))}</td>{tds}</tr>')
+    head = "".join(f"<th>{d}</th>" for d in _DIFFICULTIES)
+    return (
+        f'<p class="meta">at score &ge; {_fmt(threshold)}: precision / recall (TP FP FN)</p>'
+        f'<table><tr><th class="key">metric</th>{head}</tr>{"".join(rows)}</table>'
+    )
+
+
 def kitti_tables(data: dict) -> str:
-    """HTML: one AP table per class (rows metric@overlap, columns R40/R11 x difficulty)."""
+    """HTML: per class its object counts (with the AP R40 cap where fewer than 40 objects
+    count), one AP table (rows metric@overlap, columns R40 / R11 / all-point x difficulty) and,
+    when the evaluation had a score threshold, precision / recall there."""
     parts = []
+    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
     for cls, by_recall in data.items():
         if cls == "meta":
             continue
-        recalls = [r for r in ("R40", "R11") if r in by_recall]
-        metrics = list(dict.fromkeys(m for r in recalls for m in by_recall[r]))
-        head = "".join(f'<th colspan="3">AP {r} (%)</th>' for r in recalls)
-        sub = "".join("<th>easy</th><th>moderate</th><th>hard</th>" for _ in recalls)
+        tables = [r for r in _AP_TABLES if r in by_recall]
+        metrics = list(dict.fromkeys(m for r in tables for m in by_recall[r]))
+        head = "".join(f'<th colspan="3">{_AP_HEADS[r]}</th>' for r in tables)
+        sub = "".join("<th>easy</th><th>moderate</th><th>hard</th>" for _ in tables)
         rows = []
         for m in metrics:
             cells = "".join(
-                "".join(f"<td>{v:.2f}</td>" for v in by_recall[r].get(m, [math.nan] * 3))
-                for r in recalls
+                "".join(
+                    f"<td>{v:.2f}</td>" if isinstance(v, (int, float)) else "<td>-</td>"
+                    for v in (by_recall[r].get(m) or [None] * 3)
+                )
+                for r in tables
             )
             rows.append(f'<tr><td class="key">{html.escape(m)}</td>{cells}</tr>')
         parts.append(
-            f"<h3>{html.escape(cls)}</h3><table>"
+            f"<h3>{html.escape(cls)}</h3>{_counts_html(cls, meta)}<table>"
             f'<tr><th class="key" rowspan="2">metric</th>{head}</tr><tr>{sub}</tr>'
             + "".join(rows)
             + "</table>"
         )
-    if isinstance(data.get("meta"), dict):
-        parts.append("<h3>meta</h3>" + value_html(data["meta"]))
+        if isinstance(by_recall.get("at_score"), dict):
+            parts.append(_at_score_html(by_recall["at_score"], meta.get("score_threshold")))
+    if meta:
+        parts.append("<h3>meta</h3>" + value_html(meta))
     return "".join(parts)
 
 

@@ -70,3 +70,15 @@ def test_training_drops_boxes_outside_the_range(kitti_root, cfg):
     boxes = ds[2]["gt_boxes_lidar"]  # 004139 has objects beyond the 25.6 m tiny range
     assert len(boxes) < len(KittiObjectDataset(kitti_root).frame("004139").boxes_lidar)
     assert ((boxes[:, 0] >= 0) & (boxes[:, 0] < 25.6) & (np.abs(boxes[:, 1]) < 12.8)).all()
+
+
+def test_inference_runs_on_unlabelled_frames_training_refuses_them(kitti_copy, cfg):
+    from perception3d.errors import MissingFrameError
+
+    (kitti_copy / "training" / "label_2" / "000008.txt").unlink()
+    infer = LidarDetectionDataset(kitti_copy, "training", cfg.model.voxel, ids=["000008"])
+    assert len(infer[0]["gt_boxes_lidar"]) == 0 and len(infer[0]["voxel_points"]) > 0
+    grid = cfg.model.voxel
+    train = LidarDetectionDataset(kitti_copy, "training", grid, training=True, ids=["000008"])
+    with pytest.raises(MissingFrameError, match=r"000008\.txt not found"):
+        train[0]

@@ -125,3 +125,83 @@ def test_frame_errors_surface_with_file_names(kitti_copy):
     frame = KittiObjectDataset(kitti_copy).frame(0)
     with pytest.raises(KittiFormatError, match=r"000000\.bin: size 17"):
         _ = frame.points
+
+
+@pytest.mark.parametrize(
+    ("type_", "vals", "match"),
+    [
+        ("Car", [0, 0, 0, 1, 1, 2, 2, 1.5, 1.6, 3.9, 0, 1.6, 9, 0], None),
+        ("DontCare", [-1, -1, -10, 1, 1, 2, 2, -1, -1, -1, -1000, -1000, -1000, -10], None),
+        ("DontCare", [0, 0, -10, 1, 1, 2, 2, 1, 1, 1, -1000, -1000, -1000, -10], None),
+        ("Person_sitting", [1, 3, 0, 1, 1, 2, 2, 1.5, 1.6, 3.9, 0, 1.6, 9, 0], None),
+        ("CAR", [0, 0, 0, 1, 1, 2, 2, 1.5, 1.6, 3.9, 0, 1.6, 9, 0], "did you mean 'Car'"),
+        ("Car", [-1, 0, 0, 1, 1, 2, 2, 1.5, 1.6, 3.9, 0, 1.6, 9, 0], "'truncated'"),
+        ("Car", [0, 0, 0, 1, 1, 2, 2, -1, -1, -1, 0, 1.6, 9, 0], "dimensions"),
+        ("Tram", [0, 0, 0, 3, 1, 2, 2, 1.5, 1.6, 3.9, 0, 1.6, 9, 0], "x2 >= x1"),
+        ("DontCare", [-1, -1, -10, 1, 1, 2, 2, -1, 2, -1, 0, 0, 0, 0], "dimensions"),
+        ("DontCare", [-0.5, -1, -10, 1, 1, 2, 2, -1, -1, -1, 0, 0, 0, 0], "'truncated'"),
+    ],
+)
+def test_check_label_values(type_, vals, match):
+    from perception3d.data.kitti import check_label_values
+
+    if match is None:
+        check_label_values(type_, vals, "f.txt", 3)
+    else:
+        with pytest.raises(KittiFormatError, match=rf"f\.txt, line 3: .*{match}"):
+            check_label_values(type_, vals, "f.txt", 3)
+
+
+def test_label_checks_apply_to_label_files_not_result_files(tmp_path):
+    # A detector's result rows may say -1 for unknown truncation/occlusion (the devkit's own
+    # result format): only ground truth is held to the label rules.
+    path = tmp_path / "000001.txt"
+    path.write_text("Car -1 -1 0.5 1 1 50 50 1.5 1.6 3.9 0 1.6 9 0 0.8\n")
+    assert read_label_file(path, allow_score=True)[0].truncated == -1
+    with pytest.raises(KittiFormatError, match="expected 15 columns"):
+        read_label_file(path, allow_score=False)
+    path.write_text("Car -1 -1 0.5 1 1 50 50 1.5 1.6 3.9 0 1.6 9 0\n")
+    with pytest.raises(KittiFormatError, match=r"line 1: column 'truncated'"):
+        read_label_file(path, allow_score=False)
+
+
+def test_text_files_must_be_utf8(tmp_path):
+    from perception3d.data.kitti import read_split_file
+    from perception3d.errors import DataFormatError
+
+    path = tmp_path / "val.txt"
+    path.write_bytes(b"000001\n\x80\x81\n")
+    with pytest.raises(DataFormatError, match=r"val\.txt: expected a UTF-8 split file, got byte "
+                       r"0x80 at offset 7"):  # fmt: skip
+        read_split_file(path)
+    with pytest.raises(DataFormatError, match="UTF-8 label file"):
+        read_label_file(path)
+    path.write_text("000001\n000002 000003\n")
+    with pytest.raises(DataFormatError, match=r"line 2: expected one frame id per line"):
+        read_split_file(path)
+
+
+def test_training_frames_need_their_label_file(kitti_copy):
+    (kitti_copy / "training" / "label_2" / "000008.txt").unlink()
+    frame = KittiObjectDataset(kitti_copy).frame(8)
+    assert not frame.has_labels and frame.points.shape == (17238, 4)  # the rest still reads
+    with pytest.raises(MissingFrameError, match=r"label_2/000008\.txt not found .* testing/"):
+        frame.objects  # noqa: B018
+    with pytest.raises(MissingFrameError, match=r"000008\.txt not found"):
+        frame.boxes_lidar  # noqa: B018
+
+
+def test_unreadable_images_name_the_file(kitti_copy, tmp_path):
+    from perception3d.data.kitti import image_size_hw, read_image
+    from perception3d.errors import DataFormatError
+
+    png = kitti_copy / "training" / "image_2" / "000008.png"
+    png.write_bytes(png.read_bytes()[:5000])
+    with pytest.raises(DataFormatError, match=r"000008\.png: not a readable image .*truncated"):
+        read_image(png)
+    png.write_bytes(b"not a png at all")
+    for read in (read_image, image_size_hw):
+        with pytest.raises(DataFormatError, match=r"000008\.png: not a readable image"):
+            read(png)
+    with pytest.raises(FileNotFoundError):
+        read_image(tmp_path / "none.png")

@@ -118,8 +118,8 @@ def test_fine_angles_win_over_coarse(tmp_path: Path):
     assert rec.filename == "z.JPEG"  # no filename field: the id's image
 
 
-def test_v73_file_is_read_with_mat73(tmp_path: Path):
-    pytest.importorskip("mat73")
+def test_v73_file_is_read_with_h5py(tmp_path: Path):
+    pytest.importorskip("h5py")
     hdf5storage = pytest.importorskip("hdf5storage")
     rec = _record()
     for n in (2, 1):

@@ -10,8 +10,7 @@ import torch
 
 from perception3d.cli import main
 from perception3d.data.kitti import read_label_file
-from perception3d.engine.checkpoint import CheckpointError
-from perception3d.engine.frustum_checkpoint import load_frustum_checkpoint
+from perception3d.engine.checkpoint import CheckpointError, load_checkpoint
 
 ROOT = Path(__file__).parents[2]
 
@@ -20,11 +19,11 @@ TINY_3D = [
     "model.seg_global_channels=[16,32]", "model.seg_head_channels=[16]",
     "model.center_channels=[16,32]", "model.center_head_channels=[32]",
     "model.box_channels=[16,32]", "model.box_head_channels=[32]", "train.epochs=1",
-    "train.batch_size=4", "train.min_object_points=20",
+    "train.batch_size=4", "data.min_object_points=20",
 ]  # fmt: skip
 TINY_2D = [
     "model.channels=[8,8,16,16]", "model.neck_channels=8", "model.head_channels=8",
-    "model.input_hw=[64,208]", "train.epochs=1", "train.batch_size=2", "train.crop_width=0",
+    "model.input_hw=[64,208]", "train.epochs=1", "train.batch_size=2", "data.crop_width=0",
     "model.score_threshold=0.0", "model.max_detections=5",
 ]  # fmt: skip
 
@@ -47,8 +46,8 @@ def tiny_root(tmp_path, kitti_root) -> Path:
 def _train(kind: str, root: Path, out: Path, extra: list[str]) -> Path:
     config = ROOT / "configs" / "frustum" / ("detector2d.yaml" if kind == "2d" else
                                              "frustum_pointnet.yaml")  # fmt: skip
-    sets = [f"train.data_root={root}", "train.max_train_frames=null",
-            "train.max_val_frames=null", *extra]  # fmt: skip
+    sets = [f"data.root={root}", "data.max_train_frames=null",
+            "data.max_val_frames=null", *extra]  # fmt: skip
     args = [x for s in sets for x in ("--set", s)]
     assert main(["frustum", f"train-{kind}", str(config), "--out", str(out), "--no-progress",
                  *args]) == 0  # fmt: skip
@@ -63,9 +62,9 @@ def test_train_infer_evaluate(tiny_root, tmp_path, capsys):
     for key in a["model"]:  # seeded: the same config trains the same weights on CPU
         torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0)
     ckpt2d = _train("2d", tiny_root, tmp_path / "f2d", TINY_2D)
-    assert load_frustum_checkpoint(ckpt2d, "detector2d")["epoch"] == 1
+    assert load_checkpoint(ckpt2d, kind="detector2d")["epoch"] == 1
     with pytest.raises(CheckpointError, match="expected a 'frustum' checkpoint"):
-        load_frustum_checkpoint(ckpt2d, "frustum")
+        load_checkpoint(ckpt2d, kind="frustum")
     # 3D boxes from ground-truth 2D boxes were written and evaluated by train-3d
     rows = read_label_file(tmp_path / "f3d" / "val_gt2d" / "000008.txt")
     assert len(rows) == 6 and all(r.score is not None for r in rows)
@@ -84,4 +83,5 @@ def test_train_infer_evaluate(tiny_root, tmp_path, capsys):
     assert "Car" in capsys.readouterr().out
     missing = tmp_path / "nowhere"
     assert main(["frustum", "infer-2d", "--data-root", str(tiny_root), "--det2d", str(ckpt2d),
-                 "--out", str(out), "--images", str(missing), "--no-progress"]) == 2  # fmt: skip
+                 "--out", str(out), "--images", str(missing), "--no-progress",
+                 "--overwrite"]) == 2  # fmt: skip

@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from perception3d.checkpoint import read_checkpoint
 from perception3d.cli import main
-from perception3d.engine.objectnet3d_recognition import RecognitionConfig, train_recognition
-from perception3d.engine.objectnet3d_viewpoint import ViewpointConfig, make_batch
+from perception3d.engine.config import defaults_with
+from perception3d.engine.objectnet3d_config import RecognitionExperiment, ViewpointData
+from perception3d.engine.objectnet3d_viewpoint import make_batch
+from perception3d.engine.train import train
 from perception3d.sim.objectnet3d.generate import (
     SynthObjectNet3DConfig,
     generate_synthetic_objectnet3d,
@@ -29,19 +32,22 @@ def root(tmp_path_factory) -> Path:
 
 
 def test_recognition_trains_writes_and_is_deterministic(root: Path, tmp_path: Path):
-    cfg = RecognitionConfig(epochs=1, clouds_per_mesh=4, test_clouds_per_mesh=3, num_points=64,
-                            widths=(16, 32), batch_size=4)  # fmt: skip
-    a = train_recognition(root, tmp_path / "a", cfg)
-    b = train_recognition(root, tmp_path / "b", cfg)
+    cfg = defaults_with(RecognitionExperiment, [
+        "train.epochs=1", "data.clouds_per_mesh=4", "data.test_clouds_per_mesh=3",
+        "data.num_points=64", "model.widths=[16, 32]", "train.batch_size=4",
+        "train.validate_every=1"], data={"root": root})  # fmt: skip
+    a = train(cfg, tmp_path / "a", progress=False).history["epochs"][-1]["val"]
+    b = train(cfg, tmp_path / "b", progress=False).history["epochs"][-1]["val"]
     assert (a["num_train_meshes"], a["num_test_meshes"], a["num_test_clouds"]) == (3, 3, 9)
     assert a["aligned"] == b["aligned"] and a["rotated"] == b["rotated"]
-    state = torch.load(tmp_path / "a" / "model.pt", weights_only=True)
-    assert state["classes"] == ["car", "chair", "bed"]
+    state = read_checkpoint(tmp_path / "a" / "model.pt", "recognition")
+    assert list(state["config"]["model"]["classes"]) == ["car", "chair", "bed"]
     assert json.loads((tmp_path / "a" / "metrics.json").read_text())["aligned"] == a["aligned"]
 
 
 def test_viewpoint_train_predict_eval_commands(root: Path, tmp_path: Path, capsys):
-    sets = ["epochs=1", "batch_size=8", "widths=[8, 8, 16, 16]", "num_threads=1"]
+    sets = ["train.epochs=1", "train.batch_size=8", "model.widths=[8, 8, 16, 16]",
+            "train.num_threads=1"]  # fmt: skip
     args = ["objectnet3d", "train-viewpoint", "--data-root", str(root), "--out", str(tmp_path)]
     assert main(args + [a for s in sets for a in ("--set", s)]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -60,8 +66,8 @@ def test_viewpoint_train_predict_eval_commands(root: Path, tmp_path: Path, capsy
 
 
 def test_crop_window_and_flip():
-    cfg = ViewpointConfig(shift_jitter=0.0, scale_jitter=0.0, context=1.0, precrop_context=1.25,
-                          precrop_size=80, crop_size=64)  # fmt: skip
+    cfg = ViewpointData(shift_jitter=0.0, scale_jitter=0.0, context=1.0, precrop_context=1.25,
+                        precrop_size=80, crop_size=64)  # fmt: skip
     pixels = np.zeros((16, 3, 80, 80), np.uint8)
     pixels[:, :, 8:72, 8:72] = 255  # the object box fills 1 / 1.25 of the pre-crop
     pixels[:, 0, 8:72, 8:20] = 0  # asymmetric: its left strip is not red

@@ -107,6 +107,31 @@ def test_viewpoint_of_the_matched_object_of_the_class_is_used():
                 ObjectNet3DObject("car", A1, 1, _vp(0.0))]}  # fmt: skip
     r = evaluate_objectnet3d(gt, [_det("a", A1, 1.0, az_deg=0.0)], ["car", "chair"])
     assert r["classes"]["car"]["avp"] == pytest.approx(100.0)
+    # the toolbox's unfixed lookup, reproduced on request: the chair's 100 degrees -> no AVP
+    r = evaluate_objectnet3d(
+        gt, [_det("a", A1, 1.0, az_deg=0.0)], ["car", "chair"], toolbox_indexing=True
+    )
+    assert r["classes"]["car"]["avp"] == 0.0 and r["classes"]["car"]["ap_view"] == 100.0
+    assert r["meta"]["toolbox_indexing"] is True
+    # ... and its view ground truth count comes from objects(1..n) too: the chair has a
+    # viewpoint, the car (objects(2)) is never looked at
+    gt["a"] = [gt["a"][0], ObjectNet3DObject("car", A1, 1, None)]
+    fixed = evaluate_objectnet3d(gt, [_det("a", A1, 1.0)], ["car"])["classes"]["car"]
+    unfixed = evaluate_objectnet3d(gt, [_det("a", A1, 1.0)], ["car"], toolbox_indexing=True)
+    assert fixed["num_gt_view"] == 0 and fixed["avp"] is None
+    assert unfixed["classes"]["car"]["num_gt_view"] == 1
+    assert unfixed["classes"]["car"]["avp"] == 0.0  # 100 degrees off the chair's viewpoint
+
+
+def test_degenerate_boxes_are_false_positives_as_in_the_toolbox():
+    gt = {"a": [ObjectNet3DObject("car", A1, 1, _vp(0))]}
+    for box in [(50, 0, 48, 99), (50, 0, 48.5, 99), (0, 60, 99, 0)]:  # x2 - x1 + 1 <= 0 ...
+        dets = [_det("a", box, 1.0), _det("a", A1, 0.5)]
+        r = evaluate_objectnet3d(gt, dets, ["car"])["classes"]["car"]
+        assert r["ap"] == pytest.approx(50.0), box  # recall 1 at precision 1/2
+    # a one-pixel-wide box (x2 == x1) has inclusive width 1: a real (tiny) box
+    r = evaluate_objectnet3d(gt, [_det("a", (5, 5, 5, 5), 1.0)], ["car"])["classes"]["car"]
+    assert r["ap"] == 0.0 and r["num_det"] == 1
 
 
 def test_ties_keep_file_order_and_no_detections():
@@ -156,6 +181,20 @@ def test_prediction_files(tmp_path: Path):
     (tmp_path / "bad2.txt").write_text("# header\na car 0 0 99 x 0.9 0.1 0.2 0.3\n")
     with pytest.raises(DataFormatError, match=r"line 2: expected numbers"):
         read_predictions(tmp_path / "bad2.txt")
+    # checked against the dataset's classes and images when they are given
+    with pytest.raises(DataFormatError, match=r"pred.txt, line 2: class 'chair' is not in"):
+        read_predictions(path, classes=["car"])
+    with pytest.raises(DataFormatError, match=r"pred.txt, line 1: image 'a' is not in the split"):
+        read_predictions(path, image_ids=["b"])
+    with pytest.raises(DataFormatError, match=r"1 of 3 classes have no detection file "
+                       r"\(detections_sofa.txt\)"):  # fmt: skip
+        read_predictions(folder, classes=["car", "chair", "sofa"])
+    (folder / "detections_Car.txt").write_text("")
+    with pytest.raises(DataFormatError, match=r"detections_Car.txt: class 'Car' is not in"):
+        read_predictions(folder, classes=["car", "chair"])
+    (tmp_path / "binary.txt").write_bytes(b"a car \xff")
+    with pytest.raises(DataFormatError, match=r"expected a UTF-8 prediction file"):
+        read_predictions(tmp_path / "binary.txt")
 
 
 def test_evaluate_root_and_table(tmp_path: Path):

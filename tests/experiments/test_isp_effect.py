@@ -36,16 +36,14 @@ def _tiny_frustum_checkpoints(tmp_path: Path) -> tuple[Path, Path]:
     third of the tiny image's height, keeping its top 5 peaks at any score (so frustums hold
     points), and a narrow 3D stage."""
     from perception3d.config import from_dict
-    from perception3d.engine.detector2d_train import build_detector2d
-    from perception3d.engine.frustum_checkpoint import save_frustum_checkpoint
     from perception3d.engine.frustum_config import Detector2DExperiment, FrustumExperiment
-    from perception3d.engine.frustum_train import build_frustum_model
+    from perception3d.engine.frustum_infer import build_detector2d, build_frustum_model
 
-    train = {"data_root": str(tmp_path)}
-    cfg_2d = from_dict(Detector2DExperiment, {"train": train, "model": {
+    data = {"root": str(tmp_path)}
+    cfg_2d = from_dict(Detector2DExperiment, {"data": data, "model": {
         "input_hw": [64, 208], "channels": [8, 8, 16, 16], "neck_channels": 8,
         "head_channels": 8, "score_threshold": 0.0, "max_detections": 5}})  # fmt: skip
-    cfg_3d = from_dict(FrustumExperiment, {"train": train, "model": {
+    cfg_3d = from_dict(FrustumExperiment, {"data": data, "model": {
         "num_points": 64, "num_object_points": 32, "seg_local_channels": [8, 16],
         "seg_global_channels": [16, 32], "seg_head_channels": [16], "center_channels": [16, 32],
         "center_head_channels": [32], "box_channels": [16, 32], "box_head_channels": [32],
@@ -56,9 +54,8 @@ def _tiny_frustum_checkpoints(tmp_path: Path) -> tuple[Path, Path]:
         torch.nn.init.normal_(model_2d.out.weight, std=0.5)
         model_2d.out.bias[3:5] = math.log(12.0)  # log box (w, h) in output cells
     return (
-        save_frustum_checkpoint(tmp_path / "f2d.pt", "detector2d", model_2d, cfg_2d, 0),
-        save_frustum_checkpoint(tmp_path / "f3d.pt", "frustum", build_frustum_model(cfg_3d),
-                                cfg_3d, 0),
+        save_checkpoint(tmp_path / "f2d.pt", model_2d, None, 0, cfg_2d),
+        save_checkpoint(tmp_path / "f3d.pt", build_frustum_model(cfg_3d), None, 0, cfg_3d),
     )  # fmt: skip
 
 

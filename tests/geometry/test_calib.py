@@ -7,6 +7,7 @@ import pytest
 
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.errors import KittiFormatError
+from perception3d.geometry.boxes import points_in_boxes
 from perception3d.geometry.calib import (
     Calibration,
     alpha_from_rotation_y,
@@ -45,6 +46,25 @@ def test_lidar_box_layout_matches_kitti_meaning(kitti_root):
     # The bottom of the box is near the road, about 1.73 m below the LiDAR.
     assert -1.9 < box[2] - h / 2 < -1.5
     assert np.isclose(_wrap(box[6] + obj.rotation_y + np.pi / 2), 0)
+
+
+def test_points_in_label_boxes_match_openpcdet_counts(kitti_root):
+    # OpenPCDet (boxes3d_kitti_camera_to_lidar + points_in_boxes) on 000008's six cars gives
+    # [1325, 1900, 881, 659, 55, 162]; the old shift-in-camera-frame rule gave
+    # [1429, 1933, 881, 666, 54, 169] (issue 16).
+    frame = KittiObjectDataset(kitti_root).frame("000008")
+    mask = points_in_boxes(frame.points, frame.boxes_lidar, return_mask=True)
+    assert mask.sum(axis=0).tolist() == [1325, 1900, 881, 659, 55, 162]
+
+
+def test_lidar_centre_is_half_height_above_bottom_along_lidar_z(kitti_root):
+    frame = KittiObjectDataset(kitti_root).frame("004139")
+    cared = [o for o in frame.objects if not o.is_dontcare]
+    boxes_cam = np.array([o.box_cam for o in cared])
+    bottom_lidar = frame.calib.rect_to_lidar(boxes_cam[:, :3])
+    boxes = frame.boxes_lidar
+    np.testing.assert_allclose(boxes[:, :2], bottom_lidar[:, :2], atol=1e-12)
+    np.testing.assert_allclose(boxes[:, 2] - boxes[:, 5] / 2, bottom_lidar[:, 2], atol=1e-12)
 
 
 def test_point_round_trip_and_projection(kitti_root):

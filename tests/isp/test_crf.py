@@ -7,11 +7,16 @@ import numpy as np
 import pytest
 import torch
 
+from perception3d.checkpoint import read_checkpoint
+from perception3d.engine.config import defaults_with
+from perception3d.engine.isp_config import CrfExperiment
+from perception3d.engine.train import train
 from perception3d.isp.color import linear_to_srgb
 from perception3d.isp.conditions import quantize8
 from perception3d.isp.crf import NOISE_BINS, crf_feature_count, crf_features
 from perception3d.isp.models import HdrNet
-from perception3d.isp.train import TrainConfig, TrainData, load_weights, train_stage
+from perception3d.isp.weights import load_isp_stage
+from tests.isp.conftest import train_tiny_stage
 
 
 def _ramp(noise: float = 0.0) -> torch.Tensor:
@@ -35,40 +40,28 @@ def test_features_separate_responses_and_see_noise():
 
 @pytest.mark.slow
 def test_crf_stage_trains_into_a_loadable_hdr_stage(tmp_path):
-    hdr = tmp_path / "hdr.pt"
-    train_stage(
-        TrainConfig(
-            stage="hdr",
-            out=hdr,
-            width=4,
-            steps=1,
-            batch_size=1,
-            crop=32,
-            data=TrainData(procedural=1),
-        ),
-        log=lambda *_: None,
-    )
-    cfg = TrainConfig(
-        stage="crf",
-        out=tmp_path / "crf.pt",
-        init=hdr,
-        width=4,
-        steps=20,
-        batch_size=16,
-        crf_captures=3,
-        data=TrainData(procedural=3),
-    )
-    meta = train_stage(cfg, log=lambda *_: None)
+    hdr = train_tiny_stage("hdr", tmp_path / "hdr")
+    sets = [
+        "model.width=4",
+        "train.epochs=1",
+        "train.steps_per_epoch=20",
+        "train.batch_size=16",
+        "data.captures_per_scene=3",
+        "data.procedural=3",
+        f"train.init_weights={hdr}",
+    ]
+    meta = train(defaults_with(CrfExperiment, sets), tmp_path / "crf", progress=False)
+    meta = meta.history["epochs"][-1]["val"]
     assert meta["held_out_accuracy"]["captures"] == 3
-    model = load_weights(cfg.out)
+    model = load_isp_stage(tmp_path / "crf" / "model.pt", "hdr")
     assert isinstance(model, HdrNet) and model.crf_estimator is not None
     ldr = torch.rand(1, 3, 40, 64)
     with torch.no_grad():
         assert model(ldr).shape == (1, 3, 40, 64)
     # the highlight network is the init's, unchanged
-    before = torch.load(hdr, weights_only=True)["state_dict"]
+    before = read_checkpoint(hdr, "isp_hdr")["model"]
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     with pytest.raises(ValueError, match="init"):
-        train_stage(TrainConfig(stage="crf", out=tmp_path / "x.pt", width=4), log=print)
+        train(defaults_with(CrfExperiment, ["model.width=4"]), tmp_path / "x", progress=False)
     np.testing.assert_equal(model.crf_estimator.feature_std.min().item() >= 1e-3, True)

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from perception3d.isp.models import DehazeNet, HdrNet, MaskedConv2d, RawUNet
-from perception3d.isp.train import TrainConfig, TrainData, load_weights, save_weights, train_stage
+from perception3d.isp.weights import IspModelConfig, load_isp_stage, save_isp_stage
+from tests.isp.conftest import train_tiny_stage
 
 
 def test_output_shapes_at_odd_sizes():
@@ -66,21 +67,11 @@ def test_dehaze_heads_are_identity_without_haze():
 def test_training_is_deterministic_and_weights_round_trip(tmp_path):
     outs = []
     for name in ("a", "b"):
-        cfg = TrainConfig(
-            stage="raw",
-            out=tmp_path / f"{name}.pt",
-            width=4,
-            steps=2,
-            batch_size=2,
-            crop=32,
-            data=TrainData(procedural=1),
-        )
-        train_stage(cfg, log=lambda *_: None)
-        outs.append(load_weights(cfg.out))
+        outs.append(load_isp_stage(train_tiny_stage("raw", tmp_path / name, steps=2), "raw"))
     for pa, pb in zip(outs[0].state_dict().values(), outs[1].state_dict().values()):
         assert torch.equal(pa, pb)
-    save_weights(outs[0], tmp_path / "c.pt", {"stage": "raw", "width": 4})
-    assert isinstance(load_weights(tmp_path / "c.pt"), RawUNet)
+    save_isp_stage(outs[0], IspModelConfig("raw", width=4), tmp_path / "c.pt")
+    assert isinstance(load_isp_stage(tmp_path / "c.pt"), RawUNet)
 
 
 def test_guided_dehaze_is_identity_without_haze_and_takes_the_linear_input():

@@ -9,8 +9,8 @@ from perception3d.isp.noise_level import block_noise, noise_level_curve
 
 
 def test_block_noise_recovers_the_noise_of_flat_ramps(rng):
-    """Flat patches at four levels (bin centres) with noise of 1, 2, 4 and 8 codes: each tile's estimate is
-    within 25 % of its level's sigma in 90 % of tiles (64 samples per tile)."""
+    """Flat patches at four levels (bin centres) with noise of 1, 2, 4 and 8 codes: each tile's
+    estimate is within 25 % of its level's sigma in 90 % of tiles (64 samples per tile)."""
     sigmas = (1.0, 2.0, 4.0, 8.0)
     img = np.concatenate(
         [np.full((64, 64), lvl) + rng.normal(0, s, (64, 64)) for lvl, s in

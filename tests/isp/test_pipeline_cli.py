@@ -14,7 +14,7 @@ from perception3d.config import load_config
 from perception3d.isp.pipeline import IspPipeline, PipelineConfig, Stages, Weights
 from perception3d.isp.run import load_raw, save_raw
 from perception3d.isp.sensor import SensorParams, capture
-from perception3d.isp.train import TrainConfig, TrainData, train_stage
+from tests.isp.conftest import train_tiny_stage
 
 CONFIGS = ["none", "classical", "learned", "classical_haze", "learned_haze", "learned_hdr"]
 
@@ -31,18 +31,20 @@ def test_shipped_configs_load_and_run(name):
 
 
 def test_training_configs_load():
-    """Every shipped training config is a valid TrainConfig whose model options build."""
+    """Every shipped training config is a valid experiment whose model builds."""
+    import dataclasses
     from pathlib import Path
 
-    from perception3d.isp.train import build_model
+    from perception3d.engine.config import load_task_config
+    from perception3d.isp.weights import build_isp_model
 
     paths = sorted(Path("configs/isp").glob("train_*.yaml")) + sorted(
         Path("configs/isp").glob("finetune_*.yaml")
     )
     assert len(paths) >= 5
     for path in paths:
-        cfg = load_config(path, TrainConfig)
-        assert build_model(cfg.stage, 4, **cfg.model.kwargs(cfg.stage)) is not None
+        cfg = load_task_config(path)
+        assert build_isp_model(dataclasses.replace(cfg.model, width=4)) is not None
 
 
 def test_missing_weights_is_a_clear_error(tmp_path):
@@ -136,42 +138,13 @@ def test_isp_run_without_frames_is_an_error_message(tmp_path, capsys):
 def test_isp_train_and_eval_commands(tmp_path, capsys):
     weights = {}
     for stage in ("raw", "hdr", "dehaze"):
-        weights[stage] = tmp_path / f"{stage}.pt"
-        train_stage(
-            TrainConfig(
-                stage=stage,
-                out=weights[stage],
-                width=4,
-                steps=1,
-                batch_size=1,
-                crop=64,
-                data=TrainData(procedural=1),
-            ),
-            log=lambda *_: None,
-        )
-    assert (
-        main(
-            [
-                "isp",
-                "train",
-                "configs/isp/train_raw.yaml",
-                "--set",
-                "steps=1",
-                "--set",
-                "batch_size=1",
-                "--set",
-                "width=4",
-                "--set",
-                "data.procedural=1",
-                "--set",
-                f"out={tmp_path / 'cli_raw.pt'}",
-                "--set",
-                "data.real_images=[]",
-            ]
-        )
-        == 0
-    )
-    assert (tmp_path / "cli_raw.pt").is_file() and (tmp_path / "cli_raw.json").is_file()
+        weights[stage] = train_tiny_stage(stage, tmp_path / stage, crop=64)
+    sets = ["train.epochs=1", "train.steps_per_epoch=1", "train.batch_size=1", "model.width=4",
+            "data.procedural=1", "data.real_images=[]"]  # fmt: skip
+    out = tmp_path / "cli_raw"
+    args = ["isp", "train", "configs/isp/train_raw.yaml", "--out", str(out), "--no-progress"]
+    assert main(args + [a for s in sets for a in ("--set", s)]) == 0
+    assert (out / "model.pt").is_file() and (out / "history.json").is_file()
     sets = [f"weights.{k}={v}" for k, v in weights.items()]
     args = [
         "isp",

@@ -22,7 +22,7 @@ def test_foggy_copy(kitti_copy, tmp_path):
     for frame_id in ("000008", "004139"):
         before = read_velodyne(root / "training" / "velodyne" / f"{frame_id}.bin")
         after = read_velodyne(out / "training" / "velodyne" / f"{frame_id}.bin")
-        mask = np.load(out / "training" / "weather_clutter" / f"{frame_id}.npy")
+        mask = np.load(out / "training" / "weather_clutter" / f"{frame_id}.npy", allow_pickle=False)
         assert mask.shape == (len(after),) and mask.any()
         assert np.linalg.norm(after[~mask, :3], axis=1).max() < 50.0  # nothing beyond the MOR
         assert len(after[~mask]) < len(before)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from perception3d.data.kitti import KittiObjectDataset
-from perception3d.engine.detector2d_train import augment_2d, boxes_2d_targets
+from perception3d.engine.tasks.detector2d import augment_2d, boxes_2d_targets
 from perception3d.geometry.iou import iou_2d
 from perception3d.models.detector2d import (
     CenterNet2D,

@@ -8,7 +8,7 @@ import torch
 
 from perception3d.data.kitti import KittiObjectDataset, read_label_file, write_label_file
 from perception3d.engine.frustum_infer import predict_frustum
-from perception3d.engine.frustum_train import collect_frustum_objects, make_training_frustum
+from perception3d.engine.tasks.frustum import collect_frustum_objects, make_training_frustum
 from perception3d.geometry.iou import iou3d_cam
 from perception3d.models.frustum import FrustumPointNet, mask_object_points
 from perception3d.models.frustum_coder import compute_frustum_loss, decode_boxes

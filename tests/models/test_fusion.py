@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from perception3d.checkpoint import read_checkpoint
 from perception3d.cli import main
 from perception3d.data.dataset import LidarDetectionDataset
 from perception3d.data.kitti import KittiObjectDataset, read_image
@@ -106,7 +107,7 @@ def test_paint_command_round_trip_and_painted_dataset(kitti_copy, tmp_path):
     frame = KittiObjectDataset(kitti_copy, ids=["000008"]).frame(8)
     painted = load_painted_points(out, "000008")
     net = SegNet(width=4)
-    net.load_state_dict(torch.load(seg, weights_only=True)["state_dict"])
+    net.load_state_dict(read_checkpoint(seg, "segnet")["model"])
     scores = predict_scores(net.eval(), read_image(kitti_copy / "training/image_2/000008.png"))
     np.testing.assert_allclose(painted, paint_points(frame.points, scores, frame.calib), atol=1e-6)
     assert painted.shape == (len(frame.points), 4 + len(SEG_CLASSES))

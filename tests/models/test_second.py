@@ -32,14 +32,14 @@ def _dense_weight(conv):
 @pytest.mark.parametrize("kind", ["subm", "strided"])
 def test_sparse_conv_matches_dense_forward_and_backward(kind):
     """At one thread, the configuration SECOND trains in on the CPU
-    (:func:`perception3d.engine.train.cpu_training_threads`): at 2 threads spconv's CPU
+    (:func:`perception3d.engine.tasks.detector.cpu_training_threads`): at 2 threads spconv's CPU
     backward gave wrong input gradients in about 1 run of 6."""
     with torch_threads(1):
         _check_sparse_conv_against_dense(kind)
 
 
 def test_second_trains_on_one_cpu_thread():
-    from perception3d.engine.train import cpu_training_threads
+    from perception3d.engine.tasks.detector import cpu_training_threads
 
     cpu = torch.device("cpu")
     with pytest.warns(UserWarning, match="spconv"):

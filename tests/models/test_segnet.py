@@ -78,18 +78,19 @@ def test_segnet_overfits_a_tiny_set():
 def test_object_crops_hold_the_rare_class():
     """With object_crop_fraction 1, every crop of a frame whose only foreground is a small
     pedestrian contains pedestrian pixels; without, most random crops miss it."""
-    from perception3d.engine.seg_train import SegTrainConfig, _batch, foreground_pixels
+    from perception3d.engine.seg_config import SegData
+    from perception3d.engine.tasks.segnet import draw_batch, foreground_pixels
 
     labels = np.zeros((100, 400), np.uint8)
     labels[40:52, 350:356] = 2  # a 12 x 6 px pedestrian in the right corner
     images = [np.zeros((3, 100, 400), np.uint8)]
     fg = [foreground_pixels(labels)]
     assert [len(p) for p in fg[0]] == [0, 72, 0]
-    cfg = SegTrainConfig(data_root=Path("."), batch_size=32, crop_hw=(32, 64))
+    cfg = SegData(root=Path("."), crop_hw=(32, 64))
     with_obj = dataclasses.replace(cfg, object_crop_fraction=1.0)
-    _, y = _batch(images, [labels], with_obj, 0, fg)
+    _, y = draw_batch(images, [labels], with_obj, 32, 0, 0, fg)
     assert bool(((y == 2).flatten(1).any(1)).all())
-    _, y = _batch(images, [labels], cfg, 0, fg)
+    _, y = draw_batch(images, [labels], cfg, 32, 0, 0, fg)
     assert float((y == 2).flatten(1).any(1).float().mean()) < 0.3
 
 
@@ -98,7 +99,9 @@ def test_train_segnet_end_to_end_and_init(tmp_path):
     result has the init's parameters exactly (batch-norm statistics still adapt)."""
     from PIL import Image
 
-    from perception3d.engine.seg_train import train_segnet
+    from perception3d.engine.config import defaults_with
+    from perception3d.engine.seg_config import SegExperiment
+    from perception3d.engine.train import train
 
     root = tmp_path / "root"
     rng = np.random.default_rng(0)
@@ -113,16 +116,20 @@ def test_train_segnet_end_to_end_and_init(tmp_path):
     (root / "ImageSets").mkdir()
     (root / "ImageSets" / "train.txt").write_text("000000\n")
     (root / "ImageSets" / "val.txt").write_text("000001\n")
-    from perception3d.engine.seg_train import SegTrainConfig
-
-    cfg = SegTrainConfig(data_root=root, width=4, steps=3, batch_size=2, crop_hw=(16, 32))
-    info = train_segnet(cfg, tmp_path / "a", progress=False)
+    sets = ["model.width=4", "train.epochs=1", "train.steps_per_epoch=3", "train.batch_size=2",
+            "data.crop_hw=[16, 32]", "train.validate_every=1"]  # fmt: skip
+    cfg = defaults_with(SegExperiment, sets, data={"root": root})
+    info = train(cfg, tmp_path / "a", progress=False).history["epochs"][-1]
     assert info["val"]["frames"] == 1 and 0.0 <= info["val"]["miou"] <= 1.0
-    first = load_segnet(tmp_path / "a" / "segnet.pt")
-    cfg = dataclasses.replace(cfg, init=tmp_path / "a" / "segnet.pt", lr=0.0)
-    train_segnet(cfg, tmp_path / "b", progress=False)
-    again = load_segnet(tmp_path / "b" / "segnet.pt")
+    first = load_segnet(tmp_path / "a" / "model.pt")
+    cfg = defaults_with(SegExperiment, [*sets, f"train.init_weights={tmp_path / 'a' / 'model.pt'}",
+                                        "train.lr_max=0.0"], data={"root": root})  # fmt: skip
+    train(cfg, tmp_path / "b", progress=False)
+    again = load_segnet(tmp_path / "b" / "model.pt")
     for a, b in zip(first.parameters(), again.parameters(), strict=True):
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="input_scale"):
-        train_segnet(dataclasses.replace(cfg, width=8), tmp_path / "c", progress=False)
+        cfg = defaults_with(SegExperiment, [*sets, "model.width=8",
+                                            f"train.init_weights={tmp_path / 'a' / 'model.pt'}"],
+                            data={"root": root})  # fmt: skip
+        train(cfg, tmp_path / "c", progress=False)

@@ -18,6 +18,7 @@ from perception3d.sim.writer import (
     FRAME_FILES,
     DatasetExistsError,
     generate_dataset,
+    listed_files,
     parse_shard,
 )
 
@@ -36,7 +37,10 @@ def test_layout_is_exactly_kitti_plus_extras(tiny_dataset, tiny_cfg):
     ids = [f"{i:06d}" for i in range(tiny_cfg.frames)]
     expected = {"synth_config.yaml", "ImageSets/train.txt", "ImageSets/val.txt"}
     expected |= {f"training/{sub}/{fid}{ext}" for sub, ext in FRAME_FILES for fid in ids}
-    assert set(_digests(tiny_dataset)) == expected
+    manifest = {".synth_manifest/dataset.txt"} | {f".synth_manifest/{fid}.txt" for fid in ids}
+    assert set(_digests(tiny_dataset)) == expected | manifest
+    listed = {p for paths in listed_files(tiny_dataset).values() for p in paths}
+    assert listed == expected  # the manifest lists every file the generator wrote
     splits = read_split_file(tiny_dataset / "ImageSets/train.txt")
     splits += read_split_file(tiny_dataset / "ImageSets/val.txt")
     assert sorted(splits) == ids
@@ -51,8 +55,8 @@ def test_extras_have_the_contract_dtypes_and_shapes(tiny_dataset, tiny_cfg):
 
     h, w = tiny_cfg.camera.image_shape_hw
     d = tiny_dataset / "training"
-    radiance = np.load(d / "radiance_2/000000.npy")
-    depth = np.load(d / "depth_2/000000.npy")
+    radiance = np.load(d / "radiance_2/000000.npy", allow_pickle=False)
+    depth = np.load(d / "depth_2/000000.npy", allow_pickle=False)
     assert radiance.dtype == np.float16 and radiance.shape == (3, h, w)
     assert depth.dtype == np.float16 and depth.shape == (h, w)
     with Image.open(d / "instance_2/000000.png") as im:

@@ -123,3 +123,31 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
     above_picture = rgb[60 : rows.min()]
     assert (above_picture.max(axis=2) < 80).sum() > 2000  # text glyphs
     assert np.all(above_picture == (0xC8, 0xCC, 0xD4), axis=2).sum() > 1000  # table borders
+
+
+def test_kitti_metrics_show_counts_cap_and_all_point_ap(kitti_root, tmp_path):
+    # The JSON of `perception3d eval kitti --score-threshold 0.5 --out`: the three real frames,
+    # ground truth fed back as predictions (few objects: AP R40 capped, all-point AP 100).
+    pred = tmp_path / "pred"
+    pred.mkdir()
+    for label in sorted((kitti_root / "training" / "label_2").glob("*.txt")):
+        rows = [r for r in label.read_text().splitlines() if not r.startswith("DontCare")]
+        (pred / label.name).write_text("".join(f"{r} {1 - i / 100}\n" for i, r in enumerate(rows)))
+    metrics = tmp_path / "run" / "metrics.json"
+    argv = ["eval", "kitti", "--gt-dir", str(kitti_root), "--pred-dir", str(pred)]
+    assert main([*argv, "--score-threshold", "0.5", "--out", str(metrics)]) == 0
+    result = json.loads(metrics.read_text())
+    assert is_kitti_result(result)
+    page = build_report([metrics.parent], tmp_path / "report.html").read_text()
+    counted = result["meta"]["gt_counted"]["Car"]
+    assert f"objects counted: easy {counted['easy']}, moderate {counted['moderate']}" in page
+    cap = result["meta"]["r40_cap"]["Car"]["moderate"]
+    assert "AP R40 is capped by the object count" in page and f"moderate {cap:.1f}" in page
+    assert "AP all-point (%)" in page
+    all_point = result["Car"]["all_point"]["3d@0.7"][1]
+    assert all_point == 100.0 and result["Car"]["R40"]["3d@0.7"][1] == cap
+    assert "at score &ge; 0.5: precision / recall (TP FP FN)" in page
+    car_table = page.split("<h3>Car</h3>")[1].split("</table>")[0]
+    rows = re.findall(r'<tr><td class="key">3d@0.7</td>(.*?)</tr>', car_table)
+    cells = re.findall(r"<td>([^<]*)</td>", rows[0])
+    assert cells[1] == f"{cap:.2f}" and cells[7] == "100.00"  # R40 then all-point, moderate

@@ -1,0 +1,286 @@
+"""Detection on any point cloud: a trained detector as a callable on ``(N, 3|4)`` arrays.
+
+No calibration and no dataset layout is needed: points in the LiDAR frame go in, boxes in the
+LiDAR frame come out (``[x, y, z, dx, dy, dz, heading]``, box centre, dx along the heading,
+heading counter-clockwise from +x: OpenPCDet's convention).
+
+Coverage: a KITTI detector's grid only spans the front (x >= 0). Unless the points are cropped
+to the camera's view (a calibration given to a model trained with ``data.fov_only``), the sweep
+is covered all round: the points turned by 180 degrees about z are a second frame of the same
+batch, its boxes are turned back, and a per-class rotated NMS merges both halves (boxes across
+x = 0 are seen by both). Models whose grid already spans x < 0 run once.
+
+Example:
+    >>> from perception3d import Detector
+    >>> from perception3d.data.pointcloud import read_point_cloud
+    >>> detector = Detector.from_checkpoint(
+    ...     "configs/models/pointpillars_lite.yaml",
+    ...     "perception3d/assets/weights/pointpillars_lite_synth.pt", device="cpu")
+    >>> points = read_point_cloud("tests/data/kitti_samples/training/velodyne/004139.bin")
+    >>> dets = detector(points)  # (N, 4) float32 x, y, z, intensity
+    >>> dets.boxes_lidar.shape[1], set(dets.names) <= {"Car", "Pedestrian", "Cyclist"}
+    (7, True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from perception3d.data.dataset import crop_to_fov
+from perception3d.data.pointcloud import points_from_array
+from perception3d.data.sample import LidarSample
+from perception3d.engine.config import ExperimentConfig, load_experiment
+from perception3d.engine.infer import load_detector
+from perception3d.geometry.calib import Calibration
+from perception3d.lidar.voxelize import voxelize
+from perception3d.models.decode import decode_anchors
+from perception3d.models.detector import VoxelBatch, VoxelDetector
+from perception3d.models.nms import rotated_nms
+
+__all__ = ["DecodedHead", "DetectOutput", "Detections", "Detector"]
+
+
+@dataclass(frozen=True)
+class Detections:
+    """One point cloud's detections, by descending score (numpy).
+
+    Attributes:
+        boxes_lidar: (K, 7) float32 ``[x, y, z, dx, dy, dz, heading]``, LiDAR frame, metres and
+            radians, (x, y, z) the box centre.
+        scores: (K,) float32 in [0, 1].
+        labels: (K,) int64 index into ``classes``.
+        classes: the detector's class names.
+    """
+
+    boxes_lidar: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+    classes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @property
+    def names(self) -> np.ndarray:
+        """(K,) str class name of each detection."""
+        return np.array(self.classes, dtype=str)[self.labels].reshape(-1)
+
+    def to_json(self, frame: str) -> dict:
+        """``{"frame", "boxes": [{"label", "score", "center", "size", "heading"}]}`` (LiDAR
+        frame; metres and radians rounded to 1e-5)."""
+        boxes = []
+        for box, score, name in zip(self.boxes_lidar.tolist(), self.scores.tolist(), self.names):
+            boxes.append(
+                {
+                    "label": str(name),
+                    "score": round(score, 5),
+                    "center": [round(v, 5) for v in box[:3]],
+                    "size": [round(v, 5) for v in box[3:6]],
+                    "heading": round(box[6], 5),
+                }
+            )
+        return {"frame": frame, "boxes": boxes}
+
+
+@dataclass(frozen=True)
+class DecodedHead:
+    """Every anchor of one pass, decoded, before threshold and NMS (``--dump-head``).
+
+    Attributes:
+        boxes_lidar: (A, 7) float32 decoded boxes in the head's anchor order, LiDAR frame of the
+            input (a rear pass's boxes are turned back).
+        scores: (A, num_classes) float32 sigmoid class scores.
+    """
+
+    boxes_lidar: np.ndarray
+    scores: np.ndarray
+
+
+@dataclass(frozen=True)
+class DetectOutput:
+    """:meth:`Detector.run`'s result: the detections and, when asked, each pass's decoded head
+    (``[front]`` or ``[front, rear]``)."""
+
+    detections: Detections
+    heads: list[DecodedHead] | None = None
+
+
+def _turn_boxes(boxes: torch.Tensor, angle_rad: float) -> torch.Tensor:
+    """(K, 7) boxes turned about the LiDAR z axis by ``angle_rad`` (heading in [-pi, pi))."""
+    if angle_rad == 0:
+        return boxes
+    c, s = math.cos(angle_rad), math.sin(angle_rad)
+    out = boxes.clone()
+    out[:, 0] = c * boxes[:, 0] - s * boxes[:, 1]
+    out[:, 1] = s * boxes[:, 0] + c * boxes[:, 1]
+    out[:, 6] = torch.remainder(boxes[:, 6] + angle_rad + math.pi, 2 * math.pi) - math.pi
+    return out
+
+
+def _turn_points(points: np.ndarray, angle_rad: float) -> np.ndarray:
+    if angle_rad == 0:
+        return points
+    c, s = np.float32(math.cos(angle_rad)), np.float32(math.sin(angle_rad))
+    out = points.copy()
+    out[:, 0] = c * points[:, 0] - s * points[:, 1]
+    out[:, 1] = s * points[:, 0] + c * points[:, 1]
+    return out
+
+
+class Detector:
+    """A trained voxel detector applied to raw point clouds.
+
+    Args:
+        model: the detector, in eval mode, on its device.
+        experiment: the config it was trained with (voxel grid, ``data.fov_only``).
+        full_circle: cover x < 0 with a second, turned pass when the model's grid does not
+            (see the module docstring); False keeps the model's own range only.
+    """
+
+    def __init__(
+        self, model: VoxelDetector, experiment: ExperimentConfig, full_circle: bool = True
+    ) -> None:
+        if experiment.model.point_features != 4:
+            raise ValueError(
+                f"the model takes {experiment.model.point_features} features per point; "
+                "detection on raw point clouds needs a LiDAR-only model (x, y, z, intensity)"
+            )
+        self.model = model.eval()
+        self.experiment = experiment
+        self.full_circle = full_circle
+        self.device = next(model.parameters()).device
+
+    @classmethod
+    def from_checkpoint(
+        cls,
+        config: str | Path | ExperimentConfig | None,
+        checkpoint: str | Path,
+        device: str = "auto",
+        score_threshold: float | None = None,
+        full_circle: bool = True,
+        overrides: Sequence[str] = (),
+    ) -> Detector:
+        """Load a perception3d checkpoint.
+
+        Args:
+            config: the training config (path or loaded), checked against the checkpoint's
+                model; None uses the config stored in the checkpoint.
+            checkpoint: ``.pt`` file written by ``perception3d train`` (or converted by
+                ``perception3d import-checkpoint``).
+            device: ``auto``, ``cpu`` or ``cuda``.
+            score_threshold: replaces the config's ``model.postprocess.score_threshold``.
+            full_circle: see :class:`Detector`.
+            overrides: ``key=value`` config overrides (with a config path).
+
+        Raises:
+            CheckpointError: an unreadable or foreign checkpoint, or one of another model.
+        """
+        if isinstance(config, (str, Path)):
+            config = load_experiment(config, overrides)
+        model, experiment = load_detector(checkpoint, config, device)
+        if score_threshold is not None:
+            model.post_cfg = replace(model.post_cfg, score_threshold=float(score_threshold))
+        return cls(model, experiment, full_circle)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.model.classes
+
+    def pass_angles(self, cropped_to_fov: bool) -> tuple[float, ...]:
+        """Turns (radians) of the passes over a sweep: ``(0,)`` or ``(0, pi)``."""
+        forward_only = self.experiment.model.voxel.point_range_m[0] >= 0
+        rear = self.full_circle and forward_only and not cropped_to_fov
+        return (0.0, math.pi) if rear else (0.0,)
+
+    def _batch(self, points: np.ndarray, angles: Sequence[float]) -> VoxelBatch:
+        grid = self.experiment.model.voxel
+        parts = [voxelize(_turn_points(points, a), grid, grid.max_voxels_infer) for a in angles]
+        coords = np.concatenate(
+            [np.pad(v.coords_zyx, ((0, 0), (1, 0)), constant_values=b) for b, v in enumerate(parts)]
+        )  # (V, 4) [batch, z, y, x]
+        return VoxelBatch(
+            torch.from_numpy(np.concatenate([v.points for v in parts])).to(self.device),
+            torch.from_numpy(np.concatenate([v.num_points for v in parts])).to(self.device),
+            torch.from_numpy(coords).to(self.device),
+            len(parts),
+        )
+
+    def _forward(self, batch: VoxelBatch):
+        """``model(batch)``; without any voxel (nothing in range) the encoder's output is an
+        all-zero BEV map, which is fed to the backbone directly."""
+        if len(batch.points):
+            return self.model(batch)
+        cfg = self.experiment.model
+        nx, ny, _ = cfg.voxel.grid_size_xyz
+        stride = cfg.encoder_stride
+        bev = torch.zeros(batch.batch_size, cfg.bev_channels, ny // stride, nx // stride)
+        return self.model.head(self.model.backbone(bev.to(self.device)))
+
+    def _merge(self, dets, angles: Sequence[float]) -> Detections:
+        boxes = torch.cat([_turn_boxes(d.boxes_lidar, a) for d, a in zip(dets, angles)])
+        scores = torch.cat([d.scores for d in dets])
+        labels = torch.cat([d.labels for d in dets])
+        post = self.model.post_cfg
+        if len(dets) > 1:
+            keep = []
+            for c in labels.unique().tolist():
+                idx = torch.nonzero(labels == c).squeeze(1)
+                keep.append(idx[rotated_nms(boxes[idx], scores[idx], post.nms_iou)])
+            kept = torch.cat(keep) if keep else torch.zeros(0, dtype=torch.long)
+            order = kept[torch.argsort(scores[kept], descending=True, stable=True)]
+            order = order[: post.max_detections]
+            boxes, scores, labels = boxes[order], scores[order], labels[order]
+        return Detections(
+            boxes.numpy().astype(np.float32),
+            scores.numpy().astype(np.float32),
+            labels.numpy().astype(np.int64),
+            self.classes,
+        )
+
+    @torch.no_grad()
+    def run(
+        self,
+        points: np.ndarray,
+        calib: Calibration | None = None,
+        image_shape: tuple[int, int] | None = None,
+        decode_all: bool = False,
+    ) -> DetectOutput:
+        """Detect objects in one point cloud.
+
+        Args:
+            points: (N, 3) or (N, 4) float ``[x, y, z(, intensity)]``, LiDAR frame, metres
+                (intensity 0 when absent; KITTI models expect reflectance in [0, 1]).
+            calib: KITTI calibration; crops the points to image_2's view when the model was
+                trained that way (``data.fov_only``), else unused.
+            image_shape: (H, W) of image_2 for that crop (default KITTI's 375 x 1242).
+            decode_all: also return every anchor's decoded box and scores (:class:`DecodedHead`).
+
+        Raises:
+            PointCloudFormatError: points of a wrong shape or dtype, or non-finite.
+        """
+        points = points_from_array(points)
+        cropped = calib is not None and self.experiment.data.fov_only
+        if cropped:
+            sample = LidarSample("points", points, np.zeros((0, 7)), np.zeros(0, object), calib,
+                                 image_shape)  # fmt: skip
+            points = crop_to_fov(sample).points
+        angles = self.pass_angles(cropped)
+        head_out = self._forward(self._batch(points, angles))
+        dets = self.model.postprocess(head_out)
+        heads = None
+        if decode_all:
+            heads = [
+                DecodedHead(_turn_boxes(d.boxes_lidar, a).cpu().numpy(), d.scores.cpu().numpy())
+                for d, a in zip(decode_anchors(self.model, head_out), angles)
+            ]
+        return DetectOutput(self._merge(dets, angles), heads)
+
+    def __call__(self, points: np.ndarray, calib: Calibration | None = None) -> Detections:
+        """Detections of one point cloud (see :meth:`run`)."""
+        return self.run(points, calib).detections

@@ -1,0 +1,120 @@
+"""Configs of the learned ISP stages' training (``configs/isp/train_*.yaml``): a stage
+(``task: isp``) or the HDR stage's camera-response estimator (``task: crf``), in the
+experiment schema of :mod:`perception3d.engine.config`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from perception3d.engine.config import DataSection, TrainConfig
+from perception3d.isp.weights import IspModelConfig
+
+
+@dataclass(frozen=True)
+class IspData(DataSection):
+    """``data:``: where training scenes come from, and the crops cut from them.
+
+    Attributes:
+        root: a ``perception3d synth`` root with ``radiance_2``/``depth_2`` (or null).
+        train_split: ImageSets split to draw from (null: every frame of the root); held-out
+            frames stay out.
+        max_train_frames: at most this many synthetic frames are loaded.
+        procedural: number of seeded procedural scenes added to the pool.
+        real_images: sRGB photographs unprocessed into raw (e.g. KITTI image_2 PNGs).
+        real_fraction: share of crops drawn from the real images (when there are some).
+        lowlight_fraction: share of ``raw`` captures at low-light ISO (the rest: normal).
+        highlight_fraction: share of crops centred near a scene's brightest pixels.
+        frame_exposure: ``hdr``: expose each crop as its whole frame would be (the held-out
+            evaluation exposes whole frames), not the crop alone.
+        crop: crop width (and height, unless ``crop_height``), pixels.
+        crop_height: crop height (larger than a frame: full-height strips).
+    """
+
+    train_split: str | None = "train"
+    max_train_frames: int | None = 200
+    procedural: int = 48
+    real_images: tuple[Path, ...] = ()
+    real_fraction: float = 0.25
+    lowlight_fraction: float = 0.6
+    highlight_fraction: float = 0.0
+    frame_exposure: bool = False
+    crop: int = 128
+    crop_height: int | None = None
+
+
+@dataclass(frozen=True)
+class IspLoss:
+    """``loss:`` of a stage.
+
+    Attributes:
+        hdr_mu_law_weight: weight of the mu-law L1 term of the HDR loss (with 1, the boost of
+            clipped highlights stayed near the median of their log radiance, about 2x the
+            clip level).
+    """
+
+    hdr_mu_law_weight: float = 4.0
+
+
+def _train_isp() -> TrainConfig:
+    # Adam, cosine to 5 % of the rate, gradient norm clipped at 1
+    return TrainConfig(epochs=20, steps_per_epoch=100, batch_size=8, optimizer="adam",
+                       lr_max=0.001, weight_decay=0.0, schedule="cosine", min_lr_ratio=0.05,
+                       grad_clip_norm=1.0, num_threads=2, validate_every=0)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class IspExperiment:
+    """``task: isp``: one learned stage trained on pairs the sensor model makes on the fly."""
+
+    model: IspModelConfig
+    data: IspData = field(default_factory=IspData)
+    train: TrainConfig = field(default_factory=_train_isp)
+    loss: IspLoss = field(default_factory=IspLoss)
+    task: Literal["isp"] = "isp"
+
+    FREE_MODEL_KEYS: ClassVar = ()
+
+    @property
+    def kind(self) -> str:
+        return self.model.kind
+
+
+@dataclass(frozen=True)
+class CrfData(IspData):
+    """``data:`` of the response estimator: whole-frame captures of the scenes.
+
+    Attributes:
+        captures_per_scene: whole-frame HDR captures per scene.
+    """
+
+    captures_per_scene: int = 8
+
+
+def _train_crf() -> TrainConfig:
+    return TrainConfig(epochs=10, steps_per_epoch=300, batch_size=256, optimizer="adam",
+                       lr_max=0.001, weight_decay=0.0001, schedule="cosine", min_lr_ratio=0.05,
+                       grad_clip_norm=None, num_threads=1, validate_every=1)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CrfExperiment:
+    """``task: crf``: the HDR stage's camera-response estimator, trained on its own; the rest
+    of the HDR stage comes unchanged from ``train.init_weights``. Writes an ``isp_hdr``
+    checkpoint."""
+
+    model: IspModelConfig = field(default_factory=lambda: IspModelConfig("hdr", crf="stats"))
+    data: CrfData = field(default_factory=CrfData)
+    train: TrainConfig = field(default_factory=_train_crf)
+    task: Literal["crf"] = "crf"
+
+    kind: ClassVar[str] = "isp_hdr"
+    FREE_MODEL_KEYS: ClassVar = ()
+
+    def __post_init__(self) -> None:
+        if (self.model.stage, self.model.crf) != ("hdr", "stats"):
+            raise ValueError(
+                f"task crf trains an HDR stage's statistics estimator: model.stage must be hdr "
+                f"and model.crf stats, got {self.model.stage} and {self.model.crf}"
+            )

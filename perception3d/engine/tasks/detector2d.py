@@ -1,0 +1,173 @@
+"""Task of the 2D image detector (``task: detector2d``, ``configs/frustum/detector2d.yaml``;
+:mod:`perception3d.models.detector2d`) on ``image_2`` + ``label_2`` 2D boxes, evaluated with
+the KITTI ``bbox`` metric on the val split (``OUT/val_2d/``).
+
+Targets: Car, Pedestrian, Cyclist boxes are positives; DontCare regions are ignored for every
+class, Van for Car and Person_sitting for Pedestrian (the KITTI protocol ignores those
+detections rather than counting them false, REFERENCE.md), other types are background.
+
+Determinism: the frame order of epoch e from ``(seed, e)``, each sample's augmentation
+(horizontal flip, crop, brightness/gamma) from ``(seed, e, index)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from perception3d.data.kitti import KittiObject, KittiObjectDataset
+from perception3d.engine.config import require_root
+from perception3d.engine.distributed import DistInfo
+from perception3d.engine.frustum_config import Detector2DExperiment
+from perception3d.engine.frustum_infer import build_detector2d, evaluate_results, infer_2d
+from perception3d.engine.task import Task, count_index_batches, index_batches
+from perception3d.models.detector2d import (
+    STRIDE,
+    CenterNet2D,
+    compute_loss_2d,
+    encode_targets_2d,
+    resize_image,
+)
+
+# KITTI neighbouring classes whose detections the protocol ignores (not counted as false).
+IGNORED_AS = {"Van": "Car", "Person_sitting": "Pedestrian"}
+
+
+def boxes_2d_targets(
+    objects: Sequence[KittiObject], classes: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Positive and ignored 2D boxes of one frame's labels (image pixels).
+
+    Returns:
+        boxes (M, 4), labels (M,) class indices, ignore_boxes (G, 4), ignore_labels (G,)
+        (-1: every class).
+    """
+    boxes, labels, ign, ign_labels = [], [], [], []
+    for o in objects:
+        if o.type in classes:
+            boxes.append(o.bbox)
+            labels.append(classes.index(o.type))
+        elif o.is_dontcare:
+            ign.append(o.bbox)
+            ign_labels.append(-1)
+        elif IGNORED_AS.get(o.type) in classes:
+            ign.append(o.bbox)
+            ign_labels.append(classes.index(IGNORED_AS[o.type]))
+    return (
+        np.array(boxes, dtype=np.float64).reshape(-1, 4),
+        np.array(labels, dtype=np.int64),
+        np.array(ign, dtype=np.float64).reshape(-1, 4),
+        np.array(ign_labels, dtype=np.int64),
+    )
+
+
+def load_resized_images(
+    dataset: KittiObjectDataset, input_hw: tuple[int, int], progress: bool = True
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """All images of ``dataset`` resized to ``input_hw`` as (F, 3, H, W) uint8, and each
+    frame's original (H, W)."""
+    images = np.zeros((len(dataset), 3, *input_hw), dtype=np.uint8)
+    sizes = []
+    for i, frame in enumerate(tqdm(dataset, desc="load images", disable=not progress)):
+        img = torch.from_numpy(frame.image)
+        sizes.append(tuple(img.shape[1:]))
+        images[i] = (resize_image(img, input_hw)[0] * 255 + 0.5).clamp(0, 255).byte().numpy()
+    return images, sizes
+
+
+def augment_2d(
+    image_u8: np.ndarray,
+    boxes_in: np.ndarray,
+    labels: np.ndarray,
+    ign_in: np.ndarray,
+    ign_labels: np.ndarray,
+    crop_width: int,
+    rng: np.random.Generator,
+):
+    """Random flip, horizontal crop and brightness/gamma of one resized image and its boxes.
+
+    A box cut by the crop to less than half its width becomes an ignore region of its class.
+    Returns ``(image float32 (3, H, Wc) in [0, 1], boxes, labels, ign_boxes, ign_labels)``.
+    """
+    img = image_u8.astype(np.float32) / 255.0
+    w = img.shape[2]
+    boxes, ign = boxes_in.copy(), ign_in.copy()
+    if rng.random() < 0.5:
+        img = img[:, :, ::-1]
+        boxes[:, [0, 2]] = w - boxes[:, [2, 0]]
+        ign[:, [0, 2]] = w - ign[:, [2, 0]]
+    if 0 < crop_width < w:
+        x0 = int(rng.integers(0, (w - crop_width) // STRIDE + 1)) * STRIDE
+        img = img[:, :, x0 : x0 + crop_width]
+        boxes[:, [0, 2]] -= x0
+        ign[:, [0, 2]] -= x0
+        clipped = boxes.copy()
+        clipped[:, [0, 2]] = clipped[:, [0, 2]].clip(0, crop_width - 1)
+        width = np.maximum(boxes[:, 2] - boxes[:, 0], 1e-6)
+        keep = (clipped[:, 2] - clipped[:, 0]) >= 0.5 * width
+        ign = np.concatenate([ign, clipped[~keep]])
+        ign_labels = np.concatenate([ign_labels, labels[~keep]])
+        boxes, labels = clipped[keep], labels[keep]
+    gain = rng.uniform(0.6, 1.4)
+    gamma = rng.uniform(0.7, 1.4)
+    img = np.clip(np.clip(img, 0, 1) ** gamma * gain, 0, 1)
+    return np.ascontiguousarray(img), boxes, labels, ign, ign_labels
+
+
+class Detector2DTask(Task):
+    """2D detector training (see the module docstring)."""
+
+    def __init__(self, cfg: Detector2DExperiment) -> None:
+        self.config = cfg
+        self.images = np.zeros((0, 3, 1, 1), np.uint8)
+        self.targets: list = []
+
+    def build_model(self) -> CenterNet2D:
+        return build_detector2d(self.config)
+
+    def prepare(self, progress: bool) -> None:
+        data, mc = self.config.data, self.config.model
+        root = require_root(data, self.config.task)
+        ds = KittiObjectDataset(root, data.train_split, max_frames=data.max_train_frames)
+        if len(ds) == 0:
+            raise ValueError(f"{data.root}: training split {data.train_split!r} is empty")
+        self.images, sizes = load_resized_images(ds, mc.input_hw, progress)
+        self.targets = []
+        for frame, (h, w) in zip(ds, sizes):
+            scale = np.array([mc.input_hw[1] / w, mc.input_hw[0] / h] * 2)
+            b, lab, ign, ign_lab = boxes_2d_targets(frame.objects, mc.classes)
+            self.targets.append((b * scale, lab, ign * scale, ign_lab))
+
+    def steps_per_epoch(self, shard: DistInfo) -> int:
+        return count_index_batches(len(self.images), self.config.train.batch_size, shard)
+
+    def batches(self, epoch: int, shard: DistInfo):
+        tc, data, mc = self.config.train, self.config.data, self.config.model
+        crop = data.crop_width if data.crop_width else mc.input_hw[1]
+        out_hw = (mc.input_hw[0] // STRIDE, crop // STRIDE)
+        for idx in index_batches(len(self.images), tc.batch_size, tc.seed, epoch, shard):
+            images, targets = [], []
+            for i in idx:
+                rng = np.random.default_rng([tc.seed, epoch, int(i)])
+                img, b, lab, ign, ign_lab = augment_2d(self.images[i], *self.targets[i], crop,
+                                                       rng)  # fmt: skip
+                images.append(img)
+                targets.append(encode_targets_2d(b, lab, ign, ign_lab, len(mc.classes), out_hw,
+                                                 data.gaussian_alpha))  # fmt: skip
+            yield torch.from_numpy(np.stack(images)), targets
+
+    def loss(self, model, batch):
+        images, targets = batch
+        return compute_loss_2d(model(images), targets)
+
+    def evaluate(self, model: CenterNet2D, out_dir: Path, progress: bool) -> dict:
+        """2D detections of the val split (``out_dir/val_2d/``) and their KITTI AP."""
+        data = self.config.data
+        val_dir = out_dir / "val_2d"
+        infer_2d(model, data.root, data.val_split, val_dir, max_frames=data.max_val_frames,
+                 progress=progress, overwrite=True)  # fmt: skip
+        return evaluate_results(data.root, val_dir, data.val_split, data.max_val_frames)

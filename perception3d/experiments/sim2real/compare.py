@@ -1,0 +1,147 @@
+"""Sum each set's per-sweep statistics and compare every histogram with the real one.
+
+Each histogram of a set is the sum over its frames (or objects); its Jensen-Shannon distance to
+the real histogram is quoted beside the real data's bootstrap floor (`divergence.py`): the
+distance the real histogram has from resamples of its own frames (or objects). Only a distance
+well above the floor is a difference the real data can show.
+
+Example:
+    >>> rec = {"hist": {"range": np.array([1.0, 3.0])}, "objects": []}
+    >>> out = compare_histograms([rec, rec], [rec], ["range"])
+    >>> out["range"]["js_distance"], out["range"]["real"]
+    (0.0, [2.0, 6.0])
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+from perception3d.experiments.sim2real.divergence import bootstrap_floor, histogram, js_distance
+from perception3d.experiments.sim2real.objects import (
+    DENSITY_EDGES,
+    INTENSITY_EDGES,
+    normalized_count,
+)
+
+__all__ = [
+    "DISTANCE_BINS_M",
+    "compare_histograms",
+    "compare_objects",
+    "compare_ray_drop",
+    "ground_summary",
+]
+
+DISTANCE_BINS_M = (0.0, 10.0, 20.0, 30.0, 45.0, 60.0)
+
+
+def _pair(real_groups: np.ndarray, synth_groups: np.ndarray) -> dict:
+    real, synth = real_groups.sum(axis=0), synth_groups.sum(axis=0)
+    ok = real.sum() > 0 and synth.sum() > 0
+    return {
+        "real": real.tolist(),
+        "synthetic": synth.tolist(),
+        "js_distance": js_distance(real, synth) if ok else float("nan"),
+        "real_floor": bootstrap_floor(real_groups),
+        "groups": [len(real_groups), len(synth_groups)],
+    }
+
+
+def _groups(records: Sequence[dict], key: str) -> np.ndarray:
+    rows = [r["hist"][key] for r in records if key in r["hist"]]
+    width = len(rows[0]) if rows else 1
+    return np.array(rows, dtype=np.float64).reshape(len(rows), width)
+
+
+def compare_histograms(real: Sequence[dict], synth: Sequence[dict], keys: Sequence[str]) -> dict:
+    """Per key: summed histograms, JS distance and the real floor (frames resampled)."""
+    return {key: _pair(_groups(real, key), _groups(synth, key)) for key in keys}
+
+
+def compare_ray_drop(real: Sequence[dict], synth: Sequence[dict]) -> dict:
+    """Empty share per beam, and drop share (holes / (holes + returns)) vs range and incidence;
+    JS distances of where the empty cells are (over beams) and of the holes' range and
+    incidence histograms."""
+    out: dict = {}
+    share = {}
+    for name, recs in (("real", real), ("synthetic", synth)):
+        empty, counted = (
+            _groups(recs, "empty_per_beam").sum(0),
+            _groups(recs, "counted_per_beam").sum(0),
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share[name] = empty / counted
+        out[f"empty_share_{name}"] = float(empty.sum() / max(counted.sum(), 1.0))
+    out["empty_share_per_beam"] = {
+        k: [None if np.isnan(v) else float(v) for v in s] for k, s in share.items()
+    }
+    both = ~np.isnan(share["real"]) & ~np.isnan(share["synthetic"])
+    out["empty_share_mean_abs_difference"] = float(
+        np.mean(np.abs(share["real"][both] - share["synthetic"][both]))
+    )
+    out["empty_per_beam"] = _pair(_groups(real, "empty_per_beam"), _groups(synth, "empty_per_beam"))
+    for axis in ("range", "incidence"):
+        entry = _pair(_groups(real, f"holes_vs_{axis}"), _groups(synth, f"holes_vs_{axis}"))
+        for name, recs in (("real", real), ("synthetic", synth)):
+            holes = _groups(recs, f"holes_vs_{axis}").sum(0)
+            returns = _groups(recs, f"returns_vs_{axis}").sum(0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                entry[f"drop_share_{name}"] = [
+                    None if np.isnan(v) else float(v) for v in holes / (holes + returns)
+                ]
+        out[f"holes_vs_{axis}"] = entry
+    return out
+
+
+def _objects(records: Sequence[dict], class_name: str) -> list[dict]:
+    return [o for r in records for o in r["objects"] if o["class"] == class_name]
+
+
+def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequence[str]) -> dict:
+    """Per class: points per object (normalized to 10 m, `objects.normalized_count`) and the
+    reflectivity of the objects' points, each with its JS distance and the real floor (objects
+    resampled); median points per distance bin."""
+    out: dict = {"points_per_object": {}, "reflectivity": {}}
+    for cls in classes:
+        objs = {"real": _objects(real, cls), "synthetic": _objects(synth, cls)}
+        density = {
+            k: np.array(
+                [
+                    histogram(normalized_count([o["points"]], [o["distance_m"]]), DENSITY_EDGES)
+                    for o in v
+                ]
+            ).reshape(len(v), len(DENSITY_EDGES) - 1)
+            for k, v in objs.items()
+        }
+        entry = _pair(density["real"], density["synthetic"])
+        for k, v in objs.items():
+            d = np.array([o["distance_m"] for o in v])
+            n = np.array([o["points"] for o in v])
+            entry[f"median_points_by_distance_{k}"] = [
+                float(np.median(n[(d >= lo) & (d < hi)])) if np.any((d >= lo) & (d < hi)) else None
+                for lo, hi in itertools.pairwise(DISTANCE_BINS_M)
+            ]
+            entry[f"objects_{k}"] = [[o["distance_m"], o["points"]] for o in v]
+        out["points_per_object"][cls] = entry
+        refl = {
+            k: np.array([o["intensity"] for o in v]).reshape(len(v), len(INTENSITY_EDGES) - 1)
+            for k, v in objs.items()
+        }
+        out["reflectivity"][cls] = _pair(refl["real"], refl["synthetic"])
+    return out
+
+
+def ground_summary(records: Sequence[dict]) -> dict:
+    """Mean, standard deviation and values over frames of the ground fit's height, slope,
+    pitch and roll."""
+    out = {}
+    for key in ("height_m", "slope_deg", "pitch_deg", "roll_deg"):
+        v = np.array([r["ground"][key] for r in records])
+        out[key] = {
+            "mean": float(v.mean()) if len(v) else float("nan"),
+            "std": float(v.std()) if len(v) else float("nan"),
+            "values": [round(float(x), 3) for x in v],
+        }
+    return out

@@ -1,0 +1,219 @@
+"""The report's pictures: real against synthetic, one PNG per group of statistics (matplotlib)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from perception3d.atomic import atomic_write
+from perception3d.experiments.sim2real.fp_kinds import FP_KINDS
+from perception3d.experiments.sim2real.objects import DENSITY_EDGES
+from perception3d.experiments.sim2real.stats import EDGES
+
+__all__ = ["write_figures"]
+
+_COLOURS = {"real": "black", "synthetic": "tab:orange"}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=90)
+    _plt().close(fig)
+    return atomic_write(path, lambda f: f.write(buf.getvalue()))
+
+
+def _title(name: str, entry: dict) -> str:
+    js, floor = entry.get("js_distance"), entry.get("real_floor")
+    if js is None or not np.isfinite(js):
+        return name
+    return (
+        f"{name}\nJS {js:.3f} (real floor {floor:.3f}; n {entry['groups'][0]}/{entry['groups'][1]})"
+    )
+
+
+def _hist(ax, edges, entry: dict, name: str, xlabel: str) -> None:
+    centres = (np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2
+    for key in ("real", "synthetic"):
+        h = np.asarray(entry[key], dtype=np.float64)
+        if h.sum() > 0:
+            ax.step(centres, h / h.sum(), where="mid", color=_COLOURS[key], label=key)
+    ax.set_title(_title(name, entry), fontsize=9)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.legend(fontsize=7)
+
+
+def _objects_figure(stats: dict, path: Path) -> Path:
+    plt = _plt()
+    classes = list(stats["objects"]["points_per_object"])
+    fig, axes = plt.subplots(2, len(classes), figsize=(4.5 * len(classes), 7), squeeze=False)
+    for j, cls in enumerate(classes):
+        e = stats["objects"]["points_per_object"][cls]
+        for key in ("synthetic", "real"):
+            pts = np.array(e[f"objects_{key}"], dtype=np.float64).reshape(-1, 2)
+            if len(pts):
+                axes[0, j].scatter(
+                    pts[:, 0],
+                    np.maximum(pts[:, 1], 0.8),
+                    s=8 if key == "real" else 3,
+                    color=_COLOURS[key],
+                    label=key,
+                    alpha=1.0 if key == "real" else 0.4,
+                )
+        axes[0, j].set_yscale("log")
+        axes[0, j].set_xlabel("distance (m)", fontsize=8)
+        axes[0, j].set_ylabel("points in box", fontsize=8)
+        axes[0, j].set_title(f"{cls}: points per object", fontsize=9)
+        axes[0, j].legend(fontsize=7)
+        _hist(
+            axes[1, j],
+            DENSITY_EDGES,
+            e,
+            f"{cls}: log2(points at 10 m)",
+            "log2(count x (d / 10 m)^2)",
+        )
+    return _save(fig, path)
+
+
+def _reflectivity_figure(stats: dict, path: Path) -> Path:
+    plt = _plt()
+    panels = [
+        (f"{c} points", stats["objects"]["reflectivity"][c])
+        for c in stats["objects"]["reflectivity"]
+    ]
+    for key in ("intensity/background", "intensity/ground", "intensity/standing"):
+        panels.append((key.split("/")[1] + " points", stats["histograms"][key]))
+    fig, axes = plt.subplots(2, 3, figsize=(14, 7))
+    for ax, (name, entry) in zip(axes.ravel(), panels):
+        _hist(ax, EDGES["intensity/ground"], entry, f"reflectivity: {name}", "intensity")
+    return _save(fig, path)
+
+
+def _raydrop_figure(stats: dict, path: Path) -> Path:
+    plt = _plt()
+    rd = stats["ray_drop"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for key in ("real", "synthetic"):
+        share = [np.nan if v is None else v for v in rd["empty_share_per_beam"][key]]
+        axes[0].plot(np.arange(len(share)), share, color=_COLOURS[key], label=key)
+    axes[0].set_xlabel("beam (0 = highest)", fontsize=8)
+    axes[0].set_ylabel("empty share of counted cells", fontsize=8)
+    axes[0].set_title(
+        f"empty cells per beam\nmean |difference| {rd['empty_share_mean_abs_difference']:.3f}",
+        fontsize=9,
+    )
+    axes[0].legend(fontsize=7)
+    for ax, axis, edges, unit in (
+        (axes[1], "range", EDGES["holes_vs_range"], "range (m)"),
+        (axes[2], "incidence", EDGES["holes_vs_incidence"], "incidence (deg)"),
+    ):
+        e = rd[f"holes_vs_{axis}"]
+        centres = (edges[:-1] + edges[1:]) / 2
+        for key in ("real", "synthetic"):
+            share = [np.nan if v is None else v for v in e[f"drop_share_{key}"]]
+            ax.plot(centres, share, "o-", color=_COLOURS[key], label=key)
+        ax.set_xlabel(unit, fontsize=8)
+        ax.set_ylabel("holes / (holes + returns)", fontsize=8)
+        ax.set_title(_title(f"ray drop vs {axis}", e), fontsize=9)
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _geometry_figure(stats: dict, path: Path) -> Path:
+    plt = _plt()
+    h = stats["histograms"]
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8))
+    _hist(axes[0, 0], EDGES["range_noise"], h["range_noise"], "range error on planar patches", "m")
+    _hist(
+        axes[0, 1],
+        EDGES["ground_cell_height"],
+        h["ground_cell_height"],
+        "ground height per 2 m cell",
+        "z (m, LiDAR)",
+    )
+    _hist(
+        axes[0, 2],
+        EDGES["height_above_ground"],
+        h["height_above_ground"],
+        "height of standing returns",
+        "above ground (m)",
+    )
+    _hist(axes[1, 0], EDGES["range"], h["range"], "range of returns (FOV)", "m")
+    g = stats["ground"]
+    for key in ("real", "synthetic"):
+        axes[1, 1].scatter(
+            g[key]["pitch_deg"]["values"],
+            g[key]["roll_deg"]["values"],
+            s=10,
+            color=_COLOURS[key],
+            label=key,
+        )
+        axes[1, 2].hist(
+            g[key]["height_m"]["values"],
+            bins=np.arange(1.5, 2.0, 0.02),
+            histtype="step",
+            density=True,
+            color=_COLOURS[key],
+            label=key,
+        )
+    axes[1, 1].set_xlabel("ground pitch (deg)", fontsize=8)
+    axes[1, 1].set_ylabel("ground roll (deg)", fontsize=8)
+    axes[1, 1].set_title("ground plane per frame", fontsize=9)
+    axes[1, 2].set_xlabel("sensor height above ground (m)", fontsize=8)
+    axes[1, 2].set_title("sensor height per frame", fontsize=9)
+    for ax in axes[1, 1:]:
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _fp_figure(stats: dict, path: Path) -> Path:
+    plt = _plt()
+    fp = stats["detection"]["false_positives"]
+    sets = [k for k in ("real", "synthetic") if k in fp]
+    classes = list(fp[sets[0]]) if sets else []
+    fig, axes = plt.subplots(
+        1, max(len(classes), 1), figsize=(6 * max(len(classes), 1), 4.5), squeeze=False
+    )
+    for ax, cls in zip(axes[0], classes):
+        width = 0.8 / len(sets)
+        for i, key in enumerate(sets):
+            e = fp[key][cls]
+            per_frame = [e["counts"][k] / max(e["frames"], 1) for k in FP_KINDS]
+            ax.barh(
+                np.arange(len(FP_KINDS)) + i * width,
+                per_frame,
+                height=width,
+                color=_COLOURS[key],
+                label=f"{key} ({sum(e['counts'].values())} in {e['frames']} frames)",
+            )
+        ax.set_yticks(np.arange(len(FP_KINDS)) + 0.4 - width / 2, FP_KINDS, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel("false positives per frame", fontsize=8)
+        ax.set_title(f"{cls} false positives by what they hit", fontsize=9)
+        ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def write_figures(stats: dict, out: Path) -> list[Path]:
+    """``objects.png``, ``reflectivity.png``, ``ray_drop.png``, ``geometry.png`` and, with
+    detections, ``false_positives.png`` in ``out``."""
+    paths = [
+        _objects_figure(stats, out / "objects.png"),
+        _reflectivity_figure(stats, out / "reflectivity.png"),
+        _raydrop_figure(stats, out / "ray_drop.png"),
+        _geometry_figure(stats, out / "geometry.png"),
+    ]
+    if stats.get("detection", {}).get("false_positives"):
+        paths.append(_fp_figure(stats, out / "false_positives.png"))
+    return paths

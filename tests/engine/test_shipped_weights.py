@@ -1,0 +1,310 @@
+"""Every shipped weight file loads through its loader and gives, on a fixed input, the outputs
+recorded before the files were converted to the one checkpoint format (the same tensors: the
+conversion, ``tools/convert_checkpoint.py``, only rewrote the layout and the config).
+
+Each signature is (sum, sum of |x|, x[0], x[n // 3], x[n // 2], x[-1]) of the flattened output
+in float64, at one torch thread. The REFERENCE numbers were printed by this module's
+``signatures`` with main's loaders of commit 8ef9f49 (``load_detector``, ``load_segnet``,
+``load_detector2d``, ``load_frustum_model``, ``perception3d.isp.train.load_weights``) on the
+files before conversion.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from perception3d.runtime import torch_threads
+
+WEIGHTS = Path(__file__).parents[2] / "perception3d" / "assets" / "weights"
+
+REFERENCE = {
+    "pointpillars_lite_synth": {
+        "cls_logits": [
+            -980013.4040728807,
+            980013.4040728807,
+            -4.186619758605957,
+            -9.51654052734375,
+            -5.481559753417969,
+            -6.916555404663086,
+        ],
+        "box_deltas": [
+            16520.53392434609,
+            37109.384074309375,
+            0.0036603102926164865,
+            -0.10079392790794373,
+            0.04856603220105171,
+            0.4168833792209625,
+        ],
+        "dir_logits": [
+            277.32825420005247,
+            22820.30576826958,
+            1.3862426280975342,
+            0.10205233842134476,
+            -1.0144842863082886,
+            -0.384268581867218,
+        ],
+    },
+    "pointpillars_lite_ft_synth": {
+        "cls_logits": [
+            -1023862.2795284986,
+            1023862.2795284986,
+            -4.330080509185791,
+            -10.24415397644043,
+            -5.149678707122803,
+            -7.070732116699219,
+        ],
+        "box_deltas": [
+            15519.310981184593,
+            35526.59898458433,
+            0.008195728063583374,
+            -0.06230655312538147,
+            0.00035419128835201263,
+            0.2928107976913452,
+        ],
+        "dir_logits": [
+            401.9582411102019,
+            24468.029938559514,
+            1.5141613483428955,
+            0.11338873207569122,
+            -0.686938464641571,
+            -0.5416681170463562,
+        ],
+    },
+    "pointpainting_lite_synth": {
+        "cls_logits": [
+            -1024967.3192728758,
+            1024967.3192728758,
+            -4.072268486022949,
+            -10.197760581970215,
+            -5.486140727996826,
+            -6.670783042907715,
+        ],
+        "box_deltas": [
+            15874.849415519333,
+            36331.03298249951,
+            -0.018136922270059586,
+            -0.0678529143333435,
+            -0.0016455980949103832,
+            0.2700163722038269,
+        ],
+        "dir_logits": [
+            184.37405738886446,
+            24546.87948492542,
+            1.322214126586914,
+            0.11663542687892914,
+            -1.029563069343567,
+            -0.5378349423408508,
+        ],
+    },
+    "segnet_synth": {
+        "logits": [
+            -10873.615703314077,
+            38705.218643768225,
+            3.775463581085205,
+            -0.07585248351097107,
+            -1.8329918384552002,
+            -1.175569772720337,
+        ],
+    },
+    "frustum_detector2d_synth": {
+        "heatmap": [
+            -93227.61520791054,
+            93227.61520791054,
+            -3.6973166465759277,
+            -3.6619789600372314,
+            -3.3009438514709473,
+            -4.3483123779296875,
+        ],
+        "size": [
+            24223.77258323133,
+            24227.486625686288,
+            0.8527308702468872,
+            1.402489185333252,
+            1.3105432987213135,
+            0.9988434314727783,
+        ],
+        "offset": [
+            7070.143395066261,
+            7070.143395066261,
+            0.5746943950653076,
+            0.6449010372161865,
+            0.47937726974487305,
+            0.21560724079608917,
+        ],
+    },
+    "frustum_pointnet_synth": {
+        "seg_logits": [
+            -216.28306840453297,
+            5915.83003316354,
+            4.253530025482178,
+            -7.586763381958008,
+            4.947713375091553,
+            -5.744035720825195,
+        ],
+        "stage1_center": [
+            37.54236662387848,
+            37.54236662387848,
+            0.19041240215301514,
+            20.27726173400879,
+            0.3827338218688965,
+            14.861161231994629,
+        ],
+        "center": [
+            35.58879715204239,
+            36.04795426130295,
+            -0.22957855463027954,
+            19.945415496826172,
+            0.16266965866088867,
+            13.579407691955566,
+        ],
+        "heading_scores": [
+            -7.852837413549423,
+            88.70732912421227,
+            -7.644129276275635,
+            6.192898273468018,
+            -1.3461419343948364,
+            -0.26984894275665283,
+        ],
+        "heading_residual_norm": [
+            10.748000517487526,
+            25.359019204974174,
+            -1.2371735572814941,
+            -0.16335175931453705,
+            -0.6425601243972778,
+            0.9548574686050415,
+        ],
+        "size_scores": [
+            -14.330882787704468,
+            24.121474981307983,
+            3.3965864181518555,
+            -9.228286743164062,
+            1.4987096786499023,
+            -3.08894681930542,
+        ],
+        "size_residual_norm": [
+            7.502569897100329,
+            8.022199990227818,
+            0.18435311317443848,
+            0.8151378035545349,
+            -0.04761612415313721,
+            0.12836767733097076,
+        ],
+    },
+    "isp_raw": {
+        "out": [
+            2772.9436873805826,
+            2773.0417327952455,
+            0.20984721183776855,
+            0.10161761939525604,
+            0.13390286266803741,
+            -0.007868899032473564,
+        ],
+    },
+    "isp_hdr": {
+        "out": [
+            6261.668024577686,
+            6261.668024577686,
+            0.6563789248466492,
+            0.3508347272872925,
+            0.61083984375,
+            0.9703577160835266,
+        ],
+    },
+    "isp_dehaze": {
+        "out": [
+            5794.180721219071,
+            5794.180721219071,
+            0.25181159377098083,
+            0.0,
+            0.6533547639846802,
+            1.290825366973877,
+        ],
+    },
+}
+
+
+def _sig(t: torch.Tensor) -> list[float]:
+    t = t.detach().double().flatten()
+    idx = [0, t.numel() // 3, t.numel() // 2, t.numel() - 1]
+    return [float(t.sum()), float(t.abs().sum())] + [float(t[i]) for i in idx]
+
+
+def _image(seed: int, c: int, h: int, w: int) -> torch.Tensor:
+    return torch.rand(1, c, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+def _voxel_input(grid, features: int, seed: int = 0):
+    """300 random voxels of ``grid`` (at most one per cell) with random points inside."""
+    from perception3d.models.detector import VoxelBatch
+
+    g = torch.Generator().manual_seed(seed)
+    nx, ny, nz = grid.grid_size_xyz
+    v, p = 300, grid.max_points_per_voxel
+    flat = torch.randperm(nx * ny * nz, generator=g)[:v]
+    z, y, x = flat // (nx * ny), (flat // nx) % ny, flat % nx
+    lo, size = torch.tensor(grid.point_range_m[:3]), torch.tensor(grid.voxel_size_m)
+    corner = lo + torch.stack([x, y, z], 1).float() * size
+    pts = corner[:, None, :] + torch.rand(v, p, 3, generator=g) * size
+    extra = torch.rand(v, p, features - 3, generator=g)
+    num = torch.randint(1, p + 1, (v,), generator=g)
+    mask = torch.arange(p)[None, :] < num[:, None]
+    points = torch.cat([pts, extra], 2) * mask[..., None]
+    coords = torch.stack([torch.zeros_like(z), z, y, x], 1).int()
+    return VoxelBatch(points.float(), num.int(), coords, 1)
+
+
+@torch.no_grad()
+def signatures(name: str) -> dict[str, list[float]]:
+    """The output signatures of the shipped file ``name`` (without ``.pt``)."""
+    path = WEIGHTS / f"{name}.pt"
+    if name.startswith(("pointpillars", "pointpainting")):
+        from perception3d.engine.infer import load_detector
+
+        model, cfg = load_detector(path, device="cpu")
+        out = model(_voxel_input(cfg.model.voxel, cfg.model.point_features))
+        return {k: _sig(v) for k, v in out._asdict().items()}
+    if name == "segnet_synth":
+        from perception3d.models.segnet import load_segnet
+
+        return {"logits": _sig(load_segnet(path)(_image(1, 3, 60, 124)))}
+    if name == "frustum_detector2d_synth":
+        from perception3d.engine.frustum_infer import load_detector2d
+
+        out = load_detector2d(path)[0](_image(2, 3, 192, 640))
+        return {k: _sig(v) for k, v in out.items()}
+    if name == "frustum_pointnet_synth":
+        from perception3d.engine.frustum_infer import load_frustum_model
+
+        model = load_frustum_model(path)
+        g = torch.Generator().manual_seed(3)
+        pts = torch.randn(2, model.num_points, 4, generator=g)
+        pts = pts * torch.tensor([3.0, 1.0, 3.0, 0.3]) + torch.tensor([0, 1.0, 20.0, 0.5])
+        out = model(pts, torch.eye(3)[[0, 2]])
+        return {k: _sig(v) for k, v in out.items() if v.is_floating_point()}
+    from perception3d.isp.weights import load_isp_stage
+
+    stage = name.removeprefix("isp_")
+    model = load_isp_stage(path, stage)
+    if stage == "raw":
+        return {"out": _sig(model(_image(4, 1, 64, 96) * 0.3, torch.tensor([[1e-3, 1e-5]])))}
+    if stage == "hdr":
+        ldr = _image(5, 3, 64, 96)
+        ldr[..., 10:20, 10:30] = 1.0
+        return {"out": _sig(model(ldr))}
+    return {"out": _sig(model(_image(6, 3, 64, 96)))}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_shipped_weights_give_the_recorded_outputs(name):
+    with torch_threads(1):
+        got = signatures(name)
+    assert set(got) == set(REFERENCE[name])
+    for key, values in REFERENCE[name].items():
+        assert got[key] == pytest.approx(values, rel=1e-5, abs=1e-5), f"{name}: {key}"
+
+
+def test_every_shipped_file_is_covered():
+    assert sorted(p.stem for p in WEIGHTS.glob("*.pt")) == sorted(REFERENCE)

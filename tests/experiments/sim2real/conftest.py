@@ -1,0 +1,39 @@
+"""A tiny real + synthetic pair: KITTI 000008 (the real camera crop) and altered copies of it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from perception3d.data.kitti import read_velodyne, write_velodyne
+
+
+def copy_frame(src_root: Path, dst_root: Path, frame_id: str = "000008") -> Path:
+    """A KITTI root holding one frame of ``src_root`` (velodyne, calib, label, image)."""
+    for folder, suffix in (
+        ("velodyne", "bin"),
+        ("calib", "txt"),
+        ("label_2", "txt"),
+        ("image_2", "png"),
+    ):
+        src = src_root / "training" / folder / f"{frame_id}.{suffix}"
+        if src.is_file():
+            (dst_root / "training" / folder).mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, dst_root / "training" / folder / src.name)
+    return dst_root
+
+
+@pytest.fixture
+def tiny_pair(tmp_path: Path, kitti_root: Path) -> tuple[Path, Path, Path]:
+    """(real root, identical synthetic root, synthetic root with every intensity set to 0.9)."""
+    real = copy_frame(kitti_root, tmp_path / "real")
+    same = copy_frame(kitti_root, tmp_path / "synth_same")
+    bright = copy_frame(kitti_root, tmp_path / "synth_bright")
+    velo = bright / "training" / "velodyne" / "000008.bin"
+    points = read_velodyne(velo)
+    points[:, 3] = np.float32(0.9)
+    write_velodyne(velo, points)
+    return real, same, bright

@@ -1,0 +1,73 @@
+"""The report end to end on the tiny pair, with the labels scored as predictions."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from perception3d.data.kitti import read_label_file, write_label_file
+from perception3d.experiments.sim2real.report import ReportOptions
+
+
+def _labels_as_predictions(root, out):
+    objects = read_label_file(root / "training" / "label_2" / "000008.txt")
+    rows = [o.__class__(**{**o.__dict__, "score": 1.0}) for o in objects if not o.is_dontcare]
+    write_label_file(out / "000008.txt", rows)
+    return out
+
+
+def test_options_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="one prediction folder per real root"):
+        ReportOptions((tmp_path,), tmp_path, tmp_path, real_pred_dirs=(tmp_path, tmp_path))
+    with pytest.raises(ValueError, match="at least one real root"):
+        ReportOptions((), tmp_path, tmp_path)
+
+
+@pytest.mark.slow
+def test_report_on_the_tiny_pair(tiny_pair, tmp_path):
+    real, same, _ = tiny_pair
+    pred = _labels_as_predictions(real, tmp_path / "pred")
+    out = tmp_path / "report"
+    cmd = [
+        sys.executable,
+        "-m",
+        "perception3d",
+        "sim2real-report",
+        "--real",
+        str(real),
+        "--synth",
+        str(same),
+        "--out",
+        str(out),
+        "--pred-dir",
+        str(pred),
+        "--synth-pred-dir",
+        str(pred),
+    ]
+    run = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "reflectivity (Car points)" in run.stdout
+    for name in (
+        "report.html",
+        "sim2real.json",
+        "summary.json",
+        "objects.png",
+        "reflectivity.png",
+        "ray_drop.png",
+        "geometry.png",
+        "false_positives.png",
+    ):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text())
+    distances = {r["statistic"]: r["js_distance"] for r in summary["distances"]}
+    assert {k for k, v in distances.items() if v is None} == {
+        "points per object (Pedestrian, at 10 m)",
+        "points per object (Cyclist, at 10 m)",
+        "reflectivity (Pedestrian points)",
+        "reflectivity (Cyclist points)",
+    }  # 000008 has no pedestrian nor cyclist
+    assert {v for v in distances.values() if v is not None} == {0.0}
+    car = summary["detection"]["real"]["Car bev@0.5"]
+    assert car["ap_all"] == 100.0 and car["fp"] == 0 and car["objects"] == 4
+    assert summary["false_positives_per_frame"]["real"]["Car"] == {}

@@ -1,0 +1,134 @@
+"""The report's statistics on synthetic geometry with known answers and on the tiny real pair."""
+
+import numpy as np
+import pytest
+
+from perception3d.experiments.sim2real import raydrop
+from perception3d.experiments.sim2real.compare import compare_histograms, compare_objects
+from perception3d.experiments.sim2real.fp_kinds import classify_box
+from perception3d.experiments.sim2real.ground import fit_ground, height_above
+from perception3d.experiments.sim2real.noise import planar_range_errors, robust_std
+from perception3d.experiments.sim2real.objects import normalized_count, object_points
+from perception3d.experiments.sim2real.stats import sweep_statistics
+from perception3d.experiments.sim2real.sweeps import RANGE_IMAGE_WIDTH, load_sweeps
+from perception3d.lidar.scanner import ScannerModel
+
+GROUND = np.array([0.0, 0.0, -1.73])
+
+
+def _plane(rng, n, x, y, z):
+    """n points uniform on a box given per axis as (lo, hi) or a constant."""
+    cols = [rng.uniform(*v, n) if isinstance(v, tuple) else np.full(n, v) for v in (x, y, z)]
+    return np.column_stack([*cols, np.full(n, 0.3)])
+
+
+def test_ground_fit_ignores_what_stands_on_it(rng):
+    ground = _plane(rng, 5000, (3, 40), (-20, 20), 0.0)
+    ground[:, 2] = -1.6 - 0.03 * ground[:, 1]  # rolled: lower on the left (+y)
+    cars = _plane(rng, 3000, (10, 14), (-2, 2), (-1.3, 0.0))  # car bodies over two cells
+    fit = fit_ground(np.concatenate([ground, cars]))
+    assert fit.height_m == pytest.approx(1.6 / np.sqrt(1 + 0.03**2), abs=1e-6)
+    assert fit.roll_deg == pytest.approx(np.degrees(np.arctan(-0.03)), abs=1e-6)
+    assert fit.pitch_deg == pytest.approx(0.0, abs=1e-6)
+    assert np.abs(height_above(ground, fit)).max() < 1e-9
+
+
+def test_holes_need_the_same_surface_on_both_sides():
+    r = np.array([[10.0, 10.0, 0.0, 10.2, 0, 0, 0, 30.0, 0.0, 10.0]])
+    holes, hole_range = raydrop.find_holes(r, r > 0)
+    assert holes[0].nonzero()[0].tolist() == [2]  # cols 4-6: gap of 3; col 8: 30 m vs 10 m
+    assert hole_range[0, 2] == pytest.approx(10.1)
+
+
+def test_incidence_of_a_wall_and_the_ground(kitti_root):
+    scanner = ScannerModel.kitti_hdl64e(RANGE_IMAGE_WIDTH)
+    rows, cols = np.meshgrid(np.arange(30, 50), np.arange(980, 1020), indexing="ij")
+    rows, cols = rows.ravel(), cols.ravel()
+    # every ray meets the ground plane z = -1.73: horizontal distance d = (-1.73 - h) / tan
+    d = (-1.73 - scanner.head_height_m[rows]) / scanner.tan_elevation[rows]
+    pts = np.column_stack([scanner.ray_points(rows, cols, d), np.zeros(len(d))])
+    img = raydrop.range_image(pts, rows, RANGE_IMAGE_WIDTH)
+    inc = raydrop.incidence_deg(img, pts)
+    ray = pts[:, :3] / np.linalg.norm(pts[:, :3], axis=1, keepdims=True)
+    expected = np.degrees(np.arccos(np.abs(ray[:, 2])))  # ground normal is +z
+    got = inc[rows, cols]
+    assert np.isfinite(got).all()
+    assert np.abs(got - expected).max() < 0.5  # heads are not at the origin: rays differ a bit
+
+
+def test_planar_range_errors_measure_the_noise(rng):
+    wall = _plane(rng, 4000, 12.5, (-1.9, 1.9), (-1.9, 1.9))
+    direction = wall[:, :3] / np.linalg.norm(wall[:, :3], axis=1, keepdims=True)
+    noisy = wall.copy()
+    noisy[:, :3] += direction * rng.normal(0, 0.03, (len(wall), 1))  # 3 cm along the rays
+    assert robust_std(planar_range_errors(noisy)) == pytest.approx(0.03, rel=0.1)
+    assert robust_std(planar_range_errors(wall)) < 1e-6
+    scatter = _plane(rng, 4000, (10, 12), (-1, 1), (-1, 1))  # a volume: no planar patch
+    assert len(planar_range_errors(scatter)) == 0
+
+
+def test_object_points_and_normalized_count():
+    pts = np.array([[10.0, 0, -1, 0.5], [10.5, 0.2, -1.2, 0.7], [20.0, 0, -1, 0.1]])
+    boxes = np.array(
+        [[10.0, 0, -1, 4, 2, 1.5, 0], [20, 0, -1, 1, 1, 1, 0], [30, 0, -1, 1, 1, 1, 0]]
+    )
+    rows = object_points(pts, boxes, np.array(["Car", "Pedestrian", "Car"], dtype=object))
+    assert [r["points"] for r in rows] == [2, 1, 0]
+    assert rows[0]["intensity"].tolist() == pytest.approx([0.5, 0.7])
+    assert np.isnan(rows[2]["intensity_mean"])
+    # a count falling as 1 / d^2 normalizes to one value
+    assert np.ptp(normalized_count([400, 100, 25], [5.0, 10.0, 20.0])) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "make"),
+    [
+        ("pole or trunk", lambda rng: _plane(rng, 300, (19.9, 20.1), (-0.1, 0.1), (-1.7, 1.5))),
+        ("vegetation", lambda rng: _plane(rng, 600, (18.5, 21.5), (-1.2, 1.2), (-1.5, 0.5))),
+        ("wall", lambda rng: _plane(rng, 600, 20.0, (-1.5, 1.5), (-1.5, 0.5))),
+        ("ground", lambda rng: _plane(rng, 300, (18.5, 21.5), (-1, 1), -1.73)),
+    ],
+)
+def test_false_positive_kinds(rng, kind, make):
+    box = np.array([20.0, 0.0, -0.95, 3.9, 1.6, 1.56, np.pi / 2])
+    assert classify_box(box, make(rng), GROUND, np.zeros((0, 7)), []) == kind
+
+
+def test_fence_has_gaps_a_labelled_van_wins(rng):
+    box = np.array([20.0, 0.0, -0.95, 3.9, 1.6, 1.56, np.pi / 2])
+    slats = _plane(rng, 3000, 20.0, (-1.5, 1.5), (-1.2, 0.0))
+    slats = slats[np.mod(slats[:, 1], 0.5) < 0.1]  # 10 cm slats every 50 cm
+    assert classify_box(box, slats, GROUND, np.zeros((0, 7)), []) == "fence"
+    van = np.array([[20.0, 0.3, -0.8, 5.0, 2.0, 2.0, 0.0]])
+    assert classify_box(box, slats, GROUND, van, ["Van"]) == "other vehicle class"
+    assert classify_box(box, slats, GROUND, van, ["Car"]) == "car (misplaced box)"
+    assert classify_box(box, slats, GROUND, np.zeros((0, 7)), [], True) == "DontCare region"
+    assert classify_box(box, slats[:5], GROUND, np.zeros((0, 7)), []) == "nearly empty"
+
+
+def test_identical_sweeps_are_at_distance_zero_brighter_ones_are_not(tiny_pair):
+    real_root, same_root, bright_root = tiny_pair
+    counted = None
+    records = {}
+    for name, root in (("real", real_root), ("same", same_root), ("bright", bright_root)):
+        (sweep,), skipped = load_sweeps(root, name)
+        assert skipped == [] and sweep.labelled and not sweep.full_turn
+        if counted is None:
+            scanner = ScannerModel.kitti_hdl64e(RANGE_IMAGE_WIDTH)
+            counted = raydrop.counted_cells(scanner, sweep.calib, sweep.image_hw)
+        records[name] = sweep_statistics(sweep, counted)
+    keys = list(records["real"]["hist"])
+    same = compare_histograms([records["real"]], [records["same"]], keys)
+    assert all(same[k]["js_distance"] == 0.0 for k in keys if sum(same[k]["real"]) > 0)
+    bright = compare_histograms([records["real"]], [records["bright"]], keys)
+    for k in keys:
+        if k.startswith("intensity/"):
+            assert bright[k]["js_distance"] > 0.9  # real 000008 has almost no return above 0.9
+        elif sum(bright[k]["real"]) > 0:
+            assert bright[k]["js_distance"] == 0.0
+    objects = compare_objects([records["real"]], [records["bright"]], ["Car"])
+    assert objects["points_per_object"]["Car"]["js_distance"] == 0.0
+    assert objects["reflectivity"]["Car"]["js_distance"] > 0.9
+    # 000008: 6 labelled cars, the 000008 crop's camera field of view
+    assert len(records["real"]["objects"]) == 6
+    assert records["real"]["ground"]["height_m"] == pytest.approx(1.7, abs=0.1)
