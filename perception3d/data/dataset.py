@@ -174,6 +174,13 @@ class LidarDetectionDataset(Dataset):
             )
         else:
             sample = sample_from_frame(frame, with_labels)
+        if self.training and with_labels and len(frame.dontcare_boxes_lidar):
+            # 3D DontCare regions travel with the boxes; the target assigner ignores them
+            regions = frame.dontcare_boxes_lidar
+            sample = sample.with_(
+                boxes_lidar=np.concatenate([sample.boxes_lidar, regions]),
+                names=np.concatenate([sample.names, np.full(len(regions), "DontCare", object)]),
+            )
         if sample.points.shape[1] < self.point_features:
             raise ValueError(
                 f"frame {sample.frame_id}: points have {sample.points.shape[1]} columns, the "
