@@ -140,6 +140,21 @@ BUILDING_COLOURS = (
 # tools/fit_lidar_sensor.py --stages vehicle (docs/sim2real.md).
 VEHICLE_UNREAD = 0.41
 
+# -- scene content of issue 15 (vehicle fittings, people's extras, roadside clutter) -------
+# Car glass is the one `GLASS` material (as building windows are): its lidar_transmission lets
+# the sensor model pass pulses through it to the car's `interior` behind.
+RIM = Material((0.45, 0.45, 0.47), 0.45, specular=0.3, shininess=120)  # alloy wheel
+INTERIOR = Material((0.03, 0.03, 0.035), 0.08)  # seats and dashboard behind the glass
+HI_VIS = Material((0.75, 0.7, 0.05), 0.95)  # retro-reflective safety vest
+BAG = Material((0.06, 0.05, 0.05), 0.2)
+CONCRETE = Material((0.32, 0.31, 0.29), 0.38)
+WOOD = Material((0.22, 0.15, 0.09), 0.35)
+FENCE_METAL = Material((0.15, 0.17, 0.15), 0.32, specular=0.05, shininess=40)  # painted wire
+GALVANISED = Material((0.45, 0.46, 0.47), 0.55, specular=0.3, shininess=60)  # guard rails
+CABINET = Material((0.5, 0.52, 0.47), 0.45)  # grey street cabinets
+BIN_COLOURS = ((0.05, 0.12, 0.05), (0.03, 0.03, 0.03), (0.25, 0.15, 0.03), (0.05, 0.08, 0.2))
+WALL_COLOURS = ((0.35, 0.33, 0.3), (0.3, 0.15, 0.1), (0.5, 0.48, 0.44), (0.2, 0.2, 0.21))
+
 # Car paint: rough shares of the world's car colours (white, black, grey, silver lead; a few
 # saturated colours), as linear albedos.
 _PAINTS = (
