@@ -174,9 +174,12 @@ class LidarDetectionDataset(Dataset):
             )
         else:
             sample = sample_from_frame(frame, with_labels)
-        if self.training and with_labels and len(frame.dontcare_boxes_lidar):
-            # 3D DontCare regions travel with the boxes; the target assigner ignores them
-            regions = frame.dontcare_boxes_lidar
+        # 3D DontCare regions (KITTI-layout frames only) travel with the boxes; the target
+        # assigner ignores the background anchors in them
+        regions = np.zeros((0, 7))
+        if self.training and with_labels:
+            regions = getattr(frame, "dontcare_boxes_lidar", regions)
+        if len(regions):
             sample = sample.with_(
                 boxes_lidar=np.concatenate([sample.boxes_lidar, regions]),
                 names=np.concatenate([sample.names, np.full(len(regions), "DontCare", object)]),
