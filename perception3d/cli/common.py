@@ -57,6 +57,17 @@ def add_train_options(p: argparse.ArgumentParser, config_help: str) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def add_train_command(
+    sub: argparse._SubParsersAction, name: str, help_text: str, example: str, config_help: str
+) -> argparse.ArgumentParser:
+    """A training command (``perception3d train`` or one of its aliases): CONFIG and the
+    training options, handled by :func:`run_training`."""
+    p = add_command(sub, name, help_text, example)
+    add_train_options(p, config_help)
+    p.set_defaults(func=run_training)
+    return p
+
+
 def train_overrides(args: argparse.Namespace) -> list[str]:
     """``--set`` overrides, with ``--data-root`` as ``data.root``."""
     extra = [] if args.data_root is None else [f"data.root={args.data_root.resolve()}"]

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from perception3d.cli.common import add_command
+
 
 def _cmd_eval_kitti(args: argparse.Namespace) -> int:
     import warnings
@@ -62,9 +64,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
     p = sub.add_parser("eval", help="evaluate predictions with a benchmark's official protocol")
     eval_sub = p.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
-    q = eval_sub.add_parser(
-        "objectnet3d", help="ObjectNet3D detection AP and viewpoint AVP/AVS (official toolbox)"
-    )
+    q = add_command(
+        eval_sub, "objectnet3d",
+        "ObjectNet3D detection AP and viewpoint AVP/AVS (official toolbox)",
+        "perception3d eval objectnet3d --data-root data/on3d --pred pred.txt --out eval.json",
+    )  # fmt: skip
     q.add_argument("--data-root", type=Path, required=True, help="ObjectNet3D root")
     q.add_argument(
         "--pred",
@@ -82,9 +86,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     q.set_defaults(func=_cmd_eval_objectnet3d)
 
-    q = eval_sub.add_parser(
+    q = add_command(
+        eval_sub,
         "kitti",
-        help="KITTI object AP: bbox, bev, 3d, aos at R11 and R40",
+        "KITTI object AP: bbox, bev, 3d, aos at R11 and R40",
+        "perception3d eval kitti --gt-dir data/synthkitti --pred-dir outputs/pred "
+        "--split data/synthkitti/ImageSets/val.txt --out metrics.json",
         description="Evaluate KITTI result files (label rows plus a 16th score column) against "
         "label files with the official KITTI protocol; print the table, optionally write JSON.",
     )

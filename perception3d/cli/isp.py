@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from perception3d.cli.common import add_command, add_set_option, add_train_options, run_training
+from perception3d.cli.common import add_command, add_set_option, add_train_command
 
 
 def _cmd_isp_eval(args: argparse.Namespace) -> int:
@@ -33,13 +33,9 @@ def _cmd_isp_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_isp_effect(args: argparse.Namespace) -> int:
-    from perception3d.experiments.isp_effect import load_isp_effect_config, run_isp_effect
+    from perception3d.experiments.isp_effect import run_isp_effect_file
 
-    overrides = list(args.set)
-    if args.quick:
-        overrides = ["max_frames=4", "bootstrap=20", *overrides]
-    out = args.out or Path("outputs") / "isp_effect" / args.config.stem
-    summary = run_isp_effect(load_isp_effect_config(args.config, overrides), out)
+    summary, out = run_isp_effect_file(args.config, args.set, args.out, args.quick)
     print((out / "isp_effect.md").read_text())
     print(f"perception3d isp-effect: {len(summary['rows'])} rows -> {out}")
     return 0
@@ -49,12 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
     p = sub.add_parser("isp", help="camera ISP: train a learned stage, evaluate, run a config")
     isp = p.add_subparsers(dest="isp_command", metavar="ISP_COMMAND", required=True)
-    q = add_command(
+    add_train_command(
         isp, "train", "train a learned stage (= perception3d train CONFIG)",
         "perception3d isp train configs/isp/train_raw.yaml --out outputs/isp_raw",
+        "training config (configs/isp/train_*.yaml)",
     )  # fmt: skip
-    add_train_options(q, "training config (configs/isp/train_*.yaml)")
-    q.set_defaults(func=run_training)
     q = add_command(
         isp, "eval", "none vs classical vs learned on held-out degraded captures",
         "perception3d isp eval configs/isp/eval.yaml --out outputs/isp_eval",
@@ -74,10 +69,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--split", default=None, help="ImageSets split (default: every frame)")
     add_set_option(q)
     q.set_defaults(func=_cmd_isp_run)
-    p = sub.add_parser(
-        "isp-effect",
-        help="ISP effect on PointPainting and Frustum PointNet under clean/low-light/HDR/haze",
-    )
+    p = add_command(
+        sub, "isp-effect",
+        "ISP effect on PointPainting and Frustum PointNet under clean/low-light/HDR/haze",
+        "perception3d isp-effect configs/fusion/isp_effect_quick.yaml --quick",
+    )  # fmt: skip
     p.add_argument("config", type=Path, help="configs/fusion/isp_effect*.yaml")
     p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
     p.add_argument(

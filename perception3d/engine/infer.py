@@ -18,14 +18,15 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from perception3d.data.dataset import KITTI_IMAGE_HW, LidarDetectionDataset, collate_batch
+from perception3d.config import require_root
 from perception3d.data.kitti import KittiObject, write_label_file
 from perception3d.engine.checkpoint import load_checkpoint
-from perception3d.engine.config import ExperimentConfig, load_task_config, require_root
+from perception3d.engine.config import ExperimentConfig, load_task_config
 from perception3d.engine.result_dir import claim_result_dir
 from perception3d.errors import ConfigError
 from perception3d.geometry.boxes import boxes_to_image_2d
 from perception3d.geometry.calib import Calibration, alpha_from_rotation_y, boxes_lidar_to_cam
+from perception3d.lidar.dataset import KITTI_IMAGE_HW, LidarDetectionDataset, collate_batch
 from perception3d.models.detector import Detections, VoxelBatch, VoxelDetector, build_detector
 from perception3d.runtime import resolve_device
 

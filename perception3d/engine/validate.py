@@ -7,8 +7,8 @@ import time
 
 import torch
 
-from perception3d.data.dataset import LidarDetectionDataset
 from perception3d.engine.infer import predict
+from perception3d.lidar.dataset import LidarDetectionDataset
 from perception3d.models.detector import VoxelDetector
 
 # The strict overlap of each class (KITTI protocol): the headline 3D / BEV AP keys.

@@ -1,7 +1,7 @@
 """Task of the voxel 3D detectors (PointPillars, SECOND, and PointPainting: PointPillars on
 painted points): ``task: detector`` configs, ``configs/models/*.yaml``.
 
-Batches: the training split through :class:`~perception3d.data.dataset.LidarDetectionDataset`
+Batches: the training split through :class:`~perception3d.lidar.dataset.LidarDetectionDataset`
 (FOV crop, the ``augmentation:`` transforms seeded by (seed, epoch, index), range crop,
 voxels, anchor targets) in the order of
 :class:`~perception3d.engine.distributed.EpochSampler`; loss: the detector's own
@@ -18,13 +18,14 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from perception3d.data.dataset import LidarDetectionDataset, collate_batch
+from perception3d.config import require_root
 from perception3d.engine.checkpoint import load_checkpoint
-from perception3d.engine.config import ExperimentConfig, require_root
+from perception3d.engine.config import ExperimentConfig
 from perception3d.engine.distributed import DistInfo, EpochSampler
 from perception3d.engine.infer import voxel_batch
 from perception3d.engine.task import Task, model_device, unwrap
 from perception3d.engine.validate import validate
+from perception3d.lidar.dataset import LidarDetectionDataset, collate_batch
 from perception3d.lidar.pipeline import build_augmentation
 from perception3d.models.anchors import AnchorTargetAssigner
 from perception3d.models.detector import VoxelDetector, build_detector

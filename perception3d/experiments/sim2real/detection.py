@@ -40,8 +40,8 @@ def predict_sweeps(
     """
     import torch
 
-    from perception3d.data.dataset import LidarDetectionDataset
     from perception3d.engine.infer import load_detector, predict
+    from perception3d.lidar.dataset import LidarDetectionDataset
 
     cfg = None
     if config is not None:
