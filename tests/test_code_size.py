@@ -17,7 +17,6 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 KNOWN = {
     "perception3d/sim/layout.py:sample_static_world",
-    "perception3d/sim/writer.py",
     "perception3d/experiments/sim2real/report.py:sim2real_report",
 }
 

@@ -36,11 +36,11 @@ def add_command(
     )
 
 
-def add_set_option(p: argparse.ArgumentParser) -> None:
+def add_set_option(p: argparse.ArgumentParser, example: str = "train.epochs=2") -> None:
     """``--set KEY=VALUE`` (repeatable): a config override."""
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
-        help="override a config key, e.g. --set train.epochs=2 (repeatable)",
+        help=f"override a config key, e.g. --set {example} (repeatable)",
     )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from perception3d.cli.common import add_command
+from perception3d.cli.common import add_command, add_set_option
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -86,9 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="YAML config (default: the embedded configs/datasets/synthkitti.yaml values)",
     )
-    p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key"
-    )
+    add_set_option(p, "seed=3")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     p.add_argument(
         "--shard", type=_shard, default=(0, 1), help="i/n: write frames with index %% n == i"
@@ -107,13 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("--out", type=Path, required=True, help="dataset root to write")
     p.add_argument("--config", type=Path, default=None, help="YAML (default: built-in defaults)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set num_images=200 (repeatable)",
-    )
+    add_set_option(p, "num_images=200")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_synth_objectnet3d)
     p = add_command(

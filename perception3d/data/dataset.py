@@ -10,19 +10,25 @@ import numba
 import numpy as np
 
 from perception3d.data.sample import LidarSample
+from perception3d.geometry.fov import FovRule, fov_mask
 
 # Image size of KITTI image_2 (REFERENCE.md), used for the FOV crop when a frame has no image.
 KITTI_IMAGE_HW = (375, 1242)
 
 
-def crop_to_fov(sample: LidarSample) -> LidarSample:
+def crop_to_fov(sample: LidarSample, rule: FovRule = "image") -> LidarSample:
     """Keep the points in front of camera 2 that project inside its image.
 
     Needs ``sample.calib``; the image size is ``sample.image_shape`` or KITTI's 375 x 1242.
+    ``rule``: see :mod:`perception3d.geometry.fov` (``image`` runs a fused kernel here).
     """
     if sample.calib is None:
         raise ValueError(f"frame {sample.frame_id}: the FOV crop needs a calibration")
     h, w = sample.image_shape or KITTI_IMAGE_HW
+    if rule != "image":
+        return sample.with_(
+            points=sample.points[fov_mask(sample.points, sample.calib, (h, w), rule)]
+        )
     # LiDAR -> image_2 in one (3, 4) matrix, P2 @ R0_rect @ Tr_velo_to_cam (calib.py's chain),
     # in one pass: a sweep has 120k points and this runs for every training sample
     proj = sample.calib.P2 @ sample.calib.lidar_to_rect_matrix

@@ -205,8 +205,8 @@ class GtDatabase:
             raise DataFormatError(index_path, f"missing object columns (lists) {missing}")
         try:
             points = np.load(points_path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise DataFormatError(points_path, f"not a plain .npy array: {exc}") from None
+        except Exception as exc:  # numpy's header parser raises ValueError, SyntaxError, ...
+            raise DataFormatError(points_path, f"not a plain .npy array: {exc!r}") from None
         if points.ndim != 2 or points.shape[1] != 4 or points.dtype != np.float32:
             raise DataFormatError(points_path, f"expected float32 (P, 4), got {points.dtype} "
                                   f"{points.shape}")  # fmt: skip

@@ -63,7 +63,8 @@ def read_off(path: str | Path) -> TriangleMesh:
             is not a triangle, an index out of range, or fewer lines than announced.
     """
     path = Path(path)
-    lines = _data_lines(path.read_text(errors="replace"))
+    text = path.read_text(errors="replace")
+    lines = _data_lines(text)
     first = next(lines, None)
     if first is None:
         raise DataFormatError(path, "empty file, expected an 'OFF' header")
@@ -86,8 +87,15 @@ def read_off(path: str | Path) -> TriangleMesh:
         raise DataFormatError(
             path, f"expected 'num_vertices num_faces num_edges', got {counts_text!r}", number
         ) from None
-    vertices = np.empty((num_vertices, 3), dtype=np.float64)
-    faces = np.empty((num_faces, 3), dtype=np.int64)
+    if num_vertices < 0 or num_faces < 0:
+        raise DataFormatError(
+            path, f"expected non-negative counts, got {num_vertices} {num_faces}", number
+        )
+    # Allocate no more rows than the file has lines: a corrupt count must not exhaust memory
+    # (the loop below reports the missing lines).
+    remaining = len(text.splitlines()) - number
+    vertices = np.empty((min(num_vertices, remaining), 3), dtype=np.float64)
+    faces = np.empty((min(num_faces, remaining), 3), dtype=np.int64)
     for i in range(num_vertices + num_faces):
         item = next(lines, None)
         if item is None:

@@ -90,8 +90,8 @@ def _check_finite(points: np.ndarray, source: str | Path) -> None:
 def _read_npy(path: Path) -> np.ndarray:
     try:
         array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise PointCloudFormatError(path, f"not a readable .npy array ({exc})") from exc
+    except Exception as exc:  # numpy's header parser raises ValueError, SyntaxError, ...
+        raise PointCloudFormatError(path, f"not a readable .npy array ({exc!r})") from exc
     if not isinstance(array, np.ndarray):  # an .npz opened as .npy
         raise PointCloudFormatError(path, "expected a single .npy array, got an archive")
     return array

@@ -29,6 +29,7 @@ from perception3d.config import (
     to_dict,
 )
 from perception3d.errors import ConfigError
+from perception3d.geometry.fov import FovRule
 from perception3d.lidar.pipeline import AugmentationConfig
 from perception3d.models.config import ModelConfig
 
@@ -121,10 +122,14 @@ class DataConfig(DataSection):
         point_source: ``velodyne`` (``training/velodyne/<id>.bin``, (N, 4)) or
             ``velodyne_painted`` (``training/velodyne_painted/<id>.npy``, (N, 4 + C) painted by
             ``perception3d fusion paint``; the model's ``point_features`` must be 4 + C).
+        fov_rule: how the FOV crop decides (:mod:`perception3d.geometry.fov`): ``image``
+            (ours), ``openpcdet`` or ``mmdet3d`` (the rules of those frameworks' KITTI data,
+            for their checkpoints: docs/interop.md).
     """
 
     fov_only: bool = True
     point_source: Literal["velodyne", "velodyne_painted"] = "velodyne"
+    fov_rule: FovRule = "image"
 
 
 @dataclass(frozen=True)

@@ -269,7 +269,7 @@ class Detector:
         if cropped:
             sample = LidarSample("points", points, np.zeros((0, 7)), np.zeros(0, object), calib,
                                  image_shape)  # fmt: skip
-            points = crop_to_fov(sample).points
+            points = crop_to_fov(sample, self.experiment.data.fov_rule).points
         angles = self.pass_angles(cropped)
         head_out = self._forward(self._batch(points, angles))
         dets = self.model.postprocess(head_out)

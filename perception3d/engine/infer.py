@@ -166,6 +166,7 @@ def infer(
         split,
         exp.model.voxel,
         fov_only=exp.data.fov_only,
+        fov_rule=exp.data.fov_rule,
         training=False,
         point_source=exp.data.point_source,
         point_features=exp.model.point_features,

@@ -20,7 +20,14 @@ from torch.utils.data import Dataset
 from perception3d.data.dataset import KITTI_IMAGE_HW, crop_to_fov
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.data.sample import LidarSample, Transform, apply_transforms, sample_from_frame
-from perception3d.lidar.voxelize import VoxelGridConfig, Voxels, crop_to_range, voxelize
+from perception3d.geometry.fov import FovRule
+from perception3d.lidar.voxelize import (
+    VoxelGridConfig,
+    Voxels,
+    crop_to_range,
+    points_in_range,
+    voxelize,
+)
 
 AssignFn = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
 __all__ = ["KITTI_IMAGE_HW", "LidarDetectionDataset", "collate_batch", "voxelize_or_empty"]
@@ -38,6 +45,7 @@ class LidarDetectionDataset(Dataset):
             target assignment (inference).
         training: random voxel subsampling, drop boxes outside the range, apply transforms.
         fov_only: crop points to image_2's field of view first.
+        fov_rule: the rule of that crop (see :class:`DataConfig`).
         seed: base seed of the per-sample generators.
         ids: explicit frame ids instead of the split file.
         max_frames: only the first N frames of the split (None: all).
@@ -65,6 +73,7 @@ class LidarDetectionDataset(Dataset):
         point_source: str = "velodyne",
         point_features: int = 4,
         max_frames: int | None = None,
+        fov_rule: FovRule = "image",
     ) -> None:
         if point_source not in ("velodyne", "velodyne_painted"):
             raise ValueError(
@@ -78,7 +87,7 @@ class LidarDetectionDataset(Dataset):
         self.transforms = list(transforms)
         self.assign_targets = assign_targets
         self.training = training
-        self.fov_only = fov_only
+        self.fov_only, self.fov_rule = fov_only, fov_rule
         self.seed = seed
         self.epoch = 0
 
@@ -119,14 +128,14 @@ class LidarDetectionDataset(Dataset):
                 f"frame {sample.frame_id}: points have {sample.points.shape[1]} columns, the "
                 f"model expects point_features = {self.point_features}"
             )
-        return crop_to_fov(sample) if self.fov_only else sample
+        return crop_to_fov(sample, self.fov_rule) if self.fov_only else sample
 
     def __getitem__(self, index: int) -> dict:
         sample = self.load_sample(index)
         rng = np.random.default_rng([self.seed, self.epoch, index])
         if self.training:
             sample = apply_transforms(sample, self.transforms, rng)
-        points = sample.points[crop_to_range(sample.points, self.grid.point_range_m)]
+        points = sample.points[points_in_range(sample.points, self.grid)]
         boxes, names = sample.boxes_lidar, sample.names
         if self.training:
             inside = crop_to_range(boxes[:, :3], self.grid.point_range_m)

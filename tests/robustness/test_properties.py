@@ -231,11 +231,9 @@ def test_config_file(workdir, data):
 
 KEYS = ["frames", "seed", "val_fraction", "camera.image_scale", "lidar.beam_stride", "objects",
         "objects.mean_in_view", "nope", "camera", "", "a.b.c", "lidar.azimuth_steps"]  # fmt: skip
-VALUES = st.one_of(
-    st.sampled_from(["3", "-1", "0.5", "[1, 2]", "{Car: 2.0}", "x", "", "[", "{", "!!python/x",
-                     "null", "1e400", "true", "'a: b'", ": :", "\t"]),  # fmt: skip
-    st.text(max_size=12),
-)
+RAW_VALUES = ["3", "-1", "0.5", "[1, 2]", "{Car: 2.0}", "x", "", "[", "{", "!!python/x",
+              "null", "1e400", "true", "'a: b'", ": :", "\t"]  # fmt: skip
+VALUES = st.one_of(st.sampled_from(RAW_VALUES), st.text(max_size=12))
 
 
 @FAST
@@ -276,9 +274,11 @@ def _annotation_bytes() -> bytes:
     from perception3d.data.objectnet3d_write import write_annotation
 
     vp = Viewpoint(30.0, 10.0, 2.0, 5.0, 1.0, 2000.0, 50.0, 40.0)
-    rec = ObjectNet3DRecord("a", "a.JPEG", (320, 240),
-                            (ObjectNet3DObject("car", (10.0, 20.0, 90.0, 60.0), 2, vp),
-                             ObjectNet3DObject("chair", (5.0, 5.0, 9.0, 9.0), None, None)))  # fmt: skip
+    objects = (
+        ObjectNet3DObject("car", (10.0, 20.0, 90.0, 60.0), 2, vp),
+        ObjectNet3DObject("chair", (5.0, 5.0, 9.0, 9.0), None, None),
+    )
+    rec = ObjectNet3DRecord("a", "a.JPEG", (320, 240), objects)
     with tempfile.TemporaryDirectory() as d:
         return write_annotation(Path(d) / "a.mat", rec).read_bytes()
 
@@ -386,3 +386,43 @@ def test_error_types_are_the_documented_ones():
     assert issubclass(DataFormatError, (Perception3DError, ValueError))
     assert issubclass(ConfigError, (Perception3DError, ValueError))
     assert issubclass(MissingFrameError, Perception3DError)
+
+
+# -- point clouds of any source (perception3d detect) --------------------------------------
+def _cloud_files() -> dict[str, bytes]:
+    from tests.data.test_pointcloud import write_pcd, write_ply
+
+    pts = np.array([[1.5, -2.0, 0.3, 0.25], [10.0, 4.0, -1.7, 0.0], [3, 3, 3, 1]], np.float32)
+    files = {"a.bin": pts.tobytes()}
+    buf = io.BytesIO()
+    np.save(buf, pts)
+    files["a.npy"] = buf.getvalue()
+    with tempfile.TemporaryDirectory() as d:
+        for data in ("ascii", "binary", "binary_compressed"):
+            files[f"{data}.pcd"] = write_pcd(Path(d) / "a.pcd", pts, data).read_bytes()
+        for fmt in ("ascii", "binary_little_endian"):
+            files[f"{fmt}.ply"] = write_ply(Path(d) / "a.ply", pts, fmt, faces=1).read_bytes()
+    return files
+
+
+CLOUDS = _cloud_files()
+
+
+@FAST
+@given(name=st.sampled_from(sorted(CLOUDS)), data=st.data())
+def test_point_cloud_files(workdir, name, data):
+    import warnings
+
+    from perception3d.data.pointcloud import read_point_cloud
+
+    raw = data.draw(st.one_of(st.binary(max_size=128), edited(CLOUDS[name], 3)))
+    path = _write(workdir, name, raw)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # intensity above 1 is warned about, not an error
+            points = read_point_cloud(path)
+    except DataFormatError as exc:  # PointCloudFormatError is one
+        assert str(path) in str(exc)
+        return
+    assert points.dtype == np.float32 and points.ndim == 2 and points.shape[1] == 4
+    assert np.isfinite(points).all()

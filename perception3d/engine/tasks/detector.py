@@ -36,7 +36,8 @@ def build_datasets(cfg: ExperimentConfig):
     """Training and validation datasets of an experiment (training with augmentation and
     anchor targets; no validation set when ``validate_every`` is 0)."""
     model_cfg, data = cfg.model, cfg.data
-    common = {"fov_only": data.fov_only, "point_source": data.point_source,
+    common = {"fov_only": data.fov_only, "fov_rule": data.fov_rule,
+              "point_source": data.point_source,
               "point_features": model_cfg.point_features}  # fmt: skip
     train_ds = LidarDetectionDataset(
         data.root, data.train_split, model_cfg.voxel,
