@@ -17,11 +17,14 @@ class EvalData(DataSection):
         root: a ``perception3d synth`` root; its ``val_split`` frames (with radiance_2 and
             depth_2), the first ``max_val_frames``, are held-out scenes. Null: procedural
             scenes only.
+        val_split: the ImageSets split of those frames (null: every frame of the root, for a
+            root no stage trained on, e.g. a fresh seed).
         procedural: number of held-out procedural scenes (seeded by ``scene_seed``, which the
             training configs do not use).
         scene_seed: seed of the held-out procedural scenes.
     """
 
+    val_split: str | None = "val"
     max_val_frames: int | None = 20
     procedural: int = 0
     scene_seed: int = 1000
