@@ -80,9 +80,7 @@ def run_demo(
 
     weights = Path(weights) if weights is not None else WEIGHTS
     model, exp = load_detector(weights, device="cpu")
-    dataset = LidarDetectionDataset(
-        root, split, exp.model.voxel, fov_only=exp.data.fov_only, fov_rule=exp.data.fov_rule
-    )
+    dataset = LidarDetectionDataset.of_experiment(exp, root, split)
     pred = {}
     for frame_id, objects in predict(model, dataset, torch.device("cpu"), progress=progress):
         write_label_file(out_dir / "pred" / f"{frame_id}.txt", objects)

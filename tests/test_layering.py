@@ -36,6 +36,9 @@ INFERENCE = (
     "perception3d.engine.infer",
     "perception3d.engine.frustum_infer",
     "perception3d.engine.objectnet3d_viewpoint",
+    "perception3d.engine.detect",
+    "perception3d.engine.detect_files",
+    "perception3d.interop.onnx_runtime",
 )
 TRAINING = tuple(
     f"perception3d.engine.{name}" for name in ("fit", "train", "tasks", "optim", "resume")

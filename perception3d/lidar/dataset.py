@@ -106,6 +106,17 @@ class LidarDetectionDataset(Dataset):
         self.seed = seed
         self.epoch = 0
 
+    @classmethod
+    def of_experiment(cls, exp, root: str | Path, split: str, **kwargs) -> LidarDetectionDataset:
+        """The dataset an experiment config describes: the grid and point features of its
+        ``model:`` section, the FOV crop, point source and format of its ``data:`` section
+        (``exp``: a :class:`perception3d.engine.config.ExperimentConfig`); ``kwargs``: the
+        other arguments (``training``, ``transforms``, ``ids``, ``max_frames``...)."""
+        data = exp.data
+        return cls(root, split, exp.model.voxel, fov_only=data.fov_only, fov_rule=data.fov_rule,
+                   point_source=data.point_source, point_features=exp.model.point_features,
+                   data_format=data.format, **kwargs)  # fmt: skip
+
     @property
     def ids(self) -> list[str]:
         return self.kitti.ids

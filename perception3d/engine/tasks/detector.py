@@ -36,21 +36,16 @@ from perception3d.models.losses import AnchorTargets
 def build_datasets(cfg: ExperimentConfig):
     """Training and validation datasets of an experiment (training with augmentation and
     anchor targets; no validation set when ``validate_every`` is 0)."""
-    model_cfg, data = cfg.model, cfg.data
-    common = {"fov_only": data.fov_only, "fov_rule": data.fov_rule,
-              "point_source": data.point_source,
-              "point_features": model_cfg.point_features,
-              "data_format": data.format}  # fmt: skip
-    train_ds = LidarDetectionDataset(
-        data.root, data.train_split, model_cfg.voxel,
-        transforms=build_augmentation(cfg.augmentation),
-        assign_targets=AnchorTargetAssigner(model_cfg), training=True, seed=cfg.train.seed,
-        max_frames=data.max_train_frames, **common,
+    data = cfg.data
+    train_ds = LidarDetectionDataset.of_experiment(
+        cfg, data.root, data.train_split, transforms=build_augmentation(cfg.augmentation),
+        assign_targets=AnchorTargetAssigner(cfg.model), training=True, seed=cfg.train.seed,
+        max_frames=data.max_train_frames,
     )  # fmt: skip
     val_ds = None
     if cfg.train.validate_every > 0:
-        val_ds = LidarDetectionDataset(
-            data.root, data.val_split, model_cfg.voxel, max_frames=data.max_val_frames, **common
+        val_ds = LidarDetectionDataset.of_experiment(
+            cfg, data.root, data.val_split, max_frames=data.max_val_frames
         )
     return train_ds, val_ds
 
