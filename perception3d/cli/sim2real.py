@@ -6,11 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
-_EXAMPLE = """example:
-  perception3d sim2real-report --real tests/data/kitti_samples --real ../shared/kitti_real \\
-      --real ../shared/kitti_real/unlabeled --synth data/synth_heldout --out outputs/sim2real \\
-      --detector configs/models/pointpillars_lite.yaml \\
-      perception3d/assets/weights/pointpillars_lite_synth.pt
+from perception3d.cli.common import add_command
+
+_EXAMPLE = """\
+perception3d sim2real-report --real tests/data/kitti_samples --real ../shared/kitti_real \\
+    --real ../shared/kitti_real/unlabeled --synth data/synth_heldout --out outputs/sim2real \\
+    --detector configs/models/pointpillars_lite.yaml \\
+    perception3d/assets/weights/pointpillars_lite_synth.pt
+"""
+
+
+SIM2REAL_REPORT_DESCRIPTION = """\
+Real KITTI sweeps against synthetic ones: points per object, reflectivity, ray drop, range
+noise, ground, heights, each with its Jensen-Shannon distance, and a detector's quality and
+false positives on both (docs/sim2real.md).
 """
 
 
@@ -89,15 +98,11 @@ def _cmd_pseudo(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
-    p = sub.add_parser(
-        "sim2real-report",
-        help="compare real and synthetic sweeps statistic by statistic (HTML + PNG + JSON)",
-        description="Real KITTI sweeps against synthetic ones: points per object, reflectivity, "
-        "ray drop, range noise, ground, heights, each with its Jensen-Shannon distance, and a "
-        "detector's quality and false positives on both (docs/sim2real.md).",
-        epilog=_EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(
+        sub, "sim2real-report",
+        "compare real and synthetic sweeps statistic by statistic (HTML + PNG + JSON)",
+        _EXAMPLE, description=SIM2REAL_REPORT_DESCRIPTION,
+    )  # fmt: skip
     p.add_argument(
         "--real",
         type=Path,
@@ -152,6 +157,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="precision / recall and false positives at this score (default 0.3)",
     )
     p.set_defaults(func=_cmd_report)
+    _register_pseudo(sub)
+
+
+def _register_pseudo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sim2real-pseudo",
         help="pseudo-label unlabelled real sweeps with a detector and mix them into a "

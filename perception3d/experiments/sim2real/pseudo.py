@@ -103,8 +103,8 @@ def make_pseudo_root(
     and the settings); return that summary."""
     import torch
 
-    from perception3d.data.dataset import LidarDetectionDataset
     from perception3d.engine.infer import load_detector, predict
+    from perception3d.lidar.dataset import LidarDetectionDataset
 
     out = Path(out)
     ids = _write_views([Path(r) for r in real_roots], out, cfg)

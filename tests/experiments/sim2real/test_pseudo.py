@@ -47,8 +47,8 @@ def test_views_labels_and_mixing(kitti_root, tmp_path):
     assert len(regions) == sum(o.is_dontcare for o in rows) > 0
     assert (regions[:, 3:6] > 0).all()
     # training samples carry the regions (they follow the augmentation); inference ones do not
-    from perception3d.data.dataset import LidarDetectionDataset
     from perception3d.engine.config import load_experiment
+    from perception3d.lidar.dataset import LidarDetectionDataset
 
     grid = load_experiment("configs/models/pointpillars_lite.yaml").model.voxel
     train = LidarDetectionDataset(tmp_path / "pseudo", "train", grid, training=True)
