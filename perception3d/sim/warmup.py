@@ -4,7 +4,7 @@ Vehicle bodies, people's poses, riders, trees, bushes, fence panels and street f
 built once per process and copied per object (see ``vehicles.py``, ``objects.py``,
 ``foliage.py``, ``fences.py``, ``furniture.py``). ``perception3d synth --workers W`` starts its
 workers from a fork server that imports this module: :func:`warm_templates` runs there once
-(about a second), and every worker forked from it starts with the templates in memory instead
+(about 2 CPU s), and every worker forked from it starts with the templates in memory instead
 of building them again in its first frames. Templates are pure functions of their keys, so
 warming changes no byte of the output.
 """
