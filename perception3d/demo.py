@@ -83,7 +83,9 @@ def run_demo(
     t_data = time.perf_counter()
 
     model, exp = load_detector(weights, device="cpu")
-    dataset = LidarDetectionDataset(root, split, exp.model.voxel, fov_only=exp.data.fov_only)
+    dataset = LidarDetectionDataset(
+        root, split, exp.model.voxel, fov_only=exp.data.fov_only, fov_rule=exp.data.fov_rule
+    )
     pred = {}
     for frame_id, objects in predict(model, dataset, torch.device("cpu"), progress=progress):
         write_label_file(out_dir / "pred" / f"{frame_id}.txt", objects)

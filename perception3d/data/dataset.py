@@ -19,8 +19,16 @@ import torch
 from torch.utils.data import Dataset
 
 from perception3d.data.kitti import KittiObjectDataset
+from perception3d.data.lidar_folder import LidarFolderDataset
 from perception3d.data.sample import LidarSample, Transform, apply_transforms, sample_from_frame
-from perception3d.lidar.voxelize import VoxelGridConfig, Voxels, crop_to_range, voxelize
+from perception3d.geometry.fov import FovRule, fov_mask
+from perception3d.lidar.voxelize import (
+    VoxelGridConfig,
+    Voxels,
+    crop_to_range,
+    points_in_range,
+    voxelize,
+)
 
 # Image size of KITTI image_2 (REFERENCE.md), used for the FOV crop when a frame has no image.
 KITTI_IMAGE_HW = (375, 1242)
@@ -28,14 +36,19 @@ KITTI_IMAGE_HW = (375, 1242)
 AssignFn = Callable[[np.ndarray, np.ndarray], dict[str, np.ndarray]]
 
 
-def crop_to_fov(sample: LidarSample) -> LidarSample:
+def crop_to_fov(sample: LidarSample, rule: FovRule = "image") -> LidarSample:
     """Keep the points in front of camera 2 that project inside its image.
 
     Needs ``sample.calib``; the image size is ``sample.image_shape`` or KITTI's 375 x 1242.
+    ``rule``: see :mod:`perception3d.geometry.fov` (``image`` runs a fused kernel here).
     """
     if sample.calib is None:
         raise ValueError(f"frame {sample.frame_id}: the FOV crop needs a calibration")
     h, w = sample.image_shape or KITTI_IMAGE_HW
+    if rule != "image":
+        return sample.with_(
+            points=sample.points[fov_mask(sample.points, sample.calib, (h, w), rule)]
+        )
     # LiDAR -> image_2 in one (3, 4) matrix, P2 @ R0_rect @ Tr_velo_to_cam (calib.py's chain),
     # in one pass: a sweep has 120k points and this runs for every training sample
     proj = sample.calib.P2 @ sample.calib.lidar_to_rect_matrix
@@ -58,10 +71,11 @@ def _in_image_kernel(xyz, proj, width, height):
 
 
 class LidarDetectionDataset(Dataset):
-    """LiDAR detection samples of a KITTI-layout root.
+    """LiDAR detection samples of a KITTI-layout root, or of a LiDAR-only root
+    (``data_format="lidar"``).
 
     Args:
-        root: KITTI-layout root.
+        root: KITTI-layout root (or LiDAR-only root).
         split: ImageSets name (``"train"``, ``"val"``) or ``"training"`` for every frame.
         grid: voxel grid of the detector.
         transforms: training transforms, applied in order (empty for evaluation).
@@ -69,6 +83,7 @@ class LidarDetectionDataset(Dataset):
             target assignment (inference).
         training: random voxel subsampling, drop boxes outside the range, apply transforms.
         fov_only: crop points to image_2's field of view first.
+        fov_rule: the rule of that crop (see :class:`DataConfig`).
         seed: base seed of the per-sample generators.
         ids: explicit frame ids instead of the split file.
         max_frames: only the first N frames of the split (None: all).
@@ -76,6 +91,10 @@ class LidarDetectionDataset(Dataset):
             :class:`perception3d.engine.config.DataConfig`).
         point_features: columns of each point given to the voxelizer (4: x, y, z, intensity;
             4 + C for painted points).
+        data_format: ``kitti`` or ``lidar`` (``data.format``); the frame source ``kitti`` is a
+            :class:`KittiObjectDataset` or a
+            :class:`~perception3d.data.lidar_folder.LidarFolderDataset` (no camera: then
+            ``fov_only`` must be False).
 
     Each item is a dict: ``frame_id`` (str), ``voxel_points`` (V, P, point_features) float32,
     ``voxel_num_points`` (V,) int32, ``voxel_coords_zyx`` (V, 3) int32, ``gt_boxes_lidar``
@@ -96,20 +115,30 @@ class LidarDetectionDataset(Dataset):
         point_source: str = "velodyne",
         point_features: int = 4,
         max_frames: int | None = None,
+        fov_rule: FovRule = "image",
+        data_format: str = "kitti",
     ) -> None:
         if point_source not in ("velodyne", "velodyne_painted"):
             raise ValueError(
                 f"point_source must be velodyne|velodyne_painted, got {point_source!r}"
             )
-        self.kitti = KittiObjectDataset(
-            root, split if ids is None else "training", ids=ids, max_frames=max_frames
-        )
+        self.data_format = data_format
+        if data_format == "lidar":
+            if fov_only or point_source != "velodyne":
+                raise ValueError("a LiDAR-only dataset has no camera: fov_only must be False")
+            self.kitti = LidarFolderDataset(root, split, ids=ids, max_frames=max_frames)
+        elif data_format == "kitti":
+            self.kitti = KittiObjectDataset(
+                root, split if ids is None else "training", ids=ids, max_frames=max_frames
+            )
+        else:
+            raise ValueError(f"data_format must be 'kitti' or 'lidar', got {data_format!r}")
         self.point_source, self.point_features = point_source, point_features
         self.grid = grid
         self.transforms = list(transforms)
         self.assign_targets = assign_targets
         self.training = training
-        self.fov_only = fov_only
+        self.fov_only, self.fov_rule = fov_only, fov_rule
         self.seed = seed
         self.epoch = 0
 
@@ -150,14 +179,14 @@ class LidarDetectionDataset(Dataset):
                 f"frame {sample.frame_id}: points have {sample.points.shape[1]} columns, the "
                 f"model expects point_features = {self.point_features}"
             )
-        return crop_to_fov(sample) if self.fov_only else sample
+        return crop_to_fov(sample, self.fov_rule) if self.fov_only else sample
 
     def __getitem__(self, index: int) -> dict:
         sample = self.load_sample(index)
         rng = np.random.default_rng([self.seed, self.epoch, index])
         if self.training:
             sample = apply_transforms(sample, self.transforms, rng)
-        points = sample.points[crop_to_range(sample.points, self.grid.point_range_m)]
+        points = sample.points[points_in_range(sample.points, self.grid)]
         boxes, names = sample.boxes_lidar, sample.names
         if self.training:
             inside = crop_to_range(boxes[:, :3], self.grid.point_range_m)

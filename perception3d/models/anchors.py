@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from perception3d.geometry.calib import limit_period
 from perception3d.models.config import ModelConfig
@@ -32,11 +33,7 @@ def make_anchors(cfg: ModelConfig) -> tuple[np.ndarray, np.ndarray]:
         anchor_class: (H * W * K,) int64 class index (into ``cfg.classes``) of each anchor.
     """
     h, w = cfg.feature_map_hw
-    x_min, y_min = cfg.voxel.point_range_m[0], cfg.voxel.point_range_m[1]
-    step_x = cfg.voxel.voxel_size_m[0] * cfg.feature_stride
-    step_y = cfg.voxel.voxel_size_m[1] * cfg.feature_stride
-    xs = x_min + (np.arange(w) + 0.5) * step_x
-    ys = y_min + (np.arange(h) + 0.5) * step_y
+    xs, ys = anchor_positions(cfg)
     families = []
     classes = []
     for a in cfg.anchors:
@@ -54,6 +51,32 @@ def make_anchors(cfg: ModelConfig) -> tuple[np.ndarray, np.ndarray]:
     anchors[..., 6] = fam[:, 3]
     anchor_class = np.broadcast_to(np.array(classes), (h, w, k))
     return anchors.reshape(-1, 7).astype(np.float32), anchor_class.reshape(-1).astype(np.int64)
+
+
+def anchor_positions(cfg: ModelConfig) -> tuple[np.ndarray, np.ndarray]:
+    """x (W,) and y (H,) positions of the anchors, metres (float64 holding the float32 values
+    the anchors get), by ``cfg.anchor_grid``.
+
+    ``cell_centres``: the centre of each feature-map cell. ``range_ends``: OpenPCDet's
+    ``align_center: False``, W positions from x_min to x_max inclusive, computed as its
+    ``torch.arange`` over the float32 range does, so the anchors equal its own bit for bit.
+    """
+    h, w = cfg.feature_map_hw
+    r = cfg.voxel.point_range_m
+    if cfg.anchor_grid == "cell_centres":
+        step_x = cfg.voxel.voxel_size_m[0] * cfg.feature_stride
+        step_y = cfg.voxel.voxel_size_m[1] * cfg.feature_stride
+        return r[0] + (np.arange(w) + 0.5) * step_x, r[1] + (np.arange(h) + 0.5) * step_y
+    elif cfg.anchor_grid == "range_ends":
+        lo, hi = np.float32(r[:3]), np.float32(r[3:])  # the frameworks' float32 range
+        out = []
+        for axis, n in ((0, w), (1, h)):
+            step = float(hi[axis] - lo[axis]) / (n - 1)
+            pos = torch.arange(float(lo[axis]), float(hi[axis]) + 1e-5, step, dtype=torch.float32)
+            out.append(pos[:n].double().numpy())
+        return out[0], out[1]
+    else:
+        raise ValueError(f"unknown anchor_grid {cfg.anchor_grid!r}")
 
 
 def nearest_bev_rects(boxes_lidar: np.ndarray) -> np.ndarray:

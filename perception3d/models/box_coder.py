@@ -100,9 +100,13 @@ def direction_targets(heading: torch.Tensor, dir_offset_rad: float) -> torch.Ten
     return (rel >= math.pi).long()
 
 
-def apply_direction(heading: torch.Tensor, dir_label: torch.Tensor, dir_offset_rad: float):
+def apply_direction(
+    heading: torch.Tensor, dir_label: torch.Tensor, dir_offset_rad: float, wrap: bool = True
+) -> torch.Tensor:
     """Headings with the r / r + pi ambiguity resolved by the direction bin ``dir_label``
-    (the inverse of :func:`direction_targets` up to a multiple of pi), wrapped to [-pi, pi).
+    (the inverse of :func:`direction_targets` up to a multiple of pi), wrapped to [-pi, pi)
+    (``wrap=False``: left in [dir_offset, dir_offset + 2 pi), as OpenPCDet and mmdetection3d
+    leave them; the same float operations as theirs).
 
     Example:
         >>> h = torch.tensor([0.1, 3.0], dtype=torch.float64)
@@ -112,16 +116,18 @@ def apply_direction(heading: torch.Tensor, dir_label: torch.Tensor, dir_offset_r
     """
     base = limit_period_torch(heading - dir_offset_rad, 0.0, math.pi)  # in [0, pi)
     out = base + dir_offset_rad + math.pi * dir_label.to(heading.dtype)
-    return limit_period_torch(out, 0.5, 2 * math.pi)
+    return limit_period_torch(out, 0.5, 2 * math.pi) if wrap else out
 
 
 @dataclass(frozen=True)
 class ResidualBoxCoder:
     """The coder as a part to pass to a detector: ``encode``/``decode`` plus its direction
-    offset (radians; pi/4 keeps the bin edges off the common headings 0 and pi/2)."""
+    offset (radians; pi/4 keeps the bin edges off the common headings 0 and pi/2) and whether
+    decoded headings are wrapped to [-pi, pi) (see :func:`apply_direction`)."""
 
     dir_offset_rad: float = math.pi / 4
     code_size: int = CODE_SIZE
+    wrap_heading: bool = True
 
     def encode(self, boxes_lidar: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
         return encode_boxes(boxes_lidar, anchors)
@@ -133,4 +139,4 @@ class ResidualBoxCoder:
         return direction_targets(heading, self.dir_offset_rad)
 
     def apply_direction(self, heading: torch.Tensor, dir_label: torch.Tensor) -> torch.Tensor:
-        return apply_direction(heading, dir_label, self.dir_offset_rad)
+        return apply_direction(heading, dir_label, self.dir_offset_rad, self.wrap_heading)

@@ -46,19 +46,55 @@ class AnchorConfig:
 
 @dataclass(frozen=True)
 class PillarEncoderConfig:
-    """PointPillars pillar feature net: widths of its per-point layers (the last is the
-    BEV pseudo-image's channel count)."""
+    """PointPillars pillar feature net.
+
+    Attributes:
+        channels: widths of its per-point layers (the last is the BEV pseudo-image's channel
+            count).
+        norm_eps: epsilon of its batch norms (OpenPCDet and mmdetection3d: 1e-3).
+        first_xyz: the first three input channels of each point: ``absolute`` x, y, z
+            (OpenPCDet, ours) or ``pillar_offset``, the offsets from the pillar centre
+            (mmdetection3d's ``PillarFeatureNet(legacy=True)``, which overwrites x, y, z in
+            place, so those offsets appear twice).
+    """
 
     channels: tuple[int, ...] = (64,)
+    norm_eps: float = 1e-5
+    first_xyz: Literal["absolute", "pillar_offset"] = "absolute"
+
+    def __post_init__(self) -> None:
+        if self.first_xyz not in ("absolute", "pillar_offset"):
+            raise ValueError(
+                f"pillar_encoder.first_xyz must be absolute or pillar_offset, got "
+                f"{self.first_xyz!r}"
+            )
 
 
 @dataclass(frozen=True)
 class SparseEncoderConfig:
-    """SECOND sparse 3D middle encoder: per stage, the width and the number of submanifold
-    convolutions; every stage after the first starts with a stride-2 sparse convolution."""
+    """SECOND sparse 3D middle encoder: per stage, the width and the number of sparse
+    convolutions; every stage after the first starts with a stride-2 sparse convolution, the
+    others are submanifold ones.
+
+    Attributes:
+        channels: width per stage.
+        blocks: convolutions per stage.
+        norm_eps: epsilon of its batch norms (OpenPCDet and mmdetection3d: 1e-3).
+        extra_z_cell: the sparse tensor has one more z cell than the voxel grid (OpenPCDet's
+            ``VoxelBackBone8x`` and mmdetection3d's ``SparseEncoder``: sparse shape
+            ``grid[::-1] + [1, 0, 0]``, 41 x 1600 x 1408 on KITTI).
+        last_stage_padding_zyx: padding of the last stage's strided convolution (those
+            frameworks: (0, 1, 1)).
+        out_channels: when set, a final sparse convolution (kernel 3 x 1 x 1, stride 2 x 1 x
+            1 in z, y, x, no padding) to this width, as their ``conv_out``.
+    """
 
     channels: tuple[int, ...] = (16, 32, 64, 64)
     blocks: tuple[int, ...] = (1, 2, 2, 2)
+    norm_eps: float = 1e-5
+    extra_z_cell: bool = False
+    last_stage_padding_zyx: tuple[int, int, int] = (1, 1, 1)
+    out_channels: int | None = None
 
     def __post_init__(self) -> None:
         if len(self.channels) != len(self.blocks) or not self.channels:
@@ -66,8 +102,29 @@ class SparseEncoderConfig:
 
     @property
     def stride(self) -> int:
-        """Downsampling factor of the encoder in every axis."""
+        """Downsampling factor of the encoder in x and y."""
         return 2 ** (len(self.channels) - 1)
+
+    def output_depth(self, nz: int) -> int:
+        """z cells of the encoder's output for a grid of ``nz`` z cells.
+
+        Example:
+            >>> SparseEncoderConfig(extra_z_cell=True, last_stage_padding_zyx=(0, 1, 1),
+            ...     out_channels=128).output_depth(40)
+            2
+        """
+        depth = nz + int(self.extra_z_cell)
+        for i in range(1, len(self.channels)):
+            pad = self.last_stage_padding_zyx[0] if i == len(self.channels) - 1 else 1
+            depth = (depth + 2 * pad - 3) // 2 + 1  # kernel 3, stride 2
+        if self.out_channels is not None:
+            depth = (depth - 3) // 2 + 1  # kernel 3, stride 2, no padding
+        return depth
+
+    @property
+    def bev_channels_per_cell(self) -> int:
+        """Channels of each output z cell."""
+        return self.channels[-1] if self.out_channels is None else self.out_channels
 
 
 @dataclass(frozen=True)
@@ -129,14 +186,40 @@ class LossConfig:
     smooth_l1_beta: float = 1.0 / 9.0
 
 
+NmsMode = Literal["per_class", "class_agnostic", "top_k_then_per_class"]
+
+
 @dataclass(frozen=True)
 class PostprocessConfig:
-    """From head outputs to boxes: per-class score threshold, top-k, rotated BEV NMS."""
+    """From head outputs to boxes: score threshold, top-k, rotated BEV NMS.
+
+    Attributes:
+        score_threshold: sigmoid score a box needs.
+        pre_nms_top_k: boxes entering NMS (see ``nms``).
+        nms_iou: a box is suppressed when its BEV IoU with a kept box is above this.
+        max_detections: boxes kept per frame.
+        nms: ``per_class`` (ours): per class, the boxes with score >= threshold, the best
+            ``pre_nms_top_k`` of them, NMS, then the best ``max_detections`` over the classes.
+            ``class_agnostic`` (OpenPCDet's ``MULTI_CLASSES_NMS: False``): each anchor's best
+            class score and label, score >= threshold, the best ``pre_nms_top_k``, one NMS over
+            all classes, at most ``max_detections``. ``top_k_then_per_class``
+            (mmdetection3d's ``Anchor3DHead``): the ``pre_nms_top_k`` anchors of highest best
+            class score first, then per class the boxes with score > threshold, NMS, and the
+            best ``max_detections`` over the classes.
+    """
 
     score_threshold: float = 0.1
     pre_nms_top_k: int = 1000
     nms_iou: float = 0.01
     max_detections: int = 100
+    nms: NmsMode = "per_class"
+
+    def __post_init__(self) -> None:
+        if self.nms not in ("per_class", "class_agnostic", "top_k_then_per_class"):
+            raise ValueError(
+                "postprocess.nms must be per_class, class_agnostic or top_k_then_per_class, "
+                f"got {self.nms!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -154,6 +237,11 @@ class ModelConfig:
         point_features: channels of each input point: 4 (x, y, z, intensity) or 4 + C for
             points painted with C class scores (PointPainting, ``data.point_source:
             velodyne_painted``).
+        anchor_grid: where anchors sit on the feature map: ``cell_centres`` (ours and
+            mmdetection3d's ``AlignedAnchor3DRangeGenerator``) or ``range_ends`` (OpenPCDet's
+            ``align_center: False``: W positions from x_min to x_max inclusive, same in y).
+        wrap_heading: wrap decoded headings to [-pi, pi) (ours); False keeps them as
+            OpenPCDet and mmdetection3d leave them, in [dir_offset, dir_offset + 2 pi).
     """
 
     type: Literal["pointpillars", "second"]
@@ -167,8 +255,14 @@ class ModelConfig:
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
     dir_offset_rad: float = 0.7854
     point_features: int = 4
+    anchor_grid: Literal["cell_centres", "range_ends"] = "cell_centres"
+    wrap_heading: bool = True
 
     def __post_init__(self) -> None:
+        if self.anchor_grid not in ("cell_centres", "range_ends"):
+            raise ValueError(
+                f"anchor_grid must be cell_centres or range_ends, got {self.anchor_grid!r}"
+            )
         if self.point_features < 4:
             raise ValueError(f"point_features must be >= 4, got {self.point_features}")
         if self.type == "pointpillars":
@@ -206,11 +300,8 @@ class ModelConfig:
         """Channels of the BEV map entering the 2D backbone."""
         if self.type == "pointpillars":
             return self.pillar_encoder.channels[-1]
-        nz = self.voxel.grid_size_xyz[2]
-        depth = nz
-        for _ in range(len(self.sparse_encoder.channels) - 1):
-            depth = (depth - 1) // 2 + 1  # kernel 3, stride 2, padding 1
-        return self.sparse_encoder.channels[-1] * depth
+        sparse = self.sparse_encoder
+        return sparse.bev_channels_per_cell * sparse.output_depth(self.voxel.grid_size_xyz[2])
 
     @property
     def feature_stride(self) -> int:

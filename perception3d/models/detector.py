@@ -19,11 +19,10 @@ from perception3d.models.anchors import make_anchors
 from perception3d.models.bev_backbone import BEVBackbone
 from perception3d.models.box_coder import ResidualBoxCoder
 from perception3d.models.config import LossConfig, ModelConfig, PostprocessConfig
-from perception3d.models.decode import decode_anchors
 from perception3d.models.heads import AnchorHead, HeadOutput
 from perception3d.models.losses import AnchorTargets, compute_loss
-from perception3d.models.nms import rotated_nms
 from perception3d.models.pillars import PillarEncoder, PillarFeatureNet
+from perception3d.models.postprocess import select_detections
 
 
 class VoxelBatch(NamedTuple):
@@ -100,24 +99,14 @@ class VoxelDetector(nn.Module):
 
     @torch.no_grad()
     def postprocess(self, head_out: HeadOutput) -> list[Detections]:
-        """Decode boxes, resolve headings with the direction bins, per-class rotated NMS."""
-        cfg = self.post_cfg
+        """Decode boxes, resolve headings with the direction bins, threshold and rotated NMS
+        in the order ``post_cfg.nms`` names (:func:`select_detections`)."""
         out = []
-        for boxes, scores in decode_anchors(self, head_out):  # (A, 7), (A, C)
-            finite = torch.isfinite(boxes).all(dim=1)
-            keep_boxes, keep_scores, keep_labels = [], [], []
-            for c in range(scores.shape[1]):
-                s = torch.where(finite, scores[:, c], torch.zeros_like(scores[:, c]))
-                idx = torch.nonzero(s >= cfg.score_threshold).squeeze(1)
-                if len(idx) > cfg.pre_nms_top_k:
-                    idx = idx[torch.topk(s[idx], cfg.pre_nms_top_k).indices]
-                kept = idx[rotated_nms(boxes[idx], s[idx], cfg.nms_iou, cfg.max_detections)]
-                keep_boxes.append(boxes[kept])
-                keep_scores.append(s[kept])
-                keep_labels.append(torch.full_like(kept, c))
-            b, s, lab = torch.cat(keep_boxes), torch.cat(keep_scores), torch.cat(keep_labels)
-            order = torch.argsort(s, descending=True, stable=True)[: cfg.max_detections]
-            out.append(Detections(b[order].cpu(), s[order].cpu(), lab[order].cpu()))
+        for cls_logits, deltas, dir_logits in zip(*head_out):
+            det = select_detections(
+                cls_logits, deltas, dir_logits, self.anchors, self.box_coder, self.post_cfg
+            )
+            out.append(Detections(det.boxes_lidar.cpu(), det.scores.cpu(), det.labels.cpu()))
         return out
 
 
@@ -129,7 +118,7 @@ def _assemble(cfg: ModelConfig, encoder: nn.Module) -> VoxelDetector:
         encoder,
         backbone,
         head,
-        ResidualBoxCoder(cfg.dir_offset_rad),
+        ResidualBoxCoder(cfg.dir_offset_rad, wrap_heading=cfg.wrap_heading),
         torch.from_numpy(anchors),
         cfg.classes,
         cfg.loss,
@@ -139,7 +128,10 @@ def _assemble(cfg: ModelConfig, encoder: nn.Module) -> VoxelDetector:
 
 def build_pointpillars(cfg: ModelConfig, in_channels: int = 4) -> VoxelDetector:
     """PointPillars: pillar feature net + BEV scatter + 2D backbone + anchor head."""
-    feature_net = PillarFeatureNet(cfg.voxel, in_channels, cfg.pillar_encoder.channels)
+    pillar = cfg.pillar_encoder
+    feature_net = PillarFeatureNet(
+        cfg.voxel, in_channels, pillar.channels, pillar.norm_eps, pillar.first_xyz
+    )
     return _assemble(cfg, PillarEncoder(feature_net, cfg.voxel))
 
 
@@ -148,7 +140,16 @@ def build_second(cfg: ModelConfig, in_channels: int = 4) -> VoxelDetector:
     from perception3d.models.second import MeanVoxelEncoder, SecondEncoder, SparseMiddleEncoder
 
     sparse = cfg.sparse_encoder
-    middle = SparseMiddleEncoder(cfg.voxel, in_channels, sparse.channels, sparse.blocks)
+    middle = SparseMiddleEncoder(
+        cfg.voxel,
+        in_channels,
+        sparse.channels,
+        sparse.blocks,
+        sparse.norm_eps,
+        sparse.extra_z_cell,
+        sparse.last_stage_padding_zyx,
+        sparse.out_channels,
+    )
     return _assemble(cfg, SecondEncoder(MeanVoxelEncoder(), middle))
 
 

@@ -25,20 +25,36 @@ class PillarFeatureNet(nn.Module):
         grid: the pillar grid (voxel size and range give the pillar centres).
         in_channels: channels per input point (``[x, y, z, intensity, ...]``).
         channels: widths of the per-point layers; the last is the output size.
+        norm_eps: batch-norm epsilon.
+        first_xyz: ``absolute`` (the decorated point starts with its x, y, z) or
+            ``pillar_offset`` (with its offset from the pillar centre instead, as
+            mmdetection3d's legacy ``PillarFeatureNet``).
 
     ``forward(points (V, P, C), num_points (V,), coords (V, 4) [batch, z, y, x])`` returns
-    (V, channels[-1]).
+    (V, channels[-1]). Each point's decorated input is ``[x, y, z, intensity, ..., x - x_mean,
+    y - y_mean, z - z_mean, x - x_centre, y - y_centre, z - z_centre]`` (OpenPCDet's
+    ``PillarVFE`` order), padded slots zero.
     """
 
     def __init__(
-        self, grid: VoxelGridConfig, in_channels: int = 4, channels: Sequence[int] = (64,)
+        self,
+        grid: VoxelGridConfig,
+        in_channels: int = 4,
+        channels: Sequence[int] = (64,),
+        norm_eps: float = 1e-5,
+        first_xyz: str = "absolute",
     ) -> None:
         super().__init__()
+        if first_xyz not in ("absolute", "pillar_offset"):
+            raise ValueError(f"first_xyz must be absolute or pillar_offset, got {first_xyz!r}")
+        self.first_xyz = first_xyz
         widths = [in_channels + 6, *channels]
         layers = []
         for c_in, c_out in itertools.pairwise(widths):
             layers.append(
-                nn.ModuleList([nn.Linear(c_in, c_out, bias=False), nn.BatchNorm1d(c_out)])
+                nn.ModuleList(
+                    [nn.Linear(c_in, c_out, bias=False), nn.BatchNorm1d(c_out, eps=norm_eps)]
+                )
             )
         self.layers = nn.ModuleList(layers)
         self.out_channels = widths[-1]
@@ -47,9 +63,10 @@ class PillarFeatureNet(nn.Module):
         self.register_buffer("voxel_size", size, persistent=False)
         self.register_buffer("centre_offset", lo + size / 2, persistent=False)
 
-    def forward(
+    def decorate(
         self, points: torch.Tensor, num_points: torch.Tensor, coords: torch.Tensor
     ) -> torch.Tensor:
+        """(V, P, C) points -> (V, P, C + 6) decorated inputs of the first layer."""
         if points.ndim != 3 or coords.shape != (points.shape[0], 4):
             raise ValueError(
                 f"points must be (V, P, C) and coords (V, 4), got {tuple(points.shape)}, "
@@ -62,8 +79,16 @@ class PillarFeatureNet(nn.Module):
         mean = (points[..., :3] * mask).sum(dim=1, keepdim=True) / count  # (V, 1, 3)
         # pillar centre from its (x, y, z) index; coords are [batch, z, y, x]
         centre = coords[:, [3, 2, 1]].to(points.dtype) * self.voxel_size + self.centre_offset
-        x = torch.cat([points, points[..., :3] - mean, points[..., :3] - centre[:, None, :]], -1)
-        x = x * mask  # padded slots stay zero
+        offset = points[..., :3] - centre[:, None, :]  # (V, P, 3)
+        first = points if self.first_xyz == "absolute" else torch.cat([offset, points[..., 3:]], -1)
+        x = torch.cat([first, points[..., :3] - mean, offset], -1)
+        return x * mask  # padded slots stay zero
+
+    def forward(
+        self, points: torch.Tensor, num_points: torch.Tensor, coords: torch.Tensor
+    ) -> torch.Tensor:
+        x = self.decorate(points, num_points, coords)
+        v, p, _ = x.shape
         for linear, norm in self.layers:
             x = linear(x)  # (V, P, C')
             x = torch.relu(norm(x.reshape(v * p, -1)).reshape(v, p, -1))

@@ -6,12 +6,14 @@ Needs the ``spconv`` extra (``pip install perception3d[spconv]``, spconv 2.3.x).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 
 from perception3d.lidar.voxelize import VoxelGridConfig
+from perception3d.runtime import torch_threads
 
 
 def _import_spconv():
@@ -48,12 +50,28 @@ class MeanVoxelEncoder(nn.Module):
         return points.sum(dim=1) / count  # padded slots are zero
 
 
-def _block(spconv, c_in: int, c_out: int, stride: int, key: str) -> nn.Module:
+@contextmanager
+def spconv_cpu_threads(device: torch.device) -> Iterator[None]:
+    """Run the enclosed spconv calls on one torch thread when ``device`` is the CPU.
+
+    spconv 2.3.x's CPU kernels scatter-add into shared output rows from several OpenMP
+    threads without synchronisation: with more than one thread the forward (and the backward of
+    submanifold convolutions) is wrong, irreproducibly. On 004139 our SECOND's BEV map differed
+    between identical 2-thread runs by about 15 % of its maximum; on one thread it is exact.
+    The thread count is restored on exit (also after an error). No-op on CUDA.
+    """
+    with torch_threads(1 if device.type == "cpu" else None):
+        yield
+
+
+def _block(
+    spconv, c_in: int, c_out: int, stride: int, key: str, eps: float, padding=1
+) -> nn.Module:
     if stride == 1:
         conv = spconv.SubMConv3d(c_in, c_out, 3, padding=1, bias=False, indice_key=key)
     else:
-        conv = spconv.SparseConv3d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
-    return spconv.SparseSequential(conv, nn.BatchNorm1d(c_out), nn.ReLU())
+        conv = spconv.SparseConv3d(c_in, c_out, 3, stride=stride, padding=padding, bias=False)
+    return spconv.SparseSequential(conv, nn.BatchNorm1d(c_out, eps=eps), nn.ReLU())
 
 
 class SparseMiddleEncoder(nn.Module):
@@ -61,7 +79,8 @@ class SparseMiddleEncoder(nn.Module):
 
     Stage 0 runs submanifold convolutions (output only at occupied voxels) at full resolution;
     each later stage starts with a stride-2 sparse convolution (kernel 3, padding 1) and
-    continues with submanifold ones, as in SECOND's middle encoder.
+    continues with submanifold ones, as in SECOND's middle encoder. On the CPU the convolutions
+    run on one thread (:func:`spconv_cpu_threads`).
 
     Args:
         grid: voxel grid; its (nz, ny, nx) is the input spatial shape.
@@ -69,9 +88,15 @@ class SparseMiddleEncoder(nn.Module):
         channels: width per stage.
         blocks: submanifold convolutions per stage (stage 0: all of them; later stages: the
             strided convolution plus ``blocks[i] - 1`` submanifold ones).
+        norm_eps: batch-norm epsilon.
+        extra_z_cell: one more z cell in the sparse shape than in the grid (OpenPCDet's
+            ``VoxelBackBone8x``, mmdetection3d's ``SparseEncoder``).
+        last_stage_padding_zyx: padding of the last stage's strided convolution.
+        out_channels: width of a final (3, 1, 1)-kernel, (2, 1, 1)-stride sparse convolution
+            (their ``conv_out``), or None for none.
 
     ``forward(voxel_features (V, C), coords (V, 4) [batch, z, y, x], batch_size)`` ->
-    (B, C_last * D_out, H_out, W_out).
+    (B, C_out * D_out, H_out, W_out), channel ``c * D_out + z``.
     """
 
     def __init__(
@@ -80,31 +105,57 @@ class SparseMiddleEncoder(nn.Module):
         in_channels: int = 4,
         channels: Sequence[int] = (16, 32, 64, 64),
         blocks: Sequence[int] = (1, 2, 2, 2),
+        norm_eps: float = 1e-5,
+        extra_z_cell: bool = False,
+        last_stage_padding_zyx: Sequence[int] = (1, 1, 1),
+        out_channels: int | None = None,
     ) -> None:
         super().__init__()
         spconv = _import_spconv()
         nx, ny, nz = grid.grid_size_xyz
-        self.spatial_shape_zyx = [nz, ny, nx]
+        self.spatial_shape_zyx = [nz + int(extra_z_cell), ny, nx]
         stages = []
         c_prev = in_channels
         for i, (c, n) in enumerate(zip(channels, blocks)):
             layers = []
+            pad = tuple(last_stage_padding_zyx) if i == len(channels) - 1 else 1
             for j in range(max(n, 1)):
                 stride = 2 if (i > 0 and j == 0) else 1
-                layers.append(_block(spconv, c_prev, c, stride, key=f"subm{i}"))
+                layers.append(_block(spconv, c_prev, c, stride, f"subm{i}", norm_eps, pad))
                 c_prev = c
             stages.append(spconv.SparseSequential(*layers))
         self.stages = nn.ModuleList(stages)
-        self.out_channels_3d = channels[-1]
+        self.out_conv = None
+        if out_channels is not None:
+            self.out_conv = spconv.SparseSequential(
+                spconv.SparseConv3d(
+                    c_prev, out_channels, (3, 1, 1), stride=(2, 1, 1), padding=0, bias=False
+                ),
+                nn.BatchNorm1d(out_channels, eps=norm_eps),
+                nn.ReLU(),
+            )
+        self.out_channels_3d = channels[-1] if out_channels is None else out_channels
+
+    def forward_sparse(
+        self, voxel_features: torch.Tensor, coords: torch.Tensor, batch_size: int
+    ) -> list:
+        """The sparse tensor after each stage (and after ``out_conv``, when there is one)."""
+        x = _import_spconv().SparseConvTensor(
+            voxel_features, coords.int(), self.spatial_shape_zyx, batch_size
+        )
+        outs = []
+        with spconv_cpu_threads(voxel_features.device):
+            for stage in self.stages:
+                x = stage(x)
+                outs.append(x)
+            if self.out_conv is not None:
+                outs.append(self.out_conv(x))
+        return outs
 
     def forward(
         self, voxel_features: torch.Tensor, coords: torch.Tensor, batch_size: int
     ) -> torch.Tensor:
-        x = _import_spconv().SparseConvTensor(
-            voxel_features, coords.int(), self.spatial_shape_zyx, batch_size
-        )
-        for stage in self.stages:
-            x = stage(x)
+        x = self.forward_sparse(voxel_features, coords, batch_size)[-1]
         return sparse_to_bev(x.features, x.indices, batch_size, tuple(x.spatial_shape))
 
 

@@ -68,3 +68,45 @@ def test_bad_config_is_refused():
         VoxelGridConfig((0, 0, 0, 0, 1, 1), (0.5, 0.5, 1.0), 5, 10, 10)
     with pytest.raises(ValueError, match=r"\(N, C>=3\)"):
         voxelize(np.zeros((4, 2)), GRID, 10)
+
+
+def test_range_filters():
+    from dataclasses import replace
+
+    from perception3d.lidar.voxelize import points_in_range
+
+    pts = np.array([[16.0, 0, 0], [0, -8, 0], [1, 1, 1.0], [1, 1, -3], [1, 8, 5]], np.float32)
+    assert points_in_range(pts, GRID).tolist() == [False, True, False, True, False]
+    inclusive = replace(GRID, range_filter="inclusive_xy")  # x/y only, both ends in: OpenPCDet
+    assert points_in_range(pts, inclusive).tolist() == [True, True, True, True, True]
+    strict = replace(GRID, range_filter="strict")  # every axis, both ends out: mmdetection3d
+    assert points_in_range(pts, strict).tolist() == [False, False, False, False, False]
+    with pytest.raises(ValueError, match="range_filter"):
+        replace(GRID, range_filter="open")
+
+
+def test_first_come_rule_numbers_voxels_by_first_point_and_drops_out_of_grid(rng):
+    from dataclasses import replace
+
+    grid = replace(GRID, range_filter="inclusive_xy", rule="first_come", max_points_per_voxel=2)
+    pts = np.array(
+        [[3.1, 0.1, 0, 1], [0.1, 0.1, 0, 2], [3.2, 0.2, 0, 3], [3.3, 0.3, 0, 4], [16.0, 0, 0, 5]],
+        np.float32,
+    )  # the last lies on x_max: in the inclusive range, outside the grid
+    v = voxelize(pts, grid, 10)
+    assert v.coords_zyx[:, 2].tolist() == [6, 0]  # by first point, not by index
+    assert v.num_points.tolist() == [2, 1]
+    assert v.points[0, :, 3].tolist() == [1.0, 3.0]  # the first two points of the voxel
+    assert (
+        len(voxelize(pts, grid, 1).num_points) == 1 and voxelize(pts, grid, 1).coords_zyx[0, 2] == 6
+    )
+    # same voxels as the sorted rule, as a set, on a random cloud
+    cloud = _points(rng)
+    a, b = voxelize(cloud, GRID, 10_000), voxelize(cloud, replace(GRID, rule="first_come"), 10_000)
+    key = lambda v: sorted(map(tuple, v.coords_zyx.tolist()))  # noqa: E731
+    assert key(a) == key(b)
+
+
+def test_no_point_in_range_gives_no_voxel():
+    v = voxelize(np.array([[100.0, 0, 0, 1]], np.float32), GRID, 10)
+    assert v.points.shape == (0, GRID.max_points_per_voxel, 4) and len(v.coords_zyx) == 0

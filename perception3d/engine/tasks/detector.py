@@ -6,7 +6,8 @@ Batches: the training split through :class:`~perception3d.data.dataset.LidarDete
 voxels, anchor targets) in the order of
 :class:`~perception3d.engine.distributed.EpochSampler`; loss: the detector's own
 ``compute_loss`` (classification, box, direction); evaluation: the KITTI protocol on the val
-split (:func:`perception3d.engine.validate.validate`).
+split, or BEV/3D AP per class on a LiDAR-only dataset
+(:func:`perception3d.engine.validate.validate`).
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ def build_datasets(cfg: ExperimentConfig):
     """Training and validation datasets of an experiment (training with augmentation and
     anchor targets; no validation set when ``validate_every`` is 0)."""
     model_cfg, data = cfg.model, cfg.data
-    common = {"fov_only": data.fov_only, "point_source": data.point_source,
-              "point_features": model_cfg.point_features}  # fmt: skip
+    common = {"fov_only": data.fov_only, "fov_rule": data.fov_rule,
+              "point_source": data.point_source,
+              "point_features": model_cfg.point_features,
+              "data_format": data.format}  # fmt: skip
     train_ds = LidarDetectionDataset(
         data.root, data.train_split, model_cfg.voxel,
         transforms=build_augmentation(cfg.augmentation),

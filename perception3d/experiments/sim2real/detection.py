@@ -59,6 +59,7 @@ def predict_sweeps(
             "training",
             exp.model.voxel,
             fov_only=exp.data.fov_only,
+            fov_rule=exp.data.fov_rule,
             ids=ids,
             point_source=exp.data.point_source,
             point_features=exp.model.point_features,
