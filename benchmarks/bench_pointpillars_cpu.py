@@ -7,18 +7,21 @@ fixtures (tests/data/interop): their BN statistics come from this frame, so 14,3
 the 0.1 score threshold and class-agnostic NMS sees 4,096 boxes, a heavier post-processing than
 a trained model's (a few hundred). Timed: network forward + decoding + NMS -> detections.
 
-Figures (median of ``blocked_autorange``, 2 threads):
+Figures (median of ``blocked_autorange``, 2 threads unless ``--threads``):
   - ``baseline``: our implementation before this work (eager torch, dense N x N NMS);
   - ``+ greedy NMS``: eager torch, NMS computing only the IoUs it needs;
-  - ``+ fused`` (perception3d.models.fused): BN folded, channels-last, upsampling as 1x1 conv +
-    pixel shuffle, one head convolution;
+  - ``+ fused`` (perception3d.models.fused): BN and the pillar decoration folded into the
+    weights, channels-last, upsampling as 1x1 conv + pixel shuffle, the head without a
+    concatenation, the first convolution computed from the pillars;
   - ``onnxruntime``: the export of ``perception3d export-onnx`` run with ONNX Runtime (CPU), the
     scatter and post-processing in torch/numpy.
-Also printed: the network alone (torch eager, fused, onnxruntime), the largest head-output
-difference of each variant from the baseline (the parity tolerances: class 3e-4, box 8e-5,
-direction 4e-4), and each figure relative to OpenPCDet's own time, estimated as the baseline /
-0.93 (issue 16 measured our implementation at 0.93x OpenPCDet's time on this CPU; OpenPCDet
-itself does not run here). The aim is 0.5x OpenPCDet's, i.e. <= 0.54x the baseline.
+Also printed: the network alone (torch eager, each fused step cumulatively, onnxruntime), the
+largest head-output difference of each variant from the baseline (the parity tolerances:
+class 3e-4, box 8e-5, direction 4e-4), each figure's process CPU time (robust to other jobs on
+a shared machine; take ``--threads 1`` there) and each figure relative to OpenPCDet's own time,
+estimated as the baseline / 0.93 (issue 16 measured our implementation at 0.93x OpenPCDet's
+time on this CPU; OpenPCDet itself does not run here). The aim is 0.5x OpenPCDet's, i.e. <=
+0.54x the baseline.
 
 Writes benchmarks/results/bench_pointpillars_cpu.json. Run: python
 benchmarks/bench_pointpillars_cpu.py [--threads 2] [--no-onnx]
@@ -27,8 +30,10 @@ benchmarks/bench_pointpillars_cpu.py [--threads 2] [--no-onnx]
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -57,6 +62,24 @@ def _post(model, head_out, nms=None):
     ]
 
 
+def cpu_time(fn, runs: int = 7) -> float:
+    """Median process CPU seconds of ``fn()`` (robust to other jobs on a shared machine; with
+    one thread it is the work done, with more it also counts threads waiting for work)."""
+    fn()
+    times = []
+    for _ in range(runs):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return statistics.median(times)
+
+
+def _timed(fn) -> dict:
+    fig = measure(fn, 5.0)
+    fig["cpu_s"] = cpu_time(fn)
+    return fig
+
+
 def _max_diff(a, b) -> float:
     return max(float((x - y).abs().max()) for x, y in zip(a, b))
 
@@ -67,7 +90,15 @@ def main(threads: int, with_onnx: bool) -> dict:
     model = load_framework_model("openpcdet", compact_state(compact(NAME)), cfg, NAME)
     fused = FusedPointPillars(model)
     _, _, voxels, batch = frame_inputs(cfg)
-    runners = {"torch eager": model, "torch fused": fused}
+    # the fused network's steps, cumulatively: folding (BN, pillar decoration, upsampling as
+    # 1x1 conv + pixel shuffle, head without concatenation), then channels-last, then the
+    # sparse first convolution
+    runners = {
+        "torch eager": model,
+        "torch folded (NCHW)": FusedPointPillars(model, channels_last=False),
+        "torch folded + channels-last": FusedPointPillars(model, sparse_first_conv=False),
+        "torch fused": fused,
+    }
     if with_onnx:
         from perception3d.interop.onnx_export import export_pointpillars_onnx
         from perception3d.interop.onnx_runtime import OnnxPointPillars
@@ -87,30 +118,40 @@ def main(threads: int, with_onnx: bool) -> dict:
             return lambda: _post(model, runner(batch), nms)
 
         figures = {
-            "baseline (eager, dense NMS)": measure(pipeline(model, rotated_nms_dense), 5.0),
-            "+ greedy NMS (eager)": measure(pipeline(model), 5.0),
-            "+ fused network": measure(pipeline(fused), 5.0),
+            "baseline (eager, dense NMS)": _timed(pipeline(model, rotated_nms_dense)),
+            "+ greedy NMS (eager)": _timed(pipeline(model)),
+            "+ fused network": _timed(pipeline(fused)),
         }
         if with_onnx:
-            figures["onnxruntime network"] = measure(pipeline(runners["onnxruntime"]), 5.0)
+            figures["onnxruntime network"] = _timed(pipeline(runners["onnxruntime"]))
         for name, runner in runners.items():
-            figures[f"network only: {name}"] = measure(lambda r=runner: r(batch), 5.0)
-    base = figures["baseline (eager, dense NMS)"]["median_s"]
-    openpcdet = base / OURS_VS_OPENPCDET
+            figures[f"network only: {name}"] = _timed(lambda r=runner: r(batch))
+    base = figures["baseline (eager, dense NMS)"]
+    openpcdet = base["median_s"] / OURS_VS_OPENPCDET
     for key, fig in figures.items():
         fig.update(threads=threads, pillars=len(voxels.num_points))
+        fig["cpu_ratio_to_baseline"] = fig["cpu_s"] / base["cpu_s"]
         if key.startswith("network only: "):
             fig["head_max_abs_diff_vs_eager"] = diffs[key[len("network only: ") :]]
         else:
             fig["ratio_to_openpcdet_estimated"] = fig["median_s"] / openpcdet
+            fig["cpu_ratio_to_openpcdet_estimated"] = (
+                fig["cpu_ratio_to_baseline"] * OURS_VS_OPENPCDET
+            )
     out = report("bench_pointpillars_cpu", figures, baseline="baseline (eager, dense NMS)")
     print(
         f"  OpenPCDet's time, estimated: {openpcdet * 1e3:.1f} ms (baseline / {OURS_VS_OPENPCDET})"
     )
+    print("  (time: wall-clock latency; cpu: process CPU time, robust to a busy machine)")
     for key, fig in figures.items():
+        cpu, ratio = fig["cpu_s"] * 1e3, fig["cpu_ratio_to_baseline"]
+        line = f"  {key:<40s} cpu {cpu:8.1f} ms = {ratio:.2f}x baseline"
         if "ratio_to_openpcdet_estimated" in fig:
-            ratio = fig["ratio_to_openpcdet_estimated"]
-            print(f"  {key:<40s} {ratio:.2f}x OpenPCDet's time (aim: <= 0.50)")
+            line += (
+                f"; vs OpenPCDet (est.): time {fig['ratio_to_openpcdet_estimated']:.2f}x, "
+                f"cpu {fig['cpu_ratio_to_openpcdet_estimated']:.2f}x (aim <= 0.50)"
+            )
+        print(line)
     for k, d in diffs.items():
         print(f"  head outputs, max |{k} - eager|: {d:.2g}")
     return out

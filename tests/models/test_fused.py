@@ -80,3 +80,20 @@ def test_lite_model_and_layouts():
                 torch.testing.assert_close(a, b, rtol=0, atol=1e-4)
     with pytest.raises(TypeError, match="PointPillars"):
         FusedPointPillars(build_detector(load_experiment("configs/models/second.yaml").model))
+
+
+def test_folded_pillar_net_reproduces_mmdet3d_legacy_decoration():
+    from perception3d.interop.keymap import key_map
+    from perception3d.models.fused import FusedPillarNet
+
+    name = "mmdet3d_pointpillars"
+    cfg, z = config(name), compact(name)
+    model = build_detector(cfg.model).eval()
+    ours = key_map(model.state_dict(), "mmdet3d")
+    model.load_state_dict({ours[k]: v for k, v in compact_state(z).items()}, strict=False)
+    _, _, _, batch = frame_inputs(cfg)
+    with torch.no_grad():
+        net = FusedPillarNet(model.encoder.feature_net)
+        features = net(batch.points, batch.num_points, batch.coords)
+    rows = torch.from_numpy(z["pillar_features_rows"])
+    assert np.abs(features[rows].numpy() - z["pillar_features"]).max() <= 2e-3  # its tolerance
