@@ -20,12 +20,26 @@ from perception3d.cli import (
     fusion,
     interop,
     isp,
+    kitti,
     objectnet3d,
     sim2real,
     viz,
 )
 
-AREAS = (demo, isp, fusion, detector, detect, interop, data, viz, evaluate, objectnet3d, sim2real)
+AREAS = (
+    demo,
+    isp,
+    fusion,
+    detector,
+    detect,
+    kitti,
+    interop,
+    data,
+    viz,
+    evaluate,
+    objectnet3d,
+    sim2real,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,6 +39,39 @@ def _kitti_classes(text: str) -> list[str]:
     return names
 
 
+def _iou_thresholds(text: str) -> float | dict[str, float]:
+    """``--iou 0.5`` (every class) or ``--iou Car=0.7,Crate=0.5`` (per class)."""
+    try:
+        if "=" not in text:
+            return float(text)
+        pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+        return {name.strip(): float(value) for name, value in pairs}
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an IoU (0.5) or CLASS=IOU pairs (Car=0.7,Crate=0.5), got {text!r}"
+        ) from None
+
+
+def _cmd_eval_lidar(args: argparse.Namespace) -> int:
+    import warnings
+
+    from perception3d.eval.lidar import format_lidar_table
+    from perception3d.eval.lidar_io import evaluate_lidar_dirs, write_lidar_metrics
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = evaluate_lidar_dirs(
+            args.gt_dir, args.pred_dir, args.split, classes, args.iou, args.score_threshold
+        )
+    for warning in caught:
+        print(f"perception3d eval lidar: warning: {warning.message}", file=sys.stderr)
+    print(format_lidar_table(result))
+    if args.out is not None:
+        print(f"metrics written to {write_lidar_metrics(result, args.out)}")
+    return 0
+
+
 def _cmd_eval_objectnet3d(args: argparse.Namespace) -> int:
     from perception3d.atomic import atomic_write_text
     from perception3d.eval.objectnet3d import evaluate_objectnet3d_root, format_objectnet3d_table
@@ -120,3 +153,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     q.add_argument("--out", type=Path, default=None, help="write the metrics JSON here")
     q.set_defaults(func=_cmd_eval_kitti)
+
+    q = eval_sub.add_parser(
+        "lidar",
+        help="LiDAR-frame boxes of any classes: BEV and 3D IoU AP (R40, R11, all-point)",
+        description="Evaluate LiDAR-frame prediction files (class x y z dx dy dz heading score) "
+        "against label files (the same 8 columns; docs/detectors.md, LiDAR-only datasets) by "
+        "BEV and 3D IoU average precision per class, KITTI-style interpolation.",
+        epilog="example: perception3d eval lidar --gt-dir data/mylidar --pred-dir preds/ "
+        "--iou Car=0.7,Crate=0.5 --score-threshold 0.3",
+    )
+    q.add_argument(
+        "--gt-dir",
+        type=Path,
+        required=True,
+        help="folder of <frame>.txt label files, or a LiDAR-only root with labels/",
+    )
+    q.add_argument(
+        "--pred-dir", type=Path, required=True, help="folder of <frame>.txt prediction files"
+    )
+    q.add_argument("--split", type=Path, default=None, help="file of frame ids (default: all)")
+    q.add_argument(
+        "--classes", default=None, help="comma-separated classes (default: those of the labels)"
+    )
+    q.add_argument(
+        "--iou",
+        type=_iou_thresholds,
+        default=0.5,
+        help="IoU threshold for all classes (0.5) or per class (Car=0.7,Crate=0.5)",
+    )
+    q.add_argument(
+        "--score-threshold",
+        type=float,
+        default=None,
+        help="also print precision / recall (TP FP FN) of the detections scoring at least this",
+    )
+    q.add_argument("--out", type=Path, default=None, help="write the metrics JSON here")
+    q.set_defaults(func=_cmd_eval_lidar)

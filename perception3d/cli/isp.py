@@ -20,6 +20,17 @@ def _cmd_isp_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_isp_noise_check(args: argparse.Namespace) -> int:
+    from perception3d.experiments.isp_effect_noise import noise_check, png_files
+
+    result = noise_check(png_files(args.images), args.out)
+    for name, curve in result["curves"].items():
+        points = " ".join(f"{c['level']:.0f}:{c['sigma']:.2f}" for c in curve)
+        print(f"{name:24s} {points}")
+    print(f"wrote {args.out / 'noise_check.json'} and {args.out / 'noise_check.png'}")
+    return 0
+
+
 def _cmd_isp_run(args: argparse.Namespace) -> int:
     from perception3d.config import load_config
     from perception3d.isp.pipeline import PipelineConfig
@@ -38,6 +49,8 @@ def _cmd_isp_effect(args: argparse.Namespace) -> int:
     overrides = list(args.set)
     if args.quick:
         overrides = ["max_frames=4", "bootstrap=20", *overrides]
+    if args.data_root is not None:
+        overrides.append(f"data_root={args.data_root.resolve()}")
     out = args.out or Path("outputs") / "isp_effect" / args.config.stem
     summary = run_isp_effect(load_isp_effect_config(args.config, overrides), out)
     print((out / "isp_effect.md").read_text())
@@ -64,6 +77,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_set_option(q)
     q.set_defaults(func=_cmd_isp_eval)
     q = add_command(
+        isp, "noise-check",
+        "noise level vs intensity of real 8-bit images beside the sensor model's",
+        "perception3d isp noise-check data/kitti/training/image_2 --out outputs/noise_check",
+    )  # fmt: skip
+    q.add_argument("images", type=Path, nargs="+", help="PNG files or folders of them")
+    q.add_argument("--out", type=Path, required=True, help="folder for noise_check.json/.png")
+    q.set_defaults(func=_cmd_isp_noise_check)
+    q = add_command(
         isp, "run", "run an ISP config over a dataset, writing image_2/*.png",
         "perception3d isp run configs/isp/learned.yaml --data-root data/synthkitti "
         "--out outputs/isp_learned",
@@ -74,12 +95,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--split", default=None, help="ImageSets split (default: every frame)")
     add_set_option(q)
     q.set_defaults(func=_cmd_isp_run)
-    p = sub.add_parser(
-        "isp-effect",
-        help="ISP effect on PointPainting and Frustum PointNet under clean/low-light/HDR/haze",
-    )
+    p = add_command(
+        sub, "isp-effect",
+        "ISP effect on PointPainting and Frustum PointNet under clean/low-light/HDR/haze",
+        "perception3d isp-effect configs/fusion/isp_effect_quick.yaml --quick\n"
+        "perception3d isp-effect configs/fusion/isp_effect_real.yaml --data-root data/kitti "
+        "--set max_frames=50",
+    )  # fmt: skip
     p.add_argument("config", type=Path, help="configs/fusion/isp_effect*.yaml")
     p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        default=None,
+        help="override data_root: a synthetic root, or a real KITTI root (image_2, velodyne, "
+        "calib, label_2; its ImageSets/<split>.txt names the frames)",
+    )
     p.add_argument(
         "--quick", action="store_true", help="4 frames, 20 bootstrap resamples (minutes)"
     )

@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from perception3d.data.kitti import KittiObjectDataset
+from perception3d.data.lidar_folder import LidarFolderDataset
 from perception3d.data.sample import LidarSample, Transform, apply_transforms, sample_from_frame
 from perception3d.geometry.fov import FovRule, fov_mask
 from perception3d.lidar.voxelize import (
@@ -70,10 +71,11 @@ def _in_image_kernel(xyz, proj, width, height):
 
 
 class LidarDetectionDataset(Dataset):
-    """LiDAR detection samples of a KITTI-layout root.
+    """LiDAR detection samples of a KITTI-layout root, or of a LiDAR-only root
+    (``data_format="lidar"``).
 
     Args:
-        root: KITTI-layout root.
+        root: KITTI-layout root (or LiDAR-only root).
         split: ImageSets name (``"train"``, ``"val"``) or ``"training"`` for every frame.
         grid: voxel grid of the detector.
         transforms: training transforms, applied in order (empty for evaluation).
@@ -89,6 +91,10 @@ class LidarDetectionDataset(Dataset):
             :class:`perception3d.engine.config.DataConfig`).
         point_features: columns of each point given to the voxelizer (4: x, y, z, intensity;
             4 + C for painted points).
+        data_format: ``kitti`` or ``lidar`` (``data.format``); the frame source ``kitti`` is a
+            :class:`KittiObjectDataset` or a
+            :class:`~perception3d.data.lidar_folder.LidarFolderDataset` (no camera: then
+            ``fov_only`` must be False).
 
     Each item is a dict: ``frame_id`` (str), ``voxel_points`` (V, P, point_features) float32,
     ``voxel_num_points`` (V,) int32, ``voxel_coords_zyx`` (V, 3) int32, ``gt_boxes_lidar``
@@ -110,14 +116,23 @@ class LidarDetectionDataset(Dataset):
         point_features: int = 4,
         max_frames: int | None = None,
         fov_rule: FovRule = "image",
+        data_format: str = "kitti",
     ) -> None:
         if point_source not in ("velodyne", "velodyne_painted"):
             raise ValueError(
                 f"point_source must be velodyne|velodyne_painted, got {point_source!r}"
             )
-        self.kitti = KittiObjectDataset(
-            root, split if ids is None else "training", ids=ids, max_frames=max_frames
-        )
+        self.data_format = data_format
+        if data_format == "lidar":
+            if fov_only or point_source != "velodyne":
+                raise ValueError("a LiDAR-only dataset has no camera: fov_only must be False")
+            self.kitti = LidarFolderDataset(root, split, ids=ids, max_frames=max_frames)
+        elif data_format == "kitti":
+            self.kitti = KittiObjectDataset(
+                root, split if ids is None else "training", ids=ids, max_frames=max_frames
+            )
+        else:
+            raise ValueError(f"data_format must be 'kitti' or 'lidar', got {data_format!r}")
         self.point_source, self.point_features = point_source, point_features
         self.grid = grid
         self.transforms = list(transforms)

@@ -158,11 +158,26 @@ class DataConfig(DataSection):
         fov_rule: how the FOV crop decides (:mod:`perception3d.geometry.fov`): ``image``
             (ours), ``openpcdet`` or ``mmdet3d`` (the rules of those frameworks' KITTI data,
             for their checkpoints: docs/interop.md).
+        format: ``kitti`` (the KITTI object layout) or ``lidar`` (a LiDAR-only dataset:
+            ``points/``, ``labels/`` in the LiDAR frame, any classes, no camera;
+            :mod:`perception3d.data.lidar_folder`); splits are ``ImageSets/<name>.txt`` in both,
+            ``training`` (or ``all``) meaning every frame.
     """
 
     fov_only: bool = True
     point_source: Literal["velodyne", "velodyne_painted"] = "velodyne"
     fov_rule: FovRule = "image"
+    format: Literal["kitti", "lidar"] = "kitti"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.format not in ("kitti", "lidar"):
+            raise ValueError(f"data.format must be 'kitti' or 'lidar', got {self.format!r}")
+        if self.format == "lidar" and (self.fov_only or self.point_source != "velodyne"):
+            raise ValueError(
+                "data.format lidar (points/ + labels/, no camera) needs data.fov_only: false "
+                "and data.point_source: velodyne"
+            )
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ heading counter-clockwise from +x: OpenPCDet's convention).
 Coverage: a KITTI detector's grid only spans the front (x >= 0). Unless the points are cropped
 to the camera's view (a calibration given to a model trained with ``data.fov_only``), the sweep
 is covered all round: the points turned by 180 degrees about z are a second frame of the same
-batch, its boxes are turned back, and a per-class rotated NMS merges both halves (boxes across
-x = 0 are seen by both). Models whose grid already spans x < 0 run once.
+batch, its boxes are turned back, and the config's rotated NMS (per class, or class-agnostic)
+merges both halves (boxes across x = 0 are seen by both). Models whose grid already spans
+x < 0 run once. A pass without a point in range has no detections.
 
 Example:
     >>> from perception3d import Detector
@@ -40,6 +41,7 @@ from perception3d.engine.infer import load_detector
 from perception3d.geometry.calib import Calibration
 from perception3d.lidar.voxelize import voxelize
 from perception3d.models.decode import decode_anchors
+from perception3d.models.detector import Detections as TorchDetections
 from perception3d.models.detector import VoxelBatch, VoxelDetector
 from perception3d.models.nms import rotated_nms
 
@@ -111,16 +113,22 @@ class DetectOutput:
     heads: list[DecodedHead] | None = None
 
 
-def _turn_boxes(boxes: torch.Tensor, angle_rad: float) -> torch.Tensor:
-    """(K, 7) boxes turned about the LiDAR z axis by ``angle_rad`` (heading in [-pi, pi))."""
+def _turn_boxes(boxes: torch.Tensor, angle_rad: float, heading_from: float) -> torch.Tensor:
+    """(K, 7) boxes turned about the LiDAR z axis by ``angle_rad``, headings kept in
+    ``[heading_from, heading_from + 2 pi)`` (the model's convention)."""
     if angle_rad == 0:
         return boxes
     c, s = math.cos(angle_rad), math.sin(angle_rad)
     out = boxes.clone()
     out[:, 0] = c * boxes[:, 0] - s * boxes[:, 1]
     out[:, 1] = s * boxes[:, 0] + c * boxes[:, 1]
-    out[:, 6] = torch.remainder(boxes[:, 6] + angle_rad + math.pi, 2 * math.pi) - math.pi
+    turned = boxes[:, 6] + angle_rad - heading_from
+    out[:, 6] = torch.remainder(turned, 2 * math.pi) + heading_from
     return out
+
+
+def _no_detections() -> TorchDetections:
+    return TorchDetections(torch.zeros((0, 7)), torch.zeros(0), torch.zeros(0, dtype=torch.long))
 
 
 def _turn_points(points: np.ndarray, angle_rad: float) -> np.ndarray:
@@ -198,7 +206,14 @@ class Detector:
         rear = self.full_circle and forward_only and not cropped_to_fov
         return (0.0, math.pi) if rear else (0.0,)
 
-    def _batch(self, points: np.ndarray, angles: Sequence[float]) -> VoxelBatch:
+    def voxel_batch(self, points: np.ndarray, angles: Sequence[float]) -> VoxelBatch:
+        """The points voxelized once per pass, turned by each of ``angles`` (radians), as one
+        batch on the detector's device.
+
+        Args:
+            points: (N, 4+) float32 ``[x, y, z, intensity]``, LiDAR frame.
+            angles: the passes' turns about z, e.g. :meth:`pass_angles`.
+        """
         grid = self.experiment.model.voxel
         parts = [voxelize(_turn_points(points, a), grid, grid.max_voxels_infer) for a in angles]
         coords = np.concatenate(
@@ -213,7 +228,7 @@ class Detector:
 
     def _forward(self, batch: VoxelBatch):
         """``model(batch)``; without any voxel (nothing in range) the encoder's output is an
-        all-zero BEV map, which is fed to the backbone directly."""
+        all-zero BEV map, which is fed to the backbone directly (for ``decode_all``)."""
         if len(batch.points):
             return self.model(batch)
         cfg = self.experiment.model
@@ -222,15 +237,24 @@ class Detector:
         bev = torch.zeros(batch.batch_size, cfg.bev_channels, ny // stride, nx // stride)
         return self.model.head(self.model.backbone(bev.to(self.device)))
 
+    def _turn(self, boxes: torch.Tensor, angle_rad: float) -> torch.Tensor:
+        """A pass's boxes back in the LiDAR frame; headings in the model's interval: [-pi, pi)
+        (``wrap_heading``) or [dir_offset, dir_offset + 2 pi) (OpenPCDet's, unwrapped)."""
+        cfg = self.experiment.model
+        heading_from = -math.pi if getattr(cfg, "wrap_heading", True) else cfg.dir_offset_rad
+        return _turn_boxes(boxes, angle_rad, heading_from)
+
     def _merge(self, dets, angles: Sequence[float]) -> Detections:
-        boxes = torch.cat([_turn_boxes(d.boxes_lidar, a) for d, a in zip(dets, angles)])
+        boxes = torch.cat([self._turn(d.boxes_lidar, a) for d, a in zip(dets, angles)])
         scores = torch.cat([d.scores for d in dets])
         labels = torch.cat([d.labels for d in dets])
         post = self.model.post_cfg
         if len(dets) > 1:
+            # the passes meet at x = 0: the config's NMS (per class unless class-agnostic)
+            groups = labels if getattr(post, "nms", "per_class") != "class_agnostic" else 0 * labels
             keep = []
-            for c in labels.unique().tolist():
-                idx = torch.nonzero(labels == c).squeeze(1)
+            for c in groups.unique().tolist():
+                idx = torch.nonzero(groups == c).squeeze(1)
                 keep.append(idx[rotated_nms(boxes[idx], scores[idx], post.nms_iou)])
             kept = torch.cat(keep) if keep else torch.zeros(0, dtype=torch.long)
             order = kept[torch.argsort(scores[kept], descending=True, stable=True)]
@@ -271,12 +295,17 @@ class Detector:
                                  image_shape)  # fmt: skip
             points = crop_to_fov(sample, self.experiment.data.fov_rule).points
         angles = self.pass_angles(cropped)
-        head_out = self._forward(self._batch(points, angles))
+        batch = self.voxel_batch(points, angles)
+        head_out = self._forward(batch)
         dets = self.model.postprocess(head_out)
+        # a pass without a voxel (nothing in range) has no detections, as in infer: the head's
+        # biases alone must not produce boxes
+        has_voxels = torch.bincount(batch.coords[:, 0].long(), minlength=len(angles)).gt(0)
+        dets = [d if bool(has_voxels[b]) else _no_detections() for b, d in enumerate(dets)]
         heads = None
         if decode_all:
             heads = [
-                DecodedHead(_turn_boxes(d.boxes_lidar, a).cpu().numpy(), d.scores.cpu().numpy())
+                DecodedHead(self._turn(d.boxes_lidar, a).cpu().numpy(), d.scores.cpu().numpy())
                 for d, a in zip(decode_anchors(self.model, head_out), angles)
             ]
         return DetectOutput(self._merge(dets, angles), heads)

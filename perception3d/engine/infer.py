@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from perception3d.data.dataset import KITTI_IMAGE_HW, LidarDetectionDataset, collate_batch
 from perception3d.data.kitti import KittiObject, write_label_file
+from perception3d.data.lidar_folder import write_lidar_labels
 from perception3d.engine.checkpoint import load_checkpoint
 from perception3d.engine.config import ExperimentConfig, load_task_config, require_root
 from perception3d.engine.result_dir import claim_result_dir
@@ -73,6 +74,36 @@ def detections_to_objects(
 
 
 @torch.no_grad()
+def predict_detections(
+    model: VoxelDetector,
+    dataset: LidarDetectionDataset,
+    device: torch.device,
+    batch_size: int = 1,
+    num_workers: int = 0,
+    progress: bool = True,
+) -> Iterator[tuple[str, Detections | None]]:
+    """Yield ``(frame_id, LiDAR-frame detections)`` for every frame of ``dataset`` (in order);
+    None for a frame without a voxel (an empty sweep, or nothing inside the range): it has no
+    detections, the head's biases alone must not produce boxes."""
+    was_training = model.training
+    model.eval()
+    loader = DataLoader(
+        dataset, batch_size=batch_size, collate_fn=collate_batch, num_workers=num_workers
+    )
+    try:
+        for batch in tqdm(loader, desc="infer", unit="batch", disable=not progress, leave=False):
+            has_voxels = torch.bincount(
+                batch["voxel_coords"][:, 0].long(), minlength=batch["batch_size"]
+            ).gt(0)
+            dets = None
+            if bool(has_voxels.any()):
+                dets = model.postprocess(model(voxel_batch(batch, device)))
+            for b, frame_id in enumerate(batch["frame_ids"]):
+                yield frame_id, dets[b] if bool(has_voxels[b]) else None
+    finally:
+        model.train(was_training)
+
+
 def predict(
     model: VoxelDetector,
     dataset: LidarDetectionDataset,
@@ -81,33 +112,26 @@ def predict(
     num_workers: int = 0,
     progress: bool = True,
 ) -> Iterator[tuple[str, list[KittiObject]]]:
-    """Yield ``(frame_id, result rows)`` for every frame of ``dataset`` (in order)."""
-    was_training = model.training
-    model.eval()
-    loader = DataLoader(
-        dataset, batch_size=batch_size, collate_fn=collate_batch, num_workers=num_workers
-    )
-    try:
-        for batch in tqdm(loader, desc="infer", unit="batch", disable=not progress, leave=False):
-            # frames without a voxel (an empty sweep, or nothing inside the range) have no
-            # detections: the head's biases alone must not produce boxes
-            has_voxels = torch.bincount(
-                batch["voxel_coords"][:, 0].long(), minlength=batch["batch_size"]
-            ).gt(0)
-            dets = None
-            if bool(has_voxels.any()):
-                dets = model.postprocess(model(voxel_batch(batch, device)))
-            for b, frame_id in enumerate(batch["frame_ids"]):
-                if not bool(has_voxels[b]):
-                    yield frame_id, []
-                    continue
-                frame = dataset.kitti.frame(frame_id)
-                objects = detections_to_objects(
-                    dets[b], model.classes, frame.calib, frame.image_shape
-                )
-                yield frame_id, objects
-    finally:
-        model.train(was_training)
+    """Yield ``(frame_id, KITTI result rows)`` for every frame of a KITTI-layout ``dataset``."""
+    for frame_id, det in predict_detections(
+        model, dataset, device, batch_size, num_workers, progress
+    ):
+        if det is None:
+            yield frame_id, []
+            continue
+        frame = dataset.kitti.frame(frame_id)
+        yield frame_id, detections_to_objects(det, model.classes, frame.calib, frame.image_shape)
+
+
+def write_lidar_predictions(
+    path: str | Path, det: Detections | None, classes: tuple[str, ...]
+) -> Path:
+    """One frame's detections as a LiDAR-frame prediction file (``class x y z dx dy dz heading
+    score`` rows, :mod:`perception3d.data.lidar_folder`), atomically; None: an empty file."""
+    if det is None:
+        return write_lidar_labels(path, np.zeros((0, 7)), [], np.zeros(0))
+    names = [classes[int(k)] for k in det.labels]
+    return write_lidar_labels(path, det.boxes_lidar.double().numpy(), names, det.scores.numpy())
 
 
 def load_detector(
@@ -142,11 +166,12 @@ def infer(
     overwrite: bool = False,
     progress: bool = True,
 ) -> dict:
-    """Write ``out_dir/<frame_id>.txt`` KITTI result files for a split.
+    """Write ``out_dir/<frame_id>.txt`` result files for a split: KITTI rows, or LiDAR-frame
+    prediction rows for a LiDAR-only dataset (``data.format: lidar``).
 
     Args:
         ckpt_path: a ``detector`` checkpoint.
-        data_root: KITTI-layout root.
+        data_root: KITTI-layout (or LiDAR-only) root.
         out_dir: the result folder (:func:`~perception3d.engine.result_dir.claim_result_dir`:
             refused when it holds another run's results, unless ``overwrite``).
         split: ImageSets name, or ``training`` for every frame.
@@ -170,13 +195,21 @@ def infer(
         point_source=exp.data.point_source,
         point_features=exp.model.point_features,
         max_frames=max_frames,
+        data_format=exp.data.format,
     )
     out_dir = claim_result_dir(out_dir, overwrite)
     total = 0
     dev = next(model.parameters()).device
-    for frame_id, objects in predict(model, dataset, dev, batch_size, num_workers, progress):
-        write_label_file(out_dir / f"{frame_id}.txt", objects)
-        total += len(objects)
+    if exp.data.format == "lidar":
+        for frame_id, det in predict_detections(
+            model, dataset, dev, batch_size, num_workers, progress
+        ):
+            write_lidar_predictions(out_dir / f"{frame_id}.txt", det, model.classes)
+            total += 0 if det is None else len(det.scores)
+    else:
+        for frame_id, objects in predict(model, dataset, dev, batch_size, num_workers, progress):
+            write_label_file(out_dir / f"{frame_id}.txt", objects)
+            total += len(objects)
     return {"frames": len(dataset), "detections": total, "out_dir": str(out_dir)}
 
 

@@ -2,7 +2,9 @@
 matter for a camera+LiDAR detector, under the conditions that break cameras?
 
 For each condition (:mod:`perception3d.experiments.isp_effect_capture`: clean, low light, HDR, haze)
-the val frames' radiance is captured by the physical sensor model and developed by each ISP
+the val frames' radiance (synthetic frames: rendered; real KITTI frames: the unprocessed
+``image_2``, with the LiDAR completed to a depth map for haze) is captured by the physical
+sensor model and developed by each ISP
 (``none``: bilinear demosaic, no denoising; ``classical``: Malvar demosaic + bilateral denoise,
 plus dark-channel dehazing / inverse-CRF highlight expansion for haze / HDR; ``learned``: the
 shipped raw, dehaze and HDR networks), or replaced by the clean ``image_2`` (``reference``,
@@ -45,6 +47,7 @@ from perception3d.experiments.isp_effect_capture import (
     Condition,
     capture_condition,
     ensure_radiance,
+    is_real_root,
     load_scene,
 )
 from perception3d.experiments.isp_effect_predict import (
@@ -63,7 +66,9 @@ class IspEffectConfig:
 
     Attributes:
         data_root: synthetic KITTI-layout root (labels, LiDAR, calib, meta; radiance_2 and
-            depth_2 or its synth_config.yaml to regenerate them).
+            depth_2 or its synth_config.yaml to regenerate them), or a real KITTI root
+            (image_2, velodyne, calib, label_2): its images are unprocessed and its LiDAR
+            completed to a depth map (:mod:`perception3d.isp.real_capture`).
         split: ImageSets name of the evaluated frames (held out from every model).
         max_frames: the first N frames of the split (None: all).
         conditions: capture conditions.
@@ -80,6 +85,8 @@ class IspEffectConfig:
         bootstrap_seed: seed of the resamples.
         confidence: two-sided level of the percentile intervals.
         threads: torch CPU threads.
+        score_threshold: also count TP / FP / FN of the 3D detections scoring at least this
+            (null: not counted); choose it before looking at the results.
     """
 
     data_root: Path
@@ -98,6 +105,7 @@ class IspEffectConfig:
     threads: int = 2
     frustum_2d_checkpoint: Path | None = None
     frustum_3d_checkpoint: Path | None = None
+    score_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if (self.frustum_2d_checkpoint is None) != (self.frustum_3d_checkpoint is None):
@@ -248,6 +256,30 @@ def _same_frames(split_file: Path, ids: list[str]) -> bool:
     return split_file.is_file() and read_split_file(split_file) == ids
 
 
+def depth_trust_summary(radiance_root: Path, ids: list[str]) -> dict:
+    """Mean over the real frames of their depth-completion checks
+    (:func:`perception3d.isp.real_capture.depth_trust`, stored beside the scenes), and the
+    per-frame values."""
+    import numpy as np
+
+    per = {
+        fid: json.loads((radiance_root / "training" / "depth_trust" / f"{fid}.json").read_text())
+        for fid in ids
+    }
+    out: dict = {"frames": per}
+    for part in ("holdout", "top"):
+        out[part] = {
+            k: float(np.mean([p[part][k] for p in per.values()]))
+            for k in ("mae_m", "rmse_m", "median_abs_rel", "within_10pct")
+        }
+    out["false_sky"] = float(np.mean([p["false_sky"] for p in per.values()]))
+    out["share"] = {
+        k: float(np.mean([p["share"][k] for p in per.values()]))
+        for k in ("measured", "extended", "sky")
+    }
+    return out
+
+
 def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True) -> dict:
     """Run (or resume) the experiment into ``out``; returns the summary also written to
     ``out/isp_effect.json`` (with ``isp_effect.md``, ``isp_effect.png``, ``report.html``)."""
@@ -306,6 +338,10 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
         rows.append({"condition": cond, "detector": "lidar_only", "isp": "lidar_only",
                      "pred_dir": floors[lidar], "lidar": lidar})  # fmt: skip
     summary = summarize(cfg, ids, rows, quality, lidar_roots["clear"] / "training" / "label_2")
+    real = is_real_root(cfg.data_root, ids)
+    summary["scene_source"] = "real" if real else "synthetic"
+    if real:
+        summary["depth_trust"] = depth_trust_summary(radiance_root, ids)
     summary["config"] = to_dict(cfg)
     write_outputs(summary, out)
     return summary

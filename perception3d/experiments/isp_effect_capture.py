@@ -25,7 +25,9 @@ distance to the image the segmentation network was trained on.
 
 Frames without ``radiance_2`` (a dataset written without the extras) are regenerated from the
 dataset's ``synth_config.yaml`` (the generator is deterministic: the regenerated ``image_2`` is
-byte-identical) into a cache folder.
+byte-identical) into a cache folder. A real KITTI root (``image_2``, ``velodyne``, ``calib``)
+gives scenes too (:mod:`perception3d.isp.real_capture`): the unprocessed ``image_2`` as the
+radiance (exposure 1) and the completed LiDAR depth, written to the same cache layout.
 """
 
 from __future__ import annotations
@@ -79,19 +81,36 @@ class Condition:
         return self.level if self.kind == "haze" else None
 
 
+def is_real_root(data_root: Path, ids: list[str]) -> bool:
+    """Whether ``data_root`` holds real KITTI frames (``image_2``, ``velodyne``, ``calib`` for
+    every id, and neither ``radiance_2`` nor a ``synth_config.yaml``)."""
+    base = Path(data_root) / "training"
+    if (data_root / "synth_config.yaml").is_file() or (base / "radiance_2").is_dir():
+        return False
+    need = (("image_2", "png"), ("velodyne", "bin"), ("calib", "txt"))
+    return all((base / d / f"{i}.{e}").is_file() for i in ids for d, e in need)
+
+
 def ensure_radiance(data_root: Path, ids: list[str], cache: Path) -> Path:
     """A root holding ``training/radiance_2`` and ``depth_2`` for ``ids``: ``data_root`` when
-    it has them, else ``cache`` (regenerated frames written there, missing ones only)."""
+    it has them, else ``cache`` (missing frames only): regenerated from the synthetic root's
+    ``synth_config.yaml``, or, for a real root (:func:`is_real_root`), made from each frame's
+    ``image_2`` and LiDAR by :func:`ensure_real_scenes`."""
     base = data_root / "training"
     if all((base / "radiance_2" / f"{i}.npy").is_file() for i in ids):
         return data_root
+    if is_real_root(data_root, ids):
+        return ensure_real_scenes(data_root, ids, cache)
     from perception3d.config import load_config
     from perception3d.sim.config import SynthConfig
     from perception3d.sim.frame import generate_frame
 
     cfg_path = data_root / "synth_config.yaml"
     if not cfg_path.is_file():
-        raise FileNotFoundError(f"{base}: no radiance_2 and no synth_config.yaml to regenerate it")
+        raise FileNotFoundError(
+            f"{base}: no radiance_2, no synth_config.yaml to regenerate it, and not a real "
+            "KITTI root (image_2, velodyne and calib for every frame)"
+        )
     cfg = load_config(cfg_path, SynthConfig)
     for fid in ids:
         rad_path = cache / "training" / "radiance_2" / f"{fid}.npy"
@@ -107,12 +126,40 @@ def ensure_radiance(data_root: Path, ids: list[str], cache: Path) -> Path:
     return cache
 
 
+def ensure_real_scenes(data_root: Path, ids: list[str], cache: Path) -> Path:
+    """Scenes of real frames in ``cache`` (missing frames only): ``radiance_2`` (float32, the
+    unprocessed ``image_2``), ``depth_2`` (float32, the completed LiDAR depth, ``inf`` = sky),
+    ``meta/<id>.json`` (exposure 1: the real camera's) and ``depth_trust/<id>.json``
+    (:func:`perception3d.isp.real_capture.depth_trust`). Returns ``cache``."""
+    from perception3d.atomic import atomic_write_text
+    from perception3d.isp.real_capture import depth_trust, real_scene_from_root
+
+    base = cache / "training"
+    for fid in ids:
+        rad_path = base / "radiance_2" / f"{fid}.npy"
+        if rad_path.is_file():
+            continue
+        scene = real_scene_from_root(data_root, fid)
+        trust = depth_trust(scene)
+        atomic_write_text(base / "depth_trust" / f"{fid}.json", json.dumps(trust, indent=1))
+        meta = {"exposure": 1.0, "source": "real", "image": str(data_root / "training")}
+        atomic_write_text(base / "meta" / f"{fid}.json", json.dumps(meta) + "\n")
+        atomic_write(base / "depth_2" / f"{fid}.npy", lambda f, d=scene.depth_m: np.save(f, d))
+        atomic_write(rad_path, lambda f, r=scene.radiance: np.save(f, r))  # last: marks done
+    return cache
+
+
 def load_scene(radiance_root: Path, data_root: Path, fid: str):
-    """(radiance (1, 3, H, W) float32, depth (1, 1, H, W) float32 metres, dataset exposure)."""
+    """(radiance (1, 3, H, W) float32, depth (1, 1, H, W) float32 metres, exposure): the
+    exposure from ``data_root``'s ``meta/<id>.json`` (a synthetic dataset's), else from
+    ``radiance_root``'s (a real frame's, 1)."""
     base = radiance_root / "training"
     rad = np.load(base / "radiance_2" / f"{fid}.npy", allow_pickle=False).astype(np.float32)
     depth = np.load(base / "depth_2" / f"{fid}.npy", allow_pickle=False).astype(np.float32)
-    meta = json.loads((data_root / "training" / "meta" / f"{fid}.json").read_text())
+    meta_path = data_root / "training" / "meta" / f"{fid}.json"
+    if not meta_path.is_file():
+        meta_path = base / "meta" / f"{fid}.json"
+    meta = json.loads(meta_path.read_text())
     return torch.from_numpy(rad)[None], torch.from_numpy(depth)[None, None], float(meta["exposure"])
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from perception3d.atomic import atomic_write, atomic_write_text
 from perception3d.data.kitti import read_label_file
 from perception3d.eval.kitti import evaluate_kitti, metric_keys, read_predictions
+from perception3d.eval.kitti_evaluate import r40_cap
 
 CLASSES = ("Car", "Pedestrian", "Cyclist")
 MODERATE = 1
@@ -28,24 +29,45 @@ DETECTOR_TITLES = {
 
 
 def headline(result: dict) -> dict[str, float]:
-    """Moderate AP_R40 of the first (strict) overlap set: ``3d_<class>``, ``bev_<class>`` and
-    the class means ``map_3d``, ``map_bev``, in percent.
+    """Moderate AP of the first (strict) overlap set, in percent: the official AP_R40
+    (``3d_<class>``, ``bev_<class>``, class means ``map_3d``, ``map_bev``) and the uncapped
+    all-point AP over the true recall (``3d_all_<class>``, ``bev_all_<class>``,
+    ``bbox_all_<class>`` (2D boxes), class means ``map_all_3d``, ``map_all_bev``,
+    ``map_all_bbox`` over the classes with at least one counted object when
+    ``result["meta"]`` says how many), which a class with fewer than 40 objects needs: its
+    AP_R40 cannot exceed (n - 1) / 40.
 
     Example:
-        >>> r = {c: {"R40": {k: [0, 10.0 * i, 0] for i, (k, _, _) in enumerate(metric_keys(c))}}
+        >>> r = {c: {"R40": {k: [0, 10.0 * i, 0] for i, (k, _, _) in enumerate(metric_keys(c))},
+        ...          "all_point": {k: [0, 50.0, 0] for k, _, _ in metric_keys(c)}}
         ...      for c in CLASSES}
-        >>> headline(r)["map_3d"], headline(r)["bev_Car"]
-        (30.0, 20.0)
+        >>> h = headline(r)
+        >>> h["map_3d"], h["bev_Car"], h["map_all_3d"]
+        (30.0, 20.0, 50.0)
     """
+    counted = result.get("meta", {}).get("gt_counted")
+    present = [c for c in CLASSES if counted is None or counted[c]["moderate"] > 0] or CLASSES
     out: dict[str, float] = {}
-    for metric in ("3d", "bev"):
-        values = []
-        for cls in CLASSES:
-            key = next(k for k, m, _ in metric_keys(cls) if m == metric)  # strict overlap first
-            value = float(result[cls]["R40"][key][MODERATE])
-            out[f"{metric}_{cls}"] = value
-            values.append(value)
-        out[f"map_{metric}"] = float(np.mean(values))
+    for points, infix, metrics in (("R40", "", ("3d", "bev")),
+                                   ("all_point", "all_", ("3d", "bev", "bbox"))):  # fmt: skip
+        for metric in metrics:
+            values = {}
+            for cls in CLASSES:
+                key = next(k for k, m, _ in metric_keys(cls) if m == metric)  # strict first
+                values[cls] = float(result[cls][points][key][MODERATE])
+                out[f"{metric}_{infix}{cls}"] = values[cls]
+            mean_over = CLASSES if points == "R40" else present  # the official mAP: all three
+            out[f"map_{infix}{metric}"] = float(np.mean([values[c] for c in mean_over]))
+    return out
+
+
+def at_score(result: dict) -> dict[str, dict]:
+    """Per class: TP, FP, FN, precision and recall of the 3D detections at the evaluation's
+    score threshold (moderate, strict overlap)."""
+    out = {}
+    for cls in CLASSES:
+        key = next(k for k, m, _ in metric_keys(cls) if m == "3d")
+        out[cls] = result[cls]["at_score"][key][MODERATE]
     return out
 
 
@@ -86,11 +108,15 @@ def summarize(cfg, ids: list[str], rows: list[dict], quality: dict, gt_dir: Path
     gt = {fid: read_label_file(gt_dir / f"{fid}.txt", allow_score=False) for fid in ids}
     rng = np.random.default_rng(cfg.bootstrap_seed)
     picks = rng.integers(0, len(ids), size=(cfg.bootstrap, len(ids)))
-    evaluated = []
+    threshold = getattr(cfg, "score_threshold", None)
+    evaluated, counted = [], {}
     for row in rows:
         pred = {fid: read_predictions(Path(row["pred_dir"]) / f"{fid}.txt") for fid in ids}
-        full = headline(evaluate_kitti(gt, pred, CLASSES))
+        result = evaluate_kitti(gt, pred, CLASSES, score_threshold=threshold)
+        counted = {c: result["meta"]["gt_counted"][c]["moderate"] for c in CLASSES}
+        full = headline(result)
         boot = bootstrap_headlines(gt, pred, ids, picks) if cfg.bootstrap else None
+        row = {**row, "at_score": at_score(result)} if threshold is not None else row
         evaluated.append((row, full, boot))
     floors = {r["condition"].name: b for r, _, b in evaluated if r["detector"] == FLOOR}
     floor_full = {r["condition"].name: f for r, f, _ in evaluated if r["detector"] == FLOOR}
@@ -100,6 +126,8 @@ def summarize(cfg, ids: list[str], rows: list[dict], quality: dict, gt_dir: Path
         entry = {"condition": cond.name, "kind": cond.kind, "level": cond.level,
                  "detector": row["detector"], "isp": row["isp"], "lidar": row["lidar"],
                  "metrics": full}  # fmt: skip
+        if "at_score" in row:
+            entry["at_score"] = row["at_score"]
         if boot is not None:
             entry["ci"] = {
                 k: percentile_interval(boot[:, j], cfg.confidence) for j, k in enumerate(full)
@@ -122,6 +150,9 @@ def summarize(cfg, ids: list[str], rows: list[dict], quality: dict, gt_dir: Path
         "bootstrap": cfg.bootstrap,
         "confidence": cfg.confidence,
         "metric": "KITTI AP_R40, moderate, strict overlaps (Car 0.7, Ped/Cyc 0.5)",
+        "objects": counted,
+        "r40_cap": {c: r40_cap(n) for c, n in counted.items()},
+        "score_threshold": threshold,
         "rows": out_rows,
     }
 
@@ -139,40 +170,88 @@ def fused_detectors(summary: dict) -> list[str]:
 
 def markdown_table(summary: dict) -> str:
     """One table of (condition, image source) rows per fused detector, each with the LiDAR-only
-    floor rows; a title line above each table when there are several detectors."""
+    floor rows; a title line above each table when there are several detectors. With the
+    summary's object counts (``objects``), the class columns' headers state them and a class
+    with fewer than 40 objects shows its all-point AP beside the capped AP_R40."""
     detectors = fused_detectors(summary)
+    objects = summary.get("objects")
     tables = []
     for detector in detectors:
         rows = [r for r in summary["rows"] if r["detector"] in (detector, FLOOR)]
         title = f"**{DETECTOR_TITLES.get(detector, detector)}**\n\n" if len(detectors) > 1 else ""
-        tables.append(title + _table(rows))
+        tables.append(title + _table(rows, objects))
+        if summary.get("score_threshold") is not None:
+            tables.append(_score_table(rows, summary["score_threshold"]))
     note = (
-        f"\n{summary['num_frames']} frames; {summary['metric']}; intervals: "
+        f"\n{summary['num_frames']} {summary.get('scene_source', 'synthetic')} frames; "
+        f"{summary['metric']}; intervals: "
         f"{100 * summary['confidence']:g} % percentile bootstrap over frames, "
         f"B = {summary['bootstrap']}; PSNR/SSIM of the displayed image vs the clean image_2.\n"
     )
+    if objects:
+        counts = ", ".join(f"{c} {n}" for c, n in objects.items())
+        capped = [c for c, n in objects.items() if n < 40]
+        note += f"Objects counted (moderate): {counts}."
+        if capped:
+            caps = ", ".join(f"{c} {summary['r40_cap'][c]:.1f}" for c in capped)
+            note += (
+                f" AP_R40 of a class with fewer than 40 objects is capped at (n - 1) / 40 ({caps});"
+                " its cells give the uncapped all-point AP beside it as `R40 (all X)`, and "
+                "`mAP 3D all-point` averages the all-point APs of the classes with objects."
+            )
+        note += "\n"
     return "\n".join(tables) + note
 
 
-def _table(rows: list[dict]) -> str:
+def _class_cells(m: dict, metric: str, objects: dict | None) -> str:
+    cells = []
+    for c in CLASSES:
+        cell = f"{m[f'{metric}_{c}']:.1f}"
+        if objects is not None and objects[c] < 40 and f"{metric}_all_{c}" in m:
+            cell += f" (all {m[f'{metric}_all_{c}']:.1f})"
+        cells.append(cell)
+    return " / ".join(cells)
+
+
+def _table(rows: list[dict], objects: dict | None = None) -> str:
+    n = "" if objects is None else " (n " + " / ".join(str(objects[c]) for c in CLASSES) + ")"
+    with_all = objects is not None and any(v < 40 for v in objects.values())
     head = (
-        "| condition | image source | PSNR dB | SSIM | mAP 3D [CI] | mAP BEV [CI] | "
-        "Car / Ped / Cyc 3D | BEV Car / Ped / Cyc | mAP 3D - LiDAR-only [CI] |\n"
-        "|---|---|---|---|---|---|---|---|---|\n"
+        "| condition | image source | PSNR dB | SSIM | mAP 3D [CI] | "
+        + ("mAP 3D all-point [CI] | " if with_all else "")
+        + f"mAP BEV [CI] | 3D Car / Ped / Cyc{n} | BEV Car / Ped / Cyc{n} | "
+        "mAP 3D - LiDAR-only [CI] |\n" + "|---" * (10 if with_all else 9) + "|\n"
     )
     lines = []
     for r in rows:
         m, ci = r["metrics"], r.get("ci", {})
-        classes_3d = " / ".join(f"{m[f'3d_{c}']:.1f}" for c in CLASSES)
-        classes_bev = " / ".join(f"{m[f'bev_{c}']:.1f}" for c in CLASSES)
         delta = r.get("delta_map_3d_vs_lidar")
         ssim = r.get("ssim")
+        all_cell = f"{_fmt(m.get('map_all_3d'), ci.get('map_all_3d'))} | " if with_all else ""
         lines.append(
             f"| {r['condition']} | {r['isp']} | {_fmt(r.get('psnr_db'))} | "
             f"{'-' if ssim is None else f'{ssim:.3f}'} | {_fmt(m['map_3d'], ci.get('map_3d'))} | "
-            f"{_fmt(m['map_bev'], ci.get('map_bev'))} | {classes_3d} | {classes_bev} | "
+            f"{all_cell}{_fmt(m['map_bev'], ci.get('map_bev'))} | "
+            f"{_class_cells(m, '3d', objects)} | {_class_cells(m, 'bev', objects)} | "
             f"{_fmt(delta, r.get('delta_map_3d_ci')) if delta is not None else '-'} |"
         )
+    return head + "\n".join(lines) + "\n"
+
+
+def _score_table(rows: list[dict], threshold: float) -> str:
+    """TP / FP / FN (precision, recall) per class of the 3D detections scoring >=
+    ``threshold``, moderate, strict overlap."""
+    head = (
+        f"\nDetections scoring >= {threshold:g} (3D, moderate, strict overlap): "
+        "TP / FP / FN per class\n\n"
+        "| condition | image source | Car | Pedestrian | Cyclist |\n|---|---|---|---|---|\n"
+    )
+    lines = []
+    for r in rows:
+        if "at_score" not in r:
+            continue
+        cells = ["{tp} / {fp} / {fn}".format(**r["at_score"][c]) for c in CLASSES]
+        lines.append(f"| {r['condition']} | {r['isp']} | " + " | ".join(cells) + " |")
     return head + "\n".join(lines) + "\n"
 
 

@@ -17,7 +17,8 @@ class EvalConfig:
         weights: the learned stages' weight files.
         synth_root: a ``perception3d synth`` root; its ``synth_split`` frames (with
             radiance_2/depth_2) are the held-out scenes. Null: procedural scenes only.
-        synth_split: ImageSets split of held-out frames (``val``).
+        synth_split: ImageSets split of held-out frames (``val``; null: every frame of the
+            root, for a root no stage trained on, e.g. a fresh seed).
         max_synth: at most this many synthetic frames.
         procedural: number of held-out procedural scenes (seeded by ``scene_seed``, which the
             training configs do not use).
@@ -31,7 +32,7 @@ class EvalConfig:
 
     weights: Weights = dataclasses.field(default_factory=Weights)
     synth_root: Path | None = None
-    synth_split: str = "val"
+    synth_split: str | None = "val"
     max_synth: int = 20
     procedural: int = 0
     scene_seed: int = 1000

@@ -1,5 +1,6 @@
-"""Global augmentations of a whole LiDAR sample: flip about x, rotation about z, scaling,
-translation. Boxes follow the points exactly.
+"""Global augmentations of a whole LiDAR sample: flip about x, rotation about z, tilt about x
+and y, scaling, translation. Boxes follow the points exactly (a tilt moves box centres and
+keeps boxes upright, as KITTI's labels are).
 
 Each deterministic function (``flip_x``, ``rotate_z``, ``scale``, ``translate``) has a random
 transform (``RandomFlipX``...) drawing its parameter from ``rng``; the transforms follow the
@@ -9,7 +10,10 @@ They are small frozen dataclasses, so DataLoader workers can pickle them.
 Physical meaning (the sensor sits at the origin): a rotation about z is an azimuth shift and
 keeps every ray on its beam; a flip about x mirrors the scan, still a valid scan; scaling moves
 points along their rays (elevations unchanged) but changes the point spacing an object of that
-size would have at that range; translation moves the sensor off the origin. The ranges used by
+size would have at that range; translation moves the sensor off the origin; a tilt turns the
+sensor's mount against the road (real roads roll and pitch by a degree or two against the
+sensor, crossfall and grade: docs/sim2real.md), which moves its beam cones, by at most the
+tilt. The ranges used by
 PointPillars/SECOND (rotation +-pi/4, scale 0.95-1.05) come from OpenPCDet's KITTI configs.
 
 The sample's ``calib`` describes the frame before augmentation; crop to the camera field of
@@ -36,12 +40,14 @@ class GlobalAugConfig:
         rotation_rad: ``(low, high)`` uniform rotation about +z, radians.
         scale: ``(low, high)`` uniform scale factor.
         translation_std_m: ``(sx, sy, sz)`` Gaussian translation std, metres.
+        tilt_deg: ``(roll, pitch)`` maximum absolute tilt about x and y, uniform, degrees.
     """
 
     flip_x_prob: float = 0.5
     rotation_rad: tuple[float, float] = (-0.7854, 0.7854)
     scale: tuple[float, float] = (0.95, 1.05)
     translation_std_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    tilt_deg: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.flip_x_prob <= 1.0:
@@ -52,6 +58,8 @@ class GlobalAugConfig:
             raise ValueError(f"scale must be positive, got {self.scale}")
         if min(self.translation_std_m) < 0:
             raise ValueError(f"translation_std_m must be >= 0, got {self.translation_std_m}")
+        if min(self.tilt_deg) < 0:
+            raise ValueError(f"tilt_deg must be >= 0, got {self.tilt_deg}")
 
 
 def flip_x(sample: LidarSample) -> LidarSample:
@@ -83,6 +91,28 @@ def scale(sample: LidarSample, factor: float) -> LidarSample:
     points[:, :3] *= factor
     boxes = sample.boxes_lidar.copy()
     boxes[:, :6] *= factor
+    return sample.with_(points=points, boxes_lidar=boxes)
+
+
+def tilt(sample: LidarSample, roll_rad: float, pitch_rad: float) -> LidarSample:
+    """Rotate points and box centres about +x by ``roll_rad``, then about +y by ``pitch_rad``;
+    boxes stay upright (sizes and headings kept).
+
+    Example:
+        >>> s = LidarSample("0", np.array([[10, 0, 0, 0.5]], "f4"),
+        ...                 np.array([[10.0, 0, 0, 4, 2, 1, 0.3]]), np.array(["Car"], object))
+        >>> t = tilt(s, 0.0, np.radians(1.0))  # the ground ahead drops: pitch down
+        >>> np.round(t.points[0, :3].astype(float), 3).tolist(), float(t.boxes_lidar[0, 6])
+        ([9.998, 0.0, -0.175], 0.3)
+    """
+    cr, sr, cp, sp = np.cos(roll_rad), np.sin(roll_rad), np.cos(pitch_rad), np.sin(pitch_rad)
+    rot_x = np.array([[1.0, 0.0, 0.0], [0.0, cr, -sr], [0.0, sr, cr]])
+    rot_y = np.array([[cp, 0.0, sp], [0.0, 1.0, 0.0], [-sp, 0.0, cp]])
+    rot = rot_y @ rot_x
+    points = sample.points.copy()
+    points[:, :3] = (points[:, :3].astype(np.float64) @ rot.T).astype(points.dtype)
+    boxes = sample.boxes_lidar.copy()
+    boxes[:, :3] = boxes[:, :3] @ rot.T
     return sample.with_(points=points, boxes_lidar=boxes)
 
 
@@ -129,6 +159,18 @@ class RandomScaling:
 
 
 @dataclass(frozen=True)
+class RandomTilt:
+    """Apply :func:`tilt` with roll and pitch uniform in ``[-max, max]`` (radians)."""
+
+    max_roll_rad: float
+    max_pitch_rad: float
+
+    def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
+        roll, pitch = rng.uniform(-1.0, 1.0, 2) * (self.max_roll_rad, self.max_pitch_rad)
+        return tilt(sample, float(roll), float(pitch))
+
+
+@dataclass(frozen=True)
 class RandomTranslation:
     """Apply :func:`translate` with a Gaussian offset of std ``std_m`` (3,) metres."""
 
@@ -139,13 +181,15 @@ class RandomTranslation:
 
 
 def global_transforms(cfg: GlobalAugConfig) -> list[Transform]:
-    """The transform list of ``cfg`` in the usual order (flip, rotate, scale, translate);
+    """The transform list of ``cfg`` in the usual order (flip, rotate, tilt, scale, translate);
     transforms that would do nothing are left out."""
     out: list[Transform] = []
     if cfg.flip_x_prob > 0:
         out.append(RandomFlipX(cfg.flip_x_prob))
     if cfg.rotation_rad != (0.0, 0.0):
         out.append(RandomRotationZ(*cfg.rotation_rad))
+    if max(cfg.tilt_deg) > 0:
+        out.append(RandomTilt(*np.radians(cfg.tilt_deg).tolist()))
     if cfg.scale != (1.0, 1.0):
         out.append(RandomScaling(*cfg.scale))
     if max(cfg.translation_std_m) > 0:

@@ -159,18 +159,31 @@ class ObjectsConfig:
 
 @dataclass(frozen=True)
 class LidarConfig:
-    """Velodyne HDL-64E model (beam table: `perception3d.sim.lidar.KITTI_HDL64E_BEAMS`)."""
+    """Velodyne HDL-64E model (beam table: `perception3d.sim.lidar.KITTI_HDL64E_THETA_DEG`; the
+    response model: `perception3d.sim.lidar`). Powers are rho cos(incidence)^a / range^2."""
 
     azimuth_steps: int = 2000  # firings per laser and turn (KITTI 004139: median step 0.18 deg)
     beam_stride: int = 1  # keep every k-th laser (1: all 64)
     max_range_m: float = 120.0
     min_range_m: float = 2.0
-    range_noise_m: float = 0.02  # 1 sigma (HDL-64E datasheet: < 2 cm)
-    detection_threshold: float = 1.5e-5  # return power reflectivity * cos / r^2 for a 50 % hit
+    # The response below is fitted on the 12 unlabelled real sweeps of ../shared/kitti_real
+    # (tools/fit_lidar_sensor.py, docs/sim2real.md); powers are rho cos(incidence)^a / range^2.
+    range_noise_m: float = 0.052  # 1 sigma, along the ray (sensor noise and surface roughness)
+    range_bias_m: float = 0.028  # 1 sigma of a per-laser range offset drawn per sweep
+    detection_threshold: float = 3.4e-6  # power of a 50 % detection
     detection_softness: float = 0.4  # width of the detection logistic in log(power)
-    dropout_probability: float = 0.005  # returns lost at random
-    intensity_range_scale_m: float = 250.0  # intensity falls as exp(-range / scale)
-    intensity_noise: float = 0.02
+    incidence_exponent: float = 0.47  # a in the power
+    dropout_probability: float = 0.018  # returns lost at random
+    intensity_threshold: float = 9.2e-6  # rho cos^a / range^k under which intensity reads 0
+    intensity_softness: float = 0.71  # width of that logistic in its log
+    intensity_range_exponent: float = 2.79  # k
+    intensity_incidence_exponent: float = 0.16  # b: the reading is rho cos(incidence)^b
+    saturation_threshold: float = 0.0163  # power above which a share of the readings is 0
+    saturation_share: float = 0.82  # that share, at most
+    intensity_speckle: float = 0.28  # 1 sigma of a log-normal factor per return
+    reflectivity_spread: float = 0.05  # 1 sigma of a log-normal factor per object / scenery cell
+    intensity_noise: float = 0.02  # additive, 1 sigma
+    glass_passes: int = 2  # at most this many glass surfaces passed per ray
 
     def __post_init__(self) -> None:
         if self.azimuth_steps < 16 or not 1 <= self.beam_stride <= 64:
@@ -183,6 +196,29 @@ class LidarConfig:
                 f"need 0 < min_range_m < max_range_m, got {self.min_range_m}, {self.max_range_m}"
             )
         _probability("dropout_probability", self.dropout_probability)
+        for name in (
+            "detection_threshold",
+            "intensity_threshold",
+            "detection_softness",
+            "intensity_softness",
+            "saturation_threshold",
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"lidar.{name} must be > 0, got {getattr(self, name)}")
+        for name in (
+            "range_noise_m",
+            "range_bias_m",
+            "intensity_speckle",
+            "reflectivity_spread",
+            "intensity_noise",
+            "incidence_exponent",
+            "intensity_incidence_exponent",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"lidar.{name} must be >= 0, got {getattr(self, name)}")
+        _probability("saturation_share", self.saturation_share)
+        if self.glass_passes < 0:
+            raise ValueError(f"lidar.glass_passes must be >= 0, got {self.glass_passes}")
 
     @property
     def azimuth_step_deg(self) -> float:

@@ -9,11 +9,33 @@ Points are stored laser by laser, highest first, each laser turning once from az
 through +pi, -pi back to ~0, as in KITTI's .bin files, so ``estimate_beam_table`` recovers the
 rings from the order ("scan_order").
 
-Returns: detected with a probability that rises with the return power
-reflectivity * cos(incidence) / range^2 (a logistic in log power around
-``detection_threshold``), plus random drop-outs; range noise along the ray (the point stays on
-its cone); intensity = reflectivity * (0.6 + 0.4 cos(incidence)) * exp(-range / scale) + noise,
-clipped to [0, 1] and rounded to 0.01 like KITTI's reflectance values.
+The ego car hides the lowest lasers in the directions `lidar_ego.py` holds (fitted on real
+sweeps). A pulse meeting glass passes it with the glass's transmission probability and returns
+from what lies behind (car interiors, the far side of a car, rooms behind windows).
+
+The sensor's response, with rho the surface's reflectivity times a log-normal factor per object
+(per 2 m cell of the static scene) of spread ``reflectivity_spread`` and a log-normal speckle
+per return (``intensity_speckle``), and the received power P = rho cos(incidence)^a / range^2
+(a = ``incidence_exponent``):
+
+- a return is detected with a probability rising as a logistic in log P around
+  ``detection_threshold``, and lost at random with ``dropout_probability``;
+- its intensity reads rho cos(incidence)^b (b = ``intensity_incidence_exponent``) when
+  rho cos(incidence)^a / range^k (k = ``intensity_range_exponent``; 2 would be the received
+  power) clears ``intensity_threshold`` (again a logistic in its log), else 0: KITTI reports
+  weak returns, far ones mostly, with intensity 0 (on the unlabelled real sweeps 64 % of the
+  ground returns at 30-40 m and 86 % at 40-60 m do), and otherwise a range-compensated
+  reflectivity (docs/augmentation.md); very strong returns read 0 too, with probability up to
+  ``saturation_share`` above ``saturation_threshold`` (on the same sweeps 41 % of the standing
+  returns at 2-4 m and 32 % at 4-6 m read 0, against 8-10 % beyond 10 m); plus
+  ``intensity_noise``, read as an 8-bit value / 256 and rounded to 0.01 like KITTI's (whose
+  0.01 levels hold two or three 8-bit readings: the comb of its histograms);
+- its range gets Gaussian noise (``range_noise_m``) and a per-laser offset drawn per sweep
+  (``range_bias_m``: the spread of the lasers' distance calibration), along the ray, so every
+  point stays on its laser's cone.
+
+The defaults are fitted on the unlabelled real sweeps by ``tools/fit_lidar_sensor.py``
+(docs/sim2real.md).
 """
 
 from __future__ import annotations
@@ -23,17 +45,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from perception3d.sim.config import LidarConfig
+from perception3d.sim.lidar_ego import ego_blocked
 from perception3d.sim.raycast import SceneGeometry
 
 __all__ = [
     "KITTI_HDL64E_HEAD_M",
     "KITTI_HDL64E_THETA_DEG",
     "LidarBeams",
+    "LidarHits",
     "LidarSweep",
+    "cast_sweep",
     "lidar_beams",
     "lidar_rays",
+    "respond",
+    "sensor_response",
     "simulate_lidar",
 ]
+
+_GLASS_STEP_M = 1e-3  # a ray passing glass restarts this far behind it
+_CELL_M = 2.0  # the static scene's reflectivity varies on cells of this size
 
 # fmt: off
 KITTI_HDL64E_THETA_DEG = np.array([
@@ -50,21 +80,6 @@ KITTI_HDL64E_THETA_DEG.setflags(write=False)
 KITTI_HDL64E_HEAD_M = np.concatenate([np.linspace(0.209, 0.198, 32), np.linspace(0.126, 0.116, 32)])
 KITTI_HDL64E_HEAD_M.setflags(write=False)
 
-# The ego car as seen from its roof-mounted LiDAR (LiDAR frame, [min corner, max corner]): the
-# roof behind the sensor, the camera bar in front of it and the body below. Rays entering them
-# give no return. Sized so the lowest lasers lose about +-20 deg ahead and +-30 deg behind, as
-# the lowest rings of KITTI 004139 do.
-_EGO_OCCLUDERS = np.array(
-    [
-        [[-1.6, -0.45, -1.73], [0.2, 0.45, -0.28]],
-        [[0.2, -0.2, -0.4], [0.8, 0.2, -0.1]],
-        [[-2.9, -0.92, -1.73], [1.9, 0.92, -0.85]],
-    ]
-)
-# Only rays steeper than this (sine of -14.5 deg) can reach an occluder from the heads (the
-# shallowest that can is -16.4 deg; a test checks the bound).
-_EGO_MAX_SIN = -0.25
-
 
 @dataclass(frozen=True)
 class LidarBeams:
@@ -74,11 +89,13 @@ class LidarBeams:
         theta_rad: (B,) cone elevation of each laser, descending (row 0 = highest).
         head_m: (B,) height of each laser's head above the LiDAR origin.
         azimuth_steps: firings per laser and turn.
+        laser: (B,) index of each laser among KITTI's 64 (``beam_stride`` keeps every k-th).
     """
 
     theta_rad: np.ndarray
     head_m: np.ndarray
     azimuth_steps: int
+    laser: np.ndarray
 
     @property
     def num_beams(self) -> int:
@@ -104,7 +121,8 @@ def lidar_beams(cfg: LidarConfig) -> LidarBeams:
     """The beam table of ``cfg``: KITTI's 64 lasers, every ``beam_stride``-th kept."""
     keep = slice(None, None, cfg.beam_stride)
     theta = np.radians(KITTI_HDL64E_THETA_DEG[keep])
-    return LidarBeams(theta, np.array(KITTI_HDL64E_HEAD_M[keep]), cfg.azimuth_steps)
+    laser = np.arange(len(KITTI_HDL64E_THETA_DEG))[keep]
+    return LidarBeams(theta, np.array(KITTI_HDL64E_HEAD_M[keep]), cfg.azimuth_steps, laser)
 
 
 def lidar_rays(beams: LidarBeams, start_azimuth_rad: float = 0.0) -> np.ndarray:
@@ -127,60 +145,175 @@ def lidar_rays(beams: LidarBeams, start_azimuth_rad: float = 0.0) -> np.ndarray:
     return rays.reshape(-1, 6).astype(np.float32)
 
 
-def _ego_blocked(rays: np.ndarray) -> np.ndarray:
-    """(N,) bool: the ray enters an ego occluder (nothing lies between the laser heads on the
-    roof and the car, so such a ray never reaches the scene). Slab test per box."""
-    blocked = np.zeros(len(rays), bool)
-    low = np.flatnonzero(rays[:, 5] < _EGO_MAX_SIN)  # only steep rays can reach the car
-    o, d = rays[low, 0:3].astype(np.float64), rays[low, 3:6].astype(np.float64)
-    d = np.where(np.abs(d) < 1e-12, 1e-12, d)  # a ray parallel to a slab: a huge t, same sign
-    for lo, hi in _EGO_OCCLUDERS:
-        t0, t1 = (lo - o) / d, (hi - o) / d
-        enter = np.minimum(t0, t1).max(axis=1)
-        leave = np.maximum(t0, t1).min(axis=1)
-        blocked[low] |= (enter <= leave) & (leave > 0)
-    return blocked
+@dataclass(frozen=True)
+class LidarHits:
+    """The surface each ray of a sweep returns from, before the sensor's response.
+
+    Attributes:
+        ray: (K,) int64 index of the ray in firing order (laser-major).
+        origin, direction: (K, 3) float64 the ray's origin (its laser head) and unit direction.
+        range_m: (K,) float64 distance along the ray to the surface (through the glass passed).
+        cos_incidence: (K,) float64 |cos| of the angle between the ray and the surface normal.
+        reflectivity: (K,) float64 the surface's LiDAR reflectivity at normal incidence.
+        semantic: (K,) uint8 ``SEMANTIC_CLASSES`` id; instance: (K,) int32 (0 static, k + 1
+            for scene object k).
+        ring: (K,) int64 laser of each ray (row of the beam table).
+    """
+
+    ray: np.ndarray
+    origin: np.ndarray
+    direction: np.ndarray
+    range_m: np.ndarray
+    cos_incidence: np.ndarray
+    reflectivity: np.ndarray
+    semantic: np.ndarray
+    instance: np.ndarray
+    ring: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ray)
+
+
+def cast_sweep(
+    geom: SceneGeometry, cfg: LidarConfig, beams: LidarBeams, rng: np.random.Generator
+) -> LidarHits:
+    """Cast a sweep's rays; a ray meeting glass passes it with the glass's transmission
+    probability (at most ``cfg.glass_passes`` times) and returns from what lies behind.
+
+    Rays the ego car blocks (`lidar_ego.ego_blocked`) and hits outside ``[min_range_m,
+    max_range_m]`` are left out. Randomness: the sweep's start azimuth and the glass draws.
+    """
+    start = rng.uniform(0.0, 2 * np.pi / beams.azimuth_steps)
+    rays = lidar_rays(beams, start)
+    ring = np.repeat(np.arange(beams.num_beams), beams.azimuth_steps)
+    azimuth = np.arctan2(rays[:, 4], rays[:, 3])
+    idx = np.flatnonzero(~ego_blocked(beams.laser[ring], azimuth))
+    origin = rays[idx, 0:3].astype(np.float64)
+    direction = rays[idx, 3:6].astype(np.float64)
+    travelled = np.zeros(len(idx))
+    found = np.zeros(len(idx), bool)
+    t_out, cos_out, refl_out = np.zeros(len(idx)), np.zeros(len(idx)), np.zeros(len(idx))
+    sem_out, inst_out = np.zeros(len(idx), np.uint8), np.zeros(len(idx), np.int32)
+    pending, start_at = np.arange(len(idx)), origin.copy()
+    for passes_left in range(cfg.glass_passes, -1, -1):
+        cast = np.concatenate([start_at[pending], direction[pending]], 1).astype(np.float32)
+        hits = geom.cast(cast)
+        ok = np.flatnonzero(hits.hit)
+        t = hits.t[ok].astype(np.float64)
+        d = direction[pending[ok]]
+        points = start_at[pending[ok]] + t[:, None] * d
+        surf = geom.surface(hits.triangle[ok], points.astype(np.float32), hits.normal[ok])
+        through = np.zeros(len(ok), bool)
+        if passes_left > 0 and np.any(surf.transmission > 0):
+            through = rng.uniform(size=len(ok)) < surf.transmission
+        done = pending[ok[~through]]
+        found[done] = True
+        t_out[done] = travelled[done] + t[~through]
+        normal = hits.normal[ok[~through]].astype(np.float64)
+        cos_out[done] = np.abs(np.einsum("ij,ij->i", normal, d[~through]))
+        refl_out[done] = surf.reflectivity[~through]
+        sem_out[done], inst_out[done] = surf.semantic[~through], surf.instance[~through]
+        pending = pending[ok[through]]
+        if len(pending) == 0:
+            break
+        start_at[pending] = points[through] + _GLASS_STEP_M * d[through]
+        travelled[pending] += t[through] + _GLASS_STEP_M
+    keep = found & (t_out >= cfg.min_range_m) & (t_out <= cfg.max_range_m)
+    return LidarHits(
+        idx[keep],
+        origin[keep],
+        direction[keep],
+        t_out[keep],
+        cos_out[keep],
+        refl_out[keep],
+        sem_out[keep],
+        inst_out[keep],
+        ring[idx[keep]],
+    )
+
+
+def _logistic(log_ratio: np.ndarray, softness: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(log_ratio / max(softness, 1e-9), -50, 50)))
+
+
+def _static_factor(hits: LidarHits, cell_m: float, sigma: float, salt: int) -> np.ndarray:
+    """A log-normal factor per ``cell_m`` cell of the static scene (hashed, salted per sweep),
+    so that one wall or lawn varies from place to place, not from return to return."""
+    pts = hits.origin + hits.range_m[:, None] * hits.direction
+    ijk = np.floor(pts / cell_m).astype(np.int64)
+    key = (ijk[:, 0] * 73856093) ^ (ijk[:, 1] * 19349663) ^ (ijk[:, 2] * 83492791) ^ salt
+    h = (key.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(11)
+    u1 = ((h & np.uint64(0xFFFFFF)).astype(np.float64) + 0.5) / float(1 << 24)
+    u2 = (((h >> np.uint64(24)) & np.uint64(0xFFFFFF)).astype(np.float64) + 0.5) / float(1 << 24)
+    normal = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
+    return np.exp(sigma * normal)
+
+
+def respond(
+    hits: LidarHits, cfg: LidarConfig, num_beams: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sensor's response to each hit (model in the module docstring).
+
+    Returns:
+        keep (K,) bool detected; intensity (K,) float64 in [0, 1], 0.01 steps; range_m (K,)
+        float64 measured range along the ray.
+    """
+    n = len(hits)
+    num_objects = int(hits.instance.max(initial=0)) + 1
+    objects = np.exp(cfg.reflectivity_spread * rng.normal(size=num_objects))
+    static = _static_factor(hits, _CELL_M, cfg.reflectivity_spread, int(rng.integers(1 << 30)))
+    surface = np.where(hits.instance > 0, objects[hits.instance], static)
+    speckle = np.exp(cfg.intensity_speckle * rng.normal(size=n))
+    rho = np.clip(hits.reflectivity * surface * speckle, 0.0, 1.0)
+    cos = np.maximum(hits.cos_incidence, 1e-6)
+    log_power = (
+        np.log(np.maximum(rho, 1e-30))
+        + cfg.incidence_exponent * np.log(cos)
+        - 2.0 * np.log(hits.range_m)
+    )
+    u_detect, u_drop, u_int = rng.uniform(size=(3, n))
+    detect = _logistic(log_power - np.log(cfg.detection_threshold), cfg.detection_softness)
+    keep = (u_detect < detect) & (u_drop >= cfg.dropout_probability)
+    log_reading_power = log_power + (2.0 - cfg.intensity_range_exponent) * np.log(hits.range_m)
+    measured = _logistic(
+        log_reading_power - np.log(cfg.intensity_threshold), cfg.intensity_softness
+    )
+    saturated = _logistic(log_power - np.log(cfg.saturation_threshold), cfg.intensity_softness)
+    measured *= 1.0 - cfg.saturation_share * saturated
+    reading = rho * cos**cfg.intensity_incidence_exponent
+    intensity = np.where(u_int < measured, reading, 0.0) + cfg.intensity_noise * rng.normal(size=n)
+    # KITTI's values are an 8-bit reading / 256, rounded to 0.01 (its 0.01 levels hold 2 or 3
+    # readings: the comb of its histogram)
+    intensity = np.round(np.clip(np.round(intensity * 256.0), 0.0, 255.0) / 256.0, 2)
+    bias = cfg.range_bias_m * rng.normal(size=num_beams)
+    range_m = hits.range_m + cfg.range_noise_m * rng.normal(size=n) + bias[hits.ring]
+    return keep, intensity, range_m
+
+
+def sensor_response(
+    hits: LidarHits, cfg: LidarConfig, num_beams: int, rng: np.random.Generator
+) -> LidarSweep:
+    """The sweep the sensor reports from ``hits``, in firing order (see :func:`respond`)."""
+    keep, intensity, range_m = respond(hits, cfg, num_beams, rng)
+    xyz = hits.origin + range_m[:, None] * hits.direction
+    points = np.concatenate([xyz, intensity[:, None]], axis=1)[keep].astype(np.float32)
+    return LidarSweep(
+        points, hits.ring[keep].astype(np.int64), hits.instance[keep].astype(np.int32)
+    )
 
 
 def simulate_lidar(
     geom: SceneGeometry, cfg: LidarConfig, beams: LidarBeams, rng: np.random.Generator
 ) -> LidarSweep:
-    """Cast a sweep into ``geom`` and turn hits into KITTI-like returns.
+    """Cast a sweep into ``geom`` and turn the hits into KITTI-like returns.
 
     Args:
         geom: the frame's ray-casting geometry (LiDAR frame).
-        cfg: noise, range and detection parameters.
+        cfg: the sensor's parameters.
         beams: the laser table.
         rng: the frame's LiDAR generator.
 
     Returns:
         The sweep in firing order (see module docstring).
     """
-    start = rng.uniform(0.0, 2 * np.pi / beams.azimuth_steps)
-    rays = lidar_rays(beams, start)
-    hits = geom.cast(rays)
-    t = hits.t.astype(np.float64)
-    ok = hits.hit & (t >= cfg.min_range_m) & (t <= cfg.max_range_m)
-    ok &= ~_ego_blocked(rays)
-    idx = np.flatnonzero(ok)
-    t, d = t[idx], rays[idx, 3:6].astype(np.float64)
-    origin = rays[idx, 0:3].astype(np.float64)
-    cos_inc = np.abs(np.einsum("ij,ij->i", hits.normal[idx].astype(np.float64), d))
-    surf = geom.surface(hits.triangle[idx], origin + t[:, None] * d, hits.normal[idx])
-    refl = surf.reflectivity.astype(np.float64)
-    power = refl * cos_inc / (t * t)
-    with np.errstate(divide="ignore"):
-        logit = (
-            np.log(np.maximum(power, 1e-30)) - np.log(cfg.detection_threshold)
-        ) / cfg.detection_softness
-    p_detect = 1.0 / (1.0 + np.exp(-np.clip(logit, -50, 50)))
-    u_detect, u_drop = rng.uniform(size=len(idx)), rng.uniform(size=len(idx))
-    noise_r, noise_i = rng.normal(size=len(idx)), rng.normal(size=len(idx))
-    keep = (u_detect < p_detect) & (u_drop >= cfg.dropout_probability)
-    r = t + cfg.range_noise_m * noise_r
-    intensity = refl * (0.6 + 0.4 * cos_inc) * np.exp(-t / cfg.intensity_range_scale_m)
-    intensity = np.round(np.clip(intensity + cfg.intensity_noise * noise_i, 0.0, 1.0), 2)
-    xyz = origin + r[:, None] * d
-    points = np.concatenate([xyz, intensity[:, None]], axis=1)[keep].astype(np.float32)
-    ring = (idx // beams.azimuth_steps)[keep]
-    return LidarSweep(points, ring.astype(np.int64), surf.instance[keep].astype(np.int32))
+    return sensor_response(cast_sweep(geom, cfg, beams, rng), cfg, beams.num_beams, rng)

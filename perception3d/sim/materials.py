@@ -9,7 +9,7 @@ a 905 nm spectral library. Emission is radiance in the units of ``docs/synthetic
 
 Example:
     >>> material_rows([ROAD, GLASS]).shape
-    (2, 12)
+    (2, 13)
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class Material:
         shininess: Blinn-Phong exponent of that lobe.
         emission_rgb: emitted radiance (lamps at night), relative units.
         pattern: one of the ``PATTERN_*`` codes; p1, p2 its parameters.
+        lidar_transmission: probability that a laser pulse passes the surface and returns from
+            what lies behind it (glass), [0, 1].
     """
 
     albedo_rgb: tuple[float, float, float]
@@ -57,6 +59,7 @@ class Material:
     pattern: int = PATTERN_NONE
     p1: float = 0.0
     p2: float = 0.0
+    lidar_transmission: float = 0.0
 
 
 # Column layout of `material_rows` (what the renderers index per hit).
@@ -73,11 +76,12 @@ MATERIAL_COLUMNS = (
     "pattern",
     "p1",
     "p2",
+    "transmission",
 )
 
 
 def material_rows(materials: list[Material]) -> np.ndarray:
-    """(M, 12) float32 table of ``materials`` in the :data:`MATERIAL_COLUMNS` layout."""
+    """(M, 13) float32 table of ``materials`` in the :data:`MATERIAL_COLUMNS` layout."""
     return np.array(
         [
             [
@@ -89,6 +93,7 @@ def material_rows(materials: list[Material]) -> np.ndarray:
                 m.pattern,
                 m.p1,
                 m.p2,
+                m.lidar_transmission,
             ]
             for m in materials
         ],
@@ -106,7 +111,10 @@ FOLIAGE = Material((0.04, 0.09, 0.025), 0.50, pattern=PATTERN_VARIED, p1=0.7)
 BARK = Material((0.09, 0.065, 0.045), 0.35)
 POLE = Material((0.25, 0.26, 0.27), 0.40, specular=0.05, shininess=40)
 SIGN = Material((0.05, 0.15, 0.5), 0.95)  # retro-reflective sheeting
-GLASS = Material((0.02, 0.025, 0.03), 0.05, specular=0.9, shininess=800)
+# Glass passes most of a 905 nm pulse (tempered side windows transmit about 0.7-0.9 in the near
+# infrared, coated windscreens less): KITTI cars show returns from seats and the far side
+# through their windows and few from the glass itself.
+GLASS = Material((0.02, 0.025, 0.03), 0.05, specular=0.9, shininess=800, lidar_transmission=0.6)
 LAMP_OFF = Material((0.6, 0.6, 0.55), 0.30, specular=0.2, shininess=200)
 TYRE = Material((0.025, 0.025, 0.025), 0.06)
 PLATE = Material((0.7, 0.7, 0.65), 0.95, specular=0.1, shininess=100)
@@ -165,7 +173,10 @@ def vehicle_materials(rng: np.random.Generator, lights_on: bool) -> dict[str, Ma
     """Materials of a vehicle's parts: a random paint, glass, tyres, lights, plates."""
     weights = np.array([w for _, w in _PAINTS])
     rgb = _jitter(_PAINTS[rng.choice(len(_PAINTS), p=weights / weights.sum())][0], rng, 0.08)
-    paint = Material(rgb, 0.12 + 0.4 * float(np.mean(rgb)), specular=0.1, shininess=300)
+    # Near-infrared reflectance of paints follows their lightness, with dark paints above
+    # their visible albedo (many pigments are transparent at 905 nm): white about 0.55,
+    # grey 0.25, black 0.12.
+    paint = Material(rgb, 0.08 + 0.6 * float(np.mean(rgb)) ** 0.7, specular=0.1, shininess=300)
     head = replace(LAMP_OFF, emission_rgb=(30.0, 30.0, 27.0) if lights_on else (0.0, 0.0, 0.0))
     tail = Material(
         (0.3, 0.02, 0.02),
@@ -191,12 +202,15 @@ def pedestrian_materials(rng: np.random.Generator) -> dict[str, Material]:
     skin = SKIN_TONES[rng.integers(len(SKIN_TONES))]
 
     def cloth() -> Material:
+        # Textile dyes are mostly transparent in the near infrared, so fabrics are brighter at
+        # 905 nm than they look (0.2-0.7), except carbon-black ones (0.08-0.33).
         rgb = _jitter(_CLOTHES[rng.integers(len(_CLOTHES))], rng)
-        return Material(rgb, 0.15 + 0.35 * float(np.mean(rgb)) + 0.05 * rng.uniform())
+        dark = float(np.mean(rgb)) < 0.05
+        return Material(rgb, (0.08 + 0.25 * rng.uniform()) if dark else (0.2 + 0.5 * rng.uniform()))
 
     frame_rgb = _jitter(_PAINTS[rng.integers(len(_PAINTS))][0], rng)
     return {
-        "skin": Material(_jitter(skin, rng, 0.05), 0.35),
+        "skin": Material(_jitter(skin, rng, 0.05), 0.5),  # skin at 905 nm: about 0.4-0.6
         "hair": Material(_jitter((0.05, 0.035, 0.02), rng, 0.5), 0.2),
         "shirt": cloth(),
         "pants": cloth(),

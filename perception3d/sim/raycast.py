@@ -56,13 +56,14 @@ class SurfaceSample:
     emission: np.ndarray | None  # (N, 3), None when nothing in the scene glows
     semantic: np.ndarray  # (N,) uint8 SEMANTIC_CLASSES id
     instance: np.ndarray  # (N,) int32: 0 static, k + 1 for scene object k
+    transmission: np.ndarray  # (N,) probability a laser pulse passes (glass)
 
 
 class SceneGeometry:
     """A :class:`Scene`'s triangles in an Open3D ``RaycastingScene`` plus lookup tables.
 
     Attributes:
-        materials: (M, 12) float32 rows in the ``MATERIAL_COLUMNS`` layout.
+        materials: (M, 13) float32 rows in the ``MATERIAL_COLUMNS`` layout.
         tri_material, tri_semantic, tri_instance: (T,) per-triangle lookups.
         tri_vertex_normals: (T, 3, 3) shading normals at each triangle's corners: averaged
             over the faces around each vertex for objects (rounded car bodies give glints where
@@ -99,6 +100,7 @@ class SceneGeometry:
         self._emission = np.ascontiguousarray(rows[:, 6:9])
         self._pattern = rows[:, 9].astype(np.int64)
         self._p1, self._p2 = rows[:, 10].copy(), rows[:, 11].copy()
+        self._transmission = rows[:, 12].copy()
         self.tri_material = np.concatenate(tri_mat).astype(np.int32)
         self.tri_semantic = np.concatenate(tri_sem).astype(np.uint8)
         self.tri_instance = np.concatenate(tri_inst).astype(np.int32)
@@ -153,6 +155,7 @@ class SceneGeometry:
         glows = self.night or bool(self._emission.any())
         emission = self._emission[mi] if glows else None
         refl, spec, shin = self._refl[mi], self._spec[mi], self._shin[mi]
+        transmission = self._transmission[mi]
         semantic = self.tri_semantic[triangle]
         pattern = self._pattern[mi]
         patterned = np.flatnonzero(pattern != mat.PATTERN_NONE)
@@ -168,13 +171,14 @@ class SceneGeometry:
             win, lit = _windows(road[sel], normal[sel], self._p1[mi[sel]], self._p2[mi[sel]])
             glass = mat.GLASS
             albedo[sel[win]], refl[sel[win]] = glass.albedo_rgb, glass.lidar_reflectivity
+            transmission[sel[win]] = glass.lidar_transmission
             spec[sel[win]], shin[sel[win]] = glass.specular, glass.shininess
             if emission is not None and self.night:
                 emission[sel[win & lit]] = (0.0015, 0.0011, 0.0007)  # ~50 cd/m^2
             sel = np.flatnonzero(pattern == mat.PATTERN_VARIED)
             albedo[sel] *= _cell_noise(road[sel], self._p1[mi[sel]])[:, None]
         return SurfaceSample(
-            albedo, refl, spec, shin, emission, semantic, self.tri_instance[triangle]
+            albedo, refl, spec, shin, emission, semantic, self.tri_instance[triangle], transmission
         )
 
 

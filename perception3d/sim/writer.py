@@ -38,10 +38,9 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from perception3d.atomic import atomic_write_bytes, atomic_write_text, temporary_target
+from perception3d.atomic import atomic_write_bytes, atomic_write_text
 from perception3d.config import to_dict
 from perception3d.data.kitti import write_label_file, write_velodyne
-from perception3d.errors import DataFormatError, Perception3DError
 from perception3d.sim.config import SynthConfig
 from perception3d.sim.frame import SynthFrame, frame_id, frame_split, generate_frame
 from perception3d.sim.manifest import (
@@ -49,20 +48,27 @@ from perception3d.sim.manifest import (
     DATASET_ENTRY,
     DATASET_FILES,
     FRAME_FILES,
-    MANIFEST_DIR,
-    foreign_files,
     frame_paths,
     listed_files,
     record,
 )
+from perception3d.sim.out_dir import (
+    DatasetExistsError,
+    check_out_dir,
+    frame_done,
+    remove_temporaries,
+)
 
-__all__ = ["FRAME_FILES", "generate_dataset", "listed_files", "parse_shard", "write_frame"]
+__all__ = [
+    "FRAME_FILES",
+    "DatasetExistsError",
+    "generate_dataset",
+    "listed_files",
+    "parse_shard",
+    "write_frame",
+]
 
 _PNG_LEVEL = 3  # zlib level: level 6 (PIL's default) costs ~2x the time for ~5 % smaller files
-
-
-class DatasetExistsError(Perception3DError, FileExistsError):
-    """The output folder holds something this run must not overwrite."""
 
 
 def _png(array: np.ndarray) -> bytes:
@@ -128,146 +134,6 @@ _Dumper.add_representer(
 
 def _config_text(cfg: SynthConfig) -> str:
     return yaml.dump(to_dict(cfg), Dumper=_Dumper, sort_keys=False, width=100)
-
-
-def _frame_done(root: Path, fid: str) -> bool:
-    return (root / "training" / "meta" / f"{fid}.json").is_file()
-
-
-def _frame_started(root: Path, fid: str) -> bool:
-    return any((root / "training" / sub / f"{fid}{ext}").exists() for sub, ext in FRAME_FILES)
-
-
-def _frame_index(name: str) -> int | None:
-    """Frame index of a per-frame file name (``000012.png``, ``.000012.png.x1y2.tmp``)."""
-    stem = name.lstrip(".").split(".")[0]
-    return int(stem) if stem.isdigit() else None
-
-
-def _shard_files(root: Path, shard: tuple[int, int], pattern: str):
-    """Per-frame files (matching ``pattern``) of frames that belong to ``shard``."""
-    i, n = shard
-    for sub, _ in FRAME_FILES:
-        folder = root / "training" / sub
-        if folder.is_dir():
-            for p in folder.glob(pattern):
-                index = _frame_index(p.name)
-                if index is not None and index % n == i:
-                    yield p
-
-
-def _in_shard(entry: str, shard: tuple[int, int]) -> bool:
-    """Whether manifest entry ``entry`` (a frame id, or ``dataset``) belongs to ``shard``."""
-    if entry == DATASET_ENTRY:
-        return True
-    return entry.isdigit() and int(entry) % shard[1] == shard[0]
-
-
-def _clear(root: Path, shard: tuple[int, int]) -> None:
-    """Remove the files the manifest lists for this shard's frames and the dataset files, the
-    temporaries of their interrupted writes, and the folders this leaves empty. Nothing
-    unlisted is touched; the other shards' frames stay, so every job of an array can pass
-    --overwrite."""
-    removed: set[str] = set()
-    for entry, paths in listed_files(root).items():
-        if not _in_shard(entry, shard):
-            continue
-        for rel in paths:
-            (root / rel).unlink(missing_ok=True)
-            removed.add(rel)
-        (root / MANIFEST_DIR / f"{entry}.txt").unlink(missing_ok=True)
-    for folder in {(root / rel).parent for rel in removed}:
-        if folder.is_dir():
-            for p in folder.glob(".*.tmp"):
-                target = temporary_target(p.name)
-                if target and (folder / target).relative_to(root).as_posix() in removed:
-                    p.unlink(missing_ok=True)
-    for folder in [root / "training" / sub for sub, _ in FRAME_FILES] + [
-        root / "training",
-        root / "ImageSets",
-        root / MANIFEST_DIR,
-    ]:
-        try:
-            folder.rmdir()  # only if empty
-        except OSError:
-            pass
-
-
-def _remove_temporaries(root: Path, shard: tuple[int, int]) -> None:
-    """Temporary files of atomic writes killed mid-way (``.<name>.<random>.tmp``) of this
-    shard's frames (another shard may be writing its own right now)."""
-    for p in list(_shard_files(root, shard, ".*.tmp")):
-        p.unlink(missing_ok=True)
-
-
-def _refuse_foreign(root: Path) -> None:
-    foreign = foreign_files(root)
-    if not foreign:
-        return
-    shown = ", ".join(foreign[:5]) + (f", ... ({len(foreign)} files)" if len(foreign) > 5 else "")
-    legacy = (root / CONFIG_NAME).is_file() and not (root / MANIFEST_DIR).is_dir()
-    raise DatasetExistsError(
-        f"{root} holds files that perception3d synth did not write, where it writes ({shown}): "
-        "refusing to write into it (nothing was changed); choose an empty or new folder"
-        + (
-            f" (a dataset written by a version without {MANIFEST_DIR}/: remove it yourself)"
-            if legacy
-            else ""
-        )
-    )
-
-
-def _old_config(path: Path) -> dict:
-    try:
-        old = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise DataFormatError(path, f"not a readable synth config ({exc})") from None
-    if not isinstance(old, dict):
-        raise DataFormatError(path, f"expected a mapping of config keys, got {type(old).__name__}")
-    return old
-
-
-def _check_out_dir(
-    root: Path, cfg: SynthConfig, shard: tuple[int, int], overwrite: bool, resume: bool
-) -> None:
-    if not root.exists() or not any(root.iterdir()):
-        return
-    _refuse_foreign(root)
-    if overwrite:
-        _clear(root, shard)
-        return
-    existing = root / CONFIG_NAME
-    if not existing.is_file():
-        raise DatasetExistsError(
-            f"{root} is not empty and holds no synthetic dataset ({CONFIG_NAME}): refusing to "
-            "write into it; choose an empty or new folder"
-        )
-    old = _old_config(existing)
-    new = to_dict(cfg)
-    differs = sorted(k for k in set(old) | set(new) if k != "frames" and old.get(k) != new.get(k))
-    if differs:
-        raise DatasetExistsError(
-            f"{root} holds a dataset made with a different config ({existing}: {differs} differ); "
-            "pass --overwrite to replace it"
-        )
-    old_frames = old.get("frames")
-    if old_frames != cfg.frames and not (resume and _at_least(cfg.frames, old_frames)):
-        raise DatasetExistsError(
-            f"{root} holds a dataset of {old_frames} frames ({existing}) and this run asks for "
-            f"{cfg.frames}: --resume completes a run or grows it (--frames {old_frames} or "
-            "more), it never shrinks one (its config and splits would leave frames on disk "
-            "unlisted); pass --overwrite to replace it"
-        )
-    mine = range(shard[0], cfg.frames, shard[1])
-    if not resume and any(_frame_started(root, frame_id(i)) for i in mine):
-        raise DatasetExistsError(
-            f"{root} already holds frames of this run: pass --resume to complete it or "
-            "--overwrite to start over"
-        )
-
-
-def _at_least(frames: int, old_frames: object) -> bool:
-    return isinstance(old_frames, int) and frames >= old_frames
 
 
 def _stats(frame: SynthFrame, index: int, seconds: dict) -> dict:
@@ -357,9 +223,9 @@ def generate_dataset(
     if not 0 <= i_shard < n_shard or workers < 1:
         raise ValueError(f"need 0 <= shard i < n and workers >= 1, got {shard}, {workers}")
     mine = list(range(i_shard, cfg.frames, n_shard))
-    _check_out_dir(root, cfg, shard, overwrite, resume)
+    check_out_dir(root, cfg, shard, overwrite, resume)
     root.mkdir(parents=True, exist_ok=True)
-    _remove_temporaries(root, shard)
+    remove_temporaries(root, shard)
     record(root, DATASET_ENTRY, DATASET_FILES)
     atomic_write_text(root / CONFIG_NAME, _config_text(cfg))
     splits = {"train": [], "val": []}
@@ -367,7 +233,7 @@ def generate_dataset(
         splits[frame_split(cfg.seed, i, cfg.val_fraction)].append(frame_id(i))
     for name, ids in splits.items():
         atomic_write_text(root / "ImageSets" / f"{name}.txt", "".join(f"{x}\n" for x in ids))
-    todo = [i for i in mine if not (resume and _frame_done(root, frame_id(i)))]
+    todo = [i for i in mine if not (resume and frame_done(root, frame_id(i)))]
     results: list[dict] = []
     bar = tqdm(total=len(todo), desc="synth", unit="frame", disable=not progress)
     if workers == 1 or len(todo) <= 1:

@@ -102,6 +102,20 @@ def test_full_circle_covers_the_rear_symmetrically(detector, kitti_root):
     np.testing.assert_allclose(heading_gap, math.pi, atol=1e-4)
 
 
+def test_rear_headings_keep_the_models_convention(kitti_root, tmp_path):
+    # OpenPCDet's models leave headings in [dir_offset, dir_offset + 2 pi): so does the rear pass
+    cfg = tiny_config(kitti_root, "model.wrap_heading=false")
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "u.pt", build_detector(cfg.model), None, 0, cfg)
+    dets = Detector.from_checkpoint(cfg, ckpt, "cpu", 0.0)(read_velodyne(kitti_root / SWEEP))
+    rear = dets.boxes_lidar[:, 0] < 0
+    assert rear.any()
+    offset = cfg.model.dir_offset_rad
+    assert (
+        (dets.boxes_lidar[:, 6] >= offset) & (dets.boxes_lidar[:, 6] < offset + 2 * math.pi)
+    ).all()
+
+
 def test_front_only_and_camera_view_crop(tiny_ckpt, kitti_root):
     cfg, ckpt = tiny_ckpt
     front = Detector.from_checkpoint(cfg, ckpt, "cpu", 0.0, full_circle=False)
@@ -135,14 +149,17 @@ def test_dumped_head_holds_every_anchor_and_the_detections(tiny_ckpt, kitti_root
     np.testing.assert_array_equal(dets.scores, head.scores[anchor, dets.labels])
 
 
-def test_points_are_checked(detector, tiny_ckpt):
+def test_points_are_checked(detector):
     with pytest.raises(ValueError, match=r"expected \(N, 3\)"):
         detector(np.zeros((10, 5), np.float32))
     with pytest.raises(ValueError, match="not finite"):
         detector(np.full((3, 4), np.nan, np.float32))
-    # nothing in range: the all-zero BEV map goes through the backbone and head
-    assert detector(np.zeros((0, 4), np.float32)).boxes_lidar.shape[1] == 7
-    assert len(Detector.from_checkpoint(*tiny_ckpt, "cpu")(np.zeros((0, 3)))) == 0
+    # nothing in range: no detections (even at threshold 0), but the head is still decoded
+    empty = detector.run(np.zeros((0, 4), np.float32), decode_all=True)
+    assert len(empty.detections) == 0 and empty.detections.boxes_lidar.shape == (0, 7)
+    assert len(empty.heads[0].scores) == len(detector.model.anchors)
+    far = np.array([[500.0, 0, 0, 0.5]], np.float32)
+    assert len(detector(far)) == 0
 
 
 def test_foreign_checkpoint_is_refused(tmp_path, tiny_ckpt):

@@ -77,3 +77,32 @@ def test_config_validation():
     with pytest.raises(ValueError, match="flip_x_prob"):
         GlobalAugConfig(flip_x_prob=2.0)
     assert global_transforms(GlobalAugConfig(0.0, (0.0, 0.0), (1.0, 1.0))) == []
+
+
+def test_tilt_keeps_boxes_upright_around_their_points(rng):
+    from perception3d.data.sample import LidarSample
+    from perception3d.lidar.global_aug import RandomTilt, tilt
+
+    pts = np.column_stack(
+        [
+            rng.uniform(8, 12, 500),
+            rng.uniform(-1, 1, 500),
+            rng.uniform(-1.7, -0.3, 500),
+            np.zeros(500),
+        ]
+    ).astype(np.float32)
+    box = np.array([[10.0, 0.0, -1.0, 4.4, 2.4, 1.6, 0.2]])
+    sample = LidarSample("0", pts, box, np.array(["Car"], dtype=object))
+    out = tilt(sample, np.radians(2.0), np.radians(-1.5))
+    assert out.boxes_lidar[0, 3:].tolist() == box[0, 3:].tolist()
+    # the centre moved with the points: distances to it are kept
+    before = np.linalg.norm(pts[:, :3] - box[0, :3], axis=1)
+    after = np.linalg.norm(out.points[:, :3] - out.boxes_lidar[0, :3], axis=1)
+    np.testing.assert_allclose(after, before, atol=1e-5)
+    assert out.boxes_lidar[0, 2] != box[0, 2]
+    assert (points_in_boxes(out.points, out.boxes_lidar) == 0).mean() > 0.97
+    drawn = RandomTilt(np.radians(3.0), np.radians(1.0))(sample, np.random.default_rng(1))
+    roll = np.degrees(np.arctan2(drawn.boxes_lidar[0, 2] - box[0, 2], 10.0))
+    assert abs(roll) < 3.0 and not np.allclose(drawn.points, pts)
+    with pytest.raises(ValueError, match="tilt_deg"):
+        GlobalAugConfig(tilt_deg=(-1.0, 0.0))

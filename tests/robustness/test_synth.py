@@ -81,3 +81,24 @@ def test_resume_never_shrinks_a_dataset(run_cli, tmp_path):
     status, _, err = run_cli("synth", "--out", out, "--frames", "4", *SETS, "--shard", "3/4")
     assert status == 2 and "--resume" in err  # growing needs --resume
     assert digests(out) == before
+
+
+def test_resume_adopts_a_dataset_written_before_the_manifest(run_cli, tmp_path):
+    out = tmp_path / "synth"
+    assert run_cli("synth", "--out", out, "--frames", "3", *SETS, "--shard", "2/3")[0] == 0
+    shutil.rmtree(out / ".synth_manifest")  # as an older version left it
+    stray = out / "training" / "velodyne" / "004139.bin"  # not a frame of this dataset
+    stray.write_bytes(b"\0" * 16)
+    status, _, err = run_cli("synth", "--out", out, "--frames", "3", *SETS, "--shard", "2/3",
+                             "--overwrite")  # fmt: skip
+    assert status == 2 and "--resume adopts" in err and stray.exists()
+    status, _, err = run_cli("synth", "--out", out, "--frames", "3", *SETS, "--resume")
+    assert status == 2 and "training/velodyne/004139.bin" in err  # adopted only its own files
+    assert not (out / ".synth_manifest").exists()  # a refusal changes nothing
+    stray.unlink()
+    argv = ("synth", "--out", out, "--frames", "3", *SETS, "--shard", "2/3", "--resume")
+    status, stdout, _ = run_cli(*argv)
+    assert status == 0 and "0 frames written, 1 already complete" in stdout
+    from perception3d.sim.manifest import listed_files
+
+    assert "training/velodyne/000002.bin" in listed_files(out)["000002"]

@@ -92,33 +92,3 @@ def test_returns_are_kitti_like(full_dataset):
     d = np.hypot(points[:, 0], points[:, 1])
     residual = points[:, 2] - d * np.tan(theta[table.ring]) - head[table.ring]
     assert np.mean(np.abs(residual) < 0.005) > 0.999  # 4-decimal table in meta: a few mm
-
-
-def test_intensity_falls_with_incidence(tiny_frame):
-    """Road points (one material): the steeper lasers (more normal incidence) are brighter."""
-    pts, ring = tiny_frame.sweep.points, tiny_frame.sweep.ring
-    road = (tiny_frame.sweep.instance == 0) & (pts[:, 2] < -1.6) & (np.abs(pts[:, 1]) < 1.5)
-    near = road & (np.hypot(pts[:, 0], pts[:, 1]) < 8)
-    far = road & (np.hypot(pts[:, 0], pts[:, 1]) > 15)
-    assert near.sum() > 20 and far.sum() > 20
-    assert np.median(pts[near, 3]) > np.median(pts[far, 3])
-    assert ring[near].mean() > ring[far].mean()
-
-
-def test_ego_car_hides_the_lowest_lasers_ahead_and_behind_only():
-    from perception3d.sim.lidar import _EGO_MAX_SIN, _EGO_OCCLUDERS, _ego_blocked
-
-    beams = lidar_beams(LidarConfig(azimuth_steps=360))
-    rays = lidar_rays(beams)
-    blocked = _ego_blocked(rays).reshape(64, 360)
-    assert not blocked[:40].any()  # upper and middle lasers see all around
-    az = np.degrees(np.arctan2(rays[:, 4], rays[:, 3])).reshape(64, 360)
-    lowest = blocked[-1]
-    assert lowest[np.abs(az[-1]) < 10].all() and lowest[np.abs(az[-1]) > 150].all()
-    assert not lowest[(np.abs(az[-1]) > 40) & (np.abs(az[-1]) < 130)].any()
-    # The shortcut in _ego_blocked (only rays steeper than _EGO_MAX_SIN are tested) is safe:
-    # the shallowest ray that can touch an occluder's top is steeper.
-    for lo, hi in _EGO_OCCLUDERS:
-        reach = np.hypot(max(abs(lo[0]), abs(hi[0])), max(abs(lo[1]), abs(hi[1])))
-        shallowest = -np.arctan((KITTI_HDL64E_HEAD_M.max() - hi[2]) / reach)
-        assert np.sin(shallowest) < _EGO_MAX_SIN

@@ -6,7 +6,8 @@ Batches: the training split through :class:`~perception3d.data.dataset.LidarDete
 voxels, anchor targets) in the order of
 :class:`~perception3d.engine.distributed.EpochSampler`; loss: the detector's own
 ``compute_loss`` (classification, box, direction); evaluation: the KITTI protocol on the val
-split (:func:`perception3d.engine.validate.validate`).
+split, or BEV/3D AP per class on a LiDAR-only dataset
+(:func:`perception3d.engine.validate.validate`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def build_datasets(cfg: ExperimentConfig):
     model_cfg, data = cfg.model, cfg.data
     common = {"fov_only": data.fov_only, "fov_rule": data.fov_rule,
               "point_source": data.point_source,
-              "point_features": model_cfg.point_features}  # fmt: skip
+              "point_features": model_cfg.point_features,
+              "data_format": data.format}  # fmt: skip
     train_ds = LidarDetectionDataset(
         data.root, data.train_split, model_cfg.voxel,
         transforms=build_augmentation(cfg.augmentation),
