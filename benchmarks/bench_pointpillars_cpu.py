@@ -30,6 +30,7 @@ benchmarks/bench_pointpillars_cpu.py [--threads 2] [--no-onnx]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -86,6 +87,7 @@ def _max_diff(a, b) -> float:
 
 def main(threads: int, with_onnx: bool) -> dict:
     torch.set_num_threads(threads)
+    load_before = os.getloadavg()[0]
     cfg = config(NAME)
     model = load_framework_model("openpcdet", compact_state(compact(NAME)), cfg, NAME)
     fused = FusedPointPillars(model)
@@ -126,10 +128,11 @@ def main(threads: int, with_onnx: bool) -> dict:
             figures["onnxruntime network"] = _timed(pipeline(runners["onnxruntime"]))
         for name, runner in runners.items():
             figures[f"network only: {name}"] = _timed(lambda r=runner: r(batch))
+    load = (load_before, os.getloadavg()[0])
     base = figures["baseline (eager, dense NMS)"]
     openpcdet = base["median_s"] / OURS_VS_OPENPCDET
     for key, fig in figures.items():
-        fig.update(threads=threads, pillars=len(voxels.num_points))
+        fig.update(threads=threads, pillars=len(voxels.num_points), load_avg_1min=load)
         fig["cpu_ratio_to_baseline"] = fig["cpu_s"] / base["cpu_s"]
         if key.startswith("network only: "):
             fig["head_max_abs_diff_vs_eager"] = diffs[key[len("network only: ") :]]
@@ -143,6 +146,7 @@ def main(threads: int, with_onnx: bool) -> dict:
         f"  OpenPCDet's time, estimated: {openpcdet * 1e3:.1f} ms (baseline / {OURS_VS_OPENPCDET})"
     )
     print("  (time: wall-clock latency; cpu: process CPU time, robust to a busy machine)")
+    print(f"  machine load (1-min average): {load[0]:.1f} before, {load[1]:.1f} after")
     for key, fig in figures.items():
         cpu, ratio = fig["cpu_s"] * 1e3, fig["cpu_ratio_to_baseline"]
         line = f"  {key:<40s} cpu {cpu:8.1f} ms = {ratio:.2f}x baseline"

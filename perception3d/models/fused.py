@@ -178,8 +178,10 @@ class _SparseFirstConv(nn.Module):
 
 class FusedPointPillars(nn.Module):
     """Inference-only PointPillars built from a trained :class:`VoxelDetector` (see the
-    module docstring). ``forward(batch) -> HeadOutput`` and ``postprocess(head_out)`` as the
-    detector's.
+    module docstring). ``forward(batch) -> HeadOutput``, ``postprocess(head_out)``,
+    ``anchors``, ``box_coder``, ``post_cfg`` and ``classes`` as the detector's, so it can stand
+    in for it, e.g. ``Detector(FusedPointPillars(det.model), det.experiment)`` (point clouds
+    with at least one pillar in range).
 
     Args:
         model: a PointPillars ``VoxelDetector`` (eval-mode statistics are folded in; later
@@ -224,6 +226,7 @@ class FusedPointPillars(nn.Module):
         self.k, self.num_classes, self.code_size = head.k, head.num_classes, head.code_size
         self.register_buffer("anchors", model.anchors.clone(), persistent=False)
         self.box_coder, self.post_cfg = model.box_coder, model.post_cfg
+        self.classes = model.classes
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.to(memory_format=self.memory_format)
         self.eval()
