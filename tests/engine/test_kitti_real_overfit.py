@@ -19,7 +19,8 @@ import pytest
 
 from perception3d.cli import main
 from perception3d.engine.config import load_experiment
-from perception3d.engine.train import build_datasets, train
+from perception3d.engine.tasks.detector import build_datasets
+from perception3d.engine.train import train
 
 CONFIG = Path(__file__).parents[2] / "configs" / "kitti" / "pointpillars.yaml"
 TINY = (
