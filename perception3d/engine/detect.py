@@ -113,15 +113,17 @@ class DetectOutput:
     heads: list[DecodedHead] | None = None
 
 
-def _turn_boxes(boxes: torch.Tensor, angle_rad: float) -> torch.Tensor:
-    """(K, 7) boxes turned about the LiDAR z axis by ``angle_rad`` (heading in [-pi, pi))."""
+def _turn_boxes(boxes: torch.Tensor, angle_rad: float, heading_from: float) -> torch.Tensor:
+    """(K, 7) boxes turned about the LiDAR z axis by ``angle_rad``, headings kept in
+    ``[heading_from, heading_from + 2 pi)`` (the model's convention)."""
     if angle_rad == 0:
         return boxes
     c, s = math.cos(angle_rad), math.sin(angle_rad)
     out = boxes.clone()
     out[:, 0] = c * boxes[:, 0] - s * boxes[:, 1]
     out[:, 1] = s * boxes[:, 0] + c * boxes[:, 1]
-    out[:, 6] = torch.remainder(boxes[:, 6] + angle_rad + math.pi, 2 * math.pi) - math.pi
+    turned = boxes[:, 6] + angle_rad - heading_from
+    out[:, 6] = torch.remainder(turned, 2 * math.pi) + heading_from
     return out
 
 
@@ -235,8 +237,15 @@ class Detector:
         bev = torch.zeros(batch.batch_size, cfg.bev_channels, ny // stride, nx // stride)
         return self.model.head(self.model.backbone(bev.to(self.device)))
 
+    def _turn(self, boxes: torch.Tensor, angle_rad: float) -> torch.Tensor:
+        """A pass's boxes back in the LiDAR frame; headings in the model's interval: [-pi, pi)
+        (``wrap_heading``) or [dir_offset, dir_offset + 2 pi) (OpenPCDet's, unwrapped)."""
+        cfg = self.experiment.model
+        heading_from = -math.pi if getattr(cfg, "wrap_heading", True) else cfg.dir_offset_rad
+        return _turn_boxes(boxes, angle_rad, heading_from)
+
     def _merge(self, dets, angles: Sequence[float]) -> Detections:
-        boxes = torch.cat([_turn_boxes(d.boxes_lidar, a) for d, a in zip(dets, angles)])
+        boxes = torch.cat([self._turn(d.boxes_lidar, a) for d, a in zip(dets, angles)])
         scores = torch.cat([d.scores for d in dets])
         labels = torch.cat([d.labels for d in dets])
         post = self.model.post_cfg
@@ -296,7 +305,7 @@ class Detector:
         heads = None
         if decode_all:
             heads = [
-                DecodedHead(_turn_boxes(d.boxes_lidar, a).cpu().numpy(), d.scores.cpu().numpy())
+                DecodedHead(self._turn(d.boxes_lidar, a).cpu().numpy(), d.scores.cpu().numpy())
                 for d, a in zip(decode_anchors(self.model, head_out), angles)
             ]
         return DetectOutput(self._merge(dets, angles), heads)

@@ -102,6 +102,20 @@ def test_full_circle_covers_the_rear_symmetrically(detector, kitti_root):
     np.testing.assert_allclose(heading_gap, math.pi, atol=1e-4)
 
 
+def test_rear_headings_keep_the_models_convention(kitti_root, tmp_path):
+    # OpenPCDet's models leave headings in [dir_offset, dir_offset + 2 pi): so does the rear pass
+    cfg = tiny_config(kitti_root, "model.wrap_heading=false")
+    torch.manual_seed(0)
+    ckpt = save_checkpoint(tmp_path / "u.pt", build_detector(cfg.model), None, 0, cfg)
+    dets = Detector.from_checkpoint(cfg, ckpt, "cpu", 0.0)(read_velodyne(kitti_root / SWEEP))
+    rear = dets.boxes_lidar[:, 0] < 0
+    assert rear.any()
+    offset = cfg.model.dir_offset_rad
+    assert (
+        (dets.boxes_lidar[:, 6] >= offset) & (dets.boxes_lidar[:, 6] < offset + 2 * math.pi)
+    ).all()
+
+
 def test_front_only_and_camera_view_crop(tiny_ckpt, kitti_root):
     cfg, ckpt = tiny_ckpt
     front = Detector.from_checkpoint(cfg, ckpt, "cpu", 0.0, full_circle=False)

@@ -1,7 +1,8 @@
 """The real-KITTI path end to end on the real sample frames: the recipe's config
-(configs/kitti/pointpillars.yaml at a tiny size) trains on 000000, 000008 and 004139 until it
-has learnt them, ``perception3d infer`` writes KITTI result files, and ``perception3d eval
-kitti`` finds those frames' Cars, Pedestrians and Cyclist again.
+(configs/kitti/pointpillars.yaml, OpenPCDet's network and data rules, at a tiny size) trains
+on 000000, 000008 and 004139 until it has learnt them, ``perception3d infer`` writes KITTI
+result files, and ``perception3d eval kitti`` finds those frames' Cars, Pedestrians and
+Cyclist again.
 
 DontCare rows are handled as OpenPCDet and mmdetection3d handle them: never a training target
 (checked below), and in the evaluation only the protocol's use (they absorb detections for the

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from perception3d.cli import main
-from perception3d.data.dataset import DataConfig, LidarDetectionDataset
+from perception3d.data.dataset import LidarDetectionDataset
 from perception3d.data.lidar_folder import LidarFolderDataset, read_lidar_labels
-from perception3d.engine.config import load_experiment
+from perception3d.engine.config import DataConfig, load_experiment
 from perception3d.engine.train import train
 from perception3d.errors import DataFormatError, MissingFrameError
 from tests.lidar_only_scenes import write_lidar_only
