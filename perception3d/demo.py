@@ -67,7 +67,6 @@ def run_demo(
     from perception3d.engine.infer import load_detector, predict
     from perception3d.engine.validate import headline_scalars
     from perception3d.eval.kitti import evaluate_kitti, format_kitti_table, write_metrics
-    from perception3d.viz.bev import BevGrid
     from perception3d.viz.canvas import save_png
     from perception3d.viz.frame import VizOptions, render_frame
 
@@ -99,9 +98,8 @@ def run_demo(
     t_eval = time.perf_counter()
 
     pictures = []
-    # the detector's range, drawn at 0.1 m per pixel; views the frame lacks are skipped
-    x_min, y_min, _, x_max, y_max, _ = exp.model.voxel.point_range_m
-    options = VizOptions(views=("bev", "image"), bev_grid=BevGrid((x_min, x_max), (y_min, y_max)))
+    # the BEV zoomed to the ground truth and predictions; views the frame lacks are skipped
+    options = VizOptions(views=("bev", "image"))
     for fid in tqdm(dataset.ids[:NUM_PICTURES], desc="pictures", disable=not progress):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "no image_2": the view is left out

@@ -22,7 +22,10 @@ def _run_viz(args: argparse.Namespace) -> int:
     from perception3d.viz.frame import VizOptions, visualize
     from perception3d.viz.sequence import visualize_sequence
 
-    x0, x1, y0, y1 = args.bev_range
+    grid = None
+    if args.bev_range is not None:
+        x0, x1, y0, y1 = args.bev_range
+        grid = BevGrid((x0, x1), (y0, y1))
     options = VizOptions(
         views=tuple(args.views),
         classes=tuple(args.classes),
@@ -31,7 +34,7 @@ def _run_viz(args: argparse.Namespace) -> int:
         difficulty=args.difficulty,
         score_threshold=args.score_threshold,
         color_by=args.color_by,
-        bev_grid=BevGrid((x0, x1), (y0, y1), args.bev_resolution),
+        bev_grid=grid,
         backend_3d=args.renderer_3d,
         width=args.width,
     )
@@ -104,11 +107,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--bev-range",
         type=_bev_range,
-        default=(-20.0, 70.0, -40.0, 40.0),
+        default=None,
         metavar="XMIN,XMAX,YMIN,YMAX",
-        help="BEV extent in metres, LiDAR frame (default: -20,70,-40,40)",
+        help="least BEV extent in metres, LiDAR frame, widened to the panel (default: zoom to "
+        "the ground truth and predictions)",
     )
-    p.add_argument("--bev-resolution", type=float, default=0.1, help="metres per BEV pixel")
     p.add_argument("--width", type=int, default=1242, help="width of the picture in pixels")
     p.set_defaults(func=_cmd_viz)
     p = sub.add_parser(
