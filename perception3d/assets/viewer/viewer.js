@@ -205,7 +205,7 @@
     state.target = [(reg[0][0] + reg[0][1]) / 2, (reg[1][0] + reg[1][1]) / 2, -1.5];
     state.azimuth = 0;
     state.pitch = kind === "top" ? 1.45 : 0.35;
-    state.distance = Math.min(Math.max((kind === "top" ? 1.1 : 0.9) * size, 15), 150);
+    state.distance = Math.min(Math.max((kind === "top" ? 1.1 : 0.7) * size, 15), 150);
   }
 
   function showFrame(k) {
