@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from perception3d.cli.common import add_command, add_train_options, run_training
+from perception3d.cli.common import add_command, add_train_command
 
 
 def _cmd_paint(args: argparse.Namespace) -> int:
@@ -44,15 +44,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "fusion", help="PointPainting: train the segmentation net, paint LiDAR points"
     )
     fusion = p.add_subparsers(dest="fusion_command", metavar="FUSION_COMMAND", required=True)
-    q = add_command(
+    add_train_command(
         fusion, "train-seg", "train the image segmentation net (= perception3d train CONFIG)",
         "perception3d fusion train-seg configs/fusion/segnet.yaml --out outputs/segnet",
+        "configs/fusion/segnet.yaml",
     )  # fmt: skip
-    add_train_options(q, "configs/fusion/segnet.yaml")
-    q.set_defaults(func=run_training)
-    q = fusion.add_parser(
-        "paint", help="append segmentation scores to each LiDAR point (velodyne_painted/*.npy)"
-    )
+    q = add_command(
+        fusion, "paint", "append segmentation scores to each LiDAR point (velodyne_painted/*.npy)",
+        "perception3d fusion paint --data-root data/synthkitti --seg "
+        "perception3d/assets/weights/segnet_synth.pt --out data/synthkitti_painted --split val",
+    )  # fmt: skip
     q.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root (LiDAR)")
     q.add_argument(
         "--images", type=Path, default=None, help="folder with image_2/ (default: the root's)"
@@ -67,13 +68,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("frustum", help="Frustum PointNet: 2D image detector + 3D frustum stage")
     fr = p.add_subparsers(dest="frustum_command", metavar="FRUSTUM_COMMAND", required=True)
     for name, config in (("train-2d", "detector2d"), ("train-3d", "frustum_pointnet")):
-        q = add_command(
+        add_train_command(
             fr, name, f"train the {'2D image detector' if name == 'train-2d' else '3D stage'} "
             "(= perception3d train CONFIG)",
             f"perception3d frustum {name} configs/frustum/{config}.yaml --out outputs/{config}",
+            f"configs/frustum/{config}.yaml",
         )  # fmt: skip
-        add_train_options(q, f"configs/frustum/{config}.yaml")
-        q.set_defaults(func=run_training)
     for name, text in (
         ("infer", "2D detections lifted to 3D boxes -> KITTI result files"),
         ("infer-2d", "2D detections only -> KITTI result files (bbox metric)"),

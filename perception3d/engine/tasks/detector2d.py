@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from perception3d.config import require_root
 from perception3d.data.kitti import KittiObject, KittiObjectDataset
-from perception3d.engine.config import require_root
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.frustum_config import Detector2DExperiment
 from perception3d.engine.frustum_infer import build_detector2d, evaluate_results, infer_2d

@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from perception3d.checkpoint import CheckpointError, read_checkpoint
+from perception3d.config import require_root
 from perception3d.data.kitti import read_image, read_split_file
-from perception3d.engine.config import require_root
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.seg_config import SegData, SegExperiment
 from perception3d.engine.task import Task, random_batch_steps, unwrap
