@@ -133,6 +133,16 @@ def _boxes_of(objects: Sequence[KittiObject], calib) -> np.ndarray:
     return boxes_cam_to_lidar(boxes_cam, calib)
 
 
+def labels_absent(frame: Frame) -> bool:
+    """True for a frame of a root without ground truth: a ``testing/`` frame without a label
+    file, or a ``training/`` folder with no ``label_2/`` at all (raw drives). A ``training/``
+    frame whose file is missing from an existing ``label_2/`` is not: reading it raises."""
+    if frame.has_labels:
+        return False
+    expected = frame.expected_label_path
+    return expected is None or not expected.parent.is_dir()
+
+
 def frame_boxes(
     frame: Frame,
     pred_objects: Sequence[KittiObject] | None = None,
@@ -143,12 +153,13 @@ def frame_boxes(
     predictions are given and ``options.match`` (by ``match_fn``, default the KITTI evaluator's
     ``match_frame``; see :func:`perception3d.viz.status.match_status`)."""
     options = options or VizOptions()
-    gt_all = list(frame.objects) if frame.has_labels else []
+    labelled = not labels_absent(frame)
+    gt_all = list(frame.objects) if labelled else []  # a missing file in label_2/ raises
     cared = np.array([not o.is_dontcare for o in gt_all], dtype=bool)
     gt_boxes = _boxes_of([o for o in gt_all if not o.is_dontcare], frame.calib)
     gt_names = np.array([o.type for o in gt_all if not o.is_dontcare], dtype=object)
     if pred_objects is None:
-        return FrameBoxes(gt_boxes, gt_names, labelled=frame.has_labels)
+        return FrameBoxes(gt_boxes, gt_names, labelled=labelled)
     preds = [o for o in pred_objects if o.score is None or o.score >= options.score_threshold]
     scores = np.array([np.nan if o.score is None else o.score for o in preds])
     boxes = FrameBoxes(
@@ -157,9 +168,9 @@ def frame_boxes(
         _boxes_of(preds, frame.calib),
         np.array([o.type for o in preds], dtype=object),
         scores if np.isfinite(scores).all() else None,
-        labelled=frame.has_labels,
+        labelled=labelled,
     )
-    if not options.match or not frame.has_labels:
+    if not options.match or not labelled:
         return boxes
     gt_status, pred_status = match_status(
         gt_all, preds, options.classes, options.metric, options.difficulty, match_fn
