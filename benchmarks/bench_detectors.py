@@ -24,9 +24,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from common import measure, report
 
-from perception3d.data.dataset import LidarDetectionDataset, collate_batch
 from perception3d.engine.config import load_experiment
 from perception3d.engine.infer import voxel_batch
+from perception3d.lidar.dataset import LidarDetectionDataset, collate_batch
 from perception3d.models.detector import build_detector
 
 ROOT = Path(__file__).parents[1]

@@ -12,6 +12,7 @@ import dataclasses
 import types
 import typing
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
@@ -20,6 +21,49 @@ import yaml
 from perception3d.errors import ConfigError
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """The keys every ``data:`` section has (training experiments, evaluation and experiment
+    configs alike); a config's data class adds its own.
+
+    Attributes:
+        root: dataset root (KITTI layout, ObjectNet3D layout...); null in the config of weights
+            saved outside a training run, and for tasks that need no dataset (procedural ISP
+            scenes); a task that needs one says so when it starts.
+        train_split, val_split: split names (``ImageSets/<name>.txt``).
+        max_train_frames, max_val_frames: use only the first N frames of a split (None:
+            all); applied where the frames are listed
+            (:class:`perception3d.data.kitti.KittiObjectDataset` ``max_frames``).
+    """
+
+    root: Path | None = None
+    train_split: str = "train"
+    val_split: str = "val"
+    max_train_frames: int | None = None
+    max_val_frames: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_train_frames", "max_val_frames"):
+            if getattr(self, name) is not None:
+                at_least(self, 1, name)
+
+
+def require_root(data: DataSection, task: str) -> Path:
+    """``data.root``, or a :class:`ConfigError` saying the task needs one."""
+    if data.root is None:
+        raise ConfigError(f"task {task!r} needs data.root (set it, or give --data-root)")
+    return data.root
+
+
+def at_least(obj: Any, low: int, *names: str) -> None:
+    """Raise ``ValueError`` naming the first of ``names`` (attributes of ``obj``) below
+    ``low``: the range check of config dataclasses' ``__post_init__``."""
+    for name in names:
+        value = getattr(obj, name)
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}")
 
 
 def load_config(path: str | Path, cls: type[T], overrides: Iterable[str] = ()) -> T:

@@ -23,9 +23,9 @@ import torch
 from tqdm import tqdm
 
 from perception3d.atomic import atomic_write_text
-from perception3d.data.dataset import LidarDetectionDataset
 from perception3d.data.kitti import write_label_file
 from perception3d.errors import MissingFrameError
+from perception3d.lidar.dataset import LidarDetectionDataset
 
 # The shipped detector and the embedded default set it is demonstrated on.
 WEIGHTS = Path(__file__).resolve().parent / "assets" / "weights" / "pointpillars_lite_synth.pt"
@@ -47,9 +47,9 @@ def generate_demo_set(out: Path, frames: int, seed: int, progress: bool = True) 
 
 
 def run_demo(
-    out_dir: Path = Path("outputs/demo"),
+    out_dir: Path | None = None,
     data_root: Path | None = None,
-    weights: Path = WEIGHTS,
+    weights: Path | None = None,
     frames: int = DEMO_FRAMES,
     seed: int = DEMO_SEED,
     progress: bool = True,
@@ -57,22 +57,18 @@ def run_demo(
     """Run the demo; write its outputs to ``out_dir`` and return the summary.
 
     Args:
-        out_dir: output folder.
+        out_dir: output folder (default ``outputs/demo``).
         data_root: a KITTI-layout root to run on instead of generating the synthetic set
             (every frame of its ``training/`` folder is used).
-        weights: the detector checkpoint.
+        weights: the detector checkpoint (default: the shipped PointPillars-lite weights).
         frames, seed: size and seed of the generated set.
         progress: progress bars.
     """
     from perception3d.engine.infer import load_detector, predict
-    from perception3d.engine.validate import headline_scalars
     from perception3d.eval.kitti import evaluate_kitti, format_kitti_table, write_metrics
-    from perception3d.viz.bev import BevGrid
-    from perception3d.viz.canvas import save_png
-    from perception3d.viz.frame import VizOptions, render_frame
 
-    out_dir = Path(out_dir)
-    t0 = time.perf_counter()
+    out_dir = Path(out_dir) if out_dir is not None else Path("outputs/demo")
+    times = {"start": time.perf_counter()}
     if data_root is None:
         print(f"perception3d demo: generating {frames} synthetic frames (seed {seed})")
         root, split = generate_demo_set(out_dir / "synth", frames, seed, progress), "val"
@@ -80,43 +76,62 @@ def run_demo(
         root, split = Path(data_root), "training"
         if not (root / "training").is_dir():
             raise MissingFrameError(f"{root}: no KITTI 'training/' folder (pass --data-root)")
-    t_data = time.perf_counter()
+    times["data"] = time.perf_counter()
 
+    weights = Path(weights) if weights is not None else WEIGHTS
     model, exp = load_detector(weights, device="cpu")
-    dataset = LidarDetectionDataset(
-        root, split, exp.model.voxel, fov_only=exp.data.fov_only, fov_rule=exp.data.fov_rule
-    )
+    dataset = LidarDetectionDataset.of_experiment(exp, root, split)
     pred = {}
     for frame_id, objects in predict(model, dataset, torch.device("cpu"), progress=progress):
         write_label_file(out_dir / "pred" / f"{frame_id}.txt", objects)
         pred[frame_id] = objects
-    t_infer = time.perf_counter()
+    times["inference"] = time.perf_counter()
 
     gt = {fid: dataset.kitti.frame(fid).objects for fid in dataset.ids}
     result = evaluate_kitti(gt, pred, classes=model.classes)
     write_metrics(result, out_dir / "metrics.json")
     table = format_kitti_table(result)
-    t_eval = time.perf_counter()
+    times["evaluation"] = time.perf_counter()
 
-    pictures = []
-    # the detector's range, drawn at 0.1 m per pixel; views the frame lacks are skipped
-    x_min, y_min, _, x_max, y_max, _ = exp.model.voxel.point_range_m
+    pictures = draw_pictures(dataset, pred, exp.model.voxel.point_range_m, out_dir, progress)
+    times["pictures"] = time.perf_counter()
+    summary = _summary(root, dataset, weights, result, model.classes, pictures, times)
+    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
+    print(table)
+    _print_summary(summary, pred, out_dir)
+    return summary
+
+
+def draw_pictures(dataset, pred: dict, point_range_m, out_dir: Path, progress: bool) -> list[str]:
+    """BEV + image_2 pictures of the first frames, predictions coloured TP / FP / FN: the
+    detector's range, drawn at 0.1 m per pixel; views a frame lacks are skipped."""
+    from perception3d.viz.bev import BevGrid
+    from perception3d.viz.canvas import save_png
+    from perception3d.viz.frame import VizOptions, render_frame
+
+    x_min, y_min, _, x_max, y_max, _ = point_range_m
     options = VizOptions(views=("bev", "image"), bev_grid=BevGrid((x_min, x_max), (y_min, y_max)))
+    pictures = []
     for fid in tqdm(dataset.ids[:NUM_PICTURES], desc="pictures", disable=not progress):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "no image_2": the view is left out
             image = render_frame(dataset.kitti.frame(fid), pred[fid], options)
         pictures.append(str(save_png(out_dir / f"frame_{fid}.png", image)))
-    t_end = time.perf_counter()
+    return pictures
 
-    summary = {
+
+def _summary(root, dataset, weights, result: dict, classes, pictures, times: dict) -> dict:
+    from perception3d.engine.validate import headline_scalars
+
+    steps = ("data", "inference", "evaluation", "pictures")
+    seconds = {step: times[step] - times[prev] for prev, step in zip(("start", *steps), steps)}
+    seconds["total"] = times["pictures"] - times["start"]
+    return {
         "data_root": str(root),
         "frames": len(dataset),
         "weights": str(weights),
         "ap_3d_r40_moderate": {
-            k.split("_")[0]: v
-            for k, v in headline_scalars(result, model.classes).items()
-            if "_3d_" in k
+            k.split("_")[0]: v for k, v in headline_scalars(result, classes).items() if "_3d_" in k
         },
         "ap_3d_all_point_moderate": {
             name: result[name]["all_point"][key][1]
@@ -125,22 +140,17 @@ def run_demo(
         },
         "objects_moderate": {
             name: result["meta"]["gt_counted"][name]["moderate"]
-            for name in model.classes
+            for name in classes
             if name in result["meta"]["gt_counted"]
         },
         "pictures": pictures,
-        "seconds": {
-            "data": t_data - t0,
-            "inference": t_infer - t_data,
-            "evaluation": t_eval - t_infer,
-            "pictures": t_end - t_eval,
-            "total": t_end - t0,
-        },
+        "seconds": seconds,
     }
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
-    print(table)
+
+
+def _print_summary(summary: dict, pred: dict, out_dir: Path) -> None:
     print(
-        f"\nperception3d demo: {len(dataset)} frames from {root}, "
+        f"\nperception3d demo: {summary['frames']} frames from {summary['data_root']}, "
         f"{sum(len(v) for v in pred.values())} detections; 3D AP_R40 moderate: "
         + ", ".join(f"{k} {v:.1f}" for k, v in summary["ap_3d_r40_moderate"].items())
         + "; all-point: "
@@ -150,7 +160,6 @@ def run_demo(
         )
     )
     print(
-        f"results in {out_dir}: pred/, metrics.json, {len(pictures)} frame PNGs, summary.json "
-        f"({summary['seconds']['total']:.0f} s)"
+        f"results in {out_dir}: pred/, metrics.json, {len(summary['pictures'])} frame PNGs, "
+        f"summary.json ({summary['seconds']['total']:.0f} s)"
     )
-    return summary

@@ -50,3 +50,29 @@ class MissingExtraError(Perception3DError, ImportError):
 class OutputExistsError(Perception3DError, FileExistsError):
     """An output folder already holds another run's results, which a new run would mix with
     or replace."""
+
+
+MIS_ENCODED = " (a binary or mis-encoded file?)"
+
+
+def read_utf8(
+    path: str | Path,
+    expected: str = "UTF-8 text",
+    error: type[DataFormatError] = DataFormatError,
+    hint: str = MIS_ENCODED,
+) -> str:
+    """The text of ``path``, or ``error`` naming the first byte that is not UTF-8 and its
+    offset: ``"<path>: expected <expected>, got byte 0x.. at offset N<hint>"``.
+
+    Raises:
+        FileNotFoundError: no such file.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            path,
+            f"expected {expected}, got byte {data[exc.start]:#04x} at offset {exc.start}{hint}",
+        ) from None

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             pred, metrics = arm_dir / f"pred_{name}", arm_dir / f"metrics_{name}.json"
             if not metrics.is_file():
                 run(["infer", str(config), str(checkpoint), "--data-root", str(data), "--split",
-                     "val", "--out", str(pred), *set_args])  # fmt: skip
+                     "val", "--out", str(pred), "--overwrite", *set_args])  # fmt: skip
                 run(["eval", "kitti", "--gt-dir", str(data), "--pred-dir", str(pred), "--split",
                      str(data / "ImageSets" / "val.txt"), "--out", str(metrics)])  # fmt: skip
             result = json.loads(metrics.read_text())

@@ -36,11 +36,11 @@ def add_command(
     )
 
 
-def add_set_option(p: argparse.ArgumentParser) -> None:
+def add_set_option(p: argparse.ArgumentParser, example: str = "train.epochs=2") -> None:
     """``--set KEY=VALUE`` (repeatable): a config override."""
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
-        help="override a config key, e.g. --set train.epochs=2 (repeatable)",
+        help=f"override a config key, e.g. --set {example} (repeatable)",
     )  # fmt: skip
 
 
@@ -55,6 +55,17 @@ def add_train_options(p: argparse.ArgumentParser, config_help: str) -> None:
     p.add_argument("--data-root", type=Path, default=None, help="override data.root")
     add_set_option(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_train_command(
+    sub: argparse._SubParsersAction, name: str, help_text: str, example: str, config_help: str
+) -> argparse.ArgumentParser:
+    """A training command (``perception3d train`` or one of its aliases): CONFIG and the
+    training options, handled by :func:`run_training`."""
+    p = add_command(sub, name, help_text, example)
+    add_train_options(p, config_help)
+    p.set_defaults(func=run_training)
+    return p
 
 
 def train_overrides(args: argparse.Namespace) -> list[str]:

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from perception3d.cli.common import add_command, add_set_option
+
 
 def _shard(text: str) -> tuple[int, int]:
     from perception3d.sim.writer import parse_shard
@@ -71,9 +73,10 @@ def _cmd_weather(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
-    p = sub.add_parser(
-        "synth", help="generate a synthetic driving dataset in the KITTI object layout"
-    )
+    p = add_command(
+        sub, "synth", "generate a synthetic driving dataset in the KITTI object layout",
+        "perception3d synth --out data/synthkitti48 --frames 48 --seed 0",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, required=True, help="output root (KITTI layout)")
     p.add_argument("--frames", type=int, default=None, help="number of frames (config: frames)")
     p.add_argument("--seed", type=int, default=None, help="dataset seed (config: seed)")
@@ -83,9 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="YAML config (default: the embedded configs/datasets/synthkitti.yaml values)",
     )
-    p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key"
-    )
+    add_set_option(p, "seed=3")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     p.add_argument(
         "--shard", type=_shard, default=(0, 1), help="i/n: write frames with index %% n == i"
@@ -97,25 +98,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--resume", action="store_true", help="complete an interrupted run")
     p.set_defaults(func=_cmd_synth)
-    p = sub.add_parser(
-        "synth-objectnet3d",
-        help="render a synthetic ObjectNet3D in the real layout (.mat, .off, Image_sets, JPEG)",
-    )
+    p = add_command(
+        sub, "synth-objectnet3d",
+        "render a synthetic ObjectNet3D in the real layout (.mat, .off, Image_sets, JPEG)",
+        "perception3d synth-objectnet3d --out data/synth_objectnet3d --set num_images=200",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, required=True, help="dataset root to write")
     p.add_argument("--config", type=Path, default=None, help="YAML (default: built-in defaults)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set num_images=200 (repeatable)",
-    )
+    add_set_option(p, "num_images=200")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_synth_objectnet3d)
-    p = sub.add_parser(
-        "weather",
-        help="copy of a split with every sweep in fog, rain or snow (docs/augmentation.md)",
-    )
+    p = add_command(
+        sub, "weather",
+        "copy of a split with every sweep in fog, rain or snow (docs/augmentation.md)",
+        "perception3d weather --data-root data/synthkitti --out data/val_fog50 --fog-mor 50",
+    )  # fmt: skip
     p.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
     p.add_argument("--out", type=Path, required=True, help="new KITTI-layout root")
     p.add_argument("--split", default="val", help="ImageSets split name (default: val)")

@@ -5,22 +5,26 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from perception3d.cli.common import add_command
+
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from perception3d.demo import run_demo
 
-    kwargs = {} if args.weights is None else {"weights": args.weights}
-    run_demo(out_dir=args.out, data_root=args.data_root, **kwargs)
+    run_demo(out_dir=args.out, data_root=args.data_root, weights=args.weights)
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
-    p = sub.add_parser("demo", help="run the main job end to end on the embedded default data")
+    p = add_command(
+        sub, "demo", "run the main job end to end on the embedded default data",
+        "perception3d demo\nperception3d demo --data-root tests/data/kitti_samples --out outputs/d",
+    )  # fmt: skip
     p.add_argument(
         "--out",
         type=Path,
-        default=Path("outputs/demo"),
+        default=None,
         help="folder for the demo's outputs (default: outputs/demo)",
     )
     p.add_argument(

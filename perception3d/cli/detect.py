@@ -5,12 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-EXAMPLE = """example:
-  perception3d detect configs/models/pointpillars_lite.yaml \\
-      perception3d/assets/weights/pointpillars_lite_synth.pt \\
-      sweeps/*.pcd scan.npy data/kitti/training/velodyne/000008.bin --out detections/
-  # KITTI result rows (camera frame) instead of JSON, one calib for every input:
-  perception3d detect CONFIG CKPT velodyne/ --calib calib/000008.txt --format kitti --out preds/
+from perception3d.cli.common import add_command
+
+EXAMPLE = """\
+perception3d detect configs/models/pointpillars_lite.yaml \\
+    perception3d/assets/weights/pointpillars_lite_synth.pt \\
+    sweeps/*.pcd scan.npy data/kitti/training/velodyne/000008.bin --out detections/
+# KITTI result rows (camera frame) instead of JSON, one calib for every input:
+perception3d detect CONFIG CKPT velodyne/ --calib calib/000008.txt --format kitti --out preds/
+"""
+
+
+DETECT_DESCRIPTION = """\
+Detect objects in point clouds in the LiDAR frame: one JSON per input ({"frame", "boxes":
+[{"label", "score", "center", "size", "heading"}]}, metres and radians, box centre, heading
+counter-clockwise from +x), or KITTI result rows with --calib --format kitti. The whole
+sweep is covered (a front-only model also runs on the points turned by 180 degrees) unless a
+calib crops it to the camera's view.
 """
 
 
@@ -57,18 +68,12 @@ def _cmd_detect(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
-    p = sub.add_parser(
-        "detect",
-        help="run a trained detector on point-cloud files (.bin, .npy, .pcd, .ply), no "
+    p = add_command(
+        sub, "detect",
+        "run a trained detector on point-cloud files (.bin, .npy, .pcd, .ply), no "
         "calibration needed",
-        description="Detect objects in point clouds in the LiDAR frame: one JSON per input "
-        '({"frame", "boxes": [{"label", "score", "center", "size", "heading"}]}, metres and '
-        "radians, box centre, heading counter-clockwise from +x), or KITTI result rows with "
-        "--calib --format kitti. The whole sweep is covered (a front-only model also runs on "
-        "the points turned by 180 degrees) unless a calib crops it to the camera's view.",
-        epilog=EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+        EXAMPLE, description=DETECT_DESCRIPTION,
+    )  # fmt: skip
     p.add_argument("config", type=Path, help="the detector's training config (YAML)")
     p.add_argument("checkpoint", type=Path, help="checkpoint (.pt)")
     p.add_argument(

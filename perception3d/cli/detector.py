@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perception3d.cli.common import add_command, add_set_option, add_train_options, run_training
+from perception3d.cli.common import add_command, add_set_option, add_train_command
 
 
 def _cmd_infer(args: argparse.Namespace) -> int:
@@ -39,16 +39,15 @@ def _cmd_create_db(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
-    p = add_command(
+    add_train_command(
         sub, "train",
         "train any model from an experiment config (torchrun ... -m perception3d train for DDP)",
         "perception3d train configs/models/pointpillars_lite.yaml --data-root data/synthkitti\n"
         "perception3d train configs/fusion/segnet.yaml --set train.epochs=2 --out outputs/seg\n"
         "perception3d train configs/models/pointpillars_lite.yaml --resume "
         "outputs/train/pointpillars_lite/latest.pt",
+        "experiment config (task, model, data, train), e.g. configs/**/*.yaml",
     )  # fmt: skip
-    add_train_options(p, "experiment config (task, model, data, train), e.g. configs/**/*.yaml")
-    p.set_defaults(func=run_training)
     p = add_command(
         sub, "infer", "run a trained detector (any detector task) and write KITTI result files",
         "perception3d infer configs/models/pointpillars_lite.yaml CKPT --data-root "

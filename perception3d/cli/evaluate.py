@@ -7,19 +7,39 @@ import json
 import sys
 from pathlib import Path
 
+from perception3d.cli.common import add_command
 
-def _cmd_eval_kitti(args: argparse.Namespace) -> int:
+KITTI_DESCRIPTION = """\
+Evaluate KITTI result files (label rows plus a 16th score column) against label files with
+the official KITTI protocol; print the table, optionally write JSON.
+"""
+LIDAR_DESCRIPTION = """\
+Evaluate LiDAR-frame prediction files (class x y z dx dy dz heading score) against label
+files (the same 8 columns; docs/detectors.md, LiDAR-only datasets) by BEV and 3D IoU average
+precision per class, KITTI-style interpolation.
+"""
+
+
+def _warned(command: str, evaluate, *args):
+    """``evaluate(*args)``, its warnings (missing result files...) printed to stderr as
+    ``perception3d eval COMMAND: warning: ...``."""
     import warnings
-
-    from perception3d.eval.kitti import evaluate_kitti_dirs, format_kitti_table, write_metrics
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = evaluate_kitti_dirs(
-            args.gt_dir, args.pred_dir, args.split, args.classes, args.score_threshold
-        )
+        result = evaluate(*args)
     for warning in caught:
-        print(f"perception3d eval kitti: warning: {warning.message}", file=sys.stderr)
+        print(f"perception3d eval {command}: warning: {warning.message}", file=sys.stderr)
+    return result
+
+
+def _cmd_eval_kitti(args: argparse.Namespace) -> int:
+    from perception3d.eval.kitti import evaluate_kitti_dirs, format_kitti_table, write_metrics
+
+    result = _warned(
+        "kitti", evaluate_kitti_dirs,
+        args.gt_dir, args.pred_dir, args.split, args.classes, args.score_threshold,
+    )  # fmt: skip
     print(format_kitti_table(result))
     if args.out is not None:
         print(f"metrics written to {write_metrics(result, args.out)}")
@@ -53,19 +73,14 @@ def _iou_thresholds(text: str) -> float | dict[str, float]:
 
 
 def _cmd_eval_lidar(args: argparse.Namespace) -> int:
-    import warnings
-
     from perception3d.eval.lidar import format_lidar_table
     from perception3d.eval.lidar_io import evaluate_lidar_dirs, write_lidar_metrics
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = evaluate_lidar_dirs(
-            args.gt_dir, args.pred_dir, args.split, classes, args.iou, args.score_threshold
-        )
-    for warning in caught:
-        print(f"perception3d eval lidar: warning: {warning.message}", file=sys.stderr)
+    result = _warned(
+        "lidar", evaluate_lidar_dirs,
+        args.gt_dir, args.pred_dir, args.split, classes, args.iou, args.score_threshold,
+    )  # fmt: skip
     print(format_lidar_table(result))
     if args.out is not None:
         print(f"metrics written to {write_lidar_metrics(result, args.out)}")
@@ -95,9 +110,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
     p = sub.add_parser("eval", help="evaluate predictions with a benchmark's official protocol")
     eval_sub = p.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
-    q = eval_sub.add_parser(
-        "objectnet3d", help="ObjectNet3D detection AP and viewpoint AVP/AVS (official toolbox)"
-    )
+    _register_objectnet3d(eval_sub)
+    _register_kitti(eval_sub)
+    _register_lidar(eval_sub)
+
+
+def _register_objectnet3d(eval_sub: argparse._SubParsersAction) -> None:
+    q = add_command(
+        eval_sub, "objectnet3d",
+        "ObjectNet3D detection AP and viewpoint AVP/AVS (official toolbox)",
+        "perception3d eval objectnet3d --data-root data/on3d --pred pred.txt --out eval.json",
+    )  # fmt: skip
     q.add_argument("--data-root", type=Path, required=True, help="ObjectNet3D root")
     q.add_argument(
         "--pred",
@@ -115,12 +138,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     q.set_defaults(func=_cmd_eval_objectnet3d)
 
-    q = eval_sub.add_parser(
-        "kitti",
-        help="KITTI object AP: bbox, bev, 3d, aos at R11 and R40",
-        description="Evaluate KITTI result files (label rows plus a 16th score column) against "
-        "label files with the official KITTI protocol; print the table, optionally write JSON.",
+
+def _add_threshold_and_out(q: argparse.ArgumentParser) -> None:
+    """``--score-threshold`` and ``--out``, shared by ``eval kitti`` and ``eval lidar``."""
+    q.add_argument(
+        "--score-threshold",
+        type=float,
+        default=None,
+        help="also print precision / recall (TP FP FN) of the detections scoring at least this",
     )
+    q.add_argument("--out", type=Path, default=None, help="write the metrics JSON here")
+
+
+def _register_kitti(eval_sub: argparse._SubParsersAction) -> None:
+    q = add_command(
+        eval_sub, "kitti",
+        "KITTI object AP: bbox, bev, 3d, aos at R11 and R40",
+        "perception3d eval kitti --gt-dir data/synthkitti --pred-dir outputs/pred "
+        "--split data/synthkitti/ImageSets/val.txt --out metrics.json",
+        description=KITTI_DESCRIPTION,
+    )  # fmt: skip
     q.add_argument(
         "--gt-dir",
         type=Path,
@@ -145,24 +182,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=["Car", "Pedestrian", "Cyclist"],
         help="comma-separated classes (default: Car,Pedestrian,Cyclist)",
     )
-    q.add_argument(
-        "--score-threshold",
-        type=float,
-        default=None,
-        help="also print precision / recall (TP FP FN) of the detections scoring at least this",
-    )
-    q.add_argument("--out", type=Path, default=None, help="write the metrics JSON here")
+    _add_threshold_and_out(q)
     q.set_defaults(func=_cmd_eval_kitti)
 
-    q = eval_sub.add_parser(
-        "lidar",
-        help="LiDAR-frame boxes of any classes: BEV and 3D IoU AP (R40, R11, all-point)",
-        description="Evaluate LiDAR-frame prediction files (class x y z dx dy dz heading score) "
-        "against label files (the same 8 columns; docs/detectors.md, LiDAR-only datasets) by "
-        "BEV and 3D IoU average precision per class, KITTI-style interpolation.",
-        epilog="example: perception3d eval lidar --gt-dir data/mylidar --pred-dir preds/ "
-        "--iou Car=0.7,Crate=0.5 --score-threshold 0.3",
-    )
+
+def _register_lidar(eval_sub: argparse._SubParsersAction) -> None:
+    q = add_command(
+        eval_sub, "lidar",
+        "LiDAR-frame boxes of any classes: BEV and 3D IoU AP (R40, R11, all-point)",
+        "perception3d eval lidar --gt-dir data/mylidar --pred-dir preds/ "
+        "--iou Car=0.7,Crate=0.5 --score-threshold 0.3", description=LIDAR_DESCRIPTION,
+    )  # fmt: skip
     q.add_argument(
         "--gt-dir",
         type=Path,
@@ -182,11 +212,5 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0.5,
         help="IoU threshold for all classes (0.5) or per class (Car=0.7,Crate=0.5)",
     )
-    q.add_argument(
-        "--score-threshold",
-        type=float,
-        default=None,
-        help="also print precision / recall (TP FP FN) of the detections scoring at least this",
-    )
-    q.add_argument("--out", type=Path, default=None, help="write the metrics JSON here")
+    _add_threshold_and_out(q)
     q.set_defaults(func=_cmd_eval_lidar)

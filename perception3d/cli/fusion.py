@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from perception3d.cli.common import add_command, add_train_options, run_training
+from perception3d.cli.common import add_command, add_train_command
 
 
 def _cmd_paint(args: argparse.Namespace) -> int:
@@ -23,6 +23,14 @@ def _cmd_paint(args: argparse.Namespace) -> int:
         max_frames=args.max_frames,
     )
     print(f"perception3d fusion paint: {summary['frames']} frames painted -> {args.out}")
+    return 0
+
+
+def _cmd_eval_seg_lidar(args: argparse.Namespace) -> int:
+    from perception3d.engine.seg_lidar_eval import run_seg_lidar_eval
+
+    metrics = run_seg_lidar_eval(args.seg, args.data_root, args.split, args.images, args.out)
+    print(json.dumps(metrics, indent=1))
     return 0
 
 
@@ -44,15 +52,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "fusion", help="PointPainting: train the segmentation net, paint LiDAR points"
     )
     fusion = p.add_subparsers(dest="fusion_command", metavar="FUSION_COMMAND", required=True)
-    q = add_command(
+    add_train_command(
         fusion, "train-seg", "train the image segmentation net (= perception3d train CONFIG)",
         "perception3d fusion train-seg configs/fusion/segnet.yaml --out outputs/segnet",
+        "configs/fusion/segnet.yaml",
     )  # fmt: skip
-    add_train_options(q, "configs/fusion/segnet.yaml")
-    q.set_defaults(func=run_training)
-    q = fusion.add_parser(
-        "paint", help="append segmentation scores to each LiDAR point (velodyne_painted/*.npy)"
-    )
+    q = add_command(
+        fusion, "paint", "append segmentation scores to each LiDAR point (velodyne_painted/*.npy)",
+        "perception3d fusion paint --data-root data/synthkitti --seg "
+        "perception3d/assets/weights/segnet_synth.pt --out data/synthkitti_painted --split val",
+    )  # fmt: skip
     q.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root (LiDAR)")
     q.add_argument(
         "--images", type=Path, default=None, help="folder with image_2/ (default: the root's)"
@@ -64,16 +73,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--fov-only", action="store_true", help="store only the points inside image_2")
     q.add_argument("--max-frames", type=int, default=None, help="first N frames of the split")
     q.set_defaults(func=_cmd_paint)
+    q = add_command(
+        fusion, "eval-seg-lidar",
+        "segmentation IoU on frames without masks: labels from the LiDAR points in 3D boxes",
+        "perception3d fusion eval-seg-lidar --data-root /data/kitti --split val "
+        "--seg perception3d/assets/weights/segnet_synth.pt --out seg_real.json",
+    )  # fmt: skip
+    q.add_argument("--data-root", type=Path, required=True,
+                   help="KITTI-layout root with image_2, velodyne, calib, label_2")  # fmt: skip
+    q.add_argument("--seg", type=Path, required=True, help="segmentation weights")
+    q.add_argument("--split", default="val", help="ImageSets name (default: val)")
+    q.add_argument("--images", type=Path, default=None,
+                   help="folder of <id>.png replacing image_2")  # fmt: skip
+    q.add_argument("--out", type=Path, default=None, help="write the metrics JSON here")
+    q.set_defaults(func=_cmd_eval_seg_lidar)
     p = sub.add_parser("frustum", help="Frustum PointNet: 2D image detector + 3D frustum stage")
     fr = p.add_subparsers(dest="frustum_command", metavar="FRUSTUM_COMMAND", required=True)
     for name, config in (("train-2d", "detector2d"), ("train-3d", "frustum_pointnet")):
-        q = add_command(
+        add_train_command(
             fr, name, f"train the {'2D image detector' if name == 'train-2d' else '3D stage'} "
             "(= perception3d train CONFIG)",
             f"perception3d frustum {name} configs/frustum/{config}.yaml --out outputs/{config}",
+            f"configs/frustum/{config}.yaml",
         )  # fmt: skip
-        add_train_options(q, f"configs/frustum/{config}.yaml")
-        q.set_defaults(func=run_training)
     for name, text in (
         ("infer", "2D detections lifted to 3D boxes -> KITTI result files"),
         ("infer-2d", "2D detections only -> KITTI result files (bbox metric)"),

@@ -5,16 +5,31 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-IMPORT_EXAMPLE = """example:
-  perception3d import-checkpoint openpcdet pointpillar_7728.pth --arch pointpillar \\
-      --out pointpillar_openpcdet.pt
-  perception3d infer configs/models/openpcdet/pointpillar.yaml pointpillar_openpcdet.pt \\
-      --data-root data/kitti --split val --out preds/
+from perception3d.cli.common import add_command
+
+IMPORT_EXAMPLE = """\
+perception3d import-checkpoint openpcdet pointpillar_7728.pth --arch pointpillar \\
+    --out pointpillar_openpcdet.pt
+perception3d infer configs/models/openpcdet/pointpillar.yaml pointpillar_openpcdet.pt \\
+    --data-root data/kitti --split val --out preds/
 """
-EXPORT_EXAMPLE = """example:
-  perception3d export-onnx configs/models/openpcdet/pointpillar.yaml pointpillar_openpcdet.pt \\
-      --out pointpillar.onnx
-  (writes pointpillar.pfe.onnx, pointpillar.rpn.onnx and pointpillar.json)
+EXPORT_EXAMPLE = """\
+perception3d export-onnx configs/models/openpcdet/pointpillar.yaml pointpillar_openpcdet.pt \\
+    --out pointpillar.onnx
+(writes pointpillar.pfe.onnx, pointpillar.rpn.onnx and pointpillar.json)
+"""
+
+
+IMPORT_CHECKPOINT_DESCRIPTION = """\
+Convert a KITTI 3-class PointPillars or SECOND checkpoint of OpenPCDet (model_state) or
+mmdetection3d (state_dict) into a perception3d checkpoint for the config that reproduces
+that architecture (configs/models/openpcdet|mmdet3d/).
+"""
+EXPORT_ONNX_DESCRIPTION = """\
+Export a PointPillars-family detector as the field deploys it: the pillar feature net
+(OUT.pfe.onnx) and the BEV backbone with its head (OUT.rpn.onnx); the scatter between them
+and the decoding after them run outside ONNX (perception3d.interop.onnx_runtime). Both
+graphs are checked against torch with onnxruntime when it is installed.
 """
 
 
@@ -39,15 +54,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
-    p = sub.add_parser(
-        "import-checkpoint",
-        help="convert an OpenPCDet or mmdetection3d KITTI checkpoint to perception3d",
-        description="Convert a KITTI 3-class PointPillars or SECOND checkpoint of OpenPCDet "
-        "(model_state) or mmdetection3d (state_dict) into a perception3d checkpoint for the "
-        "config that reproduces that architecture (configs/models/openpcdet|mmdet3d/).",
-        epilog=IMPORT_EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(
+        sub, "import-checkpoint",
+        "convert an OpenPCDet or mmdetection3d KITTI checkpoint to perception3d",
+        IMPORT_EXAMPLE, description=IMPORT_CHECKPOINT_DESCRIPTION,
+    )  # fmt: skip
     p.add_argument("framework", choices=["openpcdet", "mmdet3d"], help="where SOURCE comes from")
     p.add_argument("source", type=Path, help="the framework's checkpoint (.pth)")
     p.add_argument("--arch", required=True, choices=["pointpillar", "second"], help="its model")
@@ -57,17 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_cmd_import)
 
-    p = sub.add_parser(
-        "export-onnx",
-        help="export a PointPillars detector to ONNX (pillar encoder + BEV network)",
-        description="Export a PointPillars-family detector as the field deploys it: the pillar "
-        "feature net (OUT.pfe.onnx) and the BEV backbone with its head (OUT.rpn.onnx); the "
-        "scatter between them and the decoding after them run outside ONNX "
-        "(perception3d.interop.onnx_runtime). Both graphs are checked against torch with "
-        "onnxruntime when it is installed.",
-        epilog=EXPORT_EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(
+        sub, "export-onnx",
+        "export a PointPillars detector to ONNX (pillar encoder + BEV network)",
+        EXPORT_EXAMPLE, description=EXPORT_ONNX_DESCRIPTION,
+    )  # fmt: skip
     p.add_argument("config", type=Path, help="the detector's config (type pointpillars)")
     p.add_argument("checkpoint", type=Path, help="its perception3d checkpoint")
     p.add_argument("--out", type=Path, required=True, help="OUT.onnx: the files' stem")

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from perception3d.cli.common import add_command, add_set_option, add_train_options, run_training
+from perception3d.cli.common import add_command, add_set_option, add_train_command
 
 
 def _cmd_isp_eval(args: argparse.Namespace) -> int:
@@ -57,15 +57,9 @@ def _cmd_isp_iq_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_isp_effect(args: argparse.Namespace) -> int:
-    from perception3d.experiments.isp_effect import load_isp_effect_config, run_isp_effect
+    from perception3d.experiments.isp_effect import run_isp_effect_file
 
-    overrides = list(args.set)
-    if args.quick:
-        overrides = ["max_frames=4", "bootstrap=20", *overrides]
-    if args.data_root is not None:
-        overrides.append(f"data_root={args.data_root.resolve()}")
-    out = args.out or Path("outputs") / "isp_effect" / args.config.stem
-    summary = run_isp_effect(load_isp_effect_config(args.config, overrides), out)
+    summary, out = run_isp_effect_file(args.config, args.set, args.out, args.quick, args.data_root)
     print((out / "isp_effect.md").read_text())
     print(f"perception3d isp-effect: {len(summary['rows'])} rows -> {out}")
     return 0
@@ -75,12 +69,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
     p = sub.add_parser("isp", help="camera ISP: train a learned stage, evaluate, run a config")
     isp = p.add_subparsers(dest="isp_command", metavar="ISP_COMMAND", required=True)
-    q = add_command(
+    add_train_command(
         isp, "train", "train a learned stage (= perception3d train CONFIG)",
         "perception3d isp train configs/isp/train_raw.yaml --out outputs/isp_raw",
+        "training config (configs/isp/train_*.yaml)",
     )  # fmt: skip
-    add_train_options(q, "training config (configs/isp/train_*.yaml)")
-    q.set_defaults(func=run_training)
     q = add_command(
         isp, "eval", "none vs classical vs learned on held-out degraded captures",
         "perception3d isp eval configs/isp/eval.yaml --out outputs/isp_eval",
@@ -123,7 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ISP effect on PointPainting and Frustum PointNet under clean/low-light/HDR/haze",
         "perception3d isp-effect configs/fusion/isp_effect_quick.yaml --quick\n"
         "perception3d isp-effect configs/fusion/isp_effect_real.yaml --data-root data/kitti "
-        "--set max_frames=50",
+        "--set data.max_val_frames=50",
     )  # fmt: skip
     p.add_argument("config", type=Path, help="configs/fusion/isp_effect*.yaml")
     p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
@@ -131,7 +124,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--data-root",
         type=Path,
         default=None,
-        help="override data_root: a synthetic root, or a real KITTI root (image_2, velodyne, "
+        help="override data.root: a synthetic root, or a real KITTI root (image_2, velodyne, "
         "calib, label_2; its ImageSets/<split>.txt names the frames)",
     )
     p.add_argument(

@@ -5,9 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-EXAMPLE = """example:
-  perception3d kitti-splits --data-root data/kitti
-  # -> data/kitti/ImageSets/{train,val,trainval,test}.txt (3,712 / 3,769 / 7,481 / 7,518 ids)
+from perception3d.cli.common import add_command
+
+EXAMPLE = """\
+perception3d kitti-splits --data-root data/kitti
+# -> data/kitti/ImageSets/{train,val,trainval,test}.txt (3,712 / 3,769 / 7,481 / 7,518 ids)
+"""
+
+
+KITTI_SPLITS_DESCRIPTION = """\
+Write the field's KITTI object splits (shipped in the package: train 3,712, val 3,769,
+trainval 7,481, test 7,518 frame ids) to DATA_ROOT/ImageSets/. A file already holding the
+same ids is left alone; a different one is an error unless --force (then it is replaced, and
+said so). docs/kitti.md
 """
 
 
@@ -27,16 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
     from perception3d.data.splits import KITTI_SPLITS
 
-    p = sub.add_parser(
-        "kitti-splits",
-        help="write the standard KITTI train/val/trainval/test split files to ImageSets/",
-        description="Write the field's KITTI object splits (shipped in the package: train 3,712, "
-        "val 3,769, trainval 7,481, test 7,518 frame ids) to DATA_ROOT/ImageSets/. A file "
-        "already holding the same ids is left alone; a different one is an error unless --force "
-        "(then it is replaced, and said so). docs/kitti.md",
-        epilog=EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(
+        sub, "kitti-splits",
+        "write the standard KITTI train/val/trainval/test split files to ImageSets/",
+        EXAMPLE, description=KITTI_SPLITS_DESCRIPTION,
+    )  # fmt: skip
     p.add_argument("--data-root", type=Path, required=True, help="KITTI root (training/, ...)")
     p.add_argument(
         "--splits",

@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-_EXAMPLE = """example:
-  perception3d sim2real-report --real tests/data/kitti_samples --real ../shared/kitti_real \\
-      --real ../shared/kitti_real/unlabeled --synth data/synth_heldout --out outputs/sim2real \\
-      --detector configs/models/pointpillars_lite.yaml \\
-      perception3d/assets/weights/pointpillars_lite_synth.pt
+from perception3d.cli.common import add_command
+
+_EXAMPLE = """\
+perception3d sim2real-report --real tests/data/kitti_samples --real ../shared/kitti_real \\
+    --real ../shared/kitti_real/unlabeled --synth data/synth_heldout --out outputs/sim2real \\
+    --detector configs/models/pointpillars_lite.yaml \\
+    perception3d/assets/weights/pointpillars_lite_synth.pt
+"""
+
+
+SIM2REAL_REPORT_DESCRIPTION = """\
+Real KITTI sweeps against synthetic ones: points per object, reflectivity, ray drop, range
+noise, ground, heights, each with its Jensen-Shannon distance, and a detector's quality and
+false positives on both (docs/sim2real.md).
 """
 
 
@@ -57,15 +66,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
-    p = sub.add_parser(
-        "sim2real-report",
-        help="compare real and synthetic sweeps statistic by statistic (HTML + PNG + JSON)",
-        description="Real KITTI sweeps against synthetic ones: points per object, reflectivity, "
-        "ray drop, range noise, ground, heights, each with its Jensen-Shannon distance, and a "
-        "detector's quality and false positives on both (docs/sim2real.md).",
-        epilog=_EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(
+        sub, "sim2real-report",
+        "compare real and synthetic sweeps statistic by statistic (HTML + PNG + JSON)",
+        _EXAMPLE, description=SIM2REAL_REPORT_DESCRIPTION,
+    )  # fmt: skip
     p.add_argument(
         "--real",
         type=Path,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from perception3d.cli.common import csv_list
+from perception3d.cli.common import add_command, csv_list
 
 
 def _cmd_viz(args: argparse.Namespace) -> int:
@@ -63,9 +63,11 @@ def _bev_range(text: str) -> tuple[float, float, float, float]:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "viz",
-        help="draw a frame (BEV, image_2, 3D, range image) with GT and predictions",
+        "draw a frame (BEV, image_2, 3D, range image) with GT and predictions",
+        "perception3d viz --data-root tests/data/kitti_samples --frame 000008 --out frame.png",
         description="Draw a KITTI-layout frame: the sweep, ground truth, predictions with "
         "scores, and TP/FP/FN by the KITTI evaluator's rules when --pred-dir is given. "
         "--frame writes one PNG; --frames/--split write a GIF or MP4 over frames.",
@@ -111,10 +113,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bev-resolution", type=float, default=0.1, help="metres per BEV pixel")
     p.add_argument("--width", type=int, default=1242, help="width of the picture in pixels")
     p.set_defaults(func=_cmd_viz)
-    p = sub.add_parser(
-        "report",
-        help="gather a run's metrics (JSON) and pictures into one self-contained HTML page",
-    )
+    p = add_command(
+        sub, "report",
+        "gather a run's metrics (JSON) and pictures into one self-contained HTML page",
+        "perception3d report outputs/demo --out report.html",
+    )  # fmt: skip
     p.add_argument("sources", nargs="+", type=Path, help="folders or files (*.json, *.png, *.gif)")
     p.add_argument("--out", type=Path, required=True, help="the HTML file to write")
     p.add_argument("--title", default="perception3d report")

@@ -33,6 +33,7 @@ from perception3d.data.kitti_labels import (  # noqa: F401  (re-exported)
     read_text_file,
     write_label_file,
 )
+from perception3d.data.pointcloud import nonfinite_message
 from perception3d.errors import DataFormatError, KittiFormatError, MissingFrameError
 from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
 
@@ -55,14 +56,9 @@ def read_velodyne(path: str | Path) -> np.ndarray:
             path, f"size {len(raw)} bytes is not a multiple of 16 (float32 x, y, z, reflectance)"
         )
     points = np.frombuffer(raw, dtype="<f4").reshape(-1, 4).copy()
-    bad = ~np.isfinite(points).all(axis=1)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise KittiFormatError(
-            path,
-            f"point {i} (of {len(points)}) is not finite: "
-            f"{points[i].tolist()}; {int(bad.sum())} such points",
-        )
+    message = nonfinite_message(points)
+    if message is not None:
+        raise KittiFormatError(path, message)
     return points
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from perception3d.atomic import atomic_write_text
-from perception3d.errors import DataFormatError, KittiFormatError
+from perception3d.errors import KittiFormatError, read_utf8
 
 CLASSES = (
     "Car",
@@ -212,15 +212,7 @@ def read_text_file(path: str | Path, what: str = "text") -> str:
         DataFormatError: the file is not UTF-8 text (its offset named).
         FileNotFoundError: no such file.
     """
-    path = Path(path)
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(
-            path, f"expected a UTF-8 {what} file, got byte {data[exc.start]:#04x} at offset "
-            f"{exc.start} (a binary or mis-encoded file?)",
-        ) from None  # fmt: skip
+    return read_utf8(path, f"a UTF-8 {what} file")
 
 
 def read_label_file(path: str | Path, allow_score: bool = True) -> list[KittiObject]:

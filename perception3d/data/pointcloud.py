@@ -75,15 +75,26 @@ def points_from_array(array: np.ndarray, source: str | Path = "points") -> np.nd
     return out
 
 
-def _check_finite(points: np.ndarray, source: str | Path) -> None:
+def nonfinite_message(points: np.ndarray) -> str | None:
+    """None when every row of (N, C) ``points`` is finite, else the error message naming the
+    first bad point and how many there are."""
     bad = ~np.isfinite(points).all(axis=1)
-    if bad.any():
-        i = int(np.argmax(bad))
+    if not bad.any():
+        return None
+    i = int(np.argmax(bad))
+    return (
+        f"point {i} (of {len(points)}) is not finite: {points[i].tolist()}; "
+        f"{int(bad.sum())} such points"
+    )
+
+
+def _check_finite(points: np.ndarray, source: str | Path) -> None:
+    message = nonfinite_message(points)
+    if message is not None:
         raise PointCloudFormatError(
             source,
-            f"point {i} (of {len(points)}) is not finite: {points[i].tolist()}; "
-            f"{int(bad.sum())} such points (drop them with --drop-nonfinite / "
-            "drop_nonfinite=True if they are missing returns)",
+            f"{message} (drop them with --drop-nonfinite / drop_nonfinite=True if they are "
+            "missing returns)",
         )
 
 

@@ -20,7 +20,14 @@ from typing import Any, ClassVar, Literal
 
 import yaml
 
-from perception3d.config import apply_overrides, from_dict, load_config, to_dict
+from perception3d.config import (
+    DataSection,
+    apply_overrides,
+    at_least,
+    from_dict,
+    load_config,
+    to_dict,
+)
 from perception3d.errors import ConfigError
 from perception3d.geometry.fov import FovRule
 from perception3d.lidar.pipeline import AugmentationConfig
@@ -84,12 +91,12 @@ class TrainConfig:
                                "final_div_factor", "min_lr_ratio")  # fmt: skip
 
     def __post_init__(self) -> None:
-        _at_least(self, 1, "epochs", "batch_size", "log_every")
-        _at_least(self, 0, "num_workers", "validate_every")
+        at_least(self, 1, "epochs", "batch_size", "log_every")
+        at_least(self, 0, "num_workers", "validate_every")
         if self.steps_per_epoch is not None:
-            _at_least(self, 1, "steps_per_epoch")
+            at_least(self, 1, "steps_per_epoch")
         if self.num_threads is not None:
-            _at_least(self, 1, "num_threads")
+            at_least(self, 1, "num_threads")
         for name in ("div_factor", "final_div_factor"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -102,46 +109,6 @@ class TrainConfig:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.grad_clip_norm is not None and not self.grad_clip_norm > 0:
             raise ValueError(f"grad_clip_norm must be > 0 or null, got {self.grad_clip_norm}")
-
-
-def require_root(data: DataSection, task: str) -> Path:
-    """``data.root``, or a :class:`ConfigError` saying the task needs one."""
-    if data.root is None:
-        raise ConfigError(f"task {task!r} needs data.root (set it, or give --data-root)")
-    return data.root
-
-
-def _at_least(obj: Any, low: int, *names: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if value < low:
-            raise ValueError(f"{name} must be >= {low}, got {value}")
-
-
-@dataclass(frozen=True)
-class DataSection:
-    """The keys every ``data:`` section has; a task's data class adds its own.
-
-    Attributes:
-        root: dataset root (KITTI layout, ObjectNet3D layout...); null in the config of weights
-            saved outside a training run, and for tasks that need no dataset (procedural ISP
-            scenes); a task that needs one says so when it starts.
-        train_split, val_split: split names (``ImageSets/<name>.txt``).
-        max_train_frames, max_val_frames: use only the first N frames of a split (None:
-            all); applied where the frames are listed
-            (:class:`perception3d.data.kitti.KittiObjectDataset` ``max_frames``).
-    """
-
-    root: Path | None = None
-    train_split: str = "train"
-    val_split: str = "val"
-    max_train_frames: int | None = None
-    max_val_frames: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("max_train_frames", "max_val_frames"):
-            if getattr(self, name) is not None:
-                _at_least(self, 1, name)
 
 
 @dataclass(frozen=True)
@@ -207,17 +174,33 @@ def load_experiment(path: str | Path, overrides: Iterable[str] = ()) -> Experime
     return load_config(path, ExperimentConfig, overrides)
 
 
-# task name -> "module:class" of its experiment config (imported when asked for)
+# task name (a config's ``task:``) -> "module:class" of its experiment config and of its task
+# (perception3d/engine/tasks/); imported when asked for, so inference that reads a checkpoint's
+# config never imports training code. A new model family adds one line here.
 TASKS = {
-    "detector": "perception3d.engine.config:ExperimentConfig",
-    "detector2d": "perception3d.engine.frustum_config:Detector2DExperiment",
-    "frustum": "perception3d.engine.frustum_config:FrustumExperiment",
-    "segnet": "perception3d.engine.seg_config:SegExperiment",
-    "recognition": "perception3d.engine.objectnet3d_config:RecognitionExperiment",
-    "viewpoint": "perception3d.engine.objectnet3d_config:ViewpointExperiment",
-    "isp": "perception3d.engine.isp_config:IspExperiment",
-    "crf": "perception3d.engine.isp_config:CrfExperiment",
-}
+    "detector": ("perception3d.engine.config:ExperimentConfig",
+                 "perception3d.engine.tasks.detector:DetectorTask"),
+    "detector2d": ("perception3d.engine.frustum_config:Detector2DExperiment",
+                   "perception3d.engine.tasks.detector2d:Detector2DTask"),
+    "frustum": ("perception3d.engine.frustum_config:FrustumExperiment",
+                "perception3d.engine.tasks.frustum:FrustumTask"),
+    "segnet": ("perception3d.engine.seg_config:SegExperiment",
+               "perception3d.engine.tasks.segnet:SegNetTask"),
+    "recognition": ("perception3d.engine.objectnet3d_config:RecognitionExperiment",
+                    "perception3d.engine.tasks.recognition:RecognitionTask"),
+    "viewpoint": ("perception3d.engine.objectnet3d_config:ViewpointExperiment",
+                  "perception3d.engine.tasks.viewpoint:ViewpointTask"),
+    "isp": ("perception3d.engine.isp_config:IspExperiment",
+            "perception3d.engine.tasks.isp:IspTask"),
+    "crf": ("perception3d.engine.isp_config:CrfExperiment",
+            "perception3d.engine.tasks.crf:CrfTask"),
+}  # fmt: skip
+
+
+def load_object(spec: str) -> Any:
+    """The object of a ``"module:name"`` spec (an entry of :data:`TASKS`)."""
+    module, name = spec.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def experiment_class(task: Any, source: str = "config") -> type:
@@ -228,8 +211,7 @@ def experiment_class(task: Any, source: str = "config") -> type:
     """
     if task not in TASKS:
         raise ConfigError(f"{source}: 'task' must be one of {sorted(TASKS)}, got {task!r}")
-    module, name = TASKS[task].split(":")
-    return getattr(importlib.import_module(module), name)
+    return load_object(TASKS[task][0])
 
 
 def load_task_config(path: str | Path, overrides: Iterable[str] = ()) -> Any:

@@ -42,7 +42,7 @@ def build_detector2d(cfg: Detector2DExperiment) -> CenterNet2D:
     m = cfg.model
     return CenterNet2D(
         m.classes, m.channels, m.neck_channels, m.head_channels, m.input_hw,
-        m.score_threshold, m.max_detections,
+        m.score_threshold, m.max_detections, m.backbone, m.freeze_backbone,
     )  # fmt: skip
 
 
@@ -108,27 +108,12 @@ def detections_2d_to_objects(det: Detections2D, classes) -> list[KittiObject]:
     ]
 
 
-def infer_2d(
-    model: CenterNet2D,
-    data_root: str | Path,
-    split: str,
-    out_dir: str | Path,
-    images_dir: str | Path | None = None,
-    max_frames: int | None = None,
-    progress: bool = True,
-    overwrite: bool = False,
-) -> dict:
-    """Write 2D-only result files ``out_dir/<id>.txt`` (a folder of another run's results is
-    refused unless ``overwrite``); returns frame and detection counts."""
-    ds = _frames(data_root, split, max_frames)
-    claim_result_dir(out_dir, overwrite)
-    total = 0
-    for frame in tqdm(ds, desc="infer 2d", disable=not progress, leave=False):
-        det = detect_2d(model, frame_image(frame, images_dir))
-        objects = detections_2d_to_objects(det, model.classes)
-        write_label_file(Path(out_dir) / f"{frame.frame_id}.txt", objects)
-        total += len(objects)
-    return {"frames": len(ds), "detections": total, "out_dir": str(out_dir)}
+def infer_2d(model: CenterNet2D, data_root: str | Path, split: str, out_dir: str | Path,
+             *args, **kwargs) -> dict:  # fmt: skip
+    """Write 2D-only result files ``out_dir/<id>.txt`` (the ``bbox`` metric): the 2D
+    detections of ``model``; the other arguments as :func:`infer_frustum`'s. Returns frame
+    and detection counts."""
+    return infer_frustum(model, None, data_root, split, out_dir, *args, **kwargs)
 
 
 def evaluate_results(
@@ -189,36 +174,14 @@ def predict_frustum(
     boxes_2d = np.asarray(boxes_2d, dtype=np.float64).reshape(-1, 4)
     labels_2d = np.asarray(labels_2d, dtype=np.int64).reshape(-1)
     scores_2d = np.ones(len(boxes_2d)) if scores_2d is None else np.asarray(scores_2d)
-    rect = calib.lidar_to_rect(points_lidar)
-    uv, depth = calib.rect_to_image(rect)
-    batch, kept, angles = [], [], []
-    for k, box in enumerate(boxes_2d):
-        index = np.flatnonzero(frustum_mask_uv(uv, depth, box))
-        if len(index) < model3d.min_frustum_points:
-            continue
-        index = index[sample_points(model3d.num_points, len(index), None)]
-        angle = frustum_angle(box, calib)
-        pts = np.concatenate([rotate_y(rect[index], -angle), points_lidar[index, 3:4]], axis=1)
-        batch.append(pts.astype(np.float32))
-        kept.append(k)
-        angles.append(angle)
+    batch, kept, angles = _frustum_batch(model3d, points_lidar, calib, boxes_2d)
     if not batch:
         return []
     dev = next(model3d.parameters()).device
     one_hot = torch.eye(model3d.num_classes, device=dev)[torch.from_numpy(labels_2d[kept])]
     out = model3d(torch.from_numpy(np.stack(batch)).to(dev), one_hot)
     boxes_f = decode_boxes(out, model3d.templates_lhw).cpu().numpy().astype(np.float64)
-    prob = torch.softmax(out["seg_logits"], dim=2)[..., 1]  # (B, N)
-    mask = out["mask"]
-    conf = (
-        torch.where(
-            mask.any(dim=1),
-            (prob * mask).sum(1) / mask.sum(1).clamp(min=1),
-            prob.max(dim=1).values,
-        )
-        .cpu()
-        .numpy()
-    )
+    conf = _segmentation_confidence(out)
     rows = []
     for j, k in enumerate(kept):
         x, y, z, l, h, w, ry = boxes_frustum_to_cam(boxes_f[j], angles[j])[0]
@@ -238,9 +201,45 @@ def predict_frustum(
     return rows
 
 
+def _frustum_batch(model3d: FrustumPointNet, points_lidar: np.ndarray, calib: Calibration,
+                   boxes_2d: np.ndarray):  # fmt: skip
+    """The frustum-frame point sets (N, 4) float32 of the 2D boxes with enough points, their
+    box indices and frustum angles."""
+    rect = calib.lidar_to_rect(points_lidar)
+    uv, depth = calib.rect_to_image(rect)
+    batch, kept, angles = [], [], []
+    for k, box in enumerate(boxes_2d):
+        index = np.flatnonzero(frustum_mask_uv(uv, depth, box))
+        if len(index) < model3d.min_frustum_points:
+            continue
+        index = index[sample_points(model3d.num_points, len(index), None)]
+        angle = frustum_angle(box, calib)
+        pts = np.concatenate([rotate_y(rect[index], -angle), points_lidar[index, 3:4]], axis=1)
+        batch.append(pts.astype(np.float32))
+        kept.append(k)
+        angles.append(angle)
+    return batch, kept, angles
+
+
+def _segmentation_confidence(out: dict) -> np.ndarray:
+    """(B,) mean object probability of the points segmented as object (when none is, the
+    highest object probability in the frustum)."""
+    prob = torch.softmax(out["seg_logits"], dim=2)[..., 1]  # (B, N)
+    mask = out["mask"]
+    return (
+        torch.where(
+            mask.any(dim=1),
+            (prob * mask).sum(1) / mask.sum(1).clamp(min=1),
+            prob.max(dim=1).values,
+        )
+        .cpu()
+        .numpy()
+    )
+
+
 def infer_frustum(
     model2d: CenterNet2D | None,
-    model3d: FrustumPointNet,
+    model3d: FrustumPointNet | None,
     data_root: str | Path,
     split: str,
     out_dir: str | Path,
@@ -253,26 +252,34 @@ def infer_frustum(
     another run's results is refused unless ``overwrite``).
 
     ``model2d=None`` uses the labels' 2D boxes of ``model3d.classes`` (score 1 before the
-    segmentation confidence): the "ground-truth 2D boxes" upper bound.
+    segmentation confidence): the "ground-truth 2D boxes" upper bound. ``model3d=None``
+    writes the 2D detections alone (:func:`infer_2d`). ``images_dir`` replaces image_2 as the
+    2D detector's input.
     """
     ds = _frames(data_root, split, max_frames)
     claim_result_dir(out_dir, overwrite)
     total = 0
-    for frame in tqdm(ds, desc="infer frustum", disable=not progress, leave=False):
-        if model2d is None:
-            cared = [o for o in frame.objects if o.type in model3d.classes]
-            rows = predict_frustum(
-                None, model3d, None, frame.points, frame.calib,
-                np.array([o.bbox for o in cared]).reshape(-1, 4),
-                np.array([model3d.classes.index(o.type) for o in cared], dtype=np.int64),
-            )  # fmt: skip
-        else:
-            rows = predict_frustum(
-                model2d, model3d, frame_image(frame, images_dir), frame.points, frame.calib
-            )
+    desc = "infer 2d" if model3d is None else "infer frustum"
+    for frame in tqdm(ds, desc=desc, disable=not progress, leave=False):
+        rows = _frame_rows(model2d, model3d, frame, images_dir)
         write_label_file(Path(out_dir) / f"{frame.frame_id}.txt", rows)
         total += len(rows)
     return {"frames": len(ds), "detections": total, "out_dir": str(out_dir)}
+
+
+def _frame_rows(model2d, model3d, frame, images_dir) -> list[KittiObject]:
+    if model3d is None:
+        det = detect_2d(model2d, frame_image(frame, images_dir))
+        return detections_2d_to_objects(det, model2d.classes)
+    if model2d is None:
+        cared = [o for o in frame.objects if o.type in model3d.classes]
+        return predict_frustum(
+            None, model3d, None, frame.points, frame.calib,
+            np.array([o.bbox for o in cared]).reshape(-1, 4),
+            np.array([model3d.classes.index(o.type) for o in cared], dtype=np.int64),
+        )  # fmt: skip
+    return predict_frustum(model2d, model3d, frame_image(frame, images_dir), frame.points,
+                           frame.calib)  # fmt: skip
 
 
 def run_frustum_inference(

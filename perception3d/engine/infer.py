@@ -18,15 +18,16 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from perception3d.data.dataset import KITTI_IMAGE_HW, LidarDetectionDataset, collate_batch
+from perception3d.config import require_root
 from perception3d.data.kitti import KittiObject, write_label_file
 from perception3d.data.lidar_folder import write_lidar_labels
 from perception3d.engine.checkpoint import load_checkpoint
-from perception3d.engine.config import ExperimentConfig, load_task_config, require_root
+from perception3d.engine.config import ExperimentConfig, load_task_config
 from perception3d.engine.result_dir import claim_result_dir
 from perception3d.errors import ConfigError
 from perception3d.geometry.boxes import boxes_to_image_2d
 from perception3d.geometry.calib import Calibration, alpha_from_rotation_y, boxes_lidar_to_cam
+from perception3d.lidar.dataset import KITTI_IMAGE_HW, LidarDetectionDataset, collate_batch
 from perception3d.models.detector import Detections, VoxelBatch, VoxelDetector, build_detector
 from perception3d.runtime import resolve_device
 
@@ -105,17 +106,12 @@ def predict_detections(
 
 
 def predict(
-    model: VoxelDetector,
-    dataset: LidarDetectionDataset,
-    device: torch.device,
-    batch_size: int = 1,
-    num_workers: int = 0,
-    progress: bool = True,
+    model: VoxelDetector, dataset: LidarDetectionDataset, device: torch.device, **options
 ) -> Iterator[tuple[str, list[KittiObject]]]:
-    """Yield ``(frame_id, KITTI result rows)`` for every frame of a KITTI-layout ``dataset``."""
-    for frame_id, det in predict_detections(
-        model, dataset, device, batch_size, num_workers, progress
-    ):
+    """Yield ``(frame_id, KITTI result rows)`` for every frame of a KITTI-layout ``dataset``
+    (``options``: ``batch_size``, ``num_workers``, ``progress`` of
+    :func:`predict_detections`)."""
+    for frame_id, det in predict_detections(model, dataset, device, **options):
         if det is None:
             yield frame_id, []
             continue
@@ -185,18 +181,7 @@ def infer(
         ``{"frames": n, "detections": total, "out_dir": str}``.
     """
     model, exp = load_detector(ckpt_path, cfg, device)
-    dataset = LidarDetectionDataset(
-        data_root,
-        split,
-        exp.model.voxel,
-        fov_only=exp.data.fov_only,
-        fov_rule=exp.data.fov_rule,
-        training=False,
-        point_source=exp.data.point_source,
-        point_features=exp.model.point_features,
-        max_frames=max_frames,
-        data_format=exp.data.format,
-    )
+    dataset = LidarDetectionDataset.of_experiment(exp, data_root, split, max_frames=max_frames)
     out_dir = claim_result_dir(out_dir, overwrite)
     total = 0
     dev = next(model.parameters()).device
@@ -207,7 +192,9 @@ def infer(
             write_lidar_predictions(out_dir / f"{frame_id}.txt", det, model.classes)
             total += 0 if det is None else len(det.scores)
     else:
-        for frame_id, objects in predict(model, dataset, dev, batch_size, num_workers, progress):
+        rows = predict(model, dataset, dev, batch_size=batch_size, num_workers=num_workers,
+                       progress=progress)  # fmt: skip
+        for frame_id, objects in rows:
             write_label_file(out_dir / f"{frame_id}.txt", objects)
             total += len(objects)
     return {"frames": len(dataset), "detections": total, "out_dir": str(out_dir)}

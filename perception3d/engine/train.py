@@ -5,32 +5,25 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from perception3d.engine.config import defaults_with, experiment_class, load_task_config
+from perception3d.engine.config import (
+    TASKS,
+    defaults_with,
+    experiment_class,
+    load_object,
+    load_task_config,
+)
 from perception3d.engine.fit import FitResult, fit
 from perception3d.engine.task import Task
 
-# task name (the config's ``task:``) -> "module:class" of its task
-TASK_CLASSES = {
-    "detector": "perception3d.engine.tasks.detector:DetectorTask",
-    "detector2d": "perception3d.engine.tasks.detector2d:Detector2DTask",
-    "frustum": "perception3d.engine.tasks.frustum:FrustumTask",
-    "segnet": "perception3d.engine.tasks.segnet:SegNetTask",
-    "recognition": "perception3d.engine.tasks.recognition:RecognitionTask",
-    "viewpoint": "perception3d.engine.tasks.viewpoint:ViewpointTask",
-    "isp": "perception3d.engine.tasks.isp:IspTask",
-    "crf": "perception3d.engine.tasks.crf:CrfTask",
-}
-
 
 def build_task(cfg: Any) -> Task:
-    """The :class:`Task` of an experiment config (by its ``task``)."""
-    module, name = TASK_CLASSES[cfg.task].split(":")
-    return getattr(importlib.import_module(module), name)(cfg)
+    """The :class:`Task` of an experiment config (by its ``task``,
+    :data:`perception3d.engine.config.TASKS`)."""
+    return load_object(TASKS[cfg.task][1])(cfg)
 
 
 def train(

@@ -8,8 +8,8 @@ import time
 import numpy as np
 import torch
 
-from perception3d.data.dataset import LidarDetectionDataset
 from perception3d.engine.infer import predict, predict_detections
+from perception3d.lidar.dataset import LidarDetectionDataset
 from perception3d.models.detector import VoxelDetector
 
 # The strict overlap of each class (KITTI protocol): the headline 3D / BEV AP keys.
@@ -48,12 +48,16 @@ def validate(
     pred = dict(predict(model, dataset, device, progress=progress))
     gt = {fid: dataset.kitti.frame(fid).objects for fid in dataset.ids}
     result = evaluate_kitti(gt, pred, classes=model.classes)
-    scalars = headline_scalars(result, model.classes)
+    return _validation(result, headline_scalars(result, model.classes), "AP_R40 moderate", t0)
+
+
+def _validation(result: dict, scalars: dict[str, float], metric: str, t0: float) -> dict:
+    """The dict :func:`validate` returns; the summary lists the 3D scalars per class."""
     summary = " ".join(f"{k.split('_')[0]} {v:.1f}" for k, v in scalars.items() if "_3d_" in k)
     return {
         "result": result,
         "scalars": scalars,
-        "summary": f"val 3D AP_R40 moderate: {summary}",
+        "summary": f"val 3D {metric}: {summary}",
         "seconds": time.perf_counter() - t0,
     }
 
@@ -85,10 +89,4 @@ def validate_lidar(
     for name in model.classes:
         scalars[f"{name}_3d_R40"] = float(result[name]["3d"]["R40"])
         scalars[f"{name}_bev_R40"] = float(result[name]["bev"]["R40"])
-    summary = " ".join(f"{k.split('_')[0]} {v:.1f}" for k, v in scalars.items() if "_3d_" in k)
-    return {
-        "result": result,
-        "scalars": scalars,
-        "summary": f"val 3D AP_R40: {summary}",
-        "seconds": time.perf_counter() - t0,
-    }
+    return _validation(result, scalars, "AP_R40", t0)

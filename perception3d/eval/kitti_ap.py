@@ -100,6 +100,8 @@ def ap_r40(curve: np.ndarray) -> float:
 
 
 def _flat_args(frames: FlatFrames, gt_flag, dt_flag):
+    """The arguments of the matching kernels (``kitti_matching``) from ``overlap`` to
+    ``dc_start``; the first 7 are those of ``true_positive_scores``."""
     return (
         frames.overlap, frames.ov_start, frames.gt_start, frames.dt_start, gt_flag, dt_flag,
         frames.dt_score, frames.gt_alpha, frames.dt_alpha, frames.dc_overlap, frames.dcov_start,
@@ -141,10 +143,7 @@ def all_point_counts(
     Same arguments as ``curves_for``; an empty (0, 4) array without ground truth or matches.
     """
     num_gt = int(np.count_nonzero(gt_flag == COUNTED))
-    scores = true_positive_scores(
-        frames.overlap, frames.ov_start, frames.gt_start, frames.dt_start, gt_flag, dt_flag,
-        frames.dt_score, min_overlap,
-    )  # fmt: skip
+    scores = true_positive_scores(*_flat_args(frames, gt_flag, dt_flag)[:7], min_overlap)
     if num_gt == 0 or scores.size == 0:
         return np.zeros((0, 4))
     thresholds = np.unique(scores)[::-1].copy()
@@ -197,34 +196,11 @@ def curves_for(
         use_dontcare: True for the 2D metric (DontCare regions absorb free detections).
     """
     num_gt = int(np.count_nonzero(gt_flag == COUNTED))
-    scores = true_positive_scores(
-        frames.overlap,
-        frames.ov_start,
-        frames.gt_start,
-        frames.dt_start,
-        gt_flag,
-        dt_flag,
-        frames.dt_score,
-        min_overlap,
-    )
+    scores = true_positive_scores(*_flat_args(frames, gt_flag, dt_flag)[:7], min_overlap)
     if num_gt == 0 or scores.size == 0:
         return np.zeros(NUM_SAMPLE_POINTS), np.zeros(NUM_SAMPLE_POINTS)
     thresholds = score_thresholds(scores, num_gt)
     counts = counts_at_thresholds(
-        frames.overlap,
-        frames.ov_start,
-        frames.gt_start,
-        frames.dt_start,
-        gt_flag,
-        dt_flag,
-        frames.dt_score,
-        frames.gt_alpha,
-        frames.dt_alpha,
-        frames.dc_overlap,
-        frames.dcov_start,
-        frames.dc_start,
-        use_dontcare,
-        min_overlap,
-        thresholds,
+        *_flat_args(frames, gt_flag, dt_flag), use_dontcare, min_overlap, thresholds
     )
     return interpolated_curves(counts)

@@ -136,6 +136,35 @@ def evaluate_kitti(
     """
     start_time = time.perf_counter()
     classes = [check_class(c) for c in classes]
+    frame_ids, gt_objects, dt_objects, flat = _flat_inputs(gt, pred, classes)
+    with_aos = not bool(np.any(dt_objects.alpha == ALPHA_UNKNOWN))
+    result: dict = {}
+    gt_counted: dict = {}
+    for class_name in classes:
+        result[class_name], gt_counted[class_name] = _class_tables(
+            class_name, gt_objects, dt_objects, flat, score_threshold, with_aos
+        )
+    result["meta"] = {
+        "frames": len(frame_ids),
+        "objects": sum(1 for key in gt for o in gt[key] if not o.is_dontcare),
+        "predictions": len(dt_objects.types),
+        "seconds": time.perf_counter() - start_time,
+        "classes": classes,
+        "gt_counted": gt_counted,
+        "r40_cap": {
+            c: {d: r40_cap(n) for d, n in per_diff.items()} for c, per_diff in gt_counted.items()
+        },
+        "score_threshold": score_threshold,
+        "aos": with_aos,
+        "frames_without_predictions": sum(1 for key in gt if key not in pred),
+        "prediction_frames_not_in_gt": sum(1 for key in pred if key not in gt),
+    }
+    return result
+
+
+def _flat_inputs(gt, pred, classes: list[str]):
+    """Checked, flattened ground truth (kept for ``classes``), DontCare boxes and detections:
+    ``(frame_ids, gt_objects, dt_objects, flat)``."""
     frame_ids = [str(k) for k in gt]
     if not frame_ids:
         raise ValueError("gt has no frames to evaluate")
@@ -153,67 +182,49 @@ def evaluate_kitti(
     dc_start = np.zeros(len(frame_ids) + 1, dtype=np.int64)
     np.cumsum([len(d) for d in dc_lists], out=dc_start[1:])
     dc_bbox = np.array([b for d in dc_lists for b in d], dtype=np.float64).reshape(-1, 4)
-    flat = flatten(gt_objects, dt_objects, dc_bbox, dc_start)
-    with_aos = not bool(np.any(dt_objects.alpha == ALPHA_UNKNOWN))
+    return frame_ids, gt_objects, dt_objects, flatten(gt_objects, dt_objects, dc_bbox, dc_start)
 
-    result: dict = {}
-    gt_counted: dict = {}
-    for class_name in classes:
-        keys = metric_keys(class_name)
-        per_point = {"R40": {key: [] for key, _, _ in keys}, "R11": {key: [] for key, _, _ in keys}}
-        box_keys = [(key, metric, thr) for key, metric, thr in keys if metric != "aos"]
-        per_point["all_point"] = {key: [] for key, _, _ in box_keys}
-        if score_threshold is not None:
-            per_point["at_score"] = {key: [] for key, _, _ in box_keys}
-        gt_counted[class_name] = {}
-        for difficulty, diff_name in enumerate(DIFFICULTIES):
-            gt_flag = gt_flags(
-                gt_objects.types,
-                gt_objects.bbox,
-                gt_objects.occluded,
-                gt_objects.truncated,
-                class_name,
-                difficulty,
-            )
-            dt_flag = pred_flags(dt_objects.types, dt_objects.bbox, class_name, difficulty)
-            gt_counted[class_name][diff_name] = int(np.count_nonzero(gt_flag == COUNTED))
-            curves: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}
-            for key, metric, thr in keys:
-                base = "bbox" if metric == "aos" else metric
-                if (base, thr) not in curves:
-                    curves[base, thr] = curves_for(
-                        flat[base], gt_flag, dt_flag, thr, base == "bbox"
-                    )
-                curve = curves[base, thr][1 if metric == "aos" else 0]
-                per_point["R40"][key].append(ap_r40(curve))
-                per_point["R11"][key].append(ap_r11(curve))
-            for key, metric, thr in box_keys:
-                args = (flat[metric], gt_flag, dt_flag, thr, metric == "bbox")
-                per_point["all_point"][key].append(all_point_ap(all_point_counts(*args)))
-                if score_threshold is not None:
-                    per_point["at_score"][key].append(counts_at_score(*args, score_threshold))
-        if not with_aos:
-            for table in per_point.values():
-                for key in table:
-                    if key.startswith("aos@"):
-                        table[key] = None
-        result[class_name] = per_point
-    result["meta"] = {
-        "frames": len(frame_ids),
-        "objects": sum(1 for key in gt for o in gt[key] if not o.is_dontcare),
-        "predictions": len(dt_objects.types),
-        "seconds": time.perf_counter() - start_time,
-        "classes": classes,
-        "gt_counted": gt_counted,
-        "r40_cap": {
-            c: {d: r40_cap(n) for d, n in per_diff.items()} for c, per_diff in gt_counted.items()
-        },
-        "score_threshold": score_threshold,
-        "aos": with_aos,
-        "frames_without_predictions": sum(1 for key in gt if key not in pred),
-        "prediction_frames_not_in_gt": sum(1 for key in pred if key not in gt),
-    }
-    return result
+
+def _class_tables(class_name: str, gt_objects, dt_objects, flat, score_threshold, with_aos):
+    """One class's AP tables (R40, R11, all_point, at_score) per metric key and difficulty,
+    and its counted ground-truth objects per difficulty."""
+    keys = metric_keys(class_name)
+    per_point = {"R40": {key: [] for key, _, _ in keys}, "R11": {key: [] for key, _, _ in keys}}
+    box_keys = [(key, metric, thr) for key, metric, thr in keys if metric != "aos"]
+    per_point["all_point"] = {key: [] for key, _, _ in box_keys}
+    if score_threshold is not None:
+        per_point["at_score"] = {key: [] for key, _, _ in box_keys}
+    counted = {}
+    for difficulty, diff_name in enumerate(DIFFICULTIES):
+        gt_flag = gt_flags(
+            gt_objects.types,
+            gt_objects.bbox,
+            gt_objects.occluded,
+            gt_objects.truncated,
+            class_name,
+            difficulty,
+        )
+        dt_flag = pred_flags(dt_objects.types, dt_objects.bbox, class_name, difficulty)
+        counted[diff_name] = int(np.count_nonzero(gt_flag == COUNTED))
+        curves: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}
+        for key, metric, thr in keys:
+            base = "bbox" if metric == "aos" else metric
+            if (base, thr) not in curves:
+                curves[base, thr] = curves_for(flat[base], gt_flag, dt_flag, thr, base == "bbox")
+            curve = curves[base, thr][1 if metric == "aos" else 0]
+            per_point["R40"][key].append(ap_r40(curve))
+            per_point["R11"][key].append(ap_r11(curve))
+        for key, metric, thr in box_keys:
+            args = (flat[metric], gt_flag, dt_flag, thr, metric == "bbox")
+            per_point["all_point"][key].append(all_point_ap(all_point_counts(*args)))
+            if score_threshold is not None:
+                per_point["at_score"][key].append(counts_at_score(*args, score_threshold))
+    if not with_aos:
+        for table in per_point.values():
+            for key in table:
+                if key.startswith("aos@"):
+                    table[key] = None
+    return per_point, counted
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,25 @@ def score_thresholds(tp_scores, num_gt):
 
 
 @numba.njit(cache=True)
+def _scratch(gt_start, dt_start):
+    """The per-frame work arrays of :func:`frame_counts`, sized for the largest frame:
+    ``dt_taken`` and ``dt_in_dontcare`` (bool), ``gt_to_dt`` (int64)."""
+    dt_taken = np.zeros(_max_count(dt_start), dtype=np.bool_)
+    dt_in_dontcare = np.zeros(_max_count(dt_start), dtype=np.bool_)
+    return dt_taken, np.zeros(_max_count(gt_start), dtype=np.int64), dt_in_dontcare
+
+
+@numba.njit(cache=True)
+def _frame_blocks(f, overlap, ov_start, gt_start, dt_start, dc_overlap, dcov_start, dc_start):
+    """Frame ``f``'s object ranges ``g0, g1, d0, d1`` and its (D, G) overlap and (D, DC)
+    DontCare overlap blocks."""
+    g0, g1, d0, d1 = gt_start[f], gt_start[f + 1], dt_start[f], dt_start[f + 1]
+    frame_overlap = _block(overlap, ov_start, f, d1 - d0, g1 - g0)
+    frame_dc = _block(dc_overlap, dcov_start, f, d1 - d0, dc_start[f + 1] - dc_start[f])
+    return g0, g1, d0, d1, frame_overlap, frame_dc
+
+
+@numba.njit(cache=True)
 def counts_at_thresholds(
     overlap, ov_start, gt_start, dt_start, gt_flag, dt_flag, dt_score, gt_alpha, dt_alpha,
     dc_overlap, dcov_start, dc_start, use_dontcare, min_overlap, thresholds,
@@ -191,13 +210,11 @@ def counts_at_thresholds(
     """Second pass: (T, 4) [tp, fp, fn, orientation similarity] summed over frames at each
     score threshold (detections scoring below it are left out)."""
     counts = np.zeros((thresholds.shape[0], 4))
-    dt_taken = np.zeros(_max_count(dt_start), dtype=np.bool_)
-    dt_in_dontcare = np.zeros(_max_count(dt_start), dtype=np.bool_)
-    gt_to_dt = np.zeros(_max_count(gt_start), dtype=np.int64)
+    dt_taken, gt_to_dt, dt_in_dontcare = _scratch(gt_start, dt_start)
     for f in range(gt_start.shape[0] - 1):
-        g0, g1, d0, d1 = gt_start[f], gt_start[f + 1], dt_start[f], dt_start[f + 1]
-        frame_overlap = _block(overlap, ov_start, f, d1 - d0, g1 - g0)
-        frame_dc = _block(dc_overlap, dcov_start, f, d1 - d0, dc_start[f + 1] - dc_start[f])
+        g0, g1, d0, d1, frame_overlap, frame_dc = _frame_blocks(
+            f, overlap, ov_start, gt_start, dt_start, dc_overlap, dcov_start, dc_start
+        )
         # the frame's result depends only on the set of detections scoring >= threshold: the
         # same count means the same set, so it is computed once per distinct set
         last_kept = -1
@@ -239,13 +256,11 @@ def counts_at_every_threshold(
     """
     num_t = thresholds.shape[0]
     delta = np.zeros((num_t + 1, 4))
-    dt_taken = np.zeros(_max_count(dt_start), dtype=np.bool_)
-    dt_in_dontcare = np.zeros(_max_count(dt_start), dtype=np.bool_)
-    gt_to_dt = np.zeros(_max_count(gt_start), dtype=np.int64)
+    dt_taken, gt_to_dt, dt_in_dontcare = _scratch(gt_start, dt_start)
     for f in range(gt_start.shape[0] - 1):
-        g0, g1, d0, d1 = gt_start[f], gt_start[f + 1], dt_start[f], dt_start[f + 1]
-        frame_overlap = _block(overlap, ov_start, f, d1 - d0, g1 - g0)
-        frame_dc = _block(dc_overlap, dcov_start, f, d1 - d0, dc_start[f + 1] - dc_start[f])
+        g0, g1, d0, d1, frame_overlap, frame_dc = _frame_blocks(
+            f, overlap, ov_start, gt_start, dt_start, dc_overlap, dcov_start, dc_start
+        )
         scores = np.sort(dt_score[d0:d1])[::-1]
         kept = 0
         t = 0

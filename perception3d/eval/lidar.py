@@ -27,15 +27,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from perception3d.data.lidar_folder import LidarLabels
-from perception3d.eval.kitti_ap import (
-    FlatFrames,
-    all_point_ap,
-    all_point_counts,
-    ap_r11,
-    ap_r40,
-    counts_at_score,
-    curves_for,
-)
+from perception3d.eval import kitti_ap
+from perception3d.eval.kitti_ap import FlatFrames
 from perception3d.eval.kitti_evaluate import r40_cap
 from perception3d.eval.kitti_protocol import COUNTED, OTHER
 from perception3d.geometry.iou import bev_iou_lidar, iou3d_lidar
@@ -138,14 +131,14 @@ def evaluate_lidar(
         entry["iou"] = thresholds[name]
         for metric in METRICS:
             args = (flat[metric], gt_flag, dt_flag, thresholds[name], False)
-            precision, _ = curves_for(*args)
+            precision, _ = kitti_ap.curves_for(*args)
             entry[metric] = {
-                "R40": ap_r40(precision),
-                "R11": ap_r11(precision),
-                "all_point": all_point_ap(all_point_counts(*args)),
+                "R40": kitti_ap.ap_r40(precision),
+                "R11": kitti_ap.ap_r11(precision),
+                "all_point": kitti_ap.all_point_ap(kitti_ap.all_point_counts(*args)),
             }
             if score_threshold is not None:
-                entry[metric]["at_score"] = counts_at_score(*args, score_threshold)
+                entry[metric]["at_score"] = kitti_ap.counts_at_score(*args, score_threshold)
         result[name] = entry
     result["meta"] = {
         "frames": len(frame_ids),

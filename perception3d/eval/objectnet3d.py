@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from perception3d.data.objectnet3d import ObjectNet3DDataset, ObjectNet3DObject
-from perception3d.errors import DataFormatError
+from perception3d.errors import DataFormatError, read_utf8
 from perception3d.geometry.iou import iou_2d
 from perception3d.geometry.viewpoint import geodesic_distance_rad, rotation_from_viewpoint
 
@@ -286,14 +286,7 @@ def _read_lines(
     columns = 10 if class_name is None else 9
     layout = "<image_id> " + ("<class> " if class_name is None else "")
     layout += "<x1> <y1> <x2> <y2> <score> <azimuth> <elevation> <theta>"
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(
-            path, f"expected a UTF-8 prediction file, got byte {data[exc.start]:#04x} at offset "
-            f"{exc.start}",
-        ) from None  # fmt: skip
+    text = read_utf8(path, "a UTF-8 prediction file", hint="")
     for number, line in enumerate(text.splitlines(), start=1):
         parts = line.split("#", 1)[0].split()
         if not parts:

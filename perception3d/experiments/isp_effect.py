@@ -41,7 +41,7 @@ import torch
 from tqdm import tqdm
 
 from perception3d.atomic import atomic_write_text
-from perception3d.config import load_config, to_dict
+from perception3d.config import DataSection, load_config, to_dict
 from perception3d.data.kitti import read_split_file
 from perception3d.experiments.isp_effect_capture import (
     Condition,
@@ -65,12 +65,12 @@ class IspEffectConfig:
     """``configs/fusion/isp_effect*.yaml``.
 
     Attributes:
-        data_root: synthetic KITTI-layout root (labels, LiDAR, calib, meta; radiance_2 and
-            depth_2 or its synth_config.yaml to regenerate them), or a real KITTI root
-            (image_2, velodyne, calib, label_2): its images are unprocessed and its LiDAR
-            completed to a depth map (:mod:`perception3d.isp.real_capture`).
-        split: ImageSets name of the evaluated frames (held out from every model).
-        max_frames: the first N frames of the split (None: all).
+        data: ``root``, a synthetic KITTI-layout root (labels, LiDAR, calib, meta;
+            radiance_2 and depth_2 or its synth_config.yaml to regenerate them), or a real
+            KITTI root (image_2, velodyne, calib, label_2): its images are unprocessed and its
+            LiDAR completed to a depth map (:mod:`perception3d.isp.real_capture`);
+            ``val_split``, the ImageSets name of the evaluated frames (held out from every
+            model); ``max_val_frames``, the first N frames of the split (None: all).
         conditions: capture conditions.
         isps: image sources, from ``none``, ``classical``, ``learned``, ``reference``.
         seg_weights: segmentation net (``fusion train-seg``).
@@ -89,13 +89,11 @@ class IspEffectConfig:
             (null: not counted); choose it before looking at the results.
     """
 
-    data_root: Path
+    data: DataSection
     seg_weights: Path
     painted_checkpoint: Path
     lidar_checkpoint: Path
     conditions: tuple[Condition, ...]
-    split: str = "val"
-    max_frames: int | None = None
     isps: tuple[str, ...] = ISP_CHOICES
     capture_seed: int = 0
     fog_seed: int = 0
@@ -121,6 +119,8 @@ class IspEffectConfig:
         names = [c.name for c in self.conditions]
         if not names or len(set(names)) != len(names):
             raise ValueError(f"conditions need unique names, got {names}")
+        if self.data.root is None:
+            raise ValueError("data.root must name the synthetic or real KITTI-layout root")
         if not 0 < self.confidence < 1:
             raise ValueError(f"confidence must be in (0, 1), got {self.confidence}")
 
@@ -136,6 +136,27 @@ class IspEffectConfig:
 def load_isp_effect_config(path: str | Path, overrides=()) -> IspEffectConfig:
     """Load an experiment config (``--set key=value`` overrides first)."""
     return load_config(path, IspEffectConfig, overrides)
+
+
+QUICK = ("data.max_val_frames=4", "bootstrap=20")  # --quick: minutes instead of hours
+
+
+def run_isp_effect_file(
+    config: str | Path,
+    overrides=(),
+    out: str | Path | None = None,
+    quick: bool = False,
+    data_root: str | Path | None = None,
+) -> tuple[dict, Path]:
+    """``perception3d isp-effect CONFIG [--quick] [--out DIR] [--data-root DIR]``: the
+    experiment of a config file (``quick``: 4 frames and 20 bootstrap resamples, before
+    ``overrides``; ``data_root`` replaces ``data.root``, after them) into ``out`` (default
+    ``outputs/isp_effect/<config name>``). Returns the summary and the folder."""
+    overrides = [*QUICK, *overrides] if quick else list(overrides)
+    if data_root is not None:
+        overrides.append(f"data.root={Path(data_root).resolve()}")
+    out = Path(out) if out is not None else Path("outputs") / "isp_effect" / Path(config).stem
+    return run_isp_effect(load_isp_effect_config(config, overrides), out), out
 
 
 def _pipeline(isp: str, condition: Condition):
@@ -201,7 +222,7 @@ def develop(cfg: IspEffectConfig, ids: list[str], radiance_root: Path, work: Pat
                 if fresh and png.is_file():  # written by an interrupted run: the same bytes
                     image = torch.from_numpy(read_image(png))[None]
                 else:
-                    rad, depth, exposure = load_scene(radiance_root, cfg.data_root, fid)
+                    rad, depth, exposure = load_scene(radiance_root, cfg.data.root, fid)
                     raw, meta, _, gain = capture_condition(
                         rad, depth, exposure, cond, cfg.capture_seed, int(fid)
                     )
@@ -211,7 +232,7 @@ def develop(cfg: IspEffectConfig, ids: list[str], radiance_root: Path, work: Pat
                     image = display_srgb(linear, gain)
                     save_png(png, image[0])
                 ref = torch.from_numpy(
-                    read_image(cfg.data_root / "training/image_2" / f"{fid}.png")
+                    read_image(cfg.data.root / "training/image_2" / f"{fid}.png")
                 )
                 rows[fid] = {
                     "psnr_db": float(psnr(image, ref[None])),
@@ -235,7 +256,7 @@ def _lidar_roots(cfg: IspEffectConfig, ids: list[str], work: Path) -> dict:
         link = clear / "training" / folder
         if not link.exists():
             link.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink((cfg.data_root / "training" / folder).resolve(), link)
+            os.symlink((cfg.data.root / "training" / folder).resolve(), link)
     roots = {"clear": clear}
     for cond in cfg.conditions:
         if cond.fog_mor_m is not None:
@@ -287,10 +308,10 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
 
     out = Path(out)
     work = out / "work"
-    ids = read_split_file(cfg.data_root / "ImageSets" / f"{cfg.split}.txt")
-    ids = ids[: cfg.max_frames] if cfg.max_frames else ids
+    ids = read_split_file(cfg.data.root / "ImageSets" / f"{cfg.data.val_split}.txt")
+    ids = ids[: cfg.data.max_val_frames]
     with torch_threads(cfg.threads):
-        radiance_root = ensure_radiance(cfg.data_root, ids, work / "radiance")
+        radiance_root = ensure_radiance(cfg.data.root, ids, work / "radiance")
         quality = develop(cfg, ids, radiance_root, work)
         lidar_roots = _lidar_roots(cfg, ids, work)
     floors: dict = {}
@@ -307,7 +328,7 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
         for detector in cfg.detectors:
             for isp in cfg.isps:
                 images = (
-                    cfg.data_root / "training" / "image_2"
+                    cfg.data.root / "training" / "image_2"
                     if isp == "reference"
                     else work / "images" / cond.name / isp / "image_2"
                 )
@@ -338,7 +359,7 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
         rows.append({"condition": cond, "detector": "lidar_only", "isp": "lidar_only",
                      "pred_dir": floors[lidar], "lidar": lidar})  # fmt: skip
     summary = summarize(cfg, ids, rows, quality, lidar_roots["clear"] / "training" / "label_2")
-    real = is_real_root(cfg.data_root, ids)
+    real = is_real_root(cfg.data.root, ids)
     summary["scene_source"] = "real" if real else "synthetic"
     if real:
         summary["depth_trust"] = depth_trust_summary(radiance_root, ids)

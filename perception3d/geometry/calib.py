@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from perception3d.atomic import atomic_write_text
-from perception3d.errors import KittiFormatError
+from perception3d.errors import KittiFormatError, read_utf8
 
 # Accepted key spellings: object benchmark first, tracking benchmark second.
 _KEY_ALIASES = {
@@ -86,13 +86,7 @@ class Calibration:
         """
         path = Path(path)
         mats: dict[str, np.ndarray] = {}
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise KittiFormatError(
-                path, f"expected UTF-8 text, got byte {exc.object[exc.start]:#04x} at offset "
-                f"{exc.start} (a binary or mis-encoded file?)",
-            ) from None  # fmt: skip
+        text = read_utf8(path, error=KittiFormatError)
         for lineno, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue

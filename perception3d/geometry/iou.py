@@ -218,6 +218,16 @@ def _cam_parts(boxes, name: str) -> tuple[np.ndarray, np.ndarray]:
     return rects, y_range
 
 
+def _pairwise(parts, boxes_a, boxes_b, criterion: str, use_height: bool) -> np.ndarray:
+    """All-pairs overlap of two box sets split by ``parts`` (:func:`_lidar_parts` or
+    :func:`_cam_parts`): BEV only, or times the height overlap (``use_height``)."""
+    mode = _mode(criterion)
+    (rects_a, h_a), (rects_b, h_b) = parts(boxes_a, "boxes_a"), parts(boxes_b, "boxes_b")
+    if not use_height:
+        h_a = h_b = np.zeros((0, 2))
+    return _overlap_kernel(rects_a, rects_b, h_a, h_b, use_height, mode)
+
+
 def bev_iou_lidar(boxes_a, boxes_b, criterion: Criterion = "union") -> np.ndarray:
     """Rotated bird's-eye-view IoU of LiDAR-frame boxes, all pairs.
 
@@ -240,10 +250,7 @@ def bev_iou_lidar(boxes_a, boxes_b, criterion: Criterion = "union") -> np.ndarra
         array([[1.    , 0.2255],
                [0.2255, 1.    ]])
     """
-    mode = _mode(criterion)
-    (rects_a, _), (rects_b, _) = _lidar_parts(boxes_a, "boxes_a"), _lidar_parts(boxes_b, "boxes_b")
-    no_z = np.zeros((0, 2))
-    return _overlap_kernel(rects_a, rects_b, no_z, no_z, False, mode)
+    return _pairwise(_lidar_parts, boxes_a, boxes_b, criterion, use_height=False)
 
 
 def iou3d_lidar(boxes_a, boxes_b, criterion: Criterion = "union") -> np.ndarray:
@@ -256,10 +263,7 @@ def iou3d_lidar(boxes_a, boxes_b, criterion: Criterion = "union") -> np.ndarray:
         >>> iou3d_lidar(boxes_a, [[0.0, 0.0, 1.0, 2.0, 2.0, 2.0, 0.0]])
         array([[0.33333333]])
     """
-    mode = _mode(criterion)
-    rects_a, z_a = _lidar_parts(boxes_a, "boxes_a")
-    rects_b, z_b = _lidar_parts(boxes_b, "boxes_b")
-    return _overlap_kernel(rects_a, rects_b, z_a, z_b, True, mode)
+    return _pairwise(_lidar_parts, boxes_a, boxes_b, criterion, use_height=True)
 
 
 def bev_iou_cam(boxes_a, boxes_b, criterion: Criterion = "union") -> np.ndarray:
@@ -274,10 +278,7 @@ def bev_iou_cam(boxes_a, boxes_b, criterion: Criterion = "union") -> np.ndarray:
 
     Returns, Raises: as ``bev_iou_lidar``.
     """
-    mode = _mode(criterion)
-    (rects_a, _), (rects_b, _) = _cam_parts(boxes_a, "boxes_a"), _cam_parts(boxes_b, "boxes_b")
-    no_z = np.zeros((0, 2))
-    return _overlap_kernel(rects_a, rects_b, no_z, no_z, False, mode)
+    return _pairwise(_cam_parts, boxes_a, boxes_b, criterion, use_height=False)
 
 
 def iou3d_cam(boxes_a, boxes_b, criterion: Criterion = "union") -> np.ndarray:
@@ -285,10 +286,7 @@ def iou3d_cam(boxes_a, boxes_b, criterion: Criterion = "union") -> np.ndarray:
 
     Args, Returns, Raises: as ``bev_iou_cam``; "a" divides by the volume of boxes_a.
     """
-    mode = _mode(criterion)
-    rects_a, y_a = _cam_parts(boxes_a, "boxes_a")
-    rects_b, y_b = _cam_parts(boxes_b, "boxes_b")
-    return _overlap_kernel(rects_a, rects_b, y_a, y_b, True, mode)
+    return _pairwise(_cam_parts, boxes_a, boxes_b, criterion, use_height=True)
 
 
 def iou_2d(boxes_a, boxes_b, criterion: Criterion = "union") -> np.ndarray:

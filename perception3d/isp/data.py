@@ -77,15 +77,16 @@ def synth_ids(root: str | Path, split: str | None) -> list[str]:
 def build_pool(
     synth_root: Path | None = None,
     synth_split: str | None = None,
-    max_synth: int = 0,
+    max_synth: int | None = 0,
     procedural: int = 0,
     seed: int = 0,
     real_images: Sequence[Path] = (),
     size_hw: tuple[int, int] = (375, 1242),
 ) -> list[Scene]:
-    """Load/generate the scenes (procedural ones seeded by ``seed``)."""
+    """Load/generate the scenes: the first ``max_synth`` frames of ``synth_root``'s split (None:
+    all of them), ``procedural`` procedural ones seeded by ``seed``, the ``real_images``."""
     scenes: list[Scene] = []
-    if synth_root is not None and max_synth > 0:
+    if synth_root is not None and (max_synth is None or max_synth > 0):
         for fid in synth_ids(synth_root, synth_split)[:max_synth]:
             rad, depth = load_radiance_frame(synth_root, fid)
             scenes.append(Scene(f"synth/{fid}", rad, depth))

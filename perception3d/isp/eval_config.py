@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Literal
 
+from perception3d.config import DataSection
 from perception3d.isp.pipeline import Weights
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalData(DataSection):
+    """``data:``: the held-out scenes.
+
+    Attributes:
+        root: a ``perception3d synth`` root; its ``val_split`` frames (with radiance_2 and
+            depth_2), the first ``max_val_frames``, are held-out scenes. Null: procedural
+            scenes only.
+        val_split: the ImageSets split of those frames (null: every frame of the root, for a
+            root no stage trained on, e.g. a fresh seed).
+        procedural: number of held-out procedural scenes (seeded by ``scene_seed``, which the
+            training configs do not use).
+        scene_seed: seed of the held-out procedural scenes.
+    """
+
+    val_split: str | None = "val"
+    max_val_frames: int | None = 20
+    procedural: int = 0
+    scene_seed: int = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -15,14 +36,7 @@ class EvalConfig:
 
     Attributes:
         weights: the learned stages' weight files.
-        synth_root: a ``perception3d synth`` root; its ``synth_split`` frames (with
-            radiance_2/depth_2) are the held-out scenes. Null: procedural scenes only.
-        synth_split: ImageSets split of held-out frames (``val``; null: every frame of the
-            root, for a root no stage trained on, e.g. a fresh seed).
-        max_synth: at most this many synthetic frames.
-        procedural: number of held-out procedural scenes (seeded by ``scene_seed``, which the
-            training configs do not use).
-        scene_seed: seed of the held-out procedural scenes.
+        data: the held-out scenes (:class:`EvalData`).
         seed: seed of the degradations.
         denoise: the classical baseline's denoiser.
         conditions: which conditions to run.
@@ -31,11 +45,7 @@ class EvalConfig:
     """
 
     weights: Weights = dataclasses.field(default_factory=Weights)
-    synth_root: Path | None = None
-    synth_split: str | None = "val"
-    max_synth: int = 20
-    procedural: int = 0
-    scene_seed: int = 1000
+    data: EvalData = dataclasses.field(default_factory=EvalData)
     seed: int = 1234
     denoise: Literal["bilateral", "nlmeans", "bm3d"] = "nlmeans"
     conditions: tuple[str, ...] = ("lowlight", "hdr", "haze")

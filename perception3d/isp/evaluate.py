@@ -235,11 +235,10 @@ def evaluate_config(cfg, out_dir: Path, log=print) -> dict:
     from perception3d.runtime import torch_threads
 
     with torch_threads(cfg.threads):
-        scenes = build_pool(
-            cfg.synth_root, cfg.synth_split, cfg.max_synth, cfg.procedural, cfg.scene_seed
-        )
+        d = cfg.data
+        scenes = build_pool(d.root, d.val_split, d.max_val_frames, d.procedural, d.scene_seed)
         if not scenes:
-            raise FileNotFoundError("no held-out scenes (synth_root frames or procedural)")
+            raise FileNotFoundError("no held-out scenes (data.root frames or data.procedural)")
         models = {k: load_isp_stage(getattr(cfg.weights, k), k) for k in ("raw", "hdr", "dehaze")}
         return evaluate(scenes, models, out_dir, cfg.seed, cfg.conditions, cfg.denoise, log=log,
                         precision=cfg.precision)  # fmt: skip

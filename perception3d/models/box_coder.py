@@ -27,6 +27,15 @@ def _check(t: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name} must be (..., {CODE_SIZE}), got {tuple(t.shape)}")
 
 
+def _components(values: torch.Tensor, name: str, anchors: torch.Tensor):
+    """The 7 components of ``values`` and of ``anchors`` (shapes checked) and the anchors'
+    BEV diagonal ``sqrt(dxa^2 + dya^2)``."""
+    _check(values, name)
+    _check(anchors, "anchors")
+    a = anchors.unbind(-1)
+    return values.unbind(-1), a, torch.sqrt(a[3] ** 2 + a[4] ** 2)
+
+
 def encode_boxes(boxes_lidar: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
     """Regression targets of ``boxes_lidar`` w.r.t. ``anchors``.
 
@@ -42,11 +51,8 @@ def encode_boxes(boxes_lidar: torch.Tensor, anchors: torch.Tensor) -> torch.Tens
         >>> encode_boxes(a, a).abs().sum().item()
         0.0
     """
-    _check(boxes_lidar, "boxes_lidar")
-    _check(anchors, "anchors")
-    xa, ya, za, dxa, dya, dza, ra = anchors.unbind(-1)
-    x, y, z, dx, dy, dz, r = boxes_lidar.unbind(-1)
-    diag = torch.sqrt(dxa**2 + dya**2)
+    box, anchor, diag = _components(boxes_lidar, "boxes_lidar", anchors)
+    (x, y, z, dx, dy, dz, r), (xa, ya, za, dxa, dya, dza, ra) = box, anchor
     return torch.stack(
         [
             (x - xa) / diag,
@@ -63,11 +69,8 @@ def encode_boxes(boxes_lidar: torch.Tensor, anchors: torch.Tensor) -> torch.Tens
 
 def decode_boxes(deltas: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
     """Inverse of :func:`encode_boxes`: (..., 7) deltas + anchors -> (..., 7) LiDAR boxes."""
-    _check(deltas, "deltas")
-    _check(anchors, "anchors")
-    xa, ya, za, dxa, dya, dza, ra = anchors.unbind(-1)
-    tx, ty, tz, tdx, tdy, tdz, tr = deltas.unbind(-1)
-    diag = torch.sqrt(dxa**2 + dya**2)
+    delta, anchor, diag = _components(deltas, "deltas", anchors)
+    (tx, ty, tz, tdx, tdy, tdz, tr), (xa, ya, za, dxa, dya, dza, ra) = delta, anchor
     return torch.stack(
         [
             tx * diag + xa,

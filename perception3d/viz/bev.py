@@ -227,7 +227,6 @@ def render_bev(
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
     grid = grid or BevGrid()
     sets = box_sets(
@@ -253,6 +252,17 @@ def render_bev(
     ax.imshow(layer, extent=(-y1, -y0, x0, x1), interpolation="nearest", origin="upper", zorder=0)
     ax.set_xlim(-y1, -y0)
     ax.set_ylim(x0, x1)
+    _draw_guides(ax, grid, rings_m, calib, image_width)
+    _draw_boxes(ax, sets, show_labels)
+    _draw_legend_and_title(ax, sets, show_legend, title)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    return np.ascontiguousarray(rgba[: grid.height, : grid.width, :3])
+
+
+def _draw_guides(ax, grid: BevGrid, rings_m, calib: Calibration | None, image_width: int) -> None:
+    """Range rings, camera 2's field of view (when ``calib`` is given) and the ego car."""
+    (x0, x1), (y0, y1) = grid.x_range_m, grid.y_range_m
     ring_color = np.array(RING_RGB) / 255.0
     theta = np.linspace(0.0, 2.0 * np.pi, 361)
     for r in rings_m:
@@ -268,7 +278,11 @@ def render_bev(
     ego = np.array([[2.0, 0.9], [-2.0, 0.9], [-2.0, -0.9], [2.0, -0.9], [2.0, 0.9]])
     u, v = _to_plot(ego)
     ax.plot(u, v, color="white", linewidth=1.0, zorder=1)
-    _draw_boxes(ax, sets, show_labels)
+
+
+def _draw_legend_and_title(ax, sets, show_legend: bool, title: str) -> None:
+    from matplotlib.lines import Line2D
+
     entries = legend_entries(sets)
     if show_legend and entries:
         handles = [Line2D([], [], color=np.array(c) / 255.0, linewidth=2) for _, c in entries]
@@ -277,6 +291,3 @@ def render_bev(
     if title:
         ax.text(0.5, 0.99, title, transform=ax.transAxes, ha="center", va="top", color="white",
                 fontsize=9, zorder=5)  # fmt: skip
-    canvas.draw()
-    rgba = np.asarray(canvas.buffer_rgba())
-    return np.ascontiguousarray(rgba[: grid.height, : grid.width, :3])

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from perception3d.data.dataset import LidarDetectionDataset, collate_batch, crop_to_fov
+from perception3d.data.dataset import crop_to_fov
+from perception3d.lidar.dataset import LidarDetectionDataset, collate_batch
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.data.sample import sample_from_frame
 from perception3d.lidar.global_aug import GlobalAugConfig, global_transforms

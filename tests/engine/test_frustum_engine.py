@@ -24,7 +24,7 @@ TINY_3D = [
 TINY_2D = [
     "model.channels=[8,8,16,16]", "model.neck_channels=8", "model.head_channels=8",
     "model.input_hw=[64,208]", "train.epochs=1", "train.batch_size=2", "data.crop_width=0",
-    "model.score_threshold=0.0", "model.max_detections=5",
+    "model.score_threshold=0.0", "model.max_detections=5", "model.pretrained_backbone=false",
 ]  # fmt: skip
 
 
@@ -85,3 +85,28 @@ def test_train_infer_evaluate(tiny_root, tmp_path, capsys):
     assert main(["frustum", "infer-2d", "--data-root", str(tiny_root), "--det2d", str(ckpt2d),
                  "--out", str(out), "--images", str(missing), "--no-progress",
                  "--overwrite"]) == 2  # fmt: skip
+
+
+@pytest.mark.slow
+def test_infer_runs_frustum_and_2d_configs(tiny_root, tmp_path, capsys):
+    """``perception3d infer CONFIG CKPT`` of the two Frustum PointNet tasks: the 3D stage behind
+    a 2D detector checkpoint, and the 2D detector alone; a detector config is refused for a
+    frustum checkpoint."""
+    ckpt3d = _train("3d", tiny_root, tmp_path / "f3d", TINY_3D)
+    ckpt2d = _train("2d", tiny_root, tmp_path / "f2d", TINY_2D)
+    configs = ROOT / "configs" / "frustum"
+    runs = ((configs / "frustum_pointnet.yaml", ckpt3d, TINY_3D, "p3d"),
+            (configs / "detector2d.yaml", ckpt2d, TINY_2D, "p2d"))  # fmt: skip
+    for config, ckpt, tiny, out in runs:
+        sets = [x for s in tiny for x in ("--set", s)]
+        args = ["infer", str(config), str(ckpt), "--det2d", str(ckpt2d), "--data-root",
+                str(tiny_root), "--out", str(tmp_path / out), "--no-progress", *sets]  # fmt: skip
+        assert main(args) == 0
+        assert sorted(p.name for p in (tmp_path / out).iterdir()) == ["000000.txt", "000008.txt"]
+    rows = read_label_file(tmp_path / "p2d" / "000008.txt")
+    assert rows and all(r.location == (-1000.0, -1000.0, -1000.0) for r in rows)  # 2D only
+    capsys.readouterr()
+    lite = ROOT / "configs" / "models" / "pointpillars_lite.yaml"
+    assert main(["infer", str(lite), str(ckpt3d), "--data-root", str(tiny_root),
+                 "--out", str(tmp_path / "p"), "--no-progress"]) == 2  # fmt: skip
+    assert "expected a 'detector' checkpoint" in capsys.readouterr().err

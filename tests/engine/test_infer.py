@@ -38,6 +38,12 @@ def test_detections_to_objects_round_trip(kitti_root):
     assert detections_to_objects(behind, ("Car",), frame.calib, frame.image_shape) == []
 
 
+def _infer_args(ckpt, root, out) -> list[str]:
+    """``perception3d infer`` of the lite config: checkpoint, root, output folder."""
+    return ["infer", str(CONFIGS / "pointpillars_lite.yaml"), str(ckpt), "--data-root",
+            str(root), "--out", str(out)]  # fmt: skip
+
+
 def test_infer_cli_writes_16_column_results(kitti_root, tmp_path, capsys):
     cfg = tiny_config(kitti_root)
     torch.manual_seed(0)
@@ -49,22 +55,8 @@ def test_infer_cli_writes_16_column_results(kitti_root, tmp_path, capsys):
         "--set",
         "model.postprocess.max_detections=20",
     ]
-    rc = main(
-        [
-            "infer",
-            str(CONFIGS / "pointpillars_lite.yaml"),
-            str(ckpt),
-            "--data-root",
-            str(kitti_root),
-            "--split",
-            "training",
-            "--out",
-            str(tmp_path / "pred"),
-            "--device",
-            "cpu",
-            *sets,
-        ]
-    )
+    extra = ["--split", "training", "--device", "cpu"]
+    rc = main([*_infer_args(ckpt, kitti_root, tmp_path / "pred"), *extra, *sets])
     assert rc == 0
     files = sorted((tmp_path / "pred").glob("*.txt"))
     assert [f.stem for f in files] == ["000000", "000008", "004139"]
@@ -79,16 +71,6 @@ def test_infer_cli_writes_16_column_results(kitti_root, tmp_path, capsys):
 def test_infer_with_a_mismatched_config_is_a_clear_error(kitti_root, tmp_path, capsys):
     cfg = tiny_config(kitti_root)
     ckpt = save_checkpoint(tmp_path / "m.pt", build_detector(cfg.model), None, 0, cfg)
-    rc = main(
-        [
-            "infer",
-            str(CONFIGS / "pointpillars_lite.yaml"),
-            str(ckpt),
-            "--data-root",
-            str(kitti_root),
-            "--out",
-            str(tmp_path / "pred"),
-        ]
-    )
+    rc = main(_infer_args(ckpt, kitti_root, tmp_path / "pred"))
     assert rc == 2
     assert "another model" in capsys.readouterr().err

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from perception3d.cli import main
-from perception3d.data.dataset import LidarDetectionDataset
 from perception3d.data.lidar_folder import LidarFolderDataset, read_lidar_labels
 from perception3d.engine.config import DataConfig, load_experiment
 from perception3d.engine.train import train
 from perception3d.errors import DataFormatError, MissingFrameError
+from perception3d.lidar.dataset import LidarDetectionDataset
 from tests.lidar_only_scenes import write_lidar_only
 
 CONFIG = Path(__file__).parents[2] / "configs" / "lidar_only" / "pointpillars_custom.yaml"

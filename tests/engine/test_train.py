@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from perception3d.data.dataset import LidarDetectionDataset
 from perception3d.engine.checkpoint import (
     CheckpointError,
     load_checkpoint,
@@ -19,6 +18,7 @@ from perception3d.engine.infer import load_detector, predict
 from perception3d.engine.train import train
 from perception3d.geometry.calib import boxes_cam_to_lidar
 from perception3d.geometry.iou import iou3d_lidar
+from perception3d.lidar.dataset import LidarDetectionDataset
 from perception3d.models.detector import build_detector
 from tests.models.conftest import tiny_config
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from perception3d.config import ConfigError
+from perception3d.config import ConfigError, DataSection
 from perception3d.engine.checkpoint import save_checkpoint
 from perception3d.engine.config import ExperimentConfig, load_experiment
 from perception3d.experiments.isp_effect import (
@@ -62,7 +62,7 @@ def _tiny_frustum_checkpoints(tmp_path: Path) -> tuple[Path, Path]:
 def test_frustum_checkpoints_come_in_pairs(tmp_path):
     with pytest.raises(ValueError, match="frustum_2d_checkpoint is set but frustum_3d"):
         IspEffectConfig(
-            data_root=tmp_path, seg_weights=tmp_path, painted_checkpoint=tmp_path,
+            data=DataSection(tmp_path), seg_weights=tmp_path, painted_checkpoint=tmp_path,
             lidar_checkpoint=tmp_path, conditions=(Condition("clean", "clean"),),
             frustum_2d_checkpoint=tmp_path / "f2d.pt",
         )  # fmt: skip
@@ -128,12 +128,11 @@ def test_runner_on_a_tiny_configuration(tmp_path, monkeypatch):
     )
     frustum_2d, frustum_3d = _tiny_frustum_checkpoints(tmp_path)
     cfg = IspEffectConfig(
-        data_root=root,
+        data=DataSection(root, val_split="all"),
         seg_weights=seg,
         painted_checkpoint=ckpts["pointpainting_lite"],
         lidar_checkpoint=ckpts["pointpillars_lite"],
         conditions=conditions,
-        split="all",
         bootstrap=4,
         threads=1,
         frustum_2d_checkpoint=frustum_2d,

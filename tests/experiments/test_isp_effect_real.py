@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from perception3d.config import DataSection
 from perception3d.engine.checkpoint import save_checkpoint
 from perception3d.engine.config import ExperimentConfig, load_experiment
 from perception3d.experiments.isp_effect import IspEffectConfig, run_isp_effect
@@ -68,7 +69,7 @@ def test_runner_on_a_real_frame(kitti_root, tmp_path):
         )
     conditions = (Condition("clean", "clean"), Condition("fog", "haze", 50.0))
     cfg = IspEffectConfig(
-        data_root=root,
+        data=DataSection(root),
         seg_weights=seg,
         painted_checkpoint=ckpts["pointpainting_lite"],
         lidar_checkpoint=ckpts["pointpillars_lite"],

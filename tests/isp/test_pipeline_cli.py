@@ -153,7 +153,7 @@ def test_isp_train_and_eval_commands(tmp_path, capsys):
         "--out",
         str(tmp_path / "ev"),
         "--set",
-        "procedural=1",
+        "data.procedural=1",
         "--set",
         "denoise=bilateral",
     ]

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from perception3d.data.dataset import LidarDetectionDataset
 from perception3d.data.gt_database import create_gt_database
 from perception3d.engine.config import load_experiment
+from perception3d.lidar.dataset import LidarDetectionDataset
 from perception3d.lidar.global_aug import global_transforms
 from perception3d.lidar.pipeline import build_augmentation
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from perception3d.data.dataset import LidarDetectionDataset, collate_batch
 from perception3d.engine.config import load_experiment
 from perception3d.engine.infer import voxel_batch
+from perception3d.lidar.dataset import LidarDetectionDataset, collate_batch
 from perception3d.models.anchors import AnchorTargetAssigner
 from perception3d.models.detector import build_detector
 from perception3d.models.losses import AnchorTargets

@@ -10,9 +10,9 @@ import torch
 
 from perception3d.checkpoint import read_checkpoint
 from perception3d.cli import main
-from perception3d.data.dataset import LidarDetectionDataset
 from perception3d.data.kitti import KittiObjectDataset, read_image
 from perception3d.engine.config import load_experiment
+from perception3d.lidar.dataset import LidarDetectionDataset
 from perception3d.models.detector import VoxelBatch, build_detector
 from perception3d.models.fusion import (
     load_expanded_state,

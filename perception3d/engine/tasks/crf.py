@@ -95,7 +95,7 @@ class CrfTask(Task):
 
     def prepare(self, progress: bool) -> None:
         d, seed = self.config.data, self.config.train.seed
-        pool = build_pool(d.root, d.train_split, d.max_train_frames or 0, d.procedural, seed + 1)
+        pool = build_pool(d.root, d.train_split, d.max_train_frames, d.procedural, seed + 1)
         if len(pool) < 2:
             raise ValueError(f"task crf: needs at least 2 scenes, got {len(pool)}")
         n_val = max(1, len(pool) // 10)

@@ -1,7 +1,7 @@
 """Task of the voxel 3D detectors (PointPillars, SECOND, and PointPainting: PointPillars on
 painted points): ``task: detector`` configs, ``configs/models/*.yaml``.
 
-Batches: the training split through :class:`~perception3d.data.dataset.LidarDetectionDataset`
+Batches: the training split through :class:`~perception3d.lidar.dataset.LidarDetectionDataset`
 (FOV crop, the ``augmentation:`` transforms seeded by (seed, epoch, index), range crop,
 voxels, anchor targets) in the order of
 :class:`~perception3d.engine.distributed.EpochSampler`; loss: the detector's own
@@ -19,13 +19,14 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from perception3d.data.dataset import LidarDetectionDataset, collate_batch
+from perception3d.config import require_root
 from perception3d.engine.checkpoint import load_checkpoint
-from perception3d.engine.config import ExperimentConfig, require_root
+from perception3d.engine.config import ExperimentConfig
 from perception3d.engine.distributed import DistInfo, EpochSampler
 from perception3d.engine.infer import voxel_batch
 from perception3d.engine.task import Task, model_device, unwrap
 from perception3d.engine.validate import validate
+from perception3d.lidar.dataset import LidarDetectionDataset, collate_batch
 from perception3d.lidar.pipeline import build_augmentation
 from perception3d.models.anchors import AnchorTargetAssigner
 from perception3d.models.detector import VoxelDetector, build_detector
@@ -35,21 +36,16 @@ from perception3d.models.losses import AnchorTargets
 def build_datasets(cfg: ExperimentConfig):
     """Training and validation datasets of an experiment (training with augmentation and
     anchor targets; no validation set when ``validate_every`` is 0)."""
-    model_cfg, data = cfg.model, cfg.data
-    common = {"fov_only": data.fov_only, "fov_rule": data.fov_rule,
-              "point_source": data.point_source,
-              "point_features": model_cfg.point_features,
-              "data_format": data.format}  # fmt: skip
-    train_ds = LidarDetectionDataset(
-        data.root, data.train_split, model_cfg.voxel,
-        transforms=build_augmentation(cfg.augmentation),
-        assign_targets=AnchorTargetAssigner(model_cfg), training=True, seed=cfg.train.seed,
-        max_frames=data.max_train_frames, **common,
+    data = cfg.data
+    train_ds = LidarDetectionDataset.of_experiment(
+        cfg, data.root, data.train_split, transforms=build_augmentation(cfg.augmentation),
+        assign_targets=AnchorTargetAssigner(cfg.model), training=True, seed=cfg.train.seed,
+        max_frames=data.max_train_frames,
     )  # fmt: skip
     val_ds = None
     if cfg.train.validate_every > 0:
-        val_ds = LidarDetectionDataset(
-            data.root, data.val_split, model_cfg.voxel, max_frames=data.max_val_frames, **common
+        val_ds = LidarDetectionDataset.of_experiment(
+            cfg, data.root, data.val_split, max_frames=data.max_val_frames
         )
     return train_ds, val_ds
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from perception3d.config import require_root
 from perception3d.data.frustums import (
     boxes_cam_to_frustum,
     frustum_angle,
@@ -32,7 +33,6 @@ from perception3d.data.frustums import (
     sample_points,
 )
 from perception3d.data.kitti import KittiObjectDataset
-from perception3d.engine.config import require_root
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.frustum_config import FrustumExperiment
 from perception3d.engine.frustum_infer import (

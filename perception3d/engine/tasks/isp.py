@@ -116,7 +116,7 @@ class IspTask(Task):
 
     def prepare(self, progress: bool) -> None:
         d, seed = self.config.data, self.config.train.seed
-        self.pool = build_pool(d.root, d.train_split, d.max_train_frames or 0, d.procedural,
+        self.pool = build_pool(d.root, d.train_split, d.max_train_frames, d.procedural,
                                seed + 1)  # fmt: skip
         self.real = build_pool(real_images=d.real_images) if d.real_images else []
         if self.config.model.stage == "hdr":

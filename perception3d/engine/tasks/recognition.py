@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from perception3d.config import require_root
 from perception3d.data.objectnet3d import ObjectNet3DDataset
 from perception3d.data.off import TriangleMesh, sample_surface
-from perception3d.engine.config import require_root
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.objectnet3d_config import RecognitionData, RecognitionExperiment
 from perception3d.engine.task import Task, count_index_batches, index_batches, model_device

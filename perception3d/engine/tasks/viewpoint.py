@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from perception3d.config import require_root
 from perception3d.data.objectnet3d import ObjectNet3DDataset
-from perception3d.engine.config import require_root
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.objectnet3d_config import ViewpointExperiment
 from perception3d.engine.objectnet3d_viewpoint import (

@@ -40,8 +40,8 @@ def predict_sweeps(
     """
     import torch
 
-    from perception3d.data.dataset import LidarDetectionDataset
     from perception3d.engine.infer import load_detector, predict
+    from perception3d.lidar.dataset import LidarDetectionDataset
 
     cfg = None
     if config is not None:
@@ -54,16 +54,7 @@ def predict_sweeps(
     for s in sweeps:
         by_root.setdefault(s.root, []).append(s.frame_id)
     for root, ids in by_root.items():
-        ds = LidarDetectionDataset(
-            root,
-            "training",
-            exp.model.voxel,
-            fov_only=exp.data.fov_only,
-            fov_rule=exp.data.fov_rule,
-            ids=ids,
-            point_source=exp.data.point_source,
-            point_features=exp.model.point_features,
-        )
+        ds = LidarDetectionDataset.of_experiment(exp, root, "training", ids=ids)
         for fid, objects in predict(model, ds, torch.device("cpu"), progress=False):
             out[f"{root}/{fid}"] = objects
     return out
