@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 
 import numpy as np
@@ -15,6 +14,7 @@ from perception3d.cli import main
 from perception3d.errors import DataFormatError
 from perception3d.viz.canvas import save_png
 from perception3d.viz.report import build_report, is_kitti_result
+from tests.viz.chromium import chromium_path
 
 MAGENTA = (255, 0, 255)
 HEADER_RGB = (0x1F, 0x3A, 0x5F)
@@ -79,19 +79,12 @@ def test_errors_name_the_file(tmp_path):
         build_report([empty], tmp_path / "r.html")
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    pytest.skip("no Chromium (Debian package 'chromium', installed by `make test`)")
-
-
 def test_report_renders_in_headless_chromium(run_dir, tmp_path):
     html_path = tmp_path / "report.html"
     assert main(["report", str(run_dir), "--out", str(html_path), "--title", "chromium check"]) == 0
     shot = tmp_path / "shot.png"
     cmd = [
-        _chromium(),
+        chromium_path(),
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
