@@ -9,9 +9,9 @@ in float64, at one torch thread. The REFERENCE numbers were printed by this modu
 files before conversion; files added later (``frustum_detector2d_dr``) by ``signatures`` on the
 file as released. ``pointpillars_lite_synth``: replaced after the conversion by its fine-tune on
 the generator with the LiDAR sensor model fitted to real sweeps (issue 15; weights README), its
-numbers re-recorded from the new file. ``isp_hdr``: its highlight network was fine-tuned after the conversion
-(issue 18, ``configs/isp/finetune_hdr_highlights.yaml``) and its numbers re-recorded from the
-new file; its response estimator is the converted file's, which
+numbers re-recorded from the new file. ``isp_hdr``: its highlight network was fine-tuned after
+the conversion (issue 18, ``configs/isp/finetune_hdr_highlights.yaml``) and its numbers
+re-recorded from the new file; its response estimator is the converted file's, which
 ``test_the_hdr_stage_keeps_its_response_estimator`` checks against numbers recorded from the
 file before the fine-tune.
 """
