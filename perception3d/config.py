@@ -2,7 +2,8 @@
 
 One loader for every config in ``configs/``: unknown keys, missing keys and values of the wrong
 type are errors that name the file and the dotted key; paths are resolved relative to the YAML
-file; ``--set a.b=value`` overrides are applied before validation. Derived values belong in
+file, and paths given by ``--set a.b=value`` overrides relative to the working directory (as any
+command-line path); overrides are applied before validation. Derived values belong in
 properties of the dataclasses, never in the YAML.
 """
 
@@ -122,13 +123,33 @@ def apply_overrides(data: dict, overrides: Iterable[str], source: str = "--set")
                     raise ConfigError(f"{source}: override {key!r}: {p!r} is not a mapping")
             node = node[p]
         try:
-            node[parts[-1]] = yaml.safe_load(raw)
+            node[parts[-1]] = _from_command_line(yaml.safe_load(raw))
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or type(exc).__name__
             raise ConfigError(
                 f"{source}: override {item!r}: the value is not valid YAML ({problem})"
             ) from None
     return out
+
+
+class _CommandLineText(str):
+    """A string given by a ``--set`` override: as a path, relative to the working directory."""
+
+
+def _from_command_line(value: Any) -> Any:
+    if isinstance(value, str):
+        return _CommandLineText(value)
+    if isinstance(value, list):
+        return [_from_command_line(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _CommandLineText):
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def from_dict(
@@ -185,6 +206,8 @@ def _type_name(tp: Any) -> str:
 def _convert(tp: Any, value: Any, source: str, key: str, base_dir: Path | None) -> Any:
     origin = get_origin(tp)
     args = get_args(tp)
+    if tp is not Path and origin not in (Union, types.UnionType, tuple, list, typing.Tuple):  # noqa: UP006
+        value = _plain(value)  # only a Path keeps the mark of the command line
     bad = ConfigError(f"{source}: {key!r} expected {_type_name(tp)}, got {value!r}")
 
     if tp is Any:
@@ -225,6 +248,8 @@ def _convert(tp: Any, value: Any, source: str, key: str, base_dir: Path | None) 
     if tp is Path:
         if isinstance(value, (str, Path)):
             p = Path(value).expanduser()
+            if isinstance(value, _CommandLineText):
+                return p.resolve()
             if not p.is_absolute() and base_dir is not None:
                 p = (base_dir / p).resolve()
             return p

@@ -93,7 +93,7 @@ def run_demo(
     table = format_kitti_table(result)
     times["evaluation"] = time.perf_counter()
 
-    pictures = draw_pictures(dataset, pred, exp.model.voxel.point_range_m, out_dir, progress)
+    pictures = draw_pictures(dataset, pred, out_dir, progress)
     times["pictures"] = time.perf_counter()
     summary = _summary(root, dataset, weights, result, model.classes, pictures, times)
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
@@ -102,15 +102,13 @@ def run_demo(
     return summary
 
 
-def draw_pictures(dataset, pred: dict, point_range_m, out_dir: Path, progress: bool) -> list[str]:
-    """BEV + image_2 pictures of the first frames, predictions coloured TP / FP / FN: the
-    detector's range, drawn at 0.1 m per pixel; views a frame lacks are skipped."""
-    from perception3d.viz.bev import BevGrid
+def draw_pictures(dataset, pred: dict, out_dir: Path, progress: bool) -> list[str]:
+    """BEV + image_2 pictures of the first frames, predictions coloured TP / FP / FN, the BEV
+    zoomed to the ground truth and predictions; views a frame lacks are skipped."""
     from perception3d.viz.canvas import save_png
     from perception3d.viz.frame import VizOptions, render_frame
 
-    x_min, y_min, _, x_max, y_max, _ = point_range_m
-    options = VizOptions(views=("bev", "image"), bev_grid=BevGrid((x_min, x_max), (y_min, y_max)))
+    options = VizOptions(views=("bev", "image"))
     pictures = []
     for fid in tqdm(dataset.ids[:NUM_PICTURES], desc="pictures", disable=not progress):
         with warnings.catch_warnings():

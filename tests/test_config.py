@@ -53,6 +53,29 @@ def test_loads_nested_and_resolves_paths(tmp_path):
     assert to_dict(cfg)["voxel"] == {"size_m": [0.25, 0.25, 4.0], "max_points": 32}
 
 
+def test_override_paths_are_relative_to_the_working_directory(tmp_path, monkeypatch):
+    """A path in the YAML is relative to the YAML file; a path typed on the command line
+    (``--set``) to the folder the command runs in, as every other command-line path."""
+    import pickle
+
+    import yaml
+
+    conf = tmp_path / "configs"
+    conf.mkdir()
+    p = conf / "exp.yaml"
+    p.write_text("name: a\ndata_root: ../data\nvoxel: {size_m: [1, 1, 1]}\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert load_config(p, Experiment).data_root == (tmp_path / "data").resolve()
+    cfg = load_config(p, Experiment, ["data_root=runs/d", "name=b", "classes=[Car, Van]"])
+    assert cfg.data_root == (work / "runs" / "d").resolve()
+    # the strings keep no trace of where they came from: they dump and pickle as plain str
+    assert type(cfg.name) is str and all(type(c) is str for c in cfg.classes)
+    assert yaml.safe_load(yaml.safe_dump(to_dict(cfg)))["name"] == "b"
+    assert type(pickle.loads(pickle.dumps(to_dict(cfg)))["name"]) is str
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [

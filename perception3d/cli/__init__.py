@@ -23,6 +23,7 @@ from perception3d.cli import (
     kitti,
     objectnet3d,
     sim2real,
+    view,
     viz,
 )
 
@@ -36,6 +37,7 @@ AREAS = (
     interop,
     data,
     viz,
+    view,
     evaluate,
     objectnet3d,
     sim2real,

@@ -26,6 +26,14 @@ def _cmd_paint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval_seg_lidar(args: argparse.Namespace) -> int:
+    from perception3d.engine.seg_lidar_eval import run_seg_lidar_eval
+
+    metrics = run_seg_lidar_eval(args.seg, args.data_root, args.split, args.images, args.out)
+    print(json.dumps(metrics, indent=1))
+    return 0
+
+
 def _cmd_frustum_infer(args: argparse.Namespace) -> int:
     from perception3d.engine.frustum_infer import run_frustum_inference
 
@@ -65,6 +73,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--fov-only", action="store_true", help="store only the points inside image_2")
     q.add_argument("--max-frames", type=int, default=None, help="first N frames of the split")
     q.set_defaults(func=_cmd_paint)
+    q = add_command(
+        fusion, "eval-seg-lidar",
+        "segmentation IoU on frames without masks: labels from the LiDAR points in 3D boxes",
+        "perception3d fusion eval-seg-lidar --data-root /data/kitti --split val "
+        "--seg perception3d/assets/weights/segnet_synth.pt --out seg_real.json",
+    )  # fmt: skip
+    q.add_argument("--data-root", type=Path, required=True,
+                   help="KITTI-layout root with image_2, velodyne, calib, label_2")  # fmt: skip
+    q.add_argument("--seg", type=Path, required=True, help="segmentation weights")
+    q.add_argument("--split", default="val", help="ImageSets name (default: val)")
+    q.add_argument("--images", type=Path, default=None,
+                   help="folder of <id>.png replacing image_2")  # fmt: skip
+    q.add_argument("--out", type=Path, default=None, help="write the metrics JSON here")
+    q.set_defaults(func=_cmd_eval_seg_lidar)
     p = sub.add_parser("frustum", help="Frustum PointNet: 2D image detector + 3D frustum stage")
     fr = p.add_subparsers(dest="frustum_command", metavar="FRUSTUM_COMMAND", required=True)
     for name, config in (("train-2d", "detector2d"), ("train-3d", "frustum_pointnet")):

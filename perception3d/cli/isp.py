@@ -43,6 +43,19 @@ def _cmd_isp_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_isp_iq_report(args: argparse.Namespace) -> int:
+    from perception3d.experiments.iq_report import (
+        format_iq_table,
+        load_iq_report_config,
+        run_iq_report,
+    )
+
+    result = run_iq_report(load_iq_report_config(args.config, args.set), args.out)
+    print(format_iq_table(result["table"]))
+    print(f"wrote {args.out / 'iq_report.json'}, the plots and {args.out / 'iq_report.html'}")
+    return 0
+
+
 def _cmd_isp_effect(args: argparse.Namespace) -> int:
     from perception3d.experiments.isp_effect import run_isp_effect_file
 
@@ -88,6 +101,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--split", default=None, help="ImageSets split (default: every frame)")
     add_set_option(q)
     q.set_defaults(func=_cmd_isp_run)
+    q = add_command(
+        isp, "iq-report",
+        "image quality (MTF50, SNR, dynamic range, colour, vignetting, distortion, texture) of "
+        "ISPs on rendered test charts",
+        "perception3d isp iq-report configs/isp/iq_report.yaml --out outputs/iq_report",
+    )  # fmt: skip
+    q.add_argument("config", type=Path, help="IQ report config YAML (configs/isp/iq_report.yaml)")
+    q.add_argument("--out", type=Path, required=True, help="folder for JSON, PNG plots, HTML")
+    add_set_option(q)
+    q.set_defaults(func=_cmd_isp_iq_report)
     p = add_command(
         sub, "isp-effect",
         "ISP effect on PointPainting and Frustum PointNet under clean/low-light/HDR/haze",

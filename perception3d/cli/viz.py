@@ -22,7 +22,10 @@ def _run_viz(args: argparse.Namespace) -> int:
     from perception3d.viz.frame import VizOptions, visualize
     from perception3d.viz.sequence import visualize_sequence
 
-    x0, x1, y0, y1 = args.bev_range
+    grid = None
+    if args.bev_range is not None:
+        x0, x1, y0, y1 = args.bev_range
+        grid = BevGrid((x0, x1), (y0, y1))
     options = VizOptions(
         views=tuple(args.views),
         classes=tuple(args.classes),
@@ -31,7 +34,7 @@ def _run_viz(args: argparse.Namespace) -> int:
         difficulty=args.difficulty,
         score_threshold=args.score_threshold,
         color_by=args.color_by,
-        bev_grid=BevGrid((x0, x1), (y0, y1), args.bev_resolution),
+        bev_grid=grid,
         backend_3d=args.renderer_3d,
         width=args.width,
     )
@@ -67,7 +70,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub,
         "viz",
         "draw a frame (BEV, image_2, 3D, range image) with GT and predictions",
-        "perception3d viz --data-root tests/data/kitti_samples --frame 000008 --out frame.png",
+        "perception3d viz --data-root tests/data/kitti_samples --frame 000008 "
+        "--views bev,3d,image --out frame.png\n"
+        "perception3d viz --data-root data/synthkitti --frames 000000 000001 --out seq.gif",
         description="Draw a KITTI-layout frame: the sweep, ground truth, predictions with "
         "scores, and TP/FP/FN by the KITTI evaluator's rules when --pred-dir is given. "
         "--frame writes one PNG; --frames/--split write a GIF or MP4 over frames.",
@@ -106,19 +111,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--bev-range",
         type=_bev_range,
-        default=(-20.0, 70.0, -40.0, 40.0),
+        default=None,
         metavar="XMIN,XMAX,YMIN,YMAX",
-        help="BEV extent in metres, LiDAR frame (default: -20,70,-40,40)",
+        help="least BEV extent in metres, LiDAR frame, widened to the panel (default: zoom to "
+        "the ground truth and predictions)",
     )
-    p.add_argument("--bev-resolution", type=float, default=0.1, help="metres per BEV pixel")
     p.add_argument("--width", type=int, default=1242, help="width of the picture in pixels")
     p.set_defaults(func=_cmd_viz)
     p = add_command(
-        sub, "report",
-        "gather a run's metrics (JSON) and pictures into one self-contained HTML page",
-        "perception3d report outputs/demo --out report.html",
-    )  # fmt: skip
-    p.add_argument("sources", nargs="+", type=Path, help="folders or files (*.json, *.png, *.gif)")
+        sub,
+        "report",
+        "one self-contained HTML page of a run: summary tables and plots first, interactive "
+        "views (pages of `perception3d view`), the raw JSON folded",
+        "perception3d report outputs/run7 --out outputs/run7/report.html",
+    )
+    p.add_argument(
+        "sources",
+        nargs="+",
+        type=Path,
+        help="folders or files (*.json, *.md, *.png, *.gif, *.jpg, view *.html)",
+    )
     p.add_argument("--out", type=Path, required=True, help="the HTML file to write")
     p.add_argument("--title", default="perception3d report")
     p.set_defaults(func=_cmd_report)

@@ -42,7 +42,7 @@ def build_detector2d(cfg: Detector2DExperiment) -> CenterNet2D:
     m = cfg.model
     return CenterNet2D(
         m.classes, m.channels, m.neck_channels, m.head_channels, m.input_hw,
-        m.score_threshold, m.max_detections,
+        m.score_threshold, m.max_detections, m.backbone, m.freeze_backbone,
     )  # fmt: skip
 
 

@@ -52,9 +52,13 @@ class IspLoss:
         hdr_mu_law_weight: weight of the mu-law L1 term of the HDR loss (with 1, the boost of
             clipped highlights stayed near the median of their log radiance, about 2x the
             clip level).
+        hdr_true_crf: ``hdr``: invert each capture's true camera response instead of the
+            model's estimate, so that only the highlight network learns (the response
+            estimator is trained by ``task: crf``).
     """
 
     hdr_mu_law_weight: float = 4.0
+    hdr_true_crf: bool = False
 
 
 def _train_isp() -> TrainConfig:
@@ -87,9 +91,23 @@ class CrfData(IspData):
 
     Attributes:
         captures_per_scene: whole-frame HDR captures per scene.
+        pixels_per_capture: unsaturated pixels sampled from each capture for the response's
+            image-domain loss (``loss.pixel_weight``; 0 when that weight is 0).
     """
 
     captures_per_scene: int = 8
+    pixels_per_capture: int = 2048
+
+
+@dataclass(frozen=True)
+class CrfLoss:
+    """``loss:`` of the response estimator: cross entropy of the curve family + 5 x L1 of the
+    power law's gamma, plus ``pixel_weight`` x the mu-law L1 of the linearization on sampled
+    pixels (:func:`perception3d.isp.losses.crf_pixel_loss`: a wrong estimate costs what it
+    costs the HDR metric; 0: off, the first shipped estimator).
+    """
+
+    pixel_weight: float = 0.0
 
 
 def _train_crf() -> TrainConfig:
@@ -107,6 +125,7 @@ class CrfExperiment:
     model: IspModelConfig = field(default_factory=lambda: IspModelConfig("hdr", crf="stats"))
     data: CrfData = field(default_factory=CrfData)
     train: TrainConfig = field(default_factory=_train_crf)
+    loss: CrfLoss = field(default_factory=CrfLoss)
     task: Literal["crf"] = "crf"
 
     kind: ClassVar[str] = "isp_hdr"

@@ -336,5 +336,6 @@ def write_outputs(summary: dict, out: Path) -> None:
     atomic_write_text(out / "isp_effect.md", markdown_table(summary))
     plot(summary, out / "isp_effect.png")
     names = [DETECTOR_TITLES.get(d, d).split(" (")[0] for d in fused_detectors(summary)]
-    build_report([out / "isp_effect.json", out / "isp_effect.png"], out / "report.html",
+    sources = [out / "isp_effect.md", out / "isp_effect.json", out / "isp_effect.png"]
+    build_report(sources, out / "report.html",
                  f"perception3d ISP effect on {' and '.join(names)}")  # fmt: skip

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import torch
 
-from perception3d.config import from_dict
-from perception3d.engine.config import ExperimentConfig
+from perception3d.engine.config import experiment_from_dict
 from perception3d.models.anchors import make_anchors
 from perception3d.models.box_coder import ResidualBoxCoder
 from perception3d.models.detector import Detections, VoxelBatch
@@ -45,7 +44,7 @@ class OnnxPointPillars:
     def __init__(self, meta: str | Path, threads: int | None = None) -> None:
         meta = Path(meta)
         info = json.loads(meta.read_text())
-        self.cfg = from_dict(ExperimentConfig, info["config"], source=str(meta)).model
+        self.cfg = experiment_from_dict(info["config"], source=str(meta)).model
         self.pfe = session(meta.parent / info["pfe"]["file"], threads)
         self.rpn = session(meta.parent / info["rpn"]["file"], threads)
         nx, ny, _ = self.cfg.voxel.grid_size_xyz

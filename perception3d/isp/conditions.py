@@ -133,6 +133,46 @@ def make_hdr_sample(
     return ImageSample(quantize8(ldr), hdr, {"crf_gamma": torch.tensor([gamma])})
 
 
+def true_crf(samples: list[ImageSample]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The responses of HDR samples (:func:`make_hdr_sample`) in :class:`HdrNet`'s form:
+    ``(w_srgb (B, 1), gamma (B, 1))``, ``w_srgb`` 1 for the sRGB curve (``gamma`` then
+    unused, 2.2), 0 for a power law of ``gamma``.
+
+    Example:
+        >>> s = [ImageSample(torch.zeros(1), torch.zeros(1), {"crf_gamma": torch.tensor([g])})
+        ...      for g in (0.0, 2.4)]
+        >>> w, g = true_crf(s)
+        >>> w.flatten().tolist(), [round(v, 2) for v in g.flatten().tolist()]
+        ([1.0, 0.0], [2.2, 2.4])
+    """
+    gammas = torch.cat([s.extras["crf_gamma"].float().view(1) for s in samples])
+    is_srgb = gammas == 0.0
+    w = is_srgb.float().view(-1, 1)
+    return w, torch.where(is_srgb, torch.full_like(gammas, 2.2), gammas).view(-1, 1)
+
+
+def sample_hdr_pixels(
+    sample: ImageSample, count: int, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``count`` random (pixel, channel) values of an HDR capture (:func:`make_hdr_sample`,
+    batch of one) among its unsaturated pixels (max channel below 0.95; all pixels if none
+    is): (ldr (K,), reference (K,), the reference's peak ()), for losses on the response.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> s = make_hdr_sample(torch.rand(1, 3, 16, 16) * 4, rng)
+        >>> ldr, ref, peak = sample_hdr_pixels(s, 64, rng)
+        >>> ldr.shape, bool((ldr < 0.95).all()), bool(peak == s.reference_linear.max())
+        (torch.Size([64]), True, True)
+    """
+    ldr, ref = sample.input_srgb[0], sample.reference_linear[0]  # (3, H, W)
+    ok = (ldr.amax(0) < 0.95).flatten()
+    idx = torch.nonzero(ok).flatten() if ok.any() else torch.arange(ok.numel())
+    pick = idx[torch.from_numpy(rng.integers(0, idx.numel(), count))]
+    chan = torch.from_numpy(rng.integers(0, 3, count))
+    return ldr.flatten(1)[chan, pick], ref.flatten(1)[chan, pick], ref.max()
+
+
 def make_haze_sample(
     radiance: torch.Tensor, depth_m: torch.Tensor, rng: np.random.Generator
 ) -> ImageSample:

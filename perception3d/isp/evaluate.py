@@ -2,7 +2,8 @@
 hard conditions; JSON metrics and a side-by-side PNG grid.
 
 Per condition (inputs made by :mod:`perception3d.isp.conditions`, each frame seeded by
-``(seed, frame, condition)``):
+``(seed, frame, condition)``, the condition by its place in ``EVAL_CONDITIONS``, so that a run
+of some conditions draws the same captures as the full run):
 
 - lowlight: input raw + metadata; none = bilinear demosaic, white balance, colour matrix;
   classical = Malvar demosaic + NL-means; learned = RawUNet; sRGB PSNR/SSIM.
@@ -120,9 +121,12 @@ def evaluate(
     result: dict = {"conditions": {}, "frames": [s.name for s in scenes], "seed": seed}
     rows = []
     t0 = time.time()
-    for ci, condition in enumerate(conditions):
+    for condition in conditions:
         per: dict[str, list[dict]] = {m: [] for m in METHODS}
         infos = []
+        if condition not in EVAL_CONDITIONS:
+            raise ValueError(f"condition must be one of {EVAL_CONDITIONS}, got {condition!r}")
+        ci = EVAL_CONDITIONS.index(condition)  # a run of one condition draws the full run's
         for fi, scene in enumerate(scenes):
             rng = np.random.default_rng([seed, fi, ci])
             outs, ref, info = run_condition(condition, scene, rng, models, denoise)

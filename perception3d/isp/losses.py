@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from perception3d.isp.color import linear_to_srgb, mu_law
+from perception3d.isp.color import linear_to_srgb, mu_law, srgb_to_linear
 from perception3d.isp.metrics import hdr_normalizer, ms_ssim
 
 
@@ -49,3 +49,35 @@ def masked_log_l1(pred_hdr, target_hdr, mask: torch.Tensor, eps: float = 1e-3):
     err = (torch.log(pred_hdr.clamp_min(0) + eps) - torch.log(target_hdr.clamp_min(0) + eps)).abs()
     w = mask.expand_as(err)
     return (err * w).sum() / w.sum().clamp_min(1.0)
+
+
+def hdr_loss(pred_hdr, target_hdr, saturation: torch.Tensor, mu_law_weight: float = 4.0):
+    """The HDR stage's training loss: :func:`log_l1` + ``mu_law_weight`` x :func:`mu_law_l1`
+    + :func:`masked_log_l1` over the saturated pixels (``saturation`` (B, 1, H, W) in [0, 1])."""
+    mu = mu_law_weight * mu_law_l1(pred_hdr, target_hdr)
+    return log_l1(pred_hdr, target_hdr) + mu + masked_log_l1(pred_hdr, target_hdr, saturation)
+
+
+def crf_pixel_loss(
+    w_srgb: torch.Tensor,
+    gamma: torch.Tensor,
+    ldr_px: torch.Tensor,
+    ref_px: torch.Tensor,
+    peak: torch.Tensor,
+    mu: float = 5000.0,
+) -> torch.Tensor:
+    """Cost of an estimated camera response where the HDR stage is measured: L1 of the
+    mu-law images (normalized by each capture's reference peak, as :func:`mu_psnr` does) of
+    the linearization ``w srgb^-1(v) + (1 - w) v^gamma`` against the reference, on sampled
+    unsaturated pixels. A wrong gamma costs most where it matters to the metric (dark frames
+    whose peak is near the clip level), and an unsure estimator learns to hedge ``w``.
+
+    Args:
+        w_srgb, gamma: (B, 1) the estimate.
+        ldr_px: (B, K) 8-bit sRGB-like code values in [0, 1] of K pixels (channels flattened).
+        ref_px: (B, K) their linear reference values (1.0 = the clip level).
+        peak: (B,) or (B, 1) each capture's reference maximum.
+    """
+    lin = w_srgb * srgb_to_linear(ldr_px) + (1.0 - w_srgb) * ldr_px.clamp(1e-6, 1.0).pow(gamma)
+    n = peak.view(-1, 1).clamp_min(1e-8)
+    return l1(mu_law((lin / n).clamp(0, 1), mu), mu_law((ref_px / n).clamp(0, 1), mu))

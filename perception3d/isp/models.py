@@ -161,8 +161,15 @@ class HdrNet(nn.Module):
         m = ldr.amax(dim=1, keepdim=True)
         return ((m - self.threshold) / (1.0 - self.threshold)).clamp(0.0, 1.0)
 
-    def forward(self, ldr: torch.Tensor, linear: torch.Tensor | None = None) -> torch.Tensor:
-        """``linear``: ``srgb_to_linear(ldr)`` when the caller has it (saves a conversion)."""
+    def forward(
+        self,
+        ldr: torch.Tensor,
+        linear: torch.Tensor | None = None,
+        crf: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """``linear``: ``srgb_to_linear(ldr)`` when the caller has it (saves a conversion);
+        ``crf``: ``(w_srgb, gamma)``, each (B, 1), the response to invert instead of the
+        estimated one (training the highlight network on the true response)."""
         sat = self.saturation(ldr)
         small = F.avg_pool2d(ldr, 4, ceil_mode=True)
         small, (h, w) = pad_multiple(small, 4)
@@ -180,7 +187,9 @@ class HdrNet(nn.Module):
             d2 = self.dec2(torch.cat([up, e2], 1))
             up = F.interpolate(d2, size=e1.shape[-2:], mode="bilinear", align_corners=False)
             r = self.out(self.dec1(torch.cat([up, e1], 1)))[..., :h, :w].float()
-        if self.crf_estimator is not None:
+        if crf is not None:
+            w_srgb, gamma = crf[0].view(-1, 1, 1, 1).to(ldr), crf[1].to(ldr)
+        elif self.crf_estimator is not None:
             w_srgb, gamma = self.crf_estimator(ldr)
             w_srgb = w_srgb.view(-1, 1, 1, 1)
         else:

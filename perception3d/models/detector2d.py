@@ -8,6 +8,11 @@ top-down path with lateral connections give stride-4 features; one head predicts
 centre heatmap, and per cell the box size (log of width and height in output cells) and the
 sub-cell offset of the centre. Peaks of the heatmap (3 x 3 max-pool) are the detections.
 
+Two encoders: ``small`` (3x3 conv + BN + ReLU stages trained from scratch) and
+``mobilenet_v2`` (:mod:`perception3d.models.mobilenet_v2`: ImageNet-pretrained features at
+strides 4, 8, 16, optionally frozen, so that the detector trained on rendered images sees real
+ones through features learnt on real photographs).
+
 Boxes are ``[x1, y1, x2, y2]`` pixels; ``boxes_img`` are in the original image, ``boxes_in``
 on the resized network input.
 """
@@ -22,7 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from perception3d.models.mobilenet_v2 import MobileNetV2Features
+
 STRIDE = 4
+BACKBONES = ("small", "mobilenet_v2")
 
 
 def _conv(c_in: int, c_out: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
@@ -59,6 +67,10 @@ class CenterNet2D(nn.Module):
         input_hw: (H, W) images are resized to before the network (:func:`detect_2d`).
         score_threshold: minimum peak value kept by :func:`detect_2d`.
         max_detections: top-K peaks per image in :func:`detect_2d`.
+        backbone: ``small`` (``channels`` wide, from scratch) or ``mobilenet_v2`` (its own
+            widths 24/32/96 at strides 4/8/16; ``channels`` unused).
+        freeze_backbone: keep the ``mobilenet_v2`` encoder's weights and batch-norm
+            statistics fixed (call :meth:`load_imagenet` first).
 
     ``forward(images (B, 3, H_in, W_in) sRGB in [0, 1])`` returns a dict of raw head outputs at
     stride 4: ``heatmap`` (B, C, H/4, W/4) logits, ``size`` (B, 2, H/4, W/4) log of
@@ -74,6 +86,8 @@ class CenterNet2D(nn.Module):
         input_hw: tuple[int, int] = (192, 640),
         score_threshold: float = 0.05,
         max_detections: int = 50,
+        backbone: str = "small",
+        freeze_backbone: bool = False,
     ) -> None:
         super().__init__()
         self.input_hw = tuple(input_hw)
@@ -81,11 +95,18 @@ class CenterNet2D(nn.Module):
         if len(channels) != 4:
             raise ValueError(f"channels must give 4 widths (strides 2..16), got {channels}")
         self.classes = tuple(classes)
-        c1, c2, c3, c4 = channels
-        self.stage1 = _conv(3, c1, 2)
-        self.stage2 = nn.Sequential(_conv(c1, c2, 2), _conv(c2, c2))
-        self.stage3 = nn.Sequential(_conv(c2, c3, 2), _conv(c3, c3))
-        self.stage4 = nn.Sequential(_conv(c3, c4, 2), _conv(c4, c4))
+        self.backbone = backbone
+        if backbone == "small":
+            c1, c2, c3, c4 = channels
+            self.stage1 = _conv(3, c1, 2)
+            self.stage2 = nn.Sequential(_conv(c1, c2, 2), _conv(c2, c2))
+            self.stage3 = nn.Sequential(_conv(c2, c3, 2), _conv(c3, c3))
+            self.stage4 = nn.Sequential(_conv(c3, c4, 2), _conv(c4, c4))
+        elif backbone == "mobilenet_v2":
+            self.encoder = MobileNetV2Features(frozen=freeze_backbone)
+            _, c2, c3, c4 = MobileNetV2Features.channels
+        else:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
         self.top = _conv(c4, neck_channels, kernel=1)
         self.lateral3 = _conv(c3, neck_channels, kernel=1)
         self.merge3 = _conv(neck_channels, neck_channels)
@@ -103,15 +124,37 @@ class CenterNet2D(nn.Module):
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"images must be (B, 3, H, W), got {tuple(images.shape)}")
-        x = (images - 0.5) / 0.25
-        f2 = self.stage2(self.stage1(x))  # stride 4
-        f3 = self.stage3(f2)  # stride 8
-        f4 = self.stage4(f3)  # stride 16
+        return self.head_forward(*self.encode(images))
+
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encoder features at strides 4, 8, 16 of (B, 3, H, W) sRGB images."""
+        if self.backbone == "small":
+            x = (images - 0.5) / 0.25
+            f2 = self.stage2(self.stage1(x))  # stride 4
+            f3 = self.stage3(f2)  # stride 8
+            f4 = self.stage4(f3)  # stride 16
+            return f2, f3, f4
+        _, f2, f3, f4 = self.encoder(images)  # strides 4, 8, 16
+        return f2, f3, f4
+
+    def head_forward(
+        self, f2: torch.Tensor, f3: torch.Tensor, f4: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """The top-down path and head on encoder features (:meth:`encode`): the raw outputs
+        of :meth:`forward`."""
         p3 = self.merge3(F.interpolate(self.top(f4), size=f3.shape[-2:]) + self.lateral3(f3))
         p2 = F.interpolate(self.reduce(p3), size=f2.shape[-2:]) + self.lateral2(f2)
         y = self.out(self.head(self.merge2(p2)))  # (B, C + 4, H/4, W/4)
         c = len(self.classes)
         return {"heatmap": y[:, :c], "size": y[:, c : c + 2], "offset": y[:, c + 2 :]}
+
+    def load_imagenet(self) -> None:
+        """Initialise a ``mobilenet_v2`` encoder with the ImageNet weights."""
+        if self.backbone != "mobilenet_v2":
+            raise ValueError(
+                f"only the mobilenet_v2 backbone has ImageNet weights, not {self.backbone!r}"
+            )
+        self.encoder.load_imagenet()
 
 
 def resize_image(image_srgb: torch.Tensor, input_hw: tuple[int, int]) -> torch.Tensor:

@@ -44,7 +44,7 @@ def _sorted(boxes, scores, labels, index, limit: int) -> FrameDetections:
     return FrameDetections(boxes[order], scores[order], labels[order], index[order])
 
 
-def _per_class(scores, decode, cfg: PostprocessConfig, strict: bool) -> FrameDetections:
+def _per_class(scores, decode, cfg: PostprocessConfig, strict: bool, nms) -> FrameDetections:
     """Per class: threshold, (top-k,) NMS; then the best ``max_detections`` over classes.
     ``scores`` (A, C) of the candidate rows; ``decode(rows)`` their boxes."""
     above = scores > cfg.score_threshold if strict else scores >= cfg.score_threshold
@@ -55,7 +55,7 @@ def _per_class(scores, decode, cfg: PostprocessConfig, strict: bool) -> FrameDet
         s = scores[rows, c]
         sel = torch.nonzero(s > cfg.score_threshold if strict else s >= cfg.score_threshold)
         sel = _top_k(sel.squeeze(1), s, cfg.pre_nms_top_k)
-        kept = sel[rotated_nms(boxes[sel], s[sel], cfg.nms_iou, cfg.max_detections)]
+        kept = sel[nms(boxes[sel], s[sel], cfg.nms_iou, cfg.max_detections)]
         parts.append((boxes[kept], s[kept], torch.full_like(kept, c), rows[kept]))
     return _sorted(*(torch.cat(p) for p in zip(*parts)), cfg.max_detections)
 
@@ -67,6 +67,7 @@ def select_detections(
     anchors: torch.Tensor,
     box_coder,
     cfg: PostprocessConfig,
+    nms=rotated_nms,
 ) -> FrameDetections:
     """Detections of one frame.
 
@@ -75,6 +76,8 @@ def select_detections(
         anchors: (A, 7) the detector's anchors.
         box_coder: its box coder.
         cfg: thresholds and the NMS order (``cfg.nms``).
+        nms: the NMS function (:func:`~perception3d.models.nms.rotated_nms`; the benchmark
+            passes the older dense one as its baseline).
     """
     scores = torch.sigmoid(cls_logits.float())  # (A, C)
 
@@ -82,17 +85,17 @@ def select_detections(
         return decode_at(box_coder, anchors, box_deltas, dir_logits, index)
 
     if cfg.nms == "per_class":
-        return _per_class(scores, decode, cfg, strict=False)
+        return _per_class(scores, decode, cfg, strict=False, nms=nms)
     elif cfg.nms == "class_agnostic":
         best, label = scores.max(dim=1)
         index = torch.nonzero(best >= cfg.score_threshold).squeeze(1)
         index = _top_k(index, best, cfg.pre_nms_top_k)
         boxes, index = _finite(decode(index), index)
-        kept = rotated_nms(boxes, best[index], cfg.nms_iou, cfg.max_detections)
+        kept = nms(boxes, best[index], cfg.nms_iou, cfg.max_detections)
         return FrameDetections(boxes[kept], best[index[kept]], label[index[kept]], index[kept])
     elif cfg.nms == "top_k_then_per_class":
         top = _top_k(torch.arange(len(scores)), scores.max(dim=1).values, cfg.pre_nms_top_k)
-        det = _per_class(scores[top], lambda rows: decode(top[rows]), cfg, strict=True)
+        det = _per_class(scores[top], lambda rows: decode(top[rows]), cfg, strict=True, nms=nms)
         return det._replace(anchor_index=top[det.anchor_index])
     else:
         raise ValueError(f"unknown postprocess nms {cfg.nms!r}")

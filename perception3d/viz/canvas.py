@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -137,55 +137,3 @@ def vstack(images: Sequence[np.ndarray], gap: int = 4) -> np.ndarray:
             parts.append(np.zeros((gap, width, 3), np.uint8))
         parts.append(pad_to(im, im.shape[0], width))
     return np.concatenate(parts, axis=0)
-
-
-def compose_views(views: Mapping[str, np.ndarray], width: int = 1242) -> np.ndarray:
-    """Lay out titled views in one picture at most ``width`` px wide.
-
-    Wide views (aspect ratio above 2: the camera image, range panels of a full sweep) take a
-    full row at ``width``; the others (BEV, 3D) are paired side by side at one height filling
-    the width, the pair placed where its first member comes in ``views``; a view left without
-    a partner keeps its own size (shrunk to ``width`` if wider).
-
-    Args:
-        views: title -> (H, W, 3) uint8, in display order.
-        width: the picture's width in pixels.
-
-    Returns:
-        (H, W', 3) uint8, W' <= ``width`` (``width`` when any row is full).
-    """
-    if not views:
-        raise ValueError("compose_views needs at least one view")
-    rows: list[list[tuple[str, np.ndarray]]] = []
-    open_pair: list[tuple[str, np.ndarray]] | None = None
-    for title, rgb in views.items():
-        rgb = check_rgb(rgb, f"view {title!r}")
-        if rgb.shape[1] > 2 * rgb.shape[0]:
-            rows.append([(title, rgb)])
-        elif open_pair is None:
-            open_pair = [(title, rgb)]
-            rows.append(open_pair)
-        else:
-            open_pair.append((title, rgb))
-            open_pair = None
-    pictures = []
-    for row in rows:
-        if len(row) == 2:
-            aspects = [im.shape[1] / im.shape[0] for _, im in row]
-            height = max(1, round((width - 4) / sum(aspects)))
-            widths = [round(a * height) for a in aspects]
-            widths[1] = width - 4 - widths[0]
-            pictures.append(
-                hstack(
-                    [
-                        with_title(resize_to_width(im, w, height), t)
-                        for (t, im), w in zip(row, widths)
-                    ]
-                )
-            )
-        else:
-            (title, im) = row[0]
-            wide = im.shape[1] > 2 * im.shape[0]
-            target = width if wide or im.shape[1] > width else im.shape[1]
-            pictures.append(with_title(resize_to_width(im, target), title))
-    return vstack(pictures)

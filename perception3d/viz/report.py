@@ -1,13 +1,19 @@
-"""A self-contained HTML report of a run: its metrics (JSON) as tables and its pictures embedded.
+"""A self-contained HTML report of a run that leads with the answer: a summary of its results
+(tables with object counts, Markdown tables, training curves), its plots and pictures, its
+interactive 3D views, and only then the raw JSON, folded.
 
-``perception3d report RUN_DIR [MORE ...] --out report.html`` gathers every ``*.json`` and
-``*.png`` / ``*.gif`` / ``*.jpg`` under the given folders (or the given files), sorted by path.
-KITTI evaluation results (``perception3d eval kitti``: class -> R40/R11/all_point -> metric ->
-[easy, moderate, hard]) become one AP table per class, headed by the objects counted per
-difficulty and a warning where fewer than 40 cap AP R40 (docs/evaluation.md), with precision /
-recall at the score threshold when the evaluation had one; any other JSON becomes nested
-key/value tables.
-Pictures are embedded as base64 ``data:`` URIs, so the page needs no other file and no network.
+``perception3d report RUN_DIR [MORE ...] --out report.html`` gathers every ``*.json``, ``*.md``,
+``*.png`` / ``*.gif`` / ``*.jpg`` and viewer page (``*.html`` written by ``perception3d view``)
+under the given folders (or the given files), sorted by path. Markdown files (e.g.
+``isp_effect.md``) are shown first, as HTML. KITTI evaluation results (``perception3d eval
+kitti``: class -> R40/R11/all_point -> metric -> [easy, moderate, hard]) become one AP table
+per class, headed by the objects counted per difficulty and a warning where fewer than 40 cap
+AP R40 (docs/evaluation.md), with precision / recall at the score threshold when the
+evaluation had one; any other JSON is summarized by
+:func:`perception3d.viz.report_summary.summary_tables` (and a training history plotted). The
+raw JSON of every file follows in a closed ``<details>`` element. Pictures are embedded as
+base64 ``data:`` URIs and views as ``<iframe srcdoc>``, so the page needs no other file and no
+network; wide tables scroll inside their own box, so nothing is wider than the page.
 """
 
 from __future__ import annotations
@@ -15,12 +21,12 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from perception3d.atomic import atomic_write_text
 from perception3d.errors import DataFormatError
+from perception3d.viz.report_summary import curves_png, fmt, markdown_html, summary_tables
 
 IMAGE_TYPES = {
     ".png": "image/png",
@@ -28,14 +34,20 @@ IMAGE_TYPES = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
 }
-_MAX_LIST = 12  # longer lists of numbers are shortened in tables
+VIEW_MARKER = 'id="p3d-data"'  # in every page written by ``perception3d view``
+_MAX_RAW_CHARS = 200_000
 _CSS = """
-body { font-family: sans-serif; margin: 24px; background: #fafafa; color: #1a1a1a; }
-h1 { background: #1f3a5f; color: #fff; padding: 12px 16px; margin: -24px -24px 24px; }
+body { font-family: sans-serif; margin: 0 auto; padding: 0 24px 24px; max-width: 1400px;
+  background: #fafafa; color: #1a1a1a; }
+p, figcaption, summary, h3 { overflow-wrap: anywhere; }
+h1 { background: #1f3a5f; color: #fff; padding: 12px 16px; margin: 0 -24px 24px; }
 h2 { border-bottom: 2px solid #1f3a5f; padding-bottom: 4px; margin-top: 32px; }
 h3 { margin: 18px 0 6px; }
-table { border-collapse: collapse; margin: 6px 0 14px; background: #fff; }
-th, td { border: 1px solid #c8ccd4; padding: 3px 9px; text-align: right; font-size: 13px; }
+table { border-collapse: collapse; margin: 6px 0 14px; display: block; max-width: 100%;
+  width: max-content; overflow-x: auto; }
+td { background: #fff; }
+th, td { border: 1px solid #c8ccd4; padding: 3px 9px; text-align: right; font-size: 13px;
+  white-space: nowrap; }
 th { background: #e4e9f2; }
 td.key, th.key { text-align: left; font-family: monospace; }
 figure { margin: 12px 0 24px; }
@@ -43,6 +55,11 @@ figure img { max-width: 100%; border: 1px solid #c8ccd4; }
 figcaption { font-family: monospace; font-size: 13px; color: #444; }
 .meta { color: #555; font-size: 13px; }
 .warn { color: #a04000; }
+details { margin: 6px 0; }
+summary { cursor: pointer; font-family: monospace; font-size: 13px; }
+pre { white-space: pre-wrap; word-break: break-all; font-size: 12px; background: #fff;
+  border: 1px solid #c8ccd4; padding: 8px; max-height: 480px; overflow: auto; }
+iframe { width: 100%; height: 760px; border: 1px solid #c8ccd4; }
 """
 
 
@@ -74,29 +91,13 @@ def is_kitti_result(data: object) -> bool:
     )
 
 
-def _fmt(value: object) -> str:
-    if isinstance(value, bool) or value is None:
-        return html.escape(str(value))
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        return (
-            f"{value:.4g}"
-            if abs(value) < 1e-3 or abs(value) >= 1e5
-            else f"{value:.4f}".rstrip("0").rstrip(".")
-        )
-    return html.escape(str(value))
-
-
 def _counts_html(cls: str, meta: dict) -> str:
     """The objects counted per difficulty and, below 40, the cap they put on AP_R40."""
     counted = (meta.get("gt_counted") or {}).get(cls)
     if not isinstance(counted, dict):
         return ""
     caps = (meta.get("r40_cap") or {}).get(cls) or {}
-    cells = ", ".join(f"{html.escape(str(d))} {_fmt(n)}" for d, n in counted.items())
+    cells = ", ".join(f"{html.escape(str(d))} {fmt(n)}" for d, n in counted.items())
     capped = [
         f"{html.escape(str(d))} {caps[d]:.1f}"
         for d, n in counted.items()
@@ -123,7 +124,7 @@ def _at_score_html(at_score: dict, threshold: object) -> str:
         rows.append(f'<tr><td class="key">{html.escape(str(metric))}</td>{tds}</tr>')
     head = "".join(f"<th>{d}</th>" for d in _DIFFICULTIES)
     return (
-        f'<p class="meta">at score &ge; {_fmt(threshold)}: precision / recall (TP FP FN)</p>'
+        f'<p class="meta">at score &ge; {fmt(threshold)}: precision / recall (TP FP FN)</p>'
         f'<table><tr><th class="key">metric</th>{head}</tr>{"".join(rows)}</table>'
     )
 
@@ -160,43 +161,27 @@ def kitti_tables(data: dict) -> str:
         if isinstance(by_recall.get("at_score"), dict):
             parts.append(_at_score_html(by_recall["at_score"], meta.get("score_threshold")))
     if meta:
-        parts.append("<h3>meta</h3>" + value_html(meta))
+        parts.append("<h3>meta</h3>" + summary_tables(meta))
     return "".join(parts)
 
 
-def value_html(value: object) -> str:
-    """Any JSON value as HTML: dicts as key/value tables, lists of dicts as tables with one
-    column per key, lists of scalars inline (shortened past 12 items), scalars formatted."""
-    if isinstance(value, dict):
-        rows = "".join(
-            f'<tr><td class="key">{html.escape(str(k))}</td><td>{value_html(v)}</td></tr>'
-            for k, v in value.items()
-        )
-        return f"<table>{rows}</table>"
-    if isinstance(value, list):
-        if value and all(isinstance(v, dict) for v in value):
-            keys = list(dict.fromkeys(k for v in value for k in v))
-            head = "".join(f'<th class="key">{html.escape(str(k))}</th>' for k in keys)
-            rows = "".join(
-                "<tr>" + "".join(f"<td>{value_html(v.get(k, ''))}</td>" for k in keys) + "</tr>"
-                for v in value
-            )
-            return f"<table><tr>{head}</tr>{rows}</table>"
-        shown = ", ".join(
-            _fmt(v) if not isinstance(v, (dict, list)) else value_html(v) for v in value[:_MAX_LIST]
-        )
-        more = f", ... ({len(value)} items)" if len(value) > _MAX_LIST else ""
-        return f"[{shown}{more}]"
-    return _fmt(value)
+class Sources:
+    """What a report shows, each as (display name, content), sorted by path.
+
+    Attributes:
+        metrics: parsed JSON documents; notes: Markdown texts; images: picture paths (or PNG
+        bytes); views: viewer pages (HTML text of ``perception3d view``).
+    """
+
+    def __init__(self) -> None:
+        self.metrics: list[tuple[str, object]] = []
+        self.notes: list[tuple[str, str]] = []
+        self.images: list[tuple[str, Path | bytes]] = []
+        self.views: list[tuple[str, str]] = []
 
 
-def collect(
-    sources: Sequence[str | Path],
-) -> tuple[list[tuple[str, object]], list[tuple[str, Path]]]:
-    """JSON documents and pictures under ``sources`` (files or folders), sorted by path.
-
-    Returns:
-        metrics: (display name, parsed JSON); images: (display name, path).
+def collect_sources(sources: Sequence[str | Path], exclude: Path | None = None) -> Sources:
+    """JSON, Markdown, pictures and viewer pages under ``sources`` (files or folders).
 
     Raises:
         FileNotFoundError: a source does not exist. DataFormatError: a JSON file does not parse.
@@ -211,46 +196,96 @@ def collect(
             files.append((src.name, src))
         else:
             raise FileNotFoundError(f"{src}: no such file or folder")
-    metrics, images = [], []
+    found = Sources()
     for name, path in files:
+        if exclude is not None and path.resolve() == exclude.resolve():
+            continue
         suffix = path.suffix.lower()
         if suffix == ".json":
             try:
-                metrics.append((name, json.loads(path.read_text())))
+                found.metrics.append((name, json.loads(path.read_text())))
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise DataFormatError(path, f"not valid JSON ({exc})") from None
+        elif suffix == ".md":
+            found.notes.append((name, path.read_text(errors="replace")))
         elif suffix in IMAGE_TYPES:
-            images.append((name, path))
-    return metrics, images
+            found.images.append((name, path))
+        elif suffix in (".html", ".htm"):
+            text = path.read_text(errors="replace")
+            if VIEW_MARKER in text:
+                found.views.append((name, text))
+    return found
+
+
+def collect(
+    sources: Sequence[str | Path],
+) -> tuple[list[tuple[str, object]], list[tuple[str, Path]]]:
+    """JSON documents and pictures under ``sources`` (see :func:`collect_sources`)."""
+    found = collect_sources(sources)
+    return found.metrics, found.images
+
+
+def _figure(name: str, img: Path | bytes) -> str:
+    if isinstance(img, bytes):
+        data, mime = img, "image/png"
+    else:
+        data, mime = Path(img).read_bytes(), IMAGE_TYPES[Path(img).suffix.lower()]
+    uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return (
+        f'<figure><img src="{uri}" alt="{html.escape(name)}">'
+        f"<figcaption>{html.escape(name)}</figcaption></figure>"
+    )
+
+
+def _raw_json(name: str, data: object) -> str:
+    text = json.dumps(data, indent=1, default=str)
+    if len(text) > _MAX_RAW_CHARS:
+        text = text[:_MAX_RAW_CHARS] + f"\n... ({len(text):,} characters, cut)"
+    return (
+        f"<details><summary>{html.escape(name)} (raw JSON)</summary>"
+        f"<pre>{html.escape(text)}</pre></details>"
+    )
 
 
 def render_report(
     metrics: Sequence[tuple[str, object]],
     images: Sequence[tuple[str, Path | bytes]],
     title: str = "perception3d report",
+    notes: Sequence[tuple[str, str]] = (),
+    views: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The HTML page (a string) for given metrics and pictures (paths, or PNG bytes)."""
+    """The HTML page (a string): summary (Markdown notes, per-JSON tables, training curves),
+    pictures, interactive views, then the raw JSON folded."""
     body = [f"<h1>{html.escape(title)}</h1>"]
-    body.append(f'<p class="meta">{len(metrics)} metrics files, {len(images)} pictures</p>')
-    if metrics:
-        body.append("<h2>Metrics</h2>")
-        for name, data in metrics:
-            table = kitti_tables(data) if is_kitti_result(data) else value_html(data)
-            body.append(f'<section><h3 class="key">{html.escape(name)}</h3>{table}</section>')
-    if images:
-        body.append("<h2>Pictures</h2>")
-        for name, img in images:
-            if isinstance(img, bytes):
-                data, mime = img, "image/png"
-            else:
-                data, mime = Path(img).read_bytes(), IMAGE_TYPES[Path(img).suffix.lower()]
-            uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    counts = f"{len(metrics)} result files, {len(images)} pictures"
+    body.append(f'<p class="meta">{counts}{f", {len(views)} views" if views else ""}</p>')
+    if notes or metrics:
+        body.append("<h2>Summary</h2>")
+    for name, text in notes:
+        body.append(f'<section><h3 class="key">{html.escape(name)}</h3>')
+        body.append(f"{markdown_html(text)}</section>")
+    curves = []
+    for name, data in metrics:
+        table = kitti_tables(data) if is_kitti_result(data) else summary_tables(data)
+        body.append(f'<section><h3 class="key">{html.escape(name)}</h3>{table}</section>')
+        if (png := curves_png(data)) is not None:
+            curves.append((f"{name}: curves", png))
+    if curves or images:
+        body.append("<h2>Plots and pictures</h2>")
+        body.extend(_figure(name, img) for name, img in [*curves, *images])
+    if views:
+        body.append("<h2>Interactive view</h2>")
+        for name, page in views:
             body.append(
-                f'<figure><img src="{uri}" alt="{html.escape(name)}">'
-                f"<figcaption>{html.escape(name)}</figcaption></figure>"
+                f'<p class="meta">{html.escape(name)}: drag to turn, wheel to zoom</p>'
+                f'<iframe title="{html.escape(name)}" srcdoc="{html.escape(page)}"></iframe>'
             )
+    if metrics:
+        body.append("<h2>Raw data</h2>")
+        body.extend(_raw_json(name, data) for name, data in metrics)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"
@@ -260,14 +295,15 @@ def render_report(
 def build_report(
     sources: Sequence[str | Path], out: str | Path, title: str = "perception3d report"
 ) -> Path:
-    """Gather metrics and pictures under ``sources`` into one self-contained HTML page.
+    """Gather results, notes, pictures and views under ``sources`` into one self-contained
+    HTML page.
 
     Returns:
         The written path (``out``). The page itself is left out if it lies under a source.
     """
     out = Path(out)
-    metrics, images = collect(sources)
-    images = [(n, p) for n, p in images if p.resolve() != out.resolve()]
-    if not metrics and not images:
+    found = collect_sources(sources, exclude=out)
+    if not (found.metrics or found.images or found.notes or found.views):
         raise FileNotFoundError(f"no *.json or picture files under {', '.join(map(str, sources))}")
-    return atomic_write_text(out, render_report(metrics, images, title))
+    page = render_report(found.metrics, found.images, title, found.notes, found.views)
+    return atomic_write_text(out, page)

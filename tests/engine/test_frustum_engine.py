@@ -24,7 +24,7 @@ TINY_3D = [
 TINY_2D = [
     "model.channels=[8,8,16,16]", "model.neck_channels=8", "model.head_channels=8",
     "model.input_hw=[64,208]", "train.epochs=1", "train.batch_size=2", "data.crop_width=0",
-    "model.score_threshold=0.0", "model.max_detections=5",
+    "model.score_threshold=0.0", "model.max_detections=5", "model.pretrained_backbone=false",
 ]  # fmt: skip
 
 

@@ -158,3 +158,39 @@ def test_mmdet3d_pointpillars_every_stage():
     fixed[:, 2] -= fixed[:, 5] / 2  # its z is the bottom
     assert max_abs(fixed, z["out/pre_nms_boxes_dir_fixed"]) <= tol["decoded_boxes"]
     assert max_abs(scores[pre], z["out/pre_nms_scores"][:, :3]) <= tol["cls_score"]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_openpcdet_pointpillar_fused_every_anchor(threads):
+    """The fused CPU PointPillars (perception3d.models.fused) against OpenPCDet's full head
+    outputs at every anchor, its decoded boxes and its final 500 boxes after NMS, on 1 and 2
+    threads, within the fixture's tolerances."""
+    from perception3d.models.fused import FusedPointPillars
+
+    name = "openpcdet_pointpillar"
+    z, meta = full_fixture(name)
+    tol = {k: v["suggested_atol"] for k, v in meta["tolerances"].items()}
+    cfg = config(name)
+    model = load_framework_model("openpcdet", full_state(z), cfg, name)
+    _, _, _, batch = frame_inputs(cfg)
+    with torch.no_grad(), torch_threads(threads):
+        fused = FusedPointPillars(model)
+        head_out = fused(batch)
+        det = fused.postprocess(head_out)[0]
+        ours = select_detections(
+            *(h[0] for h in head_out), model.anchors, model.box_coder, cfg.model.postprocess
+        )
+    for t, key in zip(head_out, ("cls_preds", "box_preds", "dir_cls_preds")):
+        want = z[f"out/{key}"].reshape(1, -1, t.shape[-1])  # (1, H * W * K, width)
+        assert max_abs(t, want) <= tol[key], key
+    boxes, _ = decode_anchors(fused, head_out)[0]
+    pre = torch.from_numpy(z["out/pre_nms_anchor_indices"]).long()
+    assert max_abs(boxes[pre], z["out/pre_nms_boxes"]) <= tol["batch_box_preds"]
+    final = z["out/final_anchor_indices"]
+    assert set(ours.anchor_index.tolist()) == set(final.tolist())
+    # the same boxes in the same order (scores descending), within the decoded-box tolerance
+    order = {int(a): i for i, a in enumerate(final)}
+    rows = [order[int(a)] for a in ours.anchor_index]
+    assert max_abs(det.boxes_lidar, z["out/final_boxes"][rows]) <= tol["batch_box_preds"]
+    assert max_abs(det.scores, z["out/final_scores"][rows]) <= tol["batch_cls_preds"]
+    np.testing.assert_array_equal(det.labels.numpy() + 1, z["out/final_labels"][rows])

@@ -134,3 +134,56 @@ def test_tiny_overfit_finds_the_cars(kitti_root):
         assert len(det.boxes_img) >= len(boxes)
         best = iou_2d(boxes, det.boxes_img).max(axis=1)
         assert (best > 0.5).all(), best
+
+
+def test_mobilenet_backbone_head_on_encoded_features_is_forward():
+    with torch_threads(1):
+        torch.manual_seed(0)
+        model = CenterNet2D(("Car", "Pedestrian"), backbone="mobilenet_v2",
+                            freeze_backbone=True, head_channels=16).eval()  # fmt: skip
+        x = torch.rand(1, 3, 64, 128)
+        out = model(x)
+        again = model.head_forward(*model.encode(x))
+    assert out["heatmap"].shape == (1, 2, 16, 32) and out["size"].shape == (1, 2, 16, 32)
+    torch.testing.assert_close(out["heatmap"], again["heatmap"], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="backbone must be one of"):
+        CenterNet2D(("Car",), backbone="resnet")
+    with pytest.raises(ValueError, match="only the mobilenet_v2 backbone"):
+        CenterNet2D(("Car",), **TINY).load_imagenet()
+
+
+def test_feature_cache_needs_a_frozen_mobilenet():
+    from perception3d.config import from_dict
+    from perception3d.engine.frustum_config import Detector2DExperiment
+
+    base = {"model": {"backbone": "mobilenet_v2", "freeze_backbone": True},
+            "data": {"root": None, "cache_variants": 2, "crop_width": 256}}  # fmt: skip
+    assert from_dict(Detector2DExperiment, base).data.cache_variants == 2
+    with pytest.raises(ValueError, match=r"cache_variants needs model\.backbone"):
+        from_dict(Detector2DExperiment, {**base, "model": {"backbone": "small"}})
+    with pytest.raises(ValueError, match="multiples of 16"):
+        from_dict(Detector2DExperiment, {**base, "data": {"cache_variants": 1, "crop_width": 200}})
+
+
+def test_cached_samples_crop_features_and_boxes_together():
+    """A cached sample's features are the encoder's on the (flipped, randomized) full image,
+    cropped at a 16-px step, and its boxes are shifted by the same crop."""
+    from perception3d.data.image_augment import ImageAugmentConfig
+    from perception3d.engine.tasks.detector2d import cache_features, crop_boxes_2d
+
+    with torch_threads(1):
+        torch.manual_seed(0)
+        model = CenterNet2D(("Car",), backbone="mobilenet_v2", freeze_backbone=True,
+                            input_hw=(64, 128), head_channels=8)  # fmt: skip
+        images = np.random.default_rng(0).integers(0, 255, (2, 3, 64, 128), dtype=np.uint8)
+        boxes = np.array([[40.0, 10, 70, 40]])
+        targets = [(boxes, np.array([0]), np.zeros((0, 4)), np.zeros(0, int))] * 2
+        feats, _ = cache_features(model, images, targets, 2, ImageAugmentConfig(), 0, False)
+    assert len(feats) == 4 and [tuple(f.shape) for f in feats[0]] == [(24, 16, 32), (32, 8, 16),
+                                                                       (96, 4, 8)]  # fmt: skip
+    assert feats[0][0].dtype == torch.float16
+    none = np.zeros((0, 4))
+    b, _, ign, _ = crop_boxes_2d(boxes, np.array([0]), none, np.zeros(0, int), 32, 64)
+    np.testing.assert_allclose(b, [[8.0, 10, 38, 40]])
+    b, _, ign, _ = crop_boxes_2d(boxes, np.array([0]), none, np.zeros(0, int), 64, 64)
+    assert len(b) == 0 and len(ign) == 1  # cut to less than half its width: ignored

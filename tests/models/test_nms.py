@@ -64,3 +64,24 @@ def test_input_errors():
         rotated_nms(torch.zeros(3, 5), torch.zeros(3), 0.5)
     with pytest.raises(ValueError, match="scores"):
         rotated_nms(torch.zeros(3, 7), torch.zeros(2), 0.5)
+
+
+@pytest.mark.parametrize("thr", [0.01, 0.2, 0.6])
+def test_greedy_keeps_exactly_what_the_dense_matrix_keeps(thr):
+    from perception3d.models.nms import rotated_nms_dense
+
+    g = torch.Generator().manual_seed(int(thr * 100))
+    n = 2000
+    boxes = torch.cat(
+        [
+            torch.rand(n, 2, generator=g) * 40,
+            torch.zeros(n, 1),
+            torch.rand(n, 3, generator=g) * 3 + 0.2,
+            (torch.rand(n, 1, generator=g) - 0.5) * 12,  # headings beyond [-pi, pi) too
+        ],
+        1,
+    )
+    scores = torch.rand(n, generator=g)
+    for limit in (None, 50):
+        dense = rotated_nms_dense(boxes, scores, thr, limit)
+        assert torch.equal(rotated_nms(boxes, scores, thr, limit), dense)

@@ -19,6 +19,7 @@ from perception3d.models.segnet import (
     save_segnet,
     semantic_to_seg_lut,
 )
+from perception3d.runtime import torch_threads
 from perception3d.sim.semantics import SEMANTIC_CLASSES, SEMANTIC_ID
 
 
@@ -133,3 +134,33 @@ def test_train_segnet_end_to_end_and_init(tmp_path):
                                             f"train.init_weights={tmp_path / 'a' / 'model.pt'}"],
                             data={"root": root})  # fmt: skip
         train(cfg, tmp_path / "c", progress=False)
+
+
+def test_mobilenet_encoder_decoder_and_cached_crops():
+    """The mobilenet_v2 SegNet: logits at the input size; the decoder on the encoder's
+    features is forward_scaled; cached crops are 16-px aligned slices of those features."""
+    from perception3d.data.image_augment import ImageAugmentConfig
+    from perception3d.engine.seg_config import SegData
+    from perception3d.engine.tasks.segnet import cache_seg_features, draw_cached_batch
+
+    with torch_threads(1):
+        torch.manual_seed(0)
+        net = SegNet(width=8, encoder="mobilenet_v2", freeze_encoder=True).eval()
+        x = torch.rand(1, 3, 37, 90)
+        assert net(x).shape == (1, 4, 37, 90)
+        x = torch.rand(1, 3, 32, 64)
+        torch.testing.assert_close(net.decode_features(net.encoder(x)), net.forward_scaled(x),
+                                   rtol=0, atol=0)  # fmt: skip
+        images = [np.zeros((3, 40, 90), np.uint8)]
+        labels = [np.zeros((40, 90), np.uint8)]
+        labels[0][10:20, 30:40] = 1
+        cfg = SegData(root=Path("."), crop_hw=(32, 48), object_crop_fraction=1.0,
+                      cache_variants=2)  # fmt: skip
+        cache = cache_seg_features(net, images, labels, 2, cfg, ImageAugmentConfig(), 0, False)
+        feats, y = draw_cached_batch(cache, 2, cfg, 3, 0, 0)
+    assert cache[0][1].shape == (48, 96) and (cache[0][1][40:] == -100).all()  # padded to 16
+    assert [tuple(f.shape) for f in feats] == [(3, 16, 16, 24), (3, 24, 8, 12), (3, 32, 4, 6),
+                                               (3, 96, 2, 3)]  # fmt: skip
+    assert y.shape == (3, 32, 48) and bool((y == 1).flatten(1).any(1).all())
+    with pytest.raises(ValueError, match="encoder must be"):
+        SegNet(encoder="vgg")

@@ -198,6 +198,15 @@ def test_ctrl_c_in_any_command_is_one_line(kitti_root, monkeypatch, capsys):
     assert capsys.readouterr().err.strip() == "perception3d eval: interrupted"
 
 
+def _as_from_a_terminal() -> None:
+    """SIGINT as a shell started from a terminal leaves it: default action, not blocked. A
+    child inherits an ignored or blocked SIGINT from its parent (the test worker, or whatever
+    started it), and Python then never raises KeyboardInterrupt: the run would go on to its
+    last epoch and exit 0."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @pytest.mark.slow
 def test_sigint_to_a_training_process(toy_root, tmp_path):
     """The real signal, as a terminal sends it: one line on stderr, status 130, and the run
@@ -206,7 +215,8 @@ def test_sigint_to_a_training_process(toy_root, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     args = _train_args(toy_root, out, "train.epochs=200")
     proc = subprocess.Popen([sys.executable, "-m", "perception3d", *args], cwd=ROOT, env=env,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_from_a_terminal)  # fmt: skip
     deadline = time.time() + 300
     while not (out / "latest.pt").is_file() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)

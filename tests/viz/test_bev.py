@@ -42,7 +42,9 @@ def test_points_exactly_where_the_sweep_has_them(sweep_frame, color_by):
     """Real 360-degree sweep, no overlays but the ego outline: a pixel shows a point iff some
     point falls in it."""
     pts = sweep_frame.points
-    rgb = render_bev(pts, rings_m=(), show_legend=False, color_by=color_by, grid=GRID)
+    rgb = render_bev(
+        pts, rings_m=(), show_legend=False, scale_bar=False, color_by=color_by, grid=GRID
+    )
     assert rgb.shape == (GRID.height, GRID.width, 3) and rgb.dtype == np.uint8
     rc = GRID.lidar_to_pixel(pts)
     inside = _in_grid(rc, GRID)

@@ -11,9 +11,9 @@ import pytest
 from perception3d.data.kitti import write_label_file
 from perception3d.eval.kitti import match_frame
 from perception3d.geometry.boxes import corners_lidar
-from perception3d.viz.canvas import compose_views
 from perception3d.viz.frame import (
     VizOptions,
+    bev_grid_of,
     frame_boxes,
     read_predictions,
     render_frame,
@@ -74,7 +74,7 @@ def test_tp_fp_fn_colours_on_the_real_frame(frame8):
     assert boxes.gt_status.tolist() == ["ignored", "tp", "ignored", "fn", "fn", "fn"]
     assert boxes.summary() == "6 GT, 2 predictions: 1 TP, 1 FP, 3 FN"
     views = render_frame_views(frame8, boxes, options)
-    grid = options.bev_grid
+    grid = bev_grid_of(boxes, options, *views["bev"].shape[:2])
     expected = [(boxes.pred_boxes_lidar[0], TP_RGB), (boxes.pred_boxes_lidar[1], FP_RGB)]
     expected += [(boxes.gt_boxes_lidar[k], FN_RGB) for k in (3, 4, 5)]
     expected += [(boxes.gt_boxes_lidar[k], IGNORED_RGB) for k in (0, 2)]
@@ -110,17 +110,3 @@ def test_read_predictions_missing_file_warns(tmp_path, synth_frame):
     write_label_file(tmp_path / "000001.txt", preds)
     back = read_predictions(tmp_path, "000001")
     assert [o.score for o in back] == [0.9, 0.4]
-
-
-def test_compose_views_layout():
-    wide = np.full((100, 500, 3), 10, np.uint8)
-    square_a = np.full((300, 300, 3), 20, np.uint8)
-    square_b = np.full((200, 400, 3), 30, np.uint8)
-    out = compose_views({"a": square_a, "w": wide, "b": square_b}, width=604)
-    # Row 1: a and b side by side at one height (aspects 1 and 2 fill 600 px: height 200).
-    assert out.shape[1] == 604
-    assert (out[22 + 100, 100] == 20).all() and (out[22 + 100, 204 + 300] == 30).all()
-    # Row 2: the wide view, full width (604 x 121), under its title.
-    assert (out[222 + 4 + 22 + 60, 300] == 10).all()
-    alone = compose_views({"a": square_a}, width=1000)
-    assert alone.shape == (322, 300, 3)  # a lone square keeps its size

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ from perception3d.cli import main
 from perception3d.errors import DataFormatError
 from perception3d.viz.canvas import save_png
 from perception3d.viz.report import build_report, is_kitti_result
+from tests.viz.chromium import screenshot
 
 MAGENTA = (255, 0, 255)
 HEADER_RGB = (0x1F, 0x3A, 0x5F)
@@ -79,38 +78,10 @@ def test_errors_name_the_file(tmp_path):
         build_report([empty], tmp_path / "r.html")
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    pytest.skip("no Chromium (Debian package 'chromium', installed by `make test`)")
-
-
 def test_report_renders_in_headless_chromium(run_dir, tmp_path):
     html_path = tmp_path / "report.html"
     assert main(["report", str(run_dir), "--out", str(html_path), "--title", "chromium check"]) == 0
-    shot = tmp_path / "shot.png"
-    cmd = [
-        _chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        "--force-device-scale-factor=1",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        "--window-size=1000,1600",
-        f"--screenshot={shot}",
-        html_path.as_uri(),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0 and shot.is_file(), proc.stderr[-2000:]
-    from PIL import Image
-
-    rgb = np.asarray(Image.open(shot).convert("RGB"))
+    rgb = screenshot(html_path, tmp_path, size=(1000, 1600))
     assert rgb.shape == (1600, 1000, 3)
     # The embedded picture was decoded and laid out at its size (240 x 100 magenta pixels).
     magenta = np.all(rgb == MAGENTA, axis=2)

@@ -4,7 +4,9 @@
 Whole-frame HDR captures of the training scenes
 (:func:`perception3d.isp.conditions.make_hdr_sample`, which draws the sRGB curve or a power
 law) give feature vectors with known responses; an MLP learns the sRGB-vs-power-law
-probability (cross entropy) and the power law's gamma (L1). The convolutional part of the HDR
+probability (cross entropy) and the power law's gamma (L1), and with ``loss.pixel_weight`` the
+mu-law error of its linearization on sampled pixels (what a wrong estimate costs the HDR
+metric). The convolutional part of the HDR
 stage (highlight restoration) comes unchanged from ``train.init_weights``; the result is an
 ``isp_hdr`` checkpoint with ``crf: stats``. The last 10 % of the scenes are held out and the
 estimator's accuracy on them is the validation.
@@ -26,13 +28,16 @@ from perception3d.errors import ConfigError
 from perception3d.isp import conditions as cond
 from perception3d.isp.crf import crf_features
 from perception3d.isp.data import build_pool
+from perception3d.isp.losses import crf_pixel_loss
 from perception3d.isp.weights import build_isp_model
 
 
-def capture_features(scenes, captures: int, rng: np.random.Generator):
+def capture_features(scenes, captures: int, rng: np.random.Generator, pixels: int = 0):
     """(features (N, F), sRGB flags (N,), gammas (N,)) of ``captures`` whole-frame HDR captures
-    of each scene."""
-    feats, is_srgb, gammas = [], [], []
+    of each scene, and with ``pixels`` > 0 each capture's
+    :func:`perception3d.isp.conditions.sample_hdr_pixels`: (ldr (N, K), reference (N, K),
+    peak (N,)), else None."""
+    feats, is_srgb, gammas, px = [], [], [], []
     for sc in scenes:
         rad = torch.from_numpy(sc.radiance)[None]
         for _ in range(captures):
@@ -41,26 +46,38 @@ def capture_features(scenes, captures: int, rng: np.random.Generator):
             feats.append(crf_features(s.input_srgb))
             is_srgb.append(g == 0.0)
             gammas.append(g)
-    return torch.cat(feats), torch.tensor(is_srgb), torch.tensor(gammas)
+            if pixels:
+                px.append(cond.sample_hdr_pixels(s, pixels, rng))
+    samples = tuple(torch.stack([p[i] for p in px]) for i in range(3)) if px else None
+    return torch.cat(feats), torch.tensor(is_srgb), torch.tensor(gammas), samples
 
 
-def estimator_loss(model, feats, is_srgb, gammas) -> torch.Tensor:
-    """Cross entropy of sRGB vs power law + 5 x L1 of gamma on the power-law captures."""
+def estimator_loss(model, feats, is_srgb, gammas, pixels=None, pixel_weight: float = 0.0):
+    """Cross entropy of sRGB vs power law + 5 x L1 of gamma on the power-law captures, plus
+    ``pixel_weight`` x :func:`perception3d.isp.losses.crf_pixel_loss` on the captures' pixel
+    samples ``pixels`` (ldr, reference, peak) when given."""
     logit, gamma = model.from_features(feats)
     bce = F.binary_cross_entropy_with_logits(logit[:, 0], is_srgb.float())
     power = ~is_srgb
     l1 = (gamma[power, 0] - gammas[power]).abs().mean() if power.any() else logit.sum() * 0
-    return bce + 5.0 * l1
+    loss = bce + 5.0 * l1
+    if pixels is not None and pixel_weight > 0:
+        loss = loss + pixel_weight * crf_pixel_loss(torch.sigmoid(logit), gamma, *pixels)
+    return loss
 
 
 @torch.no_grad()
-def estimator_accuracy(model, feats, is_srgb, gammas) -> dict:
-    """Share of captures whose curve family is right, gamma mean absolute error (power law)."""
+def estimator_accuracy(model, feats, is_srgb, gammas, pixels=None) -> dict:
+    """Share of captures whose curve family is right, gamma mean absolute error (power law),
+    and with ``pixels`` the mean :func:`perception3d.isp.losses.crf_pixel_loss`."""
     logit, gamma = model.from_features(feats)
     right = ((logit[:, 0] > 0) == is_srgb).float().mean()
     power = ~is_srgb
     mae = (gamma[power, 0] - gammas[power]).abs().mean() if power.any() else torch.tensor(0.0)
-    return {"family_accuracy": float(right), "gamma_mae": float(mae), "captures": len(is_srgb)}
+    out = {"family_accuracy": float(right), "gamma_mae": float(mae), "captures": len(is_srgb)}
+    if pixels is not None:
+        out["pixel_mu_l1"] = float(crf_pixel_loss(torch.sigmoid(logit), gamma, *pixels))
+    return out
 
 
 class CrfTask(Task):
@@ -74,8 +91,10 @@ class CrfTask(Task):
                               "extend")  # fmt: skip
         self.config = cfg
         self.model: torch.nn.Module | None = None
-        self.features: tuple = ()
-        self.held_out: tuple = ()
+        self.features: list = []
+        self.held_out: list = []
+        self.pixels: tuple | None = None
+        self.held_out_pixels: tuple | None = None
         self.held_out_scenes: list[str] = []
 
     def build_model(self) -> torch.nn.Module:
@@ -100,8 +119,12 @@ class CrfTask(Task):
             raise ValueError(f"task crf: needs at least 2 scenes, got {len(pool)}")
         n_val = max(1, len(pool) // 10)
         rng = np.random.default_rng(seed)
-        self.features = capture_features(pool[:-n_val], d.captures_per_scene, rng)
-        self.held_out = capture_features(pool[-n_val:], d.captures_per_scene, rng)
+        px = d.pixels_per_capture if self.config.loss.pixel_weight > 0 else 0
+        *self.features, self.pixels = capture_features(pool[:-n_val], d.captures_per_scene,
+                                                       rng, px)  # fmt: skip
+        *self.held_out, self.held_out_pixels = capture_features(
+            pool[-n_val:], d.captures_per_scene, rng, px
+        )
         self.held_out_scenes = [sc.name for sc in pool[-n_val:]]
         est = self.model.crf_estimator
         est.feature_mean.copy_(self.features[0].mean(0))
@@ -120,17 +143,20 @@ class CrfTask(Task):
         for i in range(steps):
             rng = np.random.default_rng([tc.seed, epoch * steps + i])
             idx = torch.from_numpy(rng.integers(0, count, tc.batch_size))
-            yield tuple(t[idx] for t in self.features)
+            pixels = None if self.pixels is None else tuple(t[idx] for t in self.pixels)
+            yield (*(t[idx] for t in self.features), pixels)
 
     def loss(self, model, batch):
-        return estimator_loss(unwrap(model).crf_estimator, *batch), {}
+        *features, pixels = batch
+        est = unwrap(model).crf_estimator
+        return estimator_loss(est, *features, pixels, self.config.loss.pixel_weight), {}
 
     def evaluate(self, model: torch.nn.Module, out_dir: Path, progress: bool) -> dict:
         est = unwrap(model).crf_estimator
-        held_out = estimator_accuracy(est, *self.held_out)
+        held_out = estimator_accuracy(est, *self.held_out, self.held_out_pixels)
         return {
             "held_out_accuracy": held_out,
-            "train_accuracy": estimator_accuracy(est, *self.features),
+            "train_accuracy": estimator_accuracy(est, *self.features, self.pixels),
             "summary": f"held-out family {held_out['family_accuracy']:.3f}, gamma MAE "
             f"{held_out['gamma_mae']:.3f}",
         }

@@ -6,8 +6,12 @@ Targets: Car, Pedestrian, Cyclist boxes are positives; DontCare regions are igno
 class, Van for Car and Person_sitting for Pedestrian (the KITTI protocol ignores those
 detections rather than counting them false, REFERENCE.md), other types are background.
 
+Augmentation: horizontal flip, crop and brightness/gamma (:func:`augment_2d`), then, with
+``augment.enabled``, the photometric and optical camera randomization of
+:mod:`perception3d.data.image_augment` on the crop.
+
 Determinism: the frame order of epoch e from ``(seed, e)``, each sample's augmentation
-(horizontal flip, crop, brightness/gamma) from ``(seed, e, index)``.
+from ``(seed, e, index)``.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ import torch
 from tqdm import tqdm
 
 from perception3d.config import require_root
+from perception3d.data.image_augment import ImageAugmentConfig, augment_image
 from perception3d.data.kitti import KittiObject, KittiObjectDataset
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.frustum_config import Detector2DExperiment
 from perception3d.engine.frustum_infer import build_detector2d, evaluate_results, infer_2d
-from perception3d.engine.task import Task, count_index_batches, index_batches
+from perception3d.engine.task import Task, count_index_batches, index_batches, unwrap
 from perception3d.models.detector2d import (
     STRIDE,
     CenterNet2D,
@@ -79,6 +84,29 @@ def load_resized_images(
     return images, sizes
 
 
+def _flip(image, boxes, ign):
+    w = image.shape[2]
+    boxes, ign = boxes.copy(), ign.copy()
+    boxes[:, [0, 2]] = w - boxes[:, [2, 0]]
+    ign[:, [0, 2]] = w - ign[:, [2, 0]]
+    return image[:, :, ::-1], boxes, ign
+
+
+def crop_boxes_2d(boxes, labels, ign, ign_labels, x0: int, crop_width: int):
+    """Boxes of the horizontal crop ``[x0, x0 + crop_width)``: shifted, clipped; a box cut to
+    less than half its width becomes an ignore region of its class."""
+    boxes, ign = boxes.copy(), ign.copy()
+    boxes[:, [0, 2]] -= x0
+    ign[:, [0, 2]] -= x0
+    clipped = boxes.copy()
+    clipped[:, [0, 2]] = clipped[:, [0, 2]].clip(0, crop_width - 1)
+    width = np.maximum(boxes[:, 2] - boxes[:, 0], 1e-6)
+    keep = (clipped[:, 2] - clipped[:, 0]) >= 0.5 * width
+    ign = np.concatenate([ign, clipped[~keep]])
+    ign_labels = np.concatenate([ign_labels, labels[~keep]])
+    return clipped[keep], labels[keep], ign, ign_labels
+
+
 def augment_2d(
     image_u8: np.ndarray,
     boxes_in: np.ndarray,
@@ -87,35 +115,53 @@ def augment_2d(
     ign_labels: np.ndarray,
     crop_width: int,
     rng: np.random.Generator,
+    crop_step: int = STRIDE,
 ):
     """Random flip, horizontal crop and brightness/gamma of one resized image and its boxes.
 
-    A box cut by the crop to less than half its width becomes an ignore region of its class.
-    Returns ``(image float32 (3, H, Wc) in [0, 1], boxes, labels, ign_boxes, ign_labels)``.
+    A box cut by the crop to less than half its width becomes an ignore region of its class;
+    crops start at multiples of ``crop_step`` pixels. Returns ``(image float32 (3, H, Wc) in
+    [0, 1], boxes, labels, ign_boxes, ign_labels)``.
     """
     img = image_u8.astype(np.float32) / 255.0
     w = img.shape[2]
     boxes, ign = boxes_in.copy(), ign_in.copy()
     if rng.random() < 0.5:
-        img = img[:, :, ::-1]
-        boxes[:, [0, 2]] = w - boxes[:, [2, 0]]
-        ign[:, [0, 2]] = w - ign[:, [2, 0]]
+        img, boxes, ign = _flip(img, boxes, ign)
     if 0 < crop_width < w:
-        x0 = int(rng.integers(0, (w - crop_width) // STRIDE + 1)) * STRIDE
+        x0 = int(rng.integers(0, (w - crop_width) // crop_step + 1)) * crop_step
         img = img[:, :, x0 : x0 + crop_width]
-        boxes[:, [0, 2]] -= x0
-        ign[:, [0, 2]] -= x0
-        clipped = boxes.copy()
-        clipped[:, [0, 2]] = clipped[:, [0, 2]].clip(0, crop_width - 1)
-        width = np.maximum(boxes[:, 2] - boxes[:, 0], 1e-6)
-        keep = (clipped[:, 2] - clipped[:, 0]) >= 0.5 * width
-        ign = np.concatenate([ign, clipped[~keep]])
-        ign_labels = np.concatenate([ign_labels, labels[~keep]])
-        boxes, labels = clipped[keep], labels[keep]
+        boxes, labels, ign, ign_labels = crop_boxes_2d(boxes, labels, ign, ign_labels, x0,
+                                                       crop_width)  # fmt: skip
     gain = rng.uniform(0.6, 1.4)
     gamma = rng.uniform(0.7, 1.4)
     img = np.clip(np.clip(img, 0, 1) ** gamma * gain, 0, 1)
     return np.ascontiguousarray(img), boxes, labels, ign, ign_labels
+
+
+@torch.no_grad()
+def cache_features(model: CenterNet2D, images_u8: np.ndarray, targets: list, variants: int,
+                   cfg: ImageAugmentConfig, seed: int, progress: bool = True):  # fmt: skip
+    """Encode every image ``variants`` times, each with its own flip, brightness/gamma and
+    camera randomization (from ``default_rng([seed, 1_000_000 + v, i])``), with the model's
+    (frozen) encoder.
+
+    Returns:
+        features: per variant and image, (f2, f3, f4) float16 tensors at strides 4, 8, 16;
+        targets: per variant and image, the (flipped) ``(boxes, labels, ign, ign_labels)``.
+    """
+    feats, tgts = [], []
+    model.eval()
+    for v in range(variants):
+        for i in tqdm(range(len(images_u8)), desc=f"encode variant {v + 1}/{variants}",
+                      disable=not progress):  # fmt: skip
+            rng = np.random.default_rng([seed, 1_000_000 + v, i])
+            img, b, lab, ign, ign_lab = augment_2d(images_u8[i], *targets[i], 0, rng)
+            img = augment_image(img, cfg, rng)
+            f = model.encode(torch.from_numpy(img)[None])
+            feats.append(tuple(x[0].to(torch.float16) for x in f))
+            tgts.append((b, lab, ign, ign_lab))
+    return feats, tgts
 
 
 class Detector2DTask(Task):
@@ -125,9 +171,16 @@ class Detector2DTask(Task):
         self.config = cfg
         self.images = np.zeros((0, 3, 1, 1), np.uint8)
         self.targets: list = []
+        self.features: list = []  # with data.cache_variants: per (variant, image) features
+        self.cached_targets: list = []
+        self._model: CenterNet2D | None = None
 
     def build_model(self) -> CenterNet2D:
-        return build_detector2d(self.config)
+        model = build_detector2d(self.config)
+        if self.config.model.pretrained_backbone:
+            model.load_imagenet()
+        self._model = model  # encodes the feature cache in prepare() (after load_init)
+        return model
 
     def prepare(self, progress: bool) -> None:
         data, mc = self.config.data, self.config.model
@@ -141,6 +194,13 @@ class Detector2DTask(Task):
             scale = np.array([mc.input_hw[1] / w, mc.input_hw[0] / h] * 2)
             b, lab, ign, ign_lab = boxes_2d_targets(frame.objects, mc.classes)
             self.targets.append((b * scale, lab, ign * scale, ign_lab))
+        if data.cache_variants:
+            # encode once with the frozen encoder; the steps train the top-down path and head
+            self.features, self.cached_targets = cache_features(
+                self._model, self.images, self.targets, data.cache_variants, self.config.augment,
+                self.config.train.seed, progress,
+            )  # fmt: skip
+            self._model.train()
 
     def steps_per_epoch(self, shard: DistInfo) -> int:
         return count_index_batches(len(self.images), self.config.train.batch_size, shard)
@@ -153,15 +213,38 @@ class Detector2DTask(Task):
             images, targets = [], []
             for i in idx:
                 rng = np.random.default_rng([tc.seed, epoch, int(i)])
-                img, b, lab, ign, ign_lab = augment_2d(self.images[i], *self.targets[i], crop,
-                                                       rng)  # fmt: skip
+                if data.cache_variants:
+                    img, b, lab, ign, ign_lab = self._cached_sample(int(i), crop, rng)
+                else:
+                    img, b, lab, ign, ign_lab = augment_2d(self.images[i], *self.targets[i],
+                                                           crop, rng)  # fmt: skip
+                    img = augment_image(img, self.config.augment, rng)
                 images.append(img)
                 targets.append(encode_targets_2d(b, lab, ign, ign_lab, len(mc.classes), out_hw,
                                                  data.gaussian_alpha))  # fmt: skip
-            yield torch.from_numpy(np.stack(images)), targets
+            if data.cache_variants:
+                yield tuple(torch.stack([f[k] for f in images]).float() for k in range(3)), targets
+            else:
+                yield torch.from_numpy(np.stack(images)), targets
+
+    def _cached_sample(self, i: int, crop: int, rng: np.random.Generator):
+        """Cached features of a random variant of image ``i``, cropped at a 16-px step."""
+        v = int(rng.integers(self.config.data.cache_variants))
+        f2, f3, f4 = self.features[v * len(self.images) + i]
+        b, lab, ign, ign_lab = self.cached_targets[v * len(self.images) + i]
+        w = f2.shape[-1] * STRIDE
+        if crop < w:
+            x0 = int(rng.integers(0, (w - crop) // 16 + 1)) * 16
+            f2, f3, f4 = (
+                f[..., x0 // s : (x0 + crop) // s] for f, s in ((f2, 4), (f3, 8), (f4, 16))
+            )
+            b, lab, ign, ign_lab = crop_boxes_2d(b, lab, ign, ign_lab, x0, crop)
+        return (f2, f3, f4), b, lab, ign, ign_lab
 
     def loss(self, model, batch):
         images, targets = batch
+        if isinstance(images, tuple):  # cached encoder features
+            return compute_loss_2d(unwrap(model).head_forward(*images), targets)
         return compute_loss_2d(model(images), targets)
 
     def evaluate(self, model: CenterNet2D, out_dir: Path, progress: bool) -> dict:

@@ -22,7 +22,7 @@ from perception3d.engine.task import Task, random_batch_steps, unwrap
 from perception3d.isp import conditions as cond
 from perception3d.isp.color import linear_to_srgb, smoothstep
 from perception3d.isp.data import Scene, build_pool, random_crops
-from perception3d.isp.losses import l1, log_l1, masked_log_l1, mu_law_l1, srgb_loss
+from perception3d.isp.losses import hdr_loss, l1, srgb_loss
 from perception3d.isp.meta import RawMeta
 from perception3d.isp.unprocess import (
     add_noise,
@@ -60,8 +60,11 @@ def stage_loss(
     lowlight_fraction: float = 0.6,
     mu_law_weight: float = 4.0,
     frame_exposure: bool = False,
+    true_crf: bool = False,
 ) -> torch.Tensor:
-    """Loss of one batch of ``crops`` (:class:`perception3d.isp.data.Crop`) for ``stage``."""
+    """Loss of one batch of ``crops`` (:class:`perception3d.isp.data.Crop`) for ``stage``;
+    ``true_crf``: ``hdr`` inverts each capture's true response (only the highlight network
+    learns)."""
     if stage == "raw":
         raw, meta, ref = _raw_batch(crops, rng, lowlight_fraction)
         return srgb_loss(learned_raw_to_linear(model, raw, meta), ref)
@@ -75,10 +78,8 @@ def stage_loss(
         ]
         ldr = torch.cat([s.input_srgb for s in samples])
         ref = torch.cat([s.reference_linear for s in samples])
-        pred = model(ldr)
-        sat = core.saturation(ldr)
-        mu = mu_law_weight * mu_law_l1(pred, ref)
-        return log_l1(pred, ref) + mu + masked_log_l1(pred, ref, sat)
+        pred = model(ldr, crf=cond.true_crf(samples) if true_crf else None)
+        return hdr_loss(pred, ref, core.saturation(ldr), mu_law_weight)
     if stage == "dehaze":
         samples = [cond.make_haze_sample(c.radiance, c.depth, rng) for c in crops]
         hazy = torch.cat([s.input_srgb for s in samples])
@@ -153,5 +154,6 @@ class IspTask(Task):
         crops, rng = batch
         d = self.config.data
         loss = stage_loss(self.config.model.stage, model, crops, rng, d.lowlight_fraction,
-                          self.config.loss.hdr_mu_law_weight, d.frame_exposure)  # fmt: skip
+                          self.config.loss.hdr_mu_law_weight, d.frame_exposure,
+                          self.config.loss.hdr_true_crf)  # fmt: skip
         return loss, {}

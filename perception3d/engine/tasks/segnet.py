@@ -4,7 +4,9 @@ root's ``image_2`` + ``semantic_2`` (the synthetic scenes' pixel-exact labels).
 
 Training draws, at step s, a batch of random crops of the train split's images (downscaled by
 the network's ``input_scale``) from ``numpy.random.default_rng([seed, s])``, with a horizontal
-flip and a photometric jitter (gamma, gain), and fits them with a class-weighted cross entropy.
+flip and a photometric jitter (gamma, gain), then (``augment.enabled``) the camera
+randomization of :mod:`perception3d.data.image_augment`, and fits them with a class-weighted
+cross entropy.
 Same config -> the same weights on CPU; a resumed run continues exactly (the draws depend only
 on the step). Evaluation: per-class IoU and mIoU on the val split at full resolution.
 """
@@ -20,6 +22,7 @@ from tqdm import tqdm
 
 from perception3d.checkpoint import CheckpointError, read_checkpoint
 from perception3d.config import require_root
+from perception3d.data.image_augment import ImageAugmentConfig, augment_image
 from perception3d.data.kitti import read_image, read_split_file
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.seg_config import SegData, SegExperiment
@@ -64,10 +67,11 @@ def foreground_pixels(labels: np.ndarray, max_per_class: int = 256) -> list[np.n
 
 
 def draw_batch(images, labels, cfg: SegData, batch_size: int, seed: int, step: int,
-               foreground=None):  # fmt: skip
+               foreground=None, augment: ImageAugmentConfig | None = None):  # fmt: skip
     """The ``batch_size`` crops of step ``step`` (images (B, 3, h, w) float32, labels (B, h,
     w) int64, -100 = padding) drawn from ``default_rng([seed, step])``; ``foreground``:
-    :func:`foreground_pixels` of each frame (for ``cfg.object_crop_fraction``)."""
+    :func:`foreground_pixels` of each frame (for ``cfg.object_crop_fraction``); ``augment``:
+    the camera randomization applied to each crop (None: none)."""
     rng = np.random.default_rng([seed, step])
     ch, cw = cfg.crop_hw
     xs, ys = [], []
@@ -90,10 +94,80 @@ def draw_batch(images, labels, cfg: SegData, batch_size: int, seed: int, step: i
             x, y = x[:, :, ::-1], y[:, ::-1]
         gamma, gain = rng.uniform(*cfg.gamma_range), rng.uniform(*cfg.gain_range)
         x = np.clip(gain * np.power(x, gamma), 0.0, 1.0)
+        if augment is not None:
+            x = augment_image(np.ascontiguousarray(x, np.float32), augment, rng)
         pad = ((0, ch - y.shape[0]), (0, cw - y.shape[1]))
         xs.append(np.pad(x, ((0, 0), *pad)))
         ys.append(np.pad(y.astype(np.int64), pad, constant_values=-100))  # -100: ignored
     return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
+
+
+def _crop_origin(rng, h, w, ch, cw, cfg: SegData, fg) -> tuple[int, int]:
+    """A crop's (top, left) as :func:`draw_batch` draws it (object-centred with probability
+    ``cfg.object_crop_fraction`` when ``fg`` lists foreground pixels)."""
+    top, left = int(rng.integers(max(1, h - ch + 1))), int(rng.integers(max(1, w - cw + 1)))
+    if fg is not None and rng.random() < cfg.object_crop_fraction:
+        shown = [p for p in fg if len(p)]
+        if shown:
+            pix = shown[int(rng.integers(len(shown)))]
+            r, c = pix[int(rng.integers(len(pix)))]
+            jy, jx = rng.integers(-ch // 4, ch // 4 + 1), rng.integers(-cw // 4, cw // 4 + 1)
+            top = int(np.clip(r - ch // 2 + jy, 0, max(0, h - ch)))
+            left = int(np.clip(c - cw // 2 + jx, 0, max(0, w - cw)))
+    return top, left
+
+
+@torch.no_grad()
+def cache_seg_features(net: SegNet, images, labels, variants: int, cfg: SegData,
+                       augment: ImageAugmentConfig, seed: int, progress: bool = True):  # fmt: skip
+    """Encode every image ``variants`` times with the frozen encoder, each with its own flip,
+    gamma/gain and camera randomization (``default_rng([seed, 1_000_000 + v, k])``); images
+    are padded (replicate) to multiples of 16 px, labels with -100.
+
+    Returns:
+        per (variant, image): features (4 float16 tensors at strides 2, 4, 8, 16), labels
+        (Hp, Wp) int64, and :func:`foreground_pixels` of those labels.
+    """
+    out = []
+    net.eval()
+    for v in range(variants):
+        for k in tqdm(range(len(images)), desc=f"encode variant {v + 1}/{variants}",
+                      disable=not progress, leave=False):  # fmt: skip
+            rng = np.random.default_rng([seed, 1_000_000 + v, k])
+            x, y = images[k].astype(np.float32) / 255.0, labels[k].astype(np.int64)
+            if rng.random() < 0.5:
+                x, y = x[:, :, ::-1], y[:, ::-1]
+            gamma, gain = rng.uniform(*cfg.gamma_range), rng.uniform(*cfg.gain_range)
+            x = augment_image(np.ascontiguousarray(np.clip(gain * np.power(x, gamma), 0, 1),
+                                                   np.float32), augment, rng)  # fmt: skip
+            h, w = y.shape
+            ph, pw = (-h) % 16, (-w) % 16
+            t = F.pad(torch.from_numpy(x)[None], (0, pw, 0, ph), mode="replicate")
+            feats = tuple(f[0].to(torch.float16) for f in net.encoder(t))
+            y = np.pad(y, ((0, ph), (0, pw)), constant_values=-100)
+            out.append((feats, y, foreground_pixels(y)))
+    return out
+
+
+def draw_cached_batch(cache, variants: int, cfg: SegData, batch_size: int, seed: int,
+                      step: int):  # fmt: skip
+    """The crops of step ``step`` from :func:`cache_seg_features`' output: (features at
+    strides 2-16 as float32 batches, labels (B, h, w) int64); crops start at multiples of
+    16 px."""
+    rng = np.random.default_rng([seed, step])
+    ch, cw = cfg.crop_hw
+    n = len(cache) // variants
+    feats, ys = [[], [], [], []], []
+    for _ in range(batch_size):
+        k, v = int(rng.integers(n)), int(rng.integers(variants))
+        f, lab, fg = cache[v * n + k]
+        h, w = lab.shape
+        top, left = _crop_origin(rng, h, w, ch, cw, cfg, fg)
+        top, left = min(top // 16 * 16, h - ch), min(left // 16 * 16, w - cw)
+        for j, s in enumerate((2, 4, 8, 16)):
+            feats[j].append(f[j][:, top // s : (top + ch) // s, left // s : (left + cw) // s])
+        ys.append(torch.from_numpy(np.ascontiguousarray(lab[top : top + ch, left : left + cw])))
+    return tuple(torch.stack(f).float() for f in feats), torch.stack(ys)
 
 
 def class_weights(labels: list[np.ndarray], num_classes: int, power: float) -> torch.Tensor:
@@ -149,18 +223,26 @@ class SegNetTask(Task):
         self.labels: list[np.ndarray] = []
         self.weights = torch.ones(len(SEG_CLASSES))
         self.foreground = None
+        self.cache: list = []
+        self._model: SegNet | None = None
 
     def build_model(self) -> SegNet:
-        return SegNet(len(SEG_CLASSES), self.config.model.width, self.config.model.input_scale)
+        m = self.config.model
+        net = SegNet(len(SEG_CLASSES), m.width, m.input_scale, m.encoder, m.freeze_encoder)
+        if m.pretrained_encoder:
+            net.load_imagenet()
+        self._model = net  # encodes the feature cache in prepare() (after load_init)
+        return net
 
     def load_init(self, model: SegNet, path: Path) -> None:
         """Fine-tune from SegNet weights of the same width and input scale."""
         stored = read_checkpoint(path, self.config.kind)["config"].get("model", {})
         mine = self.config.model
-        if (stored.get("width"), stored.get("input_scale")) != (mine.width, mine.input_scale):
+        theirs = (stored.get("width"), stored.get("input_scale"), stored.get("encoder", "unet"))
+        if theirs != (mine.width, mine.input_scale, mine.encoder):
             raise CheckpointError(
-                f"init {path}: width/input_scale {stored.get('width')}/"
-                f"{stored.get('input_scale')}, config {mine.width}/{mine.input_scale}"
+                f"init {path}: width/input_scale/encoder {'/'.join(map(str, theirs))}, config "
+                f"{mine.width}/{mine.input_scale}/{mine.encoder}"
             )
         super().load_init(model, path)
 
@@ -179,6 +261,11 @@ class SegNetTask(Task):
         self.weights = class_weights(self.labels, len(SEG_CLASSES), model.class_weight_power)
         if data.object_crop_fraction > 0:
             self.foreground = [foreground_pixels(lab) for lab in self.labels]
+        if data.cache_variants:
+            self.cache = cache_seg_features(self._model, self.images, self.labels,
+                                            data.cache_variants, data, self.config.augment,
+                                            self.config.train.seed, progress)  # fmt: skip
+            self._model.train()
 
     def describe(self) -> dict:
         return {"train_frames": len(self.images),
@@ -191,12 +278,21 @@ class SegNetTask(Task):
         tc = self.config.train
         steps = self.steps_per_epoch(shard)
         for i in range(steps):
+            if self.cache:
+                yield draw_cached_batch(self.cache, self.config.data.cache_variants,
+                                        self.config.data, tc.batch_size, tc.seed,
+                                        epoch * steps + i)  # fmt: skip
+                continue
+            augment = self.config.augment if self.config.augment.enabled else None
             yield draw_batch(self.images, self.labels, self.config.data, tc.batch_size, tc.seed,
-                             epoch * steps + i, self.foreground)  # fmt: skip
+                             epoch * steps + i, self.foreground, augment)  # fmt: skip
 
     def loss(self, model, batch):
         x, y = batch
-        logits = unwrap(model).forward_scaled(x)
+        if isinstance(x, tuple):  # cached encoder features
+            logits = unwrap(model).decode_features(x)
+        else:
+            logits = unwrap(model).forward_scaled(x)
         return F.cross_entropy(logits, y, weight=self.weights, ignore_index=-100), {}
 
     def evaluate(self, model: SegNet, out_dir: Path, progress: bool) -> dict:
