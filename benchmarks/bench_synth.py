@@ -11,18 +11,28 @@ average (the benchmark shares 2 cores with other jobs: a loaded machine slows ev
 CPU seconds say what 2 free cores would do: 2 / CPU s per frame).
 
 Writes benchmarks/results/bench_synth.json. Run: python benchmarks/bench_synth.py [FRAMES]
+
+Against another version of the generator: ``python benchmarks/bench_synth.py FRAMES --baseline
+REPO [--repeats R]`` times this checkout's generator and REPO's (e.g. a checkout of main), one
+worker each, in fresh subprocesses taking turns (R rounds; each process first generates 2
+frames of another seed, so templates and caches are warm, then times FRAMES frames). Printed:
+frames per second, CPU seconds per frame and peak resident memory of each, and the ratios
+(medians over the rounds). Writes benchmarks/results/bench_synth_vs_baseline.json.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, measure, report
+from common import RESULTS, measure, metadata, report
 
 from perception3d.sim.config import load_synth_config
 from perception3d.sim.writer import generate_dataset
@@ -78,5 +88,92 @@ def main(frames: int = FRAMES) -> dict:
     return out
 
 
+# Run in a subprocess whose working directory is the checkout to time (it imports that
+# checkout's perception3d): warm-up frames, then FRAMES timed frames, one worker.
+_CHILD = r"""
+import json, resource, sys, tempfile, time
+from pathlib import Path
+from perception3d.sim.config import load_synth_config
+from perception3d.sim.writer import generate_dataset
+frames, seed = int(sys.argv[1]), int(sys.argv[2])
+with tempfile.TemporaryDirectory() as tmp:
+    warm = load_synth_config(None, ["frames=2", f"seed={seed + 1}"])
+    generate_dataset(Path(tmp) / "warm", warm, workers=1, progress=False)
+    cfg = load_synth_config(None, [f"frames={frames}", f"seed={seed}"])
+    t, c = time.perf_counter(), time.process_time()
+    s = generate_dataset(Path(tmp) / "run", cfg, workers=1, progress=False)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"wall_s": wall, "cpu_s": cpu, "max_rss_mb": rss, "points": s["mean_points"]}))
+"""
+
+
+def _time_checkout(repo: Path, frames: int) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(frames), str(SEED)],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare(frames: int, baseline: Path, repeats: int = 2) -> dict:
+    """Frames per second, CPU seconds per frame and peak RSS of this checkout's generator and
+    of ``baseline``'s, one worker each, measured in turns in the same run."""
+    ours = Path(__file__).resolve().parent.parent
+    checkouts = {"this checkout": ours, f"baseline {baseline}": baseline.resolve()}
+    runs: dict[str, list[dict]] = {k: [] for k in checkouts}
+    load_before = os.getloadavg()
+    for _ in range(repeats):
+        for key, repo in checkouts.items():
+            runs[key].append(_time_checkout(repo, frames))
+    load_after = os.getloadavg()
+    figures = {}
+    for key, rs in runs.items():
+        figures[key] = {
+            "frames_per_second": frames / statistics.median(r["wall_s"] for r in rs),
+            "cpu_seconds_per_frame": statistics.median(r["cpu_s"] for r in rs) / frames,
+            "max_rss_mb": max(r["max_rss_mb"] for r in rs),
+            "mean_points": rs[0]["points"],
+            "runs": rs,
+        }
+    ours_fig, base_fig = figures["this checkout"], figures[f"baseline {baseline}"]
+    print(f"== bench_synth vs baseline ({frames} frames, 1 worker, {repeats} rounds) ==")
+    for key, fig in figures.items():
+        print(
+            f"  {key:<40s} {fig['frames_per_second']:5.2f} frames/s  "
+            f"{fig['cpu_seconds_per_frame']:.3f} CPU s/frame  peak RSS {fig['max_rss_mb']:.0f} MB"
+            f"  {fig['mean_points']:.0f} points/frame"
+        )
+    fps_ratio = ours_fig["frames_per_second"] / base_fig["frames_per_second"]
+    cpu_ratio = ours_fig["cpu_seconds_per_frame"] / base_fig["cpu_seconds_per_frame"]
+    print(f"  ratio this / baseline: x{fps_ratio:.2f} frames/s, x{cpu_ratio:.2f} CPU s/frame")
+    cpus = os.cpu_count()
+    print(f"  load average before {load_before[0]:.1f}, after {load_after[0]:.1f} ({cpus} CPUs)")
+    out = {
+        "benchmark": "bench_synth_vs_baseline",
+        "frames": frames,
+        "figures": figures,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "meta": metadata(),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "bench_synth_vs_baseline.json").write_text(json.dumps(out, indent=2))
+    return out
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else FRAMES)
+    parser = argparse.ArgumentParser(description="frames per second of perception3d synth")
+    parser.add_argument("frames", type=int, nargs="?", default=FRAMES)
+    parser.add_argument("--baseline", type=Path, help="another checkout to compare with")
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    if args.baseline is None:
+        main(args.frames)
+    else:
+        compare(args.frames, args.baseline, args.repeats)

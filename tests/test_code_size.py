@@ -17,7 +17,6 @@ FOLDERS = ("perception3d", "tools", "benchmarks")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 KNOWN = {
-    "perception3d/sim/layout.py:sample_static_world",
     "perception3d/experiments/sim2real/report.py:sim2real_report",
     # the sim2real workstream's sensor fit (merged after the rule): its owner splits it
     "perception3d/experiments/sim2real/fit_run.py:run_fit",

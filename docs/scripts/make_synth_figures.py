@@ -33,7 +33,10 @@ COLOURS = {
     "Van": "#ff9500",
     "Truck": "#af52de",
     "Pedestrian": "#34c759",
+    "Person_sitting": "#30d158",
     "Cyclist": "#00c7ff",
+    "Tram": "#ffd60a",
+    "Misc": "#ff2d55",
     "DontCare": "#ffffff",
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from perception3d.cli.common import add_command
@@ -61,6 +62,37 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 f"(cap {e['r40_cap']:.1f}, {e['objects']} objects){extra}"
             )
     print(f"wrote {args.out / 'report.html'} ({summary['seconds']:.0f} s)")
+    return 0
+
+
+_PSEUDO_EXAMPLE = """example:
+  perception3d sim2real-pseudo --checkpoint outputs/train/synth/latest.pt \\
+      --real ../shared/kitti_real/unlabeled --out data/pseudo \\
+      --synth data/synthkitti --mix-out data/synth_plus_pseudo --repeat 2
+  perception3d train configs/models/pointpillars_lite.yaml --data-root data/synth_plus_pseudo \\
+      --set train.init_weights=outputs/train/synth/latest.pt ...
+"""
+
+
+def _cmd_pseudo(args: argparse.Namespace) -> int:
+    from perception3d.experiments.sim2real.pseudo import PseudoConfig, make_pseudo_root, mix_roots
+
+    cfg = PseudoConfig(
+        positive_score={"Car": args.car_score, "Pedestrian": args.person_score,
+                        "Cyclist": args.person_score},
+        ignore_score=args.ignore_score,
+    )  # fmt: skip
+    summary = make_pseudo_root(args.checkpoint, args.real, args.out, cfg)
+    print(f"perception3d sim2real-pseudo: {summary['views']} views, rows {summary['rows']} "
+          f"-> {args.out}")  # fmt: skip
+    if args.synth is not None:
+        if args.mix_out is None:
+            print("perception3d sim2real-pseudo: --synth needs --mix-out", file=sys.stderr)
+            return 2
+        mixed = mix_roots(args.synth, args.out, args.mix_out, args.repeat)
+        print(f"perception3d sim2real-pseudo: {mixed['train']} training frames "
+              f"({mixed['synthetic']} synthetic, {mixed['views']} views x {args.repeat}) "
+              f"-> {args.mix_out}")  # fmt: skip
     return 0
 
 
@@ -125,3 +157,41 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="precision / recall and false positives at this score (default 0.3)",
     )
     p.set_defaults(func=_cmd_report)
+    _register_pseudo(sub)
+
+
+def _register_pseudo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sim2real-pseudo",
+        help="pseudo-label unlabelled real sweeps with a detector and mix them into a "
+        "synthetic training set (adaptation without labels)",
+        description="Turn each unlabelled real sweep into views (rotations about z), label "
+        "them with a teacher detector (confident detections: objects; uncertain ones: "
+        "3D DontCare regions) and optionally link them with a synthetic root for training "
+        "(docs/sim2real.md).",
+        epilog=_PSEUDO_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--checkpoint", type=Path, required=True, help="the teacher detector")
+    p.add_argument(
+        "--real",
+        type=Path,
+        action="append",
+        required=True,
+        help="unlabelled real KITTI-layout root (repeatable)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="pseudo-labelled root to write")
+    p.add_argument("--car-score", type=float, default=0.6, help="Car label from this score")
+    p.add_argument(
+        "--person-score", type=float, default=0.5, help="Pedestrian / Cyclist label from this score"
+    )
+    p.add_argument(
+        "--ignore-score",
+        type=float,
+        default=0.2,
+        help="3D DontCare region from this score (default 0.2)",
+    )
+    p.add_argument("--synth", type=Path, default=None, help="synthetic root to mix with")
+    p.add_argument("--mix-out", type=Path, default=None, help="mixed root to write (links)")
+    p.add_argument("--repeat", type=int, default=1, help="times each view is listed in train")
+    p.set_defaults(func=_cmd_pseudo)

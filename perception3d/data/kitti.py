@@ -214,6 +214,19 @@ class Frame:
     def names(self) -> np.ndarray:
         return np.array([o.type for o in self._cared], dtype=object)
 
+    @cached_property
+    def dontcare_boxes_lidar(self) -> np.ndarray:
+        """(K, 7) LiDAR boxes of the DontCare rows that carry a 3D box (positive sizes and a
+        location: pseudo-labels of uncertain detections, `experiments.sim2real.pseudo`);
+        KITTI's own DontCare rows (-1 sizes, -1000 location) have none."""
+        rows = [
+            o.box_cam
+            for o in self.objects
+            if o.is_dontcare and min(o.dimensions) > 0 and o.location[2] > -999
+        ]
+        boxes_cam = np.array(rows, dtype=np.float64).reshape(-1, 7)
+        return boxes_cam_to_lidar(boxes_cam, self.calib)
+
 
 class KittiObjectDataset:
     """Frames of a KITTI-object-layout root (the real KITTI or our synthetic one).

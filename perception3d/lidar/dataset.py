@@ -149,6 +149,16 @@ class LidarDetectionDataset(Dataset):
             )
         else:
             sample = sample_from_frame(frame, with_labels)
+        # 3D DontCare regions (KITTI-layout frames only) travel with the boxes; the target
+        # assigner ignores the background anchors in them
+        regions = np.zeros((0, 7))
+        if self.training and with_labels:
+            regions = getattr(frame, "dontcare_boxes_lidar", regions)
+        if len(regions):
+            sample = sample.with_(
+                boxes_lidar=np.concatenate([sample.boxes_lidar, regions]),
+                names=np.concatenate([sample.names, np.full(len(regions), "DontCare", object)]),
+            )
         if sample.points.shape[1] < self.point_features:
             raise ValueError(
                 f"frame {sample.frame_id}: points have {sample.points.shape[1]} columns, the "

@@ -8,7 +8,9 @@ Matching follows SECOND / PointPillars: the overlap is the IoU of the boxes' nea
 axis-aligned BEV rectangles (a box turned more than 45 degrees swaps dx and dy); an anchor is
 positive at ``IoU >= matched_iou``, negative below ``unmatched_iou``, ignored in between, and
 each ground-truth box also claims the anchors of highest IoU with it (so small or oddly
-placed objects get at least one positive).
+placed objects get at least one positive). Boxes named ``DontCare`` (DontCare label rows that
+carry a 3D box: pseudo-labels of uncertain detections, `perception3d.experiments.sim2real.pseudo`)
+are regions where background anchors are ignored.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from perception3d.geometry.calib import limit_period
 from perception3d.models.config import ModelConfig
 
 IGNORE, BACKGROUND = -1, 0
+IGNORE_REGION = "DontCare"  # boxes of this name: regions whose background anchors are ignored
 
 
 def make_anchors(cfg: ModelConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -183,4 +186,25 @@ class AnchorTargetAssigner:
         labels, gt_index = assign_targets(
             anchors, anchor_class, boxes_lidar, gt_class, matched, unmatched, anchor_rects
         )
+        ignore = np.array([n == IGNORE_REGION for n in names], dtype=bool)
+        if ignore.any():
+            labels = ignore_regions(labels, anchor_rects, nearest_bev_rects(boxes_lidar[ignore]))
         return {"anchor_labels": labels, "anchor_gt_index": gt_index}
+
+
+def ignore_regions(
+    labels: np.ndarray, anchor_rects: np.ndarray, region_rects: np.ndarray, min_iou: float = 0.1
+) -> np.ndarray:
+    """``labels`` with the background anchors that overlap an ignore region (axis-aligned BEV
+    IoU >= ``min_iou``, ``nearest_bev_rects`` rectangles) set to ignored: no loss either way.
+
+    Example:
+        >>> rects = np.array([[0.0, 0, 2, 2], [5, 5, 7, 7]])
+        >>> ignore_regions(np.array([0, 0]), rects, np.array([[0.5, 0, 2.5, 2]])).tolist()
+        [-1, 0]
+    """
+    out = labels.copy()
+    iou = _iou_aligned(anchor_rects, region_rects)  # (A, R)
+    hit = (iou >= min_iou).any(axis=1) & (out == BACKGROUND)
+    out[hit] = IGNORE
+    return out

@@ -203,10 +203,11 @@ def render_camera(
     hits = geom.cast(rig.rays)
     idx = np.flatnonzero(hits.hit)
     t = hits.t[idx]
-    p = rig.origin + t[:, None] * rig.directions[idx]  # (N, 3) float32 hit points
+    p = np.empty((len(idx), 3), np.float32)  # (N, 3) hit points, column by column
+    for k in range(3):
+        p[:, k] = rig.origin[k] + t * rig.directions[idx, k]
     n = hits.normal[idx]
     surf = geom.surface(hits.triangle[idx], p, n)
-    view = -rig.unit[idx]
     # The sky is evaluated in the road frame (z up); `to_road` turns LiDAR directions into it.
     to_road = scene.road_to_lidar.rotation.astype(np.float32)
     up = to_road[:, 2]
@@ -220,7 +221,6 @@ def render_camera(
         lit = np.flatnonzero(cos_s > 0)
         sun_rays = offset_rays(p[lit], n[lit], np.broadcast_to(sun_dir, (len(lit), 3)), t[lit])
         sun_vis[lit] = ~geom.occluded(sun_rays)
-    light = sun[None] * (np.clip(cos_s, 0, None) * sun_vis)[:, None]
     # Sky and ground bounce.
     n_up = dot3(n, up)
     sky_vis = np.ones(len(idx), np.float32)
@@ -232,17 +232,21 @@ def render_camera(
             offset_rays(p[sel], n[sel], towards, t[sel]), tfar=_SKY_OCCLUSION_RANGE_M
         )
         sky_vis[sel[blocked]] = 0.35
-    ground_k = 0.12 * (sun * max(float(sun_dir @ up), 0.0) + sky_k)
-    light += (
-        sky_k[None] * ((1 + n_up) / 2 * sky_vis)[:, None]
-        + ground_k[None] * ((1 - n_up) / 2)[:, None]
-    )
-    radiance = surf.albedo * light
+    ground_k = (0.12 * (sun * max(float(sun_dir @ up), 0.0) + sky_k)).astype(np.float32)
+    # Diffuse light per pixel: sun + sky + ground bounce weights (N,), then colour by colour
+    # (column arithmetic on (N,) arrays is several times faster than on (N, 3) ones).
+    w_sun = np.clip(cos_s, 0, None) * sun_vis
+    w_sky = (1 + n_up) * np.float32(0.5) * sky_vis
+    w_ground = (1 - n_up) * np.float32(0.5)
+    radiance = np.empty((len(idx), 3), np.float32)
+    for k in range(3):
+        radiance[:, k] = surf.albedo[:, k] * (
+            w_sun * sun[k] + w_sky * sky_k[k] + w_ground * ground_k[k]
+        )
     glossy = np.flatnonzero(surf.specular > 0)
     if len(glossy):
-        shading = geom.shading_normal(
-            hits.triangle[idx[glossy]], hits.uv[idx[glossy]], view[glossy]
-        )
+        view = -rig.unit[idx[glossy]]  # (K, 3) towards the camera
+        shading = geom.shading_normal(hits.triangle[idx[glossy]], hits.uv[idx[glossy]], view)
         radiance[glossy] += glossy_radiance(
             surf, glossy, shading, view, cos_s, sun_vis, sky_vis, sky_args, to_road, sun_dir
         )
@@ -250,13 +254,13 @@ def render_camera(
         radiance += surf.emission
     if scene.lights:
         radiance += night_light_radiance(scene, geom, p, n, surf.albedo, t)
-    image = np.empty((h * w, 3), np.float32)
+    image = np.empty((3, h * w), np.float32)  # channel-first, as CameraFrame stores it
     sky_idx = np.flatnonzero(~hits.hit)
     sky_disk = np.radians(cfg.sun_disk_deg)
-    image[sky_idx] = sky_radiance(
-        rotate_rows(rig.unit[sky_idx], to_road), *sky_args, sun_disk_rad=sky_disk
-    )
-    image[idx] = radiance
+    sky = sky_radiance(rotate_rows(rig.unit[sky_idx], to_road), *sky_args, sun_disk_rad=sky_disk)
+    for k in range(3):
+        image[k, sky_idx] = sky[:, k]
+        image[k, idx] = radiance[:, k]
     depth = np.full(h * w, np.inf, np.float32)
     depth[idx] = t
     instance = np.zeros(h * w, np.int32)
@@ -264,7 +268,7 @@ def render_camera(
     semantic = np.zeros(h * w, np.uint8)
     semantic[idx] = surf.semantic
     return CameraFrame(
-        np.ascontiguousarray(image.reshape(h, w, 3).transpose(2, 0, 1)),
+        image.reshape(3, h, w),
         depth.reshape(h, w),
         instance.reshape(h, w),
         semantic.reshape(h, w),

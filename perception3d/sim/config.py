@@ -7,12 +7,19 @@ angles in degrees where the name says ``_deg``, image sizes in pixels of the wri
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perception3d.sim.checks import check_probability, check_range
+from perception3d.sim.clutter_config import ClutterConfig
+from perception3d.sim.kitti_stats import KITTI_SIZE_MEAN_M, KITTI_SIZE_STD_M
+from perception3d.sim.people import ARM_POSES
+
 __all__ = [
+    "KITTI_SIZE_MEAN_M",
+    "KITTI_SIZE_STD_M",
     "CameraConfig",
+    "ClutterConfig",
     "LabelConfig",
     "LidarConfig",
     "ObjectsConfig",
@@ -21,18 +28,16 @@ __all__ = [
     "load_synth_config",
 ]
 
-OBJECT_CLASSES = ("Car", "Van", "Truck", "Pedestrian", "Cyclist")
-CAR_BODIES = ("sedan", "hatchback", "suv")
-
-
-def _range(name: str, pair: tuple[float, float], lo: float = -math.inf) -> None:
-    if not (lo <= pair[0] <= pair[1]):
-        raise ValueError(f"{name} must be an increasing pair >= {lo}, got {pair}")
-
-
-def _probability(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}")
+# KITTI's object types (devkit readme), DontCare aside: every one can be in a scene.
+OBJECT_CLASSES = ("Car", "Van", "Truck", "Pedestrian", "Person_sitting", "Cyclist", "Tram", "Misc")
+CAR_BODIES = ("sedan", "hatchback", "wagon", "suv", "mpv", "pickup")
+# Body types of the other vehicle classes: Van, Truck, Tram, Misc.
+OTHER_BODIES = {
+    "Van": ("van", "minibus"),
+    "Truck": ("truck",),
+    "Tram": ("tram",),
+    "Misc": ("trailer", "caravan"),
+}
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class SceneConfig:
             "intersection_probability",
             "urban_probability",
         ):
-            _probability(name, getattr(self, name))
+            check_probability(name, getattr(self, name))
         for name in (
             "sun_elevation_deg",
             "lane_width_m",
@@ -76,7 +81,7 @@ class SceneConfig:
             "tree_spacing_m",
             "pole_spacing_m",
         ):
-            _range(name, getattr(self, name), 0.0)
+            check_range(name, getattr(self, name), 0.0)
         if not 1 <= self.lanes_per_direction[0] <= self.lanes_per_direction[1] <= 4:
             raise ValueError(
                 f"lanes_per_direction must be within [1, 4], got {self.lanes_per_direction}"
@@ -89,11 +94,19 @@ class ObjectsConfig:
 
     ``mean_in_view``: objects placed in the camera's field of view (what ``label_2`` holds);
     the default is close to KITTI's training labels per frame (7,481 frames: about 28.7k Car,
-    2.9k Van, 1.1k Truck, 4.5k Pedestrian, 1.6k Cyclist; counts as commonly quoted).
+    2.9k Van, 1.1k Truck, 4.5k Pedestrian, 0.2k Person_sitting, 1.6k Cyclist, 0.5k Tram, 1.0k
+    Misc; counts as commonly quoted).
     ``mean_out_of_view``: more objects around the car for the 360-degree sweep.
     ``mean_far``, ``far_range_m``: traffic in view beyond the labels' range (DontCare rows; KITTI
     has about 1.5 DontCare rows per frame).
     ``distance_bins_m`` / ``distance_weights``: histogram of the in-view objects' range.
+    ``size_mean_m`` / ``size_std_m``: (l, w, h) label-box size per class, a normal truncated
+    at ``size_max_sigma`` standard deviations (defaults: KITTI's, see ``KITTI_SIZE_MEAN_M``);
+    the body type is chosen to suit the drawn size (a tall car is rather an SUV).
+    ``car_body_weights``, ``other_body_weights``: prior share of each body type.
+    ``pedestrian_walking_probability``, ``pedestrian_arm_weights``, ``backpack_probability``,
+    ``coat_probability``, ``hi_vis_probability``: poses and clothes of people.
+    ``driveway_probability``: a car stands in each driveway opening of a wall, fence or hedge.
     """
 
     mean_in_view: dict[str, float] = field(
@@ -102,7 +115,10 @@ class ObjectsConfig:
             "Van": 0.4,
             "Truck": 0.15,
             "Pedestrian": 0.6,
+            "Person_sitting": 0.03,
             "Cyclist": 0.22,
+            "Tram": 0.07,
+            "Misc": 0.13,
         }
     )
     mean_out_of_view: dict[str, float] = field(
@@ -111,7 +127,10 @@ class ObjectsConfig:
             "Van": 0.4,
             "Truck": 0.2,
             "Pedestrian": 1.0,
+            "Person_sitting": 0.05,
             "Cyclist": 0.3,
+            "Tram": 0.05,
+            "Misc": 0.15,
         }
     )
     mean_far: dict[str, float] = field(
@@ -119,8 +138,46 @@ class ObjectsConfig:
     )
     far_range_m: tuple[float, float] = (85.0, 140.0)
     car_body_weights: dict[str, float] = field(
-        default_factory=lambda: {"sedan": 0.35, "hatchback": 0.45, "suv": 0.2}
+        default_factory=lambda: {
+            "sedan": 0.22,
+            "hatchback": 0.38,
+            "wagon": 0.2,
+            "suv": 0.08,
+            "mpv": 0.1,
+            "pickup": 0.02,
+        }
     )
+    other_body_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "van": 0.7,
+            "minibus": 0.3,
+            "truck": 1.0,
+            "tram": 1.0,
+            "trailer": 0.6,
+            "caravan": 0.4,
+        }
+    )
+    size_mean_m: dict[str, tuple[float, float, float]] = field(
+        default_factory=lambda: dict(KITTI_SIZE_MEAN_M)
+    )
+    size_std_m: dict[str, tuple[float, float, float]] = field(
+        default_factory=lambda: dict(KITTI_SIZE_STD_M)
+    )
+    size_max_sigma: float = 2.5
+    pedestrian_walking_probability: float = 0.65
+    pedestrian_arm_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "swing": 0.0,
+            "hang": 0.45,
+            "pockets": 0.25,
+            "phone": 0.1,
+            "bag": 0.2,
+        }
+    )
+    backpack_probability: float = 0.2
+    coat_probability: float = 0.15
+    hi_vis_probability: float = 0.03
+    driveway_probability: float = 0.5
     distance_bins_m: tuple[float, ...] = (4.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 80.0)
     distance_weights: tuple[float, ...] = (0.14, 0.27, 0.23, 0.15, 0.10, 0.06, 0.05)
     parked_row_probability: float = 0.5  # per side with a parking lane
@@ -138,21 +195,45 @@ class ObjectsConfig:
             raise ValueError(
                 f"car_body_weights must weigh {CAR_BODIES}, got {self.car_body_weights}"
             )
+        others = {b for bodies in OTHER_BODIES.values() for b in bodies}
+        if set(self.other_body_weights) - others or any(
+            v < 0 for v in self.other_body_weights.values()
+        ):
+            raise ValueError(
+                f"other_body_weights must weigh {sorted(others)} with >= 0, "
+                f"got {self.other_body_weights}"
+            )
+        for name in ("size_mean_m", "size_std_m"):
+            table = getattr(self, name)
+            if set(table) != set(OBJECT_CLASSES) or any(min(v) < 0 for v in table.values()):
+                raise ValueError(
+                    f"{name} must give (l, w, h) >= 0 for each of {OBJECT_CLASSES}, got {table}"
+                )
+        if not self.size_max_sigma > 0:
+            raise ValueError(f"size_max_sigma must be > 0, got {self.size_max_sigma}")
+        arms = self.pedestrian_arm_weights
+        if set(arms) - set(ARM_POSES) or sum(arms.values()) <= 0 or min(arms.values()) < 0:
+            raise ValueError(f"pedestrian_arm_weights must weigh {ARM_POSES}, got {arms}")
         bins, weights = self.distance_bins_m, self.distance_weights
         if len(bins) != len(weights) + 1 or any(b >= a for a, b in zip(bins[1:], bins[:-1])):
             raise ValueError(
                 f"distance_bins_m must increase and have one more entry than distance_weights, "
                 f"got {len(bins)} bins and {len(weights)} weights"
             )
-        _range("far_range_m", self.far_range_m, 0.0)
+        check_range("far_range_m", self.far_range_m, 0.0)
         if bins[0] <= 0 or any(w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError(f"distance bins must be > 0 and weights >= 0, got {bins}, {weights}")
         for name in (
             "parked_row_probability",
             "pedestrian_group_probability",
             "crossing_probability",
+            "pedestrian_walking_probability",
+            "backpack_probability",
+            "coat_probability",
+            "hi_vis_probability",
+            "driveway_probability",
         ):
-            _probability(name, getattr(self, name))
+            check_probability(name, getattr(self, name))
         if self.max_group_size < 1:
             raise ValueError(f"max_group_size must be >= 1, got {self.max_group_size}")
 
@@ -195,7 +276,7 @@ class LidarConfig:
             raise ValueError(
                 f"need 0 < min_range_m < max_range_m, got {self.min_range_m}, {self.max_range_m}"
             )
-        _probability("dropout_probability", self.dropout_probability)
+        check_probability("dropout_probability", self.dropout_probability)
         for name in (
             "detection_threshold",
             "intensity_threshold",
@@ -216,7 +297,7 @@ class LidarConfig:
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"lidar.{name} must be >= 0, got {getattr(self, name)}")
-        _probability("saturation_share", self.saturation_share)
+        check_probability("saturation_share", self.saturation_share)
         if self.glass_passes < 0:
             raise ValueError(f"lidar.glass_passes must be >= 0, got {self.glass_passes}")
 
@@ -260,8 +341,10 @@ class LabelConfig:
     min_visible_fraction: float = 0.05  # less of the object visible: DontCare
     min_dontcare_pixels: int = 4  # fewer visible pixels: not in label_2 at all
     occlusion_fractions: tuple[float, float] = (0.85, 0.5)  # visible >= [0]: 0, >= [1]: 1, else 2
-    pedestrian_padding_m: tuple[float, float] = (0.35, 0.2)  # (l, w) added like KITTI annotators
-    cyclist_padding_m: tuple[float, float] = (0.0, 0.05)
+    # Least (l, w) margin between a person's body and their label box (boxes are drawn from
+    # ObjectsConfig.size_mean_m / size_std_m; KITTI's annotators drew them looser than bodies).
+    pedestrian_padding_m: tuple[float, float] = (0.25, 0.1)
+    cyclist_padding_m: tuple[float, float] = (0.0, 0.03)
 
     def __post_init__(self) -> None:
         hi, lo = self.occlusion_fractions
@@ -281,6 +364,7 @@ class SynthConfig:
     val_fraction: float = 0.5  # share of frames in ImageSets/val.txt (KITTI: 3,769 of 7,481)
     scene: SceneConfig = field(default_factory=SceneConfig)
     objects: ObjectsConfig = field(default_factory=ObjectsConfig)
+    clutter: ClutterConfig = field(default_factory=ClutterConfig)
     lidar: LidarConfig = field(default_factory=LidarConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     labels: LabelConfig = field(default_factory=LabelConfig)
@@ -288,7 +372,7 @@ class SynthConfig:
     def __post_init__(self) -> None:
         if self.frames < 0 or self.seed < 0:
             raise ValueError(f"frames and seed must be >= 0, got {self.frames}, {self.seed}")
-        _probability("val_fraction", self.val_fraction)
+        check_probability("val_fraction", self.val_fraction)
 
 
 def load_synth_config(path: str | Path | None = None, overrides=()) -> SynthConfig:

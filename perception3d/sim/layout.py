@@ -1,5 +1,7 @@
 """Sampling the static part of a driving scene in the road frame: lanes, paint, sidewalks,
-buildings, poles and vegetation (see ``world.py`` for the frames).
+the cross street, street lights, signs and traffic lights, each side's roadside content
+(``roadside.py``: buildings, fences, hedges, walls, furniture, trees, driveways) and the ground
+beyond the sidewalks (``terrain.py``); see ``world.py`` for the frames.
 
 Right-hand traffic as in Karlsruhe, where KITTI was recorded: the ego car drives along +x in
 one of the lanes right of the centre line; oncoming lanes lie to its left (+y).
@@ -12,17 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from perception3d.sim import materials as mat
-from perception3d.sim.config import SceneConfig
-from perception3d.sim.meshes import Mesh, box, rotation_z
-from perception3d.sim.scenery import (
-    building,
-    bush,
-    ground_quad,
-    sign_pole,
-    street_light,
-    tree,
-)
-from perception3d.sim.semantics import SEMANTIC_ID
+from perception3d.sim.config import ClutterConfig, SceneConfig
+from perception3d.sim.foliage import random_tree
+from perception3d.sim.furniture import traffic_light
+from perception3d.sim.meshes import box, merge, rotation_z
+from perception3d.sim.roadside import SideFrame, sample_roadside, surface
+from perception3d.sim.scenery import ground_quad, sign_pole, street_light
+from perception3d.sim.terrain import TERRAIN_REACH_M
 from perception3d.sim.world import RoadLayout, RoadPaint, Surface
 
 __all__ = ["EGO_BOX_ROAD", "StaticWorld", "sample_static_world"]
@@ -32,21 +30,7 @@ EGO_BOX_ROAD = np.array([-0.5, 0.0, 0.75, 4.8, 1.9, 1.5, 0.0])
 _FAR = 1500.0  # m: ground and road pieces reach this far, beyond any sensor
 _DETAIL = (-120.0, 250.0)  # m along the road: buildings, poles and trees are placed here
 
-_STATIC_SEMANTICS = {
-    "road": "road",
-    "sidewalk": "sidewalk",
-    "curb": "sidewalk",
-    "ground": "terrain",
-    "wall": "building",
-    "roof": "building",
-    "pole": "pole",
-    "lamp": "pole",
-    "sign": "traffic_sign",
-    "trunk": "vegetation",
-    "foliage": "vegetation",
-}
-_SEMANTICS = {part: SEMANTIC_ID[name] for part, name in _STATIC_SEMANTICS.items()}
-_ROOF = mat.Material((0.12, 0.11, 0.11), 0.25)
+_TERRAIN_X = (-160.0, 300.0)  # m along the road covered by the height fields
 
 
 @dataclass(frozen=True)
@@ -57,10 +41,6 @@ class StaticWorld:
     surfaces: tuple[Surface, ...]
     paint: RoadPaint
     lamps: np.ndarray  # (K, 3) street-light lamp positions
-
-
-def _surface(mesh: Mesh, **materials: mat.Material) -> Surface:
-    return Surface(mesh, materials, {p: _SEMANTICS[p] for p in mesh.part_names})
 
 
 def _segments(lo: float, hi: float, gap: tuple[float, float] | None) -> list[tuple[float, float]]:
@@ -115,33 +95,6 @@ def _paint(lanes, n_right: int, width: float, edges, crossing, rng) -> RoadPaint
     )
 
 
-def _buildings(side: int, y_outer: float, cfg: SceneConfig, keep_out, rng) -> list[Surface]:
-    """A row of buildings along x behind the sidewalk on `side` (+1 left, -1 right)."""
-    out, x = [], _DETAIL[0] + rng.uniform(0, 10)
-    while x < _DETAIL[1]:
-        length = rng.uniform(8, 30)
-        if not any(a < x + length and x < b for a, b in keep_out):
-            depth, height = rng.uniform(8, 18), rng.uniform(*cfg.building_height_m)
-            setback = rng.uniform(0, 3) if rng.uniform() < 0.5 else 0.0
-            yc = y_outer + side * (setback + depth / 2)
-            m = building(length, depth, height, -0.03).transformed(
-                np.eye(3), (x + length / 2, yc, 0)
-            )
-            out.append(_surface(m, wall=mat.building_material(rng), roof=_ROOF))
-        x += length + (0.0 if rng.uniform() < 0.6 else rng.uniform(2, 8))
-    return out
-
-
-def _trees(xs, y: float, rng) -> tuple[list[Surface], list[list[float]]]:
-    out, obstacles = [], []
-    for x in xs:
-        t = tree(rng, rng.uniform(2.0, 3.5), rng.uniform(1.5, 3.2), rng.uniform(0.1, 0.22))
-        t = t.transformed(rotation_z(rng.uniform(0, 2 * np.pi)), (x, y, -0.03))
-        out.append(_surface(t, trunk=mat.BARK, foliage=mat.FOLIAGE))
-        obstacles.append([x, y, 1.0, 0.6, 0.6, 2.0, 0.0])
-    return out, obstacles
-
-
 def _spaced(rng, spacing: tuple[float, float], keep_out) -> list[float]:
     xs, x = [], _DETAIL[0] + rng.uniform(0, spacing[1])
     while x < _DETAIL[1]:
@@ -151,8 +104,104 @@ def _spaced(rng, spacing: tuple[float, float], keep_out) -> list[float]:
     return xs
 
 
-def sample_static_world(cfg: SceneConfig, rng: np.random.Generator) -> StaticWorld:
-    """Sample lanes, paint, sidewalks, buildings, poles and vegetation (road frame)."""
+def _ground(sidewalks, keep_out, terrain, rng) -> list[Surface]:
+    """Height fields beyond each sidewalk (in x pieces around a cross street), flat ground
+    beyond them."""
+    out = []
+    for t in terrain:
+        for a, b in _segments(*_TERRAIN_X, keep_out[0] if keep_out else None):
+            out.append(surface(t.mesh(rng, (a, b)), ground=mat.TERRAIN))
+    reach = TERRAIN_REACH_M
+    y_right, y_left = sidewalks[0, 1] - reach, sidewalks[1, 1] + reach
+    quads = [
+        (-_FAR, _FAR, -_FAR, y_right),
+        (-_FAR, _FAR, y_left, _FAR),
+        (-_FAR, _TERRAIN_X[0], y_right, y_left),
+        (_TERRAIN_X[1], _FAR, y_right, y_left),
+    ]
+    for x0, x1, y0, y1 in quads:
+        out.append(surface(ground_quad(x0, x1, y0, y1, -0.03, "ground"), ground=mat.TERRAIN))
+    return out
+
+
+def _far_trees(side: int, y_out: float, terrain, clutter: ClutterConfig, rng) -> list[Surface]:
+    """Solid trees 10-60 m beyond a rural side's sidewalk, on its ground."""
+    far = rng.uniform([_DETAIL[0], 10], [_DETAIL[1], 60], size=(int(rng.integers(5, 25)), 2))
+    trees = []
+    for x, dist in far:
+        y = y_out + side * dist
+        z = float(terrain.height(np.array([x]), np.array([y]))[0]) - 0.05
+        trees.append(random_tree(rng, clutter.foliage_cover, False, (x, y, z)))
+    return [surface(merge(trees), trunk=mat.BARK, foliage=mat.FOLIAGE)] if trees else []
+
+
+def _poles(side, y_in, hc, cfg: SceneConfig, keep_out, cut, edges, rng, obstacles, lamps):
+    """Street lights, sign poles and (at a cross street) a traffic light along one side;
+    appends their obstacle boxes and lamp positions, returns their meshes."""
+    poles = []
+    if rng.uniform() < 0.8:
+        arm = round(float(rng.uniform(1.0, 2.5)) * 4) / 4  # to 25 cm: shared templates
+        height = round(float(rng.uniform(6.5, 9.0)) * 4) / 4
+        for x in _spaced(rng, cfg.pole_spacing_m, keep_out):
+            y = y_in + side * 0.5
+            poles.append(
+                street_light(height, arm).transformed(
+                    rotation_z(0.0 if side < 0 else np.pi), (x, y, hc)
+                )
+            )
+            lamps.append([x, y - side * arm, hc + height - 0.15])
+            obstacles.append([x, y, 1.0, 0.4, 0.4, 2.0, 0.0])
+    for x in _spaced(rng, (30.0, 90.0), keep_out):
+        y = y_in + side * 0.4
+        poles.append(
+            sign_pole(round(float(rng.uniform(2.2, 3.0)), 1)).transformed(
+                rotation_z(0.0 if side < 0 else np.pi), (x, y, hc)
+            )
+        )
+        obstacles.append([x, y, 1.0, 0.3, 0.3, 2.0, 0.0])
+    if cut is not None:  # traffic lights at the near corners of the cross street
+        # Heads face the traffic of their side; arms reach over the road.
+        x = cut[0] - 1.0 if side < 0 else cut[1] + 1.0
+        y = y_in + side * 0.6
+        arm = abs(y_in - (edges[0] + edges[1]) / 2) * rng.uniform(0.3, 0.7)
+        light = traffic_light(round(float(arm), 1) if rng.uniform() < 0.6 else 0.0)
+        poles.append(light.transformed(rotation_z(np.pi if side < 0 else 0.0), (x, y, hc)))
+        obstacles.append([x, y, 1.0, 0.4, 0.4, 2.0, 0.0])
+    return poles
+
+
+def _road_surfaces(edges, sidewalks, hc, cut, sw_mean) -> list[Surface]:
+    """The road, the sidewalks (curbs and tops) and the cross street with its corners."""
+    surfaces = [surface(ground_quad(-_FAR, _FAR, edges[0], edges[1], 0.0, "road"), road=mat.ROAD)]
+    faces = ("curb", "sidewalk", "curb", "curb", "curb", "curb")
+    for y_in, y_out in sidewalks:
+        for a, b in _segments(-_FAR, _FAR, cut):
+            m = box(
+                (b - a, abs(y_out - y_in), hc + 0.5),
+                ((a + b) / 2, (y_in + y_out) / 2, (hc - 0.5) / 2),
+                face_parts=faces,
+            )
+            surfaces.append(surface(m, sidewalk=mat.SIDEWALK, curb=mat.CURB))
+    if cut is not None:
+        road_pieces = ((-_FAR, edges[0]), (edges[1], _FAR))  # the cross street, each side
+        walk_pieces = ((-_FAR, sidewalks[0, 1]), (sidewalks[1, 1], _FAR))
+        for (r0, r1), (y0, y1) in zip(road_pieces, walk_pieces):
+            surfaces.append(
+                surface(ground_quad(cut[0], cut[1], r0, r1, 0.0, "road"), road=mat.ROAD)
+            )
+            for a, b in ((cut[0] - sw_mean, cut[0]), (cut[1], cut[1] + sw_mean)):
+                size = (b - a, y1 - y0, hc + 0.5)
+                m = box(size, ((a + b) / 2, (y0 + y1) / 2, (hc - 0.5) / 2), face_parts=faces)
+                surfaces.append(surface(m, sidewalk=mat.SIDEWALK, curb=mat.CURB))
+    return surfaces
+
+
+def sample_static_world(
+    cfg: SceneConfig, rng: np.random.Generator, clutter: ClutterConfig | None = None
+) -> StaticWorld:
+    """Sample the road, its sides and the ground (road frame); ``clutter``: the roadside
+    content's config (default: the embedded defaults)."""
+    clutter = ClutterConfig() if clutter is None else clutter
     lanes, n_right, width = _lanes(cfg, rng)
     edges = [lanes[0, 0] - width / 2, lanes[-1, 0] + width / 2]
     parking = []
@@ -172,78 +221,24 @@ def sample_static_world(cfg: SceneConfig, rng: np.random.Generator) -> StaticWor
     cut = (
         None if crossing is None else (crossing[0] - crossing[1] / 2, crossing[0] + crossing[1] / 2)
     )
-    surfaces = [
-        _surface(ground_quad(-_FAR, _FAR, -_FAR, _FAR, -0.03, "ground"), ground=mat.TERRAIN),
-        _surface(ground_quad(-_FAR, _FAR, edges[0], edges[1], 0.0, "road"), road=mat.ROAD),
-    ]
-    faces = ("curb", "sidewalk", "curb", "curb", "curb", "curb")
-    for y_in, y_out in sidewalks:
-        for a, b in _segments(-_FAR, _FAR, cut):
-            m = box(
-                (b - a, abs(y_out - y_in), hc + 0.5),
-                ((a + b) / 2, (y_in + y_out) / 2, (hc - 0.5) / 2),
-                face_parts=faces,
-            )
-            surfaces.append(_surface(m, sidewalk=mat.SIDEWALK, curb=mat.CURB))
-    keep_out = []
-    if crossing is not None:
-        road_pieces = ((-_FAR, edges[0]), (edges[1], _FAR))  # the cross street, each side
-        walk_pieces = ((-_FAR, sidewalks[0, 1]), (sidewalks[1, 1], _FAR))
-        for (r0, r1), (y0, y1) in zip(road_pieces, walk_pieces):
-            surfaces.append(
-                _surface(ground_quad(cut[0], cut[1], r0, r1, 0.0, "road"), road=mat.ROAD)
-            )
-            for a, b in ((cut[0] - sw.mean(), cut[0]), (cut[1], cut[1] + sw.mean())):
-                size = (b - a, y1 - y0, hc + 0.5)
-                m = box(size, ((a + b) / 2, (y0 + y1) / 2, (hc - 0.5) / 2), face_parts=faces)
-                surfaces.append(_surface(m, sidewalk=mat.SIDEWALK, curb=mat.CURB))
-        keep_out.append((cut[0] - sw.mean() - 2, cut[1] + sw.mean() + 2))
+    surfaces = _road_surfaces(edges, sidewalks, hc, cut, sw.mean())
+    keep_out = [] if cut is None else [(cut[0] - sw.mean() - 2, cut[1] + sw.mean() + 2)]
     obstacles = [list(EGO_BOX_ROAD)]
-    lamps = []
+    lamps, terrain, driveways = [], [], []
     for side, (y_in, y_out) in zip((-1, 1), sidewalks):
-        if rng.uniform() < cfg.urban_probability:
-            surfaces += _buildings(side, y_out, cfg, keep_out, rng)
-            if rng.uniform() < 0.4:
-                trees, obs = _trees(
-                    _spaced(rng, cfg.tree_spacing_m, keep_out), y_out - side * 0.8, rng
-                )
-                surfaces += trees
-                obstacles += obs
-        else:
-            trees, obs = _trees(
-                _spaced(rng, cfg.tree_spacing_m, keep_out), y_out + side * rng.uniform(1, 4), rng
-            )
-            surfaces += trees
-            obstacles += obs
-            for x in _spaced(rng, (4.0, 12.0), keep_out):
-                b = bush(rng, rng.uniform(0.8, 2.5)).transformed(
-                    np.eye(3), (x, y_out + side * rng.uniform(0.8, 3), -0.03)
-                )
-                surfaces.append(_surface(b, foliage=mat.FOLIAGE))
-            far = rng.uniform(
-                [_DETAIL[0], 10], [_DETAIL[1], 60], size=(int(rng.integers(5, 25)), 2)
-            )
-            for x, dist in far:
-                trees, _ = _trees([x], y_out + side * dist, rng)
-                surfaces += trees
-        if rng.uniform() < 0.8:
-            arm = rng.uniform(1.0, 2.5)
-            height = rng.uniform(6.5, 9.0)
-            for x in _spaced(rng, cfg.pole_spacing_m, keep_out):
-                y = y_in + side * 0.5
-                m = street_light(height, arm).transformed(
-                    rotation_z(0.0 if side < 0 else np.pi), (x, y, hc)
-                )
-                surfaces.append(_surface(m, pole=mat.POLE, lamp=mat.LAMP_OFF))
-                lamps.append([x, y - side * arm, hc + height - 0.15])
-                obstacles.append([x, y, 1.0, 0.4, 0.4, 2.0, 0.0])
-        for x in _spaced(rng, (30.0, 90.0), keep_out):
-            y = y_in + side * 0.4
-            m = sign_pole(rng.uniform(2.2, 3.0)).transformed(
-                rotation_z(0.0 if side < 0 else np.pi), (x, y, hc)
-            )
-            surfaces.append(_surface(m, pole=mat.POLE, sign=mat.SIGN))
-            obstacles.append([x, y, 1.0, 0.3, 0.3, 2.0, 0.0])
+        frame = SideFrame(side, y_in, y_out, hc, tuple(keep_out), clutter.detail_range_m, _DETAIL)
+        urban = rng.uniform() < cfg.urban_probability
+        content = sample_roadside(frame, urban, cfg, clutter, rng)
+        surfaces += content.surfaces
+        obstacles += content.obstacles
+        driveways += content.driveways
+        terrain.append(content.terrain)
+        if not urban:  # fields and trees far from the road
+            surfaces += _far_trees(side, y_out, content.terrain, clutter, rng)
+        poles = _poles(side, y_in, hc, cfg, keep_out, cut, edges, rng, obstacles, lamps)
+        if poles:
+            surfaces.append(surface(merge(poles), pole=mat.POLE, lamp=mat.LAMP_OFF, sign=mat.SIGN))
+    surfaces += _ground(sidewalks, keep_out, terrain, rng)
     layout = RoadLayout(
         lanes=lanes,
         parking=np.array(parking, np.float64).reshape(-1, 2),
@@ -252,5 +247,7 @@ def sample_static_world(cfg: SceneConfig, rng: np.random.Generator) -> StaticWor
         curb_height=float(hc),
         intersection=crossing,
         obstacles=np.array(obstacles, np.float64),
+        driveways=np.array(driveways, np.float64).reshape(-1, 4),
+        crosswalks=paint.crosswalks,
     )
     return StaticWorld(layout, tuple(surfaces), paint, np.array(lamps, np.float64).reshape(-1, 3))

@@ -158,6 +158,8 @@ class LidarHits:
         semantic: (K,) uint8 ``SEMANTIC_CLASSES`` id; instance: (K,) int32 (0 static, k + 1
             for scene object k).
         ring: (K,) int64 laser of each ray (row of the beam table).
+        unread: (K,) float64 probability that the return reads intensity 0 whatever its power
+            (``Material.lidar_unread``).
     """
 
     ray: np.ndarray
@@ -169,6 +171,7 @@ class LidarHits:
     semantic: np.ndarray
     instance: np.ndarray
     ring: np.ndarray
+    unread: np.ndarray
 
     def __len__(self) -> int:
         return len(self.ray)
@@ -194,6 +197,7 @@ def cast_sweep(
     found = np.zeros(len(idx), bool)
     t_out, cos_out, refl_out = np.zeros(len(idx)), np.zeros(len(idx)), np.zeros(len(idx))
     sem_out, inst_out = np.zeros(len(idx), np.uint8), np.zeros(len(idx), np.int32)
+    unread_out = np.zeros(len(idx))
     pending, start_at = np.arange(len(idx)), origin.copy()
     for passes_left in range(cfg.glass_passes, -1, -1):
         cast = np.concatenate([start_at[pending], direction[pending]], 1).astype(np.float32)
@@ -213,6 +217,7 @@ def cast_sweep(
         cos_out[done] = np.abs(np.einsum("ij,ij->i", normal, d[~through]))
         refl_out[done] = surf.reflectivity[~through]
         sem_out[done], inst_out[done] = surf.semantic[~through], surf.instance[~through]
+        unread_out[done] = surf.unread[~through]
         pending = pending[ok[through]]
         if len(pending) == 0:
             break
@@ -220,16 +225,9 @@ def cast_sweep(
         travelled[pending] += t[through] + _GLASS_STEP_M
     keep = found & (t_out >= cfg.min_range_m) & (t_out <= cfg.max_range_m)
     return LidarHits(
-        idx[keep],
-        origin[keep],
-        direction[keep],
-        t_out[keep],
-        cos_out[keep],
-        refl_out[keep],
-        sem_out[keep],
-        inst_out[keep],
-        ring[idx[keep]],
-    )
+        idx[keep], origin[keep], direction[keep], t_out[keep], cos_out[keep], refl_out[keep],
+        sem_out[keep], inst_out[keep], ring[idx[keep]], unread_out[keep],
+    )  # fmt: skip
 
 
 def _logistic(log_ratio: np.ndarray, softness: float) -> np.ndarray:
@@ -279,7 +277,7 @@ def respond(
         log_reading_power - np.log(cfg.intensity_threshold), cfg.intensity_softness
     )
     saturated = _logistic(log_power - np.log(cfg.saturation_threshold), cfg.intensity_softness)
-    measured *= 1.0 - cfg.saturation_share * saturated
+    measured *= (1.0 - cfg.saturation_share * saturated) * (1.0 - hits.unread)
     reading = rho * cos**cfg.intensity_incidence_exponent
     intensity = np.where(u_int < measured, reading, 0.0) + cfg.intensity_noise * rng.normal(size=n)
     # KITTI's values are an 8-bit reading / 256, rounded to 0.01 (its 0.01 levels hold 2 or 3

@@ -18,7 +18,9 @@ __all__ = [
     "Mesh",
     "box",
     "cylinder",
+    "ellipse_stack",
     "ellipsoid",
+    "freeze",
     "hexahedron",
     "merge",
     "rotation_z",
@@ -61,16 +63,26 @@ class Mesh:
         """(2, 3) [min, max] corner of the axis-aligned bounding box."""
         return np.stack([self.vertices.min(axis=0), self.vertices.max(axis=0)])
 
+    def with_vertices(self, vertices: np.ndarray) -> Mesh:
+        """The same triangles over new (V, 3) ``vertices`` (unchecked beyond the shape: the
+        cheap way to place a copy of a template)."""
+        if vertices.shape != self.vertices.shape:
+            raise ValueError(f"vertices must be {self.vertices.shape}, got {vertices.shape}")
+        out = object.__new__(Mesh)
+        object.__setattr__(out, "vertices", vertices)
+        object.__setattr__(out, "triangles", self.triangles)
+        object.__setattr__(out, "parts", self.parts)
+        object.__setattr__(out, "part_names", self.part_names)
+        return out
+
     def transformed(self, rotation: np.ndarray, translation: Sequence[float]) -> Mesh:
         """The mesh moved by ``x -> rotation @ x + translation`` ((3, 3), (3,))."""
         v = self.vertices @ np.asarray(rotation, np.float64).T + np.asarray(translation)
-        return Mesh(v, self.triangles, self.parts, self.part_names)
+        return self.with_vertices(v)
 
     def scaled(self, factors: Sequence[float]) -> Mesh:
         """The mesh scaled per axis about the origin."""
-        return Mesh(
-            self.vertices * np.asarray(factors), self.triangles, self.parts, self.part_names
-        )
+        return self.with_vertices(self.vertices * np.asarray(factors, np.float64))
 
     def part_mask(self, name: str) -> np.ndarray:
         """(T,) bool: triangles of part ``name`` (all False if the mesh has no such part)."""
@@ -278,3 +290,50 @@ def torus(
     )
     verts = verts.reshape(-1, 3) @ _frame(axis) + np.asarray(center, np.float64)
     return _single(verts, tris, part)
+
+
+def freeze(mesh: Mesh) -> Mesh:
+    """``mesh`` with read-only arrays (templates shared by every object built from them).
+
+    Example:
+        >>> freeze(box((1, 1, 1))).vertices.flags.writeable
+        False
+    """
+    for a in (mesh.vertices, mesh.triangles, mesh.parts):
+        a.setflags(write=False)
+    return mesh
+
+
+def ellipse_stack(
+    centers: np.ndarray, radii: np.ndarray, segments: int = 10, part: str = "body"
+) -> Mesh:
+    """A closed solid through horizontal ellipses (a torso, a coat, a bollard's profile).
+
+    Args:
+        centers: (R, 3) ring centres, z increasing.
+        radii: (R, 2) semi-axes along x and y of each ring.
+        segments: points per ring.
+
+    Example:
+        >>> m = ellipse_stack(np.array([[0, 0, 0], [0, 0, 1.0]]), np.ones((2, 2)), 8)
+        >>> m.triangles.shape
+        (32, 3)
+    """
+    c, r = np.asarray(centers, np.float64), np.asarray(radii, np.float64)
+    rings = len(c)
+    ang = np.linspace(0.0, 2 * np.pi, segments, endpoint=False)
+    ring = np.stack([np.cos(ang), np.sin(ang), np.zeros(segments)], 1)  # (S, 3)
+    verts = (c[:, None] + ring[None] * np.c_[r, np.zeros(rings)][:, None]).reshape(-1, 3)
+    verts = np.concatenate([verts, c[:1], c[-1:]])
+    idx = np.arange(rings * segments).reshape(rings, segments)
+    a, b = idx[:-1], np.roll(idx[:-1], -1, axis=1)
+    d, e = idx[1:], np.roll(idx[1:], -1, axis=1)
+    sides = np.concatenate([np.stack([a, b, e], -1), np.stack([a, e, d], -1)]).reshape(-1, 3)
+    lo, hi = rings * segments, rings * segments + 1
+    caps = np.concatenate(
+        [
+            np.stack([np.full(segments, lo), np.roll(idx[0], -1), idx[0]], 1),
+            np.stack([np.full(segments, hi), idx[-1], np.roll(idx[-1], -1)], 1),
+        ]
+    )
+    return _single(verts, np.concatenate([sides, caps]), part)

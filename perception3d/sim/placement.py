@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from perception3d.geometry.iou import bev_iou_lidar
-from perception3d.sim.config import CAR_BODIES, OBJECT_CLASSES, LabelConfig, ObjectsConfig
-from perception3d.sim.objects import ObjectModel, sample_object
+from perception3d.sim.config import OBJECT_CLASSES, LabelConfig, ObjectsConfig
+from perception3d.sim.objects import ObjectModel, sample_class_object
 from perception3d.sim.world import RoadLayout
 
 __all__ = ["PlacedObject", "place_objects"]
@@ -49,19 +49,13 @@ class _Placer:
     ):
         self.cfg, self.labels, self.layout, self.in_view = cfg, labels, layout, in_view
         self.rng, self.night = rng, night
-        self.occupied = [np.asarray(b, np.float64) for b in layout.obstacles]
+        self.occupied = np.asarray(layout.obstacles, np.float64).reshape(-1, 7)
         self.placed: list[PlacedObject] = []
         self.far = False  # the far pass: in view, beyond the histogram (KITTI's DontCare)
 
     # -- sampling helpers --------------------------------------------------------------------
-    def kind_of(self, label: str) -> str:
-        if label == "Car":
-            w = self.cfg.car_body_weights
-            p = np.array([w.get(b, 0.0) for b in CAR_BODIES])
-            return CAR_BODIES[self.rng.choice(len(CAR_BODIES), p=p / p.sum())]
-        return {"Van": "van", "Truck": "truck", "Pedestrian": "pedestrian", "Cyclist": "cyclist"}[
-            label
-        ]
+    def model(self, label: str, lights: bool) -> ObjectModel:
+        return sample_class_object(label, self.rng, self.cfg, self.labels, lights)
 
     def range_m(self, in_view: bool) -> float:
         if self.far:
@@ -83,8 +77,8 @@ class _Placer:
         """(x, y, heading) for an object of `label` at range about r, or None."""
         rng, lay = self.rng, self.layout
         choice = rng.uniform()
-        if label in ("Car", "Van", "Truck"):
-            if lay.intersection is not None and choice < 0.12:
+        if label in ("Car", "Van", "Truck", "Tram", "Misc"):
+            if label != "Misc" and lay.intersection is not None and choice < 0.12:
                 xc, wc = lay.intersection
                 x = xc + rng.choice([-1, 1]) * wc / 4
                 y2 = r * r - x * x
@@ -95,14 +89,28 @@ class _Placer:
                     float(np.sqrt(y2) * rng.choice([-1, 1])),
                     float(rng.choice([0.5, -0.5]) * np.pi),
                 )
-            rows = lay.parking if (len(lay.parking) and choice < 0.55) else lay.lanes
+            parked = 0.55 if label != "Misc" else 0.9
+            if label == "Tram":
+                parked = 0.0
+            rows = lay.parking if (len(lay.parking) and choice < parked) else lay.lanes
             y, heading = rows[rng.integers(len(rows))]
             if rows is lay.parking and rng.uniform() < 0.2:
                 heading += np.pi
             y += rng.normal(0, 0.15)
             heading += rng.normal(0, 0.03)
+        elif label == "Person_sitting":  # on a bench by the frontage, facing the road
+            side = int(rng.integers(2))
+            y_in, y_out = lay.sidewalks[side]
+            y = y_out + (0.7 if side == 0 else -0.7)
+            heading = (np.pi / 2 if side == 0 else -np.pi / 2) + rng.normal(0, 0.1)
         elif label == "Pedestrian" or choice < 0.15:
-            if choice < self.cfg.crossing_probability or (label == "Cyclist" and choice < 0.05):
+            crossing = choice < self.cfg.crossing_probability
+            if crossing and len(lay.crosswalks) and rng.uniform() < 0.6:  # on a zebra
+                x0, x1 = lay.crosswalks[rng.integers(len(lay.crosswalks)), :2]
+                y = rng.uniform(*lay.road_y)
+                heading = rng.choice([0.5, -0.5]) * np.pi + rng.normal(0, 0.15)
+                return float(rng.uniform(x0 + 0.4, x1 - 0.4)), float(y), float(heading)
+            if crossing or (label == "Cyclist" and choice < 0.05):
                 y = rng.uniform(*lay.road_y)
                 heading = rng.choice([0.5, -0.5]) * np.pi + rng.normal(0, 0.2)
             else:
@@ -132,22 +140,34 @@ class _Placer:
     def fits(self, box: np.ndarray) -> bool:
         grown = box.copy()
         grown[3:5] += self.cfg.min_gap_m
-        return not (bev_iou_lidar(grown[None], np.stack(self.occupied)) > 0).any()
+        occ = self.occupied
+        # Only boxes whose circumcircles meet can overlap: test those exactly.
+        reach = (np.hypot(grown[3], grown[4]) + np.hypot(occ[:, 3], occ[:, 4])) / 2
+        near = np.hypot(occ[:, 0] - box[0], occ[:, 1] - box[1]) < reach
+        return not near.any() or not (bev_iou_lidar(grown[None], occ[near]) > 0).any()
 
-    def add(self, model: ObjectModel, x: float, y: float, heading: float) -> PlacedObject | None:
+    def add(
+        self, model: ObjectModel, x: float, y: float, heading: float, z: float | None = None
+    ) -> PlacedObject | None:
         l, w, h = model.size
-        z = self.ground_z(y, x)
+        z = self.ground_z(y, x) if z is None else z
         box = np.array([x, y, z + h / 2, l, w, h, heading])
-        if not self.fits(box):
+        boxes = [box]
+        if model.props_box is not None:  # e.g. the bench of a sitting person
+            px, py, pl, pw = model.props_box
+            c, s = np.cos(heading), np.sin(heading)
+            centre = (x + c * px - s * py, y + s * px + c * py)
+            boxes.append(np.array([*centre, z + 0.5, pl, pw, 1.0, heading]))
+        if not all(self.fits(b) for b in boxes):
             return None
-        self.occupied.append(box)
+        self.occupied = np.vstack([self.occupied, *boxes])
         obj = PlacedObject(model, box)
         self.placed.append(obj)
         return obj
 
     # -- strategies ------------------------------------------------------------------------
     def place_one(self, label: str, in_view: bool) -> bool:
-        model = sample_object(self.kind_of(label), self.rng, self.labels, self.night)
+        model = self.model(label, self.night)
         for _ in range(_TRIES):
             pose = self.slot(label, self.range_m(in_view), forward=in_view)
             if pose is None or self.in_view(np.array(pose[:2])) != in_view:
@@ -162,19 +182,53 @@ class _Placer:
         r = self.range_m(in_view)
         if r <= abs(y) + 0.5:
             return
-        x = float(np.sqrt(r * r - y * y))
-        for _ in range(int(rng.integers(3, 8))):
-            label = "Van" if (budget["Van"] > 0 and rng.uniform() < 0.15) else "Car"
+        x = float(np.sqrt(r * r - y * y)) * (1.0 if in_view else float(rng.choice([-1, 1])))
+        misses = 0
+        for _ in range(int(rng.integers(3, 11))):
+            u = rng.uniform()
+            label = "Van" if u < 0.12 else ("Misc" if u < 0.15 else "Car")
+            label = label if budget.get(label, 0) > 0 else "Car"
             if budget[label] <= 0 or self.in_view(np.array([x, y])) != in_view:
                 return
-            model = sample_object(self.kind_of(label), rng, self.labels, False)
+            model = self.model(label, False)
             obj = self.add(
                 model, x + model.size[0] / 2, y + rng.normal(0, 0.1), heading + rng.normal(0, 0.02)
             )
-            if obj is None:
-                return
-            budget[label] -= 1
-            x += model.size[0] + rng.uniform(0.6, 2.0)
+            if obj is None:  # a pole, a tree or another car: skip a space, give up after two
+                misses += 1
+                if misses > 2:
+                    return
+            else:
+                budget[label] -= 1
+            # Gaps between parked cars: mostly tight, sometimes a free space.
+            gap = rng.uniform(0.4, 1.5) if rng.uniform() < 0.75 else rng.uniform(1.5, 6.0)
+            x += model.size[0] + gap
+
+    def range_weight(self, r: float, in_view: bool) -> float:
+        """Relative density of the pass's range distribution at ``r`` (1 at its mode)."""
+        if not in_view:
+            lo, hi = _OUT_OF_VIEW_RANGE_M
+            return float(lo <= r <= hi)
+        bins, w = np.asarray(self.cfg.distance_bins_m), np.asarray(self.cfg.distance_weights)
+        k = np.searchsorted(bins, r) - 1
+        if not 0 <= k < len(w):
+            return 0.0
+        density = w / np.diff(bins)
+        return float(density[k] / density.max())
+
+    def driveways(self, budget: dict[str, int], in_view: bool) -> None:
+        """Cars (or vans) standing in driveway openings, nose in or out; a driveway is used
+        with ``driveway_probability`` times the pass's range density at its distance."""
+        for x, y, heading, z in self.layout.driveways:
+            p = self.cfg.driveway_probability * self.range_weight(float(np.hypot(x, y)), in_view)
+            if self.rng.uniform() >= p:
+                continue
+            label = "Van" if budget.get("Van", 0) > 0 and self.rng.uniform() < 0.1 else "Car"
+            if budget[label] <= 0 or self.in_view(np.array([x, y])) != in_view:
+                continue
+            heading += np.pi * (self.rng.uniform() < 0.5) + self.rng.normal(0, 0.05)
+            if self.add(self.model(label, False), x, y, heading, z) is not None:
+                budget[label] -= 1
 
     def group(self, size: int, in_view: bool) -> int:
         """A group of pedestrians around one anchor; returns how many were placed."""
@@ -183,7 +237,7 @@ class _Placer:
         anchor = self.placed[-1].box_road
         count = 1
         for _ in range(size - 1):
-            model = sample_object("pedestrian", self.rng, self.labels, False)
+            model = self.model("Pedestrian", False)
             for _ in range(10):
                 x, y = anchor[:2] + self.rng.uniform(-1.6, 1.6, 2)
                 if self.in_view(np.array([x, y])) == in_view and self.add(
@@ -223,8 +277,11 @@ def place_objects(
     )
     for in_view_pass, placer.far, means in passes:
         budget = {c: int(rng.poisson(means.get(c, 0.0))) for c in OBJECT_CLASSES}
-        if not placer.far and len(layout.parking) and rng.uniform() < cfg.parked_row_probability:
-            placer.parked_row(budget, in_view_pass)
+        if not placer.far:
+            placer.driveways(budget, in_view_pass)
+            for _ in range(len(layout.parking)):  # a row per parking lane, each by chance
+                if rng.uniform() < cfg.parked_row_probability:
+                    placer.parked_row(budget, in_view_pass)
         for label in OBJECT_CLASSES:
             while budget[label] > 0:
                 if label == "Pedestrian" and rng.uniform() < cfg.pedestrian_group_probability:

@@ -57,13 +57,14 @@ class SurfaceSample:
     semantic: np.ndarray  # (N,) uint8 SEMANTIC_CLASSES id
     instance: np.ndarray  # (N,) int32: 0 static, k + 1 for scene object k
     transmission: np.ndarray  # (N,) probability a laser pulse passes (glass)
+    unread: np.ndarray  # (N,) probability a detected return reads intensity 0
 
 
 class SceneGeometry:
     """A :class:`Scene`'s triangles in an Open3D ``RaycastingScene`` plus lookup tables.
 
     Attributes:
-        materials: (M, 13) float32 rows in the ``MATERIAL_COLUMNS`` layout.
+        materials: (M, 14) float32 rows in the ``MATERIAL_COLUMNS`` layout.
         tri_material, tri_semantic, tri_instance: (T,) per-triangle lookups.
         tri_vertex_normals: (T, 3, 3) shading normals at each triangle's corners: averaged
             over the faces around each vertex for objects (rounded car bodies give glints where
@@ -101,6 +102,7 @@ class SceneGeometry:
         self._pattern = rows[:, 9].astype(np.int64)
         self._p1, self._p2 = rows[:, 10].copy(), rows[:, 11].copy()
         self._transmission = rows[:, 12].copy()
+        self._unread = rows[:, 13].copy()
         self.tri_material = np.concatenate(tri_mat).astype(np.int32)
         self.tri_semantic = np.concatenate(tri_sem).astype(np.uint8)
         self.tri_instance = np.concatenate(tri_inst).astype(np.int32)
@@ -155,7 +157,7 @@ class SceneGeometry:
         glows = self.night or bool(self._emission.any())
         emission = self._emission[mi] if glows else None
         refl, spec, shin = self._refl[mi], self._spec[mi], self._shin[mi]
-        transmission = self._transmission[mi]
+        transmission, unread = self._transmission[mi], self._unread[mi]
         semantic = self.tri_semantic[triangle]
         pattern = self._pattern[mi]
         patterned = np.flatnonzero(pattern != mat.PATTERN_NONE)
@@ -178,8 +180,9 @@ class SceneGeometry:
             sel = np.flatnonzero(pattern == mat.PATTERN_VARIED)
             albedo[sel] *= _cell_noise(road[sel], self._p1[mi[sel]])[:, None]
         return SurfaceSample(
-            albedo, refl, spec, shin, emission, semantic, self.tri_instance[triangle], transmission
-        )
+            albedo, refl, spec, shin, emission, semantic, self.tri_instance[triangle],
+            transmission, unread,
+        )  # fmt: skip
 
 
 def _vertex_normals(mesh, smooth: bool) -> np.ndarray:

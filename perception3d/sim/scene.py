@@ -140,11 +140,17 @@ def sample_scene(cfg: SynthConfig, rng: np.random.Generator, calib: Calibration)
     road_to_lidar = road_frame(calib, yaw, pitch, roll, height)
     rot = road_to_lidar.rotation
     sky = lighting.sample_sky_light(sc, rng)
-    world = sample_static_world(sc, rng)
+    world = sample_static_world(sc, rng, cfg.clutter)
     in_view = _view_test(calib, road_to_lidar, cfg.camera.width)
     placed = place_objects(cfg.objects, cfg.labels, world.layout, in_view, rng, night=sky.night)
     objects = [object_in_lidar(p.model, p.box_road, road_to_lidar, calib) for p in placed]
     surfaces = [_moved(s, road_to_lidar) for s in world.surfaces]
+    for p in placed:  # scenery that comes with an object (a bench under a sitting person)
+        if p.model.props is not None:
+            x, y, z, _, _, h, heading = p.box_road
+            to_road = Transform(rotation_z(heading), np.array([x, y, z - h / 2]))
+            moved = _moved(p.model.props, to_road)
+            surfaces.append(_moved(moved, road_to_lidar))
     lights: list[Light] = []
     if sky.night:
         lit = mat.Material(

@@ -12,15 +12,19 @@ Example:
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
-from perception3d.sim.meshes import Mesh, box, cylinder, ellipsoid, merge
+from perception3d.sim.meshes import Mesh, box, cylinder, ellipsoid, freeze, merge
 
 __all__ = ["building", "bush", "ground_quad", "sign_pole", "street_light", "tree"]
 
 
+@cache
 def street_light(height: float, arm_length: float, pole_radius: float = 0.08) -> Mesh:
-    """A pole with an arm reaching along +y (over the road when y points at it) and a lamp."""
+    """A pole with an arm reaching along +y (over the road when y points at it) and a lamp
+    (built once per process per size: read-only)."""
     pole = cylinder(
         pole_radius,
         height,
@@ -31,14 +35,15 @@ def street_light(height: float, arm_length: float, pole_radius: float = 0.08) ->
     )
     arm = box((0.08, arm_length, 0.08), (0, arm_length / 2, height - 0.15), part="pole")
     lamp = box((0.3, 0.6, 0.12), (0, arm_length, height - 0.06), part="lamp")
-    return merge([pole, arm, lamp])
+    return freeze(merge([pole, arm, lamp]))
 
 
+@cache
 def sign_pole(height: float = 2.6, plate_size: float = 0.65) -> Mesh:
-    """A thin pole carrying a square sign plate facing +x."""
+    """A thin pole carrying a square sign plate facing +x (cached: read-only)."""
     pole = cylinder(0.035, height, (0, 0, height / 2), segments=6, part="pole")
     plate = box((0.03, plate_size, plate_size), (0.05, 0, height - plate_size / 2), part="sign")
-    return merge([pole, plate])
+    return freeze(merge([pole, plate]))
 
 
 def tree(

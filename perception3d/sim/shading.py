@@ -19,9 +19,10 @@ def offset_rays(points, normal, directions, t_hit) -> np.ndarray:
     """(N, 6) float32 secondary rays from hit ``points`` (N, 3), pushed off the surface along
     ``normal`` (N, 3) by 1 mm + 0.2 mm per metre of primary ray ``t_hit`` (N,) (float32
     precision), towards ``directions`` (N, 3) or (3,)."""
-    eps = (1e-3 + 2e-4 * t_hit)[:, None]  # self-intersection offset grows with distance
+    eps = 1e-3 + 2e-4 * t_hit  # self-intersection offset grows with distance
     out = np.empty((len(points), 6), np.float32)
-    out[:, 0:3] = points + eps * normal
+    for k in range(3):  # column by column: much faster than (N, 3) broadcasting
+        out[:, k] = points[:, k] + eps * normal[:, k]
     out[:, 3:6] = directions
     return out
 
@@ -114,7 +115,8 @@ def glossy_radiance(
 
     Args:
         surf: surface properties of all hits (``SurfaceSample``); idx: the glossy ones.
-        ng: (K, 3) shading normals of those; view: (N, 3) unit directions to the camera.
+        ng: (K, 3) shading normals of those; view: (K, 3) their unit directions to the
+            camera.
         cos_s, sun_vis, sky_vis: (N,) face-normal cosine to the sun, sun and sky visibility.
         sky_args: (sun direction in the road frame, sun rgb, zenith rgb, horizon rgb).
         to_road: (3, 3) columns: road axes in the LiDAR frame; sun_dir: (3,) LiDAR frame.
@@ -122,7 +124,7 @@ def glossy_radiance(
     Returns:
         (K, 3) radiance.
     """
-    vg = view[idx]
+    vg = view
     cos_v = np.clip(dot3(ng, vg), 0.0, 1.0)
     fresnel = 0.04 + 0.96 * (1 - cos_v) ** 5  # Schlick, F0 = 0.04 (glass, clear coat)
     refl = 2 * cos_v[:, None] * ng - vg

@@ -9,7 +9,7 @@ left, z up, z = 0 on the road surface) in which layouts are sampled, and the LiD
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -117,7 +117,10 @@ class RoadLayout:
         curb_height: sidewalk height above the road, metres.
         intersection: (x centre, width) of a cross street, or None.
         obstacles: (K, 7) [x, y, z, dx, dy, dz, heading] boxes objects must not overlap
-            (poles, trunks, the ego car).
+            (poles, trunks, fences, walls, hedges, street furniture, the ego car).
+        driveways: (D, 4) [x, y, heading, ground z] spots where a car may stand across the
+            road's direction, behind an opening in a fence, hedge or wall.
+        crosswalks: (C, 5) the zebra crossings (as in :class:`RoadPaint`).
     """
 
     lanes: np.ndarray
@@ -127,6 +130,8 @@ class RoadLayout:
     curb_height: float
     intersection: tuple[float, float] | None
     obstacles: np.ndarray
+    driveways: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    crosswalks: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))
 
 
 @dataclass(frozen=True)

@@ -240,9 +240,10 @@ def generate_dataset(
         results = _run_frames(cfg, str(root), todo, on_done=bar.update)
     else:
         # Forkserver: workers fork from a clean server that imported the generator once (plain
-        # fork could inherit Open3D thread pools mid-use; spawn re-imports torch per worker).
+        # fork could inherit Open3D thread pools mid-use; spawn re-imports torch per worker)
+        # and built its mesh templates once (sim/warmup.py), which every worker shares.
         ctx = get_context("forkserver")
-        ctx.set_forkserver_preload(["perception3d.sim.writer", "open3d"])
+        ctx.set_forkserver_preload(["perception3d.sim.writer", "open3d", "perception3d.sim.warmup"])
         chunks = _chunks(todo, workers)
         with ProcessPoolExecutor(
             min(workers, len(chunks)), mp_context=ctx, initializer=_init_worker

@@ -29,7 +29,7 @@ def test_overrides_apply():
     "override, message",
     [
         ("scene.night_probability=1.5", "night_probability must be in"),
-        ("objects.mean_in_view={Tram: 1.0}", "object means must map"),
+        ("objects.mean_in_view={Bus: 1.0}", "object means must map"),
         ("objects.distance_weights=[1.0]", "one more entry than distance_weights"),
         ("lidar.beam_stride=0", "beam_stride"),
         ("camera.image_scale=2.0", "image_scale"),

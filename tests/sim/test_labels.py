@@ -11,7 +11,7 @@ from perception3d.data.kitti import KittiObjectDataset
 from perception3d.geometry.calib import alpha_from_rotation_y
 from perception3d.sim import materials as mat
 from perception3d.sim.camera import camera_calibration, camera_rig, render_camera
-from perception3d.sim.config import CameraConfig, LabelConfig
+from perception3d.sim.config import OBJECT_CLASSES, CameraConfig, LabelConfig, ObjectsConfig
 from perception3d.sim.labels import UNLABELLED_ID_BASE, make_labels
 from perception3d.sim.objects import sample_object
 from perception3d.sim.raycast import build_geometry
@@ -21,6 +21,7 @@ from perception3d.sim.semantics import SEMANTIC_ID
 from perception3d.sim.world import RoadLayout, RoadPaint, Scene, Surface
 
 CAMERA = CameraConfig(image_scale=0.5, sky_occlusion=False)
+_MEAN = ObjectsConfig(size_std_m={c: (0.0, 0.0, 0.0) for c in OBJECT_CLASSES})
 
 
 def _scene(placements, calib) -> Scene:
@@ -28,8 +29,9 @@ def _scene(placements, calib) -> Scene:
     road_to_lidar = road_frame(calib)
     objects = []
     for x, y, heading in placements:
-        # The car's model depends on its range only, so it is the same car in every test scene.
-        model = sample_object("sedan", np.random.default_rng(int(x * 10)), LabelConfig())
+        # Every car has KITTI's mean size; its materials depend on its range only, so it is the
+        # same car in every test scene.
+        model = sample_object("sedan", np.random.default_rng(int(x * 10)), LabelConfig(), cfg=_MEAN)
         l, w, h = model.size
         objects.append(
             object_in_lidar(model, np.array([x, y, h / 2, l, w, h, heading]), road_to_lidar, calib)

@@ -45,6 +45,7 @@ def _hits(range_m, reflectivity=0.3, cos=1.0, ring=0, instance=0) -> LidarHits:
         full(1, np.uint8),
         full(instance, np.int32),
         full(ring, np.int64),
+        full(0.0),
     )
 
 
@@ -177,3 +178,11 @@ def test_strong_near_returns_read_zero_as_kittis_do():
     steep = replace(BASE, intensity_range_exponent=3.0, intensity_threshold=0.5 / 25.0**3)
     _, intensity, _ = respond(hits, steep, 1, np.random.default_rng(5))
     assert (intensity.reshape(2, -1)[1] == 0.0).mean() == pytest.approx(0.5, abs=0.03)
+
+
+def test_unreadable_returns_read_zero_at_any_power():
+    hits = _hits(np.repeat([5.0, 20.0], 4000), reflectivity=0.3)
+    hits = replace(hits, unread=np.full(len(hits), 0.4))
+    keep, intensity, _ = respond(hits, BASE, 1, np.random.default_rng(6))
+    assert keep.all()  # detected: only the reading is lost
+    assert (intensity.reshape(2, -1) == 0.0).mean(axis=1) == pytest.approx([0.4, 0.4], abs=0.03)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from perception3d.sim.meshes import Mesh, box, cylinder, ellipsoid, merge, torus, tube
-from perception3d.sim.people import cyclist_mesh, pedestrian_mesh
+from perception3d.sim.people import cyclist_mesh, pedestrian_mesh, sitting_mesh
 from perception3d.sim.profiles import prism, triangulate_polygon
 from perception3d.sim.scenery import building, street_light, tree
 from perception3d.sim.vehicles import BODY_TYPES, vehicle_mesh
@@ -67,17 +67,51 @@ def test_merge_unifies_part_names():
     assert m.part_mask("a").sum() == 24 and m.part_mask("b").sum() == 12
 
 
+_SIZES = {"truck": (9.0, 2.5, 3.2), "tram": (18.0, 2.5, 3.5), "van": (5.0, 1.9, 2.2)}
+
+
 @pytest.mark.parametrize("body", BODY_TYPES)
 def test_vehicle_fills_its_box_and_stands_on_its_wheels(body):
-    l, w, h = (9.0, 2.5, 3.2) if body == "truck" else (4.1, 1.7, 1.5)
+    l, w, h = _SIZES.get(body, (4.1, 1.7, 1.5))
     m = vehicle_mesh(body, l, w, h)
-    np.testing.assert_allclose(m.bounds, [[-l / 2, -w / 2, 0], [l / 2, w / 2, h]], atol=1e-12)
+    lo, hi = m.bounds
+    # Only the mirrors stick out, and only sideways (by about 10 cm).
+    np.testing.assert_allclose([lo[0], lo[2], hi[0], hi[2]], [-l / 2, 0, l / 2, h], atol=1e-12)
+    assert w / 2 <= hi[1] <= w / 2 + 0.13 and -w / 2 - 0.13 <= lo[1] <= -w / 2
+    inside = m.vertices[np.unique(m.triangles[~m.part_mask("mirror")])]
+    np.testing.assert_allclose(np.ptp(inside, axis=0), [l, w, h], atol=1e-12)
     lowest = m.vertices[m.triangles[m.part_mask("tyre")]].reshape(-1, 3)[:, 2].min()
     assert lowest == pytest.approx(0.0, abs=1e-12)
     body_tris = m.vertices[m.triangles[m.part_mask("body")]]
     assert body_tris[..., 2].min() > 0.1  # ground clearance: only tyres touch the road
-    for part in ("window", "head_light", "tail_light", "plate"):
+    expected = ("tail_light",) if body in ("trailer", "caravan") else ("head_light", "plate")
+    for part in ("window", *expected):
+        if part == "window" and body == "trailer":
+            continue
         assert m.part_mask(part).any(), part
+
+
+@pytest.mark.parametrize("body", ["sedan", "hatchback", "wagon", "suv", "mpv", "van"])
+def test_car_silhouette_has_hood_windshield_roof_and_glass_above_the_beltline(body):
+    l, w, h = _SIZES.get(body, (4.1, 1.7, 1.5))
+    m = vehicle_mesh(body, l, w, h)
+    body_v = m.vertices[np.unique(m.triangles[m.part_mask("body")])]
+
+    def top_at(x_frac):  # roof line: highest body or glass point near x
+        near = np.abs(m.vertices[:, 0] - (x_frac - 0.5) * l) < 0.03 * l
+        return m.vertices[near, 2].max()
+
+    hood, roof = top_at(0.9), top_at(0.5)
+    assert roof == pytest.approx(h, abs=0.03 * h) and hood < 0.75 * h  # the hood is low
+    glass = m.vertices[m.triangles[m.part_mask("window")]].reshape(-1, 3)
+    assert glass[:, 2].min() > 0.4 * h  # windows sit above the beltline
+    assert glass[:, 0].max() > 0.2 * l  # windshield ahead of the middle
+    # Wheel arches: the body is higher over the wheels than between them.
+    tyre = m.vertices[np.unique(m.triangles[m.part_mask("tyre")])]
+    x_front = tyre[tyre[:, 0] > 0, 0].mean()  # the front axle
+    low_over_wheel = body_v[np.abs(body_v[:, 0] - x_front) < 0.08, 2].min()
+    low_between = body_v[np.abs(body_v[:, 0]) < 0.15, 2].min()
+    assert low_over_wheel > low_between + 0.2
 
 
 def test_vehicle_rejects_unknown_body():
@@ -99,6 +133,32 @@ def test_walking_pedestrian_is_longer_than_standing_one():
     standing = np.ptp(pedestrian_mesh(1.75, 0.25, stride=0.0).vertices[:, 0])
     walking = np.ptp(pedestrian_mesh(1.75, 0.25, stride=0.35).vertices[:, 0])
     assert walking > standing + 0.3
+
+
+@pytest.mark.parametrize("arms", ["swing", "hang", "pockets", "phone", "bag"])
+def test_pedestrian_poses_stand_on_the_ground_at_their_stature(arms):
+    m = pedestrian_mesh(1.7, 0.3, 0.2, arms=arms, backpack=True, coat=arms == "bag")
+    lo, hi = m.bounds
+    assert lo[2] == 0.0 and hi[2] == pytest.approx(1.7) and 0.35 < hi[1] - lo[1] < 0.75
+    assert "bag" in m.part_names
+
+
+def test_phone_pose_raises_a_hand_to_the_head():
+    hang, phone = (
+        pedestrian_mesh(1.75, 0, 0, arms="hang"),
+        pedestrian_mesh(1.75, 0, 0, arms="phone"),
+    )
+    # Hands: the skin off the body's middle (the head is narrower); the phone hand is near
+    # the head, far above the hanging ones.
+    skin = [m.vertices[np.unique(m.triangles[m.part_mask("skin")])] for m in (hang, phone)]
+    hands = [v[np.abs(v[:, 1]) > 0.12, 2].max() for v in skin]
+    assert hands[0] < 0.9 and hands[1] > hands[0] + 0.5
+
+
+def test_sitting_person_is_kitti_person_sitting_sized():
+    lo, hi = sitting_mesh(1.75).bounds
+    l, w, h = hi - lo
+    assert 1.15 < h < 1.45 and 0.5 < l < 0.9 and 0.35 < w < 0.7  # KITTI: 0.80 x 0.60 x 1.27
 
 
 def test_cyclist_matches_kitti_cyclist_size():

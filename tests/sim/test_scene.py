@@ -8,7 +8,7 @@ import pytest
 
 from perception3d.geometry.iou import bev_iou_lidar
 from perception3d.sim.camera import camera_calibration
-from perception3d.sim.config import CameraConfig, load_synth_config
+from perception3d.sim.config import CAR_BODIES, CameraConfig, load_synth_config
 from perception3d.sim.frame import frame_rng
 from perception3d.sim.layout import EGO_BOX_ROAD
 from perception3d.sim.scene import CAMERA_HEIGHT_M, road_frame, sample_scene
@@ -77,7 +77,7 @@ def test_default_mix_is_kitti_like(scenes):
     assert labels.count("Car") > labels.count("Pedestrian") > 0
     assert {"Car", "Van", "Pedestrian"} <= set(labels)
     kinds = {o.kind for s in scenes for o in s.objects if o.label == "Car"}
-    assert kinds == {"sedan", "hatchback", "suv"}
+    assert {"sedan", "hatchback", "wagon"} <= kinds <= set(CAR_BODIES)
 
 
 def test_class_frequencies_follow_the_config():

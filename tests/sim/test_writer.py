@@ -13,7 +13,7 @@ import yaml
 from perception3d.cli import main
 from perception3d.config import load_config
 from perception3d.data.kitti import KittiObjectDataset, read_split_file
-from perception3d.sim.config import SynthConfig
+from perception3d.sim.config import OBJECT_CLASSES, SynthConfig
 from perception3d.sim.writer import (
     FRAME_FILES,
     DatasetExistsError,
@@ -75,7 +75,7 @@ def test_kitti_dataset_reads_the_output_unchanged(tiny_dataset):
         assert frame.points.shape[1] == 4 and len(frame.points) > 1000
         assert frame.image.shape == (3, 94, 310)
         assert len(frame.boxes_lidar) == len(frame.names)
-        assert set(frame.names) <= {"Car", "Van", "Truck", "Pedestrian", "Cyclist"}
+        assert set(frame.names) <= set(OBJECT_CLASSES)
 
 
 def test_same_bytes_whatever_the_worker_count(tmp_path, tiny_dataset, tiny_cfg):

@@ -27,12 +27,12 @@ from tests.viz.helpers import has_color_near, predictions_tp_fp_fn
 def test_match_status_takes_each_box_from_its_own_class(synth_frame):
     """The KITTI evaluator's matching, class by class, merged into one status per box."""
     objects = synth_frame.objects
-    assert [o.type for o in objects[:5]] == ["Car", "Car", "Car", "Van", "Truck"]
+    assert [o.type for o in objects[:5]] == ["Car", "Car", "Car", "Van", "DontCare"]
     preds = predictions_tp_fp_fn(objects, synth_frame.calib)
     gt_status, pred_status = match_status(objects, preds)
-    # Car 0 matched, cars 1 and 2 missed; the van (Car's neighbour class), the truck and the
-    # DontCare rows ignored. Predictions: TP, FP.
-    assert gt_status.tolist() == ["tp", "fn", "fn"] + ["ignored"] * 6
+    # Car 0 matched, cars 1 and 2 missed; the van (Car's neighbour class) and the DontCare
+    # row ignored. Predictions: TP, FP.
+    assert gt_status.tolist() == ["tp", "fn", "fn"] + ["ignored"] * 2
     assert pred_status.tolist() == ["tp", "fp"]
     gt_status, pred_status = match_status(objects, preds, ("Pedestrian",))
     assert set(gt_status) == {"ignored"} and set(pred_status) == {"ignored"}  # Car not evaluated

@@ -6,7 +6,10 @@ Stages (each starts from the previous result; common random numbers throughout):
 2. intensity: ``intensity_threshold``, ``intensity_softness``, ``intensity_speckle``,
    ``reflectivity_spread``, ``ground_scale``, ``standing_scale``;
 3. range: ``range_noise_m``, ``range_bias_m``;
-4. all of stages 1 and 2 together.
+4. all of stages 1 and 2 together;
+5. vehicle: ``vehicle_scale``, ``vehicle_unread`` (with pseudo-labelled real sweeps only).
+
+``stages`` picks which run (e.g. only "vehicle", the rest at the config's values).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ STAGES = (
         ),
     ),
     ("range", ("range_noise_m", "range_bias_m")),
+    ("vehicle", ("vehicle_scale", "vehicle_unread")),
     (
         "joint",
         (
@@ -75,6 +79,8 @@ def run_fit(
     iterations: int = 60,
     synth_overrides: tuple[str, ...] = (),
     progress: bool = True,
+    pseudo_roots: tuple[Path, ...] = (),
+    stages: tuple[str, ...] = ("detection", "intensity", "range", "joint"),
 ) -> dict:
     """Fit the response; write ``out`` (JSON: start and fitted values, distances per stage).
 
@@ -83,6 +89,9 @@ def run_fit(
         frames: synthetic frames (seed ``seed``) whose hits are simulated.
         iterations: Nelder-Mead iterations per stage.
         synth_overrides: ``key=value`` overrides of the synthetic config.
+        pseudo_roots: pseudo-labelled real views (`pseudo.make_pseudo_root`) for the vehicle
+            term.
+        stages: the stages to run, in the order of ``STAGES``.
     """
     from scipy.optimize import minimize
 
@@ -96,10 +105,17 @@ def run_fit(
     counted = fit_sensor.raydrop.counted_cells(
         ScannerModel.kitti_hdl64e(RANGE_IMAGE_WIDTH), calib, image_hw
     )
-    target = fit_sensor.targets(real, counted)
+    views = [v for root in pseudo_roots for v in load_sweeps(root, "pseudo")[0]]
+    target = fit_sensor.targets(real, counted, views)
     cfg = load_synth_config(None, [f"seed={seed}", f"frames={frames}", *synth_overrides])
     hits = [fit_sensor.synth_hits(cfg, i, calib, image_hw) for i in range(frames)]
-    values = {**asdict(cfg.lidar), "ground_scale": 1.0, "standing_scale": 1.0}
+    values = {
+        **asdict(cfg.lidar),
+        "ground_scale": 1.0,
+        "standing_scale": 1.0,
+        "vehicle_scale": 1.0,
+        "vehicle_unread": 0.0,
+    }
     log: dict = {
         "real_sweeps": len(real),
         "frames": frames,
@@ -121,7 +137,12 @@ def run_fit(
     log["start_distances"] = start
     if progress:
         print(f"fit: {len(real)} real sweeps, {frames} synthetic; start total {start['total']:.4f}")
+    unknown = set(stages) - {name for name, _ in STAGES}
+    if unknown:
+        raise ValueError(f"unknown stages {sorted(unknown)}; known: {[n for n, _ in STAGES]}")
     for stage, names in STAGES:
+        if stage not in stages:
+            continue
         x0 = [_encode(n, values[n]) for n in names]
         f = lambda x, names=names: fit_sensor.objective(  # noqa: E731
             target,

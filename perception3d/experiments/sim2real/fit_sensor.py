@@ -14,11 +14,13 @@ Matched, each as a Jensen-Shannon distance:
 - ray drop: per range bin, the two-bin distribution (holes, returns) of `raydrop.py`;
 - the range errors on planar patches (`noise.py`).
 
-Besides the response's parameters, two scales multiply the reflectivity of the ground
-materials (road, lane paint, sidewalk, terrain) and of the standing scenery (buildings,
-vegetation, poles, signs); the fitted scales are then written into
-`perception3d.sim.materials` (vehicles and people are left to priors: fitting them would need
-labels).
+Besides the response's parameters, three scales multiply the reflectivity of the ground
+materials (road, lane paint, sidewalk, terrain), of the standing scenery (buildings,
+vegetation, poles, signs) and of vehicles (cars, vans, trucks); the fitted scales are then
+written into `perception3d.sim.materials`. Vehicles are matched only when pseudo-labelled real
+sweeps are given (`pseudo.py`: the returns inside the boxes a teacher detector found with
+confidence on the unlabelled sweeps; again no label is read): their intensity histogram per
+range bin against that of the synthetic vehicles' returns. People are left to priors.
 """
 
 from __future__ import annotations
@@ -58,24 +60,30 @@ PARAMETERS = {
     "range_bias_m": False,
     "ground_scale": True,
     "standing_scale": True,
+    "vehicle_scale": True,
+    "vehicle_unread": False,
 }
+_CATEGORIES = ("ground", "standing", "vehicle")
+VEHICLE_CLASSES = ("car", "van", "truck")
 
 
 @dataclass(frozen=True)
 class FitTarget:
-    """Histograms of a set of sweeps: intensity per (ground/standing, range bin) and the holes
-    and returns per range bin, and the planar range errors."""
+    """Histograms of a set of sweeps: intensity per (ground/standing/vehicle, range bin) and the
+    holes and returns per range bin, and the planar range errors."""
 
-    intensity: np.ndarray  # (2, R, 20)
+    intensity: np.ndarray  # (3, R, 20)
     holes: np.ndarray  # (R,)
     returns: np.ndarray  # (R,)
     noise: np.ndarray  # (60,)
 
 
-def _intensity_table(range_m, intensity, standing, ground) -> np.ndarray:
-    out = np.zeros((2, len(FIT_RANGE_EDGES_M) - 1, len(INTENSITY_EDGES) - 1))
+def _intensity_table(range_m, intensity, standing, ground, vehicle=None) -> np.ndarray:
+    out = np.zeros((3, len(FIT_RANGE_EDGES_M) - 1, len(INTENSITY_EDGES) - 1))
     rbin = np.clip(np.searchsorted(FIT_RANGE_EDGES_M, range_m, "right") - 1, 0, out.shape[1] - 1)
-    for k, sel in enumerate((ground, standing)):
+    if vehicle is None:
+        vehicle = np.zeros(len(range_m), bool)
+    for k, sel in enumerate((ground, standing, vehicle)):
         for b in range(out.shape[1]):
             out[k, b] = histogram(intensity[sel & (rbin == b)], INTENSITY_EDGES)
     return out
@@ -92,10 +100,20 @@ def _drop(points, rows, counted) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def targets(sweeps: list[Sweep], counted: np.ndarray) -> FitTarget:
+def targets(sweeps: list[Sweep], counted: np.ndarray, vehicle_sweeps=()) -> FitTarget:
     """The histograms of real sweeps (field of view; ``counted`` cells of the default
-    calibration)."""
+    calibration); the vehicle intensities come from the points inside the (pseudo-)label Car
+    boxes of ``vehicle_sweeps``."""
+    from perception3d.geometry.boxes import points_in_boxes
+
     inten, holes, returns, noise = [], [], [], []
+    for s in vehicle_sweeps:
+        fov = s.fov_points
+        cars = s.boxes_lidar[s.names.astype(str) == "Car"]
+        inside = points_in_boxes(fov[:, :3], cars) >= 0 if len(cars) else np.zeros(len(fov), bool)
+        none = np.zeros(len(fov), bool)
+        r = np.linalg.norm(fov[:, :3], axis=1)
+        inten.append(_intensity_table(r, fov[:, 3], none, none, inside))
     for s in sweeps:
         fov = s.fov_points
         height = height_above(fov, fit_ground(fov))
@@ -116,7 +134,7 @@ class SynthHits:
     num_beams: int
     ground: np.ndarray  # (K,) bool class of the noise-free hit
     standing: np.ndarray
-    scale_group: np.ndarray  # (K,) 0 ground material, 1 standing scenery, 2 other
+    scale_group: np.ndarray  # (K,) 0 ground material, 1 standing scenery, 2 other, 3 vehicle
 
 
 def synth_hits(cfg, index: int, calib, image_hw) -> SynthHits:
@@ -140,28 +158,41 @@ def synth_hits(cfg, index: int, calib, image_hw) -> SynthHits:
     group = np.full(len(xyz), 2, np.int64)
     group[np.isin(hits.semantic, ground_ids)] = 0
     group[np.isin(hits.semantic, standing_ids) & (hits.instance == 0)] = 1
+    group[np.isin(hits.semantic, [SEMANTIC_ID[c] for c in VEHICLE_CLASSES])] = 3
     return SynthHits(hits, beams.num_beams, np.abs(height) < 0.15, height > 0.25, group)
 
 
 def simulate(
-    frames: list[SynthHits], lidar_cfg, scales: tuple[float, float], seed: int, counted: np.ndarray
+    frames: list[SynthHits],
+    lidar_cfg,
+    scales: tuple[float, ...],
+    seed: int,
+    counted: np.ndarray,
+    unread: float = 0.0,
 ) -> FitTarget:
-    """The histograms of the synthetic frames under the response ``lidar_cfg`` and the
-    reflectivity ``scales`` (ground, standing)."""
+    """The histograms of the synthetic frames under the response ``lidar_cfg``, the
+    reflectivity ``scales`` (ground, standing[, vehicle]) and the vehicles' ``unread``
+    share (`perception3d.sim.materials.Material.lidar_unread`)."""
     from perception3d.sim.lidar import respond
 
     inten, holes, returns, noise = [], [], [], []
     for k, f in enumerate(frames):
         h = f.hits
-        factor = np.array([scales[0], scales[1], 1.0])[f.scale_group]
+        vehicle = scales[2] if len(scales) > 2 else 1.0
+        factor = np.array([scales[0], scales[1], 1.0, vehicle])[f.scale_group]
         h = replace(h, reflectivity=np.clip(h.reflectivity * factor, 0.0, 1.0))
+        if unread > 0:
+            h = replace(h, unread=np.where(f.scale_group == 3, unread, h.unread))
         keep, intensity, range_m = respond(
             h, lidar_cfg, f.num_beams, np.random.default_rng([seed, k])
         )
         xyz = h.origin + range_m[:, None] * h.direction
         pts = np.concatenate([xyz, intensity[:, None]], 1)[keep]
         r = np.linalg.norm(pts[:, :3], axis=1)
-        inten.append(_intensity_table(r, pts[:, 3], f.standing[keep], f.ground[keep]))
+        inten.append(
+            _intensity_table(r, pts[:, 3], f.standing[keep], f.ground[keep],
+                             f.scale_group[keep] == 3)
+        )  # fmt: skip
         hh, ret = _drop(pts, h.ring[keep], counted)
         holes.append(hh)
         returns.append(ret)
@@ -175,16 +206,21 @@ def distances(real: FitTarget, synth: FitTarget) -> dict[str, float]:
     class each."""
     out: dict[str, float] = {}
     n = real.intensity.sum(axis=2)
-    w = n / n.sum()
+    w = n / n[:2].sum()
     total = 0.0
-    for k, name in enumerate(("ground", "standing")):
+    vehicle = []
+    for k, name in enumerate(_CATEGORIES):
         for b in range(real.intensity.shape[1]):
             if n[k, b] > 0 and synth.intensity[k, b].sum() > 0:
                 d = js_distance(real.intensity[k, b], synth.intensity[k, b])
             else:
                 d = 1.0 if n[k, b] > 0 else 0.0
             out[f"intensity/{name}/{b}"] = d
-            total += w[k, b] * d
+            if name == "vehicle":
+                if n[k, b] > 0:
+                    vehicle.append(d)
+            else:
+                total += w[k, b] * d
     drop = []
     for b in range(len(real.holes)):
         if real.returns[b] > 0 and synth.returns[b] > 0:
@@ -193,7 +229,8 @@ def distances(real: FitTarget, synth: FitTarget) -> dict[str, float]:
             drop.append(js_distance(p, q))
     out["drop"] = float(np.mean(drop)) if drop else 1.0
     out["noise"] = js_distance(real.noise, synth.noise) if synth.noise.sum() > 0 else 1.0
-    out["total"] = total + out["drop"] + out["noise"]
+    out["vehicle"] = float(np.mean(vehicle)) if vehicle else 0.0
+    out["total"] = total + out["drop"] + out["noise"] + out["vehicle"]
     return out
 
 
@@ -201,7 +238,8 @@ def objective(real: FitTarget, frames, base_cfg, names, values, seed, counted) -
     """``distances`` for the parameter ``values`` (in the order of ``names``; log-parameterized
     ones as logs) over the base LiDAR config."""
     params = {n: float(np.exp(v)) if PARAMETERS[n] else float(v) for n, v in zip(names, values)}
-    scales = (params.pop("ground_scale", 1.0), params.pop("standing_scale", 1.0))
+    scales = tuple(params.pop(f"{c}_scale", 1.0) for c in _CATEGORIES)
+    unread = min(max(params.pop("vehicle_unread", 0.0), 0.0), 1.0)
     for k in (
         "dropout_probability",
         "intensity_speckle",
@@ -218,4 +256,4 @@ def objective(real: FitTarget, frames, base_cfg, names, values, seed, counted) -
         if k in params:
             params[k] = min(params[k], 1.0)
     cfg = replace(base_cfg, **params)
-    return distances(real, simulate(frames, cfg, scales, seed, counted))
+    return distances(real, simulate(frames, cfg, scales, seed, counted, unread))

@@ -22,7 +22,7 @@ def test_objective_prefers_the_fitted_response_to_a_broken_one(kitti_root):
     )
     real, _ = load_sweeps(kitti_root, "real", ["004139"])
     target = fit_sensor.targets(real, counted)
-    assert target.intensity.shape == (2, 5, 20) and target.returns.sum() > 5000
+    assert target.intensity.shape == (3, 5, 20) and target.returns.sum() > 5000
     cfg = load_synth_config(None, ["seed=3", "camera.image_scale=0.25"])
     hits = [fit_sensor.synth_hits(cfg, 0, calib, (375, 1242))]
     assert len(hits[0].hits) > 5000 and hits[0].ground.any() and hits[0].standing.any()

@@ -1,0 +1,103 @@
+"""Configuration of the roadside content (the ``clutter`` section of
+``configs/datasets/synthkitti.yaml``; see ``roadside.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from perception3d.sim.checks import check_probability, check_range, check_weights
+
+__all__ = ["FENCES", "FRONTAGES", "FURNITURE", "ClutterConfig"]
+
+FRONTAGES = ("building", "fence", "hedge", "wall", "open", "guard_rail")
+FENCES = ("picket", "mesh", "railing", "panel")
+FURNITURE = ("bollard", "bin", "bench", "bicycle", "cabinet", "sign", "bush", "planter")
+
+
+@dataclass(frozen=True)
+class ClutterConfig:
+    """What lines the street beside the road and stands on its sidewalks (never labelled).
+
+    Each side of the road is cut into segments of ``segment_length_m`` along it; each segment
+    gets a frontage drawn from ``frontage_weights`` (urban sides, see
+    ``scene.urban_probability``) or ``rural_frontage_weights``: a building, a fence (kind from
+    ``fence_weights``), a hedge, a wall, nothing (open ground) or a guard rail at the road edge.
+    Fences, hedges and walls stand ``setback_m`` behind the sidewalk and have an opening
+    (gate, driveway) with ``opening_probability``. ``furniture_per_100m``: mean count of each
+    kind of street furniture per 100 m of sidewalk (Poisson). Foliage (hedges, bushes, tree
+    crowns) is a porous shell of leaf cards within ``detail_range_m`` along the road (x, road
+    frame) and a solid blob beyond: ``foliage_cover`` is the share of each leaf layer's area
+    that is covered (the rest lets rays through to the next layer or the core). Beyond the
+    frontage the ground rises or falls as an embankment (``embankment_probability`` per
+    side, slopes ``terrain_slope_deg``) with bumps of ``terrain_bump_m``.
+    """
+
+    frontage_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "building": 0.45,
+            "fence": 0.18,
+            "hedge": 0.15,
+            "wall": 0.12,
+            "open": 0.1,
+        }
+    )
+    rural_frontage_weights: dict[str, float] = field(
+        default_factory=lambda: {"fence": 0.15, "hedge": 0.3, "open": 0.35, "guard_rail": 0.2}
+    )
+    fence_weights: dict[str, float] = field(
+        default_factory=lambda: {"picket": 0.25, "mesh": 0.4, "railing": 0.15, "panel": 0.2}
+    )
+    segment_length_m: tuple[float, float] = (6.0, 40.0)
+    setback_m: tuple[float, float] = (0.0, 1.5)
+    fence_height_m: tuple[float, float] = (0.8, 2.0)
+    hedge_height_m: tuple[float, float] = (0.7, 2.5)
+    wall_height_m: tuple[float, float] = (0.4, 2.6)
+    opening_probability: float = 0.35
+    furniture_per_100m: dict[str, float] = field(
+        default_factory=lambda: {
+            "bollard": 4.0,
+            "bin": 2.0,
+            "bench": 0.8,
+            "bicycle": 3.0,
+            "cabinet": 1.5,
+            "sign": 2.5,
+            "bush": 3.0,
+            "planter": 0.6,
+        }
+    )
+    foliage_cover: tuple[float, float] = (0.45, 0.8)
+    detail_range_m: tuple[float, float] = (-40.0, 70.0)
+    embankment_probability: float = 0.35
+    terrain_slope_deg: tuple[float, float] = (5.0, 25.0)
+    terrain_bump_m: tuple[float, float] = (0.0, 0.25)
+
+    def __post_init__(self) -> None:
+        check_weights("frontage_weights", self.frontage_weights, FRONTAGES)
+        check_weights("rural_frontage_weights", self.rural_frontage_weights, FRONTAGES)
+        check_weights("fence_weights", self.fence_weights, FENCES)
+        unknown = set(self.furniture_per_100m) - set(FURNITURE)
+        if unknown or any(v < 0 for v in self.furniture_per_100m.values()):
+            raise ValueError(
+                f"furniture_per_100m must map {FURNITURE} to >= 0, got {self.furniture_per_100m}"
+            )
+        for name in (
+            "segment_length_m",
+            "setback_m",
+            "fence_height_m",
+            "hedge_height_m",
+            "wall_height_m",
+            "terrain_slope_deg",
+            "terrain_bump_m",
+        ):
+            check_range(name, getattr(self, name), 0.0)
+        if self.segment_length_m[0] < 1.0 or self.terrain_slope_deg[1] >= 60.0:
+            raise ValueError(
+                f"need segment_length_m >= 1 and terrain_slope_deg < 60, got "
+                f"{self.segment_length_m}, {self.terrain_slope_deg}"
+            )
+        check_range("detail_range_m", self.detail_range_m)
+        check_range("foliage_cover", self.foliage_cover, 0.0)
+        if self.foliage_cover[1] > 1.0:
+            raise ValueError(f"foliage_cover must lie in [0, 1], got {self.foliage_cover}")
+        check_probability("opening_probability", self.opening_probability)
+        check_probability("embankment_probability", self.embankment_probability)

@@ -1,0 +1,31 @@
+"""Build the generator's mesh templates ahead of time, once for all worker processes.
+
+Vehicle bodies, people's poses, riders, trees, bushes, fence panels and street furniture are
+built once per process and copied per object (see ``vehicles.py``, ``objects.py``,
+``foliage.py``, ``fences.py``, ``furniture.py``). ``perception3d synth --workers W`` starts its
+workers from a fork server that imports this module: :func:`warm_templates` runs there once
+(about 2 CPU s), and every worker forked from it starts with the templates in memory instead
+of building them again in its first frames. Templates are pure functions of their keys, so
+warming changes no byte of the output.
+"""
+
+from __future__ import annotations
+
+from perception3d.sim.config import ClutterConfig
+
+__all__ = ["warm_templates"]
+
+
+def warm_templates(clutter: ClutterConfig | None = None) -> None:
+    """Build every template the default config can ask for (``clutter``: the foliage cover
+    levels to warm; default: the embedded defaults)."""
+    from perception3d.sim import fences, foliage, furniture, objects, vehicles
+
+    vehicles.warm_templates()
+    furniture.warm_templates()
+    fences.warm_templates()
+    foliage.warm_templates((clutter or ClutterConfig()).foliage_cover)
+    objects.warm_templates()
+
+
+warm_templates()
