@@ -40,7 +40,7 @@ class DriveFrame:
         labels: label_2-style rows of the visible objects (occlusion, truncation).
         image_srgb: (H, W, 3) uint8 image_02; exposure: the camera model's exposure.
         flow: (3, H, W) float32 flow to the next frame (``flow.py``), None for the last frame.
-        seconds: wall seconds per stage.
+        seconds: wall seconds per stage ("scene", "lidar", ...) and CPU seconds ("cpu_scene"...).
     """
 
     index: int
@@ -123,12 +123,13 @@ def generate_drive_frame(plan: DrivePlan, frame: int) -> DriveFrame:
     cfg = plan.cfg
     if not 0 <= frame < cfg.frames:
         raise ValueError(f"frame must be in [0, {cfg.frames}), got {frame}")
-    clock, seconds = time.perf_counter(), {}
+    clock, cpu_clock, seconds = time.perf_counter(), time.process_time(), {}
 
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[name], clock = now - clock, now
+    def lap(name: str) -> None:  # wall and CPU seconds of each stage
+        nonlocal clock, cpu_clock
+        now, cpu_now = time.perf_counter(), time.process_time()
+        seconds[name], seconds[f"cpu_{name}"] = now - clock, cpu_now - cpu_clock
+        clock, cpu_clock = now, cpu_now
 
     t = plan.frame_time(frame)
     scene, actor_index = drive_scene(plan, t)
