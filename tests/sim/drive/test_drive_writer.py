@@ -159,6 +159,7 @@ def test_flow_matches_a_reprojected_static_point(drive):
     assert np.abs(flow[:2, h - 5, w // 2]).max() > 0.1
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes(tmp_path):
     cfg = _cfg()
     cfg = type(cfg)(**{**cfg.__dict__, "frames": 2})
