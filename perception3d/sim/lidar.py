@@ -40,6 +40,7 @@ The defaults are fitted on the unlabelled real sweeps by ``tools/fit_lidar_senso
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,7 @@ __all__ = [
     "LidarBeams",
     "LidarHits",
     "LidarSweep",
+    "SensorMotion",
     "cast_sweep",
     "lidar_beams",
     "lidar_rays",
@@ -62,6 +64,8 @@ __all__ = [
     "simulate_lidar",
 ]
 
+# firing azimuths (K,) rad -> sensor rotations (K, 3, 3) and translations (K, 3), scene frame
+SensorMotion = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 _GLASS_STEP_M = 1e-3  # a ray passing glass restarts this far behind it
 _CELL_M = 2.0  # the static scene's reflectivity varies on cells of this size
 
@@ -151,7 +155,8 @@ class LidarHits:
 
     Attributes:
         ray: (K,) int64 index of the ray in firing order (laser-major).
-        origin, direction: (K, 3) float64 the ray's origin (its laser head) and unit direction.
+        origin, direction: (K, 3) float64 the ray's origin (its laser head) and unit direction,
+            in the sensor frame of its firing (``cast_sweep``'s ``sensor_motion``).
         range_m: (K,) float64 distance along the ray to the surface (through the glass passed).
         cos_incidence: (K,) float64 |cos| of the angle between the ray and the surface normal.
         reflectivity: (K,) float64 the surface's LiDAR reflectivity at normal incidence.
@@ -178,21 +183,36 @@ class LidarHits:
 
 
 def cast_sweep(
-    geom: SceneGeometry, cfg: LidarConfig, beams: LidarBeams, rng: np.random.Generator
+    geom: SceneGeometry,
+    cfg: LidarConfig,
+    beams: LidarBeams,
+    rng: np.random.Generator,
+    sensor_motion: SensorMotion | None = None,
 ) -> LidarHits:
     """Cast a sweep's rays; a ray meeting glass passes it with the glass's transmission
     probability (at most ``cfg.glass_passes`` times) and returns from what lies behind.
 
     Rays the ego car blocks (`lidar_ego.ego_blocked`) and hits outside ``[min_range_m,
     max_range_m]`` are left out. Randomness: the sweep's start azimuth and the glass draws.
+
+    ``sensor_motion`` (None: the sensor stands still during the sweep) maps the firing azimuths
+    (K,) to the sensor's pose at each firing in the frame of ``geom``: rotations (K, 3, 3) and
+    translations (K, 3). Rays are cast from those poses, while the returned hits keep the
+    sensor-frame origin and direction of each firing, so the sweep reads as recorded by a
+    moving sensor (each point in the sensor frame of its own firing).
     """
     start = rng.uniform(0.0, 2 * np.pi / beams.azimuth_steps)
     rays = lidar_rays(beams, start)
     ring = np.repeat(np.arange(beams.num_beams), beams.azimuth_steps)
     azimuth = np.arctan2(rays[:, 4], rays[:, 3])
     idx = np.flatnonzero(~ego_blocked(beams.laser[ring], azimuth))
-    origin = rays[idx, 0:3].astype(np.float64)
-    direction = rays[idx, 3:6].astype(np.float64)
+    origin_sensor = rays[idx, 0:3].astype(np.float64)
+    direction_sensor = rays[idx, 3:6].astype(np.float64)
+    origin, direction = origin_sensor, direction_sensor  # in the frame of ``geom``
+    if sensor_motion is not None:
+        rot, trans = sensor_motion(azimuth[idx])
+        origin = np.einsum("kij,kj->ki", rot, origin_sensor) + trans
+        direction = np.einsum("kij,kj->ki", rot, direction_sensor)
     travelled = np.zeros(len(idx))
     found = np.zeros(len(idx), bool)
     t_out, cos_out, refl_out = np.zeros(len(idx)), np.zeros(len(idx)), np.zeros(len(idx))
@@ -225,8 +245,8 @@ def cast_sweep(
         travelled[pending] += t[through] + _GLASS_STEP_M
     keep = found & (t_out >= cfg.min_range_m) & (t_out <= cfg.max_range_m)
     return LidarHits(
-        idx[keep], origin[keep], direction[keep], t_out[keep], cos_out[keep], refl_out[keep],
-        sem_out[keep], inst_out[keep], ring[idx[keep]], unread_out[keep],
+        idx[keep], origin_sensor[keep], direction_sensor[keep], t_out[keep], cos_out[keep],
+        refl_out[keep], sem_out[keep], inst_out[keep], ring[idx[keep]], unread_out[keep],
     )  # fmt: skip
 
 
@@ -301,7 +321,11 @@ def sensor_response(
 
 
 def simulate_lidar(
-    geom: SceneGeometry, cfg: LidarConfig, beams: LidarBeams, rng: np.random.Generator
+    geom: SceneGeometry,
+    cfg: LidarConfig,
+    beams: LidarBeams,
+    rng: np.random.Generator,
+    sensor_motion: SensorMotion | None = None,
 ) -> LidarSweep:
     """Cast a sweep into ``geom`` and turn the hits into KITTI-like returns.
 
@@ -310,8 +334,11 @@ def simulate_lidar(
         cfg: the sensor's parameters.
         beams: the laser table.
         rng: the frame's LiDAR generator.
+        sensor_motion: the sensor's pose per firing azimuth during the sweep (see
+            :func:`cast_sweep`); None for a sensor standing still.
 
     Returns:
         The sweep in firing order (see module docstring).
     """
-    return sensor_response(cast_sweep(geom, cfg, beams, rng), cfg, beams.num_beams, rng)
+    hits = cast_sweep(geom, cfg, beams, rng, sensor_motion)
+    return sensor_response(hits, cfg, beams.num_beams, rng)

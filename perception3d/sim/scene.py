@@ -19,7 +19,7 @@ from perception3d.sim.objects import ObjectModel
 from perception3d.sim.placement import place_objects
 from perception3d.sim.world import Light, Scene, SceneObject, Surface, Transform
 
-__all__ = ["CAMERA_HEIGHT_M", "object_in_lidar", "road_frame", "sample_scene"]
+__all__ = ["CAMERA_HEIGHT_M", "light_up", "object_in_lidar", "road_frame", "sample_scene"]
 
 CAMERA_HEIGHT_M = 1.65  # KITTI cameras above the road (Geiger et al., IJRR 2013)
 
@@ -99,6 +99,36 @@ def _night_lights(objects, lamps_road, road_to_lidar: Transform) -> list[Light]:
     return lights
 
 
+def light_up(
+    surfaces: list[Surface],
+    objects: list[SceneObject],
+    lamps_road: np.ndarray,
+    road_to_lidar: Transform,
+    night: bool,
+) -> tuple[list[Surface], list[Light]]:
+    """At night: street lamps glow and shine down, vehicles with lights on shine ahead.
+
+    Args:
+        surfaces: the static surfaces (LiDAR frame); objects: the scene objects (LiDAR frame).
+        lamps_road: (K, 3) lamp positions in the road frame that ``road_to_lidar`` maps.
+
+    Returns:
+        The surfaces (lamp parts emitting at night) and the lights (none by day).
+    """
+    if not night:
+        return surfaces, []
+    lit = mat.Material(
+        mat.LAMP_OFF.albedo_rgb,
+        mat.LAMP_OFF.lidar_reflectivity,
+        emission_rgb=lighting.STREET_LAMP_EMISSION,
+    )
+    surfaces = [
+        replace(s, materials={**s.materials, "lamp": lit}) if "lamp" in s.materials else s
+        for s in surfaces
+    ]
+    return surfaces, _night_lights(objects, lamps_road, road_to_lidar)
+
+
 def object_in_lidar(
     model: ObjectModel, box_road: np.ndarray, road_to_lidar: Transform, calib: Calibration
 ) -> SceneObject:
@@ -151,18 +181,7 @@ def sample_scene(cfg: SynthConfig, rng: np.random.Generator, calib: Calibration)
             to_road = Transform(rotation_z(heading), np.array([x, y, z - h / 2]))
             moved = _moved(p.model.props, to_road)
             surfaces.append(_moved(moved, road_to_lidar))
-    lights: list[Light] = []
-    if sky.night:
-        lit = mat.Material(
-            mat.LAMP_OFF.albedo_rgb,
-            mat.LAMP_OFF.lidar_reflectivity,
-            emission_rgb=lighting.STREET_LAMP_EMISSION,
-        )
-        surfaces = [
-            replace(s, materials={**s.materials, "lamp": lit}) if "lamp" in s.materials else s
-            for s in surfaces
-        ]
-        lights = _night_lights(objects, world.lamps, road_to_lidar)
+    surfaces, lights = light_up(surfaces, objects, world.lamps, road_to_lidar, sky.night)
     return Scene(
         surfaces=tuple(surfaces),
         objects=tuple(objects),
