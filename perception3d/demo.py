@@ -32,6 +32,7 @@ WEIGHTS = Path(__file__).resolve().parent / "assets" / "weights" / "pointpillars
 DEMO_SEED = 7  # the shipped weights were trained on seed 1000: these scenes are held out
 DEMO_FRAMES = 40
 NUM_PICTURES = 3
+DEMO_OUT = Path("outputs/demo")  # the default output folder
 
 
 def generate_demo_set(out: Path, frames: int, seed: int, progress: bool = True) -> Path:
@@ -67,7 +68,7 @@ def run_demo(
     from perception3d.engine.infer import load_detector, predict
     from perception3d.eval.kitti import evaluate_kitti, format_kitti_table, write_metrics
 
-    out_dir = Path(out_dir) if out_dir is not None else Path("outputs/demo")
+    out_dir = Path(out_dir) if out_dir is not None else DEMO_OUT
     times = {"start": time.perf_counter()}
     if data_root is None:
         print(f"perception3d demo: generating {frames} synthetic frames (seed {seed})")
@@ -98,7 +99,7 @@ def run_demo(
     summary = _summary(root, dataset, weights, result, model.classes, pictures, times)
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
     print(table)
-    _print_summary(summary, pred, out_dir)
+    _print_summary(summary, pred)
     return summary
 
 
@@ -146,7 +147,7 @@ def _summary(root, dataset, weights, result: dict, classes, pictures, times: dic
     }
 
 
-def _print_summary(summary: dict, pred: dict, out_dir: Path) -> None:
+def _print_summary(summary: dict, pred: dict) -> None:
     print(
         f"\nperception3d demo: {summary['frames']} frames from {summary['data_root']}, "
         f"{sum(len(v) for v in pred.values())} detections; 3D AP_R40 moderate: "
@@ -156,8 +157,4 @@ def _print_summary(summary: dict, pred: dict, out_dir: Path) -> None:
             f"{k} {v:.1f} ({summary['objects_moderate'].get(k, 0)} objects)"
             for k, v in summary["ap_3d_all_point_moderate"].items()
         )
-    )
-    print(
-        f"results in {out_dir}: pred/, metrics.json, {len(summary['pictures'])} frame PNGs, "
-        f"summary.json ({summary['seconds']['total']:.0f} s)"
     )

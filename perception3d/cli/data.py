@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from perception3d.cli.common import add_command, add_set_option
+from perception3d.cli.common import add_command, add_options, add_set_option, print_outputs
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -37,10 +36,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         resume=args.resume,
     )
-    print(
-        f"perception3d synth: {summary['frames_written']} frames written, "
-        f"{summary['frames_skipped']} already complete, into {args.out}"
-    )
+    done = f"{summary['frames_written']} frames written, {summary['frames_skipped']} already"
+    print_outputs("synth", args.out, done + " complete")
     return 0
 
 
@@ -53,6 +50,8 @@ def _cmd_synth_objectnet3d(args: argparse.Namespace) -> int:
     cfg = load_synth_objectnet3d_config(args.config, args.set)
     summary = generate_synthetic_objectnet3d(args.out, cfg, progress=not args.quiet)
     print(json.dumps(summary, indent=2))
+    images = f"{summary['num_train']} train and {summary['num_val']} val images"
+    print_outputs("synth-objectnet3d", args.out, images)
     return 0
 
 
@@ -67,7 +66,7 @@ def _cmd_weather(args: argparse.Namespace) -> int:
         return 2
     kind, strength = chosen[0]
     out = write_weather_copy(args.data_root, args.out, args.split, kind, strength, args.seed)
-    print(f"perception3d weather: {args.split} in {kind} ({strength}) -> {out}")
+    print_outputs("weather", out, f"{args.split} in {kind} ({strength})")
     return 0
 
 
@@ -77,15 +76,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub, "synth", "generate a synthetic driving dataset in the KITTI object layout",
         "perception3d synth --out data/synthkitti48 --frames 48 --seed 0",
     )  # fmt: skip
-    p.add_argument("--out", type=Path, required=True, help="output root (KITTI layout)")
+    add_options(
+        p, "--out", "--config", required=("--out",), out="output root (KITTI layout)",
+        config="YAML config (default: the embedded configs/datasets/synthkitti.yaml values)",
+    )  # fmt: skip
     p.add_argument("--frames", type=int, default=None, help="number of frames (config: frames)")
-    p.add_argument("--seed", type=int, default=None, help="dataset seed (config: seed)")
-    p.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        help="YAML config (default: the embedded configs/datasets/synthkitti.yaml values)",
-    )
+    add_options(p, "--seed", seed={"default": None, "help": "dataset seed (config: seed)"})
     add_set_option(p, "seed=3")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     p.add_argument(
@@ -103,8 +99,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "render a synthetic ObjectNet3D in the real layout (.mat, .off, Image_sets, JPEG)",
         "perception3d synth-objectnet3d --out data/synth_objectnet3d --set num_images=200",
     )  # fmt: skip
-    p.add_argument("--out", type=Path, required=True, help="dataset root to write")
-    p.add_argument("--config", type=Path, default=None, help="YAML (default: built-in defaults)")
+    add_options(
+        p, "--out", "--config", required=("--out",),
+        out="dataset root to write", config="YAML (default: built-in defaults)",
+    )  # fmt: skip
     add_set_option(p, "num_images=200")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_synth_objectnet3d)
@@ -113,13 +111,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "copy of a split with every sweep in fog, rain or snow (docs/augmentation.md)",
         "perception3d weather --data-root data/synthkitti --out data/val_fog50 --fog-mor 50",
     )  # fmt: skip
-    p.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
-    p.add_argument("--out", type=Path, required=True, help="new KITTI-layout root")
-    p.add_argument("--split", default="val", help="ImageSets split name (default: val)")
+    add_options(
+        p, "--data-root", "--out", "--split",
+        required=("--data-root", "--out"), out="new KITTI-layout root",
+    )  # fmt: skip
     p.add_argument(
         "--fog-mor", type=float, default=None, help="fog: meteorological optical range, m"
     )
     p.add_argument("--rain-rate", type=float, default=None, help="rain rate, mm/h")
     p.add_argument("--snow-rate", type=float, default=None, help="snowfall rate (water), mm/h")
-    p.add_argument("--seed", type=int, default=0, help="base seed (default: 0)")
+    add_options(p, "--seed")
     p.set_defaults(func=_cmd_weather)

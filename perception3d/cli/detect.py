@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perception3d.cli.common import add_command
+from perception3d.cli.common import add_command, add_options, add_set_option, print_outputs
 
 EXAMPLE = """\
 perception3d detect configs/models/pointpillars_lite.yaml \\
@@ -59,27 +59,23 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         drop_nonfinite=args.drop_nonfinite,
         progress=not args.no_progress,
     )
-    print(
-        f"perception3d detect: {summary['detections']} detections in {summary['frames']} "
-        f"point clouds -> {summary['out_dir']}"
-    )
+    found = f"{summary['detections']} detections in {summary['frames']} point clouds"
+    print_outputs("detect", summary["out_dir"], found)
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
     p = add_command(
-        sub, "detect",
-        "run a trained detector on point-cloud files (.bin, .npy, .pcd, .ply), no "
-        "calibration needed",
-        EXAMPLE, description=DETECT_DESCRIPTION,
+        sub, "detect", "run a trained detector on point-cloud files (.bin, .npy, .pcd, .ply), no "
+        "calibration needed", EXAMPLE, description=DETECT_DESCRIPTION,
     )  # fmt: skip
     p.add_argument("config", type=Path, help="the detector's training config (YAML)")
     p.add_argument("checkpoint", type=Path, help="checkpoint (.pt)")
     p.add_argument(
         "inputs", nargs="+", metavar="INPUT", help="point-cloud files, folders or glob patterns"
     )
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_options(p, "--out", required=("--out",))
     p.add_argument(
         "--calib",
         type=Path,
@@ -88,9 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "camera's view when the model was trained so (data.fov_only)",
     )
     p.add_argument("--format", choices=("json", "kitti"), default="json", help="output format")
-    p.add_argument(
-        "--score-threshold", type=float, default=None, help="minimum score (default: config's)"
-    )
+    add_options(p, "--score-threshold", score_threshold="minimum score (default: config's)")
     p.add_argument(
         "--dump-head",
         type=Path,
@@ -99,7 +93,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also write every anchor's decoded box and sigmoid scores before threshold and "
         "NMS (one input: this .npz; several: a folder of <frame>.npz)",
     )
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    add_options(p, "--device")
     p.add_argument(
         "--front-only", action="store_true", help="only the model's own range (no rear pass)"
     )
@@ -121,8 +115,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="drop NaN/inf points (missing returns of organized clouds) instead of refusing",
     )
-    p.add_argument(
-        "--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)"
-    )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_set_option(p, "post.score_threshold=0.3")
+    add_options(p, "--no-progress")
     p.set_defaults(func=_cmd_detect)

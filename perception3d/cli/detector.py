@@ -6,7 +6,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perception3d.cli.common import add_command, add_set_option, add_train_command
+from perception3d.cli.common import (
+    add_command,
+    add_options,
+    add_set_option,
+    add_train_command,
+    print_outputs,
+)
 
 
 def _cmd_infer(args: argparse.Namespace) -> int:
@@ -17,10 +23,8 @@ def _cmd_infer(args: argparse.Namespace) -> int:
         args.device, args.max_frames, args.overwrite, not args.no_progress, args.det2d,
         args.gt_boxes, args.images,
     )  # fmt: skip
-    print(
-        f"perception3d infer: {summary['detections']} detections in {summary['frames']} frames "
-        f"-> {summary['out_dir']}"
-    )
+    found = f"{summary['detections']} detections in {summary['frames']} frames"
+    print_outputs("infer", summary["out_dir"], found)
     return 0
 
 
@@ -33,7 +37,7 @@ def _cmd_create_db(args: argparse.Namespace) -> int:
     database = GtDatabase.load(out)
     names, counts = np.unique(database.names.astype(str), return_counts=True)
     summary = ", ".join(f"{n} {c}" for n, c in zip(names, counts)) or "no objects"
-    print(f"perception3d create-db: {len(database)} objects ({summary}) -> {out}")
+    print_outputs("create-db", out, f"{len(database)} objects: {summary}")
     return 0
 
 
@@ -57,37 +61,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("config", type=Path, help="the config the checkpoint was trained with")
     p.add_argument("checkpoint", type=Path, help="checkpoint (.pt) of the config's task")
-    p.add_argument("--data-root", type=Path, default=None,
-                   help="KITTI-layout root (default: the config's data.root)")  # fmt: skip
-    p.add_argument("--split", default="val", help="ImageSets name, or 'training' for all frames")
-    p.add_argument("--out", type=Path, required=True, help="folder for <frame_id>.txt results")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the result files already in --out")  # fmt: skip
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--max-frames", type=int, default=None, help="first N frames only")
+    add_options(
+        p, "--data-root", "--split", "--out", "--overwrite", "--device", "--max-frames",
+        required=("--out",), data_root="KITTI-layout root (default: config's data.root)",
+        split="ImageSets name, or 'training' for all frames",
+        out="folder for <frame_id>.txt results",
+    )  # fmt: skip
     p.add_argument("--det2d", type=Path, default=None,
                    help="frustum: 2D detector checkpoint (default: the shipped one)")  # fmt: skip
     p.add_argument("--gt-boxes", action="store_true",
                    help="frustum: the labels' 2D boxes instead of the 2D detector")  # fmt: skip
-    p.add_argument("--images", type=Path, default=None,
-                   help="frustum, detector2d: folder of <id>.png replacing image_2")  # fmt: skip
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_options(
+        p, "--images", "--no-progress",
+        images="frustum, detector2d: folder of <id>.png replacing image_2",
+    )  # fmt: skip
     add_set_option(p)
     p.set_defaults(func=_cmd_infer)
     p = add_command(
         sub, "create-db", "ground-truth database (object points) of a split, for object paste",
         "perception3d create-db --data-root data/synthkitti --split train",
     )  # fmt: skip
-    p.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
-    p.add_argument(
-        "--split",
-        default="train",
-        help="ImageSets split name, or 'training' for every frame (default: train)",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="output folder (default: DATA_ROOT/gt_database/SPLIT)",
-    )
+    add_options(
+        p, "--data-root", "--split", "--out", required=("--data-root",),
+        split={"default": "train",
+               "help": "ImageSets name, or 'training' for every frame (default: train)"},
+        out="output folder (default: DATA_ROOT/gt_database/SPLIT)",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_create_db)

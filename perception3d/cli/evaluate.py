@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from perception3d.cli.common import add_command
+from perception3d.cli.common import add_command, add_group, add_options, print_outputs
 
 KITTI_DESCRIPTION = """\
 Evaluate KITTI result files (label rows plus a 16th score column) against label files with
@@ -42,7 +42,7 @@ def _cmd_eval_kitti(args: argparse.Namespace) -> int:
     )  # fmt: skip
     print(format_kitti_table(result))
     if args.out is not None:
-        print(f"metrics written to {write_metrics(result, args.out)}")
+        print_outputs("eval kitti", write_metrics(result, args.out), "metrics")
     return 0
 
 
@@ -83,7 +83,7 @@ def _cmd_eval_lidar(args: argparse.Namespace) -> int:
     )  # fmt: skip
     print(format_lidar_table(result))
     if args.out is not None:
-        print(f"metrics written to {write_lidar_metrics(result, args.out)}")
+        print_outputs("eval lidar", write_lidar_metrics(result, args.out), "metrics")
     return 0
 
 
@@ -100,16 +100,19 @@ def _cmd_eval_objectnet3d(args: argparse.Namespace) -> int:
             "(objects(j), unfixed): for comparison with published numbers only",
             file=sys.stderr,
         )
-    print(format_objectnet3d_table(result))
-    if args.out is not None:
+    if args.out is not None:  # said before the table, whose last line is the mean
         atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")
+        print_outputs("eval objectnet3d", args.out, "metrics")
+    print(format_objectnet3d_table(result))
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
-    p = sub.add_parser("eval", help="evaluate predictions with a benchmark's official protocol")
-    eval_sub = p.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+    eval_sub = add_group(
+        sub, "eval", "evaluate predictions with a benchmark's official protocol",
+        "perception3d eval kitti --gt-dir data/synthkitti --pred-dir outputs/pred", "benchmark",
+    )  # fmt: skip
     _register_objectnet3d(eval_sub)
     _register_kitti(eval_sub)
     _register_lidar(eval_sub)
@@ -121,15 +124,13 @@ def _register_objectnet3d(eval_sub: argparse._SubParsersAction) -> None:
         "ObjectNet3D detection AP and viewpoint AVP/AVS (official toolbox)",
         "perception3d eval objectnet3d --data-root data/on3d --pred pred.txt --out eval.json",
     )  # fmt: skip
-    q.add_argument("--data-root", type=Path, required=True, help="ObjectNet3D root")
-    q.add_argument(
-        "--pred",
-        type=Path,
-        required=True,
-        help="prediction file (docs/objectnet3d.md) or a folder of detections_<class>.txt",
-    )
-    q.add_argument("--split", default="val", help="image set of Image_sets/ (default: val)")
-    q.add_argument("--out", type=Path, default=None, help="write the result as JSON here")
+    q.add_argument("--pred", type=Path, required=True, help="prediction file "
+                   "(docs/objectnet3d.md) or a folder of detections_<class>.txt")  # fmt: skip
+    add_options(
+        q, "--data-root", "--split", "--out", required=("--data-root",),
+        data_root="ObjectNet3D root", split="image set of Image_sets/ (default: val)",
+        out="write the result as JSON here",
+    )  # fmt: skip
     q.add_argument(
         "--toolbox-indexing",
         action="store_true",
@@ -139,43 +140,35 @@ def _register_objectnet3d(eval_sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=_cmd_eval_objectnet3d)
 
 
+def _add_dirs(q: argparse.ArgumentParser, gt_help: str, pred_help: str, split_help: str) -> None:
+    """``--gt-dir`` and ``--pred-dir`` (required) and ``--split``, shared by ``eval kitti``
+    and ``eval lidar``."""
+    q.add_argument("--gt-dir", type=Path, required=True, help=gt_help)
+    q.add_argument("--pred-dir", type=Path, required=True, help=pred_help)
+    q.add_argument("--split", type=Path, default=None, help=split_help)
+
+
 def _add_threshold_and_out(q: argparse.ArgumentParser) -> None:
     """``--score-threshold`` and ``--out``, shared by ``eval kitti`` and ``eval lidar``."""
-    q.add_argument(
-        "--score-threshold",
-        type=float,
-        default=None,
-        help="also print precision / recall (TP FP FN) of the detections scoring at least this",
-    )
-    q.add_argument("--out", type=Path, default=None, help="write the metrics JSON here")
+    add_options(
+        q, "--score-threshold", "--out", out="write the metrics JSON here",
+        score_threshold="also print precision / recall (TP FP FN) of the detections "
+        "scoring at least this",
+    )  # fmt: skip
 
 
 def _register_kitti(eval_sub: argparse._SubParsersAction) -> None:
     q = add_command(
-        eval_sub, "kitti",
-        "KITTI object AP: bbox, bev, 3d, aos at R11 and R40",
+        eval_sub, "kitti", "KITTI object AP: bbox, bev, 3d, aos at R11 and R40",
         "perception3d eval kitti --gt-dir data/synthkitti --pred-dir outputs/pred "
         "--split data/synthkitti/ImageSets/val.txt --out metrics.json",
         description=KITTI_DESCRIPTION,
     )  # fmt: skip
-    q.add_argument(
-        "--gt-dir",
-        type=Path,
-        required=True,
-        help="folder of <id>.txt label files, or a KITTI root with training/label_2",
-    )
-    q.add_argument(
-        "--pred-dir",
-        type=Path,
-        required=True,
-        help="folder of <id>.txt result files; a missing file means no detections (warned)",
-    )
-    q.add_argument(
-        "--split",
-        type=Path,
-        default=None,
-        help="file of frame ids (e.g. ImageSets/val.txt); default: every label file",
-    )
+    _add_dirs(
+        q, "folder of <id>.txt label files, or a KITTI root with training/label_2",
+        "folder of <id>.txt result files; a missing file means no detections (warned)",
+        "file of frame ids (e.g. ImageSets/val.txt); default: every label file",
+    )  # fmt: skip
     q.add_argument(
         "--classes",
         type=_kitti_classes,
@@ -193,16 +186,10 @@ def _register_lidar(eval_sub: argparse._SubParsersAction) -> None:
         "perception3d eval lidar --gt-dir data/mylidar --pred-dir preds/ "
         "--iou Car=0.7,Crate=0.5 --score-threshold 0.3", description=LIDAR_DESCRIPTION,
     )  # fmt: skip
-    q.add_argument(
-        "--gt-dir",
-        type=Path,
-        required=True,
-        help="folder of <frame>.txt label files, or a LiDAR-only root with labels/",
-    )
-    q.add_argument(
-        "--pred-dir", type=Path, required=True, help="folder of <frame>.txt prediction files"
-    )
-    q.add_argument("--split", type=Path, default=None, help="file of frame ids (default: all)")
+    _add_dirs(
+        q, "folder of <frame>.txt label files, or a LiDAR-only root with labels/",
+        "folder of <frame>.txt prediction files", "file of frame ids (default: all)",
+    )  # fmt: skip
     q.add_argument(
         "--classes", default=None, help="comma-separated classes (default: those of the labels)"
     )

@@ -6,7 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from perception3d.cli.common import add_command, add_train_command
+from perception3d.cli.common import (
+    add_command,
+    add_group,
+    add_options,
+    add_train_command,
+    print_outputs,
+)
 
 
 def _cmd_paint(args: argparse.Namespace) -> int:
@@ -22,7 +28,7 @@ def _cmd_paint(args: argparse.Namespace) -> int:
         fov_only=args.fov_only,
         max_frames=args.max_frames,
     )
-    print(f"perception3d fusion paint: {summary['frames']} frames painted -> {args.out}")
+    print_outputs("fusion paint", args.out, f"{summary['frames']} frames painted")
     return 0
 
 
@@ -31,6 +37,8 @@ def _cmd_eval_seg_lidar(args: argparse.Namespace) -> int:
 
     metrics = run_seg_lidar_eval(args.seg, args.data_root, args.split, args.images, args.out)
     print(json.dumps(metrics, indent=1))
+    if args.out is not None:
+        print_outputs("fusion eval-seg-lidar", args.out, "metrics")
     return 0
 
 
@@ -38,20 +46,29 @@ def _cmd_frustum_infer(args: argparse.Namespace) -> int:
     from perception3d.engine.frustum_infer import run_frustum_inference
 
     summary = run_frustum_inference(
-        args.data_root, args.out, args.split, args.det2d, args.model3d,
-        args.frustum_command == "infer-2d", args.gt_boxes, args.images,
-        args.max_frames, not args.no_progress, args.overwrite,
-    )  # fmt: skip
-    print(f"perception3d frustum {args.frustum_command}: {json.dumps(summary)}")
+        args.data_root,
+        args.out,
+        args.split,
+        args.det2d,
+        args.model3d,
+        args.frustum_command == "infer-2d",
+        args.gt_boxes,
+        args.images,
+        args.max_frames,
+        not args.no_progress,
+        args.overwrite,
+    )
+    print_outputs(f"frustum {args.frustum_command}", args.out, json.dumps(summary))
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
-    p = sub.add_parser(
-        "fusion", help="PointPainting: train the segmentation net, paint LiDAR points"
-    )
-    fusion = p.add_subparsers(dest="fusion_command", metavar="FUSION_COMMAND", required=True)
+    fusion = add_group(
+        sub, "fusion", "PointPainting: train the segmentation net, paint LiDAR points",
+        "perception3d fusion paint --data-root data/synthkitti --seg SEG.pt --out data/painted",
+        "fusion_command",
+    )  # fmt: skip
     add_train_command(
         fusion, "train-seg", "train the image segmentation net (= perception3d train CONFIG)",
         "perception3d fusion train-seg configs/fusion/segnet.yaml --out outputs/segnet",
@@ -62,16 +79,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "perception3d fusion paint --data-root data/synthkitti --seg "
         "perception3d/assets/weights/segnet_synth.pt --out data/synthkitti_painted --split val",
     )  # fmt: skip
-    q.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root (LiDAR)")
-    q.add_argument(
-        "--images", type=Path, default=None, help="folder with image_2/ (default: the root's)"
-    )
     q.add_argument("--seg", type=Path, required=True, help="segmentation weights (segnet.pt)")
-    q.add_argument("--out", type=Path, required=True, help="painted KITTI-layout root to write")
-    q.add_argument("--split", default="val", help="ImageSets split, or 'training' (all)")
-    q.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_options(
+        q, "--data-root", "--images", "--out", "--split", "--threads", "--max-frames",
+        required=("--data-root", "--out"), data_root="KITTI-layout root (LiDAR)",
+        images="folder with image_2/ (default: the root's)",
+        out="painted KITTI-layout root to write", split="ImageSets split, or 'training' (all)",
+        max_frames="first N frames of the split",
+    )  # fmt: skip
     q.add_argument("--fov-only", action="store_true", help="store only the points inside image_2")
-    q.add_argument("--max-frames", type=int, default=None, help="first N frames of the split")
     q.set_defaults(func=_cmd_paint)
     q = add_command(
         fusion, "eval-seg-lidar",
@@ -79,16 +95,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "perception3d fusion eval-seg-lidar --data-root /data/kitti --split val "
         "--seg perception3d/assets/weights/segnet_synth.pt --out seg_real.json",
     )  # fmt: skip
-    q.add_argument("--data-root", type=Path, required=True,
-                   help="KITTI-layout root with image_2, velodyne, calib, label_2")  # fmt: skip
     q.add_argument("--seg", type=Path, required=True, help="segmentation weights")
-    q.add_argument("--split", default="val", help="ImageSets name (default: val)")
-    q.add_argument("--images", type=Path, default=None,
-                   help="folder of <id>.png replacing image_2")  # fmt: skip
-    q.add_argument("--out", type=Path, default=None, help="write the metrics JSON here")
+    add_options(
+        q, "--data-root", "--split", "--images", "--out", required=("--data-root",),
+        data_root="KITTI-layout root with image_2, velodyne, calib, label_2",
+        out="write the metrics JSON here",
+    )  # fmt: skip
     q.set_defaults(func=_cmd_eval_seg_lidar)
-    p = sub.add_parser("frustum", help="Frustum PointNet: 2D image detector + 3D frustum stage")
-    fr = p.add_subparsers(dest="frustum_command", metavar="FRUSTUM_COMMAND", required=True)
+    _register_frustum(sub)
+
+
+def _register_frustum(sub: argparse._SubParsersAction) -> None:
+    fr = add_group(
+        sub, "frustum", "Frustum PointNet: 2D image detector + 3D frustum stage",
+        "perception3d frustum infer --data-root data/synthkitti --out outputs/frustum",
+        "frustum_command",
+    )  # fmt: skip
     for name, config in (("train-2d", "detector2d"), ("train-3d", "frustum_pointnet")):
         add_train_command(
             fr, name, f"train the {'2D image detector' if name == 'train-2d' else '3D stage'} "
@@ -104,21 +126,22 @@ def register(sub: argparse._SubParsersAction) -> None:
             fr, name, text,
             f"perception3d frustum {name} --data-root data/synthkitti --out outputs/{name}",
         )  # fmt: skip
-        q.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
-        q.add_argument("--split", default="val", help="ImageSets name (default: val)")
-        q.add_argument("--det2d", type=Path, default=None,
-                       help="2D detector checkpoint (default: the shipped weights)")  # fmt: skip
+        add_options(q, "--data-root", "--split", required=("--data-root",))
+        q.add_argument(
+            "--det2d",
+            type=Path,
+            default=None,
+            help="2D detector checkpoint (default: the shipped weights)",
+        )
         q.set_defaults(model3d=None, gt_boxes=False)
         if name == "infer":
             q.add_argument("--model3d", type=Path, default=None,
                            help="3D stage checkpoint (default: the shipped weights)")  # fmt: skip
             q.add_argument("--gt-boxes", action="store_true",
                            help="use the label_2 2D boxes instead of the 2D detector")  # fmt: skip
-        q.add_argument("--out", type=Path, required=True, help="result folder")
-        q.add_argument("--overwrite", action="store_true",
-                       help="replace the result files already in --out")  # fmt: skip
-        q.add_argument("--images", type=Path, default=None,
-                       help="folder of <id>.png replacing image_2 for the 2D detector")  # fmt: skip
-        q.add_argument("--max-frames", type=int, default=None, help="first N frames only")
-        q.add_argument("--no-progress", action="store_true", help="no progress bars")
+        add_options(
+            q, "--out", "--overwrite", "--images", "--max-frames", "--no-progress",
+            required=("--out",), out="result folder",
+            images="folder of <id>.png replacing image_2 for the 2D detector",
+        )  # fmt: skip
         q.set_defaults(func=_cmd_frustum_infer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perception3d.cli.common import add_command
+from perception3d.cli.common import add_command, print_outputs
 
 IMPORT_EXAMPLE = """\
 perception3d import-checkpoint openpcdet pointpillar_7728.pth --arch pointpillar \\
@@ -37,10 +37,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from perception3d.interop.checkpoints import import_checkpoint
 
     s = import_checkpoint(args.framework, args.source, args.arch, args.out, args.config)
-    print(
-        f"perception3d import-checkpoint: {s.tensors} tensors, {s.parameters:,} parameters "
-        f"({args.framework} {args.arch}, config {s.config}) -> {s.out}"
-    )
+    model = f"{args.framework} {args.arch}, config {s.config}"
+    counts = f"{s.tensors} tensors, {s.parameters:,} parameters"
+    print_outputs("import-checkpoint", s.out, f"{counts}, {model}")
     return 0
 
 
@@ -48,7 +47,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from perception3d.interop.onnx_export import export_pointpillars_onnx
 
     files = export_pointpillars_onnx(args.config, args.checkpoint, args.out, args.opset)
-    print("perception3d export-onnx: " + ", ".join(str(p) for p in files))
+    print_outputs("export-onnx", files[0].parent, ", ".join(p.name for p in files))
     return 0
 
 
@@ -56,8 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
     p = add_command(
         sub, "import-checkpoint",
-        "convert an OpenPCDet or mmdetection3d KITTI checkpoint to perception3d",
-        IMPORT_EXAMPLE, description=IMPORT_CHECKPOINT_DESCRIPTION,
+        "convert an OpenPCDet or mmdetection3d KITTI checkpoint to perception3d", IMPORT_EXAMPLE,
+        description=IMPORT_CHECKPOINT_DESCRIPTION,
     )  # fmt: skip
     p.add_argument("framework", choices=["openpcdet", "mmdet3d"], help="where SOURCE comes from")
     p.add_argument("source", type=Path, help="the framework's checkpoint (.pth)")

@@ -6,7 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
-from perception3d.cli.common import add_command, add_set_option, add_train_command
+from perception3d.cli.common import (
+    add_command,
+    add_group,
+    add_options,
+    add_set_option,
+    add_train_command,
+    print_outputs,
+)
 
 
 def _cmd_isp_eval(args: argparse.Namespace) -> int:
@@ -16,7 +23,7 @@ def _cmd_isp_eval(args: argparse.Namespace) -> int:
 
     result = evaluate_config(load_config(args.config, EvalConfig, args.set), args.out)
     print(format_table(result))
-    print(f"wrote {args.out / 'metrics.json'} and {args.out / 'grid.png'}")
+    print_outputs("isp eval", args.out, "metrics.json, grid.png")
     return 0
 
 
@@ -27,7 +34,7 @@ def _cmd_isp_noise_check(args: argparse.Namespace) -> int:
     for name, curve in result["curves"].items():
         points = " ".join(f"{c['level']:.0f}:{c['sigma']:.2f}" for c in curve)
         print(f"{name:24s} {points}")
-    print(f"wrote {args.out / 'noise_check.json'} and {args.out / 'noise_check.png'}")
+    print_outputs("isp noise-check", args.out, "noise_check.json, noise_check.png")
     return 0
 
 
@@ -36,10 +43,10 @@ def _cmd_isp_run(args: argparse.Namespace) -> int:
     from perception3d.isp.pipeline import PipelineConfig
     from perception3d.isp.run import run_isp
 
-    summary = run_isp(
-        load_config(args.config, PipelineConfig, args.set), args.data_root, args.out, args.split
-    )
-    print(json.dumps(summary["sources"]))
+    cfg = load_config(args.config, PipelineConfig, args.set)
+    summary = run_isp(cfg, args.data_root, args.out, args.split, log=lambda line: None)
+    sources = json.dumps(summary["sources"])
+    print_outputs("isp run", args.out, f"{summary['frames']} frames in image_2/, {sources}")
     return 0
 
 
@@ -52,7 +59,7 @@ def _cmd_isp_iq_report(args: argparse.Namespace) -> int:
 
     result = run_iq_report(load_iq_report_config(args.config, args.set), args.out)
     print(format_iq_table(result["table"]))
-    print(f"wrote {args.out / 'iq_report.json'}, the plots and {args.out / 'iq_report.html'}")
+    print_outputs("isp iq-report", args.out, "iq_report.json, the plots, iq_report.html")
     return 0
 
 
@@ -61,14 +68,25 @@ def _cmd_isp_effect(args: argparse.Namespace) -> int:
 
     summary, out = run_isp_effect_file(args.config, args.set, args.out, args.quick, args.data_root)
     print((out / "isp_effect.md").read_text())
-    print(f"perception3d isp-effect: {len(summary['rows'])} rows -> {out}")
+    print_outputs("isp-effect", out, f"{len(summary['rows'])} rows")
     return 0
+
+
+def _add_config_options(q: argparse.ArgumentParser, config_help: str, out_help: str, func) -> None:
+    """CONFIG, ``--out`` (required) and ``--set``: a command running one config, handled by
+    ``func``."""
+    q.add_argument("config", type=Path, help=config_help)
+    add_options(q, "--out", required=("--out",), out=out_help)
+    add_set_option(q)
+    q.set_defaults(func=func)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
-    p = sub.add_parser("isp", help="camera ISP: train a learned stage, evaluate, run a config")
-    isp = p.add_subparsers(dest="isp_command", metavar="ISP_COMMAND", required=True)
+    isp = add_group(
+        sub, "isp", "camera ISP: train a learned stage, evaluate, run a config",
+        "perception3d isp eval configs/isp/eval.yaml --out outputs/isp_eval", "isp_command",
+    )  # fmt: skip
     add_train_command(
         isp, "train", "train a learned stage (= perception3d train CONFIG)",
         "perception3d isp train configs/isp/train_raw.yaml --out outputs/isp_raw",
@@ -78,17 +96,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         isp, "eval", "none vs classical vs learned on held-out degraded captures",
         "perception3d isp eval configs/isp/eval.yaml --out outputs/isp_eval",
     )  # fmt: skip
-    q.add_argument("config", type=Path, help="evaluation config YAML (configs/isp/eval.yaml)")
-    q.add_argument("--out", type=Path, required=True, help="folder for metrics.json, grid.png")
-    add_set_option(q)
-    q.set_defaults(func=_cmd_isp_eval)
+    _add_config_options(q, "evaluation config YAML (configs/isp/eval.yaml)",
+                        "folder for metrics.json, grid.png", _cmd_isp_eval)  # fmt: skip
     q = add_command(
         isp, "noise-check",
         "noise level vs intensity of real 8-bit images beside the sensor model's",
         "perception3d isp noise-check data/kitti/training/image_2 --out outputs/noise_check",
     )  # fmt: skip
     q.add_argument("images", type=Path, nargs="+", help="PNG files or folders of them")
-    q.add_argument("--out", type=Path, required=True, help="folder for noise_check.json/.png")
+    add_options(q, "--out", required=("--out",), out="folder for noise_check.json/.png")
     q.set_defaults(func=_cmd_isp_noise_check)
     q = add_command(
         isp, "run", "run an ISP config over a dataset, writing image_2/*.png",
@@ -96,9 +112,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out outputs/isp_learned",
     )  # fmt: skip
     q.add_argument("config", type=Path, help="ISP pipeline config YAML (configs/isp/*.yaml)")
-    q.add_argument("--data-root", type=Path, required=True, help="KITTI-layout root")
-    q.add_argument("--out", type=Path, required=True, help="output folder (gets image_2/)")
-    q.add_argument("--split", default=None, help="ImageSets split (default: every frame)")
+    add_options(
+        q, "--data-root", "--out", "--split", required=("--data-root", "--out"),
+        out="output folder (gets image_2/)",
+        split={"default": None, "help": "ImageSets split (default: every frame)"},
+    )  # fmt: skip
     add_set_option(q)
     q.set_defaults(func=_cmd_isp_run)
     q = add_command(
@@ -107,10 +125,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ISPs on rendered test charts",
         "perception3d isp iq-report configs/isp/iq_report.yaml --out outputs/iq_report",
     )  # fmt: skip
-    q.add_argument("config", type=Path, help="IQ report config YAML (configs/isp/iq_report.yaml)")
-    q.add_argument("--out", type=Path, required=True, help="folder for JSON, PNG plots, HTML")
-    add_set_option(q)
-    q.set_defaults(func=_cmd_isp_iq_report)
+    _add_config_options(q, "IQ report config YAML (configs/isp/iq_report.yaml)",
+                        "folder for JSON, PNG plots, HTML", _cmd_isp_iq_report)  # fmt: skip
     p = add_command(
         sub, "isp-effect",
         "ISP effect on PointPainting and Frustum PointNet under clean/low-light/HDR/haze",
@@ -119,16 +135,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--set data.max_val_frames=50",
     )  # fmt: skip
     p.add_argument("config", type=Path, help="configs/fusion/isp_effect*.yaml")
-    p.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
-    p.add_argument(
-        "--data-root",
-        type=Path,
-        default=None,
-        help="override data.root: a synthetic root, or a real KITTI root (image_2, velodyne, "
-        "calib, label_2; its ImageSets/<split>.txt names the frames)",
-    )
+    add_options(
+        p, "--out", "--data-root", out="output folder (resumable)",
+        data_root="override data.root: a synthetic root, or a real KITTI root (image_2, "
+        "velodyne, calib, label_2; its ImageSets/<split>.txt names the frames)",
+    )  # fmt: skip
     p.add_argument(
         "--quick", action="store_true", help="4 frames, 20 bootstrap resamples (minutes)"
     )
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override")
+    add_set_option(p, "data.max_val_frames=50")
     p.set_defaults(func=_cmd_isp_effect)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perception3d.cli.common import add_command
+from perception3d.cli.common import add_command, print_outputs
 
 EXAMPLE = """\
 perception3d kitti-splits --data-root data/kitti
@@ -24,12 +24,14 @@ said so). docs/kitti.md
 def _cmd_kitti_splits(args: argparse.Namespace) -> int:
     from perception3d.data.splits import write_kitti_splits
 
-    for result in write_kitti_splits(args.data_root, tuple(args.splits), force=args.force):
+    results = write_kitti_splits(args.data_root, tuple(args.splits), force=args.force)
+    for result in results:
         note = f" (was {result.previous_ids} ids)" if result.status == "replaced" else ""
         print(
             f"{result.path}: {result.status}{note}, {result.num_ids} ids, {result.present} with "
             "a velodyne sweep here"
         )
+    print_outputs("kitti-splits", args.data_root / "ImageSets", f"{len(results)} split files")
     return 0
 
 
@@ -39,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = add_command(
         sub, "kitti-splits",
-        "write the standard KITTI train/val/trainval/test split files to ImageSets/",
-        EXAMPLE, description=KITTI_SPLITS_DESCRIPTION,
+        "write the standard KITTI train/val/trainval/test split files to ImageSets/", EXAMPLE,
+        description=KITTI_SPLITS_DESCRIPTION,
     )  # fmt: skip
     p.add_argument("--data-root", type=Path, required=True, help="KITTI root (training/, ...)")
     p.add_argument(

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from perception3d.cli.common import add_command
+from perception3d.cli.common import add_command, add_options, print_outputs
 
 _EXAMPLE = """\
 perception3d sim2real-report --real tests/data/kitti_samples --real ../shared/kitti_real \\
@@ -61,16 +61,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 f"{name:9s} {key:18s} AP_all {e['ap_all']:5.1f}  AP_R40 {e['ap_r40']:5.1f} "
                 f"(cap {e['r40_cap']:.1f}, {e['objects']} objects){extra}"
             )
-    print(f"wrote {args.out / 'report.html'} ({summary['seconds']:.0f} s)")
+    files = "report.html, summary.json, sim2real.json, PNGs"
+    print_outputs("sim2real-report", args.out, f"{files}; {summary['seconds']:.0f} s")
     return 0
 
 
-_PSEUDO_EXAMPLE = """example:
-  perception3d sim2real-pseudo --checkpoint outputs/train/synth/latest.pt \\
-      --real ../shared/kitti_real/unlabeled --out data/pseudo \\
-      --synth data/synthkitti --mix-out data/synth_plus_pseudo --repeat 2
-  perception3d train configs/models/pointpillars_lite.yaml --data-root data/synth_plus_pseudo \\
-      --set train.init_weights=outputs/train/synth/latest.pt ...
+_PSEUDO_EXAMPLE = """\
+perception3d sim2real-pseudo --checkpoint outputs/train/synth/latest.pt \\
+    --real ../shared/kitti_real/unlabeled --out data/pseudo \\
+    --synth data/synthkitti --mix-out data/synth_plus_pseudo --repeat 2
+perception3d train configs/models/pointpillars_lite.yaml --data-root data/synth_plus_pseudo \\
+    --set train.init_weights=outputs/train/synth/latest.pt ...
+"""
+PSEUDO_DESCRIPTION = """\
+Turn each unlabelled real sweep into views (rotations about z), label them with a teacher
+detector (confident detections: objects; uncertain ones: 3D DontCare regions) and optionally
+link them with a synthetic root for training (docs/sim2real.md).
 """
 
 
@@ -83,17 +89,21 @@ def _cmd_pseudo(args: argparse.Namespace) -> int:
         ignore_score=args.ignore_score,
     )  # fmt: skip
     summary = make_pseudo_root(args.checkpoint, args.real, args.out, cfg)
-    print(f"perception3d sim2real-pseudo: {summary['views']} views, rows {summary['rows']} "
-          f"-> {args.out}")  # fmt: skip
+    print_outputs("sim2real-pseudo", args.out, f"{summary['views']} views, rows {summary['rows']}")
     if args.synth is not None:
         if args.mix_out is None:
             print("perception3d sim2real-pseudo: --synth needs --mix-out", file=sys.stderr)
             return 2
         mixed = mix_roots(args.synth, args.out, args.mix_out, args.repeat)
-        print(f"perception3d sim2real-pseudo: {mixed['train']} training frames "
-              f"({mixed['synthetic']} synthetic, {mixed['views']} views x {args.repeat}) "
-              f"-> {args.mix_out}")  # fmt: skip
+        views = f"{mixed['views']} views x {args.repeat}"
+        frames = f"{mixed['train']} training frames: {mixed['synthetic']} synthetic, {views}"
+        print_outputs("sim2real-pseudo", args.mix_out, frames)
     return 0
+
+
+def _add_real(p: argparse.ArgumentParser, help_text: str) -> None:
+    """``--real ROOT`` (required, repeatable)."""
+    p.add_argument("--real", type=Path, action="append", required=True, help=help_text)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -103,15 +113,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "compare real and synthetic sweeps statistic by statistic (HTML + PNG + JSON)",
         _EXAMPLE, description=SIM2REAL_REPORT_DESCRIPTION,
     )  # fmt: skip
-    p.add_argument(
-        "--real",
-        type=Path,
-        action="append",
-        required=True,
-        help="real KITTI-layout root (repeatable; pooled)",
-    )
+    _add_real(p, "real KITTI-layout root (repeatable; pooled)")
     p.add_argument("--synth", type=Path, required=True, help="synthetic root (held-out frames)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_options(p, "--out", required=("--out",))
     p.add_argument(
         "--synth-frames",
         type=int,
@@ -150,37 +154,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="KITTI result files of the synthetic frames",
     )
-    p.add_argument(
-        "--score-threshold",
-        type=float,
-        default=0.3,
-        help="precision / recall and false positives at this score (default 0.3)",
-    )
+    add_options(
+        p, "--score-threshold", score_threshold={ "default": 0.3,
+        "help": "precision / recall and false positives at this score (default 0.3)", },
+    )  # fmt: skip
     p.set_defaults(func=_cmd_report)
     _register_pseudo(sub)
 
 
 def _register_pseudo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "sim2real-pseudo",
-        help="pseudo-label unlabelled real sweeps with a detector and mix them into a "
-        "synthetic training set (adaptation without labels)",
-        description="Turn each unlabelled real sweep into views (rotations about z), label "
-        "them with a teacher detector (confident detections: objects; uncertain ones: "
-        "3D DontCare regions) and optionally link them with a synthetic root for training "
-        "(docs/sim2real.md).",
-        epilog=_PSEUDO_EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(
+        sub, "sim2real-pseudo",
+        "pseudo-label unlabelled real sweeps with a detector and mix them into a synthetic "
+        "training set (adaptation without labels)",
+        _PSEUDO_EXAMPLE, description=PSEUDO_DESCRIPTION,
+    )  # fmt: skip
     p.add_argument("--checkpoint", type=Path, required=True, help="the teacher detector")
-    p.add_argument(
-        "--real",
-        type=Path,
-        action="append",
-        required=True,
-        help="unlabelled real KITTI-layout root (repeatable)",
-    )
-    p.add_argument("--out", type=Path, required=True, help="pseudo-labelled root to write")
+    _add_real(p, "unlabelled real KITTI-layout root (repeatable)")
+    add_options(p, "--out", required=("--out",), out="pseudo-labelled root to write")
     p.add_argument("--car-score", type=float, default=0.6, help="Car label from this score")
     p.add_argument(
         "--person-score", type=float, default=0.5, help="Pedestrian / Cyclist label from this score"

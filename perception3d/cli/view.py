@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from perception3d.cli.common import add_command
+from perception3d.cli.common import add_command, add_options, print_outputs
+from perception3d.cli.viz import add_frame_options, add_match_options, frame_ids
 
 EXAMPLE = """perception3d view --data-root tests/data/kitti_samples --frame 000008 --out view.html
 perception3d view --data-root data/synthkitti --frames 000000 000001 000002 \\
@@ -26,14 +27,7 @@ def _run_view(args: argparse.Namespace) -> int:
     from perception3d.viz.web.page import write_view
     from perception3d.viz.web.scene import ViewerOptions
 
-    if args.frame is not None:
-        ids = [args.frame]
-    elif args.frames is not None:
-        ids = args.frames
-    else:
-        from perception3d.data.kitti import read_split_file
-
-        ids = read_split_file(args.split)
+    ids = frame_ids(args)
     viz = VizOptions(
         match=not args.no_match,
         metric=args.metric,
@@ -43,39 +37,32 @@ def _run_view(args: argparse.Namespace) -> int:
     options = ViewerOptions(max_points=args.max_points, viz=viz)
     out = write_view(args.data_root, ids, args.out, args.pred_dir, options)
     size_mb = out.stat().st_size / 1e6
-    print(f"wrote {out} ({len(ids)} frames, {size_mb:.1f} MB): open it in a browser")
+    print_outputs("view", out, f"{len(ids)} frames, {size_mb:.1f} MB; open it in a browser")
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
     p = add_command(
-        sub,
-        "view",
-        "interactive 3D view of frames (points, GT, predictions) as one offline HTML file",
-        EXAMPLE,
+        sub, "view",
+        "interactive 3D view of frames (points, GT, predictions) as one offline HTML file", EXAMPLE,
         description="Write one self-contained HTML page (no server, no network) showing the "
         "sweep coloured by height, reflectivity or range, ground truth and predictions with "
         "class, score and TP/FP/FN colours (the KITTI evaluator's matching), the camera "
         "frustum and the camera image; layers toggle, frames step (left/right arrows).",
+    )  # fmt: skip
+    add_frame_options(
+        p,
+        "one frame id (e.g. 000008)",
+        "frame ids to step through (at most 50)",
+        "ImageSets file of frame ids (at most 50)",
     )
-    p.add_argument("--data-root", type=Path, required=True, help="folder holding training/")
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--frame", help="one frame id (e.g. 000008)")
-    which.add_argument("--frames", nargs="+", help="frame ids to step through (at most 50)")
-    which.add_argument("--split", type=Path, help="ImageSets file of frame ids (at most 50)")
-    p.add_argument("--out", type=Path, default=Path("view.html"), help="default: view.html")
-    p.add_argument("--pred-dir", type=Path, help="KITTI result files (<id>.txt with scores)")
+    add_options(p, "--out", out={"default": Path("view.html"), "help": "default: view.html"})
     p.add_argument(
         "--max-points",
         type=int,
         default=30_000,
         help="points per frame (seeded subsample above it; default 30000, about 0.3 MB)",
     )
-    p.add_argument("--metric", choices=("3d", "bev", "bbox"), default="3d", help="for matching")
-    p.add_argument("--difficulty", choices=("easy", "moderate", "hard"), default="moderate")
-    p.add_argument("--no-match", action="store_true", help="no TP/FP/FN colouring")
-    p.add_argument(
-        "--score-threshold", type=float, default=0.0, help="drop predictions below this score"
-    )
+    add_match_options(p)
     p.set_defaults(func=_cmd_view)

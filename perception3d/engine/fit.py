@@ -51,11 +51,13 @@ from perception3d.runtime import resolve_device, seed_everything, torch_threads
 @dataclass
 class FitResult:
     """What :func:`fit` returns: the trained model (unwrapped from DDP), the history (also in
-    ``out_dir/history.json``) and the output folder."""
+    ``out_dir/history.json``), the output folder and whether this process is the one that
+    wrote it (rank 0 under DDP)."""
 
     model: nn.Module
     history: dict
     out_dir: Path
+    main_process: bool = True
 
 
 @dataclass
@@ -155,7 +157,7 @@ def _fit(task, tc: TrainConfig, out_dir: Path, resume, progress, device, info) -
             writer.close()
     if info.is_main:
         _release(task, out_dir, run)
-    return FitResult(model, run.history, out_dir)
+    return FitResult(model, run.history, out_dir, info.is_main)
 
 
 def _train_epoch(task, model, optimizer, scheduler, tc, run: _Run, epoch, info: DistInfo,

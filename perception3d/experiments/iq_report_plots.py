@@ -8,21 +8,15 @@ from pathlib import Path
 import numpy as np
 
 from perception3d.atomic import atomic_write_bytes
+from perception3d.viz.figure import pyplot, save_figure
 
-
-def _save(fig, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    return atomic_write_bytes(path, buf.getvalue())
+_TIGHT_BOX = {"tight_layout": False, "bbox_inches": "tight"}  # cropped to the drawn content
 
 
 def write_plots(curves: dict, out_dir: Path) -> list[Path]:
     """``mtf.png``, ``snr.png``, ``texture.png``, ``colour.png`` from ``curves`` (condition ->
     ISP -> {"mtf", "snr", "texture": [x, y], "delta_e00": (24,)}); returns the paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     conds = list(curves)
     specs = {
@@ -49,8 +43,7 @@ def write_plots(curves: dict, out_dir: Path) -> list[Path]:
             ax.set_ylabel(ylabel)
             ax.legend(fontsize=8)
         fig.suptitle(title)
-        paths.append(_save(fig, out_dir / f"{key}.png"))
-        plt.close(fig)
+        paths.append(save_figure(fig, out_dir / f"{key}.png", **_TIGHT_BOX))
     fig, axes = plt.subplots(1, len(conds), figsize=(4 * len(conds), 3.2), squeeze=False)
     for ax, cond in zip(axes[0], conds):
         isps = list(curves[cond])
@@ -63,8 +56,7 @@ def write_plots(curves: dict, out_dir: Path) -> list[Path]:
         ax.set_ylabel("CIEDE2000")
         ax.legend(fontsize=8)
     fig.suptitle("colour error per patch")
-    paths.append(_save(fig, out_dir / "colour.png"))
-    plt.close(fig)
+    paths.append(save_figure(fig, out_dir / "colour.png", **_TIGHT_BOX))
     return paths
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from perception3d.atomic import atomic_write, atomic_write_text
+from perception3d.atomic import atomic_write_text
 from perception3d.data.kitti import read_image
 from perception3d.experiments.isp_effect_capture import Condition, capture_condition
 from perception3d.isp.noise_level import block_noise, noise_level_curve
@@ -111,14 +111,9 @@ def noise_check(
 
 
 def _plot(curves: dict, path: Path) -> None:
-    import io
+    from perception3d.viz.figure import pyplot, save_figure
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = pyplot().subplots(figsize=(7, 4.2))
     for name, curve in curves.items():
         style = {"real": "k-o", "floor": "k:"}.get(name, "-s")
         ax.plot([c["level"] for c in curve], [c["sigma"] for c in curve], style, label=name, ms=4)
@@ -127,11 +122,7 @@ def _plot(curves: dict, path: Path) -> None:
     ax.set_yscale("log")
     ax.legend(fontsize=8)
     ax.set_title("noise of real KITTI image_2 vs the sensor model on the same frames")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write(path, lambda f: f.write(buf.getvalue()))
+    save_figure(fig, path, dpi=110)
 
 
 __all__ = ["noise_check", "png_files"]

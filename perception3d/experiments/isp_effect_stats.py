@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from perception3d.atomic import atomic_write, atomic_write_text
+from perception3d.atomic import atomic_write_text
 from perception3d.data.kitti import read_label_file
 from perception3d.eval.kitti import evaluate_kitti, metric_keys, read_predictions
 from perception3d.eval.kitti_evaluate import r40_cap
@@ -281,12 +281,9 @@ def plot(summary: dict, path: Path) -> Path:
     """Per fused detector, mAP 3D per condition and image source (with intervals, LiDAR-only
     floor beside); and mAP vs PSNR (colour: image source; marker: detector, filled for the
     first, hollow for the others)."""
-    import io
+    from perception3d.viz.figure import pyplot, save_figure
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows = summary["rows"]
     detectors = fused_detectors(summary)
@@ -321,11 +318,7 @@ def plot(summary: dict, path: Path) -> Path:
     ax2.set_ylabel("mAP 3D (%)")
     ax2.legend(fontsize=8)
     ax2.set_title("image quality vs detection")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return atomic_write(path, lambda f: f.write(buf.getvalue()))
+    return save_figure(fig, path, dpi=110)
 
 
 def write_outputs(summary: dict, out: Path) -> None:

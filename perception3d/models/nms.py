@@ -77,20 +77,9 @@ def rotated_nms(
     iou_threshold: float,
     max_output: int | None = None,
 ) -> torch.Tensor:
-    """Greedy NMS of LiDAR boxes by rotated bird's-eye-view IoU.
-
-    Boxes are visited by descending score (ties: lower index first); a box is kept unless its
-    BEV IoU with an already kept box is above ``iou_threshold``. Same result as
-    :func:`rotated_nms_dense`, computing only the IoUs it needs.
-
-    Args:
-        boxes_lidar: (N, 7) ``[x, y, z, dx, dy, dz, heading]`` LiDAR frame.
-        scores: (N,) scores.
-        iou_threshold: suppression threshold on the BEV IoU, in [0, 1].
-        max_output: keep at most this many boxes.
-
-    Returns:
-        (K,) int64 indices into the input of the kept boxes, by descending score.
+    """Greedy NMS of LiDAR boxes by rotated bird's-eye-view IoU: the arguments, rules and
+    result of :func:`rotated_nms_dense` (the same kept indices), computing only the IoUs of
+    the boxes whose bounding circles meet.
 
     Example:
         >>> b = torch.tensor([[0.0, 0, 0, 4, 2, 1, 0], [0.2, 0, 0, 4, 2, 1, 0]])

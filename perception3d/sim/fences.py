@@ -109,8 +109,11 @@ def _tile(panel: Mesh, panel_m: float, spans: list[tuple[float, float]]) -> Mesh
     return Mesh(v.reshape(-1, 3), tris, parts, panel.part_names)
 
 
-def _spans(length: float, openings: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
-    """[0, length] without the openings (sorted, clipped)."""
+def free_spans(
+    length: float, openings: Sequence[tuple[float, float]], min_length: float = 0.05
+) -> list[tuple[float, float]]:
+    """[0, length] without the openings (sorted, clipped): the spans longer than
+    ``min_length``, in metres along the segment."""
     spans, x = [], 0.0
     for a, b in sorted(openings):
         a, b = max(a, 0.0), min(b, length)
@@ -119,7 +122,7 @@ def _spans(length: float, openings: Sequence[tuple[float, float]]) -> list[tuple
         x = max(x, b)
     if x < length:
         spans.append((x, length))
-    return [(a, b) for a, b in spans if b - a > 0.05]
+    return [(a, b) for a, b in spans if b - a > min_length]
 
 
 def fence(
@@ -138,7 +141,7 @@ def fence(
     h_cm = 5 * round(height * 20)
     panel = _panel_template(kind, h_cm)
     end_post = box((0.09, 0.09, h_cm / 100), (length, 0, h_cm / 200), "post")
-    return merge([_tile(panel, _PANEL_M[kind], _spans(length, openings)), end_post])
+    return merge([_tile(panel, _PANEL_M[kind], free_spans(length, openings)), end_post])
 
 
 def guard_rail(length: float) -> Mesh:
@@ -154,7 +157,7 @@ def wall(
 ) -> Mesh:
     """A solid wall along x with a coping 3 cm wider than it, open over ``openings``."""
     out = []
-    for a, b in _spans(length, openings):
+    for a, b in free_spans(length, openings):
         out.append(
             box(
                 (b - a, thickness, height - 0.06),

@@ -201,17 +201,27 @@ def tree(
     detail: bool = True,
 ) -> Mesh:
     """A trunk and a porous ellipsoidal crown (parts ``trunk``, ``foliage``)."""
-    trunk = cylinder(
-        trunk_radius,
-        trunk_height + 0.5,
-        (0, 0, (trunk_height + 0.5) / 2),
-        segments=7,
-        part="trunk",
-        top_radius=trunk_radius * 0.7,
-    )
     radii = crown_radius * np.array([1.0, 1.0, rng.uniform(0.8, 1.3)])
     centre = np.array([0, 0, trunk_height + radii[2] * 0.9])
-    return merge([trunk, crown(rng, radii, centre, cover, detail, 1, core=0.65, card=0.35)])
+    return merge(
+        [
+            trunk(trunk_height, trunk_radius),
+            crown(rng, radii, centre, cover, detail, 1, core=0.65, card=0.35),
+        ]
+    )
+
+
+def trunk(height: float, radius: float) -> Mesh:
+    """A tree trunk (part ``trunk``): a 7-sided cylinder of ``radius`` at the ground tapering
+    to 70 % of it, from z = 0 to ``height + 0.5`` m (into the crown)."""
+    return cylinder(
+        radius,
+        height + 0.5,
+        (0, 0, (height + 0.5) / 2),
+        segments=7,
+        part="trunk",
+        top_radius=radius * 0.7,
+    )
 
 
 # Templates: trees and bushes are built once per process per (size, cover level, variant)

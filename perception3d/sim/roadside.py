@@ -23,7 +23,7 @@ import numpy as np
 from perception3d.sim import materials as mat
 from perception3d.sim.clutter_config import FENCES, FRONTAGES, FURNITURE, ClutterConfig
 from perception3d.sim.config import SceneConfig
-from perception3d.sim.fences import fence, guard_rail, wall
+from perception3d.sim.fences import fence, free_spans, guard_rail, wall
 from perception3d.sim.foliage import hedge, random_bush, random_tree
 from perception3d.sim.furniture import FURNITURE_VARIANTS, furniture_mesh
 from perception3d.sim.meshes import Mesh, merge, rotation_z
@@ -186,7 +186,7 @@ def _segment(
         depth = rng.uniform(0.6, 1.4)
         height = rng.uniform(*cfg.hedge_height_m)
         cover = rng.uniform(*cfg.foliage_cover)
-        for a, b in _spans(length, local):
+        for a, b in free_spans(length, local, min_length=0.3):
             h = hedge(rng, b - a, height, depth, cover, detail)
             h = h.transformed(np.eye(3), ((a + b) / 2, depth / 2, 0.0))
             batch.add("hedge", _place(h, start, y, base, heading), foliage=mat.FOLIAGE)
@@ -197,7 +197,7 @@ def _segment(
         colour = mat.WALL_COLOURS[rng.integers(len(mat.WALL_COLOURS))]
         batch.add(f"wall_{colour}", _place(m, start, y, base, heading),
                   free_wall=mat.Material(colour, 0.33 + 0.1 * rng.uniform()))  # fmt: skip
-    for a, b in _spans(length, local):  # the frontage blocks objects
+    for a, b in free_spans(length, local, min_length=0.3):  # the frontage blocks objects
         xa, xb = sorted((to_road(a), to_road(b)))
         cy = y + s * thickness / 2
         out.obstacles.append([(xa + xb) / 2, cy, 1.0, xb - xa, thickness + 0.2, 2.0, 0.0])
@@ -205,17 +205,6 @@ def _segment(
     if opening is not None and opening[2] and (terrain.slope == 0 or terrain.flat_m > setback + 7):
         xc = (opening[0] + opening[1]) / 2 + x0
         out.driveways.append((xc, y + s * 3.2, -s * np.pi / 2, base + 0.02))
-
-
-def _spans(length: float, holes) -> list[tuple[float, float]]:
-    spans, x = [], 0.0
-    for a, b in sorted(holes):
-        if a > x:
-            spans.append((x, a))
-        x = max(x, b)
-    if x < length:
-        spans.append((x, length))
-    return [(a, b) for a, b in spans if b - a > 0.3]
 
 
 _FURNITURE_SPOT = {  # distance from the sidewalk's inner edge, in sidewalk widths

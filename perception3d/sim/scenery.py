@@ -16,6 +16,7 @@ from functools import cache
 
 import numpy as np
 
+from perception3d.sim.foliage import trunk
 from perception3d.sim.meshes import Mesh, box, cylinder, ellipsoid, freeze, merge
 
 __all__ = ["building", "bush", "ground_quad", "sign_pole", "street_light", "tree"]
@@ -50,14 +51,6 @@ def tree(
     rng: np.random.Generator, trunk_height: float, crown_radius: float, trunk_radius: float = 0.15
 ) -> Mesh:
     """A trunk and an irregular ellipsoidal crown (vertices pushed in and out by up to 15 %)."""
-    trunk = cylinder(
-        trunk_radius,
-        trunk_height + 0.5,
-        (0, 0, (trunk_height + 0.5) / 2),
-        segments=7,
-        part="trunk",
-        top_radius=trunk_radius * 0.7,
-    )
     radii = crown_radius * np.array([1.0, 1.0, rng.uniform(0.8, 1.3)])
     crown = ellipsoid(
         radii, (0, 0, trunk_height + radii[2] * 0.9), rings=7, segments=10, part="foliage"
@@ -65,7 +58,8 @@ def tree(
     centre = np.array([0, 0, trunk_height + radii[2] * 0.9])
     bumps = 1.0 + rng.uniform(-0.15, 0.15, (len(crown.vertices), 1))
     verts = centre + (crown.vertices - centre) * bumps
-    return merge([trunk, Mesh(verts, crown.triangles, crown.parts, crown.part_names)])
+    crown = Mesh(verts, crown.triangles, crown.parts, crown.part_names)
+    return merge([trunk(trunk_height, trunk_radius), crown])
 
 
 def bush(rng: np.random.Generator, size: float) -> Mesh:

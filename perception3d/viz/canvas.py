@@ -119,21 +119,24 @@ def pad_to(rgb: np.ndarray, height: int, width: int, fill=(0, 0, 0)) -> np.ndarr
 
 def hstack(images: Sequence[np.ndarray], gap: int = 4) -> np.ndarray:
     """Images side by side, top aligned, padded to the tallest, ``gap`` px apart."""
-    height = max(im.shape[0] for im in images)
-    parts = []
-    for k, im in enumerate(images):
-        if k:
-            parts.append(np.zeros((height, gap, 3), np.uint8))
-        parts.append(pad_to(im, height, im.shape[1]))
-    return np.concatenate(parts, axis=1)
+    return _stack(images, 1, gap)
 
 
 def vstack(images: Sequence[np.ndarray], gap: int = 4) -> np.ndarray:
     """Images one above the other, left aligned, padded to the widest."""
-    width = max(im.shape[1] for im in images)
+    return _stack(images, 0, gap)
+
+
+def _stack(images: Sequence[np.ndarray], axis: int, gap: int) -> np.ndarray:
+    """(H, W, 3) uint8 images joined along ``axis`` (0: rows, 1: columns), each padded on its
+    bottom or right to the largest extent across, black gaps of ``gap`` px between them."""
+    across = max(im.shape[1 - axis] for im in images)
     parts = []
     for k, im in enumerate(images):
+        hw = [across, across]
         if k:
-            parts.append(np.zeros((gap, width, 3), np.uint8))
-        parts.append(pad_to(im, im.shape[0], width))
-    return np.concatenate(parts, axis=0)
+            hw[axis] = gap
+            parts.append(np.zeros((*hw, 3), np.uint8))
+        hw[axis] = im.shape[axis]
+        parts.append(pad_to(im, *hw))
+    return np.concatenate(parts, axis=axis)

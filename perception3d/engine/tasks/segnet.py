@@ -79,15 +79,8 @@ def draw_batch(images, labels, cfg: SegData, batch_size: int, seed: int, step: i
         k = int(rng.integers(len(images)))
         img, lab = images[k], labels[k]
         h, w = lab.shape
-        top, left = int(rng.integers(max(1, h - ch + 1))), int(rng.integers(max(1, w - cw + 1)))
-        if foreground is not None and rng.random() < cfg.object_crop_fraction:
-            shown = [p for p in foreground[k] if len(p)]
-            if shown:
-                pix = shown[int(rng.integers(len(shown)))]
-                r, c = pix[int(rng.integers(len(pix)))]
-                jy, jx = rng.integers(-ch // 4, ch // 4 + 1), rng.integers(-cw // 4, cw // 4 + 1)
-                top = int(np.clip(r - ch // 2 + jy, 0, max(0, h - ch)))
-                left = int(np.clip(c - cw // 2 + jx, 0, max(0, w - cw)))
+        fg = None if foreground is None else foreground[k]
+        top, left = _crop_origin(rng, h, w, ch, cw, cfg, fg)
         x = img[:, top : top + ch, left : left + cw].astype(np.float32) / 255.0
         y = lab[top : top + ch, left : left + cw]
         if rng.random() < 0.5:

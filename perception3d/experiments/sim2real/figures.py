@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-from perception3d.atomic import atomic_write
 from perception3d.experiments.sim2real.fp_kinds import FP_KINDS
 from perception3d.experiments.sim2real.objects import DENSITY_EDGES
 from perception3d.experiments.sim2real.stats import EDGES
+from perception3d.viz.figure import pyplot, save_figure
 
 __all__ = ["write_figures"]
 
 _COLOURS = {"real": "black", "synthetic": "tab:orange"}
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=90)
-    _plt().close(fig)
-    return atomic_write(path, lambda f: f.write(buf.getvalue()))
 
 
 def _title(name: str, entry: dict) -> str:
@@ -55,7 +37,7 @@ def _hist(ax, edges, entry: dict, name: str, xlabel: str) -> None:
 
 
 def _objects_figure(stats: dict, path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     classes = list(stats["objects"]["points_per_object"])
     fig, axes = plt.subplots(2, len(classes), figsize=(4.5 * len(classes), 7), squeeze=False)
     for j, cls in enumerate(classes):
@@ -83,11 +65,11 @@ def _objects_figure(stats: dict, path: Path) -> Path:
             f"{cls}: log2(points at 10 m)",
             "log2(count x (d / 10 m)^2)",
         )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _reflectivity_figure(stats: dict, path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     panels = [
         (f"{c} points", stats["objects"]["reflectivity"][c])
         for c in stats["objects"]["reflectivity"]
@@ -97,11 +79,11 @@ def _reflectivity_figure(stats: dict, path: Path) -> Path:
     fig, axes = plt.subplots(2, 3, figsize=(14, 7))
     for ax, (name, entry) in zip(axes.ravel(), panels):
         _hist(ax, EDGES["intensity/ground"], entry, f"reflectivity: {name}", "intensity")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _raydrop_figure(stats: dict, path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     rd = stats["ray_drop"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for key in ("real", "synthetic"):
@@ -127,11 +109,11 @@ def _raydrop_figure(stats: dict, path: Path) -> Path:
         ax.set_ylabel("holes / (holes + returns)", fontsize=8)
         ax.set_title(_title(f"ray drop vs {axis}", e), fontsize=9)
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _geometry_figure(stats: dict, path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     h = stats["histograms"]
     fig, axes = plt.subplots(2, 3, figsize=(15, 8))
     _hist(axes[0, 0], EDGES["range_noise"], h["range_noise"], "range error on planar patches", "m")
@@ -174,11 +156,11 @@ def _geometry_figure(stats: dict, path: Path) -> Path:
     axes[1, 2].set_title("sensor height per frame", fontsize=9)
     for ax in axes[1, 1:]:
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _fp_figure(stats: dict, path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fp = stats["detection"]["false_positives"]
     sets = [k for k in ("real", "synthetic") if k in fp]
     classes = list(fp[sets[0]]) if sets else []
@@ -202,7 +184,7 @@ def _fp_figure(stats: dict, path: Path) -> Path:
         ax.set_xlabel("false positives per frame", fontsize=8)
         ax.set_title(f"{cls} false positives by what they hit", fontsize=9)
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def write_figures(stats: dict, out: Path) -> list[Path]:

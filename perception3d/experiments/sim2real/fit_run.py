@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,48 +27,96 @@ from perception3d.experiments.sim2real.sweeps import RANGE_IMAGE_WIDTH, load_swe
 
 __all__ = ["STAGES", "run_fit"]
 
+_DETECTION = ("detection_threshold", "dropout_probability", "incidence_exponent")
+_INTENSITY = (
+    "intensity_threshold",
+    "intensity_softness",
+    "intensity_range_exponent",
+    "intensity_speckle",
+    "intensity_incidence_exponent",
+    "saturation_threshold",
+    "saturation_share",
+    "reflectivity_spread",
+    "ground_scale",
+    "standing_scale",
+)
 STAGES = (
-    ("detection", ("detection_threshold", "dropout_probability", "incidence_exponent")),
-    (
-        "intensity",
-        (
-            "intensity_threshold",
-            "intensity_softness",
-            "intensity_range_exponent",
-            "intensity_speckle",
-            "intensity_incidence_exponent",
-            "saturation_threshold",
-            "saturation_share",
-            "reflectivity_spread",
-            "ground_scale",
-            "standing_scale",
-        ),
-    ),
+    ("detection", _DETECTION),
+    ("intensity", _INTENSITY),
     ("range", ("range_noise_m", "range_bias_m")),
     ("vehicle", ("vehicle_scale", "vehicle_unread")),
-    (
-        "joint",
-        (
-            "detection_threshold",
-            "dropout_probability",
-            "incidence_exponent",
-            "intensity_threshold",
-            "intensity_softness",
-            "intensity_range_exponent",
-            "intensity_speckle",
-            "intensity_incidence_exponent",
-            "saturation_threshold",
-            "saturation_share",
-            "reflectivity_spread",
-            "ground_scale",
-            "standing_scale",
-        ),
-    ),
+    ("joint", _DETECTION + _INTENSITY),
 )
 
 
 def _encode(name: str, value: float) -> float:
     return float(np.log(value)) if fit_sensor.PARAMETERS[name] else float(value)
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """What every evaluation of the objective shares: the real targets, the synthetic hits
+    (common random numbers), the base LiDAR config, the seed and the counted cells."""
+
+    target: fit_sensor.FitTarget
+    hits: list
+    lidar: object
+    seed: int
+    counted: np.ndarray
+
+    def distances(self, encoded: list[float]) -> dict:
+        """``fit_sensor.objective`` at ``encoded`` values of every parameter (in the order of
+        ``fit_sensor.PARAMETERS``; log-parameterized ones as logs)."""
+        names_all = list(fit_sensor.PARAMETERS)
+        return fit_sensor.objective(
+            self.target, self.hits, self.lidar, names_all, encoded, self.seed, self.counted
+        )
+
+
+def _problem(
+    real_roots: list[Path],
+    frames: int,
+    seed: int,
+    synth_overrides: tuple[str, ...],
+    pseudo_roots: tuple[Path, ...],
+) -> tuple[_Problem, int]:
+    """The fit's targets from the real (and pseudo-labelled) sweeps and the hits of ``frames``
+    synthetic frames of seed ``seed``; with the number of real sweeps."""
+    from perception3d.lidar.scanner import ScannerModel
+    from perception3d.sim.camera import kitti_default_calibration
+    from perception3d.sim.config import load_synth_config
+
+    real = [s for root in real_roots for s in load_sweeps(root, "real")[0]]
+    calib, image_hw = kitti_default_calibration(), (375, 1242)
+    counted = fit_sensor.raydrop.counted_cells(
+        ScannerModel.kitti_hdl64e(RANGE_IMAGE_WIDTH), calib, image_hw
+    )
+    views = [v for root in pseudo_roots for v in load_sweeps(root, "pseudo")[0]]
+    target = fit_sensor.targets(real, counted, views)
+    cfg = load_synth_config(None, [f"seed={seed}", f"frames={frames}", *synth_overrides])
+    hits = [fit_sensor.synth_hits(cfg, i, calib, image_hw) for i in range(frames)]
+    return _Problem(target, hits, cfg.lidar, seed, counted), len(real)
+
+
+def _fit_stage(problem: _Problem, names: tuple[str, ...], values: dict, iterations: int):
+    """Nelder-Mead over ``names`` (the others held at ``values``); ``values`` updated in
+    place. Returns the optimizer's result and the distances at the fitted values."""
+    from scipy.optimize import minimize
+
+    names_all = list(fit_sensor.PARAMETERS)
+    x0 = [_encode(n, values[n]) for n in names]
+
+    def total(x) -> float:
+        encoded = [x[names.index(n)] if n in names else _encode(n, values[n]) for n in names_all]
+        return problem.distances(encoded)["total"]
+
+    options = {"maxiter": iterations, "xatol": 1e-3, "fatol": 1e-5}
+    options["initial_simplex"] = _simplex(x0, names)
+    res = minimize(total, x0, method="Nelder-Mead", options=options)
+    for n, v in zip(names, res.x):
+        values[n] = float(np.exp(v)) if fit_sensor.PARAMETERS[n] else max(float(v), 0.0)
+    dist = problem.distances([_encode(n, max(values[n], 1e-12)) for n in names_all])
+    return res, dist
 
 
 def run_fit(
@@ -93,88 +141,33 @@ def run_fit(
             term.
         stages: the stages to run, in the order of ``STAGES``.
     """
-    from scipy.optimize import minimize
-
-    from perception3d.lidar.scanner import ScannerModel
-    from perception3d.sim.camera import kitti_default_calibration
-    from perception3d.sim.config import load_synth_config
-
     t0 = time.perf_counter()
-    real = [s for root in real_roots for s in load_sweeps(root, "real")[0]]
-    calib, image_hw = kitti_default_calibration(), (375, 1242)
-    counted = fit_sensor.raydrop.counted_cells(
-        ScannerModel.kitti_hdl64e(RANGE_IMAGE_WIDTH), calib, image_hw
-    )
-    views = [v for root in pseudo_roots for v in load_sweeps(root, "pseudo")[0]]
-    target = fit_sensor.targets(real, counted, views)
-    cfg = load_synth_config(None, [f"seed={seed}", f"frames={frames}", *synth_overrides])
-    hits = [fit_sensor.synth_hits(cfg, i, calib, image_hw) for i in range(frames)]
+    problem, num_real = _problem(real_roots, frames, seed, synth_overrides, pseudo_roots)
     values = {
-        **asdict(cfg.lidar),
+        **asdict(problem.lidar),
         "ground_scale": 1.0,
         "standing_scale": 1.0,
         "vehicle_scale": 1.0,
         "vehicle_unread": 0.0,
     }
     log: dict = {
-        "real_sweeps": len(real),
+        "real_sweeps": num_real,
         "frames": frames,
         "seed": seed,
-        "start": {},
+        "start": {n: values[n] for n in fit_sensor.PARAMETERS},
         "stages": [],
     }
-    log["start"] = {n: values[n] for n in fit_sensor.PARAMETERS}
-    names_all = list(fit_sensor.PARAMETERS)
-    start = fit_sensor.objective(
-        target,
-        hits,
-        cfg.lidar,
-        names_all,
-        [_encode(n, values[n]) for n in names_all],
-        seed,
-        counted,
-    )
+    start = problem.distances([_encode(n, values[n]) for n in fit_sensor.PARAMETERS])
     log["start_distances"] = start
     if progress:
-        print(f"fit: {len(real)} real sweeps, {frames} synthetic; start total {start['total']:.4f}")
+        print(f"fit: {num_real} real sweeps, {frames} synthetic; start total {start['total']:.4f}")
     unknown = set(stages) - {name for name, _ in STAGES}
     if unknown:
         raise ValueError(f"unknown stages {sorted(unknown)}; known: {[n for n, _ in STAGES]}")
     for stage, names in STAGES:
         if stage not in stages:
             continue
-        x0 = [_encode(n, values[n]) for n in names]
-        f = lambda x, names=names: fit_sensor.objective(  # noqa: E731
-            target,
-            hits,
-            cfg.lidar,
-            names_all,
-            [x[names.index(n)] if n in names else _encode(n, values[n]) for n in names_all],
-            seed,
-            counted,
-        )["total"]
-        res = minimize(
-            f,
-            x0,
-            method="Nelder-Mead",
-            options={
-                "maxiter": iterations,
-                "xatol": 1e-3,
-                "fatol": 1e-5,
-                "initial_simplex": _simplex(x0, names),
-            },
-        )
-        for n, v in zip(names, res.x):
-            values[n] = float(np.exp(v)) if fit_sensor.PARAMETERS[n] else max(float(v), 0.0)
-        dist = fit_sensor.objective(
-            target,
-            hits,
-            cfg.lidar,
-            names_all,
-            [_encode(n, max(values[n], 1e-12)) for n in names_all],
-            seed,
-            counted,
-        )
+        res, dist = _fit_stage(problem, names, values, iterations)
         log["stages"].append(
             {
                 "stage": stage,

@@ -203,13 +203,9 @@ def _detection(opts: ReportOptions, real: list[Sweep], synth: list[Sweep], recor
     return out
 
 
-def sim2real_report(opts: ReportOptions, progress: bool = True) -> dict:
-    """Compute every statistic, write ``sim2real.json``, ``summary.json``, the PNGs and
-    ``report.html`` to ``opts.out``; return the summary."""
-    from perception3d.experiments.sim2real.figures import write_figures
-    from perception3d.viz.report import build_report
-
-    t0 = time.perf_counter()
+def _load_sets(opts: ReportOptions) -> tuple[list[Sweep], list[Sweep], list[str]]:
+    """The real sweeps (every root pooled), the synthetic ones and the skipped
+    ``root/frame`` names (too few points)."""
     real, skipped = [], []
     for root in opts.real_roots:
         got, sk = load_sweeps(root, "real", min_points=opts.min_points)
@@ -225,8 +221,12 @@ def sim2real_report(opts: ReportOptions, progress: bool = True) -> dict:
     skipped += [f"{opts.synth_root}/{s}" for s in sk]
     if not real or not synth:
         raise FileNotFoundError(f"no sweeps to compare ({len(real)} real, {len(synth)} synthetic)")
-    if progress:
-        print(f"sim2real-report: {len(real)} real and {len(synth)} synthetic sweeps")
+    return real, synth, skipped
+
+
+def _statistics(opts: ReportOptions, real: list[Sweep], synth: list[Sweep], skipped) -> dict:
+    """Every statistic of both sets, their distances, the detection and the summary rows
+    (the content of ``sim2real.json``)."""
     pairs = {
         "real": list(zip(real, _records(real))),
         "synthetic": list(zip(synth, _records(synth))),
@@ -256,10 +256,13 @@ def sim2real_report(opts: ReportOptions, progress: bool = True) -> dict:
     }
     stats["detection"] = _detection(opts, real, synth, pairs)
     stats["summary"] = _summary_rows(stats)
-    out = Path(opts.out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "sim2real.json", json.dumps(stats, indent=1, default=float) + "\n")
-    summary = {
+    return stats
+
+
+def _summary(stats: dict, seconds: float) -> dict:
+    """The headline of ``stats`` (``summary.json``): sets, distances, ground, empty cells,
+    detection and false positives per frame."""
+    return {
         "sets": {k: v for k, v in stats["sets"].items() if k != "skipped"},
         "distances": stats["summary"],
         "ground": {k: {m: round(v[m]["mean"], 3) for m in v} for k, v in stats["ground"].items()},
@@ -276,8 +279,25 @@ def sim2real_report(opts: ReportOptions, progress: bool = True) -> dict:
             }
             for name, per in stats["detection"].get("false_positives", {}).items()
         },
-        "seconds": round(time.perf_counter() - t0, 1),
+        "seconds": round(seconds, 1),
     }
+
+
+def sim2real_report(opts: ReportOptions, progress: bool = True) -> dict:
+    """Compute every statistic, write ``sim2real.json``, ``summary.json``, the PNGs and
+    ``report.html`` to ``opts.out``; return the summary."""
+    from perception3d.experiments.sim2real.figures import write_figures
+    from perception3d.viz.report import build_report
+
+    t0 = time.perf_counter()
+    real, synth, skipped = _load_sets(opts)
+    if progress:
+        print(f"sim2real-report: {len(real)} real and {len(synth)} synthetic sweeps")
+    stats = _statistics(opts, real, synth, skipped)
+    out = Path(opts.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "sim2real.json", json.dumps(stats, indent=1, default=float) + "\n")
+    summary = _summary(stats, time.perf_counter() - t0)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     figures = write_figures(stats, out)
     build_report(
