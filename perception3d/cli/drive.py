@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from perception3d.cli.common import add_command, add_set_option
+from perception3d.cli.common import add_command, add_set_option, print_outputs
 
 
 def _cmd_synth_drive(args: argparse.Namespace) -> int:
@@ -19,7 +18,11 @@ def _cmd_synth_drive(args: argparse.Namespace) -> int:
             overrides.append(f"{key}={getattr(args, key)}")
     cfg = load_drive_config(args.config, overrides)
     summary = generate_drives(args.out, cfg, workers=args.workers, overwrite=args.overwrite)
-    print(json.dumps(summary, indent=1))
+    done = (
+        f"{summary['frames_written']} frames in {summary['drives']} drives, "
+        f"{summary['tracklets']} tracklets"
+    )
+    print_outputs("synth-drive", args.out, done)
     return 0
 
 
