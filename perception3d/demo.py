@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from perception3d.atomic import atomic_write_text
 from perception3d.data.kitti import write_label_file
+from perception3d.data.training_frames import held_out_check
 from perception3d.errors import MissingFrameError
 from perception3d.lidar.dataset import LidarDetectionDataset
 
@@ -82,6 +83,7 @@ def run_demo(
     weights = Path(weights) if weights is not None else WEIGHTS
     model, exp = load_detector(weights, device="cpu")
     dataset = LidarDetectionDataset.of_experiment(exp, root, split)
+    seen = held_out_check([weights], root, dataset.ids)  # warns: frames the weights saw
     pred = {}
     for frame_id, objects in predict(model, dataset, torch.device("cpu"), progress=progress):
         write_label_file(out_dir / "pred" / f"{frame_id}.txt", objects)
@@ -97,6 +99,7 @@ def run_demo(
     pictures = draw_pictures(dataset, pred, out_dir, progress)
     times["pictures"] = time.perf_counter()
     summary = _summary(root, dataset, weights, result, model.classes, pictures, times)
+    summary["trained_on_evaluated_frames"] = seen
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2))
     print(table)
     _print_summary(summary, pred)
@@ -158,3 +161,5 @@ def _print_summary(summary: dict, pred: dict) -> None:
             for k, v in summary["ap_3d_all_point_moderate"].items()
         )
     )
+    for message in summary["trained_on_evaluated_frames"]:
+        print(f"WARNING: {message}")

@@ -18,8 +18,18 @@ def _shard(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _frame_ids(text: str) -> list[int]:
+    from perception3d.sim.subset import parse_frame_ids
+
+    try:
+        return parse_frame_ids(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from perception3d.sim.config import load_synth_config
+    from perception3d.sim.subset import read_frame_ids_file
     from perception3d.sim.writer import generate_dataset
 
     overrides = list(args.set)
@@ -28,6 +38,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     cfg = load_synth_config(args.config, overrides)
+    frame_ids = read_frame_ids_file(args.frame_ids_file) if args.frame_ids_file else args.frame_ids
     summary = generate_dataset(
         args.out,
         cfg,
@@ -35,6 +46,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         shard=args.shard,
         overwrite=args.overwrite,
         resume=args.resume,
+        frame_ids=frame_ids,
     )
     done = f"{summary['frames_written']} frames written, {summary['frames_skipped']} already"
     print_outputs("synth", args.out, done + " complete")
@@ -74,7 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
     p = add_command(
         sub, "synth", "generate a synthetic driving dataset in the KITTI object layout",
-        "perception3d synth --out data/synthkitti48 --frames 48 --seed 0",
+        "perception3d synth --out data/synthkitti48 --frames 48 --seed 0\n"
+        "perception3d synth --out data/heldout --frames 2400 --seed 1000 --frame-ids 000010,000042",
     )  # fmt: skip
     add_options(
         p, "--out", "--config", required=("--out",), out="output root (KITTI layout)",
@@ -93,6 +106,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="replace a previous synth run (removes only the files its manifest lists)",
     )
     p.add_argument("--resume", action="store_true", help="complete an interrupted run")
+    chosen = p.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--frame-ids",
+        type=_frame_ids,
+        default=None,
+        help="write only these frames of the set (e.g. 000010,000011): the same bytes as in "
+        "the full set of this seed and --frames",
+    )
+    chosen.add_argument(
+        "--frame-ids-file", type=Path, default=None, help="the same, ids read from a text file"
+    )
     p.set_defaults(func=_cmd_synth)
     p = add_command(
         sub, "synth-objectnet3d",

@@ -43,6 +43,7 @@ from tqdm import tqdm
 from perception3d.atomic import atomic_write_text
 from perception3d.config import DataSection, load_config, to_dict
 from perception3d.data.kitti import read_split_file
+from perception3d.data.training_frames import held_out_check
 from perception3d.experiments.isp_effect_capture import (
     Condition,
     capture_condition,
@@ -157,6 +158,20 @@ def run_isp_effect_file(
         overrides.append(f"data.root={Path(data_root).resolve()}")
     out = Path(out) if out is not None else Path("outputs") / "isp_effect" / Path(config).stem
     return run_isp_effect(load_isp_effect_config(config, overrides), out), out
+
+
+def evaluated_weights(cfg: IspEffectConfig) -> list[Path]:
+    """Every weight file the experiment runs: the detectors', the segmentation net's and, with
+    the learned ISP, the shipped stages its conditions use."""
+    from perception3d.isp.pipeline import Weights
+
+    files = [cfg.seg_weights, cfg.painted_checkpoint, cfg.lidar_checkpoint]
+    files += [p for p in (cfg.frustum_2d_checkpoint, cfg.frustum_3d_checkpoint) if p is not None]
+    if "learned" in cfg.isps:
+        kinds = {c.kind for c in cfg.conditions}
+        files += [Weights().raw] + [Weights().hdr] * ("hdr" in kinds)
+        files += [Weights().dehaze] * ("haze" in kinds)
+    return files
 
 
 def _pipeline(isp: str, condition: Condition):
@@ -310,6 +325,7 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
     work = out / "work"
     ids = read_split_file(cfg.data.root / "ImageSets" / f"{cfg.data.val_split}.txt")
     ids = ids[: cfg.data.max_val_frames]
+    seen = held_out_check(evaluated_weights(cfg), cfg.data.root, ids)  # warns
     with torch_threads(cfg.threads):
         radiance_root = ensure_radiance(cfg.data.root, ids, work / "radiance")
         quality = develop(cfg, ids, radiance_root, work)
@@ -364,8 +380,15 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
     if real:
         summary["depth_trust"] = depth_trust_summary(radiance_root, ids)
     summary["config"] = to_dict(cfg)
+    summary["trained_on_evaluated_frames"] = seen
     write_outputs(summary, out)
     return summary
 
 
-__all__ = ["IspEffectConfig", "display_srgb", "load_isp_effect_config", "run_isp_effect"]
+__all__ = [
+    "IspEffectConfig",
+    "display_srgb",
+    "evaluated_weights",
+    "load_isp_effect_config",
+    "run_isp_effect",
+]

@@ -200,7 +200,9 @@ def markdown_table(summary: dict) -> str:
                 "`mAP 3D all-point` averages the all-point APs of the classes with objects."
             )
         note += "\n"
-    return "\n".join(tables) + note
+    seen = summary.get("trained_on_evaluated_frames") or []
+    warning = "".join(f"**Warning: {m}.**\n\n" for m in seen)
+    return warning + "\n".join(tables) + note
 
 
 def _class_cells(m: dict, metric: str, objects: dict | None) -> str:

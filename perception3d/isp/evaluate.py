@@ -44,6 +44,9 @@ def _display(condition: str, linear: torch.Tensor, reference: torch.Tensor) -> t
     return linear_to_srgb(linear)
 
 
+STAGE_OF = {"lowlight": "raw", "hdr": "hdr", "haze": "dehaze"}  # the learned stage per condition
+
+
 def run_condition(condition: str, scene: Scene, rng, models, denoise: str = "nlmeans"):
     """Outputs (linear, per method), the reference (linear) and facts about the capture
     (``info``; HDR: the response's gamma, 0 = sRGB, the clipped share of pixels and the
@@ -110,15 +113,19 @@ def evaluate(
     denoise: str = "nlmeans",
     log=print,
     precision: str = "float32",
+    trained_on: Sequence[str] = (),
 ) -> dict:
     """Evaluate every method on every scene in ``conditions``; write ``metrics.json`` and
     ``grid.png`` (one row per condition: input, classical, learned, reference) to
     ``out_dir``; ``precision``: the learned models'
-    (:func:`perception3d.isp.models.set_precision`). Returns the metrics dict."""
+    (:func:`perception3d.isp.models.set_precision`); ``trained_on``: warnings that some
+    scenes are frames the stages were trained on (kept in the metrics, key
+    ``trained_on_evaluated_frames``). Returns the metrics dict."""
     for model in models.values():
         if model is not None:
             set_precision(model, precision)
     result: dict = {"conditions": {}, "frames": [s.name for s in scenes], "seed": seed}
+    result["trained_on_evaluated_frames"] = list(trained_on)
     rows = []
     t0 = time.time()
     for condition in conditions:
@@ -222,7 +229,8 @@ def format_table(result: dict) -> str:
             else "-"
         )
         lines.append(f"| {condition} | {metric} | " + " | ".join(cells) + f" | {gain} |")
-    return "\n".join(lines)
+    seen = "".join(f"WARNING: {m}\n\n" for m in result.get("trained_on_evaluated_frames", []))
+    return seen + "\n".join(lines)
 
 
 def evaluate_config(cfg, out_dir: Path, log=print) -> dict:
@@ -234,6 +242,7 @@ def evaluate_config(cfg, out_dir: Path, log=print) -> dict:
         FileNotFoundError: no held-out scene (neither ``synth_root`` frames nor procedural
             ones), or a missing weight file (named, with its stage).
     """
+    from perception3d.data.training_frames import held_out_check
     from perception3d.isp.data import build_pool
     from perception3d.isp.weights import load_isp_stage
     from perception3d.runtime import torch_threads
@@ -244,5 +253,8 @@ def evaluate_config(cfg, out_dir: Path, log=print) -> dict:
         if not scenes:
             raise FileNotFoundError("no held-out scenes (data.root frames or data.procedural)")
         models = {k: load_isp_stage(getattr(cfg.weights, k), k) for k in ("raw", "hdr", "dehaze")}
+        synth_ids = [s.name.split("/", 1)[1] for s in scenes if s.name.startswith("synth/")]
+        used = [STAGE_OF[c] for c in cfg.conditions if c in STAGE_OF]
+        seen = held_out_check([getattr(cfg.weights, k) for k in used], d.root, synth_ids)
         return evaluate(scenes, models, out_dir, cfg.seed, cfg.conditions, cfg.denoise, log=log,
-                        precision=cfg.precision)  # fmt: skip
+                        precision=cfg.precision, trained_on=seen)  # fmt: skip

@@ -7,6 +7,7 @@ so no user file is ever replaced or deleted.
 Layout under the dataset root::
 
     .synth_manifest/dataset.txt    synth_config.yaml, ImageSets/train.txt, ImageSets/val.txt
+                                   (and synth_frame_ids.txt in a subset root)
     .synth_manifest/<id>.txt       the files of frame <id> (training/<folder>/<id>.<ext>)
 
 one path per line, relative to the root, ``/``-separated. Each manifest file is written
@@ -46,6 +47,7 @@ FRAME_FILES = (
     ("meta", ".json"),
 )
 CONFIG_NAME = "synth_config.yaml"
+SUBSET_NAME = "synth_frame_ids.txt"  # only in a subset root (perception3d.sim.subset)
 DATASET_FILES = (CONFIG_NAME, "ImageSets/train.txt", "ImageSets/val.txt")
 MANIFEST_DIR = ".synth_manifest"
 DATASET_ENTRY = "dataset"
@@ -96,12 +98,12 @@ def _generator_folders(root: Path) -> list[Path]:
 
 def foreign_files(root: Path) -> list[str]:
     """Files where the generator writes (``training/<its folders>/``, ``ImageSets/``,
-    ``synth_config.yaml``) that no manifest lists, root-relative and sorted. Temporaries of
-    atomic writes (``.<name>.<...>.tmp``: in flight in another shard's job, or left by a killed
-    one) are not user files and are not counted."""
+    ``synth_config.yaml``, ``synth_frame_ids.txt``) that no manifest lists, root-relative and
+    sorted. Temporaries of atomic writes (``.<name>.<...>.tmp``: in flight in another shard's
+    job, or left by a killed one) are not user files and are not counted."""
     root = Path(root)
     owned = {p for paths in listed_files(root).values() for p in paths}
-    candidates = [root / CONFIG_NAME] if (root / CONFIG_NAME).exists() else []
+    candidates = [root / name for name in (CONFIG_NAME, SUBSET_NAME) if (root / name).exists()]
     for folder in _generator_folders(root):
         if folder.is_dir():
             candidates += [p for p in folder.rglob("*") if not p.is_dir()]

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
@@ -151,8 +152,16 @@ def _old_config(path: Path) -> dict:
 
 
 def check_out_dir(
-    root: Path, cfg: SynthConfig, shard: tuple[int, int], overwrite: bool, resume: bool
+    root: Path,
+    cfg: SynthConfig,
+    shard: tuple[int, int],
+    overwrite: bool,
+    resume: bool,
+    indices: Iterable[int] | None = None,
 ) -> None:
+    """Refuse (``DatasetExistsError``) what this run must not do to ``root``; clear this
+    shard's files when ``overwrite``. ``indices``: the frames this run writes (default: the
+    shard's frames of ``cfg.frames``)."""
     if not root.exists() or not any(root.iterdir()):
         return
     adopted = _legacy_listing(root) if resume and not overwrite else {}
@@ -184,7 +193,7 @@ def check_out_dir(
             "more), it never shrinks one (its config and splits would leave frames on disk "
             "unlisted); pass --overwrite to replace it"
         )
-    mine = range(shard[0], cfg.frames, shard[1])
+    mine = range(shard[0], cfg.frames, shard[1]) if indices is None else indices
     if not resume and any(_frame_started(root, frame_id(i)) for i in mine):
         raise DatasetExistsError(
             f"{root} already holds frames of this run: pass --resume to complete it or "

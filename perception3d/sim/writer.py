@@ -14,6 +14,10 @@ Layout under ``out/`` (docs/synthetic.md)::
     training/instance_2/<id>.png         uint16: k = label row k - 1; > 10000: unlabelled
     training/semantic_2/<id>.png         uint8 SEMANTIC_CLASSES ids
     training/meta/<id>.json              sun, night, exposure, beam table... (written last)
+    synth_frame_ids.txt                  only in a subset root (``frame_ids``): its frames
+
+``frame_ids`` writes only the chosen frames of the dataset, byte-identical to the same frames of
+the full set (``perception3d.sim.subset``).
 
 Every file goes through ``perception3d.atomic``; a frame is complete when its ``meta`` file
 exists (written after all others), so an interrupted run leaves no half-written frame and
@@ -29,7 +33,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
@@ -41,6 +45,7 @@ from tqdm import tqdm
 from perception3d.atomic import atomic_write_bytes, atomic_write_text
 from perception3d.config import to_dict
 from perception3d.data.kitti import write_label_file, write_velodyne
+from perception3d.errors import MissingFrameError
 from perception3d.sim.config import SynthConfig
 from perception3d.sim.frame import SynthFrame, frame_id, frame_split, generate_frame
 from perception3d.sim.manifest import (
@@ -58,6 +63,7 @@ from perception3d.sim.out_dir import (
     frame_done,
     remove_temporaries,
 )
+from perception3d.sim.subset import SUBSET_NAME, read_subset, write_subset
 
 __all__ = [
     "FRAME_FILES",
@@ -192,6 +198,7 @@ def generate_dataset(
     overwrite: bool = False,
     resume: bool = False,
     progress: bool = True,
+    frame_ids: Sequence[int] | None = None,
 ) -> dict:
     """Generate ``cfg.frames`` frames (seed ``cfg.seed``) into ``out`` in the KITTI layout.
 
@@ -207,6 +214,11 @@ def generate_dataset(
         resume: complete a previous run of the same config (frames whose meta file exists are
             kept; the config may ask for more frames).
         progress: show a progress bar.
+        frame_ids: write only these frame indices (each < ``cfg.frames``): the same bytes as
+            these frames of the full set. ``ImageSets`` then list these frames (with those of
+            earlier subset runs into ``out``), each in its split of the full set, and
+            ``synth_frame_ids.txt`` names them; into a full set's root they are simply its
+            frames (completed or regenerated as the flags say).
 
     Returns:
         Summary: frames written and skipped, mean seconds per stage, points, labels.
@@ -217,22 +229,19 @@ def generate_dataset(
             ``resume`` would shrink the dataset (fewer frames than its config).
         DataFormatError: its ``synth_config.yaml`` is not a readable config.
         ValueError: bad shard or worker count.
+        MissingFrameError: a frame id >= ``cfg.frames``.
     """
     root = Path(out)
     i_shard, n_shard = shard
     if not 0 <= i_shard < n_shard or workers < 1:
         raise ValueError(f"need 0 <= shard i < n and workers >= 1, got {shard}, {workers}")
-    mine = list(range(i_shard, cfg.frames, n_shard))
-    check_out_dir(root, cfg, shard, overwrite, resume)
+    selection = _selection(cfg, frame_ids)
+    mine = [i for i in selection if i % n_shard == i_shard]
+    check_out_dir(root, cfg, shard, overwrite, resume, mine)
+    listed = _listed_indices(root, cfg, frame_ids)
     root.mkdir(parents=True, exist_ok=True)
     remove_temporaries(root, shard)
-    record(root, DATASET_ENTRY, DATASET_FILES)
-    atomic_write_text(root / CONFIG_NAME, _config_text(cfg))
-    splits = {"train": [], "val": []}
-    for i in range(cfg.frames):
-        splits[frame_split(cfg.seed, i, cfg.val_fraction)].append(frame_id(i))
-    for name, ids in splits.items():
-        atomic_write_text(root / "ImageSets" / f"{name}.txt", "".join(f"{x}\n" for x in ids))
+    _write_dataset_files(root, cfg, listed)
     todo = [i for i in mine if not (resume and frame_done(root, frame_id(i)))]
     results: list[dict] = []
     bar = tqdm(total=len(todo), desc="synth", unit="frame", disable=not progress)
@@ -255,6 +264,49 @@ def generate_dataset(
                 bar.update(len(done))
     bar.close()
     return _summary(results, len(mine) - len(todo))
+
+
+def _selection(cfg: SynthConfig, frame_ids: Sequence[int] | None) -> list[int]:
+    if frame_ids is None:
+        return list(range(cfg.frames))
+    selection = sorted({int(i) for i in frame_ids})
+    bad = [i for i in selection if not 0 <= i < cfg.frames]
+    if bad:
+        raise MissingFrameError(
+            f"frame ids {', '.join(frame_id(i) for i in bad[:5])} are outside the dataset of "
+            f"{cfg.frames} frames (config frames={cfg.frames}): pass --frames N with N above "
+            "the largest id (the frames' bytes do not depend on N)"
+        )
+    return selection
+
+
+def _listed_indices(root: Path, cfg: SynthConfig, frame_ids: Sequence[int] | None):
+    """The frames the root's ImageSets list after this run: None = all of ``cfg.frames`` (a
+    full set, or chosen frames written into a full set's root), else the subset: the chosen
+    frames and those of an earlier subset run into the same root (read after check_out_dir,
+    so an --overwrite has already cleared them)."""
+    if frame_ids is None:
+        return None
+    earlier_full = (root / CONFIG_NAME).is_file() and read_subset(root) is None
+    if earlier_full:
+        return None
+    return sorted(set(_selection(cfg, frame_ids)) | set(read_subset(root) or ()))
+
+
+def _write_dataset_files(root: Path, cfg: SynthConfig, listed: list[int] | None) -> None:
+    """synth_config.yaml, ImageSets (and a subset's frame list), listed in the manifest first."""
+    if listed is None:
+        (root / SUBSET_NAME).unlink(missing_ok=True)  # a subset completed into the full set
+        record(root, DATASET_ENTRY, DATASET_FILES)
+    else:
+        record(root, DATASET_ENTRY, (*DATASET_FILES, SUBSET_NAME))
+        write_subset(root, listed)
+    atomic_write_text(root / CONFIG_NAME, _config_text(cfg))
+    splits = {"train": [], "val": []}
+    for i in range(cfg.frames) if listed is None else listed:
+        splits[frame_split(cfg.seed, i, cfg.val_fraction)].append(frame_id(i))
+    for name, ids in splits.items():
+        atomic_write_text(root / "ImageSets" / f"{name}.txt", "".join(f"{x}\n" for x in ids))
 
 
 def _summary(results: Iterable[dict], skipped: int) -> dict:

@@ -213,3 +213,44 @@ def test_runner_on_a_tiny_configuration(tmp_path, monkeypatch):
         (tmp_path / "out" / "work" / "images" / "dark" / "learned" / "quality.json").read_text()
     )
     assert quality["_source"]["new"] is True
+
+
+def test_the_experiments_frames_are_held_out_from_every_network_it_runs(tmp_path):
+    """configs/fusion/isp_effect_frames.txt (and the README's 4 of them) are frames of seed 1000
+    that none of the configs' weights was trained on, per the weights' records; the first val
+    frames of the default split of that seed (what the README ran before) are not."""
+    from perception3d.data.training_frames import SeenFrameWarning, held_out_check
+    from perception3d.experiments.isp_effect import evaluated_weights
+    from perception3d.sim.frame import frame_split
+    from perception3d.sim.subset import parse_frame_ids, read_frame_ids_file
+
+    ids = [f"{i:06d}" for i in read_frame_ids_file(ROOT / "configs/fusion/isp_effect_frames.txt")]
+    assert len(ids) == 100 and ids[0] == "000016"  # docs/isp_effect.md's table: frames 16...
+    root = tmp_path / "seed1000"
+    root.mkdir()
+    (root / "synth_config.yaml").write_text("seed: 1000\nframes: 2400\n")
+    readme = (ROOT / "README.md").read_text()
+    command = next(x for x in readme.splitlines() if "--frame-ids" in x and "isp_effect" in x)
+    quick_ids = [f"{i:06d}" for i in parse_frame_ids(command.split("--frame-ids")[1])]
+    assert quick_ids == ids[:4]
+    for name in ("isp_effect.yaml", "isp_effect_quick.yaml"):
+        cfg = load_isp_effect_config(ROOT / "configs" / "fusion" / name)
+        assert (
+            cfg.data.root.name == "isp_effect_heldout"
+            and f"--out data/{cfg.data.root.name}" in readme
+        )
+        weights = evaluated_weights(cfg)
+        assert {w.name for w in weights} >= {"segnet_synth.pt", "isp_raw.pt", "isp_hdr.pt"}
+        assert held_out_check(weights, root, ids) == []
+    default_val = [f"{i:06d}" for i in range(2400) if frame_split(1000, i, 0.5) == "val"][:4]
+    with pytest.warns(SeenFrameWarning):
+        messages = held_out_check(weights, root, default_val)
+    assert len(messages) == 5  # the 5 detector files
+    assert any(m.startswith("segnet_synth.pt was trained on 4 of the 4") for m in messages)
+
+
+def test_a_warning_leads_the_table():
+    meta = {"num_frames": 1, "metric": "m", "confidence": 0.9, "bootstrap": 0}
+    rows = [_row("clean", "pointpainting", "none", 1.0)]
+    summary = {**meta, "rows": rows, "trained_on_evaluated_frames": ["w.pt was trained on 1"]}
+    assert markdown_table(summary).startswith("**Warning: w.pt was trained on 1.**\n")

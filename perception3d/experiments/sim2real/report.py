@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from perception3d.atomic import atomic_write_text
+from perception3d.data.training_frames import held_out_check
 from perception3d.experiments.sim2real import compare, detection, raydrop
 from perception3d.experiments.sim2real.stats import EDGES, OBJECT_CLASSES, sweep_statistics
 from perception3d.experiments.sim2real.sweeps import RANGE_IMAGE_WIDTH, Sweep, load_sweeps
@@ -183,7 +184,11 @@ def _detection(opts: ReportOptions, real: list[Sweep], synth: list[Sweep], recor
             )
     if not preds:
         return {}
+    synth_ids = [s.frame_id for s in sets["synthetic"]]
     out: dict = {
+        "trained_on_evaluated_frames": held_out_check(
+            [opts.checkpoint], opts.synth_root, synth_ids
+        ),
         "score_threshold": opts.score_threshold,
         "results": {},
         "headline": {},
@@ -270,6 +275,7 @@ def _summary(stats: dict, seconds: float) -> dict:
             k: round(stats["ray_drop"][f"empty_share_{k}"], 4) for k in ("real", "synthetic")
         },
         "detection": stats["detection"].get("headline", {}),
+        "trained_on_evaluated_frames": stats["detection"].get("trained_on_evaluated_frames", []),
         "false_positives_per_frame": {
             name: {
                 cls: {
