@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from perception3d.cli.common import add_command, add_options, add_set_option, print_outputs
 
