@@ -79,3 +79,16 @@ def test_finds_the_pedestrian_of_a_real_frame(kitti_root):
     assert (det.labels == 1).all() and (np.diff(det.scores) <= 0).all()
     best = iou_2d(np.array(person), det.boxes_img).max(1)
     assert best[0] > 0.5 and det.scores[0] > 0.5
+
+
+def test_det2d_yaml_loads_the_combined_detector(tmp_path):
+    from perception3d.engine.frustum_infer import load_detector2d
+    from perception3d.errors import ConfigError
+
+    model, cfg = load_detector2d("configs/frustum/detector2d_ssdlite_person.yaml")
+    assert isinstance(model, ComboDetector2D) and cfg is None
+    assert model.classes == ("Car", "Pedestrian", "Cyclist") and model.person.label == 1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("task: detector2d_combo\nbase: x.pt\npretrained_class: [Pedestrian]\n")
+    with pytest.raises(ConfigError, match="pretrained_class"):
+        load_detector2d(bad)
