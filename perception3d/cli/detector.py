@@ -37,7 +37,7 @@ def _cmd_create_db(args: argparse.Namespace) -> int:
     database = GtDatabase.load(out)
     names, counts = np.unique(database.names.astype(str), return_counts=True)
     summary = ", ".join(f"{n} {c}" for n, c in zip(names, counts)) or "no objects"
-    print_outputs("create-db", out, f"{len(database)} objects: {summary}")
+    print_outputs("create-db", out, f"{len(database)} objects ({summary})")
     return 0
 
 

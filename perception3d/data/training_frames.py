@@ -165,14 +165,14 @@ def seen_frames(weights: str | Path, seed: int, frame_ids: Iterable[str]) -> lis
 
 
 def held_out_check(
-    weights: Iterable[str | Path | None], root: str | Path, frame_ids: Iterable[str]
+    weights: Iterable[str | Path | None], root: str | Path | None, frame_ids: Iterable[str]
 ) -> list[str]:
     """One message per weight file that was trained on some of ``frame_ids`` of the dataset at
     ``root`` (same generator seed, same frame id), each also issued as a
     :class:`SeenFrameWarning`; [] when every frame is held out, the root is not synthetic, or
     the weights record nothing. Commands that evaluate weights put the messages in their
-    output and report."""
-    seed = dataset_seed(root)
+    output and report. ``root`` None (procedural scenes only): []."""
+    seed = None if root is None else dataset_seed(root)
     if seed is None:
         return []
     ids = list(frame_ids)
