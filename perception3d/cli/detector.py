@@ -15,7 +15,7 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     summary = infer_config_file(
         args.config, args.checkpoint, args.out, args.data_root, args.split, args.set,
         args.device, args.max_frames, args.overwrite, not args.no_progress, args.det2d,
-        args.gt_boxes, args.images,
+        args.gt_boxes, args.images, args.backend,
     )  # fmt: skip
     print(
         f"perception3d infer: {summary['detections']} detections in {summary['frames']} frames "
@@ -64,6 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace the result files already in --out")  # fmt: skip
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--backend", choices=("eager", "fused"), default="eager",
+                   help="fused: PointPillars' inference-only CPU form (docs/detectors.md)")  # fmt: skip
     p.add_argument("--max-frames", type=int, default=None, help="first N frames only")
     p.add_argument("--det2d", type=Path, default=None,
                    help="frustum: 2D detector checkpoint (default: the shipped one)")  # fmt: skip
