@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="replace the result files already in --out")  # fmt: skip
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--backend", choices=("eager", "fused"), default="eager",
-                   help="fused: PointPillars' inference-only CPU form (docs/detectors.md)")  # fmt: skip
+                   help="fused: PointPillars' fast CPU form (docs/detectors.md)")  # fmt: skip
     p.add_argument("--max-frames", type=int, default=None, help="first N frames only")
     p.add_argument("--det2d", type=Path, default=None,
                    help="frustum: 2D detector checkpoint (default: the shipped one)")  # fmt: skip
