@@ -30,14 +30,20 @@ BOX_ATOL, SCORE_ATOL = 5e-4, 3e-4
 
 
 def assert_same_detections(fused, eager) -> None:
-    """Same count and classes in the same order; per class, boxes and scores within the
-    tolerances."""
+    """Per class, the same number of boxes, each eager box with its own fused box within the
+    tolerances (boxes of near-equal scores may swap places in the order)."""
     assert len(fused) == len(eager)
-    np.testing.assert_array_equal(fused.labels, eager.labels)
-    for label in np.unique(eager.labels):
-        sel = eager.labels == label
-        np.testing.assert_allclose(fused.boxes_lidar[sel], eager.boxes_lidar[sel], 0, BOX_ATOL)
-        np.testing.assert_allclose(fused.scores[sel], eager.scores[sel], 0, SCORE_ATOL)
+    for label in range(len(eager.classes)):
+        a, b = eager.labels == label, fused.labels == label
+        assert a.sum() == b.sum()
+        if not a.any():
+            continue
+        box_a, box_b = eager.boxes_lidar[a], fused.boxes_lidar[b]
+        dist = np.abs(box_a[:, None, :] - box_b[None, :, :]).max(axis=2)
+        pair = dist.argmin(axis=1)
+        assert len(np.unique(pair)) == len(pair)  # one to one
+        assert dist[np.arange(len(pair)), pair].max() <= BOX_ATOL
+        np.testing.assert_allclose(fused.scores[b][pair], eager.scores[a], 0, SCORE_ATOL)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +101,8 @@ def test_fused_converted_openpcdet_checkpoint(tmp_path):
     model = load_framework_model("openpcdet", compact_state(compact(name)), cfg, name)
     ckpt = save_checkpoint(tmp_path / "pp.pt", model, None, 0, cfg)
     points = read_point_cloud(f"{VELODYNE}/004139.bin")
-    kw = {"device": "cpu", "full_circle": False, "score_threshold": 0.5}
+    # (a threshold that keeps fewer boxes than max_detections: none at the cut)
+    kw = {"device": "cpu", "full_circle": False, "score_threshold": 0.9}
     eager = Detector.from_checkpoint(cfg, ckpt, **kw)(points)
     fused = Detector.from_checkpoint(cfg, ckpt, backend="fused", **kw)(points)
     assert len(eager) > 10
