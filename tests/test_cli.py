@@ -61,10 +61,5 @@ def test_demo_on_embedded_synthetic_frames_with_shipped_weights(tmp_path, capsys
     ]
     assert len(list((tmp_path / "pred").glob("*.txt"))) == 3
     assert "AP_R40" in capsys.readouterr().out
-    # The shipped detector finds cars in synthetic scenes it never saw. Its weights were trained
-    # on the scenes before issue 15's content (new vehicles, people, roadside clutter): on the
-    # new scenes it scores Car 0.0 here (many false positives on the clutter) until the weights
-    # are retrained on the new content (the sim2real work); then this check holds again.
-    if summary["ap_3d_r40_moderate"]["Car"] == 0:
-        pytest.xfail("shipped weights predate the issue-15 scene content; retraining pending")
+    # The shipped detector finds cars in synthetic scenes it never saw.
     assert summary["ap_3d_r40_moderate"]["Car"] > 0

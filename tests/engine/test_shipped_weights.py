@@ -7,11 +7,12 @@ in float64, at one torch thread. The REFERENCE numbers were printed by this modu
 ``signatures`` with main's loaders of commit 8ef9f49 (``load_detector``, ``load_segnet``,
 ``load_detector2d``, ``load_frustum_model``, ``perception3d.isp.train.load_weights``) on the
 files before conversion; files added later (``frustum_detector2d_dr``) by ``signatures`` on the
-file as released. ``pointpillars_lite_synth``: replaced after the conversion by its fine-tune on
-the generator with the LiDAR sensor model fitted to real sweeps (issue 15; weights README), its
-numbers re-recorded from the new file. ``isp_hdr``: its highlight network was fine-tuned after
-the conversion (issue 18, ``configs/isp/finetune_hdr_highlights.yaml``) and its numbers
-re-recorded from the new file; its response estimator is the converted file's, which
+file as released. ``pointpillars_lite_synth``: replaced after the conversion by weights
+retrained on the generator with the fitted LiDAR sensor model and the new scene content (issue
+15; weights README), its numbers re-recorded from the new file. ``isp_hdr``: its highlight
+network was fine-tuned after the conversion (issue 18,
+``configs/isp/finetune_hdr_highlights.yaml``) and its numbers re-recorded from the new file;
+its response estimator is the converted file's, which
 ``test_the_hdr_stage_keeps_its_response_estimator`` checks against numbers recorded from the
 file before the fine-tune.
 """
@@ -30,28 +31,28 @@ WEIGHTS = Path(__file__).parents[2] / "perception3d" / "assets" / "weights"
 REFERENCE = {
     "pointpillars_lite_synth": {
         "cls_logits": [
-            -1020256.1373112202,
-            1020256.1373112202,
-            -4.261649131774902,
-            -10.225353240966797,
-            -5.265792369842529,
-            -7.549002647399902,
+            -1008792.8890151978,
+            1008792.8890151978,
+            -4.672252178192139,
+            -10.308977127075195,
+            -6.776074409484863,
+            -5.939608573913574,
         ],
         "box_deltas": [
-            18615.939817359467,
-            38698.02652955332,
-            0.011638876982033253,
-            -0.09511566162109375,
-            0.007428532466292381,
-            0.18546658754348755,
+            -2815.140770540369,
+            41836.019976521,
+            0.11190298944711685,
+            -0.03966468200087547,
+            0.08955948054790497,
+            0.15606507658958435,
         ],
         "dir_logits": [
-            521.5946580223826,
-            21182.099175164694,
-            0.7671038508415222,
-            -0.026583231985569,
-            -1.160036325454712,
-            -0.5608880519866943,
+            -192.1595387607813,
+            26705.95772446599,
+            1.3235810995101929,
+            0.2547401487827301,
+            -0.4349282383918762,
+            0.01187051460146904,
         ],
     },
     "pointpillars_lite_ft_synth": {
