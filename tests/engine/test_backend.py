@@ -63,8 +63,10 @@ def test_fused_shipped_weights_give_the_eager_detections(shipped):
         total += len(a.detections)
         for head_a, head_b in zip(a.heads, b.heads, strict=True):  # front and rear pass
             np.testing.assert_allclose(head_b.scores, head_a.scores, 0, SCORE_ATOL)
-            # anchors far from any object decode to kilometre-sized boxes: relative tolerance
-            np.testing.assert_allclose(head_b.boxes_lidar, head_a.boxes_lidar, 1e-4, 1e-4)
+            # every anchor, also far from any point: float rounding of the head moves decoded
+            # boxes by up to 6e-4 m there (the weights of 2026-12-05), and anchors of
+            # kilometre-sized decoded boxes need a relative tolerance
+            np.testing.assert_allclose(head_b.boxes_lidar, head_a.boxes_lidar, 1e-4, 1e-3)
     assert total >= 20  # the shipped weights find objects on these real sweeps
 
 
