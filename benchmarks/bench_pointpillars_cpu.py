@@ -10,9 +10,10 @@ a trained model's (a few hundred). Timed: network forward + decoding + NMS -> de
 Figures (median of ``blocked_autorange``, 2 threads unless ``--threads``):
   - ``baseline``: our implementation before this work (eager torch, dense N x N NMS);
   - ``+ greedy NMS``: eager torch, NMS computing only the IoUs it needs;
-  - ``+ fused`` (perception3d.models.fused): BN and the pillar decoration folded into the
-    weights, channels-last, upsampling as 1x1 conv + pixel shuffle, the head without a
-    concatenation, the first convolution computed from the pillars;
+  - ``+ fused`` (perception3d.models.fused, ``detect --backend fused``): BN and the pillar
+    decoration folded into the weights, the pillar net on the points present only,
+    channels-last, upsampling and head as two matrix products without the upsampled maps, the
+    first convolution computed from the pillars;
   - ``onnxruntime``: the export of ``perception3d export-onnx`` run with ONNX Runtime (CPU), the
     scatter and post-processing in torch/numpy.
 Also printed: the network alone (torch eager, each fused step cumulatively, onnxruntime), the
@@ -93,8 +94,9 @@ def main(threads: int, with_onnx: bool) -> dict:
     fused = FusedPointPillars(model)
     _, _, voxels, batch = frame_inputs(cfg)
     # the fused network's steps, cumulatively: folding (BN, pillar decoration, upsampling as
-    # 1x1 conv + pixel shuffle, head without concatenation), then channels-last, then the
-    # sparse first convolution
+    # 1x1 conv + pixel shuffle, head without concatenation; the pillar net on the points
+    # present), then channels-last (with it the upsampling and head as matrix products on the
+    # rows), then the sparse first convolution
     runners = {
         "torch eager": model,
         "torch folded (NCHW)": FusedPointPillars(model, channels_last=False),

@@ -11,6 +11,10 @@ batch, its boxes are turned back, and the config's rotated NMS (per class, or cl
 merges both halves (boxes across x = 0 are seen by both). Models whose grid already spans
 x < 0 run once. A pass without a point in range has no detections.
 
+Backends (:mod:`perception3d.engine.backend`): ``eager`` runs the trained detector itself;
+``fused`` (PointPillars on the CPU) its inference-only form with the weights folded, the same
+detections up to float rounding in less time.
+
 Example:
     >>> from perception3d import Detector
     >>> from perception3d.data.pointcloud import read_point_cloud
@@ -44,6 +48,7 @@ from perception3d.models.decode import decode_anchors
 from perception3d.models.detector import Detections as TorchDetections
 from perception3d.models.detector import VoxelBatch, VoxelDetector
 from perception3d.models.nms import rotated_nms
+from perception3d.models.pillars import PillarEncoder
 
 __all__ = ["DecodedHead", "DetectOutput", "Detections", "Detector"]
 
@@ -145,7 +150,8 @@ class Detector:
     """A trained voxel detector applied to raw point clouds.
 
     Args:
-        model: the detector, in eval mode, on its device.
+        model: the detector, in eval mode, on its device, or its inference form
+            (:func:`perception3d.engine.backend.inference_model`).
         experiment: the config it was trained with (voxel grid, ``data.fov_only``).
         full_circle: cover x < 0 with a second, turned pass when the model's grid does not
             (see the module docstring); False keeps the model's own range only.
@@ -173,6 +179,7 @@ class Detector:
         score_threshold: float | None = None,
         full_circle: bool = True,
         overrides: Sequence[str] = (),
+        backend: str = "eager",
     ) -> Detector:
         """Load a perception3d checkpoint.
 
@@ -185,13 +192,15 @@ class Detector:
             score_threshold: replaces the config's ``model.postprocess.score_threshold``.
             full_circle: see :class:`Detector`.
             overrides: ``key=value`` config overrides (with a config path).
+            backend: ``eager`` or ``fused`` (:mod:`perception3d.engine.backend`).
 
         Raises:
             CheckpointError: an unreadable or foreign checkpoint, or one of another model.
+            ConfigError: a backend the model or device cannot use.
         """
         if isinstance(config, (str, Path)):
             config = load_experiment(config, overrides)
-        model, experiment = load_detector(checkpoint, config, device)
+        model, experiment = load_detector(checkpoint, config, device, backend)
         if score_threshold is not None:
             model.post_cfg = replace(model.post_cfg, score_threshold=float(score_threshold))
         return cls(model, experiment, full_circle)
@@ -227,9 +236,11 @@ class Detector:
         )
 
     def _forward(self, batch: VoxelBatch):
-        """``model(batch)``; without any voxel (nothing in range) the encoder's output is an
-        all-zero BEV map, which is fed to the backbone directly (for ``decode_all``)."""
-        if len(batch.points):
+        """``model(batch)``; pillar encoders (and the fused backend) take a batch without any
+        pillar (nothing in range); for others the encoder's output is then an all-zero BEV
+        map, which is fed to the backbone directly (for ``decode_all``)."""
+        encoder = getattr(self.model, "encoder", None)
+        if len(batch.points) or encoder is None or isinstance(encoder, PillarEncoder):
             return self.model(batch)
         cfg = self.experiment.model
         nx, ny, _ = cfg.voxel.grid_size_xyz

@@ -165,11 +165,13 @@ def detect_files(
     score_threshold: float | None = None,
     full_circle: bool = True,
     overrides: Iterable[str] = (),
+    backend: str = "eager",
     **options,
 ) -> dict:
-    """Load a detector (:meth:`Detector.from_checkpoint`) and run it on files
-    (:func:`run_detector_on_files`, whose keyword ``options`` these are)."""
+    """Load a detector (:meth:`Detector.from_checkpoint`, ``backend`` ``eager`` or
+    ``fused``) and run it on files (:func:`run_detector_on_files`, whose keyword ``options``
+    these are)."""
     detector = Detector.from_checkpoint(
-        config, checkpoint, device, score_threshold, full_circle, tuple(overrides)
+        config, checkpoint, device, score_threshold, full_circle, tuple(overrides), backend
     )
     return run_detector_on_files(detector, inputs, out_dir, **options)

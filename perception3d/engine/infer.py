@@ -21,6 +21,7 @@ from tqdm import tqdm
 from perception3d.config import require_root
 from perception3d.data.kitti import KittiObject, write_label_file
 from perception3d.data.lidar_folder import write_lidar_labels
+from perception3d.engine.backend import inference_model
 from perception3d.engine.checkpoint import load_checkpoint
 from perception3d.engine.config import ExperimentConfig, load_task_config
 from perception3d.engine.result_dir import claim_result_dir
@@ -131,7 +132,10 @@ def write_lidar_predictions(
 
 
 def load_detector(
-    ckpt_path: str | Path, cfg: ExperimentConfig | None = None, device: str = "auto"
+    ckpt_path: str | Path,
+    cfg: ExperimentConfig | None = None,
+    device: str = "auto",
+    backend: str = "eager",
 ) -> tuple[VoxelDetector, ExperimentConfig]:
     """A detector with its checkpoint's weights, in eval mode.
 
@@ -141,12 +145,14 @@ def load_detector(
             :class:`~perception3d.engine.checkpoint.CheckpointError`); None uses the
             checkpoint's own config.
         device: ``auto``, ``cpu`` or ``cuda``.
+        backend: ``eager`` (the detector) or ``fused`` (its inference-only CPU form,
+            :mod:`perception3d.engine.backend`; same interface, for inference only).
     """
     ckpt = load_checkpoint(ckpt_path, expected=cfg)
     exp = cfg or ckpt["experiment"]
     model = build_detector(exp.model)
     model.load_state_dict(ckpt["model"])
-    return model.to(resolve_device(device)).eval(), exp
+    return inference_model(model.to(resolve_device(device)).eval(), backend), exp
 
 
 def infer(
@@ -161,6 +167,7 @@ def infer(
     max_frames: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    backend: str = "eager",
 ) -> dict:
     """Write ``out_dir/<frame_id>.txt`` result files for a split: KITTI rows, or LiDAR-frame
     prediction rows for a LiDAR-only dataset (``data.format: lidar``).
@@ -176,11 +183,12 @@ def infer(
         max_frames: the first N frames of the split only.
         overwrite: replace the result files already in ``out_dir``.
         progress: a progress bar.
+        backend: ``eager`` or ``fused`` (:func:`load_detector`).
 
     Returns:
         ``{"frames": n, "detections": total, "out_dir": str}``.
     """
-    model, exp = load_detector(ckpt_path, cfg, device)
+    model, exp = load_detector(ckpt_path, cfg, device, backend)
     dataset = LidarDetectionDataset.of_experiment(exp, data_root, split, max_frames=max_frames)
     out_dir = claim_result_dir(out_dir, overwrite)
     total = 0
@@ -214,26 +222,31 @@ def infer_config_file(
     det2d: str | Path | None = None,
     gt_boxes: bool = False,
     images: str | Path | None = None,
+    backend: str = "eager",
 ) -> dict:
     """``perception3d infer CONFIG CKPT``: result files of any detector task.
 
     ``detector`` configs run the voxel detector; ``frustum`` configs the Frustum PointNet 3D
     stage of ``checkpoint`` behind the 2D detector ``det2d`` (default: the shipped one) or the
     labels' 2D boxes (``gt_boxes``); ``detector2d`` configs the 2D detector alone (2D
-    results). The checkpoint must be of the config's kind and model.
+    results). The checkpoint must be of the config's kind and model. ``backend`` (``eager``,
+    ``fused``) applies to ``detector`` configs (:func:`load_detector`).
 
     Raises:
-        ConfigError: the config's task is not a detector.
+        ConfigError: the config's task is not a detector, or ``fused`` for another task.
         CheckpointError: the checkpoint is of another kind or model than the config.
     """
     cfg = load_task_config(config, overrides)
     root = Path(data_root) if data_root is not None else require_root(cfg.data, "infer")
     if cfg.task == "detector":
         return infer(checkpoint, root, out_dir, split, cfg, device, max_frames=max_frames,
-                     overwrite=overwrite, progress=progress)  # fmt: skip
+                     overwrite=overwrite, progress=progress, backend=backend)  # fmt: skip
     if cfg.task not in ("frustum", "detector2d"):
         raise ConfigError(f"{config}: task {cfg.task!r} is not a detector (infer runs "
                           "detector, frustum and detector2d configs)")  # fmt: skip
+    if backend != "eager":
+        raise ConfigError(f"{config}: backend {backend!r} is for voxel detectors (task: "
+                          f"detector), not task {cfg.task!r}")  # fmt: skip
     from perception3d.engine.frustum_infer import run_frustum_inference
 
     load_checkpoint(checkpoint, expected=cfg)  # kind and model match the config

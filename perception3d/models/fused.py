@@ -83,6 +83,43 @@ class _Upsample(nn.Module):
         return torch.relu_(x)
 
 
+class _UpHead(nn.Module):
+    """One level's upsampling (``_Upsample``) and its part of the head, as two matrix products
+    on the channels-last rows, without the upsampled map: the upsampling's outputs are ordered
+    sub-pixel first, so its ``(N, s * s * C_up)`` result viewed as ``(N * s * s, C_up)`` rows is
+    the upsampled map's pixels (in another order), which the head's 1x1 convolution takes as
+    they are; only the head's few channels are moved to their pixels, by the add into ``out``.
+    """
+
+    def __init__(self, up: _Upsample, part: nn.Conv2d) -> None:
+        super().__init__()
+        s = self.stride = up.stride
+        conv = up.conv
+        c_up = conv.out_channels // (s * s)
+        # channel (c * s + i) * s + j (pixel_shuffle's order) -> (i * s + j) * C_up + c
+        w = conv.weight.reshape(c_up, s * s, -1).transpose(0, 1).reshape(s * s * c_up, -1)
+        bias = conv.bias.reshape(c_up, s * s).t().reshape(-1)
+        self.register_buffer("w_up", w.t().contiguous(), persistent=False)  # (C_in, s*s*C_up)
+        self.register_buffer("b_up", bias.contiguous(), persistent=False)
+        self.register_buffer("w_head", part.weight.flatten(1).t().contiguous(), persistent=False)
+        head_bias = part.bias if part.bias is not None else None
+        self.register_buffer("b_head", head_bias, persistent=False)
+
+    def forward(self, x: torch.Tensor, out: torch.Tensor | None) -> torch.Tensor:
+        """``x`` (B, C_in, h, w) in channels-last storage; ``out`` (B, h * s, w * s, A) head
+        channels so far (None: this level's alone, with the head's bias)."""
+        b, c, h, w = x.shape
+        s = self.stride
+        z = torch.relu_(torch.addmm(self.b_up, x.permute(0, 2, 3, 1).reshape(-1, c), self.w_up))
+        z = z.view(-1, self.w_head.shape[0])  # (B * h * w * s * s, C_up)
+        y = z @ self.w_head if self.b_head is None else torch.addmm(self.b_head, z, self.w_head)
+        y = y.view(b, h, w, s, s, -1).permute(0, 1, 3, 2, 4, 5)  # (B, h, s, w, s, A)
+        if out is None:
+            return y.reshape(b, h * s, w * s, -1)
+        out.view(b, h, s, w, s, -1).add_(y)
+        return out
+
+
 class FusedPillarNet(nn.Module):
     """:class:`PillarFeatureNet` with its batch norms folded in and, for one layer, its
     decoration folded into the weights.
@@ -131,16 +168,23 @@ class FusedPillarNet(nn.Module):
         count = num_points.clamp(min=1).to(points.dtype)[:, None]
         mean_local = (local[..., :3] * valid[..., None]).sum(dim=1) / count  # (V, 3)
         per_pillar = bias + centre @ self.w_centre - mean_local @ self.w_mean  # (V, C_out)
-        y = (local @ self.u).masked_fill_(~valid[..., None], float("-inf"))  # (V, P, C_out)
-        y = y.amax(dim=1) + per_pillar
+        # the product of the points present only (a few per pillar, of P slots), then the
+        # max of each pillar's rows; a pillar without a point keeps -inf (then the bias)
+        y = local[valid] @ self.u  # (N, C_out), pillar by pillar
+        pillar = torch.arange(len(points), device=points.device).repeat_interleave(valid.sum(dim=1))
+        y = per_pillar.new_full(per_pillar.shape, float("-inf")).scatter_reduce_(
+            0, pillar[:, None].expand_as(y), y, "amax"
+        )
+        y = y + per_pillar
         padded = (num_points < p)[:, None]
         return torch.relu_(torch.where(padded, torch.maximum(y, bias), y))
 
 
 class _SparseFirstConv(nn.Module):
     """The backbone's first 3x3 convolution (+ ReLU) computed from the pillars alone: each
-    pillar's features times each kernel tap, added into the output cells it reaches
-    (``index_add_``, serial, so deterministic), over a canvas that starts at the bias. The
+    pillar's features times each kernel tap, added into the output cells it reaches (tap by
+    tap; within a tap no two pillars reach the same cell), over a canvas that starts at the
+    bias. The
     same sums as the dense convolution over the mostly empty pseudo-image (93 % of the 496 x
     432 cells are empty on a KITTI FOV sweep), in another order, without building that image.
     Output: (B, C_out, H_out, W_out) in channels-last storage."""
@@ -171,7 +215,9 @@ class _SparseFirstConv(nn.Module):
                 nx = ix + 1 - dx
                 sel = torch.nonzero(ok_y & (nx >= 0) & (nx % s == 0) & (nx // s < ow)).squeeze(1)
                 target = (b[sel] * oh + ny[sel] // s) * ow + nx[sel] // s
-                out.index_add_(0, target, features[sel] @ self.taps[dy * 3 + dx])
+                # one tap sends distinct pillars to distinct cells: a plain indexed add
+                # (index_add_ costs a tensor operation per row on the CPU)
+                out[target] += features[sel] @ self.taps[dy * 3 + dx]
         out = torch.relu_(out).view(batch_size, oh, ow, -1)
         return out.permute(0, 3, 1, 2)  # (B, C_out, H_out, W_out), channels-last storage
 
@@ -219,6 +265,9 @@ class FusedPointPillars(nn.Module):
                     part.bias.copy_(bias)
                 self.head_parts.append(part)
                 start += width
+            self.up_heads = None
+            if channels_last:
+                self.up_heads = nn.ModuleList(_UpHead(*uh) for uh in zip(self.ups, self.head_parts))
             self.first = None
             if sparse_first_conv and channels_last:
                 self.first = _SparseFirstConv(self.blocks[0][0], self.grid_hw)
@@ -254,13 +303,25 @@ class FusedPointPillars(nn.Module):
             blocks = [None, *self.blocks[1:]]
         else:
             x, blocks = self.bev(batch), list(self.blocks)
+        widths = (self.num_classes, self.code_size, 2)
+        if self.up_heads is not None:  # channels-last: (B, H, W, A) head channels
+            out = None
+            for block, up_head in zip(blocks, self.up_heads):
+                x = x if block is None else block(x)
+                out = up_head(x, out)
+            b, h, w, _ = out.shape
+            return HeadOutput(
+                *(
+                    m.reshape(b, h * w * self.k, n)
+                    for m, n in zip(out.split(self.splits, 3), widths)
+                )
+            )
         maps = None
         for block, up, part in zip(blocks, self.ups, self.head_parts):
             if block is not None:
                 x = block(x)
             y = part(up(x))
             maps = y if maps is None else maps.add_(y)
-        widths = (self.num_classes, self.code_size, 2)
         return HeadOutput(
             *(self._per_anchor(m, n) for m, n in zip(maps.split(self.splits, 1), widths))
         )

@@ -88,10 +88,9 @@ class PillarFeatureNet(nn.Module):
         self, points: torch.Tensor, num_points: torch.Tensor, coords: torch.Tensor
     ) -> torch.Tensor:
         x = self.decorate(points, num_points, coords)
-        v, p, _ = x.shape
         for linear, norm in self.layers:
-            x = linear(x)  # (V, P, C')
-            x = torch.relu(norm(x.reshape(v * p, -1)).reshape(v, p, -1))
+            x = linear(x)  # (V, P, C'); V may be 0 (no pillar in range)
+            x = torch.relu(norm(x.flatten(0, 1)).view_as(x))
         return x.max(dim=1).values
 
 
