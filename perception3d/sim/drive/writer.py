@@ -23,7 +23,6 @@ do not depend on the worker count.
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -50,11 +49,11 @@ from perception3d.sim.drive.frame import DriveFrame, generate_drive_frame
 from perception3d.sim.drive.oxts import oxts_packets
 from perception3d.sim.drive.plan import DrivePlan, plan_drive
 from perception3d.sim.drive.tracks_out import RAW_TYPE, frame_tracklet_poses
+from perception3d.sim.writer import npy_bytes, png_bytes
 
 __all__ = ["DriveExistsError", "drive_dir", "generate_drives"]
 
 META_NAME = "synth_drive.json"
-_PNG_LEVEL = 3
 _CALIB_TIME = "01-Jan-2011 00:00:00"
 _START_OF_DAY = "13:00:00"
 _plans: dict[int, DrivePlan] = {}  # per worker process: the plans of the drives it renders
@@ -67,20 +66,6 @@ class DriveExistsError(FileExistsError):
 def drive_dir(root: str | Path, cfg: DriveConfig, drive: int) -> Path:
     """``root/DATE/DATE_drive_NNNN_sync`` of drive ``drive`` (0-based; NNNN = drive + 1)."""
     return Path(root) / cfg.date / f"{cfg.date}_drive_{drive + 1:04d}_sync"
-
-
-def _png(array: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG", compress_level=_PNG_LEVEL)
-    return buf.getvalue()
-
-
-def _npy(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return buf.getvalue()
 
 
 def _plan(cfg: DriveConfig, drive: int) -> DrivePlan:
@@ -104,16 +89,16 @@ def _tracklet_ids(plan: DrivePlan) -> np.ndarray:
 
 def _write_frame(d: Path, plan: DrivePlan, frame: DriveFrame) -> None:
     name = f"{frame.index:010d}"
-    atomic_write_bytes(d / "image_02" / "data" / f"{name}.png", _png(frame.image_srgb))
+    atomic_write_bytes(d / "image_02" / "data" / f"{name}.png", png_bytes(frame.image_srgb))
     write_velodyne(d / "velodyne_points" / "data" / f"{name}.bin", frame.sweep.points)
     point_ids = _tracklet_ids(plan)[frame.point_actor]
-    atomic_write_bytes(d / "velodyne_instance" / "data" / f"{name}.npy", _npy(point_ids))
+    atomic_write_bytes(d / "velodyne_instance" / "data" / f"{name}.npy", npy_bytes(point_ids))
     radiance = frame.camera.radiance.astype(np.float16)
-    atomic_write_bytes(d / "radiance_02" / "data" / f"{name}.npy", _npy(radiance))
+    atomic_write_bytes(d / "radiance_02" / "data" / f"{name}.npy", npy_bytes(radiance))
     depth = frame.camera.depth_m.astype(np.float32)
-    atomic_write_bytes(d / "depth_02" / "data" / f"{name}.npy", _npy(depth))
+    atomic_write_bytes(d / "depth_02" / "data" / f"{name}.npy", npy_bytes(depth))
     if frame.flow is not None:
-        atomic_write_bytes(d / "flow_02" / "data" / f"{name}.npy", _npy(frame.flow))
+        atomic_write_bytes(d / "flow_02" / "data" / f"{name}.npy", npy_bytes(frame.flow))
 
 
 def _run_frames(cfg: DriveConfig, root: str, drive: int, frames: list[int]) -> list[dict]:
