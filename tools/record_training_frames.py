@@ -38,6 +38,15 @@ def first(seed: int, frames: int, n: int, note: str = "") -> dict:
     return source_record(seed, frames, range(n), rule + (f" ({note})" if note else ""))
 
 
+def first_of_split(seed: int, frames: int, val_fraction: float, n: int) -> dict:
+    """The first ``n`` frames of the train split of ``perception3d synth --frames FRAMES --seed
+    SEED --set val_fraction=V``."""
+    ids = [i for i in range(frames) if frame_split(seed, i, val_fraction) == "train"][:n]
+    rule = f"the first {n} frames of the train split of perception3d synth --frames {frames} "
+    rule += f"--seed {seed} --set val_fraction={val_fraction:g}"
+    return source_record(seed, frames, ids, rule)
+
+
 # The synthetic set every detector, the segmentation net and Frustum PointNet trained on
 # (2,097 train / 303 val frames).
 SEED1000_OLD = split(1000, 2400, 0.125)
@@ -72,6 +81,10 @@ RECORDS = {
         [split(0, 400, 0.5)],
         f"{PROCEDURAL}; the two sample KITTI photographs, unprocessed",
     ),
+    # The SR networks: crops of the first 200 train frames of the 2,400-frame set (docs/sr.md).
+    "sr_espcn_x2": ([first_of_split(1000, 2400, 0.125, 200)], ""),
+    "sr_srcnn_x2": ([first_of_split(1000, 2400, 0.125, 200)], ""),
+    "sr_espcn_x4": ([first_of_split(1000, 2400, 0.125, 200)], ""),
 }
 
 

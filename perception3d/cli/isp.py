@@ -27,6 +27,15 @@ def _cmd_isp_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_isp_sr_eval(args: argparse.Namespace) -> int:
+    from perception3d.config import load_config
+    from perception3d.isp.sr_eval import SrEvalConfig, evaluate_sr
+
+    evaluate_sr(load_config(args.config, SrEvalConfig, args.set), args.out)
+    print_outputs("isp sr-eval", args.out, "metrics.json, grid.png")
+    return 0
+
+
 def _cmd_isp_noise_check(args: argparse.Namespace) -> int:
     from perception3d.experiments.isp_effect_noise import noise_check, png_files
 
@@ -98,6 +107,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     _add_config_options(q, "evaluation config YAML (configs/isp/eval.yaml)",
                         "folder for metrics.json, grid.png", _cmd_isp_eval)  # fmt: skip
+    q = add_command(
+        isp, "sr-eval", "bicubic vs SRCNN vs ESPCN super-resolution on held-out captures",
+        "perception3d isp sr-eval configs/isp/eval_sr.yaml --out outputs/sr_eval",
+    )  # fmt: skip
+    _add_config_options(q, "SR evaluation config YAML (configs/isp/eval_sr.yaml)",
+                        "folder for metrics.json, grid.png", _cmd_isp_sr_eval)  # fmt: skip
     q = add_command(
         isp, "noise-check",
         "noise level vs intensity of real 8-bit images beside the sensor model's",

@@ -194,6 +194,8 @@ TASKS = {
             "perception3d.engine.tasks.isp:IspTask"),
     "crf": ("perception3d.engine.isp_config:CrfExperiment",
             "perception3d.engine.tasks.crf:CrfTask"),
+    "sr": ("perception3d.engine.sr_config:SrExperiment",
+           "perception3d.engine.tasks.sr:SrTask"),
 }  # fmt: skip
 
 

@@ -1,0 +1,67 @@
+"""Config of the super-resolution networks' training (``task: sr``,
+``configs/isp/train_sr_*.yaml``), in the experiment schema of
+:mod:`perception3d.engine.config`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from perception3d.engine.config import DataSection, TrainConfig
+from perception3d.isp.sr import SR_KIND, SrModelConfig
+from perception3d.isp.sr_data import Degradation
+
+
+@dataclass(frozen=True)
+class SrData(DataSection):
+    """``data:``: the scenes crops are cut from, and the held-out frames of the validation.
+
+    Attributes:
+        root: a ``perception3d synth`` root with ``radiance_2`` (its ``train_split`` frames,
+            the first ``max_train_frames``).
+        crop: side of the high-resolution crops, pixels (a multiple of 2 x the scale, so the
+            low-resolution mosaic has whole RGGB cells).
+        val_root: a root of another generator seed for the validation (null: no validation
+            data; the first ``max_val_frames`` frames of its ``val_split``, every frame when
+            that split file is missing).
+        val_crop_hw: (height, width) of the centred high-resolution crop of each validation
+            frame (a multiple of 2 x the scale).
+    """
+
+    train_split: str = "train"
+    max_train_frames: int | None = 200
+    crop: int = 96
+    val_root: Path | None = None
+    max_val_frames: int | None = 8
+    val_crop_hw: tuple[int, int] = (192, 384)
+
+
+def _train_sr() -> TrainConfig:
+    # Adam, cosine to 5 % of the rate, as the ISP stages
+    return TrainConfig(epochs=10, steps_per_epoch=200, batch_size=16, optimizer="adam",
+                       lr_max=0.001, weight_decay=0.0, schedule="cosine", min_lr_ratio=0.05,
+                       grad_clip_norm=1.0, num_threads=1, validate_every=1)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SrExperiment:
+    """``task: sr``: an SR network trained on pairs the sensor model makes on the fly
+    (:mod:`perception3d.isp.sr_data`); writes an ``isp_sr`` checkpoint."""
+
+    model: SrModelConfig = field(default_factory=SrModelConfig)
+    data: SrData = field(default_factory=SrData)
+    degradation: Degradation = field(default_factory=Degradation)
+    train: TrainConfig = field(default_factory=_train_sr)
+    task: Literal["sr"] = "sr"
+
+    kind: ClassVar[str] = SR_KIND
+    FREE_MODEL_KEYS: ClassVar = ()
+
+    def __post_init__(self) -> None:
+        m = 2 * self.model.scale
+        sides = {"data.crop": (self.data.crop,), "data.val_crop_hw": self.data.val_crop_hw}
+        for name, values in sides.items():
+            if any(v < m or v % m for v in values):
+                raise ValueError(f"{name} must be positive multiples of 2 x scale = {m}, got "
+                                 f"{values}")  # fmt: skip

@@ -1,0 +1,131 @@
+"""Task of the super-resolution networks (``task: sr``, ``configs/isp/train_sr_*.yaml``;
+:mod:`perception3d.isp.sr`).
+
+Each step cuts ``train.batch_size`` random ``data.crop`` x ``data.crop`` crops of the
+synthetic frames' linear radiance, makes each crop's low-resolution capture with the sensor
+model (:func:`perception3d.isp.sr_data.degrade`: PSF, pixel integration, daylight noise,
+classical ISP) and its full-resolution reference, and scores the network's upscaled image
+against the reference with L1 in sRGB. Step s of process r draws from
+``default_rng([seed, r, s])``: the same config gives the same run (CPU), and a resumed run
+continues exactly. The validation: PSNR / SSIM of the network and of bicubic on centred crops
+of held-out frames (``data.val_root``, another generator seed), one fixed capture each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from perception3d.config import require_root
+from perception3d.engine.distributed import DistInfo
+from perception3d.engine.sr_config import SrExperiment
+from perception3d.engine.task import Task, random_batch_steps
+from perception3d.isp.data import Scene, build_pool, random_crops
+from perception3d.isp.losses import l1
+from perception3d.isp.metrics import psnr, ssim
+from perception3d.isp.sr import bicubic_upscale, build_sr_model
+from perception3d.isp.sr_data import SrPair, degrade
+
+VAL_SEED = 1234  # the validation captures' seed (fixed, whatever the training seed)
+
+
+def centre_crop(scene: Scene, height: int, width: int) -> torch.Tensor:
+    """(1, 3, height, width) radiance of the centre of ``scene`` (corner rounded down to even
+    pixels)."""
+    h, w = scene.radiance.shape[1:]
+    if height > h or width > w:
+        raise ValueError(f"crop {height} x {width} larger than {scene.name} ({h} x {w})")
+    y, x = (h - height) // 4 * 2, (w - width) // 4 * 2
+    return torch.from_numpy(np.ascontiguousarray(scene.radiance[:, y : y + height, x : x + width]))[
+        None
+    ]
+
+
+def validation_pairs(
+    scenes: list[Scene], hw: tuple[int, int], scale: int, degradation
+) -> list[SrPair]:
+    """One fixed low/high-resolution pair per scene (its centred crop), seeded by
+    ``(VAL_SEED, index)``."""
+    return [
+        degrade(centre_crop(sc, *hw), scale, np.random.default_rng([VAL_SEED, i]), degradation)
+        for i, sc in enumerate(scenes)
+    ]
+
+
+@torch.no_grad()
+def score_pairs(model: torch.nn.Module, pairs: list[SrPair], scale: int) -> dict:
+    """Mean PSNR (dB) / SSIM of ``model`` and of bicubic over ``pairs``, and the gain."""
+    rows = {"model": [], "bicubic": []}
+    for p in pairs:
+        for name, out in (
+            ("model", model(p.lr_srgb)),
+            ("bicubic", bicubic_upscale(p.lr_srgb, scale)),
+        ):
+            out = out.clamp(0, 1)
+            rows[name].append((float(psnr(out, p.hr_srgb)), float(ssim(out, p.hr_srgb))))
+    mean = {k: np.mean(v, axis=0).tolist() for k, v in rows.items()}
+    return {
+        "psnr": mean["model"][0],
+        "ssim": mean["model"][1],
+        "bicubic_psnr": mean["bicubic"][0],
+        "bicubic_ssim": mean["bicubic"][1],
+        "gain_db": mean["model"][0] - mean["bicubic"][0],
+        "frames": len(pairs),
+    }
+
+
+class SrTask(Task):
+    """Training of one SR network (see the module docstring)."""
+
+    def __init__(self, cfg: SrExperiment) -> None:
+        self.config = cfg
+        self.pool: list[Scene] = []
+        self.val_pairs: list[SrPair] = []
+        self.val_names: list[str] = []
+
+    def build_model(self) -> torch.nn.Module:
+        return build_sr_model(self.config.model)
+
+    def prepare(self, progress: bool) -> None:
+        d, cfg = self.config.data, self.config
+        root = require_root(d, "sr")
+        self.pool = build_pool(root, d.train_split, d.max_train_frames)
+        if not self.pool:
+            raise ValueError(f"task sr: no frame with radiance_2 in {root} (split {d.train_split})")
+        if d.val_root is not None:
+            val = build_pool(d.val_root, d.val_split, d.max_val_frames)
+            self.val_names = [sc.name for sc in val]
+            self.val_pairs = validation_pairs(val, d.val_crop_hw, cfg.model.scale, cfg.degradation)
+        if progress:
+            print(f"sr train {cfg.model.arch} x{cfg.model.scale}: {len(self.pool)} frames, "
+                  f"{len(self.val_pairs)} validation crops")  # fmt: skip
+
+    def describe(self) -> dict:
+        return {"frames": len(self.pool), "validation_frames": self.val_names}
+
+    def steps_per_epoch(self, shard: DistInfo) -> int:
+        return random_batch_steps(self.config)
+
+    def batches(self, epoch: int, shard: DistInfo):
+        tc, d, cfg = self.config.train, self.config.data, self.config
+        steps = self.steps_per_epoch(shard)
+        for i in range(steps):
+            rng = np.random.default_rng([tc.seed, shard.rank, epoch * steps + i])
+            crops = random_crops(self.pool, tc.batch_size, d.crop, rng)
+            yield degrade(
+                torch.cat([c.radiance for c in crops]), cfg.model.scale, rng, cfg.degradation
+            )
+
+    def loss(self, model, batch: SrPair):
+        return l1(model(batch.lr_srgb), batch.hr_srgb), {}
+
+    def evaluate(self, model: torch.nn.Module, out_dir: Path, progress: bool) -> dict:
+        if not self.val_pairs:
+            return {}
+        result = score_pairs(model, self.val_pairs, self.config.model.scale)
+        psnr_db, base, gain = result["psnr"], result["bicubic_psnr"], result["gain_db"]
+        result["summary"] = f"val PSNR {psnr_db:.2f} dB (bicubic {base:.2f}, {gain:+.2f})"
+        result["scalars"] = {"psnr": result["psnr"], "gain_db": result["gain_db"]}
+        return result
