@@ -4,6 +4,9 @@ freshly built: the cost does not depend on the weights) against bicubic interpol
 measured in the same run. Target: 10 frames/s for ESPCN on 2 cores. ``--threads`` sets the
 torch thread count (default 2, the target's).
 
+The learned ISP's raw U-Net on a 1242 x 376 frame is timed too, as a reference whose speed on
+the free machine is known (docs/isp.md), for runs on a loaded machine.
+
 Also printed: each network's multiply-accumulates (MACs) per frame and the rate this CPU ran
 them at, and from that rate the time one frame would take through SR3 (Saharia et al. 2021,
 diffusion SR), whose cost is estimated from its architecture (see ``SR3_MACS_PER_PIXEL_STEP``).
@@ -25,6 +28,7 @@ from common import RESULTS, measure, report
 
 from perception3d.isp.sr import SrModelConfig, build_sr_model, load_sr_model, super_resolve
 from perception3d.isp.sr_eval import WEIGHTS_DIR
+from perception3d.isp.weights import load_isp_stage
 
 H, W, SCALE = 188, 621, 2
 # SR3's 64 -> 256 U-Net (base width 128, channel multipliers 1, 2, 4, 4, 8, 8, 3 residual
@@ -67,13 +71,18 @@ def main(threads: int = 2) -> dict:
     srgb = torch.rand(1, 3, H, W, generator=torch.Generator().manual_seed(0))
     espcn, espcn_src = _model("espcn")
     srcnn, srcnn_src = _model("srcnn")
+    unet = load_isp_stage(WEIGHTS_DIR / "isp_raw.pt", "raw")
+    raw = torch.rand(1, 1, 376, 1242, generator=torch.Generator().manual_seed(1)) * 0.3
+    noise = torch.tensor([[1e-3, 1e-5]])
     figures = {
         "bicubic": measure(lambda: super_resolve(None, srgb, SCALE), 2.0),
         "espcn": measure(lambda: super_resolve(espcn, srgb), 3.0),
         "srcnn": measure(lambda: super_resolve(srcnn, srgb), 3.0),
     }
+    with torch.inference_mode():  # a reference of known speed (docs/isp.md: 36-37 ms, free CPU)
+        figures["isp_raw_unet_1242x376"] = measure(lambda: unet(raw, noise), 3.0)
     out = report("bench_sr", figures, baseline="bicubic")
-    for key, fig in figures.items():
+    for key, fig in list(figures.items())[:3]:
         print(f"  {key:<8s} {1.0 / fig['median_s']:8.1f} frames/s "
               f"({W} x {H} -> {W * SCALE} x {H * SCALE}, {threads} threads)")  # fmt: skip
     out["weights"] = {"espcn": espcn_src, "srcnn": srcnn_src}

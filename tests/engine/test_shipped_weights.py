@@ -6,10 +6,11 @@ Each signature is (sum, sum of |x|, x[0], x[n // 3], x[n // 2], x[-1]) of the fl
 in float64, at one torch thread. The REFERENCE numbers were printed by this module's
 ``signatures`` with main's loaders of commit 8ef9f49 (``load_detector``, ``load_segnet``,
 ``load_detector2d``, ``load_frustum_model``, ``perception3d.isp.train.load_weights``) on the
-files before conversion; files added later (``frustum_detector2d_dr``) by ``signatures`` on the
-file as released. ``pointpillars_lite_synth``: replaced after the conversion by weights
-retrained on the generator with the fitted LiDAR sensor model and the new scene content (issue
-15; weights README), its numbers re-recorded from the new file. ``isp_hdr``: its highlight
+files before conversion; files added later (``frustum_detector2d_dr``, the ``sr_*``
+super-resolution networks) by ``signatures`` on the file as released.
+``pointpillars_lite_synth``: replaced after the conversion by weights retrained on the
+generator with the fitted LiDAR sensor model and the new scene content (issue 15; weights
+README), its numbers re-recorded from the new file. ``isp_hdr``: its highlight
 network was fine-tuned after the conversion (issue 18,
 ``configs/isp/finetune_hdr_highlights.yaml``) and its numbers re-recorded from the new file;
 its response estimator is the converted file's, which
@@ -257,6 +258,26 @@ REFERENCE = {
             1.290825366973877,
         ],
     },
+    "sr_espcn_x2": {
+        "out": [
+            5767.410427667201,
+            5768.6188639216125,
+            0.5476943850517273,
+            0.8028532266616821,
+            0.3652641773223877,
+            0.016977913677692413,
+        ],
+    },
+    "sr_srcnn_x2": {
+        "out": [
+            5601.779121674364,
+            5610.7787648222875,
+            0.5597168207168579,
+            0.791037917137146,
+            0.3456270098686218,
+            0.05511452257633209,
+        ],
+    },
 }
 
 
@@ -318,6 +339,10 @@ def signatures(name: str) -> dict[str, list[float]]:
         pts = pts * torch.tensor([3.0, 1.0, 3.0, 0.3]) + torch.tensor([0, 1.0, 20.0, 0.5])
         out = model(pts, torch.eye(3)[[0, 2]])
         return {k: _sig(v) for k, v in out.items() if v.is_floating_point()}
+    if name.startswith("sr_"):
+        from perception3d.isp.sr import load_sr_model
+
+        return {"out": _sig(load_sr_model(path)(_image(7, 3, 24, 40)))}
     from perception3d.isp.weights import load_isp_stage
 
     stage = name.removeprefix("isp_")
