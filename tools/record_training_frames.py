@@ -84,6 +84,7 @@ RECORDS = {
     # The SR networks: crops of the first 200 train frames of the 2,400-frame set (docs/sr.md).
     "sr_espcn_x2": ([first_of_split(1000, 2400, 0.125, 200)], ""),
     "sr_srcnn_x2": ([first_of_split(1000, 2400, 0.125, 200)], ""),
+    "sr_espcn_x4": ([first_of_split(1000, 2400, 0.125, 200)], ""),
 }
 
 
