@@ -36,6 +36,7 @@ def test_training_configs_load():
     from pathlib import Path
 
     from perception3d.engine.config import load_task_config
+    from perception3d.isp.sr import build_sr_model
     from perception3d.isp.weights import build_isp_model
 
     paths = sorted(Path("configs/isp").glob("train_*.yaml")) + sorted(
@@ -44,6 +45,9 @@ def test_training_configs_load():
     assert len(paths) >= 5
     for path in paths:
         cfg = load_task_config(path)
+        if cfg.task == "sr":  # the super-resolution networks (docs/sr.md)
+            assert build_sr_model(cfg.model) is not None
+            continue
         assert build_isp_model(dataclasses.replace(cfg.model, width=4)) is not None
 
 
