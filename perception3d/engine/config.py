@@ -194,6 +194,8 @@ TASKS = {
             "perception3d.engine.tasks.isp:IspTask"),
     "crf": ("perception3d.engine.isp_config:CrfExperiment",
             "perception3d.engine.tasks.crf:CrfTask"),
+    "temporal_isp": ("perception3d.engine.temporal_isp_config:TemporalIspExperiment",
+                     "perception3d.engine.tasks.temporal_isp:TemporalIspTask"),
 }  # fmt: skip
 
 
