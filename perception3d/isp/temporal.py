@@ -125,6 +125,29 @@ def load_temporal_stage(path: str | Path) -> TemporalRawUNet:
     return model.eval().to(memory_format=torch.channels_last)
 
 
+def temporal_step(
+    model: nn.Module,
+    raw: torch.Tensor,
+    meta: RawMeta,
+    prev: torch.Tensor | None,
+    backward: torch.Tensor | None = None,
+    aligned: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One frame of the recurrent stage (streaming use): ``raw`` (B, 1, H, W) with ``meta``;
+    ``prev`` the previous call's second output (None for a first frame), brought onto this
+    frame by ``backward`` (B, 2, H, W), valid where ``aligned`` (B, 1, H, W) is 1. Returns the
+    linear sRGB output (B, 3, H, W) and the state for the next frame (camera RGB)."""
+    x, noise = prepare_raw(raw, meta)
+    b, _, h, w = x.shape
+    if prev is None:
+        p, v = x.new_zeros(b, 3, h, w), x.new_zeros(b, 1, h, w)
+    else:
+        p, inside = warp(prev, backward)
+        v = inside if aligned is None else aligned * inside
+    cam = model(x, noise, p, v)
+    return apply_color_matrix(cam, meta.cam_to_rgb.to(x)), cam
+
+
 def run_temporal(
     model: nn.Module,
     raws: Sequence[torch.Tensor],
@@ -138,16 +161,8 @@ def run_temporal(
     per frame."""
     outs, prev = [], None
     for t, (raw, meta) in enumerate(zip(raws, metas)):
-        x, noise = prepare_raw(raw, meta)
-        b, _, h, w = x.shape
-        if prev is None:
-            p, v = x.new_zeros(b, 3, h, w), x.new_zeros(b, 1, h, w)
-        else:
-            p, inside = warp(prev, backward[t])
-            v = aligned[t] * inside
-        cam = model(x, noise, p, v)
-        outs.append(apply_color_matrix(cam, meta.cam_to_rgb.to(x)))
-        prev = cam
+        out, prev = temporal_step(model, raw, meta, prev, backward[t], aligned[t])
+        outs.append(out)
     return outs
 
 

@@ -164,3 +164,30 @@ def test_temporal_task_trains_one_step_and_the_stage_loads(drive_root, tmp_path)
                             clip.backward.split(1), clip.aligned.split(1))  # fmt: skip
     assert len(outs) == 3 and outs[0].shape == (1, 3, H, W)
     assert all(bool(torch.isfinite(o).all()) for o in outs)
+
+
+def test_isp_eval_temporal_section(drive_root, tmp_path):
+    from perception3d.checkpoint import make_checkpoint, write_checkpoint
+    from perception3d.config import load_config
+    from perception3d.isp.eval_config import EvalConfig
+    from perception3d.isp.evaluate import evaluate_config, format_table
+
+    torch.manual_seed(0)
+    weights = tmp_path / "temporal.pt"
+    ckpt = make_checkpoint("isp_temporal", TemporalRawUNet(width=4).state_dict(),
+                           {"model": {"width": 4, "recurrent": True}})  # fmt: skip
+    write_checkpoint(weights, ckpt)
+    cfg_file = tmp_path / "eval.yaml"
+    cfg_file.write_text(
+        "conditions: []\nthreads: 1\n"
+        f"temporal: {{root: {drive_root}, weights: {weights}, max_frames: 3, seed: 1}}\n"
+    )
+    result = evaluate_config(load_config(cfg_file, EvalConfig), tmp_path / "out", log=print)
+    t = result["temporal"]
+    assert t["frames"] == 3 and t["drives"] == ["2011_09_26_drive_0001_sync"]
+    assert set(t["mean"]) >= {"malvar", "classical_temporal", "learned", "temporal", "reference"}
+    # the clean frames move exactly with the flow: their warping error is resampling only
+    assert t["mean"]["reference"]["warp_error"] < 1e-4
+    assert t["mean"]["malvar"]["warp_error"] > t["mean"]["classical_temporal"]["warp_error"]
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["temporal"]["frames"] == 3
+    assert "| temporal network (isp_temporal.pt) |" in format_table(result)
