@@ -46,10 +46,16 @@ class TemporalModelConfig:
             it).
         recurrent: feed the previous output (False: the same network on single frames, the
             ablation that separates the temporal gain from the training data's).
+        blend: the residual is added to a per-pixel blend of the bilinear demosaic and the
+            warped previous output, with a predicted weight (4 more output channels: one per
+            Bayer position; 0 where the warp is invalid), so that carrying the previous
+            output over is the easy thing to learn; false: the residual over the bilinear
+            demosaic alone (the single-frame stage's form).
     """
 
     width: int = 16
     recurrent: bool = True
+    blend: bool = False
 
 
 class TemporalRawUNet(nn.Module):
@@ -62,11 +68,13 @@ class TemporalRawUNet(nn.Module):
     Returns white-balanced linear camera RGB (B, 3, H, W).
     """
 
-    def __init__(self, width: int = 16, recurrent: bool = True) -> None:
+    def __init__(self, width: int = 16, recurrent: bool = True, blend: bool = False) -> None:
         super().__init__()
         self.recurrent = recurrent
-        # packed raw (4) + noise std (4) + packed previous output (12) + its validity (1)
-        self.unet = UNet(21, 12, width)
+        self.blend = blend
+        # packed raw (4) + noise std (4) + packed previous output (12) + its validity (1);
+        # out: 3 colours x 2 x 2 positions (+ a blend weight per position)
+        self.unet = UNet(21, 16 if blend else 12, width)
 
     def forward(self, raw, noise_var, prev, valid) -> torch.Tensor:
         if not self.recurrent:
@@ -81,8 +89,13 @@ class TemporalRawUNet(nn.Module):
         extra = [F.pixel_unshuffle(pv, 2), F.avg_pool2d(vv, 2)]
         with _low_precision(self, packed):
             out, _ = self.unet(torch.cat([packed, std * 10.0, *extra], 1))
-        residual = F.pixel_shuffle(out.float().contiguous(), 2)
-        return (demosaic_bilinear(x) + residual)[..., :h, :w]
+        out = out.float().contiguous()
+        residual = F.pixel_shuffle(out[:, :12], 2)
+        base = demosaic_bilinear(x)
+        if self.blend:
+            alpha = torch.sigmoid(F.pixel_shuffle(out[:, 12:], 2)) * vv
+            base = base + alpha * (pv - base)
+        return (base + residual)[..., :h, :w]
 
     def load_single_frame(self, raw_unet_state: dict) -> None:
         """Start from a single-frame :class:`RawUNet`'s weights: the same layers, the new
@@ -94,6 +107,10 @@ class TemporalRawUNet(nn.Module):
         grown = torch.zeros(w.shape[0], 21, *w.shape[2:], dtype=w.dtype)
         grown[:, : w.shape[1]] = w
         state[key] = grown
+        if self.blend:  # blend weights start at sigmoid(-6) = 0.25 %, whatever the input
+            w, b = state["unet.out.weight"], state["unet.out.bias"]
+            state["unet.out.weight"] = torch.cat([w, w.new_zeros(4, *w.shape[1:])])
+            state["unet.out.bias"] = torch.cat([b, b.new_full((4,), -6.0)])
         self.load_state_dict(state)
 
 
@@ -103,7 +120,7 @@ def _even_pad(x: torch.Tensor) -> tuple[int, int, int, int]:
 
 
 def build_temporal_model(cfg: TemporalModelConfig) -> TemporalRawUNet:
-    return TemporalRawUNet(cfg.width, cfg.recurrent)
+    return TemporalRawUNet(cfg.width, cfg.recurrent, cfg.blend)
 
 
 def load_temporal_stage(path: str | Path) -> TemporalRawUNet:

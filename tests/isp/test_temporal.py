@@ -143,6 +143,12 @@ def test_temporal_unet_starts_as_the_single_frame_stage():
     prev, valid = torch.rand(1, 3, 30, 46), torch.ones(1, 1, 30, 46)
     with torch.no_grad():
         assert torch.allclose(model(raw, noise, prev, valid), single(raw, noise), atol=1e-5)
+    blend = TemporalRawUNet(width=4, blend=True).eval()
+    blend.load_single_frame(single.state_dict())
+    with torch.no_grad():  # the blend weight starts near 0, and is 0 where the warp is invalid
+        assert torch.allclose(blend(raw, noise, prev, valid * 0), single(raw, noise), atol=1e-5)
+        near = blend(raw, noise, prev, valid) - single(raw, noise)
+        assert 0 < float(near.abs().max()) < 0.01
 
 
 def test_temporal_task_trains_one_step_and_the_stage_loads(drive_root, tmp_path):
