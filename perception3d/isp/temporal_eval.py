@@ -11,8 +11,8 @@ Methods (every one sees the same raws):
   (:func:`perception3d.isp.temporal.recursive_average`) in sRGB;
 - ``learned``: the single-frame learned raw stage (``isp_raw.pt``);
 - ``learned_recursive``: ``learned`` + the same recursive averaging;
-- ``temporal``: the recurrent temporal stage (``isp_temporal.pt``), its previous output warped
-  by the same backward flow;
+- ``temporal``: the recurrent temporal stage (``temporal.weights``), its previous output
+  warped by the same backward flow;
 - ``temporal_single`` (optional weights): the temporal network trained without its
   recurrent input (the ablation).
 
@@ -132,7 +132,7 @@ LABELS = {
     "classical_temporal": "classical temporal (Malvar + recursive averaging)",
     "learned": "single-frame learned stage (isp_raw.pt)",
     "learned_recursive": "single-frame learned + recursive averaging",
-    "temporal": "temporal network (isp_temporal.pt)",
+    "temporal": "temporal network",
     "temporal_single": "temporal network without its recurrent input",
     "reference": "clean reference (floor)",
 }
