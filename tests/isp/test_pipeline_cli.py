@@ -36,6 +36,7 @@ def test_training_configs_load():
     from pathlib import Path
 
     from perception3d.engine.config import load_task_config
+    from perception3d.isp.temporal import build_temporal_model
     from perception3d.isp.weights import build_isp_model
 
     paths = sorted(Path("configs/isp").glob("train_*.yaml")) + sorted(
@@ -44,7 +45,8 @@ def test_training_configs_load():
     assert len(paths) >= 5
     for path in paths:
         cfg = load_task_config(path)
-        assert build_isp_model(dataclasses.replace(cfg.model, width=4)) is not None
+        build = build_temporal_model if cfg.task == "temporal_isp" else build_isp_model
+        assert build(dataclasses.replace(cfg.model, width=4)) is not None
 
 
 def test_missing_weights_is_a_clear_error(tmp_path):
