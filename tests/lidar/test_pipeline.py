@@ -69,3 +69,20 @@ def test_training_dataset_pastes_deterministically(kitti_root, database):
     assert np.array_equal(a["gt_boxes_lidar"], b["gt_boxes_lidar"])
     # 15 draws per class from the three sample frames' objects: some land in the crop
     assert len(a["gt_boxes_lidar"]) > len(plain[i]["gt_boxes_lidar"])
+
+
+def test_the_shipped_paste_stage_trains_the_lite_model_with_paste(database):
+    """configs/models/pointpillars_lite_paste.yaml (the last stage of the shipped
+    pointpillars_lite_synth.pt) is pointpillars_lite.yaml plus paste, beam downsampling and
+    sector dropout: the same network, so it can start from the earlier stages' weights."""
+    models = EXPERIMENTS.parent / "models"
+    paste = load_experiment(
+        models / "pointpillars_lite_paste.yaml",
+        [f"augmentation.physical.paste.database={database}"],
+    )
+    lite = load_experiment(models / "pointpillars_lite.yaml")
+    assert (paste.model, paste.data, paste.train) == (lite.model, lite.data, lite.train)
+    assert paste.augmentation.global_transform == lite.augmentation.global_transform
+    names = [type(t).__name__ for t in build_augmentation(paste.augmentation)]
+    after = [type(t).__name__ for t in global_transforms(lite.augmentation.global_transform)]
+    assert names == ["PasteObjects", "BeamDownsample", "SectorDropout", *after]
