@@ -2,7 +2,10 @@
 1242 x 375 frame on the CPU, in float32 and with bfloat16 convolutions (``precision:
 bfloat16``), against the classical ISP (Malvar, bilateral denoise, dark channel prior, inverse
 CRF) measured in the same run; each learned stage alone (float32) for information. Target:
-10 frames/s (100 ms) on 2 cores.
+10 frames/s (100 ms) on 2 cores. The temporal raw stage (one frame of the recurrent network:
+its previous output warped by a backward flow, the network, the colour matrix) against the
+single-frame raw stage in the same run (``temporal``; the temporal weights when shipped, else a
+randomly initialised network of the same size: the same time). Target: 10 frames/s.
 
 Writes benchmarks/results/bench_isp.json. Run: python benchmarks/bench_isp.py
 """
@@ -53,6 +56,7 @@ def main() -> dict:
             "hdr_net": measure(lambda: learned.models["hdr"](srgb)),
         }
     out["stages_no_baseline"] = stages
+    out["temporal"] = _temporal_stage(learned, raw, meta)
     for key, fig in stages.items():
         print(f"  {key:<40s} median {fig['median_s'] * 1e3:9.3f} ms")
     fps = 1.0 / figures["learned_isp(raw+dehaze+hdr)"]["median_s"]
@@ -66,6 +70,30 @@ def main() -> dict:
         tonemap=learned_cfg.output.tonemap,
     )
     (RESULTS / "bench_isp.json").write_text(json.dumps(out, indent=2))
+    return out
+
+
+def _temporal_stage(learned: IspPipeline, raw: torch.Tensor, meta) -> dict:
+    """One frame of the temporal stage vs the single-frame raw stage (same raw, same run)."""
+    from perception3d.isp.temporal import TemporalRawUNet, load_temporal_stage, temporal_step
+
+    path = Path(__file__).parents[1] / "perception3d/assets/weights/isp_temporal.pt"
+    if path.is_file():
+        model = load_temporal_stage(path)
+    else:
+        model = TemporalRawUNet().eval().to(memory_format=torch.channels_last)
+    flow = torch.full((1, 2, H, W), -3.0)  # the previous output 3 px to the left
+    ok = torch.ones(1, 1, H, W)
+    with torch.inference_mode():
+        _, state = temporal_step(model, raw, meta, None)
+        figures = {
+            "single_frame_raw_stage": measure(lambda: learned.raw_to_linear(raw, meta)),
+            "temporal_raw_stage": measure(lambda: temporal_step(model, raw, meta, state, flow, ok)),
+        }
+    out = report("bench_isp_temporal", figures, baseline="single_frame_raw_stage")
+    fps = 1.0 / figures["temporal_raw_stage"]["median_s"]
+    print(f"  temporal raw stage: {fps:.1f} frames/s at {W} x {H} (target 10)")
+    out["temporal_fps"] = fps
     return out
 
 

@@ -43,6 +43,7 @@ KINDS = {
     "isp_raw": "the learned ISP raw stage (denoise + demosaic)",
     "isp_hdr": "the learned ISP HDR stage",
     "isp_dehaze": "the learned ISP dehaze stage",
+    "isp_temporal": "the learned temporal ISP raw stage (recurrent multi-frame denoise + demosaic)",
 }
 CONVERT_HINT = "convert it once with: python tools/convert_checkpoint.py {path} NEW.pt"
 

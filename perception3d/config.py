@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -123,7 +123,7 @@ def apply_overrides(data: dict, overrides: Iterable[str], source: str = "--set")
                     raise ConfigError(f"{source}: override {key!r}: {p!r} is not a mapping")
             node = node[p]
         try:
-            node[parts[-1]] = _from_command_line(yaml.safe_load(raw))
+            node[parts[-1]] = _map_strings(yaml.safe_load(raw), _CommandLineText)
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or type(exc).__name__
             raise ConfigError(
@@ -136,19 +136,13 @@ class _CommandLineText(str):
     """A string given by a ``--set`` override: as a path, relative to the working directory."""
 
 
-def _from_command_line(value: Any) -> Any:
+def _map_strings(value: Any, convert: Callable[[str], str]) -> Any:
+    """``value`` with ``convert`` applied to each string: the value itself or in its lists
+    (``_CommandLineText`` marks a ``--set`` value's strings, ``str`` removes the mark)."""
     if isinstance(value, str):
-        return _CommandLineText(value)
+        return convert(value)
     if isinstance(value, list):
-        return [_from_command_line(v) for v in value]
-    return value
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, _CommandLineText):
-        return str(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_map_strings(v, convert) for v in value]
     return value
 
 
@@ -207,7 +201,7 @@ def _convert(tp: Any, value: Any, source: str, key: str, base_dir: Path | None) 
     origin = get_origin(tp)
     args = get_args(tp)
     if tp is not Path and origin not in (Union, types.UnionType, tuple, list, typing.Tuple):  # noqa: UP006
-        value = _plain(value)  # only a Path keeps the mark of the command line
+        value = _map_strings(value, str)  # only a Path keeps the mark of the command line
     bad = ConfigError(f"{source}: {key!r} expected {_type_name(tp)}, got {value!r}")
 
     if tp is Any:

@@ -32,19 +32,18 @@ def split(seed: int, frames: int, val_fraction: float, name: str = "train") -> d
     return source_record(seed, frames, ids, rule)
 
 
+def first_of_split(seed: int, frames: int, val_fraction: float, n: int) -> dict:
+    """The first ``n`` frames of the train split (``data.max_train_frames: n``)."""
+    ids = [i for i in range(frames) if frame_split(seed, i, val_fraction) == "train"][:n]
+    rule = (f"the first {n} frames of the train split of perception3d synth --frames {frames} "
+            f"--seed {seed} --set val_fraction={val_fraction:g}")  # fmt: skip
+    return source_record(seed, frames, ids, rule)
+
+
 def first(seed: int, frames: int, n: int, note: str = "") -> dict:
     """Frames 0 .. n-1 of a set of ``frames`` frames."""
     rule = f"frames 000000-{n - 1:06d} of perception3d synth --frames {frames} --seed {seed}"
     return source_record(seed, frames, range(n), rule + (f" ({note})" if note else ""))
-
-
-def first_of_split(seed: int, frames: int, val_fraction: float, n: int) -> dict:
-    """The first ``n`` frames of the train split of ``perception3d synth --frames FRAMES --seed
-    SEED --set val_fraction=V``."""
-    ids = [i for i in range(frames) if frame_split(seed, i, val_fraction) == "train"][:n]
-    rule = f"the first {n} frames of the train split of perception3d synth --frames {frames} "
-    rule += f"--seed {seed} --set val_fraction={val_fraction:g}"
-    return source_record(seed, frames, ids, rule)
 
 
 # The synthetic set every detector, the segmentation net and Frustum PointNet trained on
@@ -67,6 +66,10 @@ RECORDS = {
     "frustum_pointnet_synth": ([SEED1000_OLD], ""),
     "frustum_detector2d_dr": (
         [first(5100, 600, 600), first(7, 600, 497), first(1818, 1400, 70)],
+        "ImageNet MobileNetV2 encoder weights (frozen)",
+    ),
+    "frustum_detector2d_zoom": (
+        [first_of_split(1000, 2400, 0.125, 1400)],
         "ImageNet MobileNetV2 encoder weights (frozen)",
     ),
     "isp_raw": (

@@ -59,6 +59,7 @@ OPTIONS: dict[str, dict] = {
     "--device": {"default": "auto", "help": "auto, cpu or cuda"},
     "--threads": {"type": int, "default": 1, "help": "torch CPU threads"},
     "--seed": {"type": int, "default": 0, "help": "base seed (default: 0)"},
+    "--workers": {"type": int, "default": 1, "help": "parallel processes (default 1)"},
     "--images": {
         "type": Path,
         "default": None,
@@ -173,6 +174,18 @@ def train_overrides(args: argparse.Namespace) -> list[str]:
     """``--set`` overrides, with ``--data-root`` as ``data.root``."""
     extra = [] if args.data_root is None else [f"data.root={args.data_root.resolve()}"]
     return [*args.set, *extra]
+
+
+def flag_overrides(args: argparse.Namespace, *keys: str) -> list[str]:
+    """``--set`` overrides, then ``KEY=VALUE`` for each of ``keys`` given as its own flag
+    (``--frames 5``: ``frames=5``; a flag left at None adds nothing).
+
+    Example:
+        >>> flag_overrides(argparse.Namespace(set=["a=1"], frames=5, seed=None), "frames", "seed")
+        ['a=1', 'frames=5']
+    """
+    given = [(key, getattr(args, key)) for key in keys]
+    return [*args.set, *(f"{key}={value}" for key, value in given if value is not None)]
 
 
 def run_training(args: argparse.Namespace) -> int:

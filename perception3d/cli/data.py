@@ -7,7 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from perception3d.cli.common import add_command, add_options, add_set_option, print_outputs
+from perception3d.cli.common import (
+    add_command,
+    add_options,
+    add_set_option,
+    flag_overrides,
+    print_outputs,
+)
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -33,12 +39,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from perception3d.sim.subset import read_frame_ids_file
     from perception3d.sim.writer import generate_dataset
 
-    overrides = list(args.set)
-    if args.frames is not None:
-        overrides.append(f"frames={args.frames}")
-    if args.seed is not None:
-        overrides.append(f"seed={args.seed}")
-    cfg = load_synth_config(args.config, overrides)
+    cfg = load_synth_config(args.config, flag_overrides(args, "frames", "seed"))
     frame_ids = read_frame_ids_file(args.frame_ids_file) if args.frame_ids_file else args.frame_ids
     summary = generate_dataset(
         args.out,
@@ -97,15 +98,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=None, help="number of frames (config: frames)")
     add_options(p, "--seed", seed={"default": None, "help": "dataset seed (config: seed)"})
     add_set_option(p, "seed=3")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    add_options(p, "--workers")
     p.add_argument(
         "--shard", type=_shard, default=(0, 1), help="i/n: write frames with index %% n == i"
     )
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace a previous synth run (removes only the files its manifest lists)",
-    )
+    add_options(
+        p, "--overwrite",
+        overwrite="replace a previous synth run (removes only the files its manifest lists)",
+    )  # fmt: skip
     p.add_argument("--resume", action="store_true", help="complete an interrupted run")
     chosen = p.add_mutually_exclusive_group()
     chosen.add_argument(

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from perception3d.cli.common import add_command, add_set_option, print_outputs
+from perception3d.cli.common import (
+    add_command,
+    add_options,
+    add_set_option,
+    flag_overrides,
+    print_outputs,
+)
 
 
 def _cmd_synth_drive(args: argparse.Namespace) -> int:
     from perception3d.sim.drive.config import load_drive_config
     from perception3d.sim.drive.writer import generate_drives
 
-    overrides = list(args.set)
-    for key in ("frames", "seed", "drives"):
-        if getattr(args, key) is not None:
-            overrides.append(f"{key}={getattr(args, key)}")
-    cfg = load_drive_config(args.config, overrides)
+    cfg = load_drive_config(args.config, flag_overrides(args, "frames", "seed", "drives"))
     summary = generate_drives(args.out, cfg, workers=args.workers, overwrite=args.overwrite)
     done = (
         f"{summary['frames_written']} frames in {summary['drives']} drives, "
@@ -34,16 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "perception3d synth-drive --out data/synthdrives --frames 50 --seed 0 --drives 2\n"
         "perception3d synth-drive --out /tmp/d --frames 5 --seed 1 --set camera.image_scale=0.25",
     )  # fmt: skip
-    p.add_argument("--out", type=Path, required=True, help="raw-layout root (date folders)")
+    add_options(p, "--out", required=("--out",), out="raw-layout root (date folders)")
     p.add_argument("--frames", type=int, default=None, help="frames per drive (config: frames)")
-    p.add_argument("--seed", type=int, default=None, help="seed (config: seed)")
+    add_options(p, "--seed", seed={"default": None, "help": "seed (config: seed)"})
     p.add_argument("--drives", type=int, default=None, help="number of drives (config: drives)")
-    p.add_argument(
-        "--config", type=Path, default=None, help="YAML config (default: the embedded defaults)"
-    )
+    add_options(p, "--config", config="YAML config (default: the embedded defaults)")
     add_set_option(p, "ego.desired_speed_mps=[5,8]")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace drive folders a previous run wrote"
+    add_options(
+        p, "--workers", "--overwrite", overwrite="replace drive folders a previous run wrote"
     )
     p.set_defaults(func=_cmd_synth_drive)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perception3d.cli.common import add_command, print_outputs
+from perception3d.cli.common import add_command, add_options, print_outputs
 
 IMPORT_EXAMPLE = """\
 perception3d import-checkpoint openpcdet pointpillar_7728.pth --arch pointpillar \\
@@ -61,10 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("framework", choices=["openpcdet", "mmdet3d"], help="where SOURCE comes from")
     p.add_argument("source", type=Path, help="the framework's checkpoint (.pth)")
     p.add_argument("--arch", required=True, choices=["pointpillar", "second"], help="its model")
-    p.add_argument("--out", type=Path, required=True, help="perception3d checkpoint to write")
-    p.add_argument(
-        "--config", type=Path, default=None, help="config to build (default: the shipped one)"
-    )
+    add_options(
+        p, "--out", "--config", required=("--out",), out="perception3d checkpoint to write",
+        config="config to build (default: the shipped one)",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_import)
 
     p = add_command(
@@ -74,6 +74,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("config", type=Path, help="the detector's config (type pointpillars)")
     p.add_argument("checkpoint", type=Path, help="its perception3d checkpoint")
-    p.add_argument("--out", type=Path, required=True, help="OUT.onnx: the files' stem")
+    add_options(p, "--out", required=("--out",), out="OUT.onnx: the files' stem")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
     p.set_defaults(func=_cmd_export)

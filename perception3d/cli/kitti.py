@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from perception3d.cli.common import add_command, print_outputs
+from perception3d.cli.common import add_command, add_options, print_outputs
 
 EXAMPLE = """\
 perception3d kitti-splits --data-root data/kitti
@@ -44,7 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "write the standard KITTI train/val/trainval/test split files to ImageSets/", EXAMPLE,
         description=KITTI_SPLITS_DESCRIPTION,
     )  # fmt: skip
-    p.add_argument("--data-root", type=Path, required=True, help="KITTI root (training/, ...)")
+    add_options(
+        p, "--data-root", required=("--data-root",), data_root="KITTI root (training/, ...)"
+    )
     p.add_argument(
         "--splits",
         nargs="+",

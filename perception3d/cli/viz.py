@@ -77,7 +77,7 @@ def add_frame_options(
     p: argparse.ArgumentParser, frame_help: str, frames_help: str, split_help: str
 ) -> None:
     """--data-root, the frames (one of --frame, --frames, --split) and --pred-dir."""
-    p.add_argument("--data-root", type=Path, required=True, help="folder holding training/")
+    add_options(p, "--data-root", required=("--data-root",), data_root="folder holding training/")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--frame", help=frame_help)
     which.add_argument("--frames", nargs="+", help=frames_help)
@@ -155,6 +155,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="folders or files (*.json, *.md, *.png, *.gif, *.jpg, view *.html)",
     )
-    p.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    add_options(p, "--out", required=("--out",), out="the HTML file to write")
     p.add_argument("--title", default="perception3d report")
     p.set_defaults(func=_cmd_report)

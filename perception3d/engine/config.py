@@ -196,6 +196,8 @@ TASKS = {
             "perception3d.engine.tasks.crf:CrfTask"),
     "sr": ("perception3d.engine.sr_config:SrExperiment",
            "perception3d.engine.tasks.sr:SrTask"),
+    "temporal_isp": ("perception3d.engine.temporal_isp_config:TemporalIspExperiment",
+                     "perception3d.engine.tasks.temporal_isp:TemporalIspTask"),
 }  # fmt: skip
 
 

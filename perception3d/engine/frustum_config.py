@@ -66,11 +66,21 @@ class Detector2DData(DataSection):
             and train the top-down path and head on the cached features, cropped at 16-pixel
             steps: a few times cheaper per step, at the price of a fixed set of augmented
             versions. 0: augment and encode every sample at every step.
+        scale_range: with ``cache_variants``, each cached variant is the image rescaled by a
+            factor drawn log-uniformly from this range (on ``model.input_hw``; > 1 zooms in)
+            and cut to a ``cache_crop_width``-wide window (:mod:`perception3d.data.zoom_crop`);
+            (1, 1): the whole image at the detector's scale (the earlier recipe).
+        cache_crop_width: width of those windows (pixels, multiple of 16, >= ``crop_width``).
+        object_crop_probability: probability that a window is centred near a random labelled
+            object (so that zoomed-in objects are in view).
     """
 
     crop_width: int = 320
     gaussian_alpha: float = 0.54
     cache_variants: int = 0
+    scale_range: tuple[float, float] = (1.0, 1.0)
+    cache_crop_width: int = 0
+    object_crop_probability: float = 0.5
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -80,6 +90,29 @@ class Detector2DData(DataSection):
             raise ValueError(
                 f"cache_variants needs crop_width in multiples of 16, got {self.crop_width}"
             )
+        if not 0 < self.scale_range[0] <= self.scale_range[1]:
+            raise ValueError(
+                f"scale_range must be an increasing positive pair, got {self.scale_range}"
+            )
+        if not 0.0 <= self.object_crop_probability <= 1.0:
+            raise ValueError(
+                f"object_crop_probability must be in [0, 1], got {self.object_crop_probability}"
+            )
+        if self.zooms and not (
+            self.cache_variants
+            and self.cache_crop_width % 16 == 0
+            and self.cache_crop_width >= self.crop_width > 0
+        ):
+            raise ValueError(
+                "scale_range other than (1, 1) needs cache_variants > 0 and cache_crop_width a "
+                f"multiple of 16 >= crop_width > 0, got cache_variants={self.cache_variants}, "
+                f"cache_crop_width={self.cache_crop_width}, crop_width={self.crop_width}"
+            )
+
+    @property
+    def zooms(self) -> bool:
+        """Whether the cached variants are rescaled windows (``scale_range`` not (1, 1))."""
+        return tuple(self.scale_range) != (1.0, 1.0)
 
 
 def _train_2d() -> TrainConfig:

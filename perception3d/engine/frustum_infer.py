@@ -172,7 +172,8 @@ def predict_frustum(
 
     Returns:
         One row per 2D box whose frustum holds at least ``model3d.min_frustum_points``
-        points: type = the 2D box's class, bbox = the 2D box, the 3D box, and score =
+        points: type = the 2D box's class, bbox = the 2D box, the 3D box (its size from the
+        2D box's class template and the residual predicted for it), and score =
         2D score x segmentation confidence (the mean object probability of the points the
         segmentation PointNet calls object; when it calls none, the highest object
         probability in the frustum, below 0.5).
@@ -191,9 +192,11 @@ def predict_frustum(
     if not batch:
         return []
     dev = next(model3d.parameters()).device
-    one_hot = torch.eye(model3d.num_classes, device=dev)[torch.from_numpy(labels_2d[kept])]
+    cls = torch.from_numpy(labels_2d[kept]).to(dev)
+    one_hot = torch.eye(model3d.num_classes, device=dev)[cls]
     out = model3d(torch.from_numpy(np.stack(batch)).to(dev), one_hot)
-    boxes_f = decode_boxes(out, model3d.templates_lhw).cpu().numpy().astype(np.float64)
+    # the size template of the 2D box's class (the row's type), not the arg-max template
+    boxes_f = decode_boxes(out, model3d.templates_lhw, cls).cpu().numpy().astype(np.float64)
     conf = _segmentation_confidence(out)
     rows = []
     for j, k in enumerate(kept):

@@ -32,7 +32,6 @@ radiance (exposure 1) and the completed LiDAR depth, written to the same cache l
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,11 +42,9 @@ import torch
 
 from perception3d.atomic import atomic_write
 from perception3d.isp.color import luminance
+from perception3d.isp.lowlight import exposed_camera
 from perception3d.isp.meta import RawMeta
 from perception3d.isp.sensor import SensorParams, apply_haze, capture, vignetting_map
-
-MAX_EXPOSURE_S = 1.0 / 30.0  # a driving camera at 30 fps cannot expose longer
-MAX_ISO = 25600.0  # top of the sensor model's range (sensor.py)
 
 
 @dataclass(frozen=True)
@@ -163,18 +160,6 @@ def load_scene(radiance_root: Path, data_root: Path, fid: str):
     return torch.from_numpy(rad)[None], torch.from_numpy(depth)[None, None], float(meta["exposure"])
 
 
-def _camera(linear_scale: float) -> SensorParams:
-    """A daylight camera (sensor.py defaults) whose ideal capture maps radiance 1 to
-    ``linear_scale``: exposure time first (up to 1/30 s), then ISO (up to 25600)."""
-    base = SensorParams()
-    per_second_iso100 = base.linear_scale / base.exposure_s  # linear value per (radiance x s)
-    exposure_s = min(linear_scale / per_second_iso100, MAX_EXPOSURE_S)
-    iso = 100.0 * linear_scale / (per_second_iso100 * exposure_s)
-    return dataclasses.replace(
-        base, exposure_s=exposure_s, iso=float(min(max(iso, 100.0), MAX_ISO))
-    )
-
-
 def capture_condition(
     radiance: torch.Tensor,
     depth_m: torch.Tensor,
@@ -221,7 +206,7 @@ def capture_condition(
             torch.quantile(peak[:: max(1, peak.numel() // 200_000)], 1.0 - condition.level)
         )
         target_scale = 1.0 / max(clip_level, 1e-8)
-    params = _camera(target_scale)
+    params = exposed_camera(target_scale)
     gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(index))
     raw, meta = capture(scene, params, gen)
     # an ideal ISP returns scene x linear_scale; the display brings it to image_2's exposure

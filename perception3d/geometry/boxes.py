@@ -19,8 +19,9 @@ import numpy as np
 
 from perception3d.geometry.calib import Calibration
 
-# Unit corners in the box frame (x along heading, y left, z up), order documented above.
-_UNIT_CORNERS = np.array(
+# Corners of the unit box in its own frame (x along heading, y left, z up), in the order
+# documented above.
+UNIT_CORNERS = np.array(
     [
         [0.5, 0.5, -0.5],
         [-0.5, 0.5, -0.5],
@@ -61,7 +62,7 @@ def corners_lidar(boxes_lidar: np.ndarray) -> np.ndarray:
         [2.0, 1.0, -0.5]
     """
     b = check_boxes(boxes_lidar, "boxes_lidar")
-    local = _UNIT_CORNERS[None] * b[:, None, 3:6]  # (M, 8, 3)
+    local = UNIT_CORNERS[None] * b[:, None, 3:6]  # (M, 8, 3)
     c, s = np.cos(b[:, 6])[:, None], np.sin(b[:, 6])[:, None]
     x = local[..., 0] * c - local[..., 1] * s
     y = local[..., 0] * s + local[..., 1] * c
@@ -82,9 +83,9 @@ def corners_cam(boxes_cam: np.ndarray) -> np.ndarray:
     l, h, w, ry = b[:, 3:4], b[:, 4:5], b[:, 5:6], b[:, 6:7]
     # With heading = -(ry + pi/2), the box's front is (cos ry, 0, -sin ry) and its left
     # (sin ry, 0, cos ry) in the rect frame (the KITTI devkit's corner rotation about y).
-    a = _UNIT_CORNERS[None, :, 0] * l  # along front
-    lft = _UNIT_CORNERS[None, :, 1] * w  # along left
-    up = (_UNIT_CORNERS[None, :, 2] + 0.5) * h  # 0 at the bottom
+    a = UNIT_CORNERS[None, :, 0] * l  # along front
+    lft = UNIT_CORNERS[None, :, 1] * w  # along left
+    up = (UNIT_CORNERS[None, :, 2] + 0.5) * h  # 0 at the bottom
     c, s = np.cos(ry), np.sin(ry)
     x = a * c + lft * s
     z = -a * s + lft * c

@@ -7,6 +7,7 @@ from typing import Literal
 
 from perception3d.config import DataSection
 from perception3d.isp.pipeline import Weights
+from perception3d.isp.temporal_eval import TemporalEval
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +43,8 @@ class EvalConfig:
         conditions: which conditions to run.
         precision: the learned stages' compute precision (see
             :class:`perception3d.isp.pipeline.PipelineConfig`).
+        temporal: clips of synthetic drives in low light (:class:`TemporalEval`; null: none).
+            With ``conditions: []`` only this section runs.
     """
 
     weights: Weights = dataclasses.field(default_factory=Weights)
@@ -51,3 +54,4 @@ class EvalConfig:
     conditions: tuple[str, ...] = ("lowlight", "hdr", "haze")
     threads: int = 2
     precision: Literal["float32", "bfloat16"] = "float32"
+    temporal: TemporalEval | None = None

@@ -218,7 +218,7 @@ def format_table(result: dict) -> str:
         "(mean / median; frames won) |",
         "|---|---|---|---|---|---|",
     ]
-    for condition, block in result["conditions"].items():
+    for condition, block in result.get("conditions", {}).items():
         m = block["mean"]
         metric = "mu-law PSNR / SSIM" if condition == "hdr" else "sRGB PSNR / SSIM"
         cells = [f"{m[k]['psnr']:.2f} dB / {m[k]['ssim']:.3f}" if k in m else "-" for k in METHODS]
@@ -230,6 +230,10 @@ def format_table(result: dict) -> str:
         )
         lines.append(f"| {condition} | {metric} | " + " | ".join(cells) + f" | {gain} |")
     seen = "".join(f"WARNING: {m}\n\n" for m in result.get("trained_on_evaluated_frames", []))
+    if "temporal" in result:
+        from perception3d.isp.temporal_eval import format_temporal_table
+
+        lines = [*lines, "", format_temporal_table(result["temporal"])]
     return seen + "\n".join(lines)
 
 
@@ -248,6 +252,8 @@ def evaluate_config(cfg, out_dir: Path, log=print) -> dict:
     from perception3d.runtime import torch_threads
 
     with torch_threads(cfg.threads):
+        if not cfg.conditions:  # the temporal section alone
+            return _with_temporal(cfg, {}, out_dir, log)
         d = cfg.data
         scenes = build_pool(d.root, d.val_split, d.max_val_frames, d.procedural, d.scene_seed)
         if not scenes:
@@ -256,5 +262,25 @@ def evaluate_config(cfg, out_dir: Path, log=print) -> dict:
         synth_ids = [s.name.split("/", 1)[1] for s in scenes if s.name.startswith("synth/")]
         used = [STAGE_OF[c] for c in cfg.conditions if c in STAGE_OF]
         seen = held_out_check([getattr(cfg.weights, k) for k in used], d.root, synth_ids)
-        return evaluate(scenes, models, out_dir, cfg.seed, cfg.conditions, cfg.denoise, log=log,
-                        precision=cfg.precision, trained_on=seen)  # fmt: skip
+        result = evaluate(scenes, models, out_dir, cfg.seed, cfg.conditions, cfg.denoise,
+                          log=log, precision=cfg.precision, trained_on=seen)  # fmt: skip
+        return _with_temporal(cfg, result, out_dir, log)
+
+
+def _with_temporal(cfg, result: dict, out_dir: Path, log) -> dict:
+    """``result`` with the ``temporal`` section when configured
+    (:mod:`perception3d.isp.temporal_eval`), rewritten to ``out_dir/metrics.json``."""
+    if cfg.temporal is None:
+        return result
+    from perception3d.isp.temporal import load_temporal_stage
+    from perception3d.isp.temporal_eval import evaluate_temporal
+    from perception3d.isp.weights import load_isp_stage
+
+    t = cfg.temporal
+    models = {"raw": load_isp_stage(cfg.weights.raw, "raw"),
+              "temporal": load_temporal_stage(t.weights),
+              "temporal_single": load_temporal_stage(t.single_weights)
+              if t.single_weights is not None else None}  # fmt: skip
+    result["temporal"] = evaluate_temporal(t, models, log)
+    atomic_write_text(Path(out_dir) / "metrics.json", json.dumps(result, indent=2))
+    return result

@@ -56,6 +56,22 @@ class Detections:
     labels: torch.Tensor
 
 
+@torch.no_grad()
+def detections_per_frame(
+    head_out: HeadOutput,
+    anchors: torch.Tensor,
+    box_coder: ResidualBoxCoder,
+    post_cfg: PostprocessConfig,
+) -> list[Detections]:
+    """:func:`select_detections` on each frame of a batch's head output (tensors (B, A, ...),
+    ``anchors`` (A, 7)), each frame's detections moved to the CPU."""
+    out = []
+    for cls_logits, deltas, dir_logits in zip(*head_out):
+        det = select_detections(cls_logits, deltas, dir_logits, anchors, box_coder, post_cfg)
+        out.append(Detections(det.boxes_lidar.cpu(), det.scores.cpu(), det.labels.cpu()))
+    return out
+
+
 class VoxelDetector(nn.Module):
     """Single-stage anchor detector on a BEV feature map.
 
@@ -101,13 +117,7 @@ class VoxelDetector(nn.Module):
     def postprocess(self, head_out: HeadOutput) -> list[Detections]:
         """Decode boxes, resolve headings with the direction bins, threshold and rotated NMS
         in the order ``post_cfg.nms`` names (:func:`select_detections`)."""
-        out = []
-        for cls_logits, deltas, dir_logits in zip(*head_out):
-            det = select_detections(
-                cls_logits, deltas, dir_logits, self.anchors, self.box_coder, self.post_cfg
-            )
-            out.append(Detections(det.boxes_lidar.cpu(), det.scores.cpu(), det.labels.cpu()))
-        return out
+        return detections_per_frame(head_out, self.anchors, self.box_coder, self.post_cfg)
 
 
 def _assemble(cfg: ModelConfig, encoder: nn.Module) -> VoxelDetector:

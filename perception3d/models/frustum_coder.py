@@ -158,13 +158,30 @@ def compute_frustum_loss(
 
 
 @torch.no_grad()
-def decode_boxes(out: dict[str, torch.Tensor], templates_lhw: torch.Tensor) -> torch.Tensor:
-    """Network output -> (B, 7) frustum-frame boxes: the arg-max heading bin and size template
-    with their residuals."""
+def decode_boxes(
+    out: dict[str, torch.Tensor],
+    templates_lhw: torch.Tensor,
+    size_class: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Network output -> (B, 7) frustum-frame boxes: the arg-max heading bin with its residual
+    and a size template with its residual.
+
+    Args:
+        out: the network's output for B frustums.
+        templates_lhw: (K, 3) size templates, ``(l, h, w)`` order.
+        size_class: (B,) int64 template of each box: the class of its 2D box, as the size
+            residuals are trained at the true class's template (:func:`compute_frustum_loss`).
+            None: the arg-max of ``size_scores``.
+    """
     nh = out["heading_scores"].shape[1]
     batch = torch.arange(len(out["center"]), device=out["center"].device)
     h_cls = out["heading_scores"].argmax(dim=1)
-    s_cls = out["size_scores"].argmax(dim=1)
+    if size_class is None:
+        s_cls = out["size_scores"].argmax(dim=1)
+    else:
+        s_cls = torch.as_tensor(size_class, dtype=torch.int64, device=batch.device).reshape(-1)
+        if len(s_cls) != len(batch):
+            raise ValueError(f"size_class needs one class per box ({len(batch)}), got {len(s_cls)}")
     ry = decode_heading(h_cls, out["heading_residual_norm"][batch, h_cls], nh)
     size = decode_size(
         s_cls, out["size_residual_norm"][batch, s_cls], templates_lhw.to(out["center"])

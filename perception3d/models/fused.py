@@ -23,10 +23,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from perception3d.models.detector import Detections, VoxelBatch, VoxelDetector
+from perception3d.models.detector import (
+    Detections,
+    VoxelBatch,
+    VoxelDetector,
+    detections_per_frame,
+)
 from perception3d.models.heads import HeadOutput
 from perception3d.models.pillars import PillarEncoder, PillarFeatureNet
-from perception3d.models.postprocess import select_detections
 
 
 def _bn_scale_shift(bn: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -328,10 +332,4 @@ class FusedPointPillars(nn.Module):
 
     @torch.no_grad()
     def postprocess(self, head_out: HeadOutput) -> list[Detections]:
-        out = []
-        for cls_logits, deltas, dir_logits in zip(*head_out):
-            det = select_detections(
-                cls_logits, deltas, dir_logits, self.anchors, self.box_coder, self.post_cfg
-            )
-            out.append(Detections(det.boxes_lidar.cpu(), det.scores.cpu(), det.labels.cpu()))
-        return out
+        return detections_per_frame(head_out, self.anchors, self.box_coder, self.post_cfg)

@@ -9,7 +9,6 @@ shared between frames, so the worker count and order cannot change a byte.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +25,7 @@ from perception3d.sim.labels import FrameLabels, make_labels
 from perception3d.sim.lidar import LidarBeams, LidarSweep, lidar_beams, simulate_lidar
 from perception3d.sim.raycast import build_geometry
 from perception3d.sim.scene import sample_scene
+from perception3d.sim.stage_clock import StageClock
 from perception3d.sim.tonemap import radiance_to_srgb8
 from perception3d.sim.world import Scene
 
@@ -106,31 +106,24 @@ class SynthFrame:
 
 def generate_frame(cfg: SynthConfig, index: int) -> SynthFrame:
     """Generate frame ``index`` of the dataset described by ``cfg`` (seed ``cfg.seed``)."""
-    clock, cpu_clock, seconds = time.perf_counter(), time.process_time(), {}
-
-    def lap(name: str) -> None:  # wall and CPU seconds of each stage
-        nonlocal clock, cpu_clock
-        now, cpu_now = time.perf_counter(), time.process_time()
-        seconds[name], seconds[f"cpu_{name}"] = now - clock, cpu_now - cpu_clock
-        clock, cpu_clock = now, cpu_now
-
+    clock = StageClock()
     calib = camera_calibration(cfg.camera)
     scene = sample_scene(cfg, frame_rng(cfg.seed, index, _SCENE), calib)
-    lap("scene")
+    clock.lap("scene")
     geom = build_geometry(scene)
-    lap("geometry")
+    clock.lap("geometry")
     beams = lidar_beams(cfg.lidar)
     sweep = simulate_lidar(geom, cfg.lidar, beams, frame_rng(cfg.seed, index, _LIDAR))
-    lap("lidar")
+    clock.lap("lidar")
     rig = camera_rig(calib, cfg.camera.image_shape_hw)
     camera = render_camera(geom, scene, rig, cfg.camera)
-    lap("camera")
+    clock.lap("camera")
     labels = make_labels(scene, camera.instance, calib, rig.rays, cfg.labels)
-    lap("labels")
+    clock.lap("labels")
     image, exposure = radiance_to_srgb8(
         camera.radiance, cfg.camera.exposure_key, cfg.camera.max_exposure
     )
-    lap("tonemap")
+    clock.lap("tonemap")
     return SynthFrame(
-        frame_id(index), scene, calib, beams, sweep, camera, labels, image, exposure, seconds
+        frame_id(index), scene, calib, beams, sweep, camera, labels, image, exposure, clock.seconds
     )

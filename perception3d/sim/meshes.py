@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from perception3d.geometry.boxes import UNIT_CORNERS
+
 __all__ = [
     "Mesh",
     "box",
@@ -170,21 +172,8 @@ def box(
         >>> box((2, 1, 1), (0, 0, 0.5)).bounds.tolist()
         [[-1.0, -0.5, 0.0], [1.0, 0.5, 1.0]]
     """
-    half = np.asarray(size, np.float64) / 2
-    unit = np.array(
-        [
-            [1, 1, -1],
-            [-1, 1, -1],
-            [-1, -1, -1],
-            [1, -1, -1],
-            [1, 1, 1],
-            [-1, 1, 1],
-            [-1, -1, 1],
-            [1, -1, 1],
-        ],
-        np.float64,
-    )
-    return hexahedron(unit * half + np.asarray(center, np.float64), face_parts or part)
+    corners = UNIT_CORNERS * np.asarray(size, np.float64) + np.asarray(center, np.float64)
+    return hexahedron(corners, face_parts or part)
 
 
 def _frame(axis: str) -> np.ndarray:

@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +61,9 @@ from perception3d.sim.out_dir import (
     frame_done,
     remove_temporaries,
 )
+from perception3d.sim.stage_clock import mean_stage_seconds
 from perception3d.sim.subset import SUBSET_NAME, read_subset, write_subset
+from perception3d.sim.workers import run_in_workers
 
 __all__ = [
     "FRAME_FILES",
@@ -192,10 +192,6 @@ def _chunks(todo: list[int], workers: int) -> list[list[int]]:
     return [todo[k : k + size] for k in range(0, len(todo), size)]
 
 
-def _init_worker() -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
 def generate_dataset(
     out: str | Path,
     cfg: SynthConfig,
@@ -249,25 +245,13 @@ def generate_dataset(
     remove_temporaries(root, shard)
     _write_dataset_files(root, cfg, listed)
     todo = [i for i in mine if not (resume and frame_done(root, frame_id(i)))]
-    results: list[dict] = []
     bar = tqdm(total=len(todo), desc="synth", unit="frame", disable=not progress)
     if workers == 1 or len(todo) <= 1:
         results = _run_frames(cfg, str(root), todo, on_done=bar.update)
-    else:
-        # Forkserver: workers fork from a clean server that imported the generator once (plain
-        # fork could inherit Open3D thread pools mid-use; spawn re-imports torch per worker)
-        # and built its mesh templates once (sim/warmup.py), which every worker shares.
-        ctx = get_context("forkserver")
-        ctx.set_forkserver_preload(["perception3d.sim.writer", "open3d", "perception3d.sim.warmup"])
-        chunks = _chunks(todo, workers)
-        with ProcessPoolExecutor(
-            min(workers, len(chunks)), mp_context=ctx, initializer=_init_worker
-        ) as pool:
-            futures = [pool.submit(_run_frames, cfg, str(root), chunk) for chunk in chunks]
-            for fut in as_completed(futures):
-                done = fut.result()
-                results += done
-                bar.update(len(done))
+    else:  # the fork server also builds the mesh templates once (sim/warmup.py)
+        preload = ["perception3d.sim.writer", "open3d", "perception3d.sim.warmup"]
+        tasks = [(cfg, str(root), chunk) for chunk in _chunks(todo, workers)]
+        results = run_in_workers(_run_frames, tasks, workers, preload, bar.update)
     bar.close()
     return _summary(results, len(mine) - len(todo))
 
@@ -317,12 +301,11 @@ def _write_dataset_files(root: Path, cfg: SynthConfig, listed: list[int] | None)
 
 def _summary(results: Iterable[dict], skipped: int) -> dict:
     results = sorted(results, key=lambda r: r["index"])
-    stages = sorted({k for r in results for k in r["seconds"]})
     n = max(len(results), 1)
     return {
         "frames_written": len(results),
         "frames_skipped": skipped,
-        "mean_seconds": {k: sum(r["seconds"].get(k, 0.0) for r in results) / n for k in stages},
+        "mean_seconds": mean_stage_seconds(results),
         "mean_points": sum(r["points"] for r in results) / n,
         "labels": sum(r["labels"] for r in results),
     }

@@ -22,6 +22,7 @@ from perception3d.cli import main
 from perception3d.engine.config import load_experiment
 from perception3d.engine.tasks.detector import build_datasets
 from perception3d.engine.train import train
+from tests.models.conftest import TINY_NETWORK
 
 CONFIG = Path(__file__).parents[2] / "configs" / "kitti" / "pointpillars.yaml"
 TINY = (
@@ -29,12 +30,7 @@ TINY = (
     # 16/32-channel backbone, no augmentation (no database here; the frames are to be learnt)
     "model.voxel.point_range_m=[0.0, -25.6, -3.0, 51.2, 25.6, 1.0]",
     "model.voxel.voxel_size_m=[0.32, 0.32, 4.0]",
-    "model.pillar_encoder.channels=[16]",
-    "model.backbone.layers=[1, 1]",
-    "model.backbone.strides=[2, 2]",
-    "model.backbone.channels=[16, 32]",
-    "model.backbone.upsample_strides=[1, 2]",
-    "model.backbone.upsample_channels=[32, 32]",
+    *TINY_NETWORK,
     "augmentation.physical=null",
     "augmentation.global_transform.flip_x_prob=0.0",
     "augmentation.global_transform.rotation_rad=[0.0, 0.0]",

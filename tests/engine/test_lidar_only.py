@@ -17,17 +17,13 @@ from perception3d.engine.train import train
 from perception3d.errors import DataFormatError, MissingFrameError
 from perception3d.lidar.dataset import LidarDetectionDataset
 from tests.lidar_only_scenes import write_lidar_only
+from tests.models.conftest import TINY_NETWORK
 
 CONFIG = Path(__file__).parents[2] / "configs" / "lidar_only" / "pointpillars_custom.yaml"
 TINY = (
     "model.voxel.point_range_m=[-12.8, -12.8, -3.0, 12.8, 12.8, 1.0]",
     "model.voxel.voxel_size_m=[0.2, 0.2, 4.0]",
-    "model.pillar_encoder.channels=[16]",
-    "model.backbone.layers=[1, 1]",
-    "model.backbone.strides=[2, 2]",
-    "model.backbone.channels=[16, 32]",
-    "model.backbone.upsample_strides=[1, 2]",
-    "model.backbone.upsample_channels=[32, 32]",
+    *TINY_NETWORK,
     "train.num_workers=0",
     "train.num_threads=1",
 )

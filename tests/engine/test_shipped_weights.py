@@ -6,12 +6,12 @@ Each signature is (sum, sum of |x|, x[0], x[n // 3], x[n // 2], x[-1]) of the fl
 in float64, at one torch thread. The REFERENCE numbers were printed by this module's
 ``signatures`` with main's loaders of commit 8ef9f49 (``load_detector``, ``load_segnet``,
 ``load_detector2d``, ``load_frustum_model``, ``perception3d.isp.train.load_weights``) on the
-files before conversion; files added later (``frustum_detector2d_dr``, the ``sr_*``
-super-resolution networks) by ``signatures`` on the file as released.
-``pointpillars_lite_synth``: replaced after the conversion by weights retrained on the
-generator with the fitted LiDAR sensor model and the new scene content (issue 15; weights
-README), then fine-tuned with object paste (docs/sim2real.md row 12), its numbers re-recorded
-from each new file. ``isp_hdr``: its highlight
+files before conversion; files added later (``frustum_detector2d_dr``,
+``frustum_detector2d_zoom``, the ``sr_*`` super-resolution networks) by ``signatures`` on the
+file as released. ``pointpillars_lite_synth``: replaced after the conversion by weights
+retrained on the generator with the fitted LiDAR sensor model and the new scene content (issue
+15; weights README), then fine-tuned with object paste (docs/sim2real.md row 12), its numbers
+re-recorded from each new file. ``isp_hdr``: its highlight
 network was fine-tuned after the conversion (issue 18,
 ``configs/isp/finetune_hdr_highlights.yaml``) and its numbers re-recorded from the new file;
 its response estimator is the converted file's, which
@@ -169,6 +169,32 @@ REFERENCE = {
             0.6449010372161865,
             0.47937726974487305,
             0.21560724079608917,
+        ],
+    },
+    "frustum_detector2d_zoom": {
+        "heatmap": [
+            -97012.74586248398,
+            97012.74586248398,
+            -4.3968682289123535,
+            -3.9633045196533203,
+            -3.4229366779327393,
+            -3.926360845565796,
+        ],
+        "size": [
+            21551.865981183946,
+            21592.986727826297,
+            0.4849778413772583,
+            0.39063525199890137,
+            1.034346580505371,
+            0.4329887926578522,
+        ],
+        "offset": [
+            7463.842105388641,
+            7463.842105388641,
+            0.4291893243789673,
+            0.5550558567047119,
+            0.49736565351486206,
+            0.22209051251411438,
         ],
     },
     "frustum_pointnet_synth": {

@@ -30,6 +30,20 @@ pytest.importorskip("open3d")
 ROOT = Path(__file__).parents[2]
 
 
+def random_weight_networks(tmp_path: Path) -> tuple[Path, dict[str, Path]]:
+    """Seeded random-weight segmentation net and LiDAR / PointPainting detectors, saved in
+    ``tmp_path``: (segnet weights, {config name: checkpoint})."""
+    torch.manual_seed(0)
+    seg = save_segnet(SegNet(width=4), tmp_path / "seg.pt")
+    ckpts = {}
+    for name in ("pointpillars_lite", "pointpainting_lite"):
+        exp: ExperimentConfig = load_experiment(f"configs/models/{name}.yaml")
+        ckpts[name] = save_checkpoint(
+            tmp_path / f"{name}.pt", build_detector(exp.model), None, 0, exp
+        )
+    return seg, ckpts
+
+
 def _tiny_frustum_checkpoints(tmp_path: Path) -> tuple[Path, Path]:
     """Random-weight Frustum PointNet checkpoints: a small 2D detector whose heatmap depends
     on the image (random output layer) and whose boxes are 12 x 12 output cells, about a
@@ -112,14 +126,7 @@ def test_runner_on_a_tiny_configuration(tmp_path, monkeypatch):
     root = tmp_path / "synth"
     generate_dataset(root, load_synth_config(None, [*TINY, "frames=2", "seed=5"]), progress=False)
     (root / "ImageSets" / "all.txt").write_text("000000\n000001\n")
-    torch.manual_seed(0)
-    seg = save_segnet(SegNet(width=4), tmp_path / "seg.pt")
-    ckpts = {}
-    for name in ("pointpillars_lite", "pointpainting_lite"):
-        exp: ExperimentConfig = load_experiment(f"configs/models/{name}.yaml")
-        ckpts[name] = save_checkpoint(
-            tmp_path / f"{name}.pt", build_detector(exp.model), None, 0, exp
-        )
+    seg, ckpts = random_weight_networks(tmp_path)
     conditions = (
         Condition("clean", "clean"),
         Condition("dark", "lowlight", 0.01),

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from perception3d.experiments.isp_effect_capture import MAX_ISO, Condition, capture_condition
+from perception3d.experiments.isp_effect_capture import Condition, capture_condition
+from perception3d.isp.lowlight import MAX_ISO
 
 
 def _scene():

@@ -14,8 +14,6 @@ import pytest
 import torch
 
 from perception3d.config import DataSection
-from perception3d.engine.checkpoint import save_checkpoint
-from perception3d.engine.config import ExperimentConfig, load_experiment
 from perception3d.experiments.isp_effect import IspEffectConfig, run_isp_effect
 from perception3d.experiments.isp_effect_capture import (
     Condition,
@@ -23,8 +21,7 @@ from perception3d.experiments.isp_effect_capture import (
     is_real_root,
     load_scene,
 )
-from perception3d.models.detector import build_detector
-from perception3d.models.segnet import SegNet, save_segnet
+from tests.experiments.test_isp_effect import random_weight_networks
 
 pytest.importorskip("open3d")
 
@@ -59,14 +56,7 @@ def test_real_scenes_in_the_capture_cache(kitti_root, tmp_path):
 @pytest.mark.slow
 def test_runner_on_a_real_frame(kitti_root, tmp_path):
     root = _real_root(kitti_root, tmp_path)
-    torch.manual_seed(0)
-    seg = save_segnet(SegNet(width=4), tmp_path / "seg.pt")
-    ckpts = {}
-    for name in ("pointpillars_lite", "pointpainting_lite"):
-        exp: ExperimentConfig = load_experiment(f"configs/models/{name}.yaml")
-        ckpts[name] = save_checkpoint(
-            tmp_path / f"{name}.pt", build_detector(exp.model), None, 0, exp
-        )
+    seg, ckpts = random_weight_networks(tmp_path)
     conditions = (Condition("clean", "clean"), Condition("fog", "haze", 50.0))
     cfg = IspEffectConfig(
         data=DataSection(root),

@@ -4,6 +4,7 @@ through a framework config's FOV crop and voxelization."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -110,6 +111,11 @@ def frame_inputs(cfg: ExperimentConfig):
         torch.from_numpy(v.points), torch.from_numpy(v.num_points), torch.from_numpy(coords), 1
     )
     return mask, points, v, batch
+
+
+def array_sha256(a) -> str:
+    """SHA-256 of an array's bytes (C order): how the fixtures record bit-exact arrays."""
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
 def max_abs(a, b) -> float:

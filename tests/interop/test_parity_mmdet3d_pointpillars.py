@@ -6,8 +6,6 @@ forward is checked on the full fixture in test_parity_full.py when that is prese
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pytest
 import torch
@@ -15,6 +13,7 @@ import torch
 from perception3d.interop.keymap import key_map
 from perception3d.models.detector import build_detector
 from tests.interop.conftest import (
+    array_sha256,
     compact,
     compact_state,
     config,
@@ -24,10 +23,6 @@ from tests.interop.conftest import (
 )
 
 NAME = "mmdet3d_pointpillars"
-
-
-def _sha(a) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +41,10 @@ def test_frustum_reduction_strict_range_and_voxels_bit_exact(run):
     _, exp, _, _, out = run
     sha = exp["sha256"]
     assert int(out["mask"].sum()) == 20069
-    assert _sha(out["mask"].astype(np.uint8)) == sha["in/fov_mask"]
+    assert array_sha256(out["mask"].astype(np.uint8)) == sha["in/fov_mask"]
     assert len(out["voxels"].num_points) == 6840
-    assert _sha(out["voxels"].points) == sha["in/voxels"]
-    assert _sha(out["voxels"].num_points) == sha["in/voxel_num_points"]
+    assert array_sha256(out["voxels"].points) == sha["in/voxels"]
+    assert array_sha256(out["voxels"].num_points) == sha["in/voxel_num_points"]
 
 
 def test_legacy_pillar_features(run):

@@ -5,8 +5,6 @@ of the fixture (about 10x the float32-vs-float64 noise of OpenPCDet itself)."""
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pytest
 import torch
@@ -17,6 +15,7 @@ from perception3d.models.decode import decode_anchors
 from perception3d.models.pillars import scatter_to_bev
 from perception3d.models.postprocess import select_detections
 from tests.interop.conftest import (
+    array_sha256,
     channel_sum_error,
     compact,
     compact_state,
@@ -30,10 +29,6 @@ NAME = "openpcdet_pointpillar"
 BEV_STAGES = ["spatial_features", "spatial_features_2d"] + [
     f"backbone_2d_{p}{i}" for p in ("block", "deblock") for i in range(3)
 ]
-
-
-def _sha(a) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
 def staged_forward(model, batch, post_cfg) -> dict:
@@ -70,12 +65,12 @@ def run():
 def test_fov_crop_range_mask_and_voxels_are_bit_exact(run):
     _, exp, _, _, out = run
     sha = exp["sha256"]
-    assert _sha(out["mask"].astype(np.uint8)) == sha["in/fov_mask"]
+    assert array_sha256(out["mask"].astype(np.uint8)) == sha["in/fov_mask"]
     assert len(out["voxels"].num_points) == 6836
-    assert _sha(out["voxels"].points) == sha["in/voxels"]
-    assert _sha(out["voxels"].num_points) == sha["in/voxel_num_points"]
+    assert array_sha256(out["voxels"].points) == sha["in/voxels"]
+    assert array_sha256(out["voxels"].num_points) == sha["in/voxel_num_points"]
     coords = np.concatenate([np.zeros((6836, 1), np.int32), out["voxels"].coords_zyx], 1)
-    assert _sha(coords) == sha["in/voxel_coords"]
+    assert array_sha256(coords) == sha["in/voxel_coords"]
 
 
 def test_anchors_are_openpcdets_bit_for_bit(run):

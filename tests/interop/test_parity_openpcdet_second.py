@@ -6,8 +6,6 @@ full fixture in test_parity_full.py when that is present."""
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pytest
 import torch
@@ -21,6 +19,7 @@ from perception3d.models.detector import build_detector
 from perception3d.models.second import sparse_to_bev
 from tests.interop.conftest import (
     ROOT,
+    array_sha256,
     channel_sum_error,
     compact,
     compact_state,
@@ -32,10 +31,6 @@ from tests.interop.conftest import (
 
 NAME = "openpcdet_second"
 STAGES = ["x_conv1", "x_conv2", "x_conv3", "x_conv4", "encoded_spconv_tensor"]
-
-
-def _sha(a) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +51,8 @@ def run():
 
 def test_fov_and_voxels_bit_exact(run):
     _, exp, _, _, out = run
-    assert _sha(out["mask"].astype(np.uint8)) == exp["sha256"]["in/fov_mask"]
-    assert _sha(out["voxels"].points) == exp["sha256"]["in/voxels"]
+    assert array_sha256(out["mask"].astype(np.uint8)) == exp["sha256"]["in/fov_mask"]
+    assert array_sha256(out["voxels"].points) == exp["sha256"]["in/voxels"]
     assert len(out["voxels"].num_points) == 15878
 
 
@@ -77,7 +72,7 @@ def test_sparse_stages_active_sites_and_channel_sums(run, stage):
         assert list(x.spatial_shape) == shapes[name]
     sites = x.indices.numpy().astype(np.int32)
     sites = sites[np.lexsort(sites.T[::-1])]  # sorted by (b, z, y, x), as stored
-    assert _sha(sites) == run[1]["sha256"][f"out/{name}_indices"]
+    assert array_sha256(sites) == run[1]["sha256"][f"out/{name}_indices"]
     err = channel_sum_error(x.features, z[f"{name}_channel_sum"], z[f"{name}_channel_abssum"], 0)
     assert err <= 1e-5, f"{name}: {err:.2g}"
 

@@ -37,6 +37,7 @@ def test_training_configs_load():
 
     from perception3d.engine.config import load_task_config
     from perception3d.isp.sr import build_sr_model
+    from perception3d.isp.temporal import build_temporal_model
     from perception3d.isp.weights import build_isp_model
 
     paths = sorted(Path("configs/isp").glob("train_*.yaml")) + sorted(
@@ -48,7 +49,8 @@ def test_training_configs_load():
         if cfg.task == "sr":  # the super-resolution networks (docs/sr.md)
             assert build_sr_model(cfg.model) is not None
             continue
-        assert build_isp_model(dataclasses.replace(cfg.model, width=4)) is not None
+        build = build_temporal_model if cfg.task == "temporal_isp" else build_isp_model
+        assert build(dataclasses.replace(cfg.model, width=4)) is not None
 
 
 def test_missing_weights_is_a_clear_error(tmp_path):

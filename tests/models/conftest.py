@@ -11,15 +11,19 @@ from perception3d.engine.config import ExperimentConfig, load_experiment
 
 CONFIGS = Path(__file__).parents[2] / "configs" / "models"
 
-TINY_OVERRIDES = (
-    "model.voxel.point_range_m=[0.0, -12.8, -3.0, 25.6, 12.8, 1.0]",
-    "model.voxel.voxel_size_m=[0.2, 0.2, 4.0]",
+# A 16-channel pillar encoder and a two-block 16/32-channel backbone (PointPillars configs).
+TINY_NETWORK = (
     "model.pillar_encoder.channels=[16]",
     "model.backbone.layers=[1, 1]",
     "model.backbone.strides=[2, 2]",
     "model.backbone.channels=[16, 32]",
     "model.backbone.upsample_strides=[1, 2]",
     "model.backbone.upsample_channels=[32, 32]",
+)
+TINY_OVERRIDES = (
+    "model.voxel.point_range_m=[0.0, -12.8, -3.0, 25.6, 12.8, 1.0]",
+    "model.voxel.voxel_size_m=[0.2, 0.2, 4.0]",
+    *TINY_NETWORK,
     "train.num_workers=0",
     "train.num_threads=1",  # results independent of the machine's core count
 )

@@ -187,3 +187,33 @@ def test_cached_samples_crop_features_and_boxes_together():
     np.testing.assert_allclose(b, [[8.0, 10, 38, 40]])
     b, _, ign, _ = crop_boxes_2d(boxes, np.array([0]), none, np.zeros(0, int), 64, 64)
     assert len(b) == 0 and len(ign) == 1  # cut to less than half its width: ignored
+
+
+def test_zoomed_cache_encodes_windows_and_needs_the_cache():
+    """With scale_range, each cached variant is a cache_crop_width window of a rescaled image;
+    the config refuses scale_range without the cache."""
+    from perception3d.config import from_dict
+    from perception3d.data.image_augment import ImageAugmentConfig
+    from perception3d.engine.frustum_config import Detector2DExperiment
+    from perception3d.engine.tasks.detector2d import cache_zoomed_features
+
+    base = {"model": {"backbone": "mobilenet_v2", "freeze_backbone": True, "input_hw": [64, 128]},
+            "data": {"root": None, "cache_variants": 2, "crop_width": 32,
+                     "scale_range": [0.8, 2.0], "cache_crop_width": 64}}  # fmt: skip
+    cfg = from_dict(Detector2DExperiment, base)
+    assert cfg.data.zooms
+    with pytest.raises(ValueError, match="cache_crop_width"):
+        from_dict(Detector2DExperiment, {**base, "data": {**base["data"], "cache_variants": 0}})
+
+    class Frame:
+        image = np.random.default_rng(0).random((3, 90, 300), dtype=np.float32)
+        objects = ()
+
+    with torch_threads(1):
+        torch.manual_seed(0)
+        model = CenterNet2D(("Car",), backbone="mobilenet_v2", freeze_backbone=True,
+                            input_hw=(64, 128), head_channels=8)  # fmt: skip
+        feats, tgts = cache_zoomed_features(model, [Frame(), Frame()], ("Car",), cfg.data,
+                                            ImageAugmentConfig(), 0, (64, 128), False)  # fmt: skip
+    assert len(feats) == len(tgts) == 4
+    assert [tuple(f.shape) for f in feats[0]] == [(24, 16, 16), (32, 8, 8), (96, 4, 4)]

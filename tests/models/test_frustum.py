@@ -135,3 +135,23 @@ def test_predict_frustum_rows_parse_back(real_objects, kitti_root, tmp_path):
     np.testing.assert_allclose([b.location for b in back], [r.location for r in rows], atol=0.006)
     with pytest.raises(ValueError, match="boxes_2d"):
         predict_frustum(None, model, None, frame.points, frame.calib)
+
+
+def test_predict_frustum_sizes_boxes_with_the_2d_class_template(kitti_root):
+    """A Pedestrian 2D box gets the Pedestrian size template even when the size scores favour
+    another class (the residuals are trained at the 2D box's class)."""
+    frame = KittiObjectDataset(kitti_root, ids=["000008"]).frame(8)
+    cars = [o for o in frame.objects if o.type == "Car"][:2]
+    model = _model(num_points=64, num_object_points=32).eval()
+    nh, k = model.num_heading_bins, model.num_classes
+    with torch.no_grad():  # size scores: Cyclist wins by far; size residuals: zero
+        model.box.out.bias[3 + 2 * nh + 2] = 1e3
+        model.box.out.weight[3 + 2 * nh + k :] = 0.0
+        model.box.out.bias[3 + 2 * nh + k :] = 0.0
+    boxes = np.array([c.bbox for c in cars])
+    rows = predict_frustum(None, model, None, frame.points, frame.calib, boxes,
+                           np.array([1, 0]))  # fmt: skip
+    assert [r.type for r in rows] == ["Pedestrian", "Car"]
+    (pl, pw, ph), (cl, cw, ch) = model.templates_lhw[[1, 0]][:, [0, 2, 1]].tolist()
+    np.testing.assert_allclose(rows[0].dimensions, (ph, pw, pl), rtol=1e-6)  # (h, w, l)
+    np.testing.assert_allclose(rows[1].dimensions, (ch, cw, cl), rtol=1e-6)

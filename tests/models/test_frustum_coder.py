@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from perception3d.geometry.boxes import corners_cam
@@ -123,3 +124,17 @@ def test_flipped_true_box_has_the_same_corners_up_to_order(rng):
     flipped[:, 6] += math.pi
     a, b = box_corners(boxes), box_corners(flipped)
     np.testing.assert_allclose(b.numpy(), a[:, [2, 3, 0, 1, 6, 7, 4, 5]].numpy(), atol=1e-12)
+
+
+def test_decode_boxes_with_a_given_size_class(rng):
+    boxes = torch.tensor(_boxes(rng, 4))
+    cls = torch.tensor([0, 1, 2, 1])
+    out = _perfect_output(boxes, cls)
+    out["size_scores"] = torch.zeros_like(out["size_scores"])
+    out["size_scores"][:, 2] = 10.0  # the arg-max says Cyclist for every box
+    given = decode_boxes(out, TEMPLATES_LHW, cls)
+    np.testing.assert_allclose(given[:, :6].numpy(), boxes[:, :6].numpy(), atol=1e-9)
+    argmax = decode_boxes(out, TEMPLATES_LHW)
+    assert not np.allclose(argmax[:2, 3:6].numpy(), boxes[:2, 3:6].numpy())
+    with pytest.raises(ValueError, match="one class per box"):
+        decode_boxes(out, TEMPLATES_LHW, cls[:2])

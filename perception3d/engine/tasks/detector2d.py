@@ -26,6 +26,7 @@ from tqdm import tqdm
 from perception3d.config import require_root
 from perception3d.data.image_augment import ImageAugmentConfig, augment_image
 from perception3d.data.kitti import KittiObject, KittiObjectDataset
+from perception3d.data.zoom_crop import zoom_crop
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.frustum_config import Detector2DExperiment
 from perception3d.engine.frustum_infer import build_detector2d, evaluate_results, infer_2d
@@ -164,12 +165,48 @@ def cache_features(model: CenterNet2D, images_u8: np.ndarray, targets: list, var
     return feats, tgts
 
 
+@torch.no_grad()
+def cache_zoomed_features(model: CenterNet2D, dataset: KittiObjectDataset, classes, data,
+                          cfg: ImageAugmentConfig, seed: int, input_hw: tuple[int, int],
+                          progress: bool = True):  # fmt: skip
+    """Encode ``data.cache_variants`` rescaled windows of every image (``data.scale_range``,
+    ``data.cache_crop_width``; :func:`perception3d.data.zoom_crop.zoom_crop`), each then
+    flipped, brightness/gamma-jittered and camera-randomized, drawn from
+    ``default_rng([seed, 1_000_000 + v, i])``.
+
+    Returns the same ``(features, targets)`` lists as :func:`cache_features` (variant-major),
+    the targets in pixels of the windows.
+    """
+    n, variants = len(dataset), data.cache_variants
+    feats: list = [None] * (n * variants)
+    tgts: list = [None] * (n * variants)
+    lo, hi = np.log(data.scale_range[0]), np.log(data.scale_range[1])
+    window_hw = (input_hw[0], data.cache_crop_width)
+    model.eval()
+    for i, frame in enumerate(tqdm(dataset, desc="encode zoomed windows", disable=not progress)):
+        image = frame.image
+        targets = boxes_2d_targets(frame.objects, classes)
+        for v in range(variants):
+            rng = np.random.default_rng([seed, 1_000_000 + v, i])
+            scale = float(np.exp(rng.uniform(lo, hi)))
+            win, *t = zoom_crop(image, *targets, input_hw, scale, window_hw, rng,
+                                data.object_crop_probability)  # fmt: skip
+            win_u8 = (win * 255 + 0.5).clip(0, 255).astype(np.uint8)
+            img, b, lab, ign, ign_lab = augment_2d(win_u8, *t, 0, rng)
+            img = augment_image(img, cfg, rng)
+            f = model.encode(torch.from_numpy(img)[None])
+            feats[v * n + i] = tuple(x[0].to(torch.float16) for x in f)
+            tgts[v * n + i] = (b, lab, ign, ign_lab)
+    return feats, tgts
+
+
 class Detector2DTask(Task):
     """2D detector training (see the module docstring)."""
 
     def __init__(self, cfg: Detector2DExperiment) -> None:
         self.config = cfg
         self.images = np.zeros((0, 3, 1, 1), np.uint8)
+        self.num_frames = 0
         self.targets: list = []
         self.features: list = []  # with data.cache_variants: per (variant, image) features
         self.cached_targets: list = []
@@ -188,6 +225,14 @@ class Detector2DTask(Task):
         ds = KittiObjectDataset(root, data.train_split, max_frames=data.max_train_frames)
         if len(ds) == 0:
             raise ValueError(f"{data.root}: training split {data.train_split!r} is empty")
+        self.num_frames = len(ds)
+        if data.zooms:  # rescaled windows of the full-size images, encoded once
+            self.features, self.cached_targets = cache_zoomed_features(
+                self._model, ds, mc.classes, data, self.config.augment, self.config.train.seed,
+                mc.input_hw, progress,
+            )  # fmt: skip
+            self._model.train()
+            return
         self.images, sizes = load_resized_images(ds, mc.input_hw, progress)
         self.targets = []
         for frame, (h, w) in zip(ds, sizes):
@@ -203,13 +248,13 @@ class Detector2DTask(Task):
             self._model.train()
 
     def steps_per_epoch(self, shard: DistInfo) -> int:
-        return count_index_batches(len(self.images), self.config.train.batch_size, shard)
+        return count_index_batches(self.num_frames, self.config.train.batch_size, shard)
 
     def batches(self, epoch: int, shard: DistInfo):
         tc, data, mc = self.config.train, self.config.data, self.config.model
         crop = data.crop_width if data.crop_width else mc.input_hw[1]
         out_hw = (mc.input_hw[0] // STRIDE, crop // STRIDE)
-        for idx in index_batches(len(self.images), tc.batch_size, tc.seed, epoch, shard):
+        for idx in index_batches(self.num_frames, tc.batch_size, tc.seed, epoch, shard):
             images, targets = [], []
             for i in idx:
                 rng = np.random.default_rng([tc.seed, epoch, int(i)])
@@ -230,8 +275,8 @@ class Detector2DTask(Task):
     def _cached_sample(self, i: int, crop: int, rng: np.random.Generator):
         """Cached features of a random variant of image ``i``, cropped at a 16-px step."""
         v = int(rng.integers(self.config.data.cache_variants))
-        f2, f3, f4 = self.features[v * len(self.images) + i]
-        b, lab, ign, ign_lab = self.cached_targets[v * len(self.images) + i]
+        f2, f3, f4 = self.features[v * self.num_frames + i]
+        b, lab, ign, ign_lab = self.cached_targets[v * self.num_frames + i]
         w = f2.shape[-1] * STRIDE
         if crop < w:
             x0 = int(rng.integers(0, (w - crop) // 16 + 1)) * 16

@@ -7,7 +7,7 @@ frames of ``perception3d synth``. Speeds in m/s, accelerations in m/s^2, times i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from perception3d.sim.config import (
@@ -137,17 +137,10 @@ class DriveConfig:
         return 1.0 / self.frame_rate_hz
 
     def synth(self) -> SynthConfig:
-        """The single-frame generator's config with this drive's world and sensor sections."""
-        return SynthConfig(
-            seed=self.seed,
-            frames=self.frames,
-            scene=self.scene,
-            objects=self.objects,
-            clutter=self.clutter,
-            lidar=self.lidar,
-            camera=self.camera,
-            labels=self.labels,
-        )
+        """The single-frame generator's config with this drive's seed, frame count, world and
+        sensor sections (the fields both configs have); ``val_fraction`` keeps its default."""
+        shared = [f.name for f in fields(SynthConfig) if hasattr(self, f.name)]
+        return SynthConfig(**{name: getattr(self, name) for name in shared})
 
 
 def load_drive_config(path: str | Path | None = None, overrides=()) -> DriveConfig:

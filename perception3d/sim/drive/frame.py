@@ -5,7 +5,6 @@ image, sweep, flow to the next frame. Pure: the result depends only on (config, 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -18,6 +17,7 @@ from perception3d.sim.labels import FrameLabels, make_labels
 from perception3d.sim.lidar import LidarSweep, lidar_beams, simulate_lidar
 from perception3d.sim.raycast import build_geometry
 from perception3d.sim.scene import light_up, object_in_lidar
+from perception3d.sim.stage_clock import StageClock
 from perception3d.sim.tonemap import radiance_to_srgb8
 from perception3d.sim.world import Scene, Transform
 
@@ -123,33 +123,26 @@ def generate_drive_frame(plan: DrivePlan, frame: int) -> DriveFrame:
     cfg = plan.cfg
     if not 0 <= frame < cfg.frames:
         raise ValueError(f"frame must be in [0, {cfg.frames}), got {frame}")
-    clock, cpu_clock, seconds = time.perf_counter(), time.process_time(), {}
-
-    def lap(name: str) -> None:  # wall and CPU seconds of each stage
-        nonlocal clock, cpu_clock
-        now, cpu_now = time.perf_counter(), time.process_time()
-        seconds[name], seconds[f"cpu_{name}"] = now - clock, cpu_now - cpu_clock
-        clock, cpu_clock = now, cpu_now
-
+    clock = StageClock()
     t = plan.frame_time(frame)
     scene, actor_index = drive_scene(plan, t)
     geom = build_geometry(scene)
-    lap("scene")
+    clock.lap("scene")
     beams = lidar_beams(cfg.lidar)
     motion = sweep_motion(plan.world_to_lidar, t, cfg.frame_period_s)
     rng = frame_lidar_rng(cfg.seed, plan.index, frame)
     sweep = simulate_lidar(geom, cfg.lidar, beams, rng, motion)
-    lap("lidar")
+    clock.lap("lidar")
     rig = camera_rig(plan.calib, cfg.camera.image_shape_hw)
     camera = render_camera(geom, scene, rig, cfg.camera)
-    lap("camera")
+    clock.lap("camera")
     labels = make_labels(scene, camera.instance, plan.calib, rig.rays, cfg.labels)
     image, exposure = radiance_to_srgb8(
         camera.radiance, cfg.camera.exposure_key, cfg.camera.max_exposure
     )
-    lap("labels")
+    clock.lap("labels")
     flow = _flow(plan, frame, camera, actor_index) if frame + 1 < cfg.frames else None
-    lap("flow")
+    clock.lap("flow")
     return DriveFrame(
-        frame, t, scene, actor_index, sweep, camera, labels, image, exposure, flow, seconds
+        frame, t, scene, actor_index, sweep, camera, labels, image, exposure, flow, clock.seconds
     )

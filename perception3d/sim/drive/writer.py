@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -49,11 +47,14 @@ from perception3d.sim.drive.frame import DriveFrame, generate_drive_frame
 from perception3d.sim.drive.oxts import oxts_packets
 from perception3d.sim.drive.plan import DrivePlan, plan_drive
 from perception3d.sim.drive.tracks_out import RAW_TYPE, frame_tracklet_poses
+from perception3d.sim.stage_clock import mean_stage_seconds
+from perception3d.sim.workers import run_in_workers
 from perception3d.sim.writer import npy_bytes, png_bytes
 
 __all__ = ["DriveExistsError", "drive_dir", "generate_drives"]
 
 META_NAME = "synth_drive.json"
+_PRELOAD = ["perception3d.sim.drive.writer", "open3d"]  # what the workers' fork server imports
 _CALIB_TIME = "01-Jan-2011 00:00:00"
 _START_OF_DAY = "13:00:00"
 _plans: dict[int, DrivePlan] = {}  # per worker process: the plans of the drives it renders
@@ -233,35 +234,27 @@ def generate_drives(
     write_raw_calibration(root / cfg.date, calib, (w, h), _CALIB_TIME)
     tasks = [(d, list(range(k, min(k + 8, cfg.frames)))) for d in range(cfg.drives)
              for k in range(0, cfg.frames, 8)]  # fmt: skip
-    results: list[dict] = []
     bar = tqdm(
         total=cfg.drives * cfg.frames, desc="synth-drive", unit="frame", disable=not progress
     )
     if workers == 1:
+        results: list[dict] = []
         for d, frames in tasks:
             results += _run_frames(cfg, str(root), d, frames)
             bar.update(len(frames))
     else:
-        ctx = get_context("forkserver")
-        ctx.set_forkserver_preload(["perception3d.sim.drive.writer", "open3d"])
-        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_run_frames, cfg, str(root), d, f) for d, f in tasks]
-            for fut in as_completed(futures):
-                done = fut.result()
-                results += done
-                bar.update(len(done))
+        tasks = [(cfg, str(root), d, frames) for d, frames in tasks]
+        results = run_in_workers(_run_frames, tasks, workers, _PRELOAD, bar.update)
     bar.close()
     tracklets = 0
     for d in range(cfg.drives):
         mine = [r for r in results if r["drive"] == d]
         meta = _write_drive_files(root, _plan(cfg, d), mine)
         tracklets += len(meta["tracklets"])
-    stages = sorted({k for r in results for k in r["seconds"]})
-    n = max(len(results), 1)
     return {
         "drives": cfg.drives,
         "frames_written": len(results),
-        "mean_seconds": {k: sum(r["seconds"][k] for r in results) / n for k in stages},
-        "mean_points": sum(r["points"] for r in results) / n,
+        "mean_seconds": mean_stage_seconds(results),
+        "mean_points": sum(r["points"] for r in results) / max(len(results), 1),
         "tracklets": tracklets,
     }

@@ -1,0 +1,153 @@
+"""The ``temporal`` section of ``perception3d isp eval``: ISPs over whole clips of synthetic
+drives captured in low light (:mod:`perception3d.isp.temporal_data`), scored per frame (sRGB
+PSNR / SSIM against the clean frame) and over time (the warping error between consecutive
+outputs under the ground-truth flow, masked for occlusions:
+:func:`perception3d.isp.flow_warp.warping_error`).
+
+Methods (every one sees the same raws):
+
+- ``malvar``: Malvar demosaic, no denoising (the classical temporal filter's input);
+- ``classical_temporal``: ``malvar`` + motion-compensated recursive averaging
+  (:func:`perception3d.isp.temporal.recursive_average`) in sRGB;
+- ``learned``: the single-frame learned raw stage (``isp_raw.pt``);
+- ``learned_recursive``: ``learned`` + the same recursive averaging;
+- ``temporal``: the recurrent temporal stage (``temporal.weights``), its previous output
+  warped by the same backward flow;
+- ``temporal_single`` (optional weights): the temporal network trained without its
+  recurrent input (the ablation).
+
+Alignment: the backward flow inverted from the drives' ground-truth forward flow, for the
+temporal filter and the network alike (an oracle; no flow is estimated here).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from perception3d.isp import classic
+from perception3d.isp.color import linear_to_srgb
+from perception3d.isp.flow_warp import warping_error
+from perception3d.isp.metrics import psnr, ssim
+from perception3d.isp.temporal import recursive_average, run_temporal
+from perception3d.isp.temporal_data import Clip, find_drives, load_clip, load_drive
+from perception3d.isp.weights import learned_raw_to_linear
+
+
+@dataclass(frozen=True)
+class TemporalEval:
+    """``temporal:`` of an ``isp eval`` config.
+
+    Attributes:
+        root: a ``perception3d synth-drive`` root no stage trained on (every drive is used).
+        max_frames: frames per drive (the clip starts at frame 0).
+        max_drives: drives used (None: all).
+        level: relative illuminance (1/300 of daylight: 0.003333).
+        seed: seed of the capture noise (with the drive and frame index).
+        weights: the temporal stage's weight file.
+        single_weights: optional, the temporal network trained without its recurrent input.
+    """
+
+    root: Path
+    weights: Path
+    max_frames: int = 25
+    max_drives: int | None = None
+    level: float = 1 / 300
+    seed: int = 2020
+    single_weights: Path | None = None
+
+
+def _srgb(linear: torch.Tensor, gain: float) -> torch.Tensor:
+    return linear_to_srgb((linear * gain).clamp(0.0, 1.0))
+
+
+def clip_outputs(clip: Clip, models: dict) -> dict[str, torch.Tensor]:
+    """sRGB outputs (T, 3, H, W) per method (module docstring) of one clip; ``models``:
+    ``raw`` (single-frame stage), ``temporal``, optionally ``temporal_single``."""
+    t_len, gain = len(clip.raw), clip.display_gain
+    frames = [(clip.raw[t : t + 1], clip.meta.select(t)) for t in range(t_len)]
+    out: dict[str, torch.Tensor] = {}
+    with torch.inference_mode():
+        out["malvar"] = torch.cat([_srgb(classic.raw_to_linear(r, m, "malvar"), gain)
+                                   for r, m in frames])  # fmt: skip
+        out["classical_temporal"] = recursive_average(out["malvar"], clip.backward, clip.aligned)
+        out["learned"] = torch.cat([_srgb(learned_raw_to_linear(models["raw"], r, m), gain)
+                                    for r, m in frames])  # fmt: skip
+        out["learned_recursive"] = recursive_average(out["learned"], clip.backward, clip.aligned)
+        for key in ("temporal", "temporal_single"):
+            if models.get(key) is not None:
+                outs = run_temporal(models[key], [r for r, _ in frames], [m for _, m in frames],
+                                    clip.backward.split(1), clip.aligned.split(1))  # fmt: skip
+                out[key] = torch.cat([_srgb(o, gain) for o in outs])
+    return out
+
+
+def score_clip(outputs: dict[str, torch.Tensor], clip: Clip) -> dict[str, dict]:
+    """Per method: per-frame PSNR / SSIM lists and the per-pair warping error; ``reference``:
+    the clean frames' own warping error (shading and resampling: the floor)."""
+    ref = _srgb(clip.reference, clip.display_gain)
+    scores = {}
+    for name, srgb in outputs.items():
+        scores[name] = {
+            "psnr": psnr(srgb, ref).tolist(),
+            "ssim": ssim(srgb, ref).tolist(),
+            "warp_error": warping_error(srgb, clip.forward, clip.visible).tolist(),
+        }
+    scores["reference"] = {"warp_error": warping_error(ref, clip.forward, clip.visible).tolist()}
+    return scores
+
+
+def evaluate_temporal(cfg: TemporalEval, models: dict, log: Callable = print) -> dict:
+    """Run and score every method on the first ``cfg.max_frames`` frames of each drive of
+    ``cfg.root``; returns per drive scores and the means over all frames (and pairs)."""
+    t0 = time.time()
+    drives = find_drives(cfg.root)[: cfg.max_drives]
+    per_drive: dict[str, dict] = {}
+    for path in drives:
+        drive = load_drive(path, cfg.max_frames)
+        clip = load_clip(drive, 0, len(drive), cfg.level, cfg.seed)
+        per_drive[drive.name] = score_clip(clip_outputs(clip, models), clip)
+        log(f"  temporal {drive.name}: {len(drive)} frames")
+    methods = list(next(iter(per_drive.values())))
+    mean: dict[str, dict] = {}
+    for m in methods:
+        keys = per_drive[next(iter(per_drive))][m]
+        mean[m] = {k: float(np.mean([v for d in per_drive.values() for v in d[m][k]]))
+                   for k in keys}  # fmt: skip
+    result = {"level": cfg.level, "seed": cfg.seed, "drives": list(per_drive),
+              "frames": sum(len(d["learned"]["psnr"]) for d in per_drive.values()),
+              "mean": mean, "per_drive": per_drive, "time_s": time.time() - t0}  # fmt: skip
+    gain = mean["temporal"]["psnr"] - mean["learned"]["psnr"] if "temporal" in mean else None
+    result["temporal_minus_learned_db"] = gain
+    return result
+
+
+LABELS = {
+    "malvar": "Malvar demosaic, no denoise",
+    "classical_temporal": "classical temporal (Malvar + recursive averaging)",
+    "learned": "single-frame learned stage (isp_raw.pt)",
+    "learned_recursive": "single-frame learned + recursive averaging",
+    "temporal": "temporal network",
+    "temporal_single": "temporal network without its recurrent input",
+    "reference": "clean reference (floor)",
+}
+
+
+def format_temporal_table(result: dict) -> str:
+    """Markdown table: mean PSNR / SSIM over frames and warping error over pairs."""
+    lines = [
+        f"temporal: {result['frames']} frames of {len(result['drives'])} drives at "
+        f"{result['level']:.5g} x daylight",
+        "| method | sRGB PSNR | SSIM | warping error (x 1e-3) |",
+        "|---|---|---|---|",
+    ]
+    for name, m in result["mean"].items():
+        p = f"{m['psnr']:.2f} dB" if "psnr" in m else "-"
+        s = f"{m['ssim']:.3f}" if "ssim" in m else "-"
+        lines.append(f"| {LABELS.get(name, name)} | {p} | {s} | {1e3 * m['warp_error']:.3f} |")
+    return "\n".join(lines)
