@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, measure, report
+from common import RESULTS, SAMPLES, measure, report
 
 from perception3d.data.gt_database import GtDatabase, create_gt_database
 from perception3d.data.kitti import KittiObjectDataset
@@ -36,7 +36,6 @@ from perception3d.lidar.beam_aug import BeamDownsampleConfig, IntensityConfig, S
 from perception3d.lidar.paste import PasteConfig
 from perception3d.lidar.weather import FogConfig, WeatherConfig
 
-SAMPLES = Path(__file__).parents[1] / "tests" / "data" / "kitti_samples"
 SEED = 0
 NUM_PASTED = 15
 

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import measure, report
+from common import ROOT, SAMPLES, SHIPPED_PILLARS, measure, report
 
 from perception3d.data.dataset import crop_to_fov
 from perception3d.data.kitti import KittiObjectDataset, write_velodyne
@@ -47,9 +47,6 @@ from perception3d.engine.detect import Detector
 from perception3d.engine.detect_files import run_detector_on_files
 from perception3d.models.detector import build_detector
 
-ROOT = Path(__file__).parents[1]
-SAMPLES = ROOT / "tests" / "data" / "kitti_samples"
-SHIPPED = ROOT / "perception3d" / "assets" / "weights" / "pointpillars_lite_synth.pt"
 THREADS = 2
 BIG_COPIES = 17
 
@@ -66,8 +63,8 @@ if sys.argv[4] == "detect":
 
 
 def _checkpoint(name: str, folder: Path) -> Path:
-    if name == "pointpillars_lite" and SHIPPED.is_file():
-        return SHIPPED
+    if name == "pointpillars_lite" and SHIPPED_PILLARS.is_file():
+        return SHIPPED_PILLARS
     cfg = load_experiment(ROOT / "configs" / "models" / f"{name}.yaml")
     torch.manual_seed(0)
     return save_checkpoint(folder / f"{name}.pt", build_detector(cfg.model), None, 0, cfg)

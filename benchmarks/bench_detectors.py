@@ -22,16 +22,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import measure, report
+from common import ROOT, SAMPLES, SHIPPED_PILLARS, measure, report
 
 from perception3d.engine.config import load_experiment
 from perception3d.engine.infer import voxel_batch
 from perception3d.lidar.dataset import LidarDetectionDataset, collate_batch
 from perception3d.models.detector import build_detector
 
-ROOT = Path(__file__).parents[1]
-SAMPLES = ROOT / "tests" / "data" / "kitti_samples"
-SHIPPED = ROOT / "perception3d" / "assets" / "weights" / "pointpillars_lite_synth.pt"
 THREADS = 2
 
 
@@ -40,10 +37,10 @@ def _model(name: str):
     torch.manual_seed(0)
     model = build_detector(cfg.model)
     weights = "random init"
-    if name == "pointpillars_lite" and SHIPPED.is_file():
-        state = torch.load(SHIPPED, map_location="cpu", weights_only=True)
+    if name == "pointpillars_lite" and SHIPPED_PILLARS.is_file():
+        state = torch.load(SHIPPED_PILLARS, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
-        weights = SHIPPED.name
+        weights = SHIPPED_PILLARS.name
     return cfg, model.eval(), weights
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import measure, report
+from common import ROOT, SAMPLES, measure, report
 
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.engine.frustum_config import (
@@ -43,8 +43,6 @@ from perception3d.engine.frustum_infer import (
 )
 from perception3d.models.detector2d import detect_2d
 
-ROOT = Path(__file__).parents[1]
-SAMPLES = ROOT / "tests" / "data" / "kitti_samples"
 THREADS = 2
 
 

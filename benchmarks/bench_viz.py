@@ -20,14 +20,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import measure, report
+from common import SAMPLES, measure, report
 
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.viz.bev import BevGrid, render_bev
 from perception3d.viz.image import render_image
 from perception3d.viz.scene3d import open3d_offscreen_problem, render_scene3d
 
-SAMPLES = Path(__file__).parents[1] / "tests/data/kitti_samples"
 GRID = BevGrid((-20.0, 70.0), (-40.0, 40.0), 0.1)
 
 

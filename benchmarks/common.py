@@ -14,6 +14,9 @@ import torch
 import torch.utils.benchmark as tbench
 
 RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).parents[1]
+SAMPLES = ROOT / "tests" / "data" / "kitti_samples"  # the six real KITTI frames
+SHIPPED_PILLARS = ROOT / "perception3d" / "assets" / "weights" / "pointpillars_lite_synth.pt"
 
 
 def measure(fn: Callable[[], object], min_run_time: float = 1.0) -> dict:

@@ -281,7 +281,8 @@ def load_config_or_defaults(
     path: str | Path | None, cls: type[T], overrides: Iterable[str] = ()
 ) -> T:
     """``load_config(path, cls, overrides)``, or ``cls``'s defaults with the overrides applied
-    when ``path`` is None (for commands whose config file is optional).
+    when ``path`` is None (for commands whose config file is optional). An override inside a
+    mapping-valued default (``objects.mean_in_view.Car=5``) keeps the mapping's other keys.
 
     Example:
         >>> import dataclasses
@@ -293,4 +294,4 @@ def load_config_or_defaults(
     """
     if path is not None:
         return load_config(path, cls, overrides)
-    return from_dict(cls, apply_overrides({}, overrides, source="--set"), source="--set")
+    return from_dict(cls, apply_overrides(to_dict(cls()), overrides), source="--set")

@@ -10,7 +10,7 @@ import numpy as np
 
 from perception3d.data.kitti import write_velodyne
 from perception3d.data.lidar_folder import write_lidar_labels
-from tests.toy_scenes import GROUND_Z_M, box_surface_points
+from tests.toy_scenes import GROUND_Z_M, box_surface_points, clear_of, ground_box
 
 SIZES = {"Crate": (1.2, 1.2, 1.0), "Trailer": (6.0, 2.4, 2.5)}
 
@@ -22,12 +22,10 @@ def make_lidar_only_scene(rng: np.random.Generator, radius_m: float = 10.0):
         if len(boxes) >= 4:
             break
         name = ("Crate", "Trailer")[len(boxes) % 2]
-        dx, dy, dz = np.array(SIZES[name]) * rng.uniform(0.95, 1.05, 3)
+        size_m = np.array(SIZES[name]) * rng.uniform(0.95, 1.05, 3)
         r, azimuth = rng.uniform(3.5, radius_m - 3.5), rng.uniform(-np.pi, np.pi)
-        x, y = r * np.cos(azimuth), r * np.sin(azimuth)
-        box = np.array([x, y, GROUND_Z_M + dz / 2, dx, dy, dz, rng.uniform(-np.pi, np.pi)])
-        centres = np.array([b[:2] for b in boxes]).reshape(-1, 2)
-        if len(centres) and np.min(np.hypot(*(centres - box[:2]).T)) < 7.0:
+        box = ground_box(r * np.cos(azimuth), r * np.sin(azimuth), size_m, rng)
+        if not clear_of(boxes, box, 7.0):
             continue
         boxes.append(box)
         names.append(name)

@@ -44,6 +44,19 @@ def box_surface_points(box: np.ndarray, rng: np.random.Generator, n: int) -> np.
     return np.concatenate([pts, np.full((n, 1), 0.5)], axis=1)
 
 
+def ground_box(x: float, y: float, size_m, rng: np.random.Generator) -> np.ndarray:
+    """(7,) LiDAR box of ``size_m`` (dx, dy, dz) standing on the ground at (x, y), heading
+    uniform in [-pi, pi)."""
+    dx, dy, dz = size_m
+    return np.array([x, y, GROUND_Z_M + dz / 2, dx, dy, dz, rng.uniform(-np.pi, np.pi)])
+
+
+def clear_of(boxes, box: np.ndarray, gap_m: float) -> bool:
+    """Whether ``box``'s centre is at least ``gap_m`` from every centre of ``boxes`` (BEV)."""
+    centres = np.array([b[:2] for b in boxes]).reshape(-1, 2)
+    return not (len(centres) and np.min(np.hypot(*(centres - box[:2]).T)) < gap_m)
+
+
 def make_scene(rng: np.random.Generator, calib: Calibration, classes=("Car",), max_objects=3):
     """Points (N, 4) float32, LiDAR boxes (M, 7), names (M,) of one scene."""
     boxes, names = [], []
@@ -51,12 +64,10 @@ def make_scene(rng: np.random.Generator, calib: Calibration, classes=("Car",), m
     while len(boxes) < rng.integers(1, max_objects + 1) and tries < 50:
         tries += 1
         name = classes[rng.integers(len(classes))]
-        dx, dy, dz = np.array(SIZES[name]) * rng.uniform(0.95, 1.05, 3)
+        size_m = np.array(SIZES[name]) * rng.uniform(0.95, 1.05, 3)
         x = rng.uniform(6.0, 22.0)
-        y = rng.uniform(-0.4, 0.4) * x
-        box = np.array([x, y, GROUND_Z_M + dz / 2, dx, dy, dz, rng.uniform(-np.pi, np.pi)])
-        centres = np.array([b[:2] for b in boxes]).reshape(-1, 2)
-        if len(centres) and np.min(np.hypot(*(centres - box[:2]).T)) < 5.0:
+        box = ground_box(x, rng.uniform(-0.4, 0.4) * x, size_m, rng)
+        if not clear_of(boxes, box, 5.0):
             continue
         boxes.append(box)
         names.append(name)

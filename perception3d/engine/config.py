@@ -111,6 +111,23 @@ class TrainConfig:
             raise ValueError(f"grad_clip_norm must be > 0 or null, got {self.grad_clip_norm}")
 
 
+def adam_cosine(**settings) -> TrainConfig:
+    """The learned ISP networks' recipe: Adam without weight decay, cosine from ``lr_max``
+    down to 5 % of it, gradient norm clipped at 1; ``settings`` (epochs, batch size, ...) set
+    the rest or replace these."""
+    recipe = {"optimizer": "adam", "weight_decay": 0.0, "schedule": "cosine",
+              "min_lr_ratio": 0.05, "grad_clip_norm": 1.0}  # fmt: skip
+    return TrainConfig(**{**recipe, **settings})
+
+
+def torch_one_cycle(**settings) -> TrainConfig:
+    """One-cycle at torch's default shape (initial lr = lr_max / 25, final = initial / 1e4),
+    20 % warm-up, AdamW with weight decay 1e-4; ``settings`` set the rest or replace these."""
+    recipe = {"weight_decay": 0.0001, "pct_start": 0.2, "div_factor": 25.0,
+              "final_div_factor": 1e4}  # fmt: skip
+    return TrainConfig(**{**recipe, **settings})
+
+
 @dataclass(frozen=True)
 class DataConfig(DataSection):
     """``data:`` of a voxel-detector experiment.

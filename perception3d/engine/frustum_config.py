@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 from perception3d.config import load_config
 from perception3d.data.image_augment import ImageAugmentConfig
-from perception3d.engine.config import DataSection, TrainConfig
+from perception3d.engine.config import DataSection, TrainConfig, torch_one_cycle
 
 
 @dataclass(frozen=True)
@@ -116,9 +116,7 @@ class Detector2DData(DataSection):
 
 
 def _train_2d() -> TrainConfig:
-    # one-cycle at torch's default shape (div 25, final div 1e4), warm-up 20 %
-    return TrainConfig(epochs=4, batch_size=8, lr_max=0.004, weight_decay=0.0001, pct_start=0.2,
-                       div_factor=25.0, final_div_factor=1e4, validate_every=4)  # fmt: skip
+    return torch_one_cycle(epochs=4, batch_size=8, lr_max=0.004, validate_every=4)
 
 
 @dataclass(frozen=True)
@@ -216,8 +214,7 @@ class FrustumData(DataSection):
 
 
 def _train_3d() -> TrainConfig:
-    return TrainConfig(epochs=20, batch_size=32, lr_max=0.002, weight_decay=0.0001, pct_start=0.2,
-                       div_factor=25.0, final_div_factor=1e4, validate_every=20)  # fmt: skip
+    return torch_one_cycle(epochs=20, batch_size=32, lr_max=0.002, validate_every=20)
 
 
 @dataclass(frozen=True)

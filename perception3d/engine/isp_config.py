@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from perception3d.engine.config import DataSection, TrainConfig
+from perception3d.engine.config import DataSection, TrainConfig, adam_cosine
 from perception3d.isp.weights import IspModelConfig
 
 
@@ -62,10 +62,8 @@ class IspLoss:
 
 
 def _train_isp() -> TrainConfig:
-    # Adam, cosine to 5 % of the rate, gradient norm clipped at 1
-    return TrainConfig(epochs=20, steps_per_epoch=100, batch_size=8, optimizer="adam",
-                       lr_max=0.001, weight_decay=0.0, schedule="cosine", min_lr_ratio=0.05,
-                       grad_clip_norm=1.0, num_threads=2, validate_every=0)  # fmt: skip
+    return adam_cosine(epochs=20, steps_per_epoch=100, batch_size=8, lr_max=0.001,
+                       num_threads=2, validate_every=0)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -111,9 +109,9 @@ class CrfLoss:
 
 
 def _train_crf() -> TrainConfig:
-    return TrainConfig(epochs=10, steps_per_epoch=300, batch_size=256, optimizer="adam",
-                       lr_max=0.001, weight_decay=0.0001, schedule="cosine", min_lr_ratio=0.05,
-                       grad_clip_norm=None, num_threads=1, validate_every=1)  # fmt: skip
+    return adam_cosine(epochs=10, steps_per_epoch=300, batch_size=256, lr_max=0.001,
+                       weight_decay=0.0001, grad_clip_norm=None, num_threads=1,
+                       validate_every=1)  # fmt: skip
 
 
 @dataclass(frozen=True)

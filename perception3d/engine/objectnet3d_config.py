@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from perception3d.engine.config import DataSection, TrainConfig
+from perception3d.engine.config import DataSection, TrainConfig, torch_one_cycle
 
 
 @dataclass(frozen=True)
@@ -122,10 +122,8 @@ class ViewpointData(DataSection):
 
 
 def _train_viewpoint() -> TrainConfig:
-    # one-cycle at torch's default shape (warm-up 30 %, div 25, final div 1e4)
-    return TrainConfig(epochs=30, batch_size=64, lr_max=0.002, weight_decay=0.0001,
-                       pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
-                       grad_clip_norm=None, device="cpu", validate_every=30)  # fmt: skip
+    return torch_one_cycle(epochs=30, batch_size=64, lr_max=0.002, pct_start=0.3,
+                           grad_clip_norm=None, device="cpu", validate_every=30)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from perception3d.engine.config import DataSection, TrainConfig
+from perception3d.engine.config import DataSection, TrainConfig, adam_cosine
 from perception3d.isp.sr import SR_KIND, SrModelConfig
 from perception3d.isp.sr_data import Degradation
 
@@ -38,10 +38,8 @@ class SrData(DataSection):
 
 
 def _train_sr() -> TrainConfig:
-    # Adam, cosine to 5 % of the rate, as the ISP stages
-    return TrainConfig(epochs=10, steps_per_epoch=200, batch_size=16, optimizer="adam",
-                       lr_max=0.001, weight_decay=0.0, schedule="cosine", min_lr_ratio=0.05,
-                       grad_clip_norm=1.0, num_threads=1, validate_every=1)  # fmt: skip
+    return adam_cosine(epochs=10, steps_per_epoch=200, batch_size=16, lr_max=0.001,
+                       num_threads=1, validate_every=1)  # fmt: skip
 
 
 @dataclass(frozen=True)

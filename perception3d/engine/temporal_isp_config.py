@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from perception3d.config import at_least
-from perception3d.engine.config import DataSection, TrainConfig
+from perception3d.engine.config import DataSection, TrainConfig, adam_cosine
 from perception3d.isp.temporal import KIND, TemporalModelConfig
 
 
@@ -41,9 +41,8 @@ class TemporalData(DataSection):
 
 
 def _train_temporal() -> TrainConfig:
-    return TrainConfig(epochs=10, steps_per_epoch=50, batch_size=4, optimizer="adam",
-                       lr_max=0.0005, weight_decay=0.0, schedule="cosine", min_lr_ratio=0.05,
-                       grad_clip_norm=1.0, num_threads=1, validate_every=0)  # fmt: skip
+    return adam_cosine(epochs=10, steps_per_epoch=50, batch_size=4, lr_max=0.0005,
+                       num_threads=1, validate_every=0)  # fmt: skip
 
 
 @dataclass(frozen=True)

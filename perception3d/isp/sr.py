@@ -56,7 +56,23 @@ def bicubic_upscale(srgb: torch.Tensor, scale: int) -> torch.Tensor:
     return up.clamp(0.0, 1.0)
 
 
-class SRCNN(nn.Module):
+class _ResidualOverBicubic(nn.Module):
+    """What the SR networks share: ``body`` predicts a residual added to the bicubic image,
+    and its last convolution starts at zero, so an untrained network is bicubic."""
+
+    def __init__(self, scale: int, body: nn.Sequential) -> None:
+        super().__init__()
+        self.scale = scale
+        self.body = body
+        nn.init.zeros_(self.body[-1].weight)
+        nn.init.zeros_(self.body[-1].bias)
+
+    def _bicubic(self, srgb: torch.Tensor) -> torch.Tensor:
+        _check_image(srgb)
+        return F.interpolate(srgb, scale_factor=self.scale, mode="bicubic", align_corners=False)
+
+
+class SRCNN(_ResidualOverBicubic):
     """SRCNN 9-1-5 (Dong et al. 2014) as a residual over the bicubic image.
 
     Args:
@@ -65,57 +81,44 @@ class SRCNN(nn.Module):
     """
 
     def __init__(self, scale: int, channels: tuple[int, int] = (64, 32)) -> None:
-        super().__init__()
-        self.scale = scale
         c1, c2 = channels
-        self.body = nn.Sequential(
+        body = nn.Sequential(
             nn.Conv2d(3, c1, 9, padding=4, padding_mode="replicate"),
             nn.ReLU(inplace=True),
             nn.Conv2d(c1, c2, 1),
             nn.ReLU(inplace=True),
             nn.Conv2d(c2, 3, 5, padding=2, padding_mode="replicate"),
         )
-        nn.init.zeros_(self.body[-1].weight)
-        nn.init.zeros_(self.body[-1].bias)
+        super().__init__(scale, body)
 
     def forward(self, srgb: torch.Tensor) -> torch.Tensor:
         """(B, 3, h, w) sRGB -> (B, 3, h scale, w scale) sRGB (not clipped: the loss sees the
         raw output; :func:`super_resolve` clips)."""
-        _check_image(srgb)
-        up = F.interpolate(srgb, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        up = self._bicubic(srgb)
         return up + self.body(up)
 
 
-class ESPCN(nn.Module):
+class ESPCN(_ResidualOverBicubic):
     """ESPCN (Shi et al. 2016): 5-3-3 convolutions with tanh at the input resolution and a
-    sub-pixel shuffle, as a residual over the bicubic image.
-
-    Args:
-        scale: upscaling factor.
-        channels: widths of the first two layers (the paper's 64, 32).
-    """
+    sub-pixel shuffle, as a residual over the bicubic image; ``scale`` and ``channels`` as in
+    :class:`SRCNN`."""
 
     def __init__(self, scale: int, channels: tuple[int, int] = (64, 32)) -> None:
-        super().__init__()
-        self.scale = scale
         c1, c2 = channels
-        self.body = nn.Sequential(
+        body = nn.Sequential(
             nn.Conv2d(3, c1, 5, padding=2, padding_mode="replicate"),
             nn.Tanh(),
             nn.Conv2d(c1, c2, 3, padding=1, padding_mode="replicate"),
             nn.Tanh(),
             nn.Conv2d(c2, 3 * scale * scale, 3, padding=1, padding_mode="replicate"),
         )
-        nn.init.zeros_(self.body[-1].weight)
-        nn.init.zeros_(self.body[-1].bias)
+        super().__init__(scale, body)
 
     def forward(self, srgb: torch.Tensor) -> torch.Tensor:
         """(B, 3, h, w) sRGB -> (B, 3, h scale, w scale) sRGB (not clipped)."""
-        _check_image(srgb)
+        up = self._bicubic(srgb)
         # from (B, 3 s^2, h, w) to (B, 3, h s, w s)
-        residual = F.pixel_shuffle(self.body(srgb), self.scale)
-        up = F.interpolate(srgb, scale_factor=self.scale, mode="bicubic", align_corners=False)
-        return up + residual
+        return up + F.pixel_shuffle(self.body(srgb), self.scale)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -81,11 +81,12 @@ def rotated_nms(
     result of :func:`rotated_nms_dense` (the same kept indices), computing only the IoUs of
     the boxes whose bounding circles meet.
 
-    Example:
-        >>> b = torch.tensor([[0.0, 0, 0, 4, 2, 1, 0], [0.2, 0, 0, 4, 2, 1, 0]])
-        >>> b = torch.cat([b, torch.tensor([[9.0, 0, 0, 4, 2, 1, 0]])])
-        >>> rotated_nms(b, torch.tensor([0.9, 0.8, 0.7]), 0.5).tolist()
-        [0, 2]
+    Example (far apart, both kept, by descending score; ``max_output`` cuts the list):
+        >>> b = torch.tensor([[0.0, 0, 0, 4, 2, 1, 0], [9.0, 0, 0, 4, 2, 1, 0]])
+        >>> rotated_nms(b, torch.tensor([0.7, 0.9]), 0.5).tolist()
+        [1, 0]
+        >>> rotated_nms(b, torch.tensor([0.7, 0.9]), 0.5, max_output=1).tolist()
+        [1]
     """
     order, boxes, limit = _prepare(boxes_lidar, scores, iou_threshold, max_output)
     n = len(boxes)

@@ -376,11 +376,7 @@ class SynthConfig:
 
 
 def load_synth_config(path: str | Path | None = None, overrides=()) -> SynthConfig:
-    """The config at ``path`` (YAML), or the embedded default when None."""
-    from perception3d.config import apply_overrides, from_dict, load_config, to_dict
+    """The config at ``path`` (YAML), or the embedded default when None, with overrides."""
+    from perception3d.config import load_config_or_defaults
 
-    if path is None:
-        return from_dict(
-            SynthConfig, apply_overrides(to_dict(SynthConfig()), overrides), "<default>"
-        )
-    return load_config(path, SynthConfig, overrides)
+    return load_config_or_defaults(path, SynthConfig, overrides)

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from perception3d.data.objectnet3d import ObjectNet3DObject, ObjectNet3DRecord, Viewpoint
-from perception3d.data.objectnet3d_write import write_annotation
+from perception3d.data.objectnet3d import ObjectNet3DObject, Viewpoint
 from perception3d.errors import DataFormatError
 from perception3d.eval.objectnet3d import (
     Detection,
@@ -20,6 +19,7 @@ from perception3d.eval.objectnet3d import (
     voc_ap,
     write_predictions,
 )
+from tests.eval.objectnet3d_roots import write_root
 
 
 def _vp(azimuth_deg: float, elevation_deg: float = 0.0, theta_deg: float = 0.0) -> Viewpoint:
@@ -198,12 +198,7 @@ def test_prediction_files(tmp_path: Path):
 
 
 def test_evaluate_root_and_table(tmp_path: Path):
-    for image_id, objects in GT.items():
-        rec = ObjectNet3DRecord(image_id, f"{image_id}.JPEG", (640, 480), tuple(objects))
-        write_annotation(tmp_path / "Annotations" / f"{image_id}.mat", rec)
-    (tmp_path / "Image_sets").mkdir()
-    (tmp_path / "Image_sets" / "classes.txt").write_text("car\nchair\n")
-    (tmp_path / "Image_sets" / "val.txt").write_text("a\nb\n")
+    write_root(tmp_path, GT, (640, 480))
     write_predictions(tmp_path / "p.txt", [_det("a", A1, 0.9), _det("b", B1, 0.8)])
     res = evaluate_objectnet3d_root(tmp_path, tmp_path / "p.txt", split="val")
     assert res["classes"]["car"]["ap"] == pytest.approx(100 * 2 / 3)

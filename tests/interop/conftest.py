@@ -16,8 +16,9 @@ import torch
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.engine.config import ExperimentConfig, load_experiment
 from perception3d.geometry.fov import fov_mask
+from perception3d.interop.keymap import key_map
 from perception3d.lidar.voxelize import voxelize
-from perception3d.models.detector import VoxelBatch
+from perception3d.models.detector import VoxelBatch, build_detector
 
 ROOT = Path(__file__).parents[2]
 DATA = ROOT / "tests" / "data" / "interop"
@@ -42,6 +43,17 @@ def expected(name: str) -> dict:
 
 def compact(name: str):
     return np.load(DATA / f"{name}_004139.npz", allow_pickle=False)
+
+
+def compact_model(name: str, framework: str):
+    """``(fixture, config, model, missing keys)``: our detector for the compact fixture ``name``
+    (eval mode) holding the framework weights that fixture keeps, loaded non-strictly (a compact
+    fixture keeps only some stages' weights; the rest are the load's missing keys)."""
+    z, cfg = compact(name), config(name)
+    model = build_detector(cfg.model).eval()
+    ours = key_map(model.state_dict(), framework)
+    state = {ours[k]: v for k, v in compact_state(z).items()}
+    return z, cfg, model, model.load_state_dict(state, strict=False).missing_keys
 
 
 def compact_state(z) -> dict[str, torch.Tensor]:

@@ -52,17 +52,24 @@ def _check_sums(t, z, key, dims=(0, 2, 3)):
     assert err <= 1e-5, f"{key}: channel sums off by {err:.2g} of their abs-sum"
 
 
+def _model_and_inputs(framework: str, name: str):
+    """The fixture, its tolerances, the config, our model with the framework's weights, and the
+    frame's voxels and batch; the FOV crop and the voxel points checked against the fixture's."""
+    z, meta = full_fixture(name)
+    tol = {k: v["suggested_atol"] for k, v in meta["tolerances"].items()}
+    cfg = config(name)
+    model = load_framework_model(framework, full_state(z), cfg, name)
+    mask, _, voxels, batch = frame_inputs(cfg)
+    np.testing.assert_array_equal(mask, z["in/fov_mask"].astype(bool))
+    np.testing.assert_array_equal(voxels.points, z["in/voxels"])
+    return z, tol, cfg, model, voxels, batch
+
+
 @pytest.mark.parametrize("name", ["openpcdet_pointpillar", "openpcdet_second"])
 def test_openpcdet_every_stage(name):
     if name == "openpcdet_second":
         pytest.importorskip("spconv")
-    z, meta = full_fixture(name)
-    tol = {k: v["suggested_atol"] for k, v in meta["tolerances"].items()}
-    cfg = config(name)
-    model = load_framework_model("openpcdet", full_state(z), cfg, name)
-    mask, _, voxels, batch = frame_inputs(cfg)
-    np.testing.assert_array_equal(mask, z["in/fov_mask"].astype(bool))
-    np.testing.assert_array_equal(voxels.points, z["in/voxels"])
+    z, tol, cfg, model, voxels, batch = _model_and_inputs("openpcdet", name)
     np.testing.assert_array_equal(voxels.coords_zyx, z["in/voxel_coords"][:, 1:])
     with torch.no_grad(), torch_threads(1):
         if name == "openpcdet_pointpillar":
@@ -118,13 +125,7 @@ def test_openpcdet_every_stage(name):
 
 def test_mmdet3d_pointpillars_every_stage():
     name = "mmdet3d_pointpillars"
-    z, meta = full_fixture(name)
-    tol = {k: v["suggested_atol"] for k, v in meta["tolerances"].items()}
-    cfg = config(name)
-    model = load_framework_model("mmdet3d", full_state(z), cfg, name)
-    mask, _, voxels, batch = frame_inputs(cfg)
-    np.testing.assert_array_equal(mask, z["in/fov_mask"].astype(bool))
-    np.testing.assert_array_equal(voxels.points, z["in/voxels"])
+    z, tol, _, model, _, batch = _model_and_inputs("mmdet3d", name)
     with torch.no_grad(), torch_threads(1):
         pf = model.encoder.feature_net(batch.points, batch.num_points, batch.coords)
         assert max_abs(pf, z["out/pillar_features"]) <= tol["pillar_features"]

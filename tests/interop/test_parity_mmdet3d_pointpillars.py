@@ -10,13 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from perception3d.interop.keymap import key_map
-from perception3d.models.detector import build_detector
 from tests.interop.conftest import (
     array_sha256,
-    compact,
-    compact_state,
-    config,
+    compact_model,
     expected,
     frame_inputs,
     max_abs,
@@ -27,10 +23,7 @@ NAME = "mmdet3d_pointpillars"
 
 @pytest.fixture(scope="module")
 def run():
-    z, cfg = compact(NAME), config(NAME)
-    model = build_detector(cfg.model).eval()
-    ours = key_map(model.state_dict(), "mmdet3d")
-    model.load_state_dict({ours[k]: v for k, v in compact_state(z).items()}, strict=False)
+    z, cfg, model, _ = compact_model(NAME, "mmdet3d")
     mask, points, voxels, batch = frame_inputs(cfg)
     with torch.no_grad():
         pf = model.encoder.feature_net(batch.points, batch.num_points, batch.coords)

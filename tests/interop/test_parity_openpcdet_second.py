@@ -13,7 +13,6 @@ import torch
 pytest.importorskip("spconv")
 
 from perception3d.engine.config import load_experiment
-from perception3d.interop.keymap import key_map
 from perception3d.models.anchors import anchor_positions
 from perception3d.models.detector import build_detector
 from perception3d.models.second import sparse_to_bev
@@ -21,9 +20,7 @@ from tests.interop.conftest import (
     ROOT,
     array_sha256,
     channel_sum_error,
-    compact,
-    compact_state,
-    config,
+    compact_model,
     expected,
     frame_inputs,
     max_abs,
@@ -35,12 +32,8 @@ STAGES = ["x_conv1", "x_conv2", "x_conv3", "x_conv4", "encoded_spconv_tensor"]
 
 @pytest.fixture(scope="module")
 def run():
-    z, cfg = compact(NAME), config(NAME)
-    model = build_detector(cfg.model).eval()
     # only the sparse encoder's weights are in the compact fixture
-    ours = {fk: k for fk, k in key_map(model.state_dict(), "openpcdet").items()}
-    state = {ours[k]: v for k, v in compact_state(z).items()}
-    missing = model.load_state_dict(state, strict=False).missing_keys
+    z, cfg, model, missing = compact_model(NAME, "openpcdet")
     assert all(not k.startswith("encoder.") for k in missing)
     mask, _, voxels, batch = frame_inputs(cfg)
     with torch.no_grad():

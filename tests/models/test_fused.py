@@ -14,7 +14,14 @@ from perception3d.models.decode import decode_at
 from perception3d.models.detector import build_detector
 from perception3d.models.fused import FusedPointPillars
 from perception3d.models.postprocess import select_detections
-from tests.interop.conftest import compact, compact_state, config, expected, frame_inputs
+from tests.interop.conftest import (
+    compact,
+    compact_model,
+    compact_state,
+    config,
+    expected,
+    frame_inputs,
+)
 
 NAME = "openpcdet_pointpillar"
 
@@ -114,14 +121,10 @@ def test_lite_model_and_layouts():
 
 
 def test_folded_pillar_net_reproduces_mmdet3d_legacy_decoration():
-    from perception3d.interop.keymap import key_map
     from perception3d.models.fused import FusedPillarNet
 
     name = "mmdet3d_pointpillars"
-    cfg, z = config(name), compact(name)
-    model = build_detector(cfg.model).eval()
-    ours = key_map(model.state_dict(), "mmdet3d")
-    model.load_state_dict({ours[k]: v for k, v in compact_state(z).items()}, strict=False)
+    z, cfg, model, _ = compact_model(name, "mmdet3d")
     _, _, _, batch = frame_inputs(cfg)
     with torch.no_grad():
         net = FusedPillarNet(model.encoder.feature_net)

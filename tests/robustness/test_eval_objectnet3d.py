@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from perception3d.data.objectnet3d import ObjectNet3DObject, ObjectNet3DRecord, Viewpoint
-from perception3d.data.objectnet3d_write import write_annotation
+from perception3d.data.objectnet3d import ObjectNet3DObject, Viewpoint
+from tests.eval.objectnet3d_roots import write_root
 
 
 def _vp(azimuth_deg):
@@ -25,13 +25,7 @@ def root(tmp_path):
               ObjectNet3DObject("car", (0, 0, 99, 99), 1, _vp(0.0))],
         "b": [ObjectNet3DObject("car", (10, 10, 59, 59), 1, _vp(30.0))],
     }  # fmt: skip
-    for image_id, objects in records.items():
-        rec = ObjectNet3DRecord(image_id, f"{image_id}.JPEG", (320, 240), tuple(objects))
-        write_annotation(root / "Annotations" / f"{image_id}.mat", rec)
-    (root / "Image_sets").mkdir()
-    (root / "Image_sets" / "classes.txt").write_text("car\nchair\n")
-    (root / "Image_sets" / "val.txt").write_text("a\nb\n")
-    return root
+    return write_root(root, records, (320, 240))
 
 
 @pytest.fixture

@@ -75,6 +75,17 @@ def _write(folder: Path, name: str, data: bytes) -> Path:
     return path
 
 
+def _read_written(read, folder: Path, name: str, data: bytes, error=DataFormatError):
+    """Write ``data`` to ``folder/name`` and read it with ``read``: the object, or None when
+    ``read`` raised ``error`` (the type it documents) naming the file."""
+    path = _write(folder, name, data)
+    try:
+        return read(path)
+    except error as exc:
+        assert str(path) in str(exc)
+        return None
+
+
 def _sample(rel: str) -> bytes:
     return (SAMPLES / rel).read_bytes()
 
@@ -88,11 +99,8 @@ VELODYNE = np.array([[1.5, -2.0, 0.3, 0.25], [10.0, 4.0, -1.7, 0.0]], "<f4").tob
 def test_velodyne(workdir, data):
     from perception3d.data.kitti import read_velodyne, write_velodyne
 
-    path = _write(workdir, "000000.bin", data)
-    try:
-        points = read_velodyne(path)
-    except KittiFormatError as exc:
-        assert str(path) in str(exc)
+    points = _read_written(read_velodyne, workdir, "000000.bin", data, KittiFormatError)
+    if points is None:
         return
     assert points.dtype == np.float32 and points.shape == (len(data) // 16, 4)
     assert np.isfinite(points).all()
@@ -108,11 +116,10 @@ LABEL = _sample("training/label_2/000008.txt")
 def test_label_file(workdir, data):
     from perception3d.data.kitti import read_label_file, write_label_file
 
-    path = _write(workdir, "000008.txt", data)
-    try:
-        objects = read_label_file(path, allow_score=False)
-    except DataFormatError as exc:  # KittiFormatError is one
-        assert str(path) in str(exc)
+    objects = _read_written(
+        lambda p: read_label_file(p, allow_score=False), workdir, "000008.txt", data
+    )
+    if objects is None:  # a DataFormatError (KittiFormatError is one) naming the file
         return
     back = write_label_file(workdir / "back.txt", objects)
     assert read_label_file(back, allow_score=False) == objects
@@ -150,11 +157,8 @@ CALIB = _sample("training/calib/000008.txt")
 def test_calib(workdir, data):
     from perception3d.geometry.calib import Calibration
 
-    path = _write(workdir, "000008.txt", data)
-    try:
-        calib = Calibration.from_file(path)
-    except KittiFormatError as exc:
-        assert str(path) in str(exc)
+    calib = _read_written(Calibration.from_file, workdir, "000008.txt", data, KittiFormatError)
+    if calib is None:
         return
     back = Calibration.from_file(calib.write(workdir / "back.txt"))
     for name in ("P2", "R0_rect", "Tr_velo_to_cam"):
@@ -169,11 +173,8 @@ SPLIT = b"000000\n000008\n004139\n"
 def test_split_file(workdir, data):
     from perception3d.data.kitti import read_split_file
 
-    path = _write(workdir, "val.txt", data)
-    try:
-        ids = read_split_file(path)
-    except DataFormatError as exc:
-        assert str(path) in str(exc)
+    ids = _read_written(read_split_file, workdir, "val.txt", data)
+    if ids is None:
         return
     assert all(i and not any(c.isspace() for c in i) for i in ids)
     back = _write(workdir, "back.txt", "".join(f"{i}\n" for i in ids).encode())
@@ -196,15 +197,12 @@ PNG = _png_bytes()
 def test_image(workdir, data):
     from perception3d.data.kitti import image_size_hw, read_image
 
-    path = _write(workdir, "000008.png", data)
-    try:
-        image = read_image(path)
-    except DataFormatError as exc:
-        assert str(path) in str(exc)
+    image = _read_written(read_image, workdir, "000008.png", data)
+    if image is None:
         return
     assert image.dtype == np.float32 and image.ndim == 3 and image.shape[0] == 3
     assert 0.0 <= image.min() and image.max() <= 1.0
-    assert image_size_hw(path) == image.shape[1:]
+    assert image_size_hw(workdir / "000008.png") == image.shape[1:]
 
 
 # -- configs and --set ---------------------------------------------------------------------
@@ -217,11 +215,10 @@ def test_config_file(workdir, data):
     from perception3d.config import load_config, to_dict
     from perception3d.sim.config import SynthConfig
 
-    path = _write(workdir, "synth.yaml", data)
-    try:
-        cfg = load_config(path, SynthConfig)
-    except ConfigError as exc:
-        assert str(path) in str(exc)
+    cfg = _read_written(
+        lambda p: load_config(p, SynthConfig), workdir, "synth.yaml", data, ConfigError
+    )
+    if cfg is None:
         return
     import yaml
 
@@ -258,11 +255,8 @@ OFF = b"OFF\n4 2 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 1 2\n3 0 2 3\n"
 def test_off_mesh(workdir, data):
     from perception3d.data.off import read_off, write_off
 
-    path = _write(workdir, "01.off", data)
-    try:
-        mesh = read_off(path)
-    except DataFormatError as exc:
-        assert str(path) in str(exc)
+    mesh = _read_written(read_off, workdir, "01.off", data)
+    if mesh is None:
         return
     back = read_off(write_off(workdir / "back.off", mesh, decimals=17))
     np.testing.assert_array_equal(back.faces, mesh.faces)
@@ -292,11 +286,8 @@ def test_mat_annotation(workdir, data):
     from perception3d.data.objectnet3d import read_annotation
     from perception3d.data.objectnet3d_write import write_annotation
 
-    path = _write(workdir, "a.mat", data)
-    try:
-        record = read_annotation(path)
-    except DataFormatError as exc:
-        assert str(path) in str(exc)
+    record = _read_written(read_annotation, workdir, "a.mat", data)
+    if record is None:
         return
     assert read_annotation(write_annotation(workdir / "back" / "a.mat", record)) == record
 
@@ -310,11 +301,10 @@ ON3D_PRED = (b"a car 10.00 20.00 90.00 60.00 0.9 0.5 0.1 0.0\n"
 def test_objectnet3d_prediction_file(workdir, data):
     from perception3d.eval.objectnet3d import read_predictions, write_predictions
 
-    path = _write(workdir, "pred.txt", data)
-    try:
-        detections = read_predictions(path, classes=["car", "chair"])
-    except DataFormatError as exc:
-        assert str(path) in str(exc)
+    detections = _read_written(
+        lambda p: read_predictions(p, classes=["car", "chair"]), workdir, "pred.txt", data
+    )
+    if detections is None:
         return
     back = read_predictions(write_predictions(workdir / "back.txt", detections))
     assert [(d.image_id, d.class_name) for d in back] == [
@@ -415,14 +405,14 @@ def test_point_cloud_files(workdir, name, data):
 
     from perception3d.data.pointcloud import read_point_cloud
 
-    raw = data.draw(st.one_of(st.binary(max_size=128), edited(CLOUDS[name], 3)))
-    path = _write(workdir, name, raw)
-    try:
+    def read(path: Path) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # intensity above 1 is warned about, not an error
-            points = read_point_cloud(path)
-    except DataFormatError as exc:  # PointCloudFormatError is one
-        assert str(path) in str(exc)
+            return read_point_cloud(path)
+
+    raw = data.draw(st.one_of(st.binary(max_size=128), edited(CLOUDS[name], 3)))
+    points = _read_written(read, workdir, name, raw)  # PointCloudFormatError is a DataFormatError
+    if points is None:
         return
     assert points.dtype == np.float32 and points.ndim == 2 and points.shape[1] == 4
     assert np.isfinite(points).all()

@@ -95,7 +95,8 @@ def _glass_scene(sun_lidar: np.ndarray):
     from perception3d.sim.meshes import box
     from perception3d.sim.scene import road_frame
     from perception3d.sim.scenery import ground_quad
-    from perception3d.sim.world import RoadLayout, RoadPaint, Scene, Surface
+    from perception3d.sim.world import Surface
+    from tests.sim.bare_scenes import bare_scene
 
     calib = camera_calibration(CameraConfig(image_scale=0.5))
     t = road_frame(calib)
@@ -107,24 +108,7 @@ def _glass_scene(sun_lidar: np.ndarray):
         Surface(road.transformed(t.rotation, t.translation), {"road": mat.SIDEWALK}, {"road": 1}),
         Surface(panel.transformed(t.rotation, t.translation), {"window": mat.GLASS}, {"window": 9}),
     )
-    layout = RoadLayout(
-        np.zeros((0, 2)), np.zeros((0, 2)), (-5, 5), np.zeros((2, 2)), 0.1, None, np.zeros((0, 7))
-    )
-    paint = RoadPaint(np.zeros((0, 7)), np.zeros((0, 5)))
-    scene = Scene(
-        surfaces,
-        (),
-        sun_lidar,
-        np.ones(3),
-        np.full(3, 0.1),
-        np.full(3, 0.2),
-        False,
-        (),
-        paint,
-        t,
-        layout,
-    )
-    return scene, calib
+    return bare_scene(surfaces, sun_lidar, t), calib
 
 
 @pytest.mark.parametrize("mirror, low, high", [(True, 10.0, 1e3), (False, 0.0, 1.0)])

@@ -20,7 +20,8 @@ from perception3d.sim.scene import road_frame, sample_scene
 from perception3d.sim.scenery import ground_quad
 from perception3d.sim.semantics import SEMANTIC_ID
 from perception3d.sim.terrain import TerrainSide
-from perception3d.sim.world import RoadLayout, RoadPaint, Scene, Surface
+from perception3d.sim.world import Scene, Surface
+from tests.sim.bare_scenes import bare_scene
 
 from .conftest import tiny_config
 
@@ -144,15 +145,7 @@ def _clutter_scene() -> Scene:
         mesh = mesh.transformed(road_to_lidar.rotation, road_to_lidar.translation)
         materials = {p: mat.CONCRETE for p in mesh.part_names}
         surfaces.append(Surface(mesh, materials, {p: SEMANTICS[p] for p in mesh.part_names}))
-    empty = RoadPaint(np.zeros((0, 7)), np.zeros((0, 5)))
-    layout = RoadLayout(
-        np.zeros((0, 2)), np.zeros((0, 2)), (-3, 3), np.zeros((2, 2)), 0.1, None, np.zeros((0, 7))
-    )
-    up = road_to_lidar.rotation[:, 2]
-    return Scene(
-        tuple(surfaces), (), up, np.ones(3), np.full(3, 0.1), np.full(3, 0.2), False, (), empty,
-        road_to_lidar, layout,
-    )  # fmt: skip
+    return bare_scene(surfaces, road_to_lidar.rotation[:, 2], road_to_lidar, road_y=(-3, 3))
 
 
 def test_clutter_returns_lidar_points_renders_and_is_never_labelled():

@@ -18,7 +18,8 @@ from perception3d.sim.raycast import build_geometry
 from perception3d.sim.scene import object_in_lidar, road_frame
 from perception3d.sim.scenery import ground_quad
 from perception3d.sim.semantics import SEMANTIC_ID
-from perception3d.sim.world import RoadLayout, RoadPaint, Scene, Surface
+from perception3d.sim.world import Scene, Surface
+from tests.sim.bare_scenes import bare_scene
 
 CAMERA = CameraConfig(image_scale=0.5, sky_occlusion=False)
 _MEAN = ObjectsConfig(size_std_m={c: (0.0, 0.0, 0.0) for c in OBJECT_CLASSES})
@@ -39,24 +40,9 @@ def _scene(placements, calib) -> Scene:
     ground = ground_quad(-500, 500, -500, 500, 0.0, "road")
     ground = ground.transformed(road_to_lidar.rotation, road_to_lidar.translation)
     road = Surface(ground, {"road": mat.SIDEWALK}, {"road": SEMANTIC_ID["road"]})
-    empty = RoadPaint(np.zeros((0, 7)), np.zeros((0, 5)))
-    layout = RoadLayout(
-        np.zeros((0, 2)), np.zeros((0, 2)), (-5, 5), np.zeros((2, 2)), 0.1, None, np.zeros((0, 7))
-    )
     up = road_to_lidar.rotation[:, 2]
-    return Scene(
-        (road,),
-        tuple(objects),
-        0.6 * up + 0.8 * road_to_lidar.rotation[:, 0],
-        np.ones(3),
-        np.full(3, 0.1),
-        np.full(3, 0.2),
-        False,
-        (),
-        empty,
-        road_to_lidar,
-        layout,
-    )
+    sun = 0.6 * up + 0.8 * road_to_lidar.rotation[:, 0]
+    return bare_scene((road,), sun, road_to_lidar, objects)
 
 
 def _label(placements, cfg=None):

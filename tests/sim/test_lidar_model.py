@@ -121,7 +121,8 @@ def _panel_scene(transmission: float):
     from perception3d.sim import materials as mat
     from perception3d.sim.meshes import box
     from perception3d.sim.raycast import build_geometry
-    from perception3d.sim.world import RoadLayout, RoadPaint, Scene, Surface, Transform
+    from perception3d.sim.world import Surface, Transform
+    from tests.sim.bare_scenes import bare_scene
 
     glass = replace(mat.GLASS, lidar_transmission=transmission)
     wall = box((0.2, 8.0, 8.0), part="wall").transformed(np.eye(3), (20.0, 0.0, 0.0))
@@ -130,25 +131,8 @@ def _panel_scene(transmission: float):
         Surface(wall, {"wall": mat.CURB}, {"wall": 5}),
         Surface(panel, {"window": glass}, {"window": 9}),
     )
-    layout = RoadLayout(
-        np.zeros((0, 2)), np.zeros((0, 2)), (-5, 5), np.zeros((2, 2)), 0.1, None, np.zeros((0, 7))
-    )
-    paint = RoadPaint(np.zeros((0, 7)), np.zeros((0, 5)))
     identity = Transform(np.eye(3), np.zeros(3))
-    scene = Scene(
-        surfaces,
-        (),
-        np.array([0.0, 0.0, 1.0]),
-        np.ones(3),
-        np.full(3, 0.1),
-        np.full(3, 0.2),
-        False,
-        (),
-        paint,
-        identity,
-        layout,
-    )
-    return build_geometry(scene)
+    return build_geometry(bare_scene(surfaces, np.array([0.0, 0.0, 1.0]), identity))
 
 
 @pytest.mark.parametrize(("transmission", "through"), [(0.0, 0.0), (1.0, 1.0), (0.6, 0.36)])

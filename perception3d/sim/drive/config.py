@@ -145,10 +145,6 @@ class DriveConfig:
 
 def load_drive_config(path: str | Path | None = None, overrides=()) -> DriveConfig:
     """The config at ``path`` (YAML), or the embedded default when None, with overrides."""
-    from perception3d.config import apply_overrides, from_dict, load_config, to_dict
+    from perception3d.config import load_config_or_defaults
 
-    if path is None:
-        return from_dict(
-            DriveConfig, apply_overrides(to_dict(DriveConfig()), overrides), "<default>"
-        )
-    return load_config(path, DriveConfig, overrides)
+    return load_config_or_defaults(path, DriveConfig, overrides)
