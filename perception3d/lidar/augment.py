@@ -3,7 +3,8 @@
 Order (each step sees what a sensor would have produced by then):
 
 1. paste objects (`paste.py`): visibility resolved in the range image, resampled on the beams;
-2. perturb reflectivities (`beam_aug.perturb_intensity`);
+2. perturb reflectivities (`beam_aug.perturb_intensity`), thin out the objects' returns
+   (`object_dropout.py`: real cars return about half the synthetic count);
 3. weather (`weather.py`, `precipitation.py`): on the full beam pattern, so that a cheaper
    sensor (step 4) loses clutter on its missing beams too;
 4. beam downsampling 64 -> 32 -> 16 and sector dropout (`beam_aug.py`).
@@ -36,6 +37,7 @@ from perception3d.lidar.beam_aug import (
     SectorDropout,
     SectorDropoutConfig,
 )
+from perception3d.lidar.object_dropout import ObjectDropoutConfig, ObjectPointDropout
 from perception3d.lidar.paste import PasteConfig, PasteObjects
 from perception3d.lidar.scanner import ScannerModel
 from perception3d.lidar.weather import Weather, WeatherConfig
@@ -84,6 +86,7 @@ class PhysicalAugmentConfig:
     scanner: ScannerConfig = field(default_factory=ScannerConfig)
     paste: PasteConfig = field(default_factory=PasteConfig)
     intensity: IntensityConfig = field(default_factory=IntensityConfig)
+    object_dropout: ObjectDropoutConfig = field(default_factory=ObjectDropoutConfig)
     weather: WeatherConfig = field(default_factory=WeatherConfig)
     beam_downsample: BeamDownsampleConfig = field(default_factory=BeamDownsampleConfig)
     sector_dropout: SectorDropoutConfig = field(default_factory=SectorDropoutConfig)
@@ -122,6 +125,8 @@ def build_transforms(
         transforms.append(PasteObjects(database, scanner, config.paste))
     if config.intensity.prob > 0:
         transforms.append(IntensityPerturbation(config.intensity))
+    if config.object_dropout.prob > 0:
+        transforms.append(ObjectPointDropout(config.object_dropout))
     if config.weather.prob > 0:
         transforms.append(Weather(scanner, config.weather))
     if config.beam_downsample.prob > 0:

@@ -42,11 +42,12 @@ def test_full_set_in_order_deterministic(sweep_004139, real_database):
     config = load_augment_config(
         CONFIGS / "physical.yaml",
         ["paste.max_occluded=2", "weather.prob=1.0", "intensity.prob=1.0",
-         "beam_downsample.prob=1.0", "sector_dropout.prob=1.0"],
+         "beam_downsample.prob=1.0", "sector_dropout.prob=1.0", "object_dropout.prob=1.0"],
     )  # fmt: skip
     transforms = build_transforms(config, database=real_database)
     assert [type(t).__name__ for t in transforms] == [
-        "PasteObjects", "IntensityPerturbation", "Weather", "BeamDownsample", "SectorDropout",
+        "PasteObjects", "IntensityPerturbation", "ObjectPointDropout", "Weather",
+        "BeamDownsample", "SectorDropout",
     ]  # fmt: skip
     a = apply_transforms(sweep_004139, transforms, np.random.default_rng(0))
     b = apply_transforms(sweep_004139, transforms, np.random.default_rng(0))

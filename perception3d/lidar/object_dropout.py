@@ -1,0 +1,103 @@
+"""Missing returns on objects: thin out the points of labelled objects.
+
+Real KITTI cars return about half the points a synthetic car of the same size and range does
+(docs/sim2real.md, "points per object": dark paint and glass that give no return, returns below
+the detection floor at glancing incidence). A detector trained on dense synthetic objects then
+scores the sparse real ones low. This transform keeps, for each labelled object chosen with
+probability ``prob``, a random fraction of its points (drawn uniformly in ``keep_fraction``),
+never fewer than ``min_points`` (an object stays as visible as its label says it is). The
+object's returns are thinned where they are, so no point moves and the label box is unchanged.
+
+Example:
+    >>> rng = np.random.default_rng(0)
+    >>> pts = np.c_[rng.uniform(-0.5, 0.5, (100, 3)), np.zeros(100)].astype(np.float32)
+    >>> s = LidarSample("0", pts, np.array([[0.0, 0, 0, 2, 2, 2, 0]]), np.array(["Car"]))
+    >>> cfg = ObjectDropoutConfig(prob=1.0, keep_fraction=(0.5, 0.5))
+    >>> len(ObjectPointDropout(cfg)(s, rng).points)
+    50
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from perception3d.data.sample import LidarSample
+from perception3d.geometry.boxes import points_in_boxes
+from perception3d.lidar.sample_ops import replace_points
+
+__all__ = ["ObjectDropoutConfig", "ObjectPointDropout", "drop_object_points"]
+
+
+@dataclass(frozen=True)
+class ObjectDropoutConfig:
+    """Per labelled object of ``classes``, with probability ``prob``: keep a fraction drawn
+    uniformly in ``keep_fraction`` of its points, at least ``min_points`` of them."""
+
+    prob: float = 0.0
+    keep_fraction: tuple[float, float] = (0.3, 1.0)
+    min_points: int = 5
+    classes: tuple[str, ...] = ("Car", "Pedestrian", "Cyclist")
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.prob <= 1.0:
+            raise ValueError(f"object_dropout.prob must be in [0, 1], got {self.prob}")
+        lo, hi = self.keep_fraction
+        if not 0.0 < lo <= hi <= 1.0:
+            raise ValueError(
+                f"object_dropout.keep_fraction must be (min, max) with 0 < min <= max <= 1, "
+                f"got {self.keep_fraction}"
+            )
+        if self.min_points < 0:
+            raise ValueError(f"object_dropout.min_points must be >= 0, got {self.min_points}")
+
+
+def drop_object_points(
+    sample: LidarSample,
+    keep_fractions: np.ndarray,
+    rng: np.random.Generator,
+    min_points: int = 5,
+) -> LidarSample:
+    """Keep ``keep_fractions[m]`` of the points inside box m (a random subset, rounded up).
+
+    Args:
+        sample: points (N, C) and M boxes (LiDAR frame).
+        keep_fractions: (M,) fraction in [0, 1] per box; 1 leaves the box untouched.
+        rng: which points are kept.
+        min_points: a box keeps at least this many points (or all it has).
+
+    Returns:
+        The sample without the dropped points; boxes, names and other points unchanged.
+    """
+    keep_fractions = np.asarray(keep_fractions, dtype=np.float64)
+    if keep_fractions.shape != (len(sample.boxes_lidar),):
+        raise ValueError(
+            f"keep_fractions must have one value per box ({len(sample.boxes_lidar)}), "
+            f"got shape {keep_fractions.shape}"
+        )
+    if not len(sample.points) or not np.any(keep_fractions < 1.0):
+        return sample
+    box = points_in_boxes(sample.points, sample.boxes_lidar)
+    keep = np.ones(len(sample.points), bool)
+    for m in np.flatnonzero(keep_fractions < 1.0):
+        inside = np.flatnonzero(box == m)
+        n_keep = max(int(np.ceil(keep_fractions[m] * len(inside))), min(min_points, len(inside)))
+        if n_keep < len(inside):
+            dropped = rng.choice(inside, size=len(inside) - n_keep, replace=False)
+            keep[dropped] = False
+    return replace_points(sample, keep)
+
+
+@dataclass(frozen=True, eq=False)
+class ObjectPointDropout:
+    """Transform of `drop_object_points` drawn from an `ObjectDropoutConfig`."""
+
+    config: ObjectDropoutConfig
+
+    def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
+        cfg = self.config
+        m = len(sample.boxes_lidar)
+        chosen = (rng.random(m) < cfg.prob) & np.isin(sample.names.astype(str), cfg.classes)
+        fractions = np.where(chosen, rng.uniform(*cfg.keep_fraction, m), 1.0)
+        return drop_object_points(sample, fractions, rng, cfg.min_points)
