@@ -165,9 +165,9 @@ class DriveFrame:
         return points, [raw.pose_world_lidar(k) for k in frames], [times[k] for k in frames]
 
     @cached_property
-    def _objects(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def objects_in_image(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(boxes (M, 7), names (M,), occlusion (M,), cared (M,) bool) of the in-image
-        tracklets of the frame."""
+        tracklets of the frame; ``cared`` False: DontCare (module docstring)."""
         boxes, names, occlusion = [], [], []
         for tr in self.drive.tracklets:
             k = self.index - tr.first_frame
@@ -193,7 +193,7 @@ class DriveFrame:
 
     @cached_property
     def labels(self) -> LidarLabels:
-        boxes, names, _, cared = self._objects
+        boxes, names, _, cared = self.objects_in_image
         return LidarLabels(boxes[cared], names[cared])
 
     @property
@@ -206,12 +206,12 @@ class DriveFrame:
 
     @property
     def occlusion(self) -> np.ndarray:
-        _, _, occlusion, cared = self._objects
+        _, _, occlusion, cared = self.objects_in_image
         return occlusion[cared]
 
     @property
     def dontcare_boxes_lidar(self) -> np.ndarray:
-        boxes, _, _, cared = self._objects
+        boxes, _, _, cared = self.objects_in_image
         return boxes[~cared]
 
 

@@ -51,42 +51,57 @@ def _range_m(boxes_lidar: np.ndarray) -> np.ndarray:
 
 
 def points_per_object(frames: DriveDetectionFrames, sweeps: Sequence[int] = (0, 3)) -> dict:
-    """Returns inside each labelled box with 1 + K accumulated sweeps, for each K of ``sweeps``.
+    """Returns inside each in-image tracklet box with 1 + K accumulated sweeps, for each K of
+    ``sweeps``, by class and distance.
 
     Args:
-        frames: the drive frames (labels: ``DriveFrame.labels``, DontCare excluded).
+        frames: the drive frames.
         sweeps: the K to compare (0: the frame's own sweep).
 
     Returns:
-        ``{class: {bin: {"objects": n, "K=<k>": {"median", "mean", "zero"}}}}``: the median
-        and mean count per object and how many objects have none.
+        ``{"labelled": {class: {bin: {"objects": n, "K=<k>": {"median", "mean",
+        "under_5"}}}}, "hidden": {class: {"objects": n, "K=<k>": {"with_returns": n}}}}``:
+        per labelled object the median and mean count and how many have fewer than 5 returns;
+        ``hidden``: the objects DontCare because their own sweep has no return in the box
+        (occlusion set), and how many of them K sweeps give at least one return.
     """
-    rows = []  # (class, range_m, counts per K)
+    labelled, hidden = [], []  # (class, range_m, counts per K)
     for frame in frames:
-        labels = frame.labels
-        if len(labels) == 0:
+        boxes, names, occlusion, cared = frame.objects_in_image
+        if len(boxes) == 0:
             continue
-        counts = []
-        for k in sweeps:
-            points = accumulate_sweeps(*frame.sweep_history(k))
-            counts.append(points_in_boxes(points, labels.boxes_lidar, return_mask=True).sum(0))
-        ranges = _range_m(labels.boxes_lidar)
-        for j, name in enumerate(labels.names):
-            rows.append((str(name), float(ranges[j]), [int(c[j]) for c in counts]))
-    out: dict = {}
-    for name in sorted({r[0] for r in rows}):
-        out[name] = {}
+        counts = np.stack([
+            points_in_boxes(accumulate_sweeps(*frame.sweep_history(k)), boxes,
+                            return_mask=True).sum(0)
+            for k in sweeps
+        ], axis=1)  # fmt: skip
+        ranges = _range_m(boxes)
+        for j, name in enumerate(names):
+            row = (str(name), float(ranges[j]), counts[j])
+            if cared[j]:
+                labelled.append(row)
+            elif occlusion[j] >= 0:
+                hidden.append(row)
+    out: dict = {"labelled": {}, "hidden": {}}
+    for name in sorted({r[0] for r in labelled}):
+        out["labelled"][name] = {}
         for lo, hi in DISTANCE_BINS_M:
-            sel = [r for r in rows if r[0] == name and lo <= r[1] < hi]
+            sel = np.array([r[2] for r in labelled if r[0] == name and lo <= r[1] < hi])
             entry = {"objects": len(sel)}
             for i, k in enumerate(sweeps):
-                c = np.array([r[2][i] for r in sel], dtype=np.float64)
+                c = sel[:, i] if len(sel) else np.zeros(0)
                 entry[f"K={k}"] = {
                     "median": float(np.median(c)) if len(c) else None,
                     "mean": float(c.mean()) if len(c) else None,
-                    "zero": int(np.count_nonzero(c == 0)),
+                    "under_5": int(np.count_nonzero(c < 5)),
                 }
-            out[name][_bin_name(lo, hi)] = entry
+            out["labelled"][name][_bin_name(lo, hi)] = entry
+    for name in sorted({r[0] for r in hidden}):
+        sel = np.array([r[2] for r in hidden if r[0] == name])
+        entry = {"objects": len(sel)}
+        for i, k in enumerate(sweeps):
+            entry[f"K={k}"] = {"with_returns": int(np.count_nonzero(sel[:, i] > 0))}
+        out["hidden"][name] = entry
     return out
 
 
@@ -234,19 +249,26 @@ def format_breakdown(runs: dict[str, dict], iou_set: str = "strict") -> str:
 
 
 def format_points(result: dict) -> str:
-    """A markdown table of :func:`points_per_object`: median (mean) returns per object and
-    objects with none, per class, distance bin and K."""
-    ks = [key for key in next(iter(next(iter(result.values())).values())) if key != "objects"]
-    head = "| class | distance | objects | " + " | ".join(f"{k}: median (mean), none" for k in ks)
+    """Markdown tables of :func:`points_per_object`: median (mean) returns per labelled object
+    and objects under 5 returns, per class, distance bin and K; then the hidden objects."""
+    labelled = result["labelled"]
+    ks = [k for k in next(iter(next(iter(labelled.values())).values())) if k != "objects"]
+    head = "| class | distance | objects | " + " | ".join(f"{k}: median (mean), < 5" for k in ks)
     lines = [head + " |", "|" + "---|" * (3 + len(ks))]
-    for name, bins in result.items():
+    for name, bins in labelled.items():
         for bin_name, entry in bins.items():
             if entry["objects"] == 0:
                 continue
             cells = [
-                f"{entry[k]['median']:.0f} ({entry[k]['mean']:.0f}), {entry[k]['zero']}" for k in ks
+                f"{entry[k]['median']:.0f} ({entry[k]['mean']:.0f}), {entry[k]['under_5']}"
+                for k in ks
             ]
             lines.append(
                 f"| {name} | {bin_name} | {entry['objects']} | " + " | ".join(cells) + " |"
             )
+    hidden_head = "| class | no return in own sweep | " + " | ".join(f"{k}: some" for k in ks)
+    lines += ["", hidden_head + " |", "|" + "---|" * (2 + len(ks))]
+    for name, entry in result["hidden"].items():
+        cells = [str(entry[k]["with_returns"]) for k in ks]
+        lines.append(f"| {name} | {entry['objects']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
