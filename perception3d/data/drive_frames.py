@@ -184,6 +184,30 @@ class DriveFrame:
         cared = (occlusion >= 0) & (counts >= self.min_points)
         return boxes, np.array(names, dtype=object), occlusion, cared
 
+    @cached_property
+    def speeds_mps(self) -> np.ndarray:
+        """(M,) ground speed of each in-image object (order of ``objects_in_image``), m/s,
+        from its tracklet's box centre in the world (OXTS poses) at this frame and the one
+        before (after, for a tracklet's first frame); 0 for a one-frame tracklet."""
+        raw, times, out = self.drive.raw, self.drive.times_s, []
+        for tr in self.drive.tracklets:
+            k = self.index - tr.first_frame
+            if not 0 <= k < len(tr.poses):
+                continue
+            if tr.truncation[k] not in (TRUNCATION_IN_IMAGE, TRUNCATION_TRUNCATED):
+                continue
+            other = k - 1 if k > 0 else k + 1
+            if other >= len(tr.poses):
+                out.append(0.0)
+                continue
+            centres = []
+            for j in (k, other):
+                pose = raw.pose_world_lidar(tr.first_frame + j)
+                centres.append(pose[:3, :3] @ tr.poses[j, :3] + pose[:3, 3])
+            dt = abs(times[tr.first_frame + k] - times[tr.first_frame + other])
+            out.append(float(np.linalg.norm((centres[0] - centres[1])[:2]) / dt))
+        return np.array(out, dtype=np.float64)
+
     def points_per_box(self, boxes_lidar: np.ndarray) -> np.ndarray:
         """(M,) int64 returns of this frame's own sweep inside each box."""
         if len(boxes_lidar) == 0:

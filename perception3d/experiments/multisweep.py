@@ -35,6 +35,7 @@ __all__ = ["DISTANCE_BINS_M", "IOU_SETS", "evaluate_breakdown", "points_per_obje
 
 DISTANCE_BINS_M = ((0.0, 20.0), (20.0, 40.0), (40.0, np.inf))  # the last ends at the range edge
 NEIGHBOUR = {"Van": "Car", "Person_sitting": "Pedestrian"}
+MOVING_MPS = 0.5  # ground speed from which an object counts as moving
 # IoU thresholds: KITTI's strict (Car 0.7, others 0.5) and loose (0.5, 0.25) overlap sets
 IOU_SETS = {
     "strict": {"Car": 0.7, "Pedestrian": 0.5, "Cyclist": 0.5},
@@ -119,11 +120,11 @@ def predictions(model, dataset: LidarDetectionDataset, device: torch.device) -> 
     return out
 
 
-def _ground_truth(frames: DriveDetectionFrames, point_range_m) -> tuple[dict, dict, dict]:
+def _ground_truth(frames: DriveDetectionFrames, point_range_m) -> tuple[dict, ...]:
     """frame id -> labels (neighbour classes renamed, DontCare added), always-ignored mask
     (neighbours, DontCare, centres outside ``point_range_m``), occlusion level (-1 for
-    DontCare)."""
-    gt, ignored, occlusion = {}, {}, {}
+    DontCare), ground speed in m/s (NaN for DontCare)."""
+    gt, ignored, occlusion, speed = {}, {}, {}, {}
     lo, hi = np.asarray(point_range_m[:3]), np.asarray(point_range_m[3:])
     for frame in frames:
         lab = frame.labels
@@ -138,7 +139,9 @@ def _ground_truth(frames: DriveDetectionFrames, point_range_m) -> tuple[dict, di
         outside = ((boxes[:, :3] < lo) | (boxes[:, :3] > hi)).any(axis=1)
         ignored[frame.frame_id] = np.concatenate([neighbour, np.ones(len(dc), bool)]) | outside
         occlusion[frame.frame_id] = np.concatenate([frame.occlusion, np.full(len(dc), -1)])
-    return gt, ignored, occlusion
+        cared = frame.objects_in_image[3]
+        speed[frame.frame_id] = np.concatenate([frame.speeds_mps[cared], np.full(len(dc), np.nan)])
+    return gt, ignored, occlusion, speed
 
 
 def _summary(result: dict, classes: Sequence[str]) -> dict:
@@ -170,9 +173,11 @@ def evaluate_breakdown(
     Returns:
         ``{iou_set: {split: {class: {"objects", "bev": {"R40", "all_point",
         "recall_at_score"}, "3d": {...}}}}}``; splits ``all``, the distance bins and
-        ``occlusion 0/1/2``; recall at ``score_threshold``.
+        ``occlusion 0/1/2``, ``static`` / ``moving`` (ground speed below / from
+        :data:`MOVING_MPS`, the other group ignored, every detection counted); recall at
+        ``score_threshold``.
     """
-    gt, base_ignored, occlusion = _ground_truth(frames, point_range_m)
+    gt, base_ignored, occlusion, speed = _ground_truth(frames, point_range_m)
     ids = list(gt)
     empty = LidarLabels(np.zeros((0, 7)), np.zeros(0, object), np.zeros(0))
     pred = {f: pred.get(f, empty) for f in ids}
@@ -188,6 +193,9 @@ def evaluate_breakdown(
     for level in (0, 1, 2):
         gt_ign = {f: base_ignored[f] | (occlusion[f] != level) for f in ids}
         splits[f"occlusion {level}"] = (gt_ign, None)
+    moving = {f: speed[f] >= MOVING_MPS for f in ids}  # NaN (DontCare): neither
+    splits["static"] = ({f: base_ignored[f] | moving[f] for f in ids}, None)
+    splits["moving"] = ({f: base_ignored[f] | ~moving[f] for f in ids}, None)
     out: dict = {name: {split: {} for split in splits} for name in IOU_SETS}
     for name in classes:  # DontCare boxes absorb detections of every class: one class a pass
         gt_c = {f: LidarLabels(g.boxes_lidar, np.where(g.names == "DontCare", name, g.names))

@@ -116,6 +116,9 @@ def test_frames_and_labels_in_the_current_frame(drive_root):
     np.testing.assert_allclose(dontcare[:, :2], [per_frame[n][2][:2] for n in ("far", "empty")],
                                atol=1e-5)  # fmt: skip
     assert frame.image_shape == (375, 1242)
+    # every object stands still in the world: the OXTS poses undo the sensor's 10 m/s
+    np.testing.assert_allclose(frame.speeds_mps, 0.0, atol=0.01)  # files round to 1e-6
+    assert len(frame.speeds_mps) == len(frame.objects_in_image[0]) == 3
 
 
 def test_accumulated_sweeps_of_a_parked_car_fall_in_its_box(drive_root):

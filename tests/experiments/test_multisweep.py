@@ -15,11 +15,13 @@ RANGE = (0.0, -25.6, -3.0, 51.2, 25.6, 1.0)
 class _Frame:
     """The attributes of a ``DriveFrame`` the breakdown reads."""
 
-    def __init__(self, frame_id, boxes, names, occlusion, dontcare=()):
+    def __init__(self, frame_id, boxes, names, occlusion, speeds, dontcare=()):
         self.frame_id = frame_id
         self.labels = LidarLabels(np.array(boxes, float).reshape(-1, 7), np.array(names, object))
         self.occlusion = np.array(occlusion)
         self.dontcare_boxes_lidar = np.array(dontcare, float).reshape(-1, 7)
+        self.objects_in_image = (None, None, None, np.ones(len(names), bool))
+        self.speeds_mps = np.array(speeds, float)
 
 
 def _car(x, y=0.0):
@@ -29,8 +31,21 @@ def _car(x, y=0.0):
 @pytest.fixture
 def scene():
     frames = [
-        _Frame("a", [_car(10), _car(30, 5), _car(45, -5), _car(60)], ["Car"] * 4, [0, 1, 2, 0]),
-        _Frame("b", [_car(15, 3), _car(25, -3)], ["Car", "Van"], [0, 0], dontcare=[_car(35)]),
+        _Frame(
+            "a",
+            [_car(10), _car(30, 5), _car(45, -5), _car(60)],
+            ["Car"] * 4,
+            [0, 1, 2, 0],
+            speeds=[0, 8, 0, 0],
+        ),
+        _Frame(
+            "b",
+            [_car(15, 3), _car(25, -3)],
+            ["Car", "Van"],
+            [0, 0],
+            speeds=[0, 0],
+            dontcare=[_car(35)],
+        ),
     ]
     # found: the 10 m and 30 m cars, the van (as a Car) and the DontCare car; missed: 45 m
     boxes = [_car(10), _car(30, 5), _car(60)]
@@ -57,6 +72,10 @@ def test_distance_bins_and_occlusion_levels(scene):
     counts = [out[f"occlusion {k}"]["Car"]["objects"] for k in (0, 1, 2)]
     assert counts == [2, 1, 1]
     assert out["occlusion 2"]["Car"]["bev"]["recall_at_score"] == 0.0
+    # the 30 m car moves: static 10, 15, 45 m (two found), moving 30 m (found)
+    assert out["static"]["Car"]["objects"] == 3 and out["moving"]["Car"]["objects"] == 1
+    assert out["static"]["Car"]["bev"]["recall_at_score"] == pytest.approx(2 / 3)
+    assert out["moving"]["Car"]["bev"]["recall_at_score"] == 1.0
 
 
 def test_loose_set_uses_looser_iou(scene):
