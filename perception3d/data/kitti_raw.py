@@ -96,10 +96,7 @@ class KittiRawDrive:
 
     def frame(self, index: int) -> RawFrame:
         """Frame ``index`` with its sweep, image_02, pose and OXTS packet."""
-        if not 0 <= index < len(self):
-            raise MissingFrameError(
-                f"{self.drive_dir}: frame {index} out of range (drive has {len(self)} frames)"
-            )
+        self._check_index(index)
         raw = self._raw
         image = read_image(raw.cam2_files[index]) if index < len(raw.cam2_files) else None
         ox = raw.oxts[index]
@@ -111,6 +108,24 @@ class KittiRawDrive:
             pose_world_imu=np.asarray(ox.T_w_imu, dtype=np.float64),
             oxts=ox.packet,
         )
+
+    def _check_index(self, index: int) -> None:
+        if not 0 <= index < len(self):
+            raise MissingFrameError(
+                f"{self.drive_dir}: frame {index} out of range (drive has {len(self)} frames)"
+            )
+
+    def points(self, index: int) -> np.ndarray:
+        """(N, 4) float32 sweep of frame ``index``, LiDAR frame (no image is read)."""
+        self._check_index(index)
+        return read_velodyne(self._raw.velo_files[index])
+
+    def pose_world_lidar(self, index: int) -> np.ndarray:
+        """(4, 4) float64 LiDAR -> world at frame ``index``: OXTS ``T_w_imu`` composed with
+        the inverse of ``calib_imu_to_velo`` (world: East-North-Up at the first frame)."""
+        self._check_index(index)
+        world_imu = np.asarray(self._raw.oxts[index].T_w_imu, dtype=np.float64)
+        return world_imu @ np.linalg.inv(np.asarray(self._raw.calib.T_velo_imu, np.float64))
 
     def __iter__(self):
         for i in range(len(self)):

@@ -145,18 +145,33 @@ class DataConfig(DataSection):
         format: ``kitti`` (the KITTI object layout) or ``lidar`` (a LiDAR-only dataset:
             ``points/``, ``labels/`` in the LiDAR frame, any classes, no camera;
             :mod:`perception3d.data.lidar_folder`); splits are ``ImageSets/<name>.txt`` in both,
-            ``training`` (or ``all``) meaning every frame.
+            ``training`` (or ``all``) meaning every frame. ``kitti_raw``: KITTI raw drives
+            (real or ``perception3d synth-drive``; labels from the tracklets,
+            :mod:`perception3d.data.drive_frames`), splits are ``ImageSets/<name>.txt`` of
+            drive folder names, ``all`` meaning every drive.
+        sweeps: earlier sweeps accumulated into each frame, ego-motion compensated, with a
+            time-lag channel (``kitti_raw`` only; :mod:`perception3d.lidar.multisweep`); the
+            model's ``point_features`` must then be 5 (x, y, z, intensity, dt_s). 0: one sweep.
     """
 
     fov_only: bool = True
     point_source: Literal["velodyne", "velodyne_painted"] = "velodyne"
     fov_rule: FovRule = "image"
-    format: Literal["kitti", "lidar"] = "kitti"
+    format: Literal["kitti", "lidar", "kitti_raw"] = "kitti"
+    sweeps: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.format not in ("kitti", "lidar"):
-            raise ValueError(f"data.format must be 'kitti' or 'lidar', got {self.format!r}")
+        if self.format not in ("kitti", "lidar", "kitti_raw"):
+            raise ValueError(
+                f"data.format must be 'kitti', 'lidar' or 'kitti_raw', got {self.format!r}"
+            )
+        at_least(self, 0, "sweeps")
+        if self.sweeps > 0 and (self.format != "kitti_raw" or self.point_source != "velodyne"):
+            raise ValueError(
+                f"data.sweeps {self.sweeps} needs data.format kitti_raw (drives with poses) "
+                "and data.point_source velodyne"
+            )
         if self.format == "lidar" and (self.fov_only or self.point_source != "velodyne"):
             raise ValueError(
                 "data.format lidar (points/ + labels/, no camera) needs data.fov_only: false "
@@ -178,6 +193,17 @@ class ExperimentConfig:
     kind: ClassVar[str] = "detector"  # the checkpoint kind (perception3d.checkpoint.KINDS)
     # model keys that do not change the weights: a checkpoint loads whatever they are
     FREE_MODEL_KEYS: ClassVar = ("postprocess", "loss")
+
+    def __post_init__(self) -> None:
+        if self.data.format != "kitti_raw":
+            return
+        want = 5 if self.data.sweeps > 0 else 4
+        if self.model.point_features != want:
+            raise ValueError(
+                f"data.sweeps {self.data.sweeps} gives points [x, y, z, intensity"
+                f"{', dt_s' * (want == 5)}]: model.point_features must be {want}, got "
+                f"{self.model.point_features}"
+            )
 
 
 def load_experiment(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentConfig:

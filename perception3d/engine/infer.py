@@ -193,7 +193,7 @@ def infer(
     out_dir = claim_result_dir(out_dir, overwrite)
     total = 0
     dev = next(model.parameters()).device
-    if exp.data.format == "lidar":
+    if exp.data.format in ("lidar", "kitti_raw"):  # LiDAR-frame rows (no 2D boxes)
         for frame_id, det in predict_detections(
             model, dataset, dev, batch_size, num_workers, progress
         ):

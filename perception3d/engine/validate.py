@@ -40,7 +40,7 @@ def validate(
     Returns:
         ``{"result": evaluator JSON, "scalars": headline APs, "summary": one line, "seconds"}``.
     """
-    if getattr(dataset, "data_format", "kitti") == "lidar":
+    if getattr(dataset, "data_format", "kitti") in ("lidar", "kitti_raw"):
         return validate_lidar(model, dataset, device, progress)
     from perception3d.eval.kitti import evaluate_kitti
 

@@ -30,7 +30,7 @@ from perception3d.data.lidar_folder import LidarLabels
 from perception3d.eval import kitti_ap
 from perception3d.eval.kitti_ap import FlatFrames
 from perception3d.eval.kitti_evaluate import r40_cap
-from perception3d.eval.kitti_protocol import COUNTED, OTHER
+from perception3d.eval.kitti_protocol import COUNTED, IGNORED, OTHER
 from perception3d.geometry.iou import bev_iou_lidar, iou3d_lidar
 
 __all__ = ["METRICS", "evaluate_lidar", "format_lidar_table"]
@@ -65,9 +65,28 @@ def _flat(metric: str, gt: Sequence[LidarLabels], dt: Sequence[LidarLabels]) -> 
     )
 
 
-def _flags(labels: Sequence[LidarLabels], class_name: str) -> np.ndarray:
+def _flags(
+    labels: Sequence[LidarLabels], class_name: str, ignored: Sequence[np.ndarray] | None = None
+) -> np.ndarray:
     names = np.concatenate([np.asarray(x.names, dtype=object) for x in labels] + [np.zeros(0)])
-    return np.where(names == class_name, COUNTED, OTHER).astype(np.int8)
+    flags = np.where(names == class_name, COUNTED, OTHER).astype(np.int8)
+    if ignored is not None:
+        mask = np.concatenate([np.asarray(m, dtype=bool) for m in ignored] + [np.zeros(0, bool)])
+        flags[(flags == COUNTED) & mask] = IGNORED
+    return flags
+
+
+def _masks(masks, frame_ids, labels, what: str) -> list[np.ndarray] | None:
+    """Per-frame boolean masks of ``masks`` (frame id -> (M,) bool; a missing frame: none)."""
+    if masks is None:
+        return None
+    out = []
+    for fid, lab in zip(frame_ids, labels):
+        m = np.asarray(masks.get(fid, np.zeros(len(lab), bool)), dtype=bool)
+        if m.shape != (len(lab),):
+            raise ValueError(f"frame {fid}: {what} has shape {m.shape}, expected ({len(lab)},)")
+        out.append(m)
+    return out
 
 
 def _thresholds(classes: Sequence[str], iou_thresholds) -> dict[str, float]:
@@ -90,6 +109,8 @@ def evaluate_lidar(
     classes: Sequence[str] | None = None,
     iou_thresholds: float | Mapping[str, float] = 0.5,
     score_threshold: float | None = None,
+    gt_ignored: Mapping[str, np.ndarray] | None = None,
+    pred_ignored: Mapping[str, np.ndarray] | None = None,
 ) -> dict:
     """BEV and 3D AP per class of LiDAR-frame predictions.
 
@@ -99,6 +120,9 @@ def evaluate_lidar(
         classes: classes to evaluate (default: every class of ``gt``, sorted).
         iou_thresholds: one IoU for all classes, or class -> IoU; a match needs more.
         score_threshold: also count TP / FP / FN, precision and recall at this score.
+        gt_ignored, pred_ignored: frame id -> (M,) bool: objects (detections) that may be
+            matched but count neither as TP, FN nor FP (KITTI's "ignored": another distance
+            bin, another occlusion level, a neighbour class); a missing frame: none.
 
     Returns:
         ``{class: {"num_gt", "num_pred", "iou", "bev": {"R40", "R11", "all_point"[,
@@ -124,8 +148,10 @@ def evaluate_lidar(
     thresholds = _thresholds(classes, iou_thresholds)
     flat = {metric: _flat(metric, gt_list, dt_list) for metric in METRICS}
     result: dict = {}
+    gt_masks = _masks(gt_ignored, frame_ids, gt_list, "gt_ignored")
+    dt_masks = _masks(pred_ignored, frame_ids, dt_list, "pred_ignored")
     for name in classes:
-        gt_flag, dt_flag = _flags(gt_list, name), _flags(dt_list, name)
+        gt_flag, dt_flag = _flags(gt_list, name, gt_masks), _flags(dt_list, name, dt_masks)
         num_gt = int(np.count_nonzero(gt_flag == COUNTED))
         entry = {"num_gt": num_gt, "num_pred": int(np.count_nonzero(dt_flag == COUNTED))}
         entry["iou"] = thresholds[name]

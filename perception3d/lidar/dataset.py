@@ -18,10 +18,12 @@ import torch
 from torch.utils.data import Dataset
 
 from perception3d.data.dataset import KITTI_IMAGE_HW, crop_to_fov
+from perception3d.data.drive_frames import DriveDetectionFrames
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.data.lidar_folder import LidarFolderDataset
 from perception3d.data.sample import LidarSample, Transform, apply_transforms, sample_from_frame
 from perception3d.geometry.fov import FovRule
+from perception3d.lidar.multisweep import accumulate_sweeps
 from perception3d.lidar.voxelize import (
     VoxelGridConfig,
     Voxels,
@@ -55,10 +57,14 @@ class LidarDetectionDataset(Dataset):
             :class:`perception3d.engine.config.DataConfig`).
         point_features: columns of each point given to the voxelizer (4: x, y, z, intensity;
             4 + C for painted points).
-        data_format: ``kitti`` or ``lidar`` (``data.format``); the frame source ``kitti`` is a
-            :class:`KittiObjectDataset` or a
+        data_format: ``kitti``, ``lidar`` or ``kitti_raw`` (``data.format``); the frame source
+            ``kitti`` is a :class:`KittiObjectDataset`, a
             :class:`~perception3d.data.lidar_folder.LidarFolderDataset` (no camera: then
-            ``fov_only`` must be False).
+            ``fov_only`` must be False) or a
+            :class:`~perception3d.data.drive_frames.DriveDetectionFrames` (raw drives).
+        sweeps: earlier sweeps accumulated into each frame's points (``kitti_raw`` only;
+            :func:`~perception3d.lidar.multisweep.accumulate_sweeps`: points become (N, 5)
+            ``[x, y, z, intensity, dt_s]``); 0: the frame's own sweep, (N, 4).
 
     Each item is a dict: ``frame_id`` (str), ``voxel_points`` (V, P, point_features) float32,
     ``voxel_num_points`` (V,) int32, ``voxel_coords_zyx`` (V, 3) int32, ``gt_boxes_lidar``
@@ -81,6 +87,7 @@ class LidarDetectionDataset(Dataset):
         max_frames: int | None = None,
         fov_rule: FovRule = "image",
         data_format: str = "kitti",
+        sweeps: int = 0,
     ) -> None:
         if point_source not in ("velodyne", "velodyne_painted"):
             raise ValueError(
@@ -91,12 +98,19 @@ class LidarDetectionDataset(Dataset):
             if fov_only or point_source != "velodyne":
                 raise ValueError("a LiDAR-only dataset has no camera: fov_only must be False")
             self.kitti = LidarFolderDataset(root, split, ids=ids, max_frames=max_frames)
+        elif data_format == "kitti_raw":
+            self.kitti = DriveDetectionFrames(root, split, ids=ids, max_frames=max_frames)
         elif data_format == "kitti":
             self.kitti = KittiObjectDataset(
                 root, split if ids is None else "training", ids=ids, max_frames=max_frames
             )
         else:
-            raise ValueError(f"data_format must be 'kitti' or 'lidar', got {data_format!r}")
+            raise ValueError(
+                f"data_format must be 'kitti', 'lidar' or 'kitti_raw', got {data_format!r}"
+            )
+        if sweeps < 0 or (sweeps > 0 and data_format != "kitti_raw"):
+            raise ValueError(f"sweeps must be 0, or > 0 with data_format kitti_raw, got {sweeps}")
+        self.sweeps = sweeps
         self.point_source, self.point_features = point_source, point_features
         self.grid = grid
         self.transforms = list(transforms)
@@ -115,7 +129,7 @@ class LidarDetectionDataset(Dataset):
         data = exp.data
         return cls(root, split, exp.model.voxel, fov_only=data.fov_only, fov_rule=data.fov_rule,
                    point_source=data.point_source, point_features=exp.model.point_features,
-                   data_format=data.format, **kwargs)  # fmt: skip
+                   data_format=data.format, sweeps=data.sweeps, **kwargs)  # fmt: skip
 
     @property
     def ids(self) -> list[str]:
@@ -149,6 +163,8 @@ class LidarDetectionDataset(Dataset):
             )
         else:
             sample = sample_from_frame(frame, with_labels)
+        if self.sweeps > 0:
+            sample = sample.with_(points=accumulate_sweeps(*frame.sweep_history(self.sweeps)))
         # 3D DontCare regions (KITTI-layout frames only) travel with the boxes; the target
         # assigner ignores the background anchors in them
         regions = np.zeros((0, 7))

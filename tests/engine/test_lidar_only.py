@@ -47,7 +47,7 @@ def test_the_example_config_loads():
 def test_lidar_format_needs_no_camera():
     with pytest.raises(ValueError, match="fov_only: false"):
         DataConfig(root=Path("."), format="lidar")
-    with pytest.raises(ValueError, match="'kitti' or 'lidar'"):
+    with pytest.raises(ValueError, match="'kitti', 'lidar' or 'kitti_raw'"):
         DataConfig(root=Path("."), format="nuscenes", fov_only=False)
 
 

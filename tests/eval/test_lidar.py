@@ -146,3 +146,28 @@ def test_folders_and_cli(tmp_path, capsys):
     (pred_dir / "f2.txt").write_text("Crate 1 2 3 4\n")
     assert main(["eval", "lidar", "--gt-dir", str(gt_dir), "--pred-dir", str(pred_dir)]) == 2
     assert "f2.txt, line 1: expected 8" in capsys.readouterr().err
+
+
+def test_ignored_objects_and_detections_count_neither_way():
+    car = np.array([10.0, 0, -1, 4, 1.7, 1.5, 0.0])
+    far = np.array([45.0, 3, -1, 4, 1.7, 1.5, 0.0])
+    names = np.array(["Car", "Car"], object)
+    gt = {"a": LidarLabels(np.stack([car, far]), names)}
+    # the near car found; the far car missed; a false positive at 46 m
+    fp = far + np.array([0, 8, 0, 0, 0, 0, 0])
+    pred = {"a": LidarLabels(np.stack([car, fp]), names, np.array([0.9, 0.8]))}
+    full = evaluate_lidar(gt, pred, iou_thresholds=0.7)["Car"]["bev"]
+    assert full["all_point"] == pytest.approx(50.0)  # recall 1/2 at precision 1
+    # the far object and the far detection ignored (another distance bin): a perfect near bin
+    near = evaluate_lidar(
+        gt, pred, iou_thresholds=0.7, score_threshold=0.5,
+        gt_ignored={"a": np.array([False, True])}, pred_ignored={"a": np.array([False, True])},
+    )["Car"]  # fmt: skip
+    assert near["num_gt"] == 1 and near["bev"]["all_point"] == pytest.approx(100.0)
+    assert (near["bev"]["at_score"]["tp"], near["bev"]["at_score"]["fp"]) == (1, 0)
+    # only the far object ignored: the far detection is still a false positive
+    ap = evaluate_lidar(gt, pred, iou_thresholds=0.7, score_threshold=0.5,
+                        gt_ignored={"a": np.array([False, True])})["Car"]  # fmt: skip
+    assert (ap["bev"]["at_score"]["fp"], ap["bev"]["at_score"]["fn"]) == (1, 0)
+    with pytest.raises(ValueError, match="gt_ignored has shape"):
+        evaluate_lidar(gt, pred, gt_ignored={"a": np.array([True])})
