@@ -37,7 +37,12 @@ from perception3d.lidar.beam_aug import (
     SectorDropout,
     SectorDropoutConfig,
 )
-from perception3d.lidar.object_dropout import ObjectDropoutConfig, ObjectPointDropout
+from perception3d.lidar.object_dropout import (
+    ObjectDropoutConfig,
+    ObjectPointDropout,
+    UpperDropoutConfig,
+    UpperPointDropout,
+)
 from perception3d.lidar.paste import PasteConfig, PasteObjects
 from perception3d.lidar.scanner import ScannerModel
 from perception3d.lidar.weather import Weather, WeatherConfig
@@ -87,6 +92,7 @@ class PhysicalAugmentConfig:
     paste: PasteConfig = field(default_factory=PasteConfig)
     intensity: IntensityConfig = field(default_factory=IntensityConfig)
     object_dropout: ObjectDropoutConfig = field(default_factory=ObjectDropoutConfig)
+    upper_dropout: UpperDropoutConfig = field(default_factory=UpperDropoutConfig)
     weather: WeatherConfig = field(default_factory=WeatherConfig)
     beam_downsample: BeamDownsampleConfig = field(default_factory=BeamDownsampleConfig)
     sector_dropout: SectorDropoutConfig = field(default_factory=SectorDropoutConfig)
@@ -127,6 +133,8 @@ def build_transforms(
         transforms.append(IntensityPerturbation(config.intensity))
     if config.object_dropout.prob > 0:
         transforms.append(ObjectPointDropout(config.object_dropout))
+    if config.upper_dropout.prob > 0:
+        transforms.append(UpperPointDropout(config.upper_dropout))
     if config.weather.prob > 0:
         transforms.append(Weather(scanner, config.weather))
     if config.beam_downsample.prob > 0:

@@ -8,6 +8,11 @@ probability ``prob``, a random fraction of its points (drawn uniformly in ``keep
 never fewer than ``min_points`` (an object stays as visible as its label says it is). The
 object's returns are thinned where they are, so no point moves and the label box is unchanged.
 
+Where the returns go missing matters too: the points of real cars beyond 20 m lie lower in their
+boxes than synthetic ones (mean height 0.41 of the box height against 0.51; the top two fifths
+hold 22 % of the real points and 45 % of the synthetic ones: windows and dark roofs return
+little). `UpperPointDropout` thins only the part of a box above a random cut height.
+
 Example:
     >>> rng = np.random.default_rng(0)
     >>> pts = np.c_[rng.uniform(-0.5, 0.5, (100, 3)), np.zeros(100)].astype(np.float32)
@@ -27,7 +32,14 @@ from perception3d.data.sample import LidarSample
 from perception3d.geometry.boxes import points_in_boxes
 from perception3d.lidar.sample_ops import replace_points
 
-__all__ = ["ObjectDropoutConfig", "ObjectPointDropout", "drop_object_points"]
+__all__ = [
+    "ObjectDropoutConfig",
+    "ObjectPointDropout",
+    "UpperDropoutConfig",
+    "UpperPointDropout",
+    "drop_object_points",
+    "drop_upper_points",
+]
 
 
 @dataclass(frozen=True)
@@ -101,3 +113,86 @@ class ObjectPointDropout:
         chosen = (rng.random(m) < cfg.prob) & np.isin(sample.names.astype(str), cfg.classes)
         fractions = np.where(chosen, rng.uniform(*cfg.keep_fraction, m), 1.0)
         return drop_object_points(sample, fractions, rng, cfg.min_points)
+
+
+@dataclass(frozen=True)
+class UpperDropoutConfig:
+    """Per labelled object of ``classes``, with probability ``prob``: of its points above a cut
+    at a fraction of the box height drawn uniformly in ``cut_fraction`` (from the bottom), keep a
+    fraction drawn uniformly in ``keep_fraction``; the object keeps at least ``min_points``."""
+
+    prob: float = 0.0
+    cut_fraction: tuple[float, float] = (0.45, 0.7)
+    keep_fraction: tuple[float, float] = (0.0, 0.6)
+    min_points: int = 5
+    classes: tuple[str, ...] = ("Car",)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.prob <= 1.0:
+            raise ValueError(f"upper_dropout.prob must be in [0, 1], got {self.prob}")
+        for name in ("cut_fraction", "keep_fraction"):
+            lo, hi = getattr(self, name)
+            if not 0.0 <= lo <= hi <= 1.0:
+                raise ValueError(
+                    f"upper_dropout.{name} must be (min, max) with 0 <= min <= max <= 1, "
+                    f"got {getattr(self, name)}"
+                )
+        if self.min_points < 0:
+            raise ValueError(f"upper_dropout.min_points must be >= 0, got {self.min_points}")
+
+
+def drop_upper_points(
+    sample: LidarSample,
+    cut_fractions: np.ndarray,
+    keep_fractions: np.ndarray,
+    rng: np.random.Generator,
+    min_points: int = 5,
+) -> LidarSample:
+    """In box m, keep ``keep_fractions[m]`` of the points above ``cut_fractions[m]`` of the box
+    height (measured from the box bottom along LiDAR z); the points below all stay.
+
+    Args:
+        sample: points (N, C) and M upright boxes (LiDAR frame).
+        cut_fractions: (M,) cut height per box, fraction of its height in [0, 1].
+        keep_fractions: (M,) fraction of the points above the cut kept; 1 leaves the box alone.
+        rng: which points are kept.
+        min_points: a box keeps at least this many points (or all it has).
+    """
+    m_boxes = len(sample.boxes_lidar)
+    cut_fractions = np.asarray(cut_fractions, dtype=np.float64)
+    keep_fractions = np.asarray(keep_fractions, dtype=np.float64)
+    if cut_fractions.shape != (m_boxes,) or keep_fractions.shape != (m_boxes,):
+        raise ValueError(
+            f"cut_fractions and keep_fractions must have one value per box ({m_boxes}), "
+            f"got shapes {cut_fractions.shape} and {keep_fractions.shape}"
+        )
+    if not len(sample.points) or not np.any(keep_fractions < 1.0):
+        return sample
+    boxes = sample.boxes_lidar
+    box = points_in_boxes(sample.points, boxes)
+    keep = np.ones(len(sample.points), bool)
+    z = sample.points[:, 2].astype(np.float64)
+    for m in np.flatnonzero(keep_fractions < 1.0):
+        inside = np.flatnonzero(box == m)
+        cut_z = boxes[m, 2] - boxes[m, 5] / 2 + cut_fractions[m] * boxes[m, 5]
+        upper = inside[z[inside] > cut_z]
+        n_keep = int(np.ceil(keep_fractions[m] * len(upper)))
+        n_keep = max(n_keep, min(min_points, len(inside)) - (len(inside) - len(upper)))
+        if n_keep < len(upper):
+            keep[rng.choice(upper, size=len(upper) - n_keep, replace=False)] = False
+    return replace_points(sample, keep)
+
+
+@dataclass(frozen=True, eq=False)
+class UpperPointDropout:
+    """Transform of `drop_upper_points` drawn from an `UpperDropoutConfig`."""
+
+    config: UpperDropoutConfig
+
+    def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
+        cfg = self.config
+        m = len(sample.boxes_lidar)
+        chosen = (rng.random(m) < cfg.prob) & np.isin(sample.names.astype(str), cfg.classes)
+        cuts = rng.uniform(*cfg.cut_fraction, m)
+        fractions = np.where(chosen, rng.uniform(*cfg.keep_fraction, m), 1.0)
+        return drop_upper_points(sample, cuts, fractions, rng, cfg.min_points)

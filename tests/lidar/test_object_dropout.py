@@ -13,7 +13,10 @@ from perception3d.lidar.augment import PhysicalAugmentConfig, build_transforms
 from perception3d.lidar.object_dropout import (
     ObjectDropoutConfig,
     ObjectPointDropout,
+    UpperDropoutConfig,
+    UpperPointDropout,
     drop_object_points,
+    drop_upper_points,
 )
 
 
@@ -79,3 +82,33 @@ def test_one_fraction_per_box_is_required():
     s = _scene(np.random.default_rng(0))
     with pytest.raises(ValueError, match="one value per box"):
         drop_object_points(s, np.array([0.5]), np.random.default_rng(0))
+
+
+def test_upper_dropout_thins_only_above_the_cut():
+    s = _scene(np.random.default_rng(0))
+    rng = np.random.default_rng(2)
+    out = drop_upper_points(s, np.array([0.5, 0.5, 0.5]), np.array([0.0, 0.5, 1.0]), rng)
+    before = points_in_boxes(s.points, s.boxes_lidar)
+    after = points_in_boxes(out.points, out.boxes_lidar)
+    for m in range(3):
+        bottom = s.boxes_lidar[m, 2] - s.boxes_lidar[m, 5] / 2
+        cut = bottom + 0.5 * s.boxes_lidar[m, 5]
+        low_b = ((before == m) & (s.points[:, 2] <= cut)).sum()
+        high_b = ((before == m) & (s.points[:, 2] > cut)).sum()
+        low_a = ((after == m) & (out.points[:, 2] <= cut)).sum()
+        high_a = ((after == m) & (out.points[:, 2] > cut)).sum()
+        assert low_a == low_b  # below the cut nothing is dropped
+        assert high_a == [0, int(np.ceil(0.5 * high_b)), high_b][m]
+    assert (after < 0).sum() == (before < 0).sum()
+
+
+def test_upper_dropout_keeps_min_points_and_its_classes():
+    s = _scene(np.random.default_rng(0))
+    out = drop_upper_points(s, np.zeros(3), np.zeros(3), np.random.default_rng(0), min_points=7)
+    assert _counts(out).tolist() == [500, 7, 7, 7]  # cut at the bottom: only the floor stays
+    t = UpperPointDropout(
+        UpperDropoutConfig(prob=1.0, cut_fraction=(0.0, 0.0), keep_fraction=(0.0, 0.0))
+    )
+    assert _counts(t(s, np.random.default_rng(0))).tolist() == [500, 5, 5, 100]  # Van untouched
+    with pytest.raises(ValueError, match=r"upper_dropout\.cut_fraction"):
+        UpperDropoutConfig(cut_fraction=(0.8, 0.2))
