@@ -1,107 +1,231 @@
-"""Train and evaluate the sRGB low-light enhancer (:mod:`perception3d.isp.enhance`) on pairs
-rendered from procedural scenes (:func:`perception3d.isp.scenes.procedural_scene`): a short
-CPU training loop (Adam, random crops) and a held-out comparison with the gamma and CLAHE
-baselines (PSNR / SSIM on the sRGB pairs)."""
+"""Held-out comparison of the sRGB low-light enhancer with classical baselines
+(``perception3d isp lowlight-eval configs/isp/eval_lowlight.yaml --out DIR``; docs/isp.md),
+and the enhancer applied to 8-bit images (``perception3d isp lowlight-enhance``).
+
+Each held-out frame's radiance (rows cropped to an even count) gives one dark 8-bit sRGB
+capture with the sensor model (:func:`perception3d.isp.enhance.pairs.make_lowlight_pair`,
+seeded by ``(seed, frame index)``) and its well-exposed reference; every method enhances the
+same capture. Methods: the dark input itself; ``gamma`` (:func:`gamma_baseline`, its target
+brightness tuned for mean PSNR on captures of training frames, as the network is trained on
+them); ``gamma_bilateral`` (that, then the bilateral denoiser at the estimated noise level: a
+baseline that also denoises); ``clahe``; the enhancer(s). PSNR and SSIM in sRGB on the whole
+frame. ``metrics.json`` holds means, per-frame values, each frame's stops under and
+electrons, and each method's per-frame gain over the best baseline; ``grid.png`` shows a crop
+of the first frame.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from perception3d.atomic import atomic_write_text
+from perception3d.config import DataSection
+from perception3d.isp.denoise import denoise_bilateral
 from perception3d.isp.enhance.baselines import clahe_baseline, gamma_baseline
-from perception3d.isp.enhance.illumination import IlluminationNet, enhance_loss
-from perception3d.isp.enhance.pairs import make_exposure_pair
+from perception3d.isp.enhance.illumination import enhance, load_enhancer
+from perception3d.isp.enhance.pairs import LowLight, make_lowlight_pair
+from perception3d.isp.evaluate import save_png
 from perception3d.isp.metrics import psnr, ssim
-from perception3d.isp.scenes import procedural_scene
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
+BASELINES = ("gamma", "gamma_bilateral", "clahe")
+GAMMA_GRID = tuple(round(0.15 + 0.05 * i, 2) for i in range(10))  # target means 0.15-0.6
 
 
-def scene_radiance(seed: int, height: int = 128, width: int = 384) -> torch.Tensor:
-    """(1, 3, H, W) daylight procedural scene ``seed`` (night scenes hold emitters that would
-    dominate the exposure)."""
-    rad, _ = procedural_scene(height, width, np.random.default_rng(seed), night=False)
-    return torch.from_numpy(rad)[None]
+@dataclasses.dataclass(frozen=True)
+class LowLightEvalData(DataSection):
+    """``data:``: the held-out frames: the first ``max_val_frames`` of ``root``'s
+    ``val_split`` (null: every frame, for a root of a seed no network trained on); the gamma
+    baseline is tuned on the first ``max_train_frames`` of ``fit_root``'s ``train_split``
+    (the enhancer's training frames)."""
+
+    val_split: str | None = None
+    max_val_frames: int | None = 24
+    fit_root: Path | None = None
+    max_train_frames: int | None = 8
 
 
-def train_enhancer(steps: int, seed: int = 0, crop: int = 96, num_scenes: int = 32,
-                   width: int = 16, log=print) -> IlluminationNet:  # fmt: skip
-    """Train an :class:`IlluminationNet` for ``steps`` steps of batch 4 on pairs from
-    ``num_scenes`` procedural scenes (seeds ``seed * 1000 + i``)."""
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    scenes = [scene_radiance(seed * 1000 + i) for i in range(num_scenes)]
-    model = IlluminationNet(width)
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    t0 = time.time()
-    for step in range(steps):
-        darks, refs = [], []
-        for _ in range(4):
-            rad = scenes[int(rng.integers(num_scenes))]
-            y = int(rng.integers(rad.shape[2] - crop + 1))
-            x = int(rng.integers(rad.shape[3] - crop + 1))
-            dark, ref, _ = make_exposure_pair(rad[..., y : y + crop, x : x + crop], rng)
-            darks.append(dark)
-            refs.append(ref)
-        dark, ref = torch.cat(darks), torch.cat(refs)
-        out, illum = model(dark)
-        loss = enhance_loss(out, illum, dark, ref)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 100 == 0 or step == steps - 1:
-            log(f"step {step} loss {loss.item():.4f} ({time.time() - t0:.0f} s)")
-    return model.eval()
+@dataclasses.dataclass(frozen=True)
+class LowLightEvalConfig:
+    """``configs/isp/eval_lowlight.yaml``.
+
+    Attributes:
+        weights: the enhancer (``task: lowlight`` weights).
+        plain_weights: optionally a second one to compare (e.g. without the denoiser).
+        data: the held-out frames and the frames the gamma baseline is tuned on.
+        lowlight: the dark captures' ranges (those of training).
+        seed: seed of the held-out captures (the tuning captures use ``seed + 1``).
+        threads: torch CPU threads.
+    """
+
+    weights: Path = WEIGHTS_DIR / "isp_lowlight.pt"
+    plain_weights: Path | None = None
+    data: LowLightEvalData = dataclasses.field(default_factory=LowLightEvalData)
+    lowlight: LowLight = dataclasses.field(default_factory=LowLight)
+    seed: int = 4321
+    threads: int = 1
 
 
-@torch.inference_mode()
-def fit_gamma_target(seeds: list[int], pair_seed: int = 2) -> float:
-    """The gamma baseline's target mean brightness (0.15-0.6) of best mean PSNR on training
-    pairs of the scenes ``seeds`` (so the baseline is tuned as the network is trained)."""
-    rng = np.random.default_rng(pair_seed)
-    pairs = [make_exposure_pair(scene_radiance(s), rng)[:2] for s in seeds]
-    grid = np.arange(0.15, 0.61, 0.05)
-    scores = [np.mean([float(psnr(gamma_baseline(d, t), r)) for d, r in pairs]) for t in grid]
-    return float(grid[int(np.argmax(scores))])
+def even_frame(radiance: np.ndarray) -> torch.Tensor:
+    """(1, 3, H', W') of a (3, H, W) radiance with H', W' rounded down to even (RGGB cells)."""
+    h, w = radiance.shape[-2:]
+    return torch.from_numpy(np.ascontiguousarray(radiance[:, : h // 2 * 2, : w // 2 * 2]))[None]
 
 
-@torch.inference_mode()
-def evaluate_enhancer(model: IlluminationNet | None, seeds: list[int], pair_seed: int = 1,
-                      gamma_target: float = 0.45) -> dict:  # fmt: skip
-    """Mean PSNR / SSIM (sRGB) of the dark input, gamma (target mean ``gamma_target``),
-    CLAHE and ``model`` on held-out pairs of the procedural scenes ``seeds``."""
-    rng = np.random.default_rng(pair_seed)
-    scores: dict[str, list[tuple[float, float]]] = {}
-    for s in seeds:
-        dark, ref, _ = make_exposure_pair(scene_radiance(s), rng)
-        outputs = {
-            "input": dark,
-            "gamma": gamma_baseline(dark, gamma_target),
-            "clahe": clahe_baseline(dark),
-        }
-        if model is not None:
-            outputs["illumination_net"] = model(dark)[0]
-        for name, out in outputs.items():
-            scores.setdefault(name, []).append((float(psnr(out, ref)), float(ssim(out, ref))))
+def baseline_outputs(dark: torch.Tensor, gamma_target: float) -> dict[str, torch.Tensor]:
+    """The baselines' outputs (B, 3, H, W) of the dark sRGB capture ``dark``."""
+    lifted = gamma_baseline(dark, gamma_target)
     return {
-        name: {"psnr": float(np.mean([p for p, _ in v])), "ssim": float(np.mean([q for _, q in v]))}
-        for name, v in scores.items()
+        "gamma": lifted,
+        "gamma_bilateral": denoise_bilateral(lifted),
+        "clahe": clahe_baseline(dark),
     }
 
 
-def run_lowlight_enhance(steps: int, out_dir: Path, seed: int = 0, log=print) -> dict:
-    """Train, evaluate on 16 held-out scenes (seeds 900000+), write ``lowlight_enhance.json``
-    and the weights ``illumination_net.pt`` (state dict) to ``out_dir``."""
-    from perception3d.atomic import atomic_write
+@torch.inference_mode()
+def fit_gamma_target(scenes: Sequence, lowlight: LowLight, seed: int) -> float:
+    """The gamma baseline's target mean brightness in :data:`GAMMA_GRID` of best mean PSNR on
+    one capture of each of ``scenes`` (seeded by ``(seed, index)``)."""
+    pairs = [
+        make_lowlight_pair(even_frame(sc.radiance), np.random.default_rng([seed, i]), lowlight)
+        for i, sc in enumerate(scenes)
+    ]
+    scores = [
+        np.mean([float(psnr(gamma_baseline(p.dark_srgb, t), p.reference_srgb)) for p in pairs])
+        for t in GAMMA_GRID
+    ]
+    return float(GAMMA_GRID[int(np.argmax(scores))])
 
-    model = train_enhancer(steps, seed, log=log)
-    target = fit_gamma_target([seed * 1000 + i for i in range(32)])
-    result = evaluate_enhancer(model, list(range(900_000, 900_016)), gamma_target=target)
-    result["steps"], result["gamma_target"] = steps, target
+
+def summarize(per: dict[str, list[dict]]) -> dict:
+    """Mean of each method's metrics, the best baseline (highest mean PSNR) and each other
+    method's per-frame PSNR / SSIM gain over it (mean, min, frames won).
+
+    Example:
+        >>> per = {"gamma": [{"psnr": 20.0, "ssim": 0.5}], "clahe": [{"psnr": 19.0, "ssim": 0.6}],
+        ...        "net": [{"psnr": 24.0, "ssim": 0.7}]}
+        >>> s = summarize(per)
+        >>> s["best_baseline"], s["gain"]["net"]["psnr_mean"]
+        ('gamma', 4.0)
+    """
+    mean = {
+        m: {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} for m, rows in per.items()
+    }
+    best = max((m for m in per if m in BASELINES), key=lambda m: mean[m]["psnr"])
+    gain = {}
+    for method, rows in per.items():
+        if method in BASELINES or method == "input":
+            continue
+        d = np.array([a["psnr"] - b["psnr"] for a, b in zip(rows, per[best])])
+        s = np.array([a["ssim"] - b["ssim"] for a, b in zip(rows, per[best])])
+        gain[method] = {"psnr_mean": float(d.mean()), "psnr_min": float(d.min()),
+                        "ssim_mean": float(s.mean()), "frames_won": int((d > 0).sum()),
+                        "frames": len(d)}  # fmt: skip
+    return {"mean": mean, "best_baseline": best, "gain": gain, "per_frame": per}
+
+
+def evaluate_lowlight(
+    cfg: LowLightEvalConfig, out_dir: str | Path, log: Callable[[str], None] = print
+) -> dict:
+    """Run the comparison of ``cfg``; writes ``metrics.json`` and ``grid.png`` to ``out_dir``
+    and returns the metrics.
+
+    Raises:
+        FileNotFoundError: no frame with radiance under ``data.root`` or ``data.fit_root``, or
+            a missing weight file.
+    """
+    from perception3d.data.training_frames import held_out_check
+    from perception3d.isp.data import build_pool
+    from perception3d.runtime import torch_threads
+
+    d = cfg.data
+    with torch_threads(cfg.threads):
+        scenes = build_pool(d.root, d.val_split, d.max_val_frames)
+        fit = build_pool(d.fit_root, d.train_split, d.max_train_frames) if d.fit_root else []
+        if not scenes or (d.fit_root and not fit):
+            raise FileNotFoundError(f"no frame with radiance_2 under {d.root} / {d.fit_root}")
+        paths = {"enhancer": cfg.weights, "enhancer_plain": cfg.plain_weights}
+        models = {k: load_enhancer(p) for k, p in paths.items() if p is not None}
+        ids = [s.name.split("/", 1)[1] for s in scenes]
+        seen = held_out_check([p for p in paths.values() if p is not None], d.root, ids)
+        target = fit_gamma_target(fit, cfg.lowlight, cfg.seed + 1) if fit else 0.45
+        per: dict[str, list[dict]] = {}
+        seconds = {k: 0.0 for k in models}
+        captures, grid = [], None
+        for fi, scene in enumerate(scenes):
+            rng = np.random.default_rng([cfg.seed, fi])
+            pair = make_lowlight_pair(even_frame(scene.radiance), rng, cfg.lowlight)
+            captures.append({"stops": float(pair.stops[0]), "electrons": float(pair.electrons[0])})
+            outs = {"input": pair.dark_srgb, **baseline_outputs(pair.dark_srgb, target)}
+            for name, model in models.items():
+                t0 = time.perf_counter()
+                outs[name] = enhance(model, pair.dark_srgb)
+                seconds[name] += time.perf_counter() - t0
+            for name, out in outs.items():
+                ref = pair.reference_srgb
+                per.setdefault(name, []).append(
+                    {"psnr": float(psnr(out, ref)), "ssim": float(ssim(out, ref))}
+                )
+            if fi == 0:
+                grid = _grid(outs, pair.reference_srgb)
+        result = summarize(per)
+        per_frame_s = {k: v / len(scenes) for k, v in seconds.items()}
+        result.update(frames=ids, root=str(d.root), seed=cfg.seed, gamma_target=target,
+                      captures=captures, trained_on_evaluated_frames=seen,
+                      seconds_per_frame=per_frame_s)  # fmt: skip
     out_dir = Path(out_dir)
-    atomic_write_text(out_dir / "lowlight_enhance.json", json.dumps(result, indent=2))
-    atomic_write(out_dir / "illumination_net.pt", lambda f: torch.save(model.state_dict(), f))
+    atomic_write_text(out_dir / "metrics.json", json.dumps(result, indent=2))
+    save_png(out_dir / "grid.png", grid)
+    log(format_lowlight_table(result))
     return result
+
+
+def _grid(outs: dict, ref: torch.Tensor, size: tuple[int, int] = (160, 240)) -> torch.Tensor:
+    """(3, H, W) side by side: each output (the input first), then the reference, cropped
+    around the frame's centre."""
+    h, w = ref.shape[-2:]
+    y, x = max(0, h // 2 - size[0] // 2), max(0, w // 2 - size[1] // 2)
+    tiles = [*outs.values(), ref]
+    return torch.cat([t[0, :, y : y + size[0], x : x + size[1]] for t in tiles], dim=2)
+
+
+def format_lowlight_table(result: dict) -> str:
+    """Markdown table: mean PSNR / SSIM per method and the gain over the best baseline."""
+    best = result["best_baseline"]
+    lines = [f"| method | PSNR (dB) | SSIM | PSNR gain over {best}, mean / min (frames won) |",
+             "|---|---|---|---|"]  # fmt: skip
+    for method, m in result["mean"].items():
+        g = result["gain"].get(method)
+        gain = f"{g['psnr_mean']:+.2f} / {g['psnr_min']:+.2f} ({g['frames_won']} of " \
+               f"{g['frames']})" if g else "-"  # fmt: skip
+        lines.append(f"| {method} | {m['psnr']:.2f} | {m['ssim']:.3f} | {gain} |")
+    warn = "".join(f"WARNING: {m}\n\n" for m in result.get("trained_on_evaluated_frames", []))
+    return warn + "\n".join(lines)
+
+
+def enhance_images(weights: str | Path, images: Sequence[Path], out_dir: str | Path) -> int:
+    """Enhance 8-bit sRGB PNGs (files, or folders of ``*.png``) with the enhancer of
+    ``weights``; writes ``out_dir/<name>.png`` for each and returns how many.
+
+    Raises:
+        FileNotFoundError: no PNG among ``images``, or the weights are missing.
+    """
+    from perception3d.data.kitti import read_image
+
+    files = []
+    for p in map(Path, images):
+        files += sorted(p.glob("*.png")) if p.is_dir() else [p]
+    if not files:
+        raise FileNotFoundError(f"no PNG image in {[str(p) for p in images]}")
+    model = load_enhancer(weights)
+    for f in files:
+        srgb = torch.from_numpy(read_image(f))[None]
+        save_png(Path(out_dir) / f"{f.stem}.png", enhance(model, srgb)[0])
+    return len(files)
