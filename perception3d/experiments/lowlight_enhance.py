@@ -44,12 +44,16 @@ class LowLightEvalData(DataSection):
     """``data:``: the held-out frames: the first ``max_val_frames`` of ``root``'s
     ``val_split`` (null: every frame, for a root of a seed no network trained on); the gamma
     baseline is tuned on the first ``max_train_frames`` of ``fit_root``'s ``train_split``
-    (the enhancer's training frames)."""
+    (the enhancer's training frames). ``real_images``: real 8-bit photographs (PNG files or
+    folders of them; e.g. KITTI ``image_2``) compared in a second table, each standing in as
+    radiance after Brooks et al.'s inverse tone curve and gamma
+    (:func:`perception3d.isp.data.build_pool`)."""
 
     val_split: str | None = None
     max_val_frames: int | None = 24
     fit_root: Path | None = None
     max_train_frames: int | None = 8
+    real_images: tuple[Path, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,21 +135,46 @@ def summarize(per: dict[str, list[dict]]) -> dict:
     return {"mean": mean, "best_baseline": best, "gain": gain, "per_frame": per}
 
 
+def compare_methods(scenes: Sequence, models: dict, gamma_target: float,
+                    cfg: LowLightEvalConfig) -> tuple[dict, list[dict], torch.Tensor]:  # fmt: skip
+    """Per-frame PSNR / SSIM of every method on one dark capture of each of ``scenes`` (seeded
+    by ``(cfg.seed, index)``), the captures' stops and electrons, and the first frame's grid."""
+    per: dict[str, list[dict]] = {}
+    captures, grid = [], None
+    for fi, scene in enumerate(scenes):
+        rng = np.random.default_rng([cfg.seed, fi])
+        pair = make_lowlight_pair(even_frame(scene.radiance), rng, cfg.lowlight)
+        captures.append({"stops": float(pair.stops[0]), "electrons": float(pair.electrons[0])})
+        outs = {"input": pair.dark_srgb, **baseline_outputs(pair.dark_srgb, gamma_target)}
+        for name, model in models.items():
+            t0 = time.perf_counter()
+            outs[name] = enhance(model, pair.dark_srgb)
+            captures[-1][f"{name}_seconds"] = time.perf_counter() - t0
+        for name, out in outs.items():
+            ref = pair.reference_srgb
+            row = {"psnr": float(psnr(out, ref)), "ssim": float(ssim(out, ref))}
+            per.setdefault(name, []).append(row)
+        if fi == 0:
+            grid = _grid(outs, pair.reference_srgb)
+    return per, captures, grid
+
+
 def evaluate_lowlight(
     cfg: LowLightEvalConfig, out_dir: str | Path, log: Callable[[str], None] = print
 ) -> dict:
-    """Run the comparison of ``cfg``; writes ``metrics.json`` and ``grid.png`` to ``out_dir``
-    and returns the metrics.
+    """Run the comparison of ``cfg``; writes ``metrics.json`` and ``grid.png`` (and
+    ``grid_real.png`` with real images) to ``out_dir`` and returns the metrics: the
+    synthetic frames' at the top level, the real images' under ``real``.
 
     Raises:
         FileNotFoundError: no frame with radiance under ``data.root`` or ``data.fit_root``, or
-            a missing weight file.
+            a missing weight file or image.
     """
     from perception3d.data.training_frames import held_out_check
     from perception3d.isp.data import build_pool
     from perception3d.runtime import torch_threads
 
-    d = cfg.data
+    d, out_dir = cfg.data, Path(out_dir)
     with torch_threads(cfg.threads):
         scenes = build_pool(d.root, d.val_split, d.max_val_frames)
         fit = build_pool(d.fit_root, d.train_split, d.max_train_frames) if d.fit_root else []
@@ -156,35 +185,36 @@ def evaluate_lowlight(
         ids = [s.name.split("/", 1)[1] for s in scenes]
         seen = held_out_check([p for p in paths.values() if p is not None], d.root, ids)
         target = fit_gamma_target(fit, cfg.lowlight, cfg.seed + 1) if fit else 0.45
-        per: dict[str, list[dict]] = {}
-        seconds = {k: 0.0 for k in models}
-        captures, grid = [], None
-        for fi, scene in enumerate(scenes):
-            rng = np.random.default_rng([cfg.seed, fi])
-            pair = make_lowlight_pair(even_frame(scene.radiance), rng, cfg.lowlight)
-            captures.append({"stops": float(pair.stops[0]), "electrons": float(pair.electrons[0])})
-            outs = {"input": pair.dark_srgb, **baseline_outputs(pair.dark_srgb, target)}
-            for name, model in models.items():
-                t0 = time.perf_counter()
-                outs[name] = enhance(model, pair.dark_srgb)
-                seconds[name] += time.perf_counter() - t0
-            for name, out in outs.items():
-                ref = pair.reference_srgb
-                per.setdefault(name, []).append(
-                    {"psnr": float(psnr(out, ref)), "ssim": float(ssim(out, ref))}
-                )
-            if fi == 0:
-                grid = _grid(outs, pair.reference_srgb)
+        per, captures, grid = compare_methods(scenes, models, target, cfg)
         result = summarize(per)
-        per_frame_s = {k: v / len(scenes) for k, v in seconds.items()}
         result.update(frames=ids, root=str(d.root), seed=cfg.seed, gamma_target=target,
-                      captures=captures, trained_on_evaluated_frames=seen,
-                      seconds_per_frame=per_frame_s)  # fmt: skip
-    out_dir = Path(out_dir)
+                      captures=captures, trained_on_evaluated_frames=seen)  # fmt: skip
+        if d.real_images:
+            real = build_pool(real_images=png_files(d.real_images))
+            per, captures, real_grid = compare_methods(real, models, target, cfg)
+            result["real"] = summarize(per)
+            result["real"].update(frames=[s.name for s in real], captures=captures)
+            save_png(out_dir / "grid_real.png", real_grid)
     atomic_write_text(out_dir / "metrics.json", json.dumps(result, indent=2))
     save_png(out_dir / "grid.png", grid)
     log(format_lowlight_table(result))
+    if "real" in result:
+        log("real images:\n" + format_lowlight_table(result["real"]))
     return result
+
+
+def png_files(paths: Sequence[Path]) -> list[Path]:
+    """The PNG files among ``paths`` (files, or folders of ``*.png``, sorted).
+
+    Raises:
+        FileNotFoundError: none.
+    """
+    files: list[Path] = []
+    for p in map(Path, paths):
+        files += sorted(p.glob("*.png")) if p.is_dir() else [p]
+    if not files:
+        raise FileNotFoundError(f"no PNG image in {[str(p) for p in paths]}")
+    return files
 
 
 def _grid(outs: dict, ref: torch.Tensor, size: tuple[int, int] = (160, 240)) -> torch.Tensor:
@@ -219,11 +249,7 @@ def enhance_images(weights: str | Path, images: Sequence[Path], out_dir: str | P
     """
     from perception3d.data.kitti import read_image
 
-    files = []
-    for p in map(Path, images):
-        files += sorted(p.glob("*.png")) if p.is_dir() else [p]
-    if not files:
-        raise FileNotFoundError(f"no PNG image in {[str(p) for p in images]}")
+    files = png_files(images)
     model = load_enhancer(weights)
     for f in files:
         srgb = torch.from_numpy(read_image(f))[None]

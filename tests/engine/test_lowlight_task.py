@@ -84,16 +84,18 @@ def test_the_shipped_configs_load_and_reject_unknown_keys():
 
 def test_held_out_comparison_and_cli(trained, radiance_root, tmp_path):
     _, out = trained
+    save_png(tmp_path / "in" / "a.png", torch.rand(3, 20, 30) * 0.2)
     cfg = LowLightEvalConfig(weights=out / "model.pt", seed=5)
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(
-        cfg.data, root=radiance_root, val_split="val", fit_root=radiance_root))  # fmt: skip
+        cfg.data, root=radiance_root, val_split="val", fit_root=radiance_root,
+        real_images=(tmp_path / "in",)))  # fmt: skip
     result = evaluate_lowlight(cfg, tmp_path / "eval", log=lambda _: None)
+    assert result["real"]["frames"] == ["real/a"] and "enhancer" in result["real"]["mean"]
     assert set(result["mean"]) == {"input", "gamma", "gamma_bilateral", "clahe", "enhancer"}
     assert result["mean"]["gamma"]["psnr"] > result["mean"]["input"]["psnr"]
     assert result["frames"] == ["000002"] and (tmp_path / "eval" / "grid.png").is_file()
     assert json.loads((tmp_path / "eval" / "metrics.json").read_text())["best_baseline"] in (
         "gamma", "gamma_bilateral", "clahe")  # fmt: skip
-    save_png(tmp_path / "in" / "a.png", torch.rand(3, 20, 30) * 0.2)
     assert main(["isp", "lowlight-enhance", str(tmp_path / "in"), "--weights",
                  str(out / "model.pt"), "--out", str(tmp_path / "enh")]) == 0  # fmt: skip
     assert (tmp_path / "enh" / "a.png").is_file()
