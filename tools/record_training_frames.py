@@ -88,6 +88,8 @@ RECORDS = {
     "sr_espcn_x2": ([first_of_split(1000, 2400, 0.125, 200)], ""),
     "sr_srcnn_x2": ([first_of_split(1000, 2400, 0.125, 200)], ""),
     "sr_espcn_x4": ([first_of_split(1000, 2400, 0.125, 200)], ""),
+    # the low-light enhancer (docs/isp.md): the 57 train frames of a 120-frame set
+    "isp_lowlight": ([split(3100, 120, 0.5)], ""),
 }
 
 

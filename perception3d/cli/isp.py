@@ -72,6 +72,27 @@ def _cmd_isp_iq_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_lowlight_weights() -> Path:
+    return Path(__file__).resolve().parents[1] / "assets" / "weights" / "isp_lowlight.pt"
+
+
+def _cmd_isp_lowlight_eval(args: argparse.Namespace) -> int:
+    from perception3d.config import load_config
+    from perception3d.experiments.lowlight_enhance import LowLightEvalConfig, evaluate_lowlight
+
+    evaluate_lowlight(load_config(args.config, LowLightEvalConfig, args.set), args.out)
+    print_outputs("isp lowlight-eval", args.out, "metrics.json, grid.png")
+    return 0
+
+
+def _cmd_isp_lowlight_enhance(args: argparse.Namespace) -> int:
+    from perception3d.experiments.lowlight_enhance import enhance_images
+
+    count = enhance_images(args.weights, args.images, args.out)
+    print_outputs("isp lowlight-enhance", args.out, f"{count} enhanced PNGs")
+    return 0
+
+
 def _cmd_isp_effect(args: argparse.Namespace) -> int:
     from perception3d.experiments.isp_effect import run_isp_effect_file
 
@@ -88,6 +109,26 @@ def _add_config_options(q: argparse.ArgumentParser, config_help: str, out_help: 
     add_options(q, "--out", required=("--out",), out=out_help)
     add_set_option(q)
     q.set_defaults(func=func)
+
+
+def _register_lowlight(isp) -> None:
+    """``isp lowlight-eval`` and ``isp lowlight-enhance``."""
+    q = add_command(
+        isp, "lowlight-eval",
+        "the sRGB low-light enhancer vs gamma / CLAHE on held-out dark captures",
+        "perception3d isp lowlight-eval configs/isp/eval_lowlight.yaml --out outputs/lowlight_eval",
+    )  # fmt: skip
+    _add_config_options(q, "evaluation config YAML (configs/isp/eval_lowlight.yaml)",
+                        "folder for metrics.json, grid.png", _cmd_isp_lowlight_eval)  # fmt: skip
+    q = add_command(
+        isp, "lowlight-enhance", "brighten dark 8-bit sRGB images with the low-light enhancer",
+        "perception3d isp lowlight-enhance data/night/image_2 --out outputs/night_enhanced",
+    )  # fmt: skip
+    q.add_argument("images", type=Path, nargs="+", help="PNG files or folders of them")
+    q.add_argument("--weights", type=Path, default=_default_lowlight_weights(),
+                   help="enhancer weights (default: the shipped isp_lowlight.pt)")  # fmt: skip
+    add_options(q, "--out", required=("--out",), out="folder for the enhanced PNGs")
+    q.set_defaults(func=_cmd_isp_lowlight_enhance)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -142,6 +183,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     _add_config_options(q, "IQ report config YAML (configs/isp/iq_report.yaml)",
                         "folder for JSON, PNG plots, HTML", _cmd_isp_iq_report)  # fmt: skip
+    _register_lowlight(isp)
     p = add_command(
         sub, "isp-effect",
         "ISP effect on PointPainting and Frustum PointNet under clean/low-light/HDR/haze",

@@ -241,6 +241,8 @@ TASKS = {
            "perception3d.engine.tasks.sr:SrTask"),
     "temporal_isp": ("perception3d.engine.temporal_isp_config:TemporalIspExperiment",
                      "perception3d.engine.tasks.temporal_isp:TemporalIspTask"),
+    "lowlight": ("perception3d.engine.lowlight_config:LowLightExperiment",
+                 "perception3d.engine.tasks.lowlight:LowLightTask"),
 }  # fmt: skip
 
 

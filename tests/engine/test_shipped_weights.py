@@ -7,11 +7,11 @@ in float64, at one torch thread. The REFERENCE numbers were printed by this modu
 ``signatures`` with main's loaders of commit 8ef9f49 (``load_detector``, ``load_segnet``,
 ``load_detector2d``, ``load_frustum_model``, ``perception3d.isp.train.load_weights``) on the
 files before conversion; files added later (``frustum_detector2d_dr``,
-``frustum_detector2d_zoom``, the ``sr_*`` super-resolution networks) by ``signatures`` on the
-file as released. ``pointpillars_lite_synth``: replaced after the conversion by weights
-retrained on the generator with the fitted LiDAR sensor model and the new scene content (issue
-15; weights README), then fine-tuned with object paste (docs/sim2real.md row 12), its numbers
-re-recorded from each new file. ``isp_hdr``: its highlight
+``frustum_detector2d_zoom``, the ``sr_*`` super-resolution networks, the ``isp_lowlight``
+enhancer) by ``signatures`` on the file as released. ``pointpillars_lite_synth``: replaced
+after the conversion by weights retrained on the generator with the fitted LiDAR sensor model
+and the new scene content (issue 15; weights README), then fine-tuned with object paste
+(docs/sim2real.md row 12), its numbers re-recorded from each new file. ``isp_hdr``: its highlight
 network was fine-tuned after the conversion (issue 18,
 ``configs/isp/finetune_hdr_highlights.yaml``) and its numbers re-recorded from the new file;
 its response estimator is the converted file's, which
@@ -285,6 +285,16 @@ REFERENCE = {
             1.290825366973877,
         ],
     },
+    "isp_lowlight": {
+        "out": [
+            4037.8193504214287,
+            4037.8193504214287,
+            0.28796398639678955,
+            0.18997429311275482,
+            0.4248683750629425,
+            0.2076355367898941,
+        ],
+    },
     "sr_espcn_x2": {
         "out": [
             5767.410427667201,
@@ -380,6 +390,10 @@ def signatures(name: str) -> dict[str, list[float]]:
         from perception3d.isp.sr import load_sr_model
 
         return {"out": _sig(load_sr_model(path)(_image(7, 3, 24, 40)))}
+    if name == "isp_lowlight":
+        from perception3d.isp.enhance.illumination import load_enhancer
+
+        return {"out": _sig(load_enhancer(path)(_image(8, 3, 48, 64) * 0.2)[0])}
     from perception3d.isp.weights import load_isp_stage
 
     stage = name.removeprefix("isp_")

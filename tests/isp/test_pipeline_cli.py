@@ -36,6 +36,7 @@ def test_training_configs_load():
     from pathlib import Path
 
     from perception3d.engine.config import load_task_config
+    from perception3d.isp.enhance.illumination import IlluminationNet
     from perception3d.isp.sr import build_sr_model
     from perception3d.isp.temporal import build_temporal_model
     from perception3d.isp.weights import build_isp_model
@@ -48,6 +49,9 @@ def test_training_configs_load():
         cfg = load_task_config(path)
         if cfg.task == "sr":  # the super-resolution networks (docs/sr.md)
             assert build_sr_model(cfg.model) is not None
+            continue
+        if cfg.task == "lowlight":  # the sRGB low-light enhancer (docs/isp.md)
+            assert IlluminationNet(cfg.model) is not None
             continue
         build = build_temporal_model if cfg.task == "temporal_isp" else build_isp_model
         assert build(dataclasses.replace(cfg.model, width=4)) is not None

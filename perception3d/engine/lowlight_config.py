@@ -1,0 +1,69 @@
+"""Config of the low-light enhancer's training (``task: lowlight``,
+``configs/isp/train_lowlight.yaml``), in the experiment schema of
+:mod:`perception3d.engine.config`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from perception3d.config import at_least
+from perception3d.engine.config import DataSection, TrainConfig
+from perception3d.isp.enhance.illumination import ENHANCE_KIND, EnhanceLoss, EnhanceModelConfig
+from perception3d.isp.enhance.pairs import LowLight
+
+
+@dataclass(frozen=True)
+class LowLightData(DataSection):
+    """``data:``: the scenes crops are cut from, and the held-out frames of the validation.
+
+    Attributes:
+        root: a ``perception3d synth`` root with ``radiance_2`` (its ``train_split`` frames,
+            the first ``max_train_frames``).
+        procedural: procedural daylight street scenes added to the pool (seeded by
+            ``train.seed``; :func:`perception3d.isp.scenes.procedural_scene`).
+        crop: side of the training crops, pixels (even).
+        val_root: a root of another generator seed for the validation (null: no validation;
+            the first ``max_val_frames`` frames of its ``val_split``, every frame when that
+            split file is missing).
+        val_crop_hw: (height, width) of the centred crop of each validation frame (even).
+    """
+
+    train_split: str = "train"
+    max_train_frames: int | None = None
+    procedural: int = 0
+    crop: int = 128
+    val_root: Path | None = None
+    max_val_frames: int | None = 8
+    val_crop_hw: tuple[int, int] = (256, 512)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        at_least(self, 0, "procedural")
+        if any(v < 16 or v % 2 for v in (self.crop, *self.val_crop_hw)):
+            raise ValueError(f"crop and val_crop_hw must be even and >= 16, got {self.crop}, "
+                             f"{self.val_crop_hw}")  # fmt: skip
+
+
+def _train_lowlight() -> TrainConfig:
+    return TrainConfig(epochs=10, steps_per_epoch=200, batch_size=8, optimizer="adam",
+                       lr_max=0.001, weight_decay=0.0, schedule="cosine", min_lr_ratio=0.05,
+                       grad_clip_norm=1.0, num_threads=1, validate_every=1)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LowLightExperiment:
+    """``task: lowlight``: the illumination-map enhancer trained on dark / well-exposed sRGB
+    pairs the sensor model makes on the fly (:mod:`perception3d.isp.enhance.pairs`); writes an
+    ``isp_lowlight`` checkpoint."""
+
+    model: EnhanceModelConfig = field(default_factory=EnhanceModelConfig)
+    data: LowLightData = field(default_factory=LowLightData)
+    lowlight: LowLight = field(default_factory=LowLight)
+    loss: EnhanceLoss = field(default_factory=EnhanceLoss)
+    train: TrainConfig = field(default_factory=_train_lowlight)
+    task: Literal["lowlight"] = "lowlight"
+
+    kind: ClassVar[str] = ENHANCE_KIND
+    FREE_MODEL_KEYS: ClassVar = ()
