@@ -22,12 +22,14 @@ import numpy as np
 from perception3d.experiments.sim2real.divergence import bootstrap_floor, histogram, js_distance
 from perception3d.experiments.sim2real.objects import (
     DENSITY_EDGES,
+    HEIGHT_EDGES,
     INTENSITY_EDGES,
     normalized_count,
 )
 
 __all__ = [
     "DISTANCE_BINS_M",
+    "FAR_OBJECT_M",
     "compare_histograms",
     "compare_objects",
     "compare_ray_drop",
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 DISTANCE_BINS_M = (0.0, 10.0, 20.0, 30.0, 45.0, 60.0)
+FAR_OBJECT_M = 20.0  # height in the box: objects at least this far (few beams cross them)
 
 
 def _pair(real_groups: np.ndarray, synth_groups: np.ndarray) -> dict:
@@ -100,10 +103,11 @@ def _objects(records: Sequence[dict], class_name: str) -> list[dict]:
 
 
 def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequence[str]) -> dict:
-    """Per class: points per object (normalized to 10 m, `objects.normalized_count`) and the
-    reflectivity of the objects' points, each with its JS distance and the real floor (objects
-    resampled); median points per distance bin."""
-    out: dict = {"points_per_object": {}, "reflectivity": {}}
+    """Per class: points per object (normalized to 10 m, `objects.normalized_count`), the
+    reflectivity of the objects' points and their height in the box (objects beyond
+    `FAR_OBJECT_M`), each with its JS distance and the real floor (objects resampled); median
+    points per distance bin."""
+    out: dict = {"points_per_object": {}, "reflectivity": {}, "height_in_box": {}}
     for cls in classes:
         objs = {"real": _objects(real, cls), "synthetic": _objects(synth, cls)}
         density = {
@@ -130,6 +134,13 @@ def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequen
             for k, v in objs.items()
         }
         out["reflectivity"][cls] = _pair(refl["real"], refl["synthetic"])
+        heights = {
+            k: np.array([o["height_in_box"] for o in v if o["distance_m"] >= FAR_OBJECT_M]).reshape(
+                -1, len(HEIGHT_EDGES) - 1
+            )
+            for k, v in objs.items()
+        }
+        out["height_in_box"][cls] = _pair(heights["real"], heights["synthetic"])
     return out
 
 

@@ -1,10 +1,14 @@
 """What a detector sees of each labelled object and of the background: point counts against
-distance, and reflectivity (intensity) per class.
+distance, reflectivity (intensity) per class, and where in its box an object's points lie.
 
 Points per object: the returns inside the object's 3D label box (camera field of view only),
 against the horizontal distance of the box centre. Since the count of a fixed-size object falls
 about as 1 / distance^2, the histogram compared between the sets is that of
 log2(count * (distance / 10 m)^2): the count the object would have at 10 m.
+
+Height in the box: each point's height above the box bottom as a fraction of the box height
+(0 bottom, 1 top). Real KITTI cars beyond 20 m hold most returns low (windows and dark roofs
+return little; docs/sim2real.md, row 16), which a detector reads as a lower box.
 
 Example:
     >>> pts = np.array([[10.0, 0, -1, 0.2], [10.2, 0.1, -1.2, 0.4], [30, 5, -1, 0.9]])
@@ -20,10 +24,17 @@ import numpy as np
 
 from perception3d.geometry.boxes import points_in_boxes
 
-__all__ = ["DENSITY_EDGES", "INTENSITY_EDGES", "normalized_count", "object_points"]
+__all__ = [
+    "DENSITY_EDGES",
+    "HEIGHT_EDGES",
+    "INTENSITY_EDGES",
+    "normalized_count",
+    "object_points",
+]
 
 INTENSITY_EDGES = np.linspace(0.0, 1.0, 21)  # 0.05 wide: 12-13 of KITTI's 8-bit readings each
 DENSITY_EDGES = np.arange(0.0, 15.01, 0.5)  # log2 of the count at 10 m
+HEIGHT_EDGES = np.linspace(0.0, 1.0, 11)  # fraction of the box height, tenths
 
 
 def object_points(points: np.ndarray, boxes_lidar: np.ndarray, names: np.ndarray) -> list[dict]:
@@ -36,7 +47,8 @@ def object_points(points: np.ndarray, boxes_lidar: np.ndarray, names: np.ndarray
 
     Returns:
         One dict per box: ``class``, ``distance_m`` (horizontal, box centre), ``points``,
-        ``intensity_mean`` (NaN without points), ``intensity`` ((k,) float32 array).
+        ``intensity_mean`` (NaN without points), ``intensity`` ((k,) float32 array),
+        ``height_in_box`` ((k,) float32: height above the box bottom / box height, in [0, 1]).
     """
     boxes = np.asarray(boxes_lidar, dtype=np.float64).reshape(-1, 7)
     index = points_in_boxes(points[:, :3], boxes) if len(boxes) else np.full(len(points), -1)
@@ -46,6 +58,8 @@ def object_points(points: np.ndarray, boxes_lidar: np.ndarray, names: np.ndarray
     for j in range(len(boxes)):
         inside = order[starts[j] : starts[j + 1]]
         inten = points[inside, 3].astype(np.float32)
+        bottom = boxes[j, 2] - boxes[j, 5] / 2
+        height = np.clip((points[inside, 2] - bottom) / boxes[j, 5], 0.0, 1.0).astype(np.float32)
         out.append(
             {
                 "class": str(names[j]),
@@ -53,6 +67,7 @@ def object_points(points: np.ndarray, boxes_lidar: np.ndarray, names: np.ndarray
                 "points": len(inside),
                 "intensity_mean": float(inten.mean()) if len(inten) else float("nan"),
                 "intensity": inten,
+                "height_in_box": height,
             }
         )
     return out

@@ -131,6 +131,8 @@ def _summary_rows(stats: dict) -> list[dict]:
         add(f"points per object ({cls}, at 10 m)", e)
     for cls, e in stats["objects"]["reflectivity"].items():
         add(f"reflectivity ({cls} points)", e)
+    for cls, e in stats["objects"]["height_in_box"].items():
+        add(f"height in the box ({cls} points, objects >= {compare.FAR_OBJECT_M:g} m)", e)
     for key in _HIST_KEYS:
         add(key.replace("intensity/", "reflectivity: ").replace("_", " "), stats["histograms"][key])
     rd = stats["ray_drop"]

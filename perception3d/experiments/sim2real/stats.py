@@ -29,7 +29,7 @@ from perception3d.experiments.sim2real import raydrop
 from perception3d.experiments.sim2real.divergence import histogram
 from perception3d.experiments.sim2real.ground import fit_ground, height_above
 from perception3d.experiments.sim2real.noise import NOISE_EDGES_M, planar_range_errors
-from perception3d.experiments.sim2real.objects import INTENSITY_EDGES, object_points
+from perception3d.experiments.sim2real.objects import HEIGHT_EDGES, INTENSITY_EDGES, object_points
 from perception3d.experiments.sim2real.sweeps import RANGE_IMAGE_WIDTH, Sweep
 from perception3d.geometry.boxes import points_in_boxes
 
@@ -106,6 +106,7 @@ def sweep_statistics(sweep: Sweep, counted: np.ndarray) -> dict:
         for row in object_points(fov, boxes, names):
             if row["distance_m"] <= _MAX_OBJECT_DISTANCE_M:
                 row["intensity"] = histogram(row["intensity"], INTENSITY_EDGES)
+                row["height_in_box"] = histogram(row["height_in_box"], HEIGHT_EDGES)
                 objects.append(row)
     return {
         "frame_id": sweep.frame_id,

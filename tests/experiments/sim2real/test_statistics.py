@@ -76,6 +76,8 @@ def test_object_points_and_normalized_count():
     assert [r["points"] for r in rows] == [2, 1, 0]
     assert rows[0]["intensity"].tolist() == pytest.approx([0.5, 0.7])
     assert np.isnan(rows[2]["intensity_mean"])
+    # box 0 spans z -1.75..-0.25: heights 0.75 / 1.5 and 0.55 / 1.5 of the box
+    assert rows[0]["height_in_box"].tolist() == pytest.approx([0.5, 0.55 / 1.5], abs=1e-6)
     # a count falling as 1 / d^2 normalizes to one value
     assert np.ptp(normalized_count([400, 100, 25], [5.0, 10.0, 20.0])) == 0.0
 
@@ -129,6 +131,8 @@ def test_identical_sweeps_are_at_distance_zero_brighter_ones_are_not(tiny_pair):
     objects = compare_objects([records["real"]], [records["bright"]], ["Car"])
     assert objects["points_per_object"]["Car"]["js_distance"] == 0.0
     assert objects["reflectivity"]["Car"]["js_distance"] > 0.9
+    assert objects["height_in_box"]["Car"]["js_distance"] == 0.0  # brighter, not moved
+    assert sum(objects["height_in_box"]["Car"]["real"]) > 0  # 000008 has cars beyond 20 m
     # 000008: 6 labelled cars, the 000008 crop's camera field of view
     assert len(records["real"]["objects"]) == 6
     assert records["real"]["ground"]["height_m"] == pytest.approx(1.7, abs=0.1)
