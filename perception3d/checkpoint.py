@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from perception3d.atomic import atomic_write
+from perception3d.config import from_dict
 from perception3d.errors import Perception3DError
 
 FORMAT_VERSION = 2
@@ -144,6 +145,39 @@ def read_checkpoint(path: str | Path, kind: str | Sequence[str] | None = None) -
             f"{ckpt['kind']!r} checkpoint ({KINDS.get(ckpt['kind'], ckpt['kind'])})"
         )
     return ckpt
+
+
+ModelConfigT = TypeVar("ModelConfigT")
+
+
+def read_model_checkpoint(
+    path: str | Path,
+    kind: str | Sequence[str],
+    config_cls: type[ModelConfigT],
+    what: str,
+) -> tuple[dict, ModelConfigT]:
+    """A weight file of ``kind`` and its ``config["model"]`` as ``config_cls``: what a network
+    loader needs to build the network and load its weights.
+
+    Args:
+        path: the ``.pt`` file.
+        kind: the kind (or kinds) the caller can use.
+        config_cls: the dataclass of the network's model config.
+        what: the network, for the missing-file message (e.g. "the SR stage").
+
+    Raises:
+        FileNotFoundError: the file is missing (``what`` is named).
+        CheckpointError: see :func:`read_checkpoint`; or its model config does not load.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights of {what} not found: {path} is missing")
+    ckpt = read_checkpoint(path, kind)
+    try:
+        cfg = from_dict(config_cls, ckpt["config"].get("model"), source=str(path))
+    except Perception3DError as exc:
+        raise CheckpointError(f"{path}: its model config does not load: {exc}") from exc
+    return ckpt, cfg
 
 
 def describe_legacy(obj: Any) -> str | None:

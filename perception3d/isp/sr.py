@@ -28,9 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from perception3d.checkpoint import CheckpointError, read_checkpoint
-from perception3d.config import from_dict
-from perception3d.errors import Perception3DError
+from perception3d.checkpoint import read_model_checkpoint
 
 SrArch = Literal["srcnn", "espcn"]
 SR_KIND = "isp_sr"  # the checkpoint kind of an SR network
@@ -166,14 +164,7 @@ def load_sr_model(path: str | Path) -> nn.Module:
         FileNotFoundError: the file is missing.
         CheckpointError: not an SR file, or its model config does not load.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"weights of the SR stage not found: {path} is missing")
-    ckpt = read_checkpoint(path, SR_KIND)
-    try:
-        cfg = from_dict(SrModelConfig, ckpt["config"].get("model"), source=str(path))
-    except Perception3DError as exc:
-        raise CheckpointError(f"{path}: its model config does not load: {exc}") from exc
+    ckpt, cfg = read_model_checkpoint(path, SR_KIND, SrModelConfig, "the SR stage")
     model = build_sr_model(cfg)
     model.load_state_dict(ckpt["model"])
     return model.eval().to(memory_format=torch.channels_last)

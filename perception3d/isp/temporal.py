@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from perception3d.checkpoint import read_checkpoint
+from perception3d.checkpoint import read_model_checkpoint
 from perception3d.isp.bayer import pack, pad_multiple, pad_to_even
 from perception3d.isp.color import apply_color_matrix
 from perception3d.isp.demosaic import demosaic_bilinear
@@ -128,15 +128,10 @@ def load_temporal_stage(path: str | Path) -> TemporalRawUNet:
     channels-last.
 
     Raises:
-        FileNotFoundError: the file is missing. CheckpointError: a file of another kind.
+        FileNotFoundError: the file is missing. CheckpointError: a file of another kind, or
+            its model config does not load.
     """
-    from perception3d.config import from_dict
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"weights of the temporal ISP stage not found: {path} is missing")
-    ckpt = read_checkpoint(path, KIND)
-    cfg = from_dict(TemporalModelConfig, ckpt["config"].get("model"), source=str(path))
+    ckpt, cfg = read_model_checkpoint(path, KIND, TemporalModelConfig, "the temporal ISP stage")
     model = build_temporal_model(cfg)
     model.load_state_dict(ckpt["model"])
     return model.eval().to(memory_format=torch.channels_last)

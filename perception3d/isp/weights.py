@@ -15,13 +15,11 @@ from typing import Literal
 import torch
 
 from perception3d.checkpoint import (
-    CheckpointError,
     make_checkpoint,
-    read_checkpoint,
+    read_model_checkpoint,
     write_checkpoint,
 )
-from perception3d.config import from_dict, to_dict
-from perception3d.errors import Perception3DError
+from perception3d.config import to_dict
 from perception3d.isp.bayer import cfa_gains
 from perception3d.isp.classic import lens_shading_correction
 from perception3d.isp.color import apply_color_matrix
@@ -79,14 +77,6 @@ def save_isp_stage(
                                                   extra=extra))  # fmt: skip
 
 
-def read_isp_config(ckpt: dict, source: str) -> IspModelConfig:
-    """The :class:`IspModelConfig` of a stage checkpoint."""
-    try:
-        return from_dict(IspModelConfig, ckpt["config"].get("model"), source=source)
-    except Perception3DError as exc:
-        raise CheckpointError(f"{source}: its model config does not load: {exc}") from exc
-
-
 def load_isp_stage(path: str | Path, stage: str | None = None) -> torch.nn.Module:
     """A learned stage from its weight file, in eval mode and channels-last memory format
     (the same results; oneDNN's CPU convolutions ran the raw U-Net 1.7-2.2x faster that way,
@@ -100,13 +90,10 @@ def load_isp_stage(path: str | Path, stage: str | None = None) -> torch.nn.Modul
         FileNotFoundError: the file is missing (the message says so and names the stage).
         CheckpointError: not a stage file, or one of another stage (both are named).
     """
-    path = Path(path)
     what = f"the learned {stage} stage" if stage else "a learned ISP stage"
-    if not path.is_file():
-        raise FileNotFoundError(f"weights of {what} not found: {path} is missing")
     kinds = (f"isp_{stage}",) if stage else ("isp_raw", "isp_hdr", "isp_dehaze")
-    ckpt = read_checkpoint(path, kinds)
-    model = build_isp_model(read_isp_config(ckpt, str(path)))
+    ckpt, cfg = read_model_checkpoint(path, kinds, IspModelConfig, what)
+    model = build_isp_model(cfg)
     model.load_state_dict(ckpt["model"])
     return model.eval().to(memory_format=torch.channels_last)
 

@@ -27,9 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from perception3d.checkpoint import CheckpointError, read_checkpoint
-from perception3d.config import from_dict
-from perception3d.errors import Perception3DError
+from perception3d.checkpoint import read_model_checkpoint
 from perception3d.isp.guided import guided_upsample
 from perception3d.isp.metrics import ssim
 
@@ -190,14 +188,9 @@ def load_enhancer(path: str | Path) -> IlluminationNet:
         FileNotFoundError: the file is missing.
         CheckpointError: not an enhancer file, or its model config does not load.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"weights of the low-light enhancer not found: {path} is missing")
-    ckpt = read_checkpoint(path, ENHANCE_KIND)
-    try:
-        cfg = from_dict(EnhanceModelConfig, ckpt["config"].get("model"), source=str(path))
-    except Perception3DError as exc:
-        raise CheckpointError(f"{path}: its model config does not load: {exc}") from exc
+    ckpt, cfg = read_model_checkpoint(
+        path, ENHANCE_KIND, EnhanceModelConfig, "the low-light enhancer"
+    )
     model = IlluminationNet(cfg)
     model.load_state_dict(ckpt["model"])
     return model.eval()
