@@ -93,6 +93,15 @@ def random_batch_steps(config: Any) -> int:
     return steps
 
 
+def random_batch_rngs(config: Any, shard: DistInfo, epoch: int) -> Iterator[np.random.Generator]:
+    """One generator per step of an epoch of random-draw batches
+    (:func:`random_batch_steps` of them), seeded by ``train.seed``, the rank and the global
+    step: the same draws on a resumed run, different draws on every rank."""
+    steps = random_batch_steps(config)
+    for i in range(steps):
+        yield np.random.default_rng([config.train.seed, shard.rank, epoch * steps + i])
+
+
 def unwrap(model: nn.Module) -> nn.Module:
     """The module inside DistributedDataParallel (or ``model`` itself)."""
     return getattr(model, "module", model)

@@ -18,7 +18,7 @@ import torch
 from perception3d.checkpoint import read_checkpoint
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.isp_config import IspExperiment
-from perception3d.engine.task import Task, random_batch_steps, unwrap
+from perception3d.engine.task import Task, random_batch_rngs, random_batch_steps, unwrap
 from perception3d.isp import conditions as cond
 from perception3d.isp.color import linear_to_srgb, smoothstep
 from perception3d.isp.data import Scene, build_pool, random_crops
@@ -140,9 +140,7 @@ class IspTask(Task):
 
     def batches(self, epoch: int, shard: DistInfo):
         tc, d = self.config.train, self.config.data
-        steps = self.steps_per_epoch(shard)
-        for i in range(steps):
-            rng = np.random.default_rng([tc.seed, shard.rank, epoch * steps + i])
+        for rng in random_batch_rngs(self.config, shard, epoch):
             n_real = int(rng.binomial(tc.batch_size, d.real_fraction)) if self.real else 0
             crops = random_crops(self.pool, tc.batch_size - n_real, d.crop, rng,
                                  self.crop_height, d.highlight_fraction)  # fmt: skip

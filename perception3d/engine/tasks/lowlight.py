@@ -22,7 +22,7 @@ import torch
 from perception3d.config import require_root
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.lowlight_config import LowLightExperiment
-from perception3d.engine.task import Task, random_batch_steps
+from perception3d.engine.task import Task, random_batch_rngs, random_batch_steps
 from perception3d.isp.data import Scene, build_pool, random_crops
 from perception3d.isp.enhance.baselines import gamma_baseline
 from perception3d.isp.enhance.illumination import IlluminationNet, enhance_loss
@@ -99,9 +99,7 @@ class LowLightTask(Task):
 
     def batches(self, epoch: int, shard: DistInfo):
         tc, d = self.config.train, self.config.data
-        steps = self.steps_per_epoch(shard)
-        for i in range(steps):
-            rng = np.random.default_rng([tc.seed, shard.rank, epoch * steps + i])
+        for rng in random_batch_rngs(self.config, shard, epoch):
             crops = random_crops(self.pool, tc.batch_size, d.crop, rng)
             yield make_lowlight_pair(
                 torch.cat([c.radiance for c in crops]), rng, self.config.lowlight

@@ -21,7 +21,7 @@ import torch
 from perception3d.config import require_root
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.sr_config import SrExperiment
-from perception3d.engine.task import Task, random_batch_steps
+from perception3d.engine.task import Task, random_batch_rngs, random_batch_steps
 from perception3d.isp.data import Scene, build_pool, random_crops
 from perception3d.isp.losses import l1
 from perception3d.isp.metrics import psnr, ssim
@@ -110,9 +110,7 @@ class SrTask(Task):
 
     def batches(self, epoch: int, shard: DistInfo):
         tc, d, cfg = self.config.train, self.config.data, self.config
-        steps = self.steps_per_epoch(shard)
-        for i in range(steps):
-            rng = np.random.default_rng([tc.seed, shard.rank, epoch * steps + i])
+        for rng in random_batch_rngs(cfg, shard, epoch):
             crops = random_crops(self.pool, tc.batch_size, d.crop, rng)
             yield degrade(
                 torch.cat([c.radiance for c in crops]), cfg.model.scale, rng, cfg.degradation
