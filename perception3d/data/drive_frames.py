@@ -24,12 +24,13 @@ accumulates.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from perception3d.data.frame_sequence import FrameSequence, first_frames
 from perception3d.data.kitti import image_size_hw, read_split_file
 from perception3d.data.kitti_raw import KittiRawDrive
 from perception3d.data.kitti_tracklets import (
@@ -239,7 +240,7 @@ class DriveFrame:
         return boxes[~cared]
 
 
-class DriveDetectionFrames:
+class DriveDetectionFrames(FrameSequence[DriveFrame]):
     """The frames of the drives under a KITTI raw root (layout in the module docstring).
 
     Args:
@@ -287,21 +288,8 @@ class DriveDetectionFrames:
                 for key, drive in self.drives.items()
                 for i in range(len(drive.raw))
             ]
-        if max_frames is not None:
-            if max_frames < 1:
-                raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
-            self.ids = self.ids[:max_frames]
+        self.ids = first_frames(self.ids, max_frames)
         self.min_points = min_points
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __iter__(self) -> Iterator[DriveFrame]:
-        for fid in self.ids:
-            yield self.frame(fid)
-
-    def __getitem__(self, index: int) -> DriveFrame:
-        return self.frame(self.ids[index])
 
     def frame(self, frame_id: str) -> DriveFrame:
         """The :class:`DriveFrame` of ``frame_id`` (``DATE_NNNN_FFFFFFFFFF``).

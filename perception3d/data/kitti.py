@@ -16,13 +16,14 @@ location (x y z, bottom centre, rectified camera frame, m), rotation_y [, score]
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from perception3d.atomic import atomic_write
+from perception3d.data.frame_sequence import FrameSequence, check_max_frames, first_frames
 from perception3d.data.kitti_labels import (  # noqa: F401  (re-exported)
     CLASSES,
     KittiObject,
@@ -228,7 +229,7 @@ class Frame:
         return boxes_cam_to_lidar(boxes_cam, self.calib)
 
 
-class KittiObjectDataset:
+class KittiObjectDataset(FrameSequence[Frame]):
     """Frames of a KITTI-object-layout root (the real KITTI or our synthetic one).
 
     Args:
@@ -254,8 +255,7 @@ class KittiObjectDataset:
         ids: Iterable[str | int] | str | Path | None = None,
         max_frames: int | None = None,
     ) -> None:
-        if max_frames is not None and max_frames < 1:
-            raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
+        check_max_frames(max_frames)
         self.root = Path(root)
         if split in ("training", "testing"):
             folder, split_file = split, None
@@ -283,7 +283,7 @@ class KittiObjectDataset:
                 if velo.is_dir()
                 else []
             )
-        self.ids: list[str] = id_list[:max_frames] if max_frames is not None else id_list
+        self.ids: list[str] = first_frames(id_list, max_frames)
 
     @staticmethod
     def normalize_id(frame_id: str | int) -> str:
@@ -292,16 +292,6 @@ class KittiObjectDataset:
             return f"{int(frame_id):06d}"
         s = str(frame_id)
         return f"{int(s):06d}" if s.isdigit() and len(s) < 6 else s
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __iter__(self) -> Iterator[Frame]:
-        for fid in self.ids:
-            yield self.frame(fid)
-
-    def __getitem__(self, index: int) -> Frame:
-        return self.frame(self.ids[index])
 
     def frame(self, frame_id: str | int) -> Frame:
         """The :class:`Frame` of ``frame_id``.

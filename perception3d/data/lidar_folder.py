@@ -26,7 +26,7 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from perception3d.atomic import atomic_write_text
+from perception3d.data.frame_sequence import FrameSequence, first_frames
 from perception3d.data.kitti import read_split_file
 from perception3d.data.pointcloud import SUFFIXES, read_point_cloud
 from perception3d.errors import DataFormatError, MissingFrameError
@@ -158,7 +159,7 @@ class LidarFrame:
         return self.labels.names
 
 
-class LidarFolderDataset:
+class LidarFolderDataset(FrameSequence[LidarFrame]):
     """Frames of a LiDAR-only root (layout in the module docstring).
 
     Args:
@@ -204,21 +205,8 @@ class LidarFolderDataset:
             if not split_file.is_file():
                 raise MissingFrameError(f"{split_file}: split file not found")
             self.ids = read_split_file(split_file)
-        if max_frames is not None:
-            if max_frames < 1:
-                raise ValueError(f"max_frames must be >= 1 or None, got {max_frames}")
-            self.ids = self.ids[:max_frames]
+        self.ids = first_frames(self.ids, max_frames)
         self.labelled = labelled
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __iter__(self) -> Iterator[LidarFrame]:
-        for fid in self.ids:
-            yield self.frame(fid)
-
-    def __getitem__(self, index: int) -> LidarFrame:
-        return self.frame(self.ids[index])
 
     def frame(self, frame_id: str) -> LidarFrame:
         """The :class:`LidarFrame` of ``frame_id``.
