@@ -166,16 +166,25 @@ class DriveFrame:
         return points, [raw.pose_world_lidar(k) for k in frames], [times[k] for k in frames]
 
     @cached_property
+    def _tracklets_in_image(self) -> list[tuple]:
+        """(tracklet, its pose index at this frame) of the tracklets that span the frame and
+        lie in image_02 (truncation 0 or 1), in tracklet order: the objects of the frame."""
+        out = []
+        for tr in self.drive.tracklets:
+            k = self.index - tr.first_frame
+            if 0 <= k < len(tr.poses) and tr.truncation[k] in (
+                TRUNCATION_IN_IMAGE,
+                TRUNCATION_TRUNCATED,
+            ):
+                out.append((tr, k))
+        return out
+
+    @cached_property
     def objects_in_image(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(boxes (M, 7), names (M,), occlusion (M,), cared (M,) bool) of the in-image
         tracklets of the frame; ``cared`` False: DontCare (module docstring)."""
         boxes, names, occlusion = [], [], []
-        for tr in self.drive.tracklets:
-            k = self.index - tr.first_frame
-            if not 0 <= k < len(tr.poses):
-                continue
-            if tr.truncation[k] not in (TRUNCATION_IN_IMAGE, TRUNCATION_TRUNCATED):
-                continue
+        for tr, k in self._tracklets_in_image:
             boxes.append(tr.boxes_lidar()[k])
             names.append(RAW_TO_OBJECT_TYPE.get(tr.object_type, tr.object_type))
             occlusion.append(int(tr.occlusion[k]))
@@ -191,12 +200,7 @@ class DriveFrame:
         from its tracklet's box centre in the world (OXTS poses) at this frame and the one
         before (after, for a tracklet's first frame); 0 for a one-frame tracklet."""
         raw, times, out = self.drive.raw, self.drive.times_s, []
-        for tr in self.drive.tracklets:
-            k = self.index - tr.first_frame
-            if not 0 <= k < len(tr.poses):
-                continue
-            if tr.truncation[k] not in (TRUNCATION_IN_IMAGE, TRUNCATION_TRUNCATED):
-                continue
+        for tr, k in self._tracklets_in_image:
             other = k - 1 if k > 0 else k + 1
             if other >= len(tr.poses):
                 out.append(0.0)
