@@ -88,16 +88,32 @@ def drop_object_points(
             f"keep_fractions must have one value per box ({len(sample.boxes_lidar)}), "
             f"got shape {keep_fractions.shape}"
         )
+    return _thin_boxes(sample, keep_fractions, None, rng, min_points)
+
+
+def _thin_boxes(
+    sample: LidarSample,
+    keep_fractions: np.ndarray,
+    cut_z_m: np.ndarray | None,
+    rng: np.random.Generator,
+    min_points: int,
+) -> LidarSample:
+    """In box m, keep ``keep_fractions[m]`` (rounded up) of its points above ``cut_z_m[m]``
+    (LiDAR z; None: all its points), the box keeping at least ``min_points`` in all."""
     if not len(sample.points) or not np.any(keep_fractions < 1.0):
         return sample
     box = points_in_boxes(sample.points, sample.boxes_lidar)
     keep = np.ones(len(sample.points), bool)
     for m in np.flatnonzero(keep_fractions < 1.0):
         inside = np.flatnonzero(box == m)
-        n_keep = max(int(np.ceil(keep_fractions[m] * len(inside))), min(min_points, len(inside)))
-        if n_keep < len(inside):
-            dropped = rng.choice(inside, size=len(inside) - n_keep, replace=False)
-            keep[dropped] = False
+        if cut_z_m is None:
+            thinned = inside
+        else:
+            thinned = inside[sample.points[inside, 2] > cut_z_m[m]]
+        floor = min(min_points, len(inside)) - (len(inside) - len(thinned))
+        n_keep = max(int(np.ceil(keep_fractions[m] * len(thinned))), floor)
+        if n_keep < len(thinned):
+            keep[rng.choice(thinned, size=len(thinned) - n_keep, replace=False)] = False
     return replace_points(sample, keep)
 
 
@@ -166,21 +182,9 @@ def drop_upper_points(
             f"cut_fractions and keep_fractions must have one value per box ({m_boxes}), "
             f"got shapes {cut_fractions.shape} and {keep_fractions.shape}"
         )
-    if not len(sample.points) or not np.any(keep_fractions < 1.0):
-        return sample
     boxes = sample.boxes_lidar
-    box = points_in_boxes(sample.points, boxes)
-    keep = np.ones(len(sample.points), bool)
-    z = sample.points[:, 2].astype(np.float64)
-    for m in np.flatnonzero(keep_fractions < 1.0):
-        inside = np.flatnonzero(box == m)
-        cut_z = boxes[m, 2] - boxes[m, 5] / 2 + cut_fractions[m] * boxes[m, 5]
-        upper = inside[z[inside] > cut_z]
-        n_keep = int(np.ceil(keep_fractions[m] * len(upper)))
-        n_keep = max(n_keep, min(min_points, len(inside)) - (len(inside) - len(upper)))
-        if n_keep < len(upper):
-            keep[rng.choice(upper, size=len(upper) - n_keep, replace=False)] = False
-    return replace_points(sample, keep)
+    cut_z_m = boxes[:, 2] - boxes[:, 5] / 2 + cut_fractions * boxes[:, 5]
+    return _thin_boxes(sample, keep_fractions, cut_z_m, rng, min_points)
 
 
 @dataclass(frozen=True, eq=False)
