@@ -1,12 +1,31 @@
-"""Engine fixtures: a toy KITTI-layout dataset (tests/toy_scenes.py) and the tiny config."""
+"""Engine fixtures: a toy KITTI-layout dataset (tests/toy_scenes.py) and the tiny config; a root
+of procedural radiance frames for the camera tasks."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from perception3d.isp.scenes import procedural_scene
 from tests.toy_scenes import write_toy_kitti
+
+
+def write_procedural_root(root: Path, height: int, width: int, night: bool | None = None) -> Path:
+    """A synthetic-layout root of 3 procedural frames (``radiance_2`` float16, ``depth_2``;
+    000000-000001 in ImageSets/train.txt, 000002 in val.txt), seeded."""
+    rng = np.random.default_rng(0)
+    for name in ("radiance_2", "depth_2"):
+        (root / "training" / name).mkdir(parents=True)
+    for i in range(3):
+        rad, depth = procedural_scene(height, width, rng, night=night)
+        np.save(root / "training" / "radiance_2" / f"{i:06d}.npy", rad.astype(np.float16))
+        np.save(root / "training" / "depth_2" / f"{i:06d}.npy", depth)
+    (root / "ImageSets").mkdir()
+    (root / "ImageSets" / "train.txt").write_text("000000\n000001\n")
+    (root / "ImageSets" / "val.txt").write_text("000002\n")
+    return root
 
 
 @pytest.fixture(scope="module")

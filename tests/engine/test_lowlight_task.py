@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import numpy as np
 import pytest
 import torch
 
@@ -19,24 +18,13 @@ from perception3d.errors import ConfigError
 from perception3d.experiments.lowlight_enhance import LowLightEvalConfig, evaluate_lowlight
 from perception3d.isp.enhance.illumination import EnhanceModelConfig, load_enhancer
 from perception3d.isp.evaluate import save_png
-from perception3d.isp.scenes import procedural_scene
+from tests.engine.conftest import write_procedural_root
 
 
 @pytest.fixture(scope="module")
 def radiance_root(tmp_path_factory):
     """A synthetic-layout root of 3 procedural daylight frames (2 train, 1 val), 64 x 96."""
-    root = tmp_path_factory.mktemp("lowlight_root")
-    rng = np.random.default_rng(0)
-    for name in ("radiance_2", "depth_2"):
-        (root / "training" / name).mkdir(parents=True)
-    for i in range(3):
-        rad, depth = procedural_scene(64, 96, rng, night=False)
-        np.save(root / "training" / "radiance_2" / f"{i:06d}.npy", rad.astype(np.float16))
-        np.save(root / "training" / "depth_2" / f"{i:06d}.npy", depth)
-    (root / "ImageSets").mkdir()
-    (root / "ImageSets" / "train.txt").write_text("000000\n000001\n")
-    (root / "ImageSets" / "val.txt").write_text("000002\n")
-    return root
+    return write_procedural_root(tmp_path_factory.mktemp("lowlight_root"), 64, 96, night=False)
 
 
 def _config(root, steps: int) -> LowLightExperiment:

@@ -6,32 +6,20 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import numpy as np
 import pytest
 import torch
 
 from perception3d.engine.config import load_task_config
 from perception3d.engine.sr_config import SrData, SrExperiment
 from perception3d.engine.train import train
-from perception3d.isp.scenes import procedural_scene
 from perception3d.isp.sr import SrModelConfig, load_sr_model
+from tests.engine.conftest import write_procedural_root
 
 
 @pytest.fixture(scope="module")
 def radiance_root(tmp_path_factory):
     """A synthetic-layout root of 3 procedural frames (2 train, 1 val), 64 x 128."""
-    root = tmp_path_factory.mktemp("sr_root")
-    rng = np.random.default_rng(0)
-    for name in ("radiance_2", "depth_2"):
-        (root / "training" / name).mkdir(parents=True)
-    for i in range(3):
-        rad, depth = procedural_scene(64, 128, rng)
-        np.save(root / "training" / "radiance_2" / f"{i:06d}.npy", rad.astype(np.float16))
-        np.save(root / "training" / "depth_2" / f"{i:06d}.npy", depth)
-    (root / "ImageSets").mkdir()
-    (root / "ImageSets" / "train.txt").write_text("000000\n000001\n")
-    (root / "ImageSets" / "val.txt").write_text("000002\n")
-    return root
+    return write_procedural_root(tmp_path_factory.mktemp("sr_root"), 64, 128)
 
 
 def _config(root, steps: int, lr: float = 0.003) -> SrExperiment:
