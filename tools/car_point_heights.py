@@ -12,23 +12,19 @@ import argparse
 import numpy as np
 
 from perception3d.data.kitti import KittiObjectDataset
-from perception3d.geometry.boxes import points_in_boxes
+from perception3d.experiments.sim2real.objects import object_points
 
 
 def height_fractions(root: str, split: str, min_range_m: float) -> np.ndarray:
     """(P,) height of every point inside a Car box at >= min_range_m (horizontal distance from
-    the LiDAR), as a fraction of its box height from the bottom."""
-    out = [np.zeros(0)]
+    the LiDAR), as a fraction of its box height from the bottom (``object_points``'s
+    ``height_in_box``, the report's statistic)."""
+    out = [np.zeros(0, np.float32)]
     for frame in KittiObjectDataset(root, split=split):
-        boxes = frame.boxes_lidar[frame.names == "Car"]
-        boxes = boxes[np.hypot(boxes[:, 0], boxes[:, 1]) >= min_range_m]
-        if not len(boxes):
-            continue
-        index = points_in_boxes(frame.points, boxes)
-        inside = index >= 0
-        box = boxes[index[inside]]
-        bottom = box[:, 2] - box[:, 5] / 2
-        out.append((frame.points[inside, 2] - bottom) / box[:, 5])
+        cars = frame.names == "Car"
+        for row in object_points(frame.points, frame.boxes_lidar[cars], frame.names[cars]):
+            if row["distance_m"] >= min_range_m:
+                out.append(row["height_in_box"])
     return np.concatenate(out)
 
 
