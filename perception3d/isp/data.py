@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from perception3d.config import DataSection, require_root
 from perception3d.data.kitti import read_image
 from perception3d.isp.color import inverse_smoothstep
 from perception3d.isp.scenes import ground_plane_depth, load_radiance_frame, procedural_scene
@@ -101,6 +102,44 @@ def build_pool(
         depth = ground_plane_depth(h, w, horizon=0.45 * h)
         scenes.append(Scene(f"real/{Path(path).stem}", linear.astype(np.float32), depth, True))
     return scenes
+
+
+def train_val_scenes(
+    data: DataSection, task: str, procedural: int = 0, seed: int = 0
+) -> tuple[list[Scene], list[Scene]]:
+    """The scenes of a crop-trained task's ``data:`` section: the training pool (the first
+    ``max_train_frames`` of ``root``'s ``train_split``, plus ``procedural`` procedural scenes
+    seeded by ``seed``) and the validation scenes (the first ``max_val_frames`` of
+    ``val_root``'s ``val_split``; none without a ``val_root``).
+
+    Raises:
+        ConfigError: ``data.root`` is not set.
+        ValueError: no training frame has ``radiance_2``.
+    """
+    root = require_root(data, task)
+    pool = build_pool(root, data.train_split, data.max_train_frames, procedural, seed)
+    if not pool:
+        raise ValueError(
+            f"task {task}: no frame with radiance_2 in {root} (split {data.train_split})"
+        )
+    if data.val_root is None:
+        return pool, []
+    return pool, build_pool(data.val_root, data.val_split, data.max_val_frames)
+
+
+def centre_crop(scene: Scene, height: int, width: int) -> torch.Tensor:
+    """(1, 3, height, width) float32 radiance of the centre of ``scene`` (corner rounded down to
+    even pixels, so the Bayer phase is kept): the fixed crop of a validation frame.
+
+    Raises:
+        ValueError: the crop is larger than the scene.
+    """
+    h, w = scene.radiance.shape[1:]
+    if height > h or width > w:
+        raise ValueError(f"crop {height} x {width} larger than {scene.name} ({h} x {w})")
+    y, x = (h - height) // 4 * 2, (w - width) // 4 * 2
+    crop = np.ascontiguousarray(scene.radiance[:, y : y + height, x : x + width])
+    return torch.from_numpy(crop)[None]
 
 
 def random_crops(

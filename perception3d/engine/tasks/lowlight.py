@@ -19,27 +19,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from perception3d.config import require_root
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.lowlight_config import LowLightExperiment
 from perception3d.engine.task import Task, random_batch_rngs, random_batch_steps
-from perception3d.isp.data import Scene, build_pool, random_crops
+from perception3d.isp.data import Scene, centre_crop, random_crops, train_val_scenes
 from perception3d.isp.enhance.baselines import gamma_baseline
 from perception3d.isp.enhance.illumination import IlluminationNet, enhance_loss
 from perception3d.isp.enhance.pairs import EnhancePair, make_lowlight_pair
 from perception3d.isp.metrics import psnr, ssim
 
 VAL_SEED = 2112  # the validation captures' seed (fixed, whatever the training seed)
-
-
-def centre_radiance(scene: Scene, height: int, width: int) -> torch.Tensor:
-    """(1, 3, height, width) radiance of the centre of ``scene`` (even corner)."""
-    h, w = scene.radiance.shape[1:]
-    if height > h or width > w:
-        raise ValueError(f"crop {height} x {width} larger than {scene.name} ({h} x {w})")
-    y, x = (h - height) // 4 * 2, (w - width) // 4 * 2
-    crop = np.ascontiguousarray(scene.radiance[:, y : y + height, x : x + width])
-    return torch.from_numpy(crop)[None]
 
 
 @torch.no_grad()
@@ -73,20 +62,13 @@ class LowLightTask(Task):
 
     def prepare(self, progress: bool) -> None:
         d, cfg = self.config.data, self.config
-        root = require_root(d, "lowlight")
-        self.pool = build_pool(root, d.train_split, d.max_train_frames, d.procedural,
-                               cfg.train.seed)  # fmt: skip
-        if not self.pool:
-            raise ValueError(f"task lowlight: no frame with radiance_2 in {root} "
-                             f"(split {d.train_split})")  # fmt: skip
-        if d.val_root is not None:
-            val = build_pool(d.val_root, d.val_split, d.max_val_frames)
-            self.val_names = [sc.name for sc in val]
-            self.val_pairs = [
-                make_lowlight_pair(centre_radiance(sc, *d.val_crop_hw),
-                                   np.random.default_rng([VAL_SEED, i]), cfg.lowlight)
-                for i, sc in enumerate(val)
-            ]  # fmt: skip
+        self.pool, val = train_val_scenes(d, "lowlight", d.procedural, cfg.train.seed)
+        self.val_names = [sc.name for sc in val]
+        self.val_pairs = [
+            make_lowlight_pair(centre_crop(sc, *d.val_crop_hw),
+                               np.random.default_rng([VAL_SEED, i]), cfg.lowlight)
+            for i, sc in enumerate(val)
+        ]  # fmt: skip
         if progress:
             print(f"lowlight train: {len(self.pool)} scenes, "
                   f"{len(self.val_pairs)} validation crops")  # fmt: skip

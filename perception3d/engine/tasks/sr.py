@@ -18,29 +18,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from perception3d.config import require_root
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.sr_config import SrExperiment
 from perception3d.engine.task import Task, random_batch_rngs, random_batch_steps
-from perception3d.isp.data import Scene, build_pool, random_crops
+from perception3d.isp.data import Scene, centre_crop, random_crops, train_val_scenes
 from perception3d.isp.losses import l1
 from perception3d.isp.metrics import psnr, ssim
 from perception3d.isp.sr import bicubic_upscale, build_sr_model
 from perception3d.isp.sr_data import SrPair, degrade
 
 VAL_SEED = 1234  # the validation captures' seed (fixed, whatever the training seed)
-
-
-def centre_crop(scene: Scene, height: int, width: int) -> torch.Tensor:
-    """(1, 3, height, width) radiance of the centre of ``scene`` (corner rounded down to even
-    pixels)."""
-    h, w = scene.radiance.shape[1:]
-    if height > h or width > w:
-        raise ValueError(f"crop {height} x {width} larger than {scene.name} ({h} x {w})")
-    y, x = (h - height) // 4 * 2, (w - width) // 4 * 2
-    return torch.from_numpy(np.ascontiguousarray(scene.radiance[:, y : y + height, x : x + width]))[
-        None
-    ]
 
 
 def validation_pairs(
@@ -90,14 +77,9 @@ class SrTask(Task):
 
     def prepare(self, progress: bool) -> None:
         d, cfg = self.config.data, self.config
-        root = require_root(d, "sr")
-        self.pool = build_pool(root, d.train_split, d.max_train_frames)
-        if not self.pool:
-            raise ValueError(f"task sr: no frame with radiance_2 in {root} (split {d.train_split})")
-        if d.val_root is not None:
-            val = build_pool(d.val_root, d.val_split, d.max_val_frames)
-            self.val_names = [sc.name for sc in val]
-            self.val_pairs = validation_pairs(val, d.val_crop_hw, cfg.model.scale, cfg.degradation)
+        self.pool, val = train_val_scenes(d, "sr")
+        self.val_names = [sc.name for sc in val]
+        self.val_pairs = validation_pairs(val, d.val_crop_hw, cfg.model.scale, cfg.degradation)
         if progress:
             print(f"sr train {cfg.model.arch} x{cfg.model.scale}: {len(self.pool)} frames, "
                   f"{len(self.val_pairs)} validation crops")  # fmt: skip
