@@ -1,5 +1,5 @@
 """Engine fixtures: a toy KITTI-layout dataset (tests/toy_scenes.py) and the tiny config; a root
-of procedural radiance frames for the camera tasks."""
+of procedural radiance frames for the camera tasks; the weights of two runs of one config."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from perception3d.engine.train import train
 from perception3d.isp.scenes import procedural_scene
 from tests.toy_scenes import write_toy_kitti
 
@@ -26,6 +28,15 @@ def write_procedural_root(root: Path, height: int, width: int, night: bool | Non
     (root / "ImageSets" / "train.txt").write_text("000000\n000001\n")
     (root / "ImageSets" / "val.txt").write_text("000002\n")
     return root
+
+
+def weights_of_two_runs(config, tmp_path: Path) -> tuple[dict, dict]:
+    """The ``model.pt`` state dicts of two training runs of the same ``config``."""
+    states = []
+    for name in ("a", "b"):
+        train(config, tmp_path / name, progress=False)
+        states.append(torch.load(tmp_path / name / "model.pt", weights_only=True)["model"])
+    return states[0], states[1]
 
 
 @pytest.fixture(scope="module")

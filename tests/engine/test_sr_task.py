@@ -13,7 +13,7 @@ from perception3d.engine.config import load_task_config
 from perception3d.engine.sr_config import SrData, SrExperiment
 from perception3d.engine.train import train
 from perception3d.isp.sr import SrModelConfig, load_sr_model
-from tests.engine.conftest import write_procedural_root
+from tests.engine.conftest import weights_of_two_runs, write_procedural_root
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +43,8 @@ def test_a_tiny_run_lowers_the_loss_and_validates(radiance_root, tmp_path):
 
 
 def test_the_same_config_gives_the_same_weights(radiance_root, tmp_path):
-    states = []
-    for name in ("a", "b"):
-        train(_config(radiance_root, 2), tmp_path / name, progress=False)
-        states.append(torch.load(tmp_path / name / "model.pt", weights_only=True)["model"])
-    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    a, b = weights_of_two_runs(_config(radiance_root, 2), tmp_path)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_crops_must_hold_whole_mosaic_cells():
