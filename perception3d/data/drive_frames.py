@@ -39,7 +39,7 @@ from perception3d.data.kitti_tracklets import (
     Tracklet,
     read_tracklets,
 )
-from perception3d.data.lidar_folder import LidarLabels
+from perception3d.data.lidar_folder import LabelledFrame, LidarLabels
 from perception3d.errors import DataFormatError, MissingFrameError
 from perception3d.geometry.boxes import points_in_boxes
 from perception3d.geometry.calib import Calibration
@@ -124,7 +124,7 @@ class _Drive:
         return image_size_hw(files[0]) if files else None
 
 
-class DriveFrame:
+class DriveFrame(LabelledFrame):
     """One frame of a drive (the attributes of a KITTI ``Frame`` the detection pipeline reads).
 
     Attributes:
@@ -224,14 +224,6 @@ class DriveFrame:
     def labels(self) -> LidarLabels:
         boxes, names, _, cared = self.objects_in_image
         return LidarLabels(boxes[cared], names[cared])
-
-    @property
-    def boxes_lidar(self) -> np.ndarray:
-        return self.labels.boxes_lidar
-
-    @property
-    def names(self) -> np.ndarray:
-        return self.labels.names
 
     @property
     def occlusion(self) -> np.ndarray:

@@ -40,6 +40,7 @@ from perception3d.data.pointcloud import SUFFIXES, read_point_cloud
 from perception3d.errors import DataFormatError, MissingFrameError
 
 __all__ = [
+    "LabelledFrame",
     "LidarFolderDataset",
     "LidarFrame",
     "LidarLabels",
@@ -122,7 +123,24 @@ def write_lidar_labels(
     return atomic_write_text(path, "".join(lines))
 
 
-class LidarFrame:
+class LabelledFrame:
+    """A frame whose ``labels`` (:class:`LidarLabels`) give its ``boxes_lidar`` and ``names``,
+    the attributes of a KITTI ``Frame`` that the detection pipeline reads."""
+
+    labels: LidarLabels
+
+    @property
+    def boxes_lidar(self) -> np.ndarray:
+        """(M, 7) float64 label boxes, LiDAR frame."""
+        return self.labels.boxes_lidar
+
+    @property
+    def names(self) -> np.ndarray:
+        """(M,) object-dtype class names."""
+        return self.labels.names
+
+
+class LidarFrame(LabelledFrame):
     """One frame of a :class:`LidarFolderDataset` (the attributes of a KITTI ``Frame`` that
     the detection pipeline reads; ``calib`` and ``image_shape`` are None)."""
 
@@ -149,14 +167,6 @@ class LidarFrame:
         if self.label_path is None:
             return LidarLabels(np.zeros((0, 7)), np.zeros(0, dtype=object))
         return read_lidar_labels(self.label_path, allow_score=False)
-
-    @property
-    def boxes_lidar(self) -> np.ndarray:
-        return self.labels.boxes_lidar
-
-    @property
-    def names(self) -> np.ndarray:
-        return self.labels.names
 
 
 class LidarFolderDataset(FrameSequence[LidarFrame]):
