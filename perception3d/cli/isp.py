@@ -102,10 +102,21 @@ def _cmd_isp_effect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_config_options(q: argparse.ArgumentParser, config_help: str, out_help: str, func) -> None:
-    """CONFIG, ``--out`` (required) and ``--set``: a command running one config, handled by
-    ``func``."""
-    q.add_argument("config", type=Path, help=config_help)
+def _add_config_command(
+    isp,
+    name: str,
+    summary: str,
+    config_yaml: str,
+    out_example: str,
+    func,
+    config_help: str = "evaluation config YAML",
+    out_help: str = "folder for metrics.json, grid.png",
+) -> None:
+    """``isp NAME CONFIG --out DIR [--set ...]``: a command that runs one config (example:
+    ``config_yaml``), handled by ``func``."""
+    q = add_command(isp, name, summary,
+                    f"perception3d isp {name} {config_yaml} --out {out_example}")  # fmt: skip
+    q.add_argument("config", type=Path, help=f"{config_help} ({config_yaml})")
     add_options(q, "--out", required=("--out",), out=out_help)
     add_set_option(q)
     q.set_defaults(func=func)
@@ -113,13 +124,11 @@ def _add_config_options(q: argparse.ArgumentParser, config_help: str, out_help: 
 
 def _register_lowlight(isp) -> None:
     """``isp lowlight-eval`` and ``isp lowlight-enhance``."""
-    q = add_command(
+    _add_config_command(
         isp, "lowlight-eval",
         "the sRGB low-light enhancer vs gamma / CLAHE on held-out dark captures",
-        "perception3d isp lowlight-eval configs/isp/eval_lowlight.yaml --out outputs/lowlight_eval",
+        "configs/isp/eval_lowlight.yaml", "outputs/lowlight_eval", _cmd_isp_lowlight_eval,
     )  # fmt: skip
-    _add_config_options(q, "evaluation config YAML (configs/isp/eval_lowlight.yaml)",
-                        "folder for metrics.json, grid.png", _cmd_isp_lowlight_eval)  # fmt: skip
     q = add_command(
         isp, "lowlight-enhance", "brighten dark 8-bit sRGB images with the low-light enhancer",
         "perception3d isp lowlight-enhance data/night/image_2 --out outputs/night_enhanced",
@@ -142,18 +151,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "perception3d isp train configs/isp/train_raw.yaml --out outputs/isp_raw",
         "training config (configs/isp/train_*.yaml)",
     )  # fmt: skip
-    q = add_command(
+    _add_config_command(
         isp, "eval", "none vs classical vs learned on held-out degraded captures",
-        "perception3d isp eval configs/isp/eval.yaml --out outputs/isp_eval",
+        "configs/isp/eval.yaml", "outputs/isp_eval", _cmd_isp_eval,
     )  # fmt: skip
-    _add_config_options(q, "evaluation config YAML (configs/isp/eval.yaml)",
-                        "folder for metrics.json, grid.png", _cmd_isp_eval)  # fmt: skip
-    q = add_command(
+    _add_config_command(
         isp, "sr-eval", "bicubic vs SRCNN vs ESPCN super-resolution on held-out captures",
-        "perception3d isp sr-eval configs/isp/eval_sr.yaml --out outputs/sr_eval",
+        "configs/isp/eval_sr.yaml", "outputs/sr_eval", _cmd_isp_sr_eval,
+        config_help="SR evaluation config YAML",
     )  # fmt: skip
-    _add_config_options(q, "SR evaluation config YAML (configs/isp/eval_sr.yaml)",
-                        "folder for metrics.json, grid.png", _cmd_isp_sr_eval)  # fmt: skip
     q = add_command(
         isp, "noise-check",
         "noise level vs intensity of real 8-bit images beside the sensor model's",
@@ -175,14 +181,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     add_set_option(q)
     q.set_defaults(func=_cmd_isp_run)
-    q = add_command(
+    _add_config_command(
         isp, "iq-report",
         "image quality (MTF50, SNR, dynamic range, colour, vignetting, distortion, texture) of "
         "ISPs on rendered test charts",
-        "perception3d isp iq-report configs/isp/iq_report.yaml --out outputs/iq_report",
+        "configs/isp/iq_report.yaml", "outputs/iq_report", _cmd_isp_iq_report,
+        config_help="IQ report config YAML", out_help="folder for JSON, PNG plots, HTML",
     )  # fmt: skip
-    _add_config_options(q, "IQ report config YAML (configs/isp/iq_report.yaml)",
-                        "folder for JSON, PNG plots, HTML", _cmd_isp_iq_report)  # fmt: skip
     _register_lowlight(isp)
     p = add_command(
         sub, "isp-effect",
