@@ -105,7 +105,8 @@ def load_checkpoint(path: str | Path, expected: Any = None, kind: str | None = N
 
 def check_same_model(path: Path, stored: Any, expected: Any) -> None:
     """Raise :class:`CheckpointError` when two experiments' ``model`` sections differ outside
-    their free keys."""
+    their free keys (the experiment class's ``FREE_MODEL_KEYS``: model keys that do not change
+    the weights; none when the class does not declare it)."""
     free = tuple(f"model.{k}" for k in getattr(expected, "FREE_MODEL_KEYS", ()))
     # both sides through the dataclass, so keys added later with defaults compare equal
     diff = config_diff(to_dict(expected.model), to_dict(stored.model), "model")

@@ -76,8 +76,6 @@ class IspExperiment:
     loss: IspLoss = field(default_factory=IspLoss)
     task: Literal["isp"] = "isp"
 
-    FREE_MODEL_KEYS: ClassVar = ()
-
     @property
     def kind(self) -> str:
         return self.model.kind
@@ -127,7 +125,6 @@ class CrfExperiment:
     task: Literal["crf"] = "crf"
 
     kind: ClassVar[str] = "isp_hdr"
-    FREE_MODEL_KEYS: ClassVar = ()
 
     def __post_init__(self) -> None:
         if (self.model.stage, self.model.crf) != ("hdr", "stats"):

@@ -66,4 +66,3 @@ class LowLightExperiment:
     task: Literal["lowlight"] = "lowlight"
 
     kind: ClassVar[str] = ENHANCE_KIND
-    FREE_MODEL_KEYS: ClassVar = ()

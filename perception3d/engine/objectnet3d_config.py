@@ -72,7 +72,6 @@ class RecognitionExperiment:
     task: Literal["recognition"] = "recognition"
 
     kind: ClassVar[str] = "recognition"
-    FREE_MODEL_KEYS: ClassVar = ()
 
 
 @dataclass(frozen=True)

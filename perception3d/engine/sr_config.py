@@ -54,7 +54,6 @@ class SrExperiment:
     task: Literal["sr"] = "sr"
 
     kind: ClassVar[str] = SR_KIND
-    FREE_MODEL_KEYS: ClassVar = ()
 
     def __post_init__(self) -> None:
         m = 2 * self.model.scale

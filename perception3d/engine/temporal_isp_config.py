@@ -55,4 +55,3 @@ class TemporalIspExperiment:
     task: Literal["temporal_isp"] = "temporal_isp"
 
     kind: ClassVar[str] = KIND
-    FREE_MODEL_KEYS: ClassVar = ()
