@@ -22,7 +22,7 @@ from perception3d.cli import main
 from perception3d.engine.config import load_experiment
 from perception3d.engine.tasks.detector import build_datasets
 from perception3d.engine.train import train
-from tests.models.conftest import TINY_NETWORK
+from tests.models.conftest import NO_GLOBAL_AUG, TINY_NETWORK
 
 CONFIG = Path(__file__).parents[2] / "configs" / "kitti" / "pointpillars.yaml"
 TINY = (
@@ -32,9 +32,7 @@ TINY = (
     "model.voxel.voxel_size_m=[0.32, 0.32, 4.0]",
     *TINY_NETWORK,
     "augmentation.physical=null",
-    "augmentation.global_transform.flip_x_prob=0.0",
-    "augmentation.global_transform.rotation_rad=[0.0, 0.0]",
-    "augmentation.global_transform.scale=[1.0, 1.0]",
+    *NO_GLOBAL_AUG,
     "data.train_split=training",
     "data.val_split=training",
     # the three frames in one batch: batch-norm statistics of the 800-point 000000 and of the

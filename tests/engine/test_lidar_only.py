@@ -17,7 +17,7 @@ from perception3d.engine.train import train
 from perception3d.errors import DataFormatError, MissingFrameError
 from perception3d.lidar.dataset import LidarDetectionDataset
 from tests.lidar_only_scenes import write_lidar_only
-from tests.models.conftest import TINY_NETWORK
+from tests.models.conftest import NO_GLOBAL_AUG, TINY_NETWORK
 
 CONFIG = Path(__file__).parents[2] / "configs" / "lidar_only" / "pointpillars_custom.yaml"
 TINY = (
@@ -26,11 +26,6 @@ TINY = (
     *TINY_NETWORK,
     "train.num_workers=0",
     "train.num_threads=1",
-)
-NO_AUG = (
-    "augmentation.global_transform.flip_x_prob=0.0",
-    "augmentation.global_transform.rotation_rad=[0.0, 0.0]",
-    "augmentation.global_transform.scale=[1.0, 1.0]",
 )
 
 
@@ -93,7 +88,7 @@ def test_missing_label_file_is_named(lidar_root, tmp_path):
 
 @pytest.mark.slow
 def test_train_infer_eval_on_custom_classes(lidar_root, tmp_path, capsys):
-    overrides = [*TINY, *NO_AUG, f"data.root={lidar_root}", "train.epochs=40",
+    overrides = [*TINY, *NO_GLOBAL_AUG, f"data.root={lidar_root}", "train.epochs=40",
                  "train.lr_max=0.005", "train.validate_every=40"]  # fmt: skip
     cfg = load_experiment(CONFIG, overrides)
     result = train(cfg, tmp_path / "run", progress=False)

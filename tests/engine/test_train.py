@@ -20,13 +20,7 @@ from perception3d.geometry.calib import boxes_cam_to_lidar
 from perception3d.geometry.iou import iou3d_lidar
 from perception3d.lidar.dataset import LidarDetectionDataset
 from perception3d.models.detector import build_detector
-from tests.models.conftest import tiny_config
-
-NO_AUG = (
-    "augmentation.global_transform.flip_x_prob=0.0",
-    "augmentation.global_transform.rotation_rad=[0.0, 0.0]",
-    "augmentation.global_transform.scale=[1.0, 1.0]",
-)
+from tests.models.conftest import NO_GLOBAL_AUG, tiny_config
 
 
 @pytest.mark.slow
@@ -39,7 +33,7 @@ def test_tiny_overfit_recovers_boxes(toy_root, tmp_path):
         "train.batch_size=2",
         "train.validate_every=0",
         "train.lr_max=0.005",
-        *NO_AUG,
+        *NO_GLOBAL_AUG,
     )
     result = train(cfg, tmp_path, progress=False)
     losses = [e["loss"] for e in result.history["epochs"]]

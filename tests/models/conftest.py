@@ -20,6 +20,12 @@ TINY_NETWORK = (
     "model.backbone.upsample_strides=[1, 2]",
     "model.backbone.upsample_channels=[32, 32]",
 )
+# No global flip, rotation or scaling: a model that is to learn its frames sees them as they are.
+NO_GLOBAL_AUG = (
+    "augmentation.global_transform.flip_x_prob=0.0",
+    "augmentation.global_transform.rotation_rad=[0.0, 0.0]",
+    "augmentation.global_transform.scale=[1.0, 1.0]",
+)
 TINY_OVERRIDES = (
     "model.voxel.point_range_m=[0.0, -12.8, -3.0, 25.6, 12.8, 1.0]",
     "model.voxel.voxel_size_m=[0.2, 0.2, 4.0]",
