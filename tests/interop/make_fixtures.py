@@ -69,6 +69,13 @@ def stage_sums(z, names, out: dict) -> None:
             out[f"{n}_{suffix}"] = z[f"out/{n}_{suffix}"]
 
 
+def sampled_rows(z, name: str, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every ``step``-th row of the output ``name``: the row indices and the rows."""
+    values = z[f"out/{name}"]
+    rows = np.arange(0, len(values), step)
+    return rows, values[rows]
+
+
 def head_at(z, index: np.ndarray, width: int) -> dict:
     """OpenPCDet head maps (1, H, W, K*n) at anchor indices, as (len, n) rows."""
     cell, k = np.divmod(index, 6)  # 6 anchors per cell
@@ -84,8 +91,7 @@ def head_at(z, index: np.ndarray, width: int) -> dict:
 def openpcdet_pointpillar(z) -> dict:
     out: dict = {}
     encode_state(z, "", out)
-    out["pillar_features_rows"] = np.arange(0, len(z["out/pillar_features"]), 16)
-    out["pillar_features"] = z["out/pillar_features"][out["pillar_features_rows"]]
+    out["pillar_features_rows"], out["pillar_features"] = sampled_rows(z, "pillar_features", 16)
     names = ["spatial_features", "spatial_features_2d"]
     names += [f"backbone_2d_{p}{i}" for p in ("block", "deblock") for i in range(3)]
     stage_sums(z, names, out)
@@ -105,21 +111,19 @@ def openpcdet_pointpillar(z) -> dict:
 def openpcdet_second(z) -> dict:
     out: dict = {}
     encode_state(z, "backbone_3d.", out)
-    out["voxel_features_rows"] = np.arange(0, len(z["out/voxel_features"]), 8)
-    out["voxel_features"] = z["out/voxel_features"][out["voxel_features_rows"]]
+    out["voxel_features_rows"], out["voxel_features"] = sampled_rows(z, "voxel_features", 8)
     names = ["x_conv1", "x_conv2", "x_conv3", "x_conv4", "encoded_spconv_tensor"]
     stage_sums(z, names, out)
-    rows = np.arange(0, len(z["out/encoded_spconv_tensor_features"]), 32)
-    out["encoded_rows"] = rows
-    out["encoded_features"] = z["out/encoded_spconv_tensor_features"][rows]
+    out["encoded_rows"], out["encoded_features"] = sampled_rows(
+        z, "encoded_spconv_tensor_features", 32
+    )
     return out
 
 
 def mmdet3d_pointpillars(z) -> dict:
     out: dict = {}
     encode_state(z, "voxel_encoder.", out)
-    out["pillar_features_rows"] = np.arange(0, len(z["out/pillar_features"]), 16)
-    out["pillar_features"] = z["out/pillar_features"][out["pillar_features_rows"]]
+    out["pillar_features_rows"], out["pillar_features"] = sampled_rows(z, "pillar_features", 16)
     for k in ("anchor_indices", "cls_score", "bbox_pred", "dir_cls_pred", "decoded_boxes"):
         out[f"sample_{k}"] = z[f"out/sample_{k}"]
     for k in ("anchor_indices", "boxes", "dir_labels", "boxes_dir_fixed"):
