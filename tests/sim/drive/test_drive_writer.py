@@ -3,6 +3,8 @@ poses, sweeps, tracklets and optical flow agree with each other."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -133,12 +135,19 @@ def test_tracklet_points_move_with_their_boxes(drive):
     assert np.mean(raw_rear) < np.mean(deskewed_rear) - 0.01
 
 
+def _depth_and_flow(d: Path, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (H, W) depth and (3, H, W) flow the writer stored for frame ``index`` of the drive
+    folder ``d``."""
+    depth = np.load(d / "depth_02" / "data" / f"{index:010d}.npy", allow_pickle=False)
+    flow = np.load(d / "flow_02" / "data" / f"{index:010d}.npy", allow_pickle=False)
+    return depth, flow
+
+
 @pytest.mark.slow
 def test_flow_matches_a_reprojected_static_point(drive):
     root, cfg, raw = drive
     d = drive_dir(root, cfg, 0)
-    depth = np.load(d / "depth_02" / "data" / f"{0:010d}.npy", allow_pickle=False)
-    flow = np.load(d / "flow_02" / "data" / f"{0:010d}.npy", allow_pickle=False)
+    depth, flow = _depth_and_flow(d, 0)
     assert flow.shape == (3, *depth.shape) and flow.dtype == np.float32
     assert not (d / "flow_02" / "data" / f"{FRAMES - 1:010d}.npy").exists()
     plan = plan_drive(cfg, 0)
@@ -186,8 +195,7 @@ def _box_to_lidar(box: np.ndarray) -> np.ndarray:
 def test_flow_of_a_moving_object_follows_its_tracklet(drive):
     root, cfg, raw = drive
     d = drive_dir(root, cfg, 0)
-    depth = np.load(d / "depth_02" / "data" / f"{0:010d}.npy", allow_pickle=False)
-    flow = np.load(d / "flow_02" / "data" / f"{0:010d}.npy", allow_pickle=False)
+    depth, flow = _depth_and_flow(d, 0)
     calib = raw.calib
     h, w = depth.shape
     v, u = np.mgrid[0:h, 0:w]
