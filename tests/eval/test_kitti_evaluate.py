@@ -124,22 +124,21 @@ def test_few_objects_saturate(num):
         assert (r11, r40) == (pytest.approx(9.0909, abs=1e-4), 2.5)
 
 
-def test_false_positives_above_every_true_positive():
-    # 20 FPs outscoring all 80 TPs: precision (i + 1) / (i + 21) at every threshold, which the
-    # interpolation lifts to its last value 80 / 100
+@pytest.mark.parametrize(
+    ("tp_score0", "fp_score0", "expected"),
+    [
+        # 20 FPs outscoring all 80 TPs: precision (i + 1) / (i + 21) at every threshold, which
+        # the interpolation lifts to its last value 80 / 100
+        pytest.param(0.5, 0.99, 80.0, id="above_every_true_positive"),
+        pytest.param(0.9, 0.1, 100.0, id="below_every_true_positive_cost_nothing"),
+    ],
+)
+def test_false_positives_against_80_true_positives(tp_score0, fp_score0, expected):
     gt = cars(80)
-    pred = detect(gt, score0=0.5)
+    pred = detect(gt, score0=tp_score0)
     for i in range(20):
-        pred[f"{i:06d}"].append(far_fp(0.99 - 0.001 * i))
-    assert_all(evaluate_kitti(gt, pred), 80.0)
-
-
-def test_false_positives_below_every_true_positive_cost_nothing():
-    gt = cars(80)
-    pred = detect(gt, score0=0.9)
-    for i in range(20):
-        pred[f"{i:06d}"].append(far_fp(0.1 - 0.001 * i))
-    assert_all(evaluate_kitti(gt, pred), 100.0)
+        pred[f"{i:06d}"].append(far_fp(fp_score0 - 0.001 * i))
+    assert_all(evaluate_kitti(gt, pred), expected)
 
 
 def test_r11_and_r40_differ_when_half_is_missed():
