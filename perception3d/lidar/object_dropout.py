@@ -42,6 +42,26 @@ __all__ = [
 ]
 
 
+def _check_dropout_config(
+    cfg, section: str, fractions: tuple[str, ...], min_above_zero: bool = False
+) -> None:
+    """Raise ValueError naming ``section`` unless ``cfg.prob`` is in [0, 1], each of the
+    ``fractions`` is a (min, max) with 0 <= min <= max <= 1 (0 < min if ``min_above_zero``)
+    and ``cfg.min_points`` >= 0."""
+    if not 0.0 <= cfg.prob <= 1.0:
+        raise ValueError(f"{section}.prob must be in [0, 1], got {cfg.prob}")
+    for name in fractions:
+        lo, hi = getattr(cfg, name)
+        if not (0.0 < lo if min_above_zero else 0.0 <= lo) or not lo <= hi <= 1.0:
+            low = "0 < min" if min_above_zero else "0 <= min"
+            raise ValueError(
+                f"{section}.{name} must be (min, max) with {low} <= max <= 1, "
+                f"got {getattr(cfg, name)}"
+            )
+    if cfg.min_points < 0:
+        raise ValueError(f"{section}.min_points must be >= 0, got {cfg.min_points}")
+
+
 @dataclass(frozen=True)
 class ObjectDropoutConfig:
     """Per labelled object of ``classes``, with probability ``prob``: keep a fraction drawn
@@ -53,16 +73,7 @@ class ObjectDropoutConfig:
     classes: tuple[str, ...] = ("Car", "Pedestrian", "Cyclist")
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.prob <= 1.0:
-            raise ValueError(f"object_dropout.prob must be in [0, 1], got {self.prob}")
-        lo, hi = self.keep_fraction
-        if not 0.0 < lo <= hi <= 1.0:
-            raise ValueError(
-                f"object_dropout.keep_fraction must be (min, max) with 0 < min <= max <= 1, "
-                f"got {self.keep_fraction}"
-            )
-        if self.min_points < 0:
-            raise ValueError(f"object_dropout.min_points must be >= 0, got {self.min_points}")
+        _check_dropout_config(self, "object_dropout", ("keep_fraction",), min_above_zero=True)
 
 
 def drop_object_points(
@@ -144,17 +155,7 @@ class UpperDropoutConfig:
     classes: tuple[str, ...] = ("Car",)
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.prob <= 1.0:
-            raise ValueError(f"upper_dropout.prob must be in [0, 1], got {self.prob}")
-        for name in ("cut_fraction", "keep_fraction"):
-            lo, hi = getattr(self, name)
-            if not 0.0 <= lo <= hi <= 1.0:
-                raise ValueError(
-                    f"upper_dropout.{name} must be (min, max) with 0 <= min <= max <= 1, "
-                    f"got {getattr(self, name)}"
-                )
-        if self.min_points < 0:
-            raise ValueError(f"upper_dropout.min_points must be >= 0, got {self.min_points}")
+        _check_dropout_config(self, "upper_dropout", ("cut_fraction", "keep_fraction"))
 
 
 def drop_upper_points(
