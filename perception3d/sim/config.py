@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from perception3d.sim.checks import check_probability, check_range
 from perception3d.sim.clutter_config import ClutterConfig
@@ -345,8 +346,17 @@ class LabelConfig:
     # ObjectsConfig.size_mean_m / size_std_m; KITTI's annotators drew them looser than bodies).
     pedestrian_padding_m: tuple[float, float] = (0.25, 0.1)
     cyclist_padding_m: tuple[float, float] = (0.0, 0.03)
+    # 2D boxes of labelled objects: "kitti" as KITTI draws them (vehicles: the 3D box projected
+    # through P2 and clipped to the image, amodal; persons and cyclists: the projection's top
+    # and bottom, the visible outline's left and right), "visible": the tight box of the
+    # visible pixels. DontCare rows keep the visible box either way.
+    bbox_convention: Literal["kitti", "visible"] = "kitti"
 
     def __post_init__(self) -> None:
+        if self.bbox_convention not in ("kitti", "visible"):
+            raise ValueError(
+                f"labels.bbox_convention must be 'kitti' or 'visible', got {self.bbox_convention!r}"
+            )
         hi, lo = self.occlusion_fractions
         if not 0.0 < lo <= hi <= 1.0:
             raise ValueError(

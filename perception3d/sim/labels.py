@@ -3,9 +3,15 @@
 For every scene object with visible pixels in image_2 (KITTI label semantics, readme of the
 object devkit):
 
-- **2D box**: the tight box of its *visible* pixels in the instance map, inclusive pixel
-  indices: x1 = leftmost column, x2 = rightmost column (so a box touching the right border of a
-  1242-wide image ends at 1241, as KITTI's do).
+- **2D box** (``LabelConfig.bbox_convention``, default "kitti"): KITTI's boxes follow its 3D
+  labels (on the real frames of tests/data/kitti_samples every car's bbox is its 3D box
+  projected through P2 and clipped to the image, within 1 %, occluded ones included; a
+  pedestrian's has the projection's top and bottom and narrower sides). So a vehicle's box is
+  its projected 3D box clipped to [0, W - 1] x [0, H - 1]; a person's or cyclist's takes the
+  projection's top and bottom and the left and right of its visible pixels. "visible": the
+  tight box of its visible pixels in the instance map, inclusive pixel indices (x1 = leftmost
+  column, x2 = rightmost, so a box touching the right border of a 1242-wide image ends at
+  1241). DontCare rows always carry the visible box, and the DontCare rules read it.
 - **truncated**: 1 - (area of the projected 3D box inside the image) / (its whole area), from
   the 3D box's corners projected through P2 (edges cut at a 0.1 m near plane).
 - **occluded**: from the visible fraction f = visible pixels / silhouette pixels, where the
@@ -119,6 +125,20 @@ def _visible_fraction(scene: Scene, k: int, box2d, instance, rays, shape_hw) -> 
     return 1.0 if silhouette == 0 else min(visible / silhouette, 1.0)
 
 
+_PERSONS = ("Pedestrian", "Person_sitting", "Cyclist")
+
+
+def _kitti_box(projected, visible, label: str, shape_hw) -> tuple[float, float, float, float]:
+    """KITTI's 2D box of an object from its (4,) unclipped projected 3D box and its visible box
+    (module docstring): vehicles the clipped projection; persons its top and bottom."""
+    h, w = shape_hw
+    u1, v1, u2, v2 = (float(c) for c in projected)
+    top, bottom = float(np.clip(v1, 0, h - 1)), float(np.clip(v2, 0, h - 1))
+    if label in _PERSONS:
+        return (visible[0], top, visible[2], bottom)
+    return (float(np.clip(u1, 0, w - 1)), top, float(np.clip(u2, 0, w - 1)), bottom)
+
+
 def make_labels(
     scene: Scene, instance: np.ndarray, calib: Calibration, rays: np.ndarray, cfg: LabelConfig
 ) -> FrameLabels:
@@ -160,6 +180,8 @@ def make_labels(
         truncated = float(np.clip(1.0 - inside / full, 0.0, 1.0))
         hi, lo = cfg.occlusion_fractions
         occluded = 0 if frac >= hi else (1 if frac >= lo else 2)
+        if cfg.bbox_convention == "kitti":
+            bbox = _kitti_box(proj[k], bbox, scene.objects[k].label, (h, w))
         x, y, z, l, bh, bw, ry = boxes_cam[k]
         alpha = float(alpha_from_rotation_y(np.array([ry]), np.array([[x, y, z]]))[0])
         obj = KittiObject(

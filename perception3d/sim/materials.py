@@ -119,8 +119,10 @@ POLE = Material((0.25, 0.26, 0.27), 0.40, specular=0.05, shininess=40)
 SIGN = Material((0.05, 0.15, 0.5), 0.95)  # retro-reflective sheeting
 # Glass passes most of a 905 nm pulse (tempered side windows transmit about 0.7-0.9 in the near
 # infrared, coated windscreens less): KITTI cars show returns from seats and the far side
-# through their windows and few from the glass itself.
-GLASS = Material((0.02, 0.025, 0.03), 0.05, specular=0.9, shininess=800, lidar_transmission=0.6)
+# through their windows and few from the glass itself. What glass does not pass it reflects
+# specularly, away from the sensor except at normal incidence (not modelled): its diffuse
+# backscatter is a few thousandths, so a pulse stopped by glass mostly returns nothing.
+GLASS = Material((0.02, 0.025, 0.03), 0.003, specular=0.9, shininess=800, lidar_transmission=0.8)
 LAMP_OFF = Material((0.6, 0.6, 0.55), 0.30, specular=0.2, shininess=200)
 TYRE = Material((0.025, 0.025, 0.025), 0.06)
 PLATE = Material((0.7, 0.7, 0.65), 0.95, specular=0.1, shininess=100)

@@ -247,10 +247,40 @@ def _fittings(s: BodyShape, size) -> list[Mesh]:
             box((0.12, 0.15, 0.10), (x_ws, side * (w / 2 + 0.025), s.belt * h + 0.06), "mirror")
         )
     glass = [v for iv in (*s.side_glass, *s.top_glass) for v in iv]
-    x0, x1 = (min(glass) - 0.5) * l + 0.15, x_ws - 0.05
+    return [*out, *_cabin(s, size, (min(glass) - 0.5) * l + 0.15, x_ws - 0.05)]
+
+
+def _cabin(s: BodyShape, size, x_rear: float, x_dash: float) -> list[Mesh]:
+    """Seats, headrests, dashboard and parcel shelf between ``x_rear`` and ``x_dash`` (object
+    frame, metres): what a pulse through the glass can meet. Above the seat backs the cabin is
+    open, so a pulse through the rear window at a shallow angle crosses it and leaves through
+    the windscreen, as on real cars (whose rear windows show as gaps in a sweep)."""
+    w, h = size[1], size[2]
     zb = s.belt * h
-    inner = box((x1 - x0, w - 0.30, 0.5), ((x0 + x1) / 2, 0.0, zb - 0.1), "interior")
-    return [*out, inner]
+    inner_w = w - 0.30
+    z_floor = s.clearance * h + 0.10  # the cabin floor, above the underbody
+    z_cushion = max(z_floor + 0.25, zb - 0.35)  # seat cushions, ~0.3 m under the belt
+    out = [
+        box(
+            (x_dash - x_rear, inner_w, z_cushion - z_floor),
+            ((x_rear + x_dash) / 2, 0.0, (z_floor + z_cushion) / 2),
+            "interior",
+        )
+    ]
+    out.append(box((0.45, inner_w, 0.12), (x_dash - 0.225, 0.0, zb - 0.04), "interior"))
+    x_front = x_dash - 1.0  # front seat backs about 1 m behind the dashboard
+    rows = [x for x in (x_front, x_front - 0.85) if x - 0.06 > x_rear]
+    back_top = zb + 0.10 * h
+    for x in rows:
+        back = back_top - z_cushion
+        out.append(box((0.12, inner_w, back), (x, 0.0, z_cushion + back / 2), "interior"))
+        for y in (-0.26 * w, 0.26 * w):
+            out.append(box((0.10, 0.26, 0.20), (x, y, back_top + 0.12), "interior"))
+    if rows and rows[-1] - 0.3 > x_rear:  # parcel shelf / boot cover behind the rear seats
+        x_shelf = (x_rear + rows[-1] - 0.06) / 2
+        out.append(box((rows[-1] - 0.06 - x_rear, inner_w, 0.04), (x_shelf, 0.0, zb - 0.02),
+                       "interior"))  # fmt: skip
+    return out
 
 
 @cache

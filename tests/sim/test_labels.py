@@ -1,4 +1,5 @@
-"""Labels follow KITTI's semantics: visible-pixel 2D boxes, truncation from the projected box,
+"""Labels follow KITTI's semantics: 2D boxes in KITTI's convention (or visible-pixel boxes),
+truncation from the projected box,
 occlusion from the visible fraction, alpha, DontCare for far or tiny objects; the instance map
 matches the label rows."""
 
@@ -54,8 +55,16 @@ def _label(placements, cfg=None):
     return make_labels(scene, frame.instance, calib, rig.rays, cfg), frame, scene, calib
 
 
+def _projected(scene, calib, k: int) -> np.ndarray:
+    from perception3d.geometry.boxes import boxes_to_image_2d
+
+    return boxes_to_image_2d(scene.objects[k].box_lidar[None], calib, None)[0][0]
+
+
 def test_lone_car_is_fully_visible_untruncated_with_tight_box():
-    labels, frame, scene, _calib = _label([(12.0, 0.0, 0.3)])
+    labels, frame, scene, _calib = _label(
+        [(12.0, 0.0, 0.3)], LabelConfig(bbox_convention="visible")
+    )
     (car,) = labels.objects
     assert car.type == "Car" and car.occluded == 0 and car.truncated == 0.0
     rows, cols = np.nonzero(frame.instance == 1)
@@ -66,6 +75,36 @@ def test_lone_car_is_fully_visible_untruncated_with_tight_box():
         alpha_from_rotation_y(np.array([ry]), np.array([[x, y, z]]))[0]
     )
     assert labels.visible_fraction[0] == 1.0
+
+
+def test_car_boxes_are_kittis_projected_3d_boxes_amodal_and_clipped():
+    """KITTI's car boxes are the projected 3D box: the whole car even where it is hidden or
+    cut by the image border; the visible pixels lie inside it."""
+    labels, frame, scene, calib = _label([(9.0, 0.0, 0.0), (16.0, 1.5, 0.0), (7.0, 5.5, 0.0)])
+    near, hidden, cut = labels.objects
+    assert hidden.occluded == 1 and cut.truncated > 0.1
+    h, w = frame.instance.shape
+    for row, k in ((near, 0), (hidden, 1), (cut, 2)):
+        u1, v1, u2, v2 = _projected(scene, calib, k)
+        expected = (max(u1, 0.0), max(v1, 0.0), min(u2, w - 1.0), min(v2, h - 1.0))
+        np.testing.assert_allclose(row.bbox, expected, atol=1e-6)
+        rows, cols = np.nonzero(frame.instance == k + 1)
+        assert row.bbox[0] <= cols.min() + 1 and cols.max() <= row.bbox[2] + 1
+        assert row.bbox[1] <= rows.min() + 1 and rows.max() <= row.bbox[3] + 1
+    assert cut.bbox[0] == 0.0
+    # the hidden car's box spans its whole width, beyond its visible part
+    cols = np.nonzero(frame.instance == 2)[1]
+    assert hidden.bbox[2] - hidden.bbox[0] > (cols.max() - cols.min()) + 5
+
+
+def test_person_boxes_take_the_projections_top_and_bottom_and_the_outlines_sides():
+    from perception3d.sim.labels import _kitti_box
+
+    projected, visible = (100.0, -20.0, 160.0, 380.0), (110.0, 5.0, 150.0, 300.0)
+    assert _kitti_box(projected, visible, "Pedestrian", (375, 1242)) == (110.0, 0.0, 150.0, 374.0)
+    assert _kitti_box(projected, visible, "Van", (375, 1242)) == (100.0, 0.0, 160.0, 374.0)
+    with pytest.raises(ValueError, match="bbox_convention"):
+        LabelConfig(bbox_convention="tight")
 
 
 def test_car_behind_a_car_shows_only_its_top():
@@ -86,7 +125,8 @@ def test_occlusion_level_is_the_visible_fraction_of_the_silhouette(offset, level
 
 
 def test_truncation_comes_from_the_projected_box():
-    labels, _frame, _scene, _calib = _label([(7.0, 5.5, 0.0)])  # at the left image border
+    cfg = LabelConfig(bbox_convention="visible")
+    labels, _frame, _scene, _calib = _label([(7.0, 5.5, 0.0)], cfg)  # at the left image border
     (car,) = labels.objects
     assert 0.1 < car.truncated < 0.9
     assert car.bbox[0] == 0.0  # visible pixels reach the border
@@ -123,7 +163,14 @@ def test_instance_map_matches_rows(full_dataset):
         for row, obj in enumerate(frame.objects):
             rows, cols = np.nonzero(ids == row + 1)
             assert len(rows) > 0
-            assert obj.bbox == (cols.min(), rows.min(), cols.max(), rows.max())
+            visible = (cols.min(), rows.min(), cols.max(), rows.max())
+            if obj.is_dontcare:
+                assert obj.bbox == visible
+            else:  # KITTI's convention: the visible pixels lie in the box (mirrors aside)
+                x1, y1, x2, y2 = obj.bbox
+                margin = 0.15 * (x2 - x1) + 2  # mirrors stick out of the 3D box by ~0.1 m
+                assert x1 - margin <= visible[0] and visible[2] <= x2 + margin
+                assert y1 - 2 <= visible[1] and visible[3] <= y2 + 2
         labelled = set(range(1, len(frame.objects) + 1))
         present = set(np.unique(ids)) - {0}
         assert labelled <= present

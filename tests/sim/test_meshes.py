@@ -114,6 +114,33 @@ def test_car_silhouette_has_hood_windshield_roof_and_glass_above_the_beltline(bo
     assert low_over_wheel > low_between + 0.2
 
 
+@pytest.mark.parametrize("body", ["sedan", "hatchback", "wagon", "suv", "mpv"])
+def test_cabin_is_open_above_the_seats_and_closed_below_the_belt(body):
+    """A pulse through the rear window at a shallow angle, above the seat backs, crosses the
+    cabin without meeting the interior (real rear windows show as gaps); one at seat height
+    meets it; and no interior part shows under the car."""
+    o3d = pytest.importorskip("open3d")
+    l, w, h = 4.1, 1.7, 1.5
+    m = vehicle_mesh(body, l, w, h)
+    inner = m.part_mask("interior")
+    interior = m.vertices[m.triangles[inner]].reshape(-1, 3)
+    assert interior[:, 2].min() > 0.1 * h  # above the underbody, not on the road
+    assert interior[:, 2].max() < 0.95 * h  # headrests stay under the roof
+    scene = o3d.t.geometry.RaycastingScene()
+    scene.add_triangles(
+        o3d.core.Tensor(m.vertices[m.triangles[inner]].reshape(-1, 3).astype(np.float32)),
+        o3d.core.Tensor(np.arange(3 * inner.sum(), dtype=np.uint32).reshape(-1, 3)),
+    )
+
+    def meets_interior(z_m: float, y_m: float = 0.0) -> bool:
+        ray = np.array([[-l, y_m, z_m, 1.0, 0.0, -0.02]], np.float32)  # 1.1 deg down, forward
+        return bool(np.isfinite(scene.cast_rays(o3d.core.Tensor(ray))["t_hit"].numpy()[0]))
+
+    assert not meets_interior(0.93 * h)  # over the headrests: through the windscreen
+    belt = m.vertices[m.triangles[m.part_mask("window")]].reshape(-1, 3)[:, 2].min()
+    assert meets_interior(belt + 0.04 * h - 0.02 * l)  # just over the beltline: seat backs
+
+
 def test_vehicle_rejects_unknown_body():
     with pytest.raises(ValueError, match="body_type must be one of"):
         vehicle_mesh("tank", 4, 2, 2)
