@@ -217,3 +217,21 @@ def test_zoomed_cache_encodes_windows_and_needs_the_cache():
                                             ImageAugmentConfig(), 0, (64, 128), False)  # fmt: skip
     assert len(feats) == len(tgts) == 4
     assert [tuple(f.shape) for f in feats[0]] == [(24, 16, 16), (32, 8, 8), (96, 4, 4)]
+
+
+def test_box_source_projects_training_boxes_and_rejects_unknown_values(kitti_root):
+    """data.box_source projected_3d trains on KITTI-convention boxes recomputed from the 3D
+    labels (here the real frame's own boxes, which already follow it); other values fail."""
+    from perception3d.config import from_dict
+    from perception3d.engine.frustum_config import Detector2DExperiment
+    from perception3d.engine.tasks.detector2d import frame_objects
+
+    frame = next(f for f in KittiObjectDataset(kitti_root, "training") if f.frame_id == "000008")
+    cars = [o.bbox for o in frame.objects if o.type == "Car"]
+    projected = [o.bbox for o in frame_objects(frame, "projected_3d") if o.type == "Car"]
+    np.testing.assert_allclose(projected, cars, atol=1.0)
+    assert frame_objects(frame, "label") == frame.objects
+    cfg = {"model": {}, "data": {"root": None, "box_source": "projected_3d"}}
+    assert from_dict(Detector2DExperiment, cfg).data.box_source == "projected_3d"
+    with pytest.raises(ValueError, match="box_source"):
+        from_dict(Detector2DExperiment, {**cfg, "data": {"root": None, "box_source": "amodal"}})
