@@ -1,7 +1,9 @@
 """Width and height of a 2D detector's boxes relative to the labels' (docs/frustum.md, "Narrow
 boxes"): for every labelled box of CLASS in SPLIT, the detection (score >= --min-score) of
 the same class that overlaps it most; over those with 2D IoU >= --min-iou, the median and 10th
-/ 90th percentiles of detection width / label width and height / label height.
+/ 90th percentiles of detection width / label width and height / label height, then the median
+width ratio by the label's aspect (width / height: under 1.5 a rear or front view of a car,
+1.5-2.5 oblique, over 2.5 a side view).
 
     python tools/box_size_ratio.py GT_ROOT PRED_DIR [--split val] [--cls Car]
 
@@ -51,14 +53,20 @@ def main() -> None:
                 missed += 1
                 continue
             d = det_b[j]
-            ratios.append(((d[2] - d[0]) / (g[2] - g[0]), (d[3] - d[1]) / (g[3] - g[1])))
-    r = np.array(ratios).reshape(-1, 2)
+            aspect = (g[2] - g[0]) / (g[3] - g[1])
+            ratios.append(((d[2] - d[0]) / (g[2] - g[0]), (d[3] - d[1]) / (g[3] - g[1]), aspect))
+    r = np.array(ratios).reshape(-1, 3)
     print(f"{args.cls}: {len(r)} labelled boxes matched at IoU >= {args.min_iou} "
           f"(score >= {args.min_score}), {missed} not")  # fmt: skip
     for k, name in enumerate(("width", "height")):
         if len(r):
             p10, p50, p90 = np.percentile(r[:, k], [10, 50, 90])
             print(f"  {name} detection / label: median {p50:.3f} (p10 {p10:.3f}, p90 {p90:.3f})")
+    for lo, hi in ((0.0, 1.5), (1.5, 2.5), (2.5, np.inf)):
+        m = (r[:, 2] >= lo) & (r[:, 2] < hi)
+        if m.any():
+            print(f"  label aspect {lo}-{hi}: {m.sum()} boxes, width ratio median "
+                  f"{np.median(r[m, 0]):.3f}")  # fmt: skip
 
 
 if __name__ == "__main__":

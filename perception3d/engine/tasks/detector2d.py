@@ -277,7 +277,8 @@ class Detector2DTask(Task):
                     img = augment_image(img, self.config.augment, rng)
                 images.append(img)
                 targets.append(encode_targets_2d(b, lab, ign, ign_lab, len(mc.classes), out_hw,
-                                                 data.gaussian_alpha))  # fmt: skip
+                                                 data.gaussian_alpha,
+                                                 data.regression_beta))  # fmt: skip
             if data.cache_variants:
                 yield tuple(torch.stack([f[k] for f in images]).float() for k in range(3)), targets
             else:
