@@ -9,12 +9,12 @@ in float64, at one torch thread. The REFERENCE numbers were printed by this modu
 files before conversion; files added later (``frustum_detector2d_dr``,
 ``frustum_detector2d_zoom``, ``frustum_detector2d_dense``, the ``sr_*`` super-resolution
 networks, the ``isp_lowlight`` enhancer) by ``signatures`` on the file as released.
-``pointpillars_lite_synth``: replaced after the conversion by weights retrained on the
-generator with the fitted LiDAR sensor model and the new scene content (issue 15; weights README), then fine-tuned with object paste
-(docs/sim2real.md row 12), its numbers re-recorded from each new file. ``isp_hdr``: its highlight
-network was fine-tuned after the conversion (issue 18,
-``configs/isp/finetune_hdr_highlights.yaml``) and its numbers re-recorded from the new file;
-its response estimator is the converted file's, which
+``pointpillars_lite_synth``: replaced after the conversion by weights retrained on the generator
+with the fitted LiDAR sensor model and the new scene content (issue 15; weights README), then
+fine-tuned with object paste (docs/sim2real.md row 12), its numbers re-recorded from each new
+file. ``isp_hdr``: its highlight network was fine-tuned after the conversion (issue 18,
+``configs/isp/finetune_hdr_highlights.yaml``) and its numbers re-recorded from the new file; its
+response estimator is the converted file's, which
 ``test_the_hdr_stage_keeps_its_response_estimator`` checks against numbers recorded from the
 file before the fine-tune.
 """
