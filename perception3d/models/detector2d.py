@@ -216,9 +216,7 @@ def encode_targets_2d(
     wh = np.maximum(b[:, 2:] - b[:, :2], 1.0 / STRIDE)
     yy, xx = np.mgrid[0:ho, 0:wo]
     for k, label in enumerate(np.asarray(labels, dtype=np.int64)):
-        sx, sy = np.maximum(gaussian_alpha * wh[k] / 6, 0.3)
-        g = np.exp(-((xx - cell[k, 0]) ** 2) / (2 * sx**2) - ((yy - cell[k, 1]) ** 2) / (2 * sy**2))
-        heat[label] = np.maximum(heat[label], g)
+        heat[label] = np.maximum(heat[label], _gaussian(xx, yy, cell[k], wh[k], gaussian_alpha))
     weight[heat > 0.01] = 1.0
     size = np.log(wh).astype(np.float32)
     return {
@@ -230,6 +228,13 @@ def encode_targets_2d(
         "label": np.asarray(labels, dtype=np.int64),
         **_regression_targets(ctr, cell, wh, size, (ho, wo), gaussian_alpha, regression_beta),
     }
+
+
+def _gaussian(xx: np.ndarray, yy: np.ndarray, cell, wh, alpha: float) -> np.ndarray:
+    """TTFNet's heatmap Gaussian of one box at cells (xx, yy): peak 1 at its centre ``cell``
+    (col, row), sigma = alpha * extent ``wh`` (w, h) / 6 per axis (at least 0.3 cell)."""
+    sx, sy = np.maximum(alpha * np.asarray(wh) / 6, 0.3)
+    return np.exp(-((xx - cell[0]) ** 2) / (2 * sx**2) - ((yy - cell[1]) ** 2) / (2 * sy**2))
 
 
 def _regression_targets(ctr, cell, wh, size, output_hw, alpha: float, beta: float) -> dict:
@@ -248,10 +253,8 @@ def _regression_targets(ctr, cell, wh, size, output_hw, alpha: float, beta: floa
         c0, c1 = np.clip(np.floor(ctr[k] - half), 0, [wo - 1, ho - 1]).astype(int)
         e0, e1 = np.clip(np.floor(ctr[k] + half), 0, [wo - 1, ho - 1]).astype(int)
         yy, xx = np.mgrid[c1 : e1 + 1, c0 : e0 + 1]
-        sx, sy = np.maximum(alpha * wh[k] / 6, 0.3)
-        g = np.exp(-((xx - cell[k, 0]) ** 2) / (2 * sx**2) - ((yy - cell[k, 1]) ** 2) / (2 * sy**2))
         owner[c1 : e1 + 1, c0 : e0 + 1] = k
-        gauss[c1 : e1 + 1, c0 : e0 + 1] = g
+        gauss[c1 : e1 + 1, c0 : e0 + 1] = _gaussian(xx, yy, cell[k], wh[k], alpha)
     for k in np.argsort(-(wh[:, 0] * wh[:, 1]), kind="stable"):  # centre cells: their box's
         owner[cell[k, 1], cell[k, 0]] = k
         gauss[cell[k, 1], cell[k, 0]] = 1.0
