@@ -8,7 +8,9 @@ width ratio by the label's aspect (width / height: under 1.5 a rear or front vie
     python tools/box_size_ratio.py GT_ROOT PRED_DIR [--split val] [--cls Car]
 
 GT_ROOT: a KITTI root (``training/label_2``, ``ImageSets/SPLIT.txt``); PRED_DIR: result files
-(``perception3d frustum infer-2d``). Reads labels only to compare; it fits nothing.
+(``perception3d frustum infer-2d``), or another root's ``label_2`` (rows without a score count
+as detections: ``tools/project_label_boxes.py``'s root against the renders' labels compares the
+two box conventions). Reads labels only to compare; it fits nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def main() -> None:
               if o.type == args.cls]  # fmt: skip
         pred_path = Path(args.pred_dir) / f"{fid}.txt"
         rows = read_label_file(pred_path) if pred_path.exists() else []
-        det = [o.bbox for o in rows if o.type == args.cls and o.score >= args.min_score]
+        keep = [o.score is None or o.score >= args.min_score for o in rows]
+        det = [o.bbox for o, k in zip(rows, keep) if k and o.type == args.cls]
         if not gt:
             continue
         if not det:
