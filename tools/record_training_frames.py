@@ -72,6 +72,10 @@ RECORDS = {
         [first_of_split(1000, 2400, 0.125, 1400)],
         "ImageNet MobileNetV2 encoder weights (frozen)",
     ),
+    "frustum_detector2d_dense": (
+        [first_of_split(1000, 2400, 0.125, 1400)],
+        "ImageNet MobileNetV2 encoder weights (frozen)",
+    ),
     "isp_raw": (
         [split(0, 48, 0.5)],
         f"{PROCEDURAL}; the two sample KITTI photographs, unprocessed",

@@ -73,6 +73,15 @@ class Detector2DData(DataSection):
         cache_crop_width: width of those windows (pixels, multiple of 16, >= ``crop_width``).
         object_crop_probability: probability that a window is centred near a random labelled
             object (so that zoomed-in objects are in view).
+        regression_beta: size and offset regressed at the centre cell only (0) or over each
+            box's central ``beta`` fraction, Gaussian-weighted (TTFNet's dense regression,
+            :func:`perception3d.models.detector2d.encode_targets_2d`; TTFNet uses 0.54).
+        box_source: ``label``: train on ``label_2``'s ``bbox`` as written; ``projected_3d``:
+            recompute it from the label's 3D box in KITTI's convention
+            (:func:`perception3d.data.label_boxes.projected_label_boxes`: vehicles the
+            clipped projection, persons the projection's top / bottom), for synthetic roots
+            whose boxes are tight around the visible pixels. Training targets only; the val
+            metric reads the root's labels as written.
     """
 
     crop_width: int = 320
@@ -81,9 +90,17 @@ class Detector2DData(DataSection):
     scale_range: tuple[float, float] = (1.0, 1.0)
     cache_crop_width: int = 0
     object_crop_probability: float = 0.5
+    regression_beta: float = 0.0
+    box_source: Literal["label", "projected_3d"] = "label"
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.box_source not in ("label", "projected_3d"):
+            raise ValueError(
+                f"box_source must be 'label' or 'projected_3d', got {self.box_source!r}"
+            )
+        if not 0.0 <= self.regression_beta <= 1.0:
+            raise ValueError(f"regression_beta must be in [0, 1], got {self.regression_beta}")
         if self.cache_variants < 0:
             raise ValueError(f"cache_variants must be >= 0, got {self.cache_variants}")
         if self.cache_variants and self.crop_width % 16:

@@ -172,6 +172,7 @@ def encode_targets_2d(
     num_classes: int,
     output_hw: tuple[int, int],
     gaussian_alpha: float = 0.54,
+    regression_beta: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """Training targets of one image.
 
@@ -183,13 +184,22 @@ def encode_targets_2d(
         num_classes: C.
         output_hw: (Ho, Wo) of the stride-4 output.
         gaussian_alpha: TTFNet's alpha: Gaussian sigma = alpha * box extent / 6 per axis.
+        regression_beta: 0: size and offset are regressed at each box's centre cell only;
+            > 0: at every cell of the box's central ``beta`` fraction (per axis) too, as
+            TTFNet regresses boxes over a Gaussian area (Liu et al., AAAI 2020), each cell
+            weighted by the box's heatmap Gaussian, normalised to 1 per box (so every box
+            weighs what its centre cell alone did); a cell in several boxes' areas regresses
+            the smallest box.
 
     Returns:
         ``heatmap`` (C, Ho, Wo) float32 in [0, 1], 1 exactly at each centre cell;
         ``weight`` (C, Ho, Wo) float32 1 where the heatmap loss counts;
         ``centers`` (M, 2) int64 (row, col) cells, ``size`` (M, 2) float32 log (w, h) in cells,
         ``offset`` (M, 2) float32 centre minus centre cell (x, y) in cells;
-        ``label`` (M,) int64.
+        ``label`` (M,) int64;
+        ``reg_cells`` (K, 2) int64 (row, col) cells where size and offset are regressed,
+        ``reg_size`` (K, 2), ``reg_offset`` (K, 2) float32 their targets (the box's log size,
+        its centre minus the cell), ``reg_weight`` (K,) float32 (K = M when beta is 0).
     """
     ho, wo = output_hw
     heat = np.zeros((num_classes, ho, wo), dtype=np.float32)
@@ -206,17 +216,58 @@ def encode_targets_2d(
     wh = np.maximum(b[:, 2:] - b[:, :2], 1.0 / STRIDE)
     yy, xx = np.mgrid[0:ho, 0:wo]
     for k, label in enumerate(np.asarray(labels, dtype=np.int64)):
-        sx, sy = np.maximum(gaussian_alpha * wh[k] / 6, 0.3)
-        g = np.exp(-((xx - cell[k, 0]) ** 2) / (2 * sx**2) - ((yy - cell[k, 1]) ** 2) / (2 * sy**2))
-        heat[label] = np.maximum(heat[label], g)
+        heat[label] = np.maximum(heat[label], _gaussian(xx, yy, cell[k], wh[k], gaussian_alpha))
     weight[heat > 0.01] = 1.0
+    size = np.log(wh).astype(np.float32)
     return {
         "heatmap": heat,
         "weight": weight,
         "centers": cell[:, ::-1].copy(),
-        "size": np.log(wh).astype(np.float32),
+        "size": size,
         "offset": (ctr - cell).astype(np.float32),
         "label": np.asarray(labels, dtype=np.int64),
+        **_regression_targets(ctr, cell, wh, size, (ho, wo), gaussian_alpha, regression_beta),
+    }
+
+
+def _gaussian(xx: np.ndarray, yy: np.ndarray, cell, wh, alpha: float) -> np.ndarray:
+    """TTFNet's heatmap Gaussian of one box at cells (xx, yy): peak 1 at its centre ``cell``
+    (col, row), sigma = alpha * extent ``wh`` (w, h) / 6 per axis (at least 0.3 cell)."""
+    sx, sy = np.maximum(alpha * np.asarray(wh) / 6, 0.3)
+    return np.exp(-((xx - cell[0]) ** 2) / (2 * sx**2) - ((yy - cell[1]) ** 2) / (2 * sy**2))
+
+
+def _regression_targets(ctr, cell, wh, size, output_hw, alpha: float, beta: float) -> dict:
+    """``reg_*`` targets of :func:`encode_targets_2d` (boxes in cells: centres ``ctr`` (M, 2)
+    (x, y), centre cells ``cell`` (M, 2) (col, row), extents ``wh`` (M, 2))."""
+    m = len(ctr)
+    if beta <= 0 or m == 0:
+        return {"reg_cells": cell[:, ::-1].copy(), "reg_size": size,
+                "reg_offset": (ctr - cell).astype(np.float32),
+                "reg_weight": np.ones(m, np.float32)}  # fmt: skip
+    ho, wo = output_hw
+    owner = np.full((ho, wo), -1, np.int64)
+    gauss = np.zeros((ho, wo))
+    for k in np.argsort(-(wh[:, 0] * wh[:, 1]), kind="stable"):  # smaller boxes overwrite
+        half = np.maximum(beta * wh[k] / 2, 0.5)
+        c0, c1 = np.clip(np.floor(ctr[k] - half), 0, [wo - 1, ho - 1]).astype(int)
+        e0, e1 = np.clip(np.floor(ctr[k] + half), 0, [wo - 1, ho - 1]).astype(int)
+        yy, xx = np.mgrid[c1 : e1 + 1, c0 : e0 + 1]
+        owner[c1 : e1 + 1, c0 : e0 + 1] = k
+        gauss[c1 : e1 + 1, c0 : e0 + 1] = _gaussian(xx, yy, cell[k], wh[k], alpha)
+    for k in np.argsort(-(wh[:, 0] * wh[:, 1]), kind="stable"):  # centre cells: their box's
+        owner[cell[k, 1], cell[k, 0]] = k
+        gauss[cell[k, 1], cell[k, 0]] = 1.0
+    rows, cols = np.nonzero(owner >= 0)
+    k = owner[rows, cols]
+    w = gauss[rows, cols]
+    w = w / np.bincount(k, weights=w, minlength=m)[k]  # each box's weights sum to 1
+    col_row = np.stack([cols, rows], axis=1)
+    return {
+        "reg_cells": np.stack([rows, cols], axis=1),
+        "reg_size": size[k],
+        "reg_offset": (ctr[k] - col_row).astype(np.float32),
+        "reg_weight": w.astype(np.float32),
     }
 
 
@@ -233,7 +284,8 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor)
 def compute_loss_2d(
     head: dict[str, torch.Tensor], targets: Sequence[dict[str, np.ndarray]]
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Focal heatmap loss + L1 on log size and on the centre offset at the centre cells.
+    """Focal heatmap loss + L1 on log size and on the centre offset at the regression cells
+    (``reg_*`` of :func:`encode_targets_2d`; each box's weights sum to 1), averaged over boxes.
 
     Args:
         head: ``CenterNet2D.forward`` output for B images.
@@ -246,18 +298,25 @@ def compute_loss_2d(
     heat_t = torch.from_numpy(np.stack([t["heatmap"] for t in targets])).to(dev)
     weight_t = torch.from_numpy(np.stack([t["weight"] for t in targets])).to(dev)
     l_heat = focal_loss(head["heatmap"], heat_t, weight_t)
-    size_p, off_p, size_t, off_t = [], [], [], []
+    size_p, off_p, size_t, off_t, w_t = [], [], [], [], []
     for i, t in enumerate(targets):
         if len(t["label"]) == 0:
             continue
-        r, c = torch.from_numpy(t["centers"][:, 0]), torch.from_numpy(t["centers"][:, 1])
-        size_p.append(head["size"][i, :, r, c].T)  # from (2, M) to (M, 2)
+        r, c = torch.from_numpy(t["reg_cells"][:, 0]), torch.from_numpy(t["reg_cells"][:, 1])
+        size_p.append(head["size"][i, :, r, c].T)  # from (2, K) to (K, 2)
         off_p.append(head["offset"][i, :, r, c].T)
-        size_t.append(torch.from_numpy(t["size"]))
-        off_t.append(torch.from_numpy(t["offset"]))
+        size_t.append(torch.from_numpy(t["reg_size"]))
+        off_t.append(torch.from_numpy(t["reg_offset"]))
+        w_t.append(torch.from_numpy(t["reg_weight"]))
     if size_p:
-        l_size = F.l1_loss(torch.cat(size_p), torch.cat(size_t).to(dev))
-        l_off = F.l1_loss(torch.cat(off_p), torch.cat(off_t).to(dev))
+        w = torch.cat(w_t).to(dev)
+        boxes = w.sum()  # each box's weights sum to 1
+
+        def l1(pred, target):
+            return ((pred - target.to(dev)).abs().mean(1) * w).sum() / boxes
+
+        l_size = l1(torch.cat(size_p), torch.cat(size_t))
+        l_off = l1(torch.cat(off_p), torch.cat(off_t))
     else:
         l_size = l_off = head["size"].sum() * 0.0
     total = l_heat + l_size + l_off

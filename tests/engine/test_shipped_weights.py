@@ -7,14 +7,14 @@ in float64, at one torch thread. The REFERENCE numbers were printed by this modu
 ``signatures`` with main's loaders of commit 8ef9f49 (``load_detector``, ``load_segnet``,
 ``load_detector2d``, ``load_frustum_model``, ``perception3d.isp.train.load_weights``) on the
 files before conversion; files added later (``frustum_detector2d_dr``,
-``frustum_detector2d_zoom``, the ``sr_*`` super-resolution networks, the ``isp_lowlight``
-enhancer) by ``signatures`` on the file as released. ``pointpillars_lite_synth``: replaced
-after the conversion by weights retrained on the generator with the fitted LiDAR sensor model
-and the new scene content (issue 15; weights README), then fine-tuned with object paste
-(docs/sim2real.md row 12), its numbers re-recorded from each new file. ``isp_hdr``: its highlight
-network was fine-tuned after the conversion (issue 18,
-``configs/isp/finetune_hdr_highlights.yaml``) and its numbers re-recorded from the new file;
-its response estimator is the converted file's, which
+``frustum_detector2d_zoom``, ``frustum_detector2d_dense``, the ``sr_*`` super-resolution
+networks, the ``isp_lowlight`` enhancer) by ``signatures`` on the file as released.
+``pointpillars_lite_synth``: replaced after the conversion by weights retrained on the generator
+with the fitted LiDAR sensor model and the new scene content (issue 15; weights README), then
+fine-tuned with object paste (docs/sim2real.md row 12), its numbers re-recorded from each new
+file. ``isp_hdr``: its highlight network was fine-tuned after the conversion (issue 18,
+``configs/isp/finetune_hdr_highlights.yaml``) and its numbers re-recorded from the new file; its
+response estimator is the converted file's, which
 ``test_the_hdr_stage_keeps_its_response_estimator`` checks against numbers recorded from the
 file before the fine-tune.
 """
@@ -195,6 +195,32 @@ REFERENCE = {
             0.5550558567047119,
             0.49736565351486206,
             0.22209051251411438,
+        ],
+    },
+    "frustum_detector2d_dense": {
+        "heatmap": [
+            -97080.41403698921,
+            97080.41403698921,
+            -4.431446075439453,
+            -3.8488411903381348,
+            -3.5480403900146484,
+            -4.38938045501709,
+        ],
+        "size": [
+            21628.91912947595,
+            21662.340271249413,
+            0.17037752270698547,
+            -0.05764050781726837,
+            1.0078107118606567,
+            0.4140334725379944,
+        ],
+        "offset": [
+            10850.030007433146,
+            10850.937771718949,
+            0.46534526348114014,
+            0.6489131450653076,
+            0.8344566822052002,
+            0.17966090142726898,
         ],
     },
     "frustum_pointnet_synth": {

@@ -217,3 +217,50 @@ def test_zoomed_cache_encodes_windows_and_needs_the_cache():
                                             ImageAugmentConfig(), 0, (64, 128), False)  # fmt: skip
     assert len(feats) == len(tgts) == 4
     assert [tuple(f.shape) for f in feats[0]] == [(24, 16, 16), (32, 8, 8), (96, 4, 4)]
+
+
+def test_box_source_projects_training_boxes_and_rejects_unknown_values(kitti_root):
+    """data.box_source projected_3d trains on KITTI-convention boxes recomputed from the 3D
+    labels (here the real frame's own boxes, which already follow it); other values fail."""
+    from perception3d.config import from_dict
+    from perception3d.engine.frustum_config import Detector2DExperiment
+    from perception3d.engine.tasks.detector2d import frame_objects
+
+    frame = next(f for f in KittiObjectDataset(kitti_root, "training") if f.frame_id == "000008")
+    cars = [o.bbox for o in frame.objects if o.type == "Car"]
+    projected = [o.bbox for o in frame_objects(frame, "projected_3d") if o.type == "Car"]
+    np.testing.assert_allclose(projected, cars, atol=1.0)
+    assert frame_objects(frame, "label") == frame.objects
+    cfg = {"model": {}, "data": {"root": None, "box_source": "projected_3d"}}
+    assert from_dict(Detector2DExperiment, cfg).data.box_source == "projected_3d"
+    with pytest.raises(ValueError, match="box_source"):
+        from_dict(Detector2DExperiment, {**cfg, "data": {"root": None, "box_source": "amodal"}})
+
+
+def test_dense_regression_targets_decode_to_their_box_from_every_cell():
+    """With regression_beta, every regression cell's size and offset say its box (so a peak
+    one cell off the centre still decodes it), each box's weights sum to 1, a perfect head
+    has zero loss, and beta 0 gives the centre cells alone with weight 1."""
+    boxes = np.array([[10.0, 20.0, 90.0, 60.0], [60.0, 24.0, 76.0, 44.0]])  # the second inside
+    labels = np.array([0, 0])
+    none = (np.zeros((0, 4)), np.zeros(0, int))
+    t = encode_targets_2d(boxes, labels, *none, 1, (24, 32), regression_beta=0.54)
+    rows, cols = t["reg_cells"].T
+    ctr = t["reg_offset"] + np.stack([cols, rows], 1)  # box centre (x, y) in cells
+    wh = np.exp(t["reg_size"])
+    decoded = np.concatenate([ctr - wh / 2, ctr + wh / 2], 1) * 4  # (K, 4) input pixels
+    owner = np.array([int(np.argmin(np.abs(boxes - d).sum(1))) for d in decoded])
+    np.testing.assert_allclose(decoded, boxes[owner], atol=1e-4)
+    assert len(t["reg_cells"]) > 10 and set(owner) == {0, 1}
+    np.testing.assert_allclose(np.bincount(owner, weights=t["reg_weight"]), [1.0, 1.0], rtol=1e-6)
+    for k, (r, c) in enumerate(t["centers"]):  # each centre cell regresses its own box
+        j = int(np.flatnonzero((rows == r) & (cols == c))[0])
+        assert owner[j] == k and t["reg_weight"][j] == t["reg_weight"][owner == k].max()
+    head = _perfect_head(t, 1, (24, 32))
+    head["size"][0, :, rows, cols] = torch.from_numpy(t["reg_size"]).T
+    head["offset"][0, :, rows, cols] = torch.from_numpy(t["reg_offset"]).T
+    _, parts = compute_loss_2d(head, [t])
+    assert parts["size"] < 1e-6 and parts["offset"] < 1e-6
+    t0 = encode_targets_2d(boxes, labels, *none, 1, (24, 32))
+    np.testing.assert_array_equal(t0["reg_cells"], t0["centers"])
+    np.testing.assert_array_equal(t0["reg_weight"], [1.0, 1.0])

@@ -25,7 +25,8 @@ from tqdm import tqdm
 
 from perception3d.config import require_root
 from perception3d.data.image_augment import ImageAugmentConfig, augment_image
-from perception3d.data.kitti import KittiObject, KittiObjectDataset
+from perception3d.data.kitti import Frame, KittiObject, KittiObjectDataset
+from perception3d.data.label_boxes import projected_label_boxes
 from perception3d.data.zoom_crop import zoom_crop
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.frustum_config import Detector2DExperiment
@@ -69,6 +70,15 @@ def boxes_2d_targets(
         np.array(ign, dtype=np.float64).reshape(-1, 4),
         np.array(ign_labels, dtype=np.int64),
     )
+
+
+def frame_objects(frame: Frame, box_source: str) -> list[KittiObject]:
+    """A training frame's label rows with the ``data.box_source`` 2D box convention."""
+    if box_source == "label":
+        return frame.objects
+    if box_source == "projected_3d":
+        return projected_label_boxes(frame.objects, frame.calib, frame.image_shape)
+    raise ValueError(f"box_source must be 'label' or 'projected_3d', got {box_source!r}")
 
 
 def load_resized_images(
@@ -185,7 +195,7 @@ def cache_zoomed_features(model: CenterNet2D, dataset: KittiObjectDataset, class
     model.eval()
     for i, frame in enumerate(tqdm(dataset, desc="encode zoomed windows", disable=not progress)):
         image = frame.image
-        targets = boxes_2d_targets(frame.objects, classes)
+        targets = boxes_2d_targets(frame_objects(frame, data.box_source), classes)
         for v in range(variants):
             rng = np.random.default_rng([seed, 1_000_000 + v, i])
             scale = float(np.exp(rng.uniform(lo, hi)))
@@ -237,7 +247,8 @@ class Detector2DTask(Task):
         self.targets = []
         for frame, (h, w) in zip(ds, sizes):
             scale = np.array([mc.input_hw[1] / w, mc.input_hw[0] / h] * 2)
-            b, lab, ign, ign_lab = boxes_2d_targets(frame.objects, mc.classes)
+            b, lab, ign, ign_lab = boxes_2d_targets(frame_objects(frame, data.box_source),
+                                                    mc.classes)  # fmt: skip
             self.targets.append((b * scale, lab, ign * scale, ign_lab))
         if data.cache_variants:
             # encode once with the frozen encoder; the steps train the top-down path and head
@@ -266,7 +277,8 @@ class Detector2DTask(Task):
                     img = augment_image(img, self.config.augment, rng)
                 images.append(img)
                 targets.append(encode_targets_2d(b, lab, ign, ign_lab, len(mc.classes), out_hw,
-                                                 data.gaussian_alpha))  # fmt: skip
+                                                 data.gaussian_alpha,
+                                                 data.regression_beta))  # fmt: skip
             if data.cache_variants:
                 yield tuple(torch.stack([f[k] for f in images]).float() for k in range(3)), targets
             else:
