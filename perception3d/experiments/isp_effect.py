@@ -55,10 +55,15 @@ from perception3d.experiments.isp_effect_predict import (
     predict_frustum_pointnet,
     predict_lidar_detector,
 )
+from perception3d.experiments.isp_effect_sources import (
+    ENHANCER_WEIGHTS,
+    ISP_CHOICES,
+    check_sources,
+    display_srgb,
+    source_developer,
+)
 from perception3d.experiments.isp_effect_stats import summarize, write_outputs
 from perception3d.runtime import torch_threads
-
-ISP_CHOICES = ("none", "classical", "learned", "reference")
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,9 @@ class IspEffectConfig:
             ``val_split``, the ImageSets name of the evaluated frames (held out from every
             model); ``max_val_frames``, the first N frames of the split (None: all).
         conditions: capture conditions.
-        isps: image sources, from ``none``, ``classical``, ``learned``, ``reference``.
+        isps: image sources (:mod:`perception3d.experiments.isp_effect_sources`), from
+            ``none``, ``classical``, ``learned``, ``enhancer`` (the sRGB low-light enhancer on
+            the camera's stored image), ``reference``.
         seg_weights: segmentation net (``fusion train-seg``).
         painted_checkpoint: PointPainting detector checkpoint.
         lidar_checkpoint: LiDAR-only detector checkpoint (the floor).
@@ -86,6 +93,7 @@ class IspEffectConfig:
         bootstrap_seed: seed of the resamples.
         confidence: two-sided level of the percentile intervals.
         threads: torch CPU threads.
+        device: where the ``enhancer`` source runs (``auto``: CUDA when present, else CPU).
         score_threshold: also count TP / FP / FN of the 3D detections scoring at least this
             (null: not counted); choose it before looking at the results.
     """
@@ -95,7 +103,7 @@ class IspEffectConfig:
     painted_checkpoint: Path
     lidar_checkpoint: Path
     conditions: tuple[Condition, ...]
-    isps: tuple[str, ...] = ISP_CHOICES
+    isps: tuple[str, ...] = ("none", "classical", "learned", "reference")
     capture_seed: int = 0
     fog_seed: int = 0
     bootstrap: int = 100
@@ -105,6 +113,7 @@ class IspEffectConfig:
     frustum_2d_checkpoint: Path | None = None
     frustum_3d_checkpoint: Path | None = None
     score_threshold: float | None = None
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         if (self.frustum_2d_checkpoint is None) != (self.frustum_3d_checkpoint is None):
@@ -114,9 +123,7 @@ class IspEffectConfig:
                 f"frustum_{given}_checkpoint is set but frustum_{missing}_checkpoint is not: "
                 "Frustum PointNet needs both (or neither, for PointPainting only)"
             )
-        bad = [i for i in self.isps if i not in ISP_CHOICES]
-        if bad:
-            raise ValueError(f"isps: unknown {bad}, expected some of {ISP_CHOICES}")
+        check_sources(self.isps)
         names = [c.name for c in self.conditions]
         if not names or len(set(names)) != len(names):
             raise ValueError(f"conditions need unique names, got {names}")
@@ -162,7 +169,7 @@ def run_isp_effect_file(
 
 def evaluated_weights(cfg: IspEffectConfig) -> list[Path]:
     """Every weight file the experiment runs: the detectors', the segmentation net's and, with
-    the learned ISP, the shipped stages its conditions use."""
+    the learned ISP, the shipped stages its conditions use, and the enhancer's."""
     from perception3d.isp.pipeline import Weights
 
     files = [cfg.seg_weights, cfg.painted_checkpoint, cfg.lidar_checkpoint]
@@ -171,36 +178,13 @@ def evaluated_weights(cfg: IspEffectConfig) -> list[Path]:
         kinds = {c.kind for c in cfg.conditions}
         files += [Weights().raw] + [Weights().hdr] * ("hdr" in kinds)
         files += [Weights().dehaze] * ("haze" in kinds)
-    return files
-
-
-def _pipeline(isp: str, condition: Condition):
-    """The ISP of ``isp`` for a condition: the raw stage, plus dehaze for haze and highlight
-    restoration for HDR."""
-    from perception3d.isp.pipeline import IspPipeline, PipelineConfig, Stages
-
-    stage = "none" if isp == "none" else isp
-    stages = Stages(
-        raw=stage,
-        dehaze=stage if condition.kind == "haze" else "none",
-        hdr=stage if condition.kind == "hdr" else "none",
-    )
-    return IspPipeline(PipelineConfig(stages=stages))
-
-
-def display_srgb(linear: torch.Tensor, gain: float) -> torch.Tensor:
-    """``image_2``'s rendering of a linear image: ``gain`` (to the dataset's exposure), clip,
-    sRGB, smoothstep (:mod:`perception3d.sim.tonemap`), 8-bit levels."""
-    from perception3d.isp.color import linear_to_srgb, smoothstep
-
-    srgb = smoothstep(linear_to_srgb((linear * gain).clamp(0.0, 1.0)))
-    return torch.round(srgb.clamp(0, 1) * 255.0) / 255.0
+    return files + [ENHANCER_WEIGHTS] * ("enhancer" in cfg.isps)
 
 
 def _source_key(cfg: IspEffectConfig, cond: Condition, isp: str) -> dict:
     """What an image folder's content depends on besides the frame: the capture (condition,
-    seed) and, for the learned ISP, the bytes of its weight files. A cached folder with
-    another key is redone (new weights must not reuse old images)."""
+    seed) and, for the learned ISP and the enhancer, the bytes of its weight files. A cached
+    folder with another key is redone (new weights must not reuse old images)."""
     from perception3d.isp.pipeline import Weights
 
     key: dict = {"kind": cond.kind, "level": cond.level, "capture_seed": cfg.capture_seed}
@@ -208,6 +192,8 @@ def _source_key(cfg: IspEffectConfig, cond: Condition, isp: str) -> dict:
         w = Weights()
         for name in ("raw", "dehaze", "hdr"):
             key[name] = hashlib.sha256(Path(getattr(w, name)).read_bytes()).hexdigest()
+    if isp == "enhancer":
+        key["enhancer"] = hashlib.sha256(ENHANCER_WEIGHTS.read_bytes()).hexdigest()
     return key
 
 
@@ -231,7 +217,7 @@ def develop(cfg: IspEffectConfig, ids: list[str], radiance_root: Path, work: Pat
             if all(fid in cached for fid in ids):
                 quality[cond.name, isp] = {fid: cached[fid] for fid in ids}
                 continue
-            pipeline, rows = _pipeline(isp, cond), {}
+            develop_frame, rows = source_developer(isp, cond, cfg.device), {}
             for fid in tqdm(ids, desc=f"isp {cond.name}/{isp}", leave=False):
                 png = folder / "image_2" / f"{fid}.png"
                 if fresh and png.is_file():  # written by an interrupted run: the same bytes
@@ -241,10 +227,7 @@ def develop(cfg: IspEffectConfig, ids: list[str], radiance_root: Path, work: Pat
                     raw, meta, _, gain = capture_condition(
                         rad, depth, exposure, cond, cfg.capture_seed, int(fid)
                     )
-                    with torch.inference_mode():
-                        linear = pipeline.raw_to_linear(raw, meta)
-                        linear = pipeline.hdr(pipeline.dehaze(linear))
-                    image = display_srgb(linear, gain)
+                    image = develop_frame(raw, meta, gain)
                     save_png(png, image[0])
                 ref = torch.from_numpy(
                     read_image(cfg.data.root / "training/image_2" / f"{fid}.png")
@@ -386,6 +369,7 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
 
 
 __all__ = [
+    "ISP_CHOICES",
     "IspEffectConfig",
     "display_srgb",
     "evaluated_weights",

@@ -10,7 +10,7 @@ For each real frame (``perception3d isp noise-check --data-root ROOT``):
 - ``<condition>/<isp>``: the blurred frame unprocessed (:mod:`perception3d.isp.real_capture`),
   captured under an ISP-effect condition (:func:`capture_condition`, exposure 1: the real
   camera's white at the raw's full scale) and developed by an ISP of the experiment
-  (:func:`perception3d.experiments.isp_effect._pipeline`), displayed as the experiment does.
+  (:func:`perception3d.experiments.isp_effect_sources._pipeline`), displayed as the experiment does.
 
 Tiles of all frames are pooled per source and turned into a curve (10th percentile of the
 noise per intensity bin). ``noise_check.json`` holds the curves, ``noise_check.png`` plots them.
@@ -46,7 +46,7 @@ CONDITIONS = {
 
 def _simulated(blurred: np.ndarray, condition: Condition, isp: str, seed: int) -> np.ndarray:
     """The experiment's displayed image (3, H, W) of ``blurred`` under ``condition``."""
-    from perception3d.experiments.isp_effect import _pipeline, display_srgb
+    from perception3d.experiments.isp_effect_sources import _pipeline, display_srgb
 
     rad = linearize_display(torch.from_numpy(blurred))[None]
     depth = torch.full((1, 1, *rad.shape[-2:]), float("inf"))
