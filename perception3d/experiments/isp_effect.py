@@ -188,6 +188,8 @@ def _source_key(cfg: IspEffectConfig, cond: Condition, isp: str) -> dict:
     from perception3d.isp.pipeline import Weights
 
     key: dict = {"kind": cond.kind, "level": cond.level, "capture_seed": cfg.capture_seed}
+    if cond.max_iso is not None:  # absent otherwise: caches of earlier runs stay valid
+        key["max_iso"] = cond.max_iso
     if isp == "learned":
         w = Weights()
         for name in ("raw", "dehaze", "hdr"):

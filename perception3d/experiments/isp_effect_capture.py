@@ -9,8 +9,10 @@ Conditions (``Condition.kind``):
   up to 1/30 s and then analog gain (ISO), so an ideal capture equals ``image_2``'s linear
   values;
 - ``lowlight``: the scene's radiance scaled by ``level`` (relative illuminance, e.g. 1/100),
-  the same auto exposure (time capped at 1/30 s, then ISO up to 25600, then under-exposed):
-  fewer photo-electrons, so relatively more shot and read noise;
+  the same auto exposure (time capped at 1/30 s, then ISO up to 25600 or the condition's
+  ``max_iso``, then under-exposed): fewer photo-electrons, so relatively more shot and read
+  noise; with a low ``max_iso`` the camera stores a dark image (what the sRGB low-light
+  enhancer is for) and the display brings it up with a digital gain;
 - ``hdr``: a sun-in-view / tunnel-exit exposure: the camera meters so that the brightest
   ``level`` fraction of pixels saturate in the raw (brightest channel after the white-balance
   sensitivities and vignetting; :func:`perception3d.isp.conditions.make_hdr_sample` clips
@@ -42,7 +44,7 @@ import torch
 
 from perception3d.atomic import atomic_write
 from perception3d.isp.color import luminance
-from perception3d.isp.lowlight import exposed_camera
+from perception3d.isp.lowlight import MAX_ISO, exposed_camera
 from perception3d.isp.meta import RawMeta
 from perception3d.isp.sensor import SensorParams, apply_haze, capture, vignetting_map
 
@@ -56,11 +58,14 @@ class Condition:
         kind: ``clean``, ``lowlight``, ``hdr`` or ``haze``.
         level: lowlight: relative illuminance (0, 1]; hdr: clipped fraction of pixels (0, 0.5);
             haze: MOR in metres; clean: unused.
+        max_iso: lowlight only: the camera's highest ISO (null: the sensor model's 25600);
+            below what the exposure needs, the capture is under-exposed.
     """
 
     name: str
     kind: Literal["clean", "lowlight", "hdr", "haze"]
     level: float = 1.0
+    max_iso: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("clean", "lowlight", "hdr", "haze"):
@@ -71,6 +76,11 @@ class Condition:
             raise ValueError(f"condition {self.name}: hdr level (clipped fraction) in (0, 0.5)")
         if self.kind == "haze" and self.level <= 0:
             raise ValueError(f"condition {self.name}: haze level (MOR, m) must be > 0")
+        if self.max_iso is not None and (self.kind != "lowlight" or not self.max_iso >= 100):
+            raise ValueError(
+                f"condition {self.name}: max_iso is for lowlight conditions, >= 100 (ISO), "
+                f"got {self.max_iso} for kind {self.kind}"
+            )
 
     @property
     def fog_mor_m(self) -> float | None:
@@ -206,7 +216,8 @@ def capture_condition(
             torch.quantile(peak[:: max(1, peak.numel() // 200_000)], 1.0 - condition.level)
         )
         target_scale = 1.0 / max(clip_level, 1e-8)
-    params = exposed_camera(target_scale)
+    max_iso = MAX_ISO if condition.max_iso is None else condition.max_iso
+    params = exposed_camera(target_scale, max_iso=max_iso)
     gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(index))
     raw, meta = capture(scene, params, gen)
     # an ideal ISP returns scene x linear_scale; the display brings it to image_2's exposure
@@ -218,7 +229,11 @@ def capture_condition(
 
 def condition_from_dict(d: dict) -> Condition:
     """Condition from a plain mapping (the experiment config's entries)."""
-    return Condition(str(d["name"]), d["kind"], float(d.get("level", 1.0)))
+    max_iso = d.get("max_iso")
+    return Condition(
+        str(d["name"]), d["kind"], float(d.get("level", 1.0)),
+        None if max_iso is None else float(max_iso),
+    )  # fmt: skip
 
 
 def describe(condition: Condition) -> str:
@@ -229,7 +244,8 @@ def describe(condition: Condition) -> str:
         'haze/fog, MOR 50 m (LiDAR fogged at the same MOR)'
     """
     if condition.kind == "lowlight":
-        return f"low light, {condition.level:g} x daylight illuminance"
+        cap = "" if condition.max_iso is None else f", ISO at most {condition.max_iso:g}"
+        return f"low light, {condition.level:g} x daylight illuminance{cap}"
     if condition.kind == "hdr":
         return f"HDR exposure, brightest {100 * condition.level:g} % of pixels clipped"
     if condition.kind == "haze":

@@ -15,11 +15,13 @@ MAX_EXPOSURE_S = 1.0 / 30.0  # a driving camera at 30 fps cannot expose longer
 MAX_ISO = 25600.0  # top of the sensor model's range (sensor.py)
 
 
-def exposed_camera(linear_scale: float, base: SensorParams | None = None) -> SensorParams:
+def exposed_camera(
+    linear_scale: float, base: SensorParams | None = None, max_iso: float = MAX_ISO
+) -> SensorParams:
     """``base`` (default: the daylight camera, ``SensorParams()``) exposed so that its ideal
     capture maps radiance 1 to ``linear_scale``: exposure time first (up to
-    :data:`MAX_EXPOSURE_S`), then ISO (100 .. :data:`MAX_ISO`); beyond, the capture is darker
-    (its ``linear_scale`` is then below the request).
+    :data:`MAX_EXPOSURE_S`), then ISO (100 .. ``max_iso``, default :data:`MAX_ISO`); beyond,
+    the capture is darker (its ``linear_scale`` is then below the request).
 
     Example:
         >>> cam = exposed_camera(900.0)  # 1/300 of a daylight frame exposed at 3
@@ -31,5 +33,5 @@ def exposed_camera(linear_scale: float, base: SensorParams | None = None) -> Sen
     exposure_s = min(linear_scale / per_second_iso100, MAX_EXPOSURE_S)
     iso = 100.0 * linear_scale / (per_second_iso100 * exposure_s)
     return dataclasses.replace(
-        base, exposure_s=exposure_s, iso=float(min(max(iso, 100.0), MAX_ISO))
+        base, exposure_s=exposure_s, iso=float(min(max(iso, 100.0), max_iso))
     )

@@ -23,6 +23,7 @@ def _scene():
         Condition("clean", "clean"),
         Condition("dark", "lowlight", 0.01),
         Condition("darker", "lowlight", 1e-4),  # beyond the ISO cap: digital gain
+        Condition("capped", "lowlight", 0.01, max_iso=1600.0),  # the camera's own cap
         Condition("hdr", "hdr", 0.1),
         Condition("fog", "haze", 50.0),
     ],
@@ -36,7 +37,7 @@ def test_display_gain_restores_the_clean_exposure(condition):
     level = condition.level if condition.kind == "lowlight" else 1.0
     # an ideal ISP returns (scene radiance) x linear_scale, scene = radiance x level
     assert gain * float(meta.linear_scale[0]) * level == pytest.approx(exposure, rel=1e-4)
-    assert float(meta.iso[0]) <= MAX_ISO
+    assert float(meta.iso[0]) <= (MAX_ISO if condition.max_iso is None else condition.max_iso)
     again = capture_condition(radiance, depth, exposure, condition, 0, 3)[0]
     assert torch.equal(raw, again)  # same seed and frame index, same raw
     assert not torch.equal(raw, capture_condition(radiance, depth, exposure, condition, 1, 3)[0])
@@ -55,3 +56,17 @@ def test_condition_levels_are_checked():
         Condition("x", "haze", 0.0)
     with pytest.raises(ValueError, match="kind must be"):
         Condition("x", "rain", 1.0)
+
+
+def test_an_iso_cap_stores_a_darker_capture_by_the_missing_gain():
+    radiance, depth = _scene()
+    free = capture_condition(radiance, depth, 2.0, Condition("d", "lowlight", 0.01), 0, 3)
+    capped = Condition("d", "lowlight", 0.01, max_iso=1600.0)
+    raw, meta, _, gain = capture_condition(radiance, depth, 2.0, capped, 0, 3)
+    assert float(meta.iso[0]) == pytest.approx(1600.0)
+    assert float(free[1].iso[0]) > 1600.0 and free[3] == pytest.approx(1.0, rel=1e-4)
+    # same exposure time, so the display makes up exactly the ISO the cap withheld
+    assert gain == pytest.approx(float(free[1].iso[0]) / 1600.0, rel=1e-4)
+    assert float(raw.mean()) < 0.6 * float(free[0].mean())
+    with pytest.raises(ValueError, match="max_iso is for lowlight"):
+        Condition("x", "haze", 50.0, max_iso=1600.0)
