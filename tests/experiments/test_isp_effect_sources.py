@@ -86,3 +86,18 @@ def test_enhancer_source_brightens_a_dark_capture_towards_the_reference():
     target = display_srgb(reference, 1.0)
     assert float(enhanced.mean()) > float(camera.mean()) + 0.05
     assert float(psnr(enhanced, target)) > float(psnr(camera, target)) + 1.0
+
+
+def test_cached_images_are_keyed_on_the_enhancer_weights_and_the_iso_cap():
+    import hashlib
+
+    from perception3d.experiments.isp_effect import _source_key
+
+    cfg = load_isp_effect_config(CONFIG)
+    free, capped = (c for c in cfg.conditions if c.level == 0.01)
+    key = _source_key(cfg, free, "enhancer")
+    assert key["enhancer"] == hashlib.sha256(ENHANCER_WEIGHTS.read_bytes()).hexdigest()
+    assert "enhancer" not in _source_key(cfg, free, "none")
+    # an uncapped condition keeps the key of earlier runs; a capped one gets its own images
+    assert "max_iso" not in key and capped.max_iso == 1600
+    assert _source_key(cfg, capped, "none") != _source_key(cfg, free, "none")
