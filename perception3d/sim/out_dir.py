@@ -141,13 +141,23 @@ def _legacy_listing(root: Path) -> dict[str, list[str]]:
     return listing
 
 
+# Config keys added after datasets were written with the behaviour they now select: a stored
+# config without the key was made with this value (section -> key -> value), so those datasets
+# can still be resumed and grown with the same behaviour.
+LEGACY_VALUES = {"labels": {"bbox_convention": "visible"}}
+
+
 def _old_config(path: Path) -> dict:
+    """The stored config of ``path``, with :data:`LEGACY_VALUES` for keys it predates."""
     try:
         old = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise DataFormatError(path, f"not a readable synth config ({exc})") from None
     if not isinstance(old, dict):
         raise DataFormatError(path, f"expected a mapping of config keys, got {type(old).__name__}")
+    for section, values in LEGACY_VALUES.items():
+        if isinstance(old.get(section), dict):
+            old[section] = {**values, **old[section]}
     return old
 
 

@@ -138,6 +138,23 @@ def test_resume_can_extend_a_dataset(tmp_path, tiny_dataset, tiny_cfg):
     assert _digests(out) == _digests(tiny_dataset)
 
 
+def test_resume_reads_a_config_older_than_the_box_convention_key(tmp_path, tiny_cfg):
+    """A dataset written before labels.bbox_convention existed was made with visible-pixel
+    boxes: it resumes with that convention and refuses the new default."""
+    from dataclasses import replace
+
+    visible = replace(tiny_cfg, labels=replace(tiny_cfg.labels, bbox_convention="visible"))
+    out = tmp_path / "old"
+    generate_dataset(out, replace(visible, frames=2), progress=False)
+    stored = yaml.safe_load((out / "synth_config.yaml").read_text())
+    del stored["labels"]["bbox_convention"]  # as written before the key existed
+    (out / "synth_config.yaml").write_text(yaml.safe_dump(stored, sort_keys=False))
+    with pytest.raises(DatasetExistsError, match="labels"):
+        generate_dataset(out, tiny_cfg, resume=True, progress=False)
+    summary = generate_dataset(out, visible, resume=True, progress=False)
+    assert summary["frames_written"] == 1 and summary["frames_skipped"] == 2
+
+
 def test_parse_shard():
     assert parse_shard("0/1") == (0, 1)
     with pytest.raises(ValueError, match="0 <= i < n"):
