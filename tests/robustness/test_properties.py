@@ -236,14 +236,23 @@ VALUES = st.one_of(st.sampled_from(RAW_VALUES), st.text(max_size=12))
 @FAST
 @given(overrides=st.lists(st.tuples(st.sampled_from(KEYS), VALUES), max_size=3), raw=st.text())
 def test_set_overrides(overrides, raw):
-    from perception3d.sim.config import load_synth_config
+    """Any --set either fails with a ConfigError or gives a config that survives the round trip
+    every dataset makes (written to synth_config.yaml, read back when resuming)."""
+    import yaml
+
+    from perception3d.config import to_dict
+    from perception3d.sim.config import SynthConfig, load_synth_config
 
     items = [f"{k}={v}" for k, v in overrides] + ([raw] if raw else [])
     try:
         cfg = load_synth_config(None, items)
     except ConfigError:
         return
-    assert cfg.frames >= 0 or cfg.frames < 0  # a SynthConfig came back
+    assert isinstance(cfg, SynthConfig)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "synth_config.yaml"
+        path.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+        assert load_synth_config(path) == cfg
 
 
 # -- ObjectNet3D ---------------------------------------------------------------------------
