@@ -26,6 +26,7 @@ __all__ = [
     "ObjectsConfig",
     "SceneConfig",
     "SynthConfig",
+    "WorldConfig",
     "load_synth_config",
 ]
 
@@ -366,18 +367,25 @@ class LabelConfig:
 
 
 @dataclass(frozen=True)
-class SynthConfig:
-    """Everything that defines a synthetic dataset (``DIR/synth_config.yaml`` holds it)."""
+class WorldConfig:
+    """The world and sensor sections shared by the single-frame generator (`SynthConfig`) and
+    the drive generator (``sim.drive.config.DriveConfig``); they come first in either file."""
 
-    seed: int = 0
-    frames: int = 100
-    val_fraction: float = 0.5  # share of frames in ImageSets/val.txt (KITTI: 3,769 of 7,481)
     scene: SceneConfig = field(default_factory=SceneConfig)
     objects: ObjectsConfig = field(default_factory=ObjectsConfig)
     clutter: ClutterConfig = field(default_factory=ClutterConfig)
     lidar: LidarConfig = field(default_factory=LidarConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     labels: LabelConfig = field(default_factory=LabelConfig)
+
+
+@dataclass(frozen=True)
+class SynthConfig(WorldConfig):
+    """Everything that defines a synthetic dataset (``DIR/synth_config.yaml`` holds it)."""
+
+    seed: int = 0
+    frames: int = 100
+    val_fraction: float = 0.5  # share of frames in ImageSets/val.txt (KITTI: 3,769 of 7,481)
 
     def __post_init__(self) -> None:
         if self.frames < 0 or self.seed < 0:
