@@ -1,9 +1,10 @@
 """A base for tasks trained on random crops of linear-radiance scenes
 (:mod:`perception3d.isp.data`): the SR networks and the low-light enhancer.
 
-A subclass writes :meth:`CropPairTask.make_pair` (a radiance crop and a generator -> the
-training pair of that crop) and calls :meth:`CropPairTask.use_scenes` from its ``prepare``;
-the batches of an epoch and the fixed validation pairs come from here.
+The experiment's ``data:`` is a :class:`perception3d.isp.data.CropData`. A subclass writes
+:meth:`CropPairTask.make_pair` (a radiance crop and a generator -> the training pair of that
+crop) and calls :meth:`CropPairTask.use_scenes` from its ``prepare``; the batches of an epoch
+and the fixed validation pairs come from here.
 """
 
 from __future__ import annotations
