@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from perception3d.sim.checks import check_probability, check_range
+from perception3d.sim.checks import check_probability, check_range, check_rates
 from perception3d.sim.clutter_config import ClutterConfig
 from perception3d.sim.kitti_stats import KITTI_SIZE_MEAN_M, KITTI_SIZE_STD_M
 from perception3d.sim.people import ARM_POSES
@@ -190,9 +190,7 @@ class ObjectsConfig:
 
     def __post_init__(self) -> None:
         for table in (self.mean_in_view, self.mean_out_of_view, self.mean_far):
-            unknown = set(table) - set(OBJECT_CLASSES)
-            if unknown or any(v < 0 for v in table.values()):
-                raise ValueError(f"object means must map {OBJECT_CLASSES} to >= 0, got {table}")
+            check_rates("object means", table, OBJECT_CLASSES)
         if set(self.car_body_weights) - set(CAR_BODIES) or sum(self.car_body_weights.values()) <= 0:
             raise ValueError(
                 f"car_body_weights must weigh {CAR_BODIES}, got {self.car_body_weights}"
