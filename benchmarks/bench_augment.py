@@ -17,7 +17,6 @@ Writes benchmarks/results/bench_augment.json. Run: python benchmarks/bench_augme
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import replace
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, SAMPLES, measure, report
+from common import RESULTS, SAMPLES, measure, report, write_result
 
 from perception3d.data.gt_database import GtDatabase, create_gt_database
 from perception3d.data.kitti import KittiObjectDataset
@@ -160,7 +159,7 @@ def main() -> dict:
         f"  {len(sample.points)} points, {NUM_PASTED} objects drawn; pasted on average over 20 "
         f"seeds: {pasted}; target 30 ms: {verdict} ({full:.1f} ms wall, {full_cpu:.1f} ms CPU)"
     )
-    (RESULTS / "bench_augment.json").write_text(json.dumps(out, indent=2))
+    write_result("bench_augment", out)
     return out
 
 

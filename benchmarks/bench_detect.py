@@ -25,7 +25,6 @@ Writes benchmarks/results/bench_detect.json. Run: python benchmarks/bench_detect
 
 from __future__ import annotations
 
-import json
 import resource
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import ROOT, SAMPLES, SHIPPED_PILLARS, measure, report
+from common import ROOT, SAMPLES, SHIPPED_PILLARS, measure, report, write_result
 
 from perception3d.data.dataset import crop_to_fov
 from perception3d.data.kitti import KittiObjectDataset, write_velodyne
@@ -151,7 +150,7 @@ def main() -> dict:
         f"{memory['load_only_mb']:.0f} MB"
     )
     out["memory"] = memory
-    (Path(__file__).parent / "results" / "bench_detect.json").write_text(json.dumps(out, indent=2))
+    write_result("bench_detect", out)
     return out
 
 

@@ -12,7 +12,6 @@ Writes benchmarks/results/bench_isp.json. Run: python benchmarks/bench_isp.py
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, measure, report
+from common import measure, report, write_result
 
 from perception3d.isp.conditions import make_raw_sample
 from perception3d.isp.pipeline import IspPipeline, PipelineConfig, Stages
@@ -69,7 +68,7 @@ def main() -> dict:
         learned_fps_bfloat16=fps_bf16,
         tonemap=learned_cfg.output.tonemap,
     )
-    (RESULTS / "bench_isp.json").write_text(json.dumps(out, indent=2))
+    write_result("bench_isp", out)
     return out
 
 

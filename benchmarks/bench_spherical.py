@@ -14,14 +14,13 @@ Writes benchmarks/results/bench_spherical.json. Run: python benchmarks/bench_sph
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, measure, report
+from common import measure, report, write_result
 
 from perception3d.geometry.beams import estimate_beam_table
 from perception3d.geometry.spherical import RangeImage, to_spherical
@@ -94,7 +93,7 @@ def main() -> dict:
         f"  {len(points)} points, {len(beams)} x {WIDTH}: {int(image.mask.sum())} pixels filled,"
         f" {same_pixels:.4%} of pixels hold the same point as the reference"
     )
-    (RESULTS / "bench_spherical.json").write_text(json.dumps(out, indent=2))
+    write_result("bench_spherical", out)
     return out
 
 

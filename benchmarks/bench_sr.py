@@ -17,14 +17,13 @@ Writes benchmarks/results/bench_sr.json. Run: python benchmarks/bench_sr.py [--t
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, measure, report
+from common import measure, report, write_result
 
 from perception3d.isp.sr import SrModelConfig, build_sr_model, load_sr_model, super_resolve
 from perception3d.isp.sr_eval import WEIGHTS_DIR
@@ -97,7 +96,7 @@ def main(threads: int = 2) -> dict:
           f"{sr3_s:.0f} s per frame at the faster network's rate")  # fmt: skip
     out["sr3_estimate"] = {"macs_per_frame": sr3_macs, "seconds_per_frame": sr3_s,
                            "gmac_per_s": {k: v / 1e9 for k, v in rates.items()}}  # fmt: skip
-    (RESULTS / "bench_sr.json").write_text(json.dumps(out, indent=2))
+    write_result("bench_sr", out)
     return out
 
 

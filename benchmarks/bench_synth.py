@@ -32,7 +32,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, measure, metadata, report
+from common import measure, metadata, report, write_result
 
 from perception3d.sim.config import load_synth_config
 from perception3d.sim.writer import generate_dataset
@@ -84,7 +84,7 @@ def main(frames: int = FRAMES) -> dict:
     )
     cpus = os.cpu_count()
     print(f"  load average before {load_before[0]:.1f}, after {load_after[0]:.1f} ({cpus} CPUs)")
-    (RESULTS / "bench_synth.json").write_text(json.dumps(out, indent=2))
+    write_result("bench_synth", out)
     return out
 
 
@@ -162,8 +162,7 @@ def compare(frames: int, baseline: Path, repeats: int = 2) -> dict:
         "load_average_after": load_after,
         "meta": metadata(),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bench_synth_vs_baseline.json").write_text(json.dumps(out, indent=2))
+    write_result("bench_synth_vs_baseline", out)
     return out
 
 

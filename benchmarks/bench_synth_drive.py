@@ -15,7 +15,6 @@ Writes benchmarks/results/bench_synth_drive.json. Run: python benchmarks/bench_s
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, measure, report
+from common import measure, report, write_result
 
 from perception3d.sim.config import load_synth_config
 from perception3d.sim.drive.config import load_drive_config
@@ -74,8 +73,7 @@ def main(frames: int = FRAMES) -> dict:
     print(f"  load average before {load_before[0]:.1f}, after {load_after[0]:.1f}")
     out.update(frames=frames, stages=stages, load_average_before=load_before,
                load_average_after=load_after)  # fmt: skip
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "bench_synth_drive.json").write_text(json.dumps(out, indent=2))
+    write_result("bench_synth_drive", out)
     return out
 
 

@@ -52,6 +52,11 @@ def report(name: str, figures: dict[str, dict], baseline: str) -> dict:
             f"x{ratio:.2f} vs {baseline}"
         )
     out = {"benchmark": name, "baseline": baseline, "figures": figures, "meta": metadata()}
+    write_result(name, out)
+    return out
+
+
+def write_result(name: str, out: dict) -> None:
+    """Write ``out`` to ``benchmarks/results/NAME.json`` (indented JSON)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(out, indent=2))
-    return out

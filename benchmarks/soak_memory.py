@@ -24,7 +24,6 @@ goes to benchmarks/results/soak_memory.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -39,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 import torch
 
-from benchmarks.common import RESULTS, metadata
+from benchmarks.common import metadata, write_result
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "tests" / "data" / "kitti_samples"
@@ -161,9 +160,8 @@ def main() -> int:
             shutil.rmtree(workdir / "pred")
         if "train" in which:
             runs.append(soak_train(workdir, args.steps, args.bound_mib))
-    RESULTS.mkdir(parents=True, exist_ok=True)
     out = {"benchmark": "soak_memory", "runs": runs, "meta": metadata()}
-    (RESULTS / "soak_memory.json").write_text(json.dumps(out, indent=2))
+    write_result("soak_memory", out)
     return 0 if all(r["within_bound"] for r in runs) else 1
 
 

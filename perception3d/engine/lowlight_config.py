@@ -5,38 +5,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar, Literal
 
 from perception3d.config import at_least
-from perception3d.engine.config import DataSection, TrainConfig
+from perception3d.engine.config import TrainConfig
+from perception3d.isp.data import CropData
 from perception3d.isp.enhance.illumination import ENHANCE_KIND, EnhanceLoss, EnhanceModelConfig
 from perception3d.isp.enhance.pairs import LowLight
 
 
 @dataclass(frozen=True)
-class LowLightData(DataSection):
-    """``data:``: the scenes crops are cut from, and the held-out frames of the validation.
+class LowLightData(CropData):
+    """``data:``: the scenes crops are cut from (the attributes of `CropData`; ``crop`` and
+    ``val_crop_hw`` even), and:
 
     Attributes:
-        root: a ``perception3d synth`` root with ``radiance_2`` (its ``train_split`` frames,
-            the first ``max_train_frames``).
         procedural: procedural daylight street scenes added to the pool (seeded by
             ``train.seed``; :func:`perception3d.isp.scenes.procedural_scene`).
-        crop: side of the training crops, pixels (even).
-        val_root: a root of another generator seed for the validation (null: no validation;
-            the first ``max_val_frames`` frames of its ``val_split``, every frame when that
-            split file is missing).
-        val_crop_hw: (height, width) of the centred crop of each validation frame (even).
     """
 
-    train_split: str = "train"
-    max_train_frames: int | None = None
     procedural: int = 0
-    crop: int = 128
-    val_root: Path | None = None
-    max_val_frames: int | None = 8
-    val_crop_hw: tuple[int, int] = (256, 512)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -5,35 +5,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar, Literal
 
-from perception3d.engine.config import DataSection, TrainConfig, adam_cosine
+from perception3d.engine.config import TrainConfig, adam_cosine
+from perception3d.isp.data import CropData
 from perception3d.isp.sr import SR_KIND, SrModelConfig
 from perception3d.isp.sr_data import Degradation
 
 
 @dataclass(frozen=True)
-class SrData(DataSection):
-    """``data:``: the scenes crops are cut from, and the held-out frames of the validation.
+class SrData(CropData):
+    """``data:``: the scenes crops are cut from (the attributes of `CropData`); ``crop`` and
+    ``val_crop_hw`` are high-resolution sides, multiples of 2 x the scale (so the
+    low-resolution mosaic has whole RGGB cells)."""
 
-    Attributes:
-        root: a ``perception3d synth`` root with ``radiance_2`` (its ``train_split`` frames,
-            the first ``max_train_frames``).
-        crop: side of the high-resolution crops, pixels (a multiple of 2 x the scale, so the
-            low-resolution mosaic has whole RGGB cells).
-        val_root: a root of another generator seed for the validation (null: no validation
-            data; the first ``max_val_frames`` frames of its ``val_split``, every frame when
-            that split file is missing).
-        val_crop_hw: (height, width) of the centred high-resolution crop of each validation
-            frame (a multiple of 2 x the scale).
-    """
-
-    train_split: str = "train"
     max_train_frames: int | None = 200
     crop: int = 96
-    val_root: Path | None = None
-    max_val_frames: int | None = 8
     val_crop_hw: tuple[int, int] = (192, 384)
 
 

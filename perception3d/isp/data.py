@@ -104,8 +104,29 @@ def build_pool(
     return scenes
 
 
+@dataclasses.dataclass(frozen=True)
+class CropData(DataSection):
+    """``data:`` of a task trained on crops of scenes (:func:`train_val_scenes` reads it; the
+    SR networks' and the low-light enhancer's sections add to it).
+
+    Attributes:
+        root: a ``perception3d synth`` root with ``radiance_2`` (its ``train_split`` frames,
+            the first ``max_train_frames``).
+        crop: side of the training crops, pixels.
+        val_root: a root of another generator seed for the validation (null: no validation;
+            the first ``max_val_frames`` frames of its ``val_split``, every frame when that
+            split file is missing).
+        val_crop_hw: (height, width) of the centred crop of each validation frame.
+    """
+
+    crop: int = 128
+    val_root: Path | None = None
+    max_val_frames: int | None = 8
+    val_crop_hw: tuple[int, int] = (256, 512)
+
+
 def train_val_scenes(
-    data: DataSection, task: str, procedural: int = 0, seed: int = 0
+    data: CropData, task: str, procedural: int = 0, seed: int = 0
 ) -> tuple[list[Scene], list[Scene]]:
     """The scenes of a crop-trained task's ``data:`` section: the training pool (the first
     ``max_train_frames`` of ``root``'s ``train_split``, plus ``procedural`` procedural scenes

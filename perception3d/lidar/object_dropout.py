@@ -128,6 +128,12 @@ def _thin_boxes(
     return replace_points(sample, keep)
 
 
+def _chosen_boxes(sample: LidarSample, config, rng: np.random.Generator) -> np.ndarray:
+    """(M,) bool: the boxes of ``config.classes`` drawn with probability ``config.prob``."""
+    m = len(sample.boxes_lidar)
+    return (rng.random(m) < config.prob) & np.isin(sample.names.astype(str), config.classes)
+
+
 @dataclass(frozen=True, eq=False)
 class ObjectPointDropout:
     """Transform of `drop_object_points` drawn from an `ObjectDropoutConfig`."""
@@ -136,9 +142,8 @@ class ObjectPointDropout:
 
     def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
         cfg = self.config
-        m = len(sample.boxes_lidar)
-        chosen = (rng.random(m) < cfg.prob) & np.isin(sample.names.astype(str), cfg.classes)
-        fractions = np.where(chosen, rng.uniform(*cfg.keep_fraction, m), 1.0)
+        chosen = _chosen_boxes(sample, cfg, rng)
+        fractions = np.where(chosen, rng.uniform(*cfg.keep_fraction, len(chosen)), 1.0)
         return drop_object_points(sample, fractions, rng, cfg.min_points)
 
 
@@ -196,8 +201,8 @@ class UpperPointDropout:
 
     def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
         cfg = self.config
-        m = len(sample.boxes_lidar)
-        chosen = (rng.random(m) < cfg.prob) & np.isin(sample.names.astype(str), cfg.classes)
+        chosen = _chosen_boxes(sample, cfg, rng)
+        m = len(chosen)
         cuts = rng.uniform(*cfg.cut_fraction, m)
         fractions = np.where(chosen, rng.uniform(*cfg.keep_fraction, m), 1.0)
         return drop_upper_points(sample, cuts, fractions, rng, cfg.min_points)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["check_probability", "check_range", "check_weights"]
+__all__ = ["check_probability", "check_range", "check_rates", "check_weights"]
 
 
 def check_range(name: str, pair: tuple[float, float], lo: float = -math.inf) -> None:
@@ -21,3 +21,9 @@ def check_probability(name: str, value: float) -> None:
 def check_weights(name: str, table: dict[str, float], allowed: tuple[str, ...]) -> None:
     if set(table) - set(allowed) or min(table.values(), default=-1) < 0 or sum(table.values()) <= 0:
         raise ValueError(f"{name} must weigh {allowed} with >= 0 (not all 0), got {table}")
+
+
+def check_rates(name: str, table: dict[str, float], allowed: tuple[str, ...]) -> None:
+    """``table`` maps some of ``allowed`` to means >= 0 (all may be 0)."""
+    if set(table) - set(allowed) or any(v < 0 for v in table.values()):
+        raise ValueError(f"{name} must map {allowed} to >= 0, got {table}")

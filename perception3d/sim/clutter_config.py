@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from perception3d.sim.checks import check_probability, check_range, check_weights
+from perception3d.sim.checks import check_probability, check_range, check_rates, check_weights
 
 __all__ = ["FENCES", "FRONTAGES", "FURNITURE", "ClutterConfig"]
 
@@ -75,11 +75,7 @@ class ClutterConfig:
         check_weights("frontage_weights", self.frontage_weights, FRONTAGES)
         check_weights("rural_frontage_weights", self.rural_frontage_weights, FRONTAGES)
         check_weights("fence_weights", self.fence_weights, FENCES)
-        unknown = set(self.furniture_per_100m) - set(FURNITURE)
-        if unknown or any(v < 0 for v in self.furniture_per_100m.values()):
-            raise ValueError(
-                f"furniture_per_100m must map {FURNITURE} to >= 0, got {self.furniture_per_100m}"
-            )
+        check_rates("furniture_per_100m", self.furniture_per_100m, FURNITURE)
         for name in (
             "segment_length_m",
             "setback_m",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from perception3d.sim.checks import check_probability, check_range
+from perception3d.sim.checks import check_probability, check_range, check_rates
 from perception3d.sim.clutter_config import ClutterConfig
 from perception3d.sim.kitti_stats import KITTI_SIZE_MEAN_M, KITTI_SIZE_STD_M
 from perception3d.sim.people import ARM_POSES
@@ -26,6 +26,7 @@ __all__ = [
     "ObjectsConfig",
     "SceneConfig",
     "SynthConfig",
+    "WorldConfig",
     "load_synth_config",
 ]
 
@@ -189,9 +190,7 @@ class ObjectsConfig:
 
     def __post_init__(self) -> None:
         for table in (self.mean_in_view, self.mean_out_of_view, self.mean_far):
-            unknown = set(table) - set(OBJECT_CLASSES)
-            if unknown or any(v < 0 for v in table.values()):
-                raise ValueError(f"object means must map {OBJECT_CLASSES} to >= 0, got {table}")
+            check_rates("object means", table, OBJECT_CLASSES)
         if set(self.car_body_weights) - set(CAR_BODIES) or sum(self.car_body_weights.values()) <= 0:
             raise ValueError(
                 f"car_body_weights must weigh {CAR_BODIES}, got {self.car_body_weights}"
@@ -366,18 +365,25 @@ class LabelConfig:
 
 
 @dataclass(frozen=True)
-class SynthConfig:
-    """Everything that defines a synthetic dataset (``DIR/synth_config.yaml`` holds it)."""
+class WorldConfig:
+    """The world and sensor sections shared by the single-frame generator (`SynthConfig`) and
+    the drive generator (``sim.drive.config.DriveConfig``); they come first in either file."""
 
-    seed: int = 0
-    frames: int = 100
-    val_fraction: float = 0.5  # share of frames in ImageSets/val.txt (KITTI: 3,769 of 7,481)
     scene: SceneConfig = field(default_factory=SceneConfig)
     objects: ObjectsConfig = field(default_factory=ObjectsConfig)
     clutter: ClutterConfig = field(default_factory=ClutterConfig)
     lidar: LidarConfig = field(default_factory=LidarConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     labels: LabelConfig = field(default_factory=LabelConfig)
+
+
+@dataclass(frozen=True)
+class SynthConfig(WorldConfig):
+    """Everything that defines a synthetic dataset (``DIR/synth_config.yaml`` holds it)."""
+
+    seed: int = 0
+    frames: int = 100
+    val_fraction: float = 0.5  # share of frames in ImageSets/val.txt (KITTI: 3,769 of 7,481)
 
     def __post_init__(self) -> None:
         if self.frames < 0 or self.seed < 0:

@@ -22,15 +22,16 @@ from perception3d.cli import main
 from perception3d.engine.config import load_experiment
 from perception3d.engine.tasks.detector import build_datasets
 from perception3d.engine.train import train
-from tests.models.conftest import NO_GLOBAL_AUG, TINY_NETWORK
+from tests.models.conftest import NO_GLOBAL_AUG, TINY_OVERRIDES
 
 CONFIG = Path(__file__).parents[2] / "configs" / "kitti" / "pointpillars.yaml"
 TINY = (
-    # 0.32 m pillars over 51.2 x 51.2 m (every moderate object of the frames is inside), a
-    # 16/32-channel backbone, no augmentation (no database here; the frames are to be learnt)
+    # the tiny overrides of tests/models (a 16/32-channel backbone) with 0.32 m pillars over
+    # 51.2 x 51.2 m (every moderate object of the frames is inside), no augmentation (no
+    # database here; the frames are to be learnt)
+    *TINY_OVERRIDES,
     "model.voxel.point_range_m=[0.0, -25.6, -3.0, 51.2, 25.6, 1.0]",
     "model.voxel.voxel_size_m=[0.32, 0.32, 4.0]",
-    *TINY_NETWORK,
     "augmentation.physical=null",
     *NO_GLOBAL_AUG,
     "data.train_split=training",
@@ -42,8 +43,6 @@ TINY = (
     "train.lr_max=0.01",
     "train.final_div_factor=100.0",
     "train.validate_every=0",
-    "train.num_workers=0",
-    "train.num_threads=1",
 )
 
 

@@ -17,16 +17,11 @@ from perception3d.engine.train import train
 from perception3d.errors import DataFormatError, MissingFrameError
 from perception3d.lidar.dataset import LidarDetectionDataset
 from tests.lidar_only_scenes import write_lidar_only
-from tests.models.conftest import NO_GLOBAL_AUG, TINY_NETWORK
+from tests.models.conftest import NO_GLOBAL_AUG, TINY_OVERRIDES
 
 CONFIG = Path(__file__).parents[2] / "configs" / "lidar_only" / "pointpillars_custom.yaml"
-TINY = (
-    "model.voxel.point_range_m=[-12.8, -12.8, -3.0, 12.8, 12.8, 1.0]",
-    "model.voxel.voxel_size_m=[0.2, 0.2, 4.0]",
-    *TINY_NETWORK,
-    "train.num_workers=0",
-    "train.num_threads=1",
-)
+# the tiny overrides of tests/models, on a range centred on the sensor
+TINY = (*TINY_OVERRIDES, "model.voxel.point_range_m=[-12.8, -12.8, -3.0, 12.8, 12.8, 1.0]")
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from perception3d.engine.distributed import DistInfo
-from perception3d.engine.lowlight_config import LowLightExperiment
-from perception3d.engine.task import Task, random_batch_rngs, random_batch_steps
-from perception3d.isp.data import Scene, centre_crop, random_crops, train_val_scenes
+from perception3d.engine.crop_task import CropPairTask
+from perception3d.isp.data import train_val_scenes
 from perception3d.isp.enhance.baselines import gamma_baseline
 from perception3d.isp.enhance.illumination import IlluminationNet, enhance_loss
 from perception3d.isp.enhance.pairs import EnhancePair, make_lowlight_pair
@@ -48,44 +46,26 @@ def score_pairs(model: torch.nn.Module, pairs: list[EnhancePair]) -> dict:
     return result
 
 
-class LowLightTask(Task):
+class LowLightTask(CropPairTask):
     """Training of the low-light enhancer (see the module docstring)."""
 
-    def __init__(self, cfg: LowLightExperiment) -> None:
-        self.config = cfg
-        self.pool: list[Scene] = []
-        self.val_pairs: list[EnhancePair] = []
-        self.val_names: list[str] = []
+    val_seed = VAL_SEED
 
     def build_model(self) -> torch.nn.Module:
         return IlluminationNet(self.config.model)
 
+    def make_pair(self, radiance: torch.Tensor, rng: np.random.Generator) -> EnhancePair:
+        return make_lowlight_pair(radiance, rng, self.config.lowlight)
+
     def prepare(self, progress: bool) -> None:
-        d, cfg = self.config.data, self.config
-        self.pool, val = train_val_scenes(d, "lowlight", d.procedural, cfg.train.seed)
-        self.val_names = [sc.name for sc in val]
-        self.val_pairs = [
-            make_lowlight_pair(centre_crop(sc, *d.val_crop_hw),
-                               np.random.default_rng([VAL_SEED, i]), cfg.lowlight)
-            for i, sc in enumerate(val)
-        ]  # fmt: skip
+        d = self.config.data
+        self.use_scenes(*train_val_scenes(d, "lowlight", d.procedural, self.config.train.seed))
         if progress:
             print(f"lowlight train: {len(self.pool)} scenes, "
                   f"{len(self.val_pairs)} validation crops")  # fmt: skip
 
     def describe(self) -> dict:
         return {"scenes": len(self.pool), "validation_frames": self.val_names}
-
-    def steps_per_epoch(self, shard: DistInfo) -> int:
-        return random_batch_steps(self.config)
-
-    def batches(self, epoch: int, shard: DistInfo):
-        tc, d = self.config.train, self.config.data
-        for rng in random_batch_rngs(self.config, shard, epoch):
-            crops = random_crops(self.pool, tc.batch_size, d.crop, rng)
-            yield make_lowlight_pair(
-                torch.cat([c.radiance for c in crops]), rng, self.config.lowlight
-            )
 
     def loss(self, model, batch: EnhancePair):
         out, illum = model(batch.dark_srgb)

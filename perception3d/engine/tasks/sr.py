@@ -18,27 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from perception3d.engine.distributed import DistInfo
-from perception3d.engine.sr_config import SrExperiment
-from perception3d.engine.task import Task, random_batch_rngs, random_batch_steps
-from perception3d.isp.data import Scene, centre_crop, random_crops, train_val_scenes
+from perception3d.engine.crop_task import CropPairTask
+from perception3d.isp.data import train_val_scenes
 from perception3d.isp.losses import l1
 from perception3d.isp.metrics import psnr, ssim
 from perception3d.isp.sr import bicubic_upscale, build_sr_model
 from perception3d.isp.sr_data import SrPair, degrade
 
 VAL_SEED = 1234  # the validation captures' seed (fixed, whatever the training seed)
-
-
-def validation_pairs(
-    scenes: list[Scene], hw: tuple[int, int], scale: int, degradation
-) -> list[SrPair]:
-    """One fixed low/high-resolution pair per scene (its centred crop), seeded by
-    ``(VAL_SEED, index)``."""
-    return [
-        degrade(centre_crop(sc, *hw), scale, np.random.default_rng([VAL_SEED, i]), degradation)
-        for i, sc in enumerate(scenes)
-    ]
 
 
 @torch.no_grad()
@@ -63,40 +50,26 @@ def score_pairs(model: torch.nn.Module, pairs: list[SrPair], scale: int) -> dict
     }
 
 
-class SrTask(Task):
+class SrTask(CropPairTask):
     """Training of one SR network (see the module docstring)."""
 
-    def __init__(self, cfg: SrExperiment) -> None:
-        self.config = cfg
-        self.pool: list[Scene] = []
-        self.val_pairs: list[SrPair] = []
-        self.val_names: list[str] = []
+    val_seed = VAL_SEED
 
     def build_model(self) -> torch.nn.Module:
         return build_sr_model(self.config.model)
 
+    def make_pair(self, radiance: torch.Tensor, rng: np.random.Generator) -> SrPair:
+        return degrade(radiance, self.config.model.scale, rng, self.config.degradation)
+
     def prepare(self, progress: bool) -> None:
-        d, cfg = self.config.data, self.config
-        self.pool, val = train_val_scenes(d, "sr")
-        self.val_names = [sc.name for sc in val]
-        self.val_pairs = validation_pairs(val, d.val_crop_hw, cfg.model.scale, cfg.degradation)
+        cfg = self.config
+        self.use_scenes(*train_val_scenes(cfg.data, "sr"))
         if progress:
             print(f"sr train {cfg.model.arch} x{cfg.model.scale}: {len(self.pool)} frames, "
                   f"{len(self.val_pairs)} validation crops")  # fmt: skip
 
     def describe(self) -> dict:
         return {"frames": len(self.pool), "validation_frames": self.val_names}
-
-    def steps_per_epoch(self, shard: DistInfo) -> int:
-        return random_batch_steps(self.config)
-
-    def batches(self, epoch: int, shard: DistInfo):
-        tc, d, cfg = self.config.train, self.config.data, self.config
-        for rng in random_batch_rngs(cfg, shard, epoch):
-            crops = random_crops(self.pool, tc.batch_size, d.crop, rng)
-            yield degrade(
-                torch.cat([c.radiance for c in crops]), cfg.model.scale, rng, cfg.degradation
-            )
 
     def loss(self, model, batch: SrPair):
         return l1(model(batch.lr_srgb), batch.hr_srgb), {}

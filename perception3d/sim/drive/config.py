@@ -10,15 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from perception3d.sim.config import (
-    CameraConfig,
-    ClutterConfig,
-    LabelConfig,
-    LidarConfig,
-    ObjectsConfig,
-    SceneConfig,
-    SynthConfig,
-)
+from perception3d.sim.config import SynthConfig, WorldConfig
 
 __all__ = ["DriveConfig", "EgoConfig", "TrafficConfig", "load_drive_config"]
 
@@ -81,8 +73,9 @@ class TrafficConfig:
 
 
 @dataclass(frozen=True)
-class DriveConfig:
-    """Everything that defines a set of synthetic drives (``DIR/drive_config.yaml``).
+class DriveConfig(WorldConfig):
+    """Everything that defines a set of synthetic drives (``DIR/drive_config.yaml``): the world
+    and sensor sections of `WorldConfig` and these.
 
     Attributes:
         seed, frames, drives: drive d (0-based) of seed s is the same whatever the others.
@@ -101,12 +94,6 @@ class DriveConfig:
     max_route_m: float = 170.0
     ego: EgoConfig = field(default_factory=EgoConfig)
     traffic: TrafficConfig = field(default_factory=TrafficConfig)
-    scene: SceneConfig = field(default_factory=SceneConfig)
-    objects: ObjectsConfig = field(default_factory=ObjectsConfig)
-    clutter: ClutterConfig = field(default_factory=ClutterConfig)
-    lidar: LidarConfig = field(default_factory=LidarConfig)
-    camera: CameraConfig = field(default_factory=CameraConfig)
-    labels: LabelConfig = field(default_factory=LabelConfig)
 
     def __post_init__(self) -> None:
         if self.seed < 0 or self.frames < 2 or self.drives < 1:
