@@ -6,11 +6,12 @@ the image). On the labelled real frames of ``tests/data/kitti_samples`` a car's 
 its 3D box projected through P2 and clipped to the image: width and height within 1 % of the
 projection for all 11 cars, occluded ones included (amodal boxes); pedestrians have the
 projection's top and bottom (height ratio 1.00) and narrower left / right (0.42-1.0 of the
-projection's width). Our renders' labels (:mod:`perception3d.sim.labels`) are the tight box of
-the *visible* pixels instead: on the synthetic val frames of seed 1000 an unoccluded car's box
-is 0.94 of the projection's width and 0.93 of its height (median), an occluded one much less.
-A detector trained on those learns boxes that are narrower than KITTI's (docs/frustum.md,
-"Narrow boxes").
+projection's width). The generator's labels (:mod:`perception3d.sim.labels`) follow the same
+rule (:func:`kitti_bbox`) since 2026-12-06; roots written before hold the tight box of the
+*visible* pixels: on the synthetic val frames of seed 1000 an unoccluded car's box is 0.94 of
+the projection's width and 0.93 of its height (median), an occluded one much less. A detector
+trained on those learns boxes that are narrower than KITTI's (docs/frustum.md, "Narrow
+boxes").
 
 :func:`projected_label_boxes` rewrites the boxes in KITTI's convention: vehicles (``Car``,
 ``Van``, ``Truck``, ``Tram``, ``Misc``) get the clipped projection of their 3D box;
@@ -33,10 +34,35 @@ from perception3d.data.kitti_labels import KittiObject, write_label_file
 from perception3d.geometry.boxes import boxes_to_image_2d
 from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
 
-__all__ = ["PERSON_TYPES", "VEHICLE_TYPES", "projected_label_boxes", "write_projected_root"]
+__all__ = [
+    "PERSON_TYPES",
+    "VEHICLE_TYPES",
+    "kitti_bbox",
+    "projected_label_boxes",
+    "write_projected_root",
+]
 
 VEHICLE_TYPES = ("Car", "Van", "Truck", "Tram", "Misc")
 PERSON_TYPES = ("Pedestrian", "Person_sitting", "Cyclist")
+
+
+def kitti_bbox(
+    label: str, projected, outline, image_hw: tuple[int, int]
+) -> tuple[float, float, float, float]:
+    """KITTI's 2D box of one object (module docstring).
+
+    Args:
+        label: KITTI type; persons (:data:`PERSON_TYPES`) keep their outline's left / right.
+        projected: (4,) [x1, y1, x2, y2] its projected 3D box, pixels (clipped here).
+        outline: (4,) its box as drawn around its pixels (the label's or the render's).
+        image_hw: (H, W) of image_2; boxes are clipped to ``[0, W - 1] x [0, H - 1]``.
+    """
+    h, w = image_hw
+    x1, y1, x2, y2 = (float(c) for c in projected)
+    top, bottom = float(np.clip(y1, 0, h - 1)), float(np.clip(y2, 0, h - 1))
+    if label in PERSON_TYPES:
+        return (outline[0], top, outline[2], bottom)
+    return (float(np.clip(x1, 0, w - 1)), top, float(np.clip(x2, 0, w - 1)), bottom)
 
 
 def projected_label_boxes(
@@ -78,11 +104,7 @@ def projected_label_boxes(
         if not ok or box[2] <= box[0] or box[3] <= box[1]:
             continue
         o = rows[i]
-        if o.type in VEHICLE_TYPES:
-            bbox = tuple(float(v) for v in box)
-        else:
-            bbox = (o.bbox[0], float(box[1]), o.bbox[2], float(box[3]))
-        rows[i] = replace(o, bbox=bbox)
+        rows[i] = replace(o, bbox=kitti_bbox(o.type, box, o.bbox, image_hw))
     return rows
 
 

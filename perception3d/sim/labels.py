@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from perception3d.data.kitti import KittiObject
+from perception3d.data.label_boxes import kitti_bbox
 from perception3d.geometry.boxes import boxes_to_image_2d
 from perception3d.geometry.calib import Calibration, alpha_from_rotation_y
 from perception3d.sim.config import LabelConfig
@@ -125,20 +126,6 @@ def _visible_fraction(scene: Scene, k: int, box2d, instance, rays, shape_hw) -> 
     return 1.0 if silhouette == 0 else min(visible / silhouette, 1.0)
 
 
-_PERSONS = ("Pedestrian", "Person_sitting", "Cyclist")
-
-
-def _kitti_box(projected, visible, label: str, shape_hw) -> tuple[float, float, float, float]:
-    """KITTI's 2D box of an object from its (4,) unclipped projected 3D box and its visible box
-    (module docstring): vehicles the clipped projection; persons its top and bottom."""
-    h, w = shape_hw
-    u1, v1, u2, v2 = (float(c) for c in projected)
-    top, bottom = float(np.clip(v1, 0, h - 1)), float(np.clip(v2, 0, h - 1))
-    if label in _PERSONS:
-        return (visible[0], top, visible[2], bottom)
-    return (float(np.clip(u1, 0, w - 1)), top, float(np.clip(u2, 0, w - 1)), bottom)
-
-
 def make_labels(
     scene: Scene, instance: np.ndarray, calib: Calibration, rays: np.ndarray, cfg: LabelConfig
 ) -> FrameLabels:
@@ -181,7 +168,7 @@ def make_labels(
         hi, lo = cfg.occlusion_fractions
         occluded = 0 if frac >= hi else (1 if frac >= lo else 2)
         if cfg.bbox_convention == "kitti":
-            bbox = _kitti_box(proj[k], bbox, scene.objects[k].label, (h, w))
+            bbox = kitti_bbox(scene.objects[k].label, proj[k], bbox, (h, w))
         x, y, z, l, bh, bw, ry = boxes_cam[k]
         alpha = float(alpha_from_rotation_y(np.array([ry]), np.array([[x, y, z]]))[0])
         obj = KittiObject(

@@ -98,11 +98,11 @@ def test_car_boxes_are_kittis_projected_3d_boxes_amodal_and_clipped():
 
 
 def test_person_boxes_take_the_projections_top_and_bottom_and_the_outlines_sides():
-    from perception3d.sim.labels import _kitti_box
+    from perception3d.data.label_boxes import kitti_bbox
 
     projected, visible = (100.0, -20.0, 160.0, 380.0), (110.0, 5.0, 150.0, 300.0)
-    assert _kitti_box(projected, visible, "Pedestrian", (375, 1242)) == (110.0, 0.0, 150.0, 374.0)
-    assert _kitti_box(projected, visible, "Van", (375, 1242)) == (100.0, 0.0, 160.0, 374.0)
+    assert kitti_bbox("Pedestrian", projected, visible, (375, 1242)) == (110.0, 0.0, 150.0, 374.0)
+    assert kitti_bbox("Van", projected, visible, (375, 1242)) == (100.0, 0.0, 160.0, 374.0)
     with pytest.raises(ValueError, match="bbox_convention"):
         LabelConfig(bbox_convention="tight")
 
