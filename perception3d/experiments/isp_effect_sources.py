@@ -63,11 +63,9 @@ def camera_srgb(raw: torch.Tensor, meta: RawMeta) -> torch.Tensor:
     8 bits (the enhancer's training input,
     :func:`perception3d.isp.enhance.pairs.make_lowlight_pair`)."""
     from perception3d.isp import classic
-    from perception3d.isp.color import linear_to_srgb
-    from perception3d.isp.conditions import quantize8
+    from perception3d.isp.enhance.pairs import stored_srgb
 
-    linear = classic.raw_to_linear(raw, meta, "malvar")
-    return quantize8(linear_to_srgb(linear.clamp(0.0, 1.0)))
+    return stored_srgb(classic.raw_to_linear(raw, meta, "malvar"))
 
 
 def enhance_camera_image(

@@ -69,6 +69,12 @@ class EnhancePair:
     electrons: torch.Tensor
 
 
+def stored_srgb(linear: torch.Tensor) -> torch.Tensor:
+    """What a camera stores of a linear image: clipped to [0, 1], sRGB-encoded, 8-bit levels
+    (the enhancer's input and target encoding)."""
+    return quantize8(linear_to_srgb(linear.clamp(0.0, 1.0)))
+
+
 def make_lowlight_pair(
     radiance: torch.Tensor, rng: np.random.Generator, lowlight: LowLight = LowLight()
 ) -> EnhancePair:
@@ -103,8 +109,8 @@ def make_lowlight_pair(
     linear = classic.raw_to_linear(raw, meta, lowlight.demosaic)
     e_per_unit = params.gain_e_per_dn * (params.white_level_dn - params.black_level_dn)
     return EnhancePair(
-        dark_srgb=quantize8(linear_to_srgb(linear.clamp(0.0, 1.0))),
-        reference_srgb=quantize8(linear_to_srgb(reference.clamp(0.0, 1.0))),
+        dark_srgb=stored_srgb(linear),
+        reference_srgb=stored_srgb(reference),
         stops=stops,
         electrons=dark.mean(dim=(1, 2, 3)) * e_per_unit,
     )
