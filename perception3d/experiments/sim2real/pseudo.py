@@ -31,7 +31,7 @@ from perception3d.atomic import atomic_write_text
 from perception3d.data.kitti import KittiObject, read_velodyne, write_label_file, write_velodyne
 from perception3d.geometry.boxes import rotate_points_z
 
-__all__ = ["PseudoConfig", "make_pseudo_root", "mix_roots"]
+__all__ = ["PseudoConfig", "make_pseudo_root", "mix_roots", "write_turned_views"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,13 @@ class PseudoConfig:
             )
 
 
-def _write_views(real_roots: list[Path], out: Path, cfg: PseudoConfig) -> list[str]:
+def write_turned_views(
+    real_roots: list[Path], out: Path, rotations_deg: tuple[float, ...], min_points: int
+) -> list[str]:
+    """Write every sweep of the unlabelled ``real_roots`` with at least ``min_points`` points,
+    turned about the sensor's z axis by each of ``rotations_deg``, to the KITTI-layout root
+    ``out`` (velodyne and KITTI 000008's calibration; ids ``r<root>v<view>_<frame>``); return
+    the ids. A root with a ``label_2`` folder is refused: no real label may be read."""
     from perception3d.sim.camera import kitti_default_calibration
 
     calib_text = kitti_default_calibration().to_text()
@@ -67,9 +73,9 @@ def _write_views(real_roots: list[Path], out: Path, cfg: PseudoConfig) -> list[s
             raise ValueError(f"{root}: has label_2; pseudo-labels are made from unlabelled roots")
         for path in sorted((split / "velodyne").glob("*.bin")):
             points = read_velodyne(path)
-            if len(points) < cfg.min_points:
+            if len(points) < min_points:
                 continue
-            for k, angle in enumerate(cfg.rotations_deg):
+            for k, angle in enumerate(rotations_deg):
                 fid = f"r{r}v{k}_{path.stem}"
                 turned = rotate_points_z(points, np.radians(angle)).astype(np.float32)
                 write_velodyne(out / "training" / "velodyne" / f"{fid}.bin", turned)
@@ -107,7 +113,7 @@ def make_pseudo_root(
     from perception3d.lidar.dataset import LidarDetectionDataset
 
     out = Path(out)
-    ids = _write_views([Path(r) for r in real_roots], out, cfg)
+    ids = write_turned_views([Path(r) for r in real_roots], out, cfg.rotations_deg, cfg.min_points)
     model, exp = load_detector(checkpoint, device="cpu")
     ds = LidarDetectionDataset(out, "training", exp.model.voxel, fov_only=True, ids=ids)
     counts: dict[str, int] = {}
