@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     boxes8 = frame_boxes(frame8, preds8)
     save(
         "image_000008.png",
-        render_image(frame8.image, frame8.calib, frame8.points, **boxes8.kwargs()),
+        render_image(frame8.image, frame8.calib, frame8.points, boxes8),
         width=932,
     )
 
@@ -92,14 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     preds = noisy_predictions(sweep, rng)
     boxes = frame_boxes(sweep, preds)
     grid = BevGrid((-30.0, 60.0), (-40.0, 40.0), 0.1)
-    bev = render_bev(sweep.points, **boxes.kwargs(), calib=sweep.calib, grid=grid)
+    bev = render_bev(sweep.points, boxes, calib=sweep.calib, grid=grid)
     save("bev_004139.png", bev, width=640)
 
     problem = open3d_offscreen_problem()
     print(f"3D view: {'Open3D offscreen' if problem is None else 'matplotlib (' + problem + ')'}")
-    scene = render_scene3d(
-        sweep.points, **boxes.kwargs(names=False), camera=ViewCamera(width=960, height=540)
-    )
+    scene = render_scene3d(sweep.points, boxes, camera=ViewCamera(width=960, height=540))
     save("scene3d_004139.png", scene, width=800)
 
     table = estimate_beam_table(sweep.points)
@@ -140,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         cli(["synth", "--out", f"{tmp}/synth", "--frames", "1", "--seed", "1"])
         synth = KittiObjectDataset(f"{tmp}/synth").frame("000000")
         synth_boxes = frame_boxes(synth, noisy_predictions(synth, rng))
-        image = render_image(synth.image, synth.calib, synth.points, **synth_boxes.kwargs())
+        image = render_image(synth.image, synth.calib, synth.points, synth_boxes)
         save("image_synth_000000.png", image, width=932)
 
     for path in written:
