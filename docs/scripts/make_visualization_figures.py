@@ -65,6 +65,19 @@ def noisy_predictions(frame, rng: np.random.Generator) -> list[KittiObject]:
     return out
 
 
+def toy_change(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The sweep for the before/after panel, an illustration with a toy change (not a weather
+    model): half of the returns beyond 25 m dropped, 3,000 clutter points added within 12 m."""
+    range_m = np.linalg.norm(points[:, :3], axis=1)
+    dropped = (range_m > 25.0) & (rng.uniform(size=len(range_m)) < 0.5)
+    radius, azimuth = 12.0 * np.sqrt(rng.uniform(size=3000)), rng.uniform(-np.pi, np.pi, 3000)
+    clutter = np.stack(
+        [radius * np.cos(azimuth), radius * np.sin(azimuth), rng.uniform(-1.7, 0.5, 3000),
+         rng.uniform(0.0, 0.1, 3000)], axis=1,
+    ).astype(np.float32)  # fmt: skip
+    return np.concatenate([points[~dropped], clutter])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "images" / "visualization")
@@ -104,18 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     image = RangeImage.from_points(sweep.points, table.elevations_rad, 2048, table.ring)
     save("range_004139.png", render_range_image(image, row_scale=2), width=1024)
 
-    # Before/after, an illustration of the panel with a toy change (not a weather model): half
-    # of the returns beyond 25 m dropped, 3,000 clutter points added within 12 m.
-    range_m = np.linalg.norm(sweep.points[:, :3], axis=1)
-    dropped = (range_m > 25.0) & (rng.uniform(size=len(range_m)) < 0.5)
-    radius, azimuth = 12.0 * np.sqrt(rng.uniform(size=3000)), rng.uniform(-np.pi, np.pi, 3000)
-    clutter = np.stack(
-        [radius * np.cos(azimuth), radius * np.sin(azimuth), rng.uniform(-1.7, 0.5, 3000),
-         rng.uniform(0.0, 0.1, 3000)], axis=1,
-    ).astype(np.float32)  # fmt: skip
     panel = render_before_after(
         sweep.points,
-        np.concatenate([sweep.points[~dropped], clutter]),
+        toy_change(sweep.points, rng),
         sweep.boxes_lidar,
         sweep.boxes_lidar,
         grid=BevGrid((-20.0, 50.0), (-35.0, 35.0), 0.1),
