@@ -26,6 +26,7 @@ from perception3d.data.kitti import KittiObjectDataset
 from perception3d.viz.bev import BevGrid, render_bev
 from perception3d.viz.image import render_image
 from perception3d.viz.scene3d import open3d_offscreen_problem, render_scene3d
+from perception3d.viz.style import ViewBoxes
 
 GRID = BevGrid((-20.0, 70.0), (-40.0, 40.0), 0.1)
 
@@ -54,21 +55,22 @@ def main() -> None:
     ds = KittiObjectDataset(SAMPLES)
     sweep, frame8 = ds.frame("004139"), ds.frame("000008")
     pts, boxes = sweep.points, sweep.boxes_lidar
+    drawn, drawn8 = ViewBoxes(boxes), ViewBoxes(frame8.boxes_lidar)
     image8 = frame8.image
     figures = {
         "scatter BEV (baseline)": measure(lambda: scatter_bev(pts, boxes)),
-        "render_bev 004139": measure(lambda: render_bev(pts, boxes, calib=sweep.calib, grid=GRID)),
+        "render_bev 004139": measure(lambda: render_bev(pts, drawn, calib=sweep.calib, grid=GRID)),
         "render_image 000008": measure(
-            lambda: render_image(image8, frame8.calib, frame8.points, frame8.boxes_lidar)
+            lambda: render_image(image8, frame8.calib, frame8.points, drawn8)
         ),
         "render_scene3d matplotlib 004139": measure(
-            lambda: render_scene3d(pts, boxes, backend="matplotlib"), min_run_time=3.0
+            lambda: render_scene3d(pts, drawn, backend="matplotlib"), min_run_time=3.0
         ),
     }
     problem = open3d_offscreen_problem()
     if problem is None:
         figures["render_scene3d open3d 004139"] = measure(
-            lambda: render_scene3d(pts, boxes, backend="open3d"), min_run_time=3.0
+            lambda: render_scene3d(pts, drawn, backend="open3d"), min_run_time=3.0
         )
     else:
         print(f"Open3D offscreen not measured: {problem}")

@@ -24,6 +24,7 @@ from perception3d.lidar.precipitation import PrecipitationConfig, add_precipitat
 from perception3d.lidar.scanner import ScannerModel
 from perception3d.lidar.weather import FogConfig, add_fog
 from perception3d.viz.bev import BevGrid, render_bev
+from perception3d.viz.style import ViewBoxes
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "tests" / "data" / "kitti_samples"
@@ -60,8 +61,9 @@ def main() -> Path:
     ]
     grid = BevGrid((-25.0, 25.0), (-25.0, 25.0), 0.05)
     images = [
-        render_bev(s.points, s.boxes_lidar, gt_names=s.names, grid=grid, show_labels=False,
-                   show_legend=False, point_colors_rgb=_colours(s, key, colour), title=title)
+        render_bev(s.points, ViewBoxes(s.boxes_lidar, gt_names=s.names), grid=grid,
+                   show_labels=False, show_legend=False, point_colors_rgb=_colours(s, key, colour),
+                   title=title)
         for title, s, key, colour in panels
     ]  # fmt: skip
     buffer = io.BytesIO()

@@ -65,6 +65,19 @@ def noisy_predictions(frame, rng: np.random.Generator) -> list[KittiObject]:
     return out
 
 
+def toy_change(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The sweep for the before/after panel, an illustration with a toy change (not a weather
+    model): half of the returns beyond 25 m dropped, 3,000 clutter points added within 12 m."""
+    range_m = np.linalg.norm(points[:, :3], axis=1)
+    dropped = (range_m > 25.0) & (rng.uniform(size=len(range_m)) < 0.5)
+    radius, azimuth = 12.0 * np.sqrt(rng.uniform(size=3000)), rng.uniform(-np.pi, np.pi, 3000)
+    clutter = np.stack(
+        [radius * np.cos(azimuth), radius * np.sin(azimuth), rng.uniform(-1.7, 0.5, 3000),
+         rng.uniform(0.0, 0.1, 3000)], axis=1,
+    ).astype(np.float32)  # fmt: skip
+    return np.concatenate([points[~dropped], clutter])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "images" / "visualization")
@@ -84,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     boxes8 = frame_boxes(frame8, preds8)
     save(
         "image_000008.png",
-        render_image(frame8.image, frame8.calib, frame8.points, **boxes8.kwargs()),
+        render_image(frame8.image, frame8.calib, frame8.points, boxes8),
         width=932,
     )
 
@@ -92,32 +105,21 @@ def main(argv: list[str] | None = None) -> int:
     preds = noisy_predictions(sweep, rng)
     boxes = frame_boxes(sweep, preds)
     grid = BevGrid((-30.0, 60.0), (-40.0, 40.0), 0.1)
-    bev = render_bev(sweep.points, **boxes.kwargs(), calib=sweep.calib, grid=grid)
+    bev = render_bev(sweep.points, boxes, calib=sweep.calib, grid=grid)
     save("bev_004139.png", bev, width=640)
 
     problem = open3d_offscreen_problem()
     print(f"3D view: {'Open3D offscreen' if problem is None else 'matplotlib (' + problem + ')'}")
-    scene = render_scene3d(
-        sweep.points, **boxes.kwargs(names=False), camera=ViewCamera(width=960, height=540)
-    )
+    scene = render_scene3d(sweep.points, boxes, camera=ViewCamera(width=960, height=540))
     save("scene3d_004139.png", scene, width=800)
 
     table = estimate_beam_table(sweep.points)
     image = RangeImage.from_points(sweep.points, table.elevations_rad, 2048, table.ring)
     save("range_004139.png", render_range_image(image, row_scale=2), width=1024)
 
-    # Before/after, an illustration of the panel with a toy change (not a weather model): half
-    # of the returns beyond 25 m dropped, 3,000 clutter points added within 12 m.
-    range_m = np.linalg.norm(sweep.points[:, :3], axis=1)
-    dropped = (range_m > 25.0) & (rng.uniform(size=len(range_m)) < 0.5)
-    radius, azimuth = 12.0 * np.sqrt(rng.uniform(size=3000)), rng.uniform(-np.pi, np.pi, 3000)
-    clutter = np.stack(
-        [radius * np.cos(azimuth), radius * np.sin(azimuth), rng.uniform(-1.7, 0.5, 3000),
-         rng.uniform(0.0, 0.1, 3000)], axis=1,
-    ).astype(np.float32)  # fmt: skip
     panel = render_before_after(
         sweep.points,
-        np.concatenate([sweep.points[~dropped], clutter]),
+        toy_change(sweep.points, rng),
         sweep.boxes_lidar,
         sweep.boxes_lidar,
         grid=BevGrid((-20.0, 50.0), (-35.0, 35.0), 0.1),
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         cli(["synth", "--out", f"{tmp}/synth", "--frames", "1", "--seed", "1"])
         synth = KittiObjectDataset(f"{tmp}/synth").frame("000000")
         synth_boxes = frame_boxes(synth, noisy_predictions(synth, rng))
-        image = render_image(synth.image, synth.calib, synth.points, **synth_boxes.kwargs())
+        image = render_image(synth.image, synth.calib, synth.points, synth_boxes)
         save("image_synth_000000.png", image, width=932)
 
     for path in written:

@@ -23,6 +23,7 @@ from perception3d.viz.style import (
     HEIGHT_RANGE_M,
     RING_RGB,
     BoxSet,
+    ViewBoxes,
     box_sets,
     colormap_rgb,
     legend_entries,
@@ -250,14 +251,8 @@ def _draw_boxes(ax, sets: Sequence[BoxSet], show_labels: bool, grid: BevGrid) ->
 
 def render_bev(
     points: np.ndarray,
-    gt_boxes_lidar: np.ndarray | None = None,
-    pred_boxes_lidar: np.ndarray | None = None,
-    pred_scores: Sequence[float] | None = None,
+    boxes: ViewBoxes | None = None,
     *,
-    gt_names: Sequence[str] | None = None,
-    pred_names: Sequence[str] | None = None,
-    gt_status: Sequence[str] | None = None,
-    pred_status: Sequence[str] | None = None,
     calib: Calibration | None = None,
     image_width: int = 1242,
     grid: BevGrid | None = None,
@@ -273,10 +268,9 @@ def render_bev(
 
     Args:
         points: (N, 3+) LiDAR frame ``[x, y, z, intensity, ...]``, metres.
-        gt_boxes_lidar, pred_boxes_lidar: (G, 7), (P, 7) LiDAR-frame boxes.
-        pred_scores: (P,) scores, printed next to the predictions.
-        gt_names, pred_names: class names (printed with the scores).
-        gt_status, pred_status: TP/FP/FN colouring (see :func:`perception3d.viz.style.box_sets`).
+        boxes: ground truth and predictions, LiDAR frame (:class:`ViewBoxes`: prediction
+            names and scores are printed next to the boxes, statuses give the TP/FP/FN
+            colouring of :func:`perception3d.viz.style.box_sets`).
         calib: when given, camera 2's field of view is drawn (``image_width`` px wide).
         grid: extent and resolution (default :class:`BevGrid`: x -20..70 m, y -40..40 m, 0.1 m).
         color_by: "height" or "intensity"; ``point_colors_rgb`` (N, 3) uint8 overrides it.
@@ -294,15 +288,7 @@ def render_bev(
     from matplotlib.figure import Figure
 
     grid = grid or BevGrid()
-    sets = box_sets(
-        gt_boxes_lidar,
-        pred_boxes_lidar,
-        pred_scores,
-        gt_names=gt_names,
-        pred_names=pred_names,
-        gt_status=gt_status,
-        pred_status=pred_status,
-    )
+    sets = box_sets(boxes)
     raster, filled = rasterize_points(points, grid, color_by, point_colors_rgb)
     layer = np.empty((grid.height, grid.width, 3), np.uint8)
     layer[:] = BACKGROUND_RGB

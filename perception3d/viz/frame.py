@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ from perception3d.viz.layout import (
     plan_rows,
 )
 from perception3d.viz.status import DEFAULT_CLASSES, MatchFn, match_status
+from perception3d.viz.style import ViewBoxes
 
 VIEWS = ("bev", "image", "3d", "range")
 _TITLES = {"bev": "bird's-eye view", "image": "image_2", "3d": "3D", "range": "range image"}
@@ -72,34 +73,16 @@ class VizOptions:
 
 
 @dataclass(frozen=True, eq=False)
-class FrameBoxes:
-    """A frame's boxes in the LiDAR frame, ready for the renderers (``**boxes.kwargs()``).
+class FrameBoxes(ViewBoxes):
+    """A frame's boxes in the LiDAR frame, ready for the renderers: :class:`ViewBoxes` whose
+    ``gt_boxes_lidar`` and ``gt_names`` are always set.
 
     Statuses are None without matching; DontCare rows have no 3D box and are left out (they
     still take part in the matching). ``labelled`` is False for a frame without a label file
     (no ground truth: predictions are drawn unmatched).
     """
 
-    gt_boxes_lidar: np.ndarray
-    gt_names: np.ndarray
-    pred_boxes_lidar: np.ndarray | None = None
-    pred_names: np.ndarray | None = None
-    pred_scores: np.ndarray | None = None
-    gt_status: np.ndarray | None = None
-    pred_status: np.ndarray | None = None
-    labelled: bool = True
-
-    def kwargs(self, names: bool = True) -> dict:
-        out = {
-            "gt_boxes_lidar": self.gt_boxes_lidar,
-            "pred_boxes_lidar": self.pred_boxes_lidar,
-            "pred_scores": self.pred_scores,
-            "gt_status": self.gt_status,
-            "pred_status": self.pred_status,
-        }
-        if names:
-            out.update(gt_names=self.gt_names, pred_names=self.pred_names)
-        return out
+    labelled: bool = field(default=True, kw_only=True)
 
     def summary(self) -> str:
         """e.g. "6 GT, 5 predictions: 4 TP, 1 FP, 2 FN"; "no label file, 5 predictions"."""
@@ -159,15 +142,15 @@ def frame_boxes(
     gt_boxes = _boxes_of([o for o in gt_all if not o.is_dontcare], frame.calib)
     gt_names = np.array([o.type for o in gt_all if not o.is_dontcare], dtype=object)
     if pred_objects is None:
-        return FrameBoxes(gt_boxes, gt_names, labelled=labelled)
+        return FrameBoxes(gt_boxes, gt_names=gt_names, labelled=labelled)
     preds = [o for o in pred_objects if o.score is None or o.score >= options.score_threshold]
     scores = np.array([np.nan if o.score is None else o.score for o in preds])
     boxes = FrameBoxes(
         gt_boxes,
-        gt_names,
         _boxes_of(preds, frame.calib),
-        np.array([o.type for o in preds], dtype=object),
         scores if np.isfinite(scores).all() else None,
+        gt_names=gt_names,
+        pred_names=np.array([o.type for o in preds], dtype=object),
         labelled=labelled,
     )
     if not options.match or not labelled:
@@ -175,15 +158,7 @@ def frame_boxes(
     gt_status, pred_status = match_status(
         gt_all, preds, options.classes, options.metric, options.difficulty, match_fn
     )
-    return FrameBoxes(
-        boxes.gt_boxes_lidar,
-        boxes.gt_names,
-        boxes.pred_boxes_lidar,
-        boxes.pred_names,
-        boxes.pred_scores,
-        gt_status[cared],
-        pred_status,
-    )
+    return replace(boxes, gt_status=gt_status[cared], pred_status=pred_status)
 
 
 DEFAULT_PANEL_HW = (600, 600)  # a flexible view's size when none is planned
@@ -236,7 +211,7 @@ def render_frame_views(
 
             out[view] = render_bev(
                 frame.points,
-                **boxes.kwargs(),
+                boxes,
                 calib=frame.calib,
                 image_width=(frame.image_shape or (375, 1242))[1],
                 grid=grid,
@@ -250,13 +225,13 @@ def render_frame_views(
                 continue
             from perception3d.viz.image import render_image
 
-            out[view] = render_image(frame.image, frame.calib, frame.points, **boxes.kwargs())
+            out[view] = render_image(frame.image, frame.calib, frame.points, boxes)
         elif view == "3d":
             from perception3d.viz.scene3d import render_scene3d
 
             out[view] = render_scene3d(
                 frame.points,
-                **boxes.kwargs(names=False),
+                boxes,
                 camera=_view_camera(grid, height_px, width_px),
                 backend=options.backend_3d,
             )
@@ -328,7 +303,7 @@ def _show(rgb: np.ndarray, frame: Frame, boxes: FrameBoxes, options: VizOptions)
     plt.axis("off")
     plt.show()
     if "3d" in options.views:
-        show_scene3d(frame.points, **boxes.kwargs(names=False))
+        show_scene3d(frame.points, boxes)
 
 
 def visualize(

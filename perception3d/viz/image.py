@@ -10,14 +10,12 @@ Lines are drawn with Pillow without anti-aliasing, so box colours are exact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from perception3d.geometry.boxes import BOX_EDGES, box_edges_image
 from perception3d.geometry.calib import Calibration
 from perception3d.viz.canvas import font, to_rgb_uint8
-from perception3d.viz.style import HEADING_EDGES, BoxSet, box_sets, colormap_rgb
+from perception3d.viz.style import HEADING_EDGES, BoxSet, ViewBoxes, box_sets, colormap_rgb
 
 _DRAW_EDGES = np.concatenate([BOX_EDGES, HEADING_EDGES])  # 12 edges + the front-face cross
 
@@ -143,14 +141,8 @@ def render_image(
     image: np.ndarray | None,
     calib: Calibration,
     points: np.ndarray | None = None,
-    gt_boxes_lidar: np.ndarray | None = None,
-    pred_boxes_lidar: np.ndarray | None = None,
-    pred_scores: Sequence[float] | None = None,
+    boxes: ViewBoxes | None = None,
     *,
-    gt_names: Sequence[str] | None = None,
-    pred_names: Sequence[str] | None = None,
-    gt_status: Sequence[str] | None = None,
-    pred_status: Sequence[str] | None = None,
     image_shape_hw: tuple[int, int] | None = None,
     depth_range_m: tuple[float, float] = (2.0, 45.0),
     point_radius_px: int = 0,
@@ -164,9 +156,8 @@ def render_image(
             on a black ``image_shape_hw`` canvas.
         calib: frame calibration (P2, R0_rect, Tr_velo_to_cam).
         points: (N, 3+) LiDAR frame, metres; coloured by depth (turbo: red near, blue far).
-        gt_boxes_lidar, pred_boxes_lidar, pred_scores, gt_names, pred_names, gt_status,
-            pred_status: as in :func:`perception3d.viz.bev.render_bev`. Each box is drawn as its
-            12 edges plus a cross on its front face (the heading).
+        boxes: as in :func:`perception3d.viz.bev.render_bev`. Each box is drawn as its 12
+            edges plus a cross on its front face (the heading).
         depth_range_m: depth mapped to the colormap ends.
         point_radius_px: points are (2r+1) x (2r+1) squares.
         dim: factor on the image brightness so overlays stand out (1: unchanged).
@@ -190,15 +181,7 @@ def render_image(
         _, rc, depth = project_points(points, calib, (h, w))
         colors = colormap_rgb(depth, *depth_range_m, "turbo_r")
         draw_points(rgb, rc, depth, colors, point_radius_px)
-    sets = box_sets(
-        gt_boxes_lidar,
-        pred_boxes_lidar,
-        pred_scores,
-        gt_names=gt_names,
-        pred_names=pred_names,
-        gt_status=gt_status,
-        pred_status=pred_status,
-    )
+    sets = box_sets(boxes)
     im = Image.fromarray(rgb)
     draw = ImageDraw.Draw(im)
     for s in sorted(sets, key=lambda s: s.kind == "pred"):

@@ -15,7 +15,7 @@ import numpy as np
 from perception3d.geometry.spherical import RangeImage
 from perception3d.viz.bev import BevGrid, render_bev
 from perception3d.viz.canvas import hstack, text_strip, vstack, with_title
-from perception3d.viz.style import FN_RGB, FP_RGB, HEIGHT_RANGE_M, colormap_rgb
+from perception3d.viz.style import FN_RGB, FP_RGB, HEIGHT_RANGE_M, ViewBoxes, colormap_rgb
 
 EMPTY_RGB = (0, 0, 0)
 MASK_RGB = (235, 235, 235)
@@ -161,8 +161,8 @@ def render_before_after(
             colors[k] = c
         counts = [f", {int(removed.sum())} removed (red)", f", {int(added.sum())} added (amber)"]
     bevs = [
-        render_bev(points_before, boxes_before, grid=grid, point_colors_rgb=colors[0]),
-        render_bev(points_after, boxes_after, grid=grid, point_colors_rgb=colors[1]),
+        render_bev(points_before, ViewBoxes(boxes_before), grid=grid, point_colors_rgb=colors[0]),
+        render_bev(points_after, ViewBoxes(boxes_after), grid=grid, point_colors_rgb=colors[1]),
     ]
     captions = [
         f"{titles[0]}: {len(points_before)} points{counts[0]}",

@@ -31,6 +31,7 @@ from perception3d.viz.style import (
     BACKGROUND_RGB,
     HEIGHT_RANGE_M,
     RING_RGB,
+    ViewBoxes,
     box_sets,
     colormap_rgb,
 )
@@ -102,12 +103,8 @@ def _render_matplotlib(
 
 def render_scene3d(
     points: np.ndarray,
-    gt_boxes_lidar: np.ndarray | None = None,
-    pred_boxes_lidar: np.ndarray | None = None,
-    pred_scores: Sequence[float] | None = None,
+    boxes: ViewBoxes | None = None,
     *,
-    gt_status: Sequence[str] | None = None,
-    pred_status: Sequence[str] | None = None,
     camera: ViewCamera | None = None,
     point_colors_rgb: np.ndarray | None = None,
     rings_m: Sequence[float] = (10, 20, 30, 40, 50),
@@ -118,8 +115,7 @@ def render_scene3d(
 
     Args:
         points: (N, 3+) LiDAR frame, metres; coloured by height unless ``point_colors_rgb``.
-        gt_boxes_lidar, pred_boxes_lidar, pred_scores, gt_status, pred_status: as in
-            :func:`perception3d.viz.bev.render_bev` (no text labels in 3D).
+        boxes: as in :func:`perception3d.viz.bev.render_bev` (no text labels in 3D).
         camera: the view (default :class:`ViewCamera`: behind and above the car, looking
             forward).
         rings_m: range rings drawn on the ground (z = -1.73 m).
@@ -134,9 +130,7 @@ def render_scene3d(
     if pts.ndim != 2 or pts.shape[1] < 3:
         raise ValueError(f"points must be (N, 3+), got {pts.shape}")
     camera = camera or ViewCamera()
-    sets = box_sets(
-        gt_boxes_lidar, pred_boxes_lidar, pred_scores, gt_status=gt_status, pred_status=pred_status
-    )
+    sets = box_sets(boxes)
     colors = _colors(pts, point_colors_rgb)
     if backend not in ("auto", "open3d", "matplotlib"):
         raise ValueError(f"backend must be 'auto', 'open3d' or 'matplotlib', got {backend!r}")
@@ -159,14 +153,12 @@ def display_available() -> bool:
 
 def show_scene3d(
     points: np.ndarray,
-    gt_boxes_lidar: np.ndarray | None = None,
-    pred_boxes_lidar: np.ndarray | None = None,
+    boxes: ViewBoxes | None = None,
     *,
-    gt_status: Sequence[str] | None = None,
-    pred_status: Sequence[str] | None = None,
     window_name: str = "perception3d",
 ) -> None:
-    """Open an interactive Open3D window (blocks until closed).
+    """Open an interactive Open3D window (blocks until closed) of ``points`` and ``boxes`` (as
+    in :func:`render_scene3d`).
 
     Raises:
         RuntimeError: no display (use :func:`render_scene3d` on a headless machine).
@@ -179,6 +171,6 @@ def show_scene3d(
     import open3d as o3d
 
     pts = np.asarray(points)
-    sets = box_sets(gt_boxes_lidar, pred_boxes_lidar, gt_status=gt_status, pred_status=pred_status)
+    sets = box_sets(boxes)
     cloud, boxes, rings = open3d_geometries(pts, _colors(pts, None), sets, (10, 20, 30, 40, 50))
     o3d.visualization.draw_geometries([cloud, boxes, rings], window_name=window_name)

@@ -16,7 +16,7 @@ allows it, so a test (or a user's script) can find them in the picture exactly.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 
@@ -87,39 +87,55 @@ def _status_array(status, count: int, name: str, allowed: set[str]) -> np.ndarra
     return arr
 
 
-def box_sets(
-    gt_boxes_lidar: np.ndarray | None = None,
-    pred_boxes_lidar: np.ndarray | None = None,
-    pred_scores: Sequence[float] | None = None,
-    *,
-    gt_names: Sequence[str] | None = None,
-    pred_names: Sequence[str] | None = None,
-    gt_status: Sequence[str] | None = None,
-    pred_status: Sequence[str] | None = None,
-) -> list[BoxSet]:
-    """Ground truth and predictions as styled :class:`BoxSet` s (GT first, drawn below).
+@dataclass(frozen=True, eq=False)
+class ViewBoxes:
+    """Ground truth and predictions to draw, LiDAR frame: the one box argument of every view
+    (:func:`perception3d.viz.bev.render_bev`, ``image.render_image``, ``scene3d``).
 
-    Args:
-        gt_boxes_lidar: (G, 7) ground-truth boxes, LiDAR frame.
-        pred_boxes_lidar: (P, 7) predicted boxes, LiDAR frame.
+    Attributes:
+        gt_boxes_lidar: (G, 7) ground-truth boxes, LiDAR frame (None: none drawn).
+        pred_boxes_lidar: (P, 7) predicted boxes, LiDAR frame (None: none drawn).
         pred_scores: (P,) confidences, printed as labels.
         gt_names, pred_names: class names; prediction labels read "Car 0.87".
         gt_status: (G,) "tp" / "fn" / "ignored" (``perception3d.eval.kitti.match_frame``).
         pred_status: (P,) "tp" / "fp" / "ignored".
+    """
+
+    gt_boxes_lidar: np.ndarray | None = None
+    pred_boxes_lidar: np.ndarray | None = None
+    pred_scores: Sequence[float] | None = None
+    _: KW_ONLY
+    gt_names: Sequence[str] | None = None
+    pred_names: Sequence[str] | None = None
+    gt_status: Sequence[str] | None = None
+    pred_status: Sequence[str] | None = None
+
+
+def box_sets(boxes: ViewBoxes | None) -> list[BoxSet]:
+    """Ground truth and predictions as styled :class:`BoxSet` s (GT first, drawn below).
+
+    Args:
+        boxes: what to draw (None: nothing). Statuses colour by TP/FP/FN, unmatched boxes are
+            green (GT) and azure (predictions).
 
     Returns:
         Up to three BoxSets: ground truth (matched GT thin), predictions.
 
+    Raises:
+        ValueError: boxes not (M, 7), a status of the wrong length or an unknown status.
+
     Example:
-        >>> sets = box_sets(np.zeros((1, 7)), np.zeros((2, 7)), [0.9, 0.2],
-        ...                 gt_status=["fn"], pred_status=["tp", "fp"])
+        >>> sets = box_sets(ViewBoxes(np.zeros((1, 7)), np.zeros((2, 7)), [0.9, 0.2],
+        ...                           gt_status=["fn"], pred_status=["tp", "fp"]))
         >>> [s.kind for s in sets], sets[1].colors_rgb.tolist(), sets[1].labels
         (['gt', 'pred'], [[40, 230, 70], [255, 45, 45]], ('0.90', '0.20'))
     """
     out: list[BoxSet] = []
-    if gt_boxes_lidar is not None:
-        gt = check_boxes(gt_boxes_lidar, "gt_boxes_lidar")
-        status = _status_array(gt_status, len(gt), "gt_status", {"tp", "fn", "ignored"})
+    if boxes is None:
+        return out
+    if boxes.gt_boxes_lidar is not None:
+        gt = check_boxes(boxes.gt_boxes_lidar, "gt_boxes_lidar")
+        status = _status_array(boxes.gt_status, len(gt), "gt_status", {"tp", "fn", "ignored"})
         if status is None:
             colors = np.tile(GT_RGB, (len(gt), 1))
             out.append(BoxSet(gt, colors, ("",) * len(gt), 2, "gt"))
@@ -133,9 +149,9 @@ def box_sets(
                     out.append(
                         BoxSet(gt[sel], colors[sel], tuple(labels[i] for i in sel), width, "gt")
                     )
-    if pred_boxes_lidar is not None:
-        pred = check_boxes(pred_boxes_lidar, "pred_boxes_lidar")
-        status = _status_array(pred_status, len(pred), "pred_status", {"tp", "fp", "ignored"})
+    if boxes.pred_boxes_lidar is not None:
+        pred = check_boxes(boxes.pred_boxes_lidar, "pred_boxes_lidar")
+        status = _status_array(boxes.pred_status, len(pred), "pred_status", {"tp", "fp", "ignored"})
         if status is None:
             colors = np.tile(PRED_RGB, (len(pred), 1))
         else:
@@ -143,10 +159,10 @@ def box_sets(
         labels = []
         for i in range(len(pred)):
             parts = []
-            if pred_names is not None:
-                parts.append(str(pred_names[i]))
-            if pred_scores is not None:
-                parts.append(f"{float(pred_scores[i]):.2f}")
+            if boxes.pred_names is not None:
+                parts.append(str(boxes.pred_names[i]))
+            if boxes.pred_scores is not None:
+                parts.append(f"{float(boxes.pred_scores[i]):.2f}")
             labels.append(" ".join(parts))
         out.append(BoxSet(pred, colors, tuple(labels), 2, "pred"))
     return out

@@ -7,7 +7,15 @@ import pytest
 
 from perception3d.geometry.boxes import corners_lidar
 from perception3d.viz.bev import BevGrid, rasterize_points, render_bev
-from perception3d.viz.style import BACKGROUND_RGB, FN_RGB, FP_RGB, GT_RGB, PRED_RGB, TP_RGB
+from perception3d.viz.style import (
+    BACKGROUND_RGB,
+    FN_RGB,
+    FP_RGB,
+    GT_RGB,
+    PRED_RGB,
+    TP_RGB,
+    ViewBoxes,
+)
 from tests.viz.helpers import has_color_near
 
 GRID = BevGrid((-20.0, 70.0), (-40.0, 40.0), 0.1)
@@ -75,8 +83,12 @@ def test_gt_and_prediction_edges_have_their_colours(any_frame):
     kw = {"grid": GRID, "show_labels": False, "show_legend": False}
     # Drawn one kind at a time: real parked cars are close enough for edges to overlap.
     for boxes, color, rgb in (
-        (gt, GT_RGB, render_bev(any_frame.points, gt, **kw)),
-        (pred, PRED_RGB, render_bev(any_frame.points, None, pred, np.full(len(pred), 0.5), **kw)),
+        (gt, GT_RGB, render_bev(any_frame.points, ViewBoxes(gt), **kw)),
+        (
+            pred,
+            PRED_RGB,
+            render_bev(any_frame.points, ViewBoxes(None, pred, np.full(len(pred), 0.5)), **kw),
+        ),
     ):
         mids = _edge_midpoints(boxes).reshape(-1, 2)
         rc = GRID.lidar_to_pixel(mids)
@@ -91,11 +103,13 @@ def test_tp_fp_fn_colours_at_their_boxes(synth_frame):
     assert len(gt) >= 3
     rgb = render_bev(
         synth_frame.points,
-        gt,
-        pred,
-        [0.9, 0.4],
-        gt_status=["tp", "fn", "fn"] + ["ignored"] * (len(gt) - 3),
-        pred_status=["tp", "fp"],
+        ViewBoxes(
+            gt,
+            pred,
+            [0.9, 0.4],
+            gt_status=["tp", "fn", "fn"] + ["ignored"] * (len(gt) - 3),
+            pred_status=["tp", "fp"],
+        ),
         grid=GRID,
         show_labels=False,
         show_legend=False,

@@ -8,7 +8,7 @@ import pytest
 
 from perception3d.geometry.boxes import BOX_EDGES, corners_lidar
 from perception3d.viz.image import clip_segments_to_rect, project_points, render_image
-from perception3d.viz.style import GT_RGB, HEADING_EDGES, PRED_RGB, colormap_rgb
+from perception3d.viz.style import GT_RGB, HEADING_EDGES, PRED_RGB, ViewBoxes, colormap_rgb
 from tests.viz.helpers import has_color_near
 
 
@@ -18,7 +18,9 @@ def _drawn(rgb: np.ndarray) -> np.ndarray:
 
 def test_gt_corner_pixels_have_the_box_colour(any_frame):
     calib, boxes = any_frame.calib, any_frame.boxes_lidar
-    rgb = render_image(any_frame.image, calib, any_frame.points, boxes, show_labels=False)
+    rgb = render_image(
+        any_frame.image, calib, any_frame.points, ViewBoxes(boxes), show_labels=False
+    )
     h, w = rgb.shape[:2]
     uv, depth = calib.lidar_to_image(corners_lidar(boxes).reshape(-1, 3))
     ok = (depth > 0.5) & (uv[:, 0] >= 2) & (uv[:, 0] < w - 2) & (uv[:, 1] >= 2) & (uv[:, 1] < h - 2)
@@ -28,11 +30,11 @@ def test_gt_corner_pixels_have_the_box_colour(any_frame):
 
 def test_predictions_drawn_in_their_colour_with_labels(synth_frame):
     pred = synth_frame.boxes_lidar[:1]
-    rgb = render_image(synth_frame.image, synth_frame.calib, None, None, pred, [0.75])
+    rgb = render_image(synth_frame.image, synth_frame.calib, None, ViewBoxes(None, pred, [0.75]))
     uv, _ = synth_frame.calib.lidar_to_image(corners_lidar(pred)[0])
     assert all(has_color_near(rgb, v, u, PRED_RGB) for u, v in uv)
     plain = render_image(
-        synth_frame.image, synth_frame.calib, None, None, pred, [0.75], show_labels=False
+        synth_frame.image, synth_frame.calib, None, ViewBoxes(None, pred, [0.75]), show_labels=False
     )
     label = np.any(rgb != plain, axis=2)  # the label sits just above the box's top edge
     rows, _ = np.nonzero(label)
@@ -92,7 +94,7 @@ def test_box_through_the_camera_plane_is_clipped_not_folded(frame8):
     image, mirrored) stays empty."""
     calib, h, w = frame8.calib, 375, 1242
     box = np.array([[0.3, -0.5, -0.5, 6.0, 2.0, 1.5, 0.0]])
-    rgb = render_image(None, calib, None, box, image_shape_hw=(h, w), show_labels=False)
+    rgb = render_image(None, calib, None, ViewBoxes(box), image_shape_hw=(h, w), show_labels=False)
     drawn = _drawn(rgb)
     assert drawn.sum() > 200  # the front part is there
     assert not (drawn & ~_edge_samples_mask(box, calib, h, w)).any()  # and only it
@@ -102,13 +104,15 @@ def test_box_through_the_camera_plane_is_clipped_not_folded(frame8):
     assert not any(has_color_near(rgb, v, u, GT_RGB, radius=2) for u, v in folded)
     behind = box.copy()
     behind[0, 0] = -6.0
-    assert not _drawn(render_image(None, calib, None, behind, image_shape_hw=(h, w))).any()
+    assert not _drawn(
+        render_image(None, calib, None, ViewBoxes(behind), image_shape_hw=(h, w))
+    ).any()
 
 
 def test_box_across_the_image_border_is_drawn_up_to_the_border(frame8):
     calib, h, w = frame8.calib, 375, 1242
     box = np.array([[7.0, 5.0, -0.9, 4.0, 1.7, 1.5, 0.0]])  # left of the image, partly out
-    rgb = render_image(None, calib, None, box, image_shape_hw=(h, w), show_labels=False)
+    rgb = render_image(None, calib, None, ViewBoxes(box), image_shape_hw=(h, w), show_labels=False)
     assert _drawn(rgb).any()
     assert not (_drawn(rgb) & ~_edge_samples_mask(box, calib, h, w)).any()
     # Where an edge crosses the left border (u = 0), the border pixel has the box colour.
@@ -127,8 +131,8 @@ def test_box_across_the_image_border_is_drawn_up_to_the_border(frame8):
 def test_image_layouts_give_the_same_picture(synth_frame):
     chw = synth_frame.image
     hwc = (np.clip(chw, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0)
-    a = render_image(chw, synth_frame.calib, synth_frame.points, synth_frame.boxes_lidar)
-    b = render_image(hwc, synth_frame.calib, synth_frame.points, synth_frame.boxes_lidar)
+    a = render_image(chw, synth_frame.calib, synth_frame.points, ViewBoxes(synth_frame.boxes_lidar))
+    b = render_image(hwc, synth_frame.calib, synth_frame.points, ViewBoxes(synth_frame.boxes_lidar))
     np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="image or image_shape_hw"):
         render_image(None, synth_frame.calib)

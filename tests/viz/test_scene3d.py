@@ -12,7 +12,7 @@ import pytest
 from perception3d.geometry.boxes import corners_lidar
 from perception3d.viz import scene3d
 from perception3d.viz.scene3d import ViewCamera, render_scene3d
-from perception3d.viz.style import BACKGROUND_RGB, FP_RGB, GT_RGB, TP_RGB
+from perception3d.viz.style import BACKGROUND_RGB, FP_RGB, GT_RGB, TP_RGB, ViewBoxes
 from tests.viz.helpers import has_color_near
 
 
@@ -49,7 +49,9 @@ def test_open3d_box_corners_land_where_the_camera_projects_them(open3d_ok, synth
     box colour, a pixel off every box has the background colour."""
     cam = ViewCamera(width=480, height=300)
     boxes = synth_frame.boxes_lidar
-    rgb = render_scene3d(np.zeros((0, 4)), boxes, camera=cam, rings_m=(), backend="open3d")
+    rgb = render_scene3d(
+        np.zeros((0, 4)), ViewBoxes(boxes), camera=cam, rings_m=(), backend="open3d"
+    )
     assert rgb.shape == (300, 480, 3)
     hits, total = _corner_hits(rgb, cam, boxes, GT_RGB)
     assert total >= 20 and hits == total
@@ -63,7 +65,7 @@ def test_open3d_points_and_status_colours_on_a_real_sweep(open3d_ok, sweep_frame
     pred[:, 0] += 0.6
     status = np.where(np.arange(len(pred)) % 2 == 0, "tp", "fp")
     rgb = render_scene3d(
-        sweep_frame.points, None, pred, pred_status=status, camera=cam, backend="open3d"
+        sweep_frame.points, ViewBoxes(None, pred, pred_status=status), camera=cam, backend="open3d"
     )
     tp_hits, tp_total = _corner_hits(rgb, cam, pred[status == "tp"], TP_RGB)
     fp_hits, fp_total = _corner_hits(rgb, cam, pred[status == "fp"], FP_RGB)
@@ -90,9 +92,9 @@ def test_without_a_vulkan_driver_it_falls_back_to_matplotlib(monkeypatch, synth_
         with pytest.warns(RuntimeWarning, match="drawn with matplotlib"):
             rgb = render_scene3d(
                 synth_frame.points,
-                synth_frame.boxes_lidar[:1],
-                synth_frame.boxes_lidar[1:2],
-                pred_status=["fp"],
+                ViewBoxes(
+                    synth_frame.boxes_lidar[:1], synth_frame.boxes_lidar[1:2], pred_status=["fp"]
+                ),
                 camera=ViewCamera(width=480, height=300),
             )
     finally:
@@ -113,7 +115,7 @@ def test_interactive_window_needs_a_display(monkeypatch, synth_frame):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     with pytest.raises(RuntimeError, match="no display"):
-        scene3d.show_scene3d(synth_frame.points, synth_frame.boxes_lidar)
+        scene3d.show_scene3d(synth_frame.points, ViewBoxes(synth_frame.boxes_lidar))
     with pytest.raises(ValueError, match="backend"):
         render_scene3d(synth_frame.points, backend="vtk")
 
@@ -124,11 +126,12 @@ def test_renders_of_several_sizes_in_one_process_do_not_abort(open3d_ok):
     code = (
         "import numpy as np\n"
         "from perception3d.viz.scene3d import ViewCamera, render_scene3d\n"
+        "from perception3d.viz.style import ViewBoxes\n"
         "pts = np.random.default_rng(0).uniform(-10, 10, (500, 4))\n"
         "for w in (120, 160, 200, 120):\n"
         "    cam = ViewCamera(width=w, height=80)\n"
         "    box = np.array([[5.0, 0.0, 0.0, 2.0, 2.0, 2.0, 0.0]])\n"
-        "    rgb = render_scene3d(pts, box, camera=cam, backend='open3d')\n"
+        "    rgb = render_scene3d(pts, ViewBoxes(box), camera=cam, backend='open3d')\n"
         "    assert rgb.shape == (80, w, 3)\n"
         "print('renders-ok')\n"
     )

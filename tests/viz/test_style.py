@@ -12,6 +12,7 @@ from perception3d.viz.style import (
     IGNORED_RGB,
     PRED_RGB,
     TP_RGB,
+    ViewBoxes,
     box_sets,
     colormap_rgb,
     legend_entries,
@@ -19,7 +20,8 @@ from perception3d.viz.style import (
 
 
 def test_plain_colours_without_matching():
-    sets = box_sets(np.zeros((2, 7)), np.ones((3, 7)), [0.5, 0.25, 0.125], pred_names=["Car"] * 3)
+    boxes = ViewBoxes(np.zeros((2, 7)), np.ones((3, 7)), [0.5, 0.25, 0.125], pred_names=["Car"] * 3)
+    sets = box_sets(boxes)
     gt, pred = sets
     assert gt.kind == "gt" and (gt.colors_rgb == GT_RGB).all()
     assert pred.kind == "pred" and (pred.colors_rgb == PRED_RGB).all()
@@ -28,12 +30,13 @@ def test_plain_colours_without_matching():
 
 
 def test_status_colours_and_matched_gt_thin():
-    sets = box_sets(
+    boxes = ViewBoxes(
         np.zeros((3, 7)),
         np.zeros((3, 7)),
         gt_status=["tp", "fn", "ignored"],
         pred_status=["tp", "fp", "ignored"],
     )
+    sets = box_sets(boxes)
     by_width = {(s.kind, s.line_width): s for s in sets}
     assert by_width[("gt", 1)].colors_rgb.tolist() == [list(TP_RGB)]  # matched GT, thin
     assert by_width[("gt", 2)].colors_rgb.tolist() == [list(FN_RGB), list(IGNORED_RGB)]
@@ -49,11 +52,11 @@ def test_status_colours_and_matched_gt_thin():
 
 def test_bad_status_and_lengths_are_errors():
     with pytest.raises(ValueError, match="unknown status"):
-        box_sets(np.zeros((1, 7)), gt_status=["fp"])
+        box_sets(ViewBoxes(np.zeros((1, 7)), gt_status=["fp"]))
     with pytest.raises(ValueError, match="one entry per box"):
-        box_sets(pred_boxes_lidar=np.zeros((2, 7)), pred_status=["tp"])
+        box_sets(ViewBoxes(pred_boxes_lidar=np.zeros((2, 7)), pred_status=["tp"]))
     with pytest.raises(ValueError, match=r"\(M, 7\)"):
-        box_sets(np.zeros((2, 6)))
+        box_sets(ViewBoxes(np.zeros((2, 6))))
 
 
 def test_colormap_ends_and_clipping():

@@ -23,6 +23,7 @@ from perception3d.viz.style import (
     FOV_RGB,
     HEIGHT_RANGE_M,
     RING_RGB,
+    ViewBoxes,
     box_sets,
     colormap_rgb,
     legend_entries,
@@ -91,12 +92,13 @@ def points_payload(points: np.ndarray, max_points: int) -> dict:
 
 def _box_dict(box_lidar: np.ndarray, kind: str, name, status, score) -> dict:
     """One box styled by :func:`perception3d.viz.style.box_sets` (the PNG views' palette)."""
-    one = {"gt_boxes_lidar" if kind == "gt" else "pred_boxes_lidar": box_lidar[None]}
-    if status is not None:
-        one["gt_status" if kind == "gt" else "pred_status"] = [status]
-    if kind == "pred":
-        one.update(pred_names=[name], pred_scores=None if score is None else [score])
-    (styled,) = box_sets(**one)
+    status_list = None if status is None else [status]
+    if kind == "gt":
+        one = ViewBoxes(box_lidar[None], gt_status=status_list)
+    else:
+        scores = None if score is None else [score]
+        one = ViewBoxes(None, box_lidar[None], scores, pred_names=[name], pred_status=status_list)
+    (styled,) = box_sets(one)
     out = {
         "kind": kind,
         "class": str(name),
@@ -146,7 +148,7 @@ def image_payload(frame: Frame, boxes: FrameBoxes, options: ViewerOptions) -> st
 
     from perception3d.viz.image import render_image
 
-    rgb = render_image(frame.image, frame.calib, frame.points, **boxes.kwargs())
+    rgb = render_image(frame.image, frame.calib, frame.points, boxes)
     im = Image.fromarray(rgb)
     if im.width > options.image_width:
         height = round(im.height * options.image_width / im.width)
@@ -167,7 +169,7 @@ def frame_payload(
     box_list = boxes_payload(boxes)
     region = objects_extent_lidar([boxes.gt_boxes_lidar, boxes.pred_boxes_lidar])
     (x0, x1), (y0, y1) = region or ((-20.0, 70.0), (-40.0, 40.0))
-    sets = box_sets(**boxes.kwargs())
+    sets = box_sets(boxes)
     matched = boxes.gt_status is not None
     return {
         "id": frame.frame_id,
