@@ -194,16 +194,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ISP effect on PointPainting and Frustum PointNet under clean/low-light/HDR/haze",
         "perception3d isp-effect configs/fusion/isp_effect_quick.yaml --quick\n"
         "perception3d isp-effect configs/fusion/isp_effect_real.yaml --data-root data/kitti "
-        "--set data.max_val_frames=50",
+        "--set data.max_val_frames=50\n"
+        "perception3d isp-effect configs/fusion/isp_effect_drives.yaml --data-root data/drives",
     )  # fmt: skip
-    p.add_argument("config", type=Path, help="configs/fusion/isp_effect*.yaml")
+    p.add_argument(
+        "config", type=Path, help="configs/fusion/isp_effect*.yaml (with drives: over drives)"
+    )
     add_options(
         p, "--out", "--data-root", out="output folder (resumable)",
         data_root="override data.root: a synthetic root, or a real KITTI root (image_2, "
-        "velodyne, calib, label_2; its ImageSets/<split>.txt names the frames)",
+        "velodyne, calib, label_2; its ImageSets/<split>.txt names the frames); drive configs: "
+        "drives.root, a synth-drive root",
     )  # fmt: skip
     p.add_argument(
-        "--quick", action="store_true", help="4 frames, 20 bootstrap resamples (minutes)"
+        "--quick",
+        action="store_true",
+        help="4 frames (drives: 5 per drive), 20 bootstrap resamples (minutes)",
     )
     add_set_option(p, "data.max_val_frames=50")
     p.set_defaults(func=_cmd_isp_effect)

@@ -195,6 +195,13 @@ class DriveFrame(LabelledFrame):
         return boxes, np.array(names, dtype=object), occlusion, cared
 
     @cached_property
+    def tracklet_index(self) -> np.ndarray:
+        """(M,) int64 index in the drive's ``tracklet_labels.xml`` of each in-image object
+        (order of ``objects_in_image``): the same number in every frame it appears in."""
+        where = {id(tr): i for i, tr in enumerate(self.drive.tracklets)}
+        return np.array([where[id(tr)] for tr, _ in self._tracklets_in_image], dtype=np.int64)
+
+    @cached_property
     def speeds_mps(self) -> np.ndarray:
         """(M,) ground speed of each in-image object (order of ``objects_in_image``), m/s,
         from its tracklet's box centre in the world (OXTS poses) at this frame and the one

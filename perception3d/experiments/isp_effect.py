@@ -51,10 +51,7 @@ from perception3d.experiments.isp_effect_capture import (
     is_real_root,
     load_scene,
 )
-from perception3d.experiments.isp_effect_predict import (
-    predict_frustum_pointnet,
-    predict_lidar_detector,
-)
+from perception3d.experiments.isp_effect_predict import predict_fused, predict_lidar_detector
 from perception3d.experiments.isp_effect_sources import (
     ENHANCER_WEIGHTS,
     ISP_CHOICES,
@@ -116,13 +113,7 @@ class IspEffectConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if (self.frustum_2d_checkpoint is None) != (self.frustum_3d_checkpoint is None):
-            given = "2d" if self.frustum_3d_checkpoint is None else "3d"
-            missing = "3d" if given == "2d" else "2d"
-            raise ValueError(
-                f"frustum_{given}_checkpoint is set but frustum_{missing}_checkpoint is not: "
-                "Frustum PointNet needs both (or neither, for PointPainting only)"
-            )
+        fused_detectors(self)
         check_sources(self.isps)
         names = [c.name for c in self.conditions]
         if not names or len(set(names)) != len(names):
@@ -134,11 +125,24 @@ class IspEffectConfig:
 
     @property
     def detectors(self) -> tuple[str, ...]:
-        """The fused detectors measured: ``pointpainting``, plus ``frustum_pointnet`` when
-        both frustum checkpoints are set."""
-        if self.frustum_2d_checkpoint is None:
-            return ("pointpainting",)
-        return ("pointpainting", "frustum_pointnet")
+        """The fused detectors measured (:func:`fused_detectors`)."""
+        return fused_detectors(self)
+
+
+def fused_detectors(cfg) -> tuple[str, ...]:
+    """The fused detectors an experiment config measures: ``pointpainting``, plus
+    ``frustum_pointnet`` when both ``frustum_2d_checkpoint`` and ``frustum_3d_checkpoint`` are
+    set; a ValueError when only one is."""
+    if (cfg.frustum_2d_checkpoint is None) != (cfg.frustum_3d_checkpoint is None):
+        given = "2d" if cfg.frustum_3d_checkpoint is None else "3d"
+        missing = "3d" if given == "2d" else "2d"
+        raise ValueError(
+            f"frustum_{given}_checkpoint is set but frustum_{missing}_checkpoint is not: "
+            "Frustum PointNet needs both (or neither, for PointPainting only)"
+        )
+    if cfg.frustum_2d_checkpoint is None:
+        return ("pointpainting",)
+    return ("pointpainting", "frustum_pointnet")
 
 
 def load_isp_effect_config(path: str | Path, overrides=()) -> IspEffectConfig:
@@ -159,7 +163,13 @@ def run_isp_effect_file(
     """``perception3d isp-effect CONFIG [--quick] [--out DIR] [--data-root DIR]``: the
     experiment of a config file (``quick``: 4 frames and 20 bootstrap resamples, before
     ``overrides``; ``data_root`` replaces ``data.root``, after them) into ``out`` (default
-    ``outputs/isp_effect/<config name>``). Returns the summary and the folder."""
+    ``outputs/isp_effect/<config name>``). Returns the summary and the folder. A config with a
+    top-level ``drives:`` runs the drive experiment
+    (:func:`perception3d.experiments.isp_drive.run_isp_drive_file`)."""
+    from perception3d.experiments.isp_drive import is_drive_config, run_isp_drive_file
+
+    if is_drive_config(config):
+        return run_isp_drive_file(config, overrides, out, quick, data_root)
     overrides = [*QUICK, *overrides] if quick else list(overrides)
     if data_root is not None:
         overrides.append(f"data.root={Path(data_root).resolve()}")
@@ -304,8 +314,6 @@ def depth_trust_summary(radiance_root: Path, ids: list[str]) -> dict:
 def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True) -> dict:
     """Run (or resume) the experiment into ``out``; returns the summary also written to
     ``out/isp_effect.json`` (with ``isp_effect.md``, ``isp_effect.png``, ``report.html``)."""
-    from perception3d.models.fusion import paint_split
-
     out = Path(out)
     work = out / "work"
     ids = read_split_file(cfg.data.root / "ImageSets" / f"{cfg.data.val_split}.txt")
@@ -322,7 +330,6 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
             cfg.lidar_checkpoint, root, work / "pred" / "lidar_only" / lidar, ids, cfg.threads,
             lidar_inputs,
         )  # fmt: skip
-    seg_sha = hashlib.sha256(Path(cfg.seg_weights).read_bytes()).hexdigest()
     rows = []
     for cond in cfg.conditions:
         lidar = _lidar_name(cond)
@@ -339,22 +346,8 @@ def run_isp_effect(cfg: IspEffectConfig, out: str | Path, progress: bool = True)
                     **lidar_inputs,
                     "images": "image_2" if isp == "reference" else _source_key(cfg, cond, isp),
                 }
-                if detector == "pointpainting":
-                    painted = work / "painted" / key
-                    paint_split(
-                        lidar_roots[lidar], images, cfg.seg_weights, painted, "val",
-                        cfg.threads, fov_only=True, progress=False,
-                    )  # fmt: skip
-                    pred = predict_lidar_detector(
-                        cfg.painted_checkpoint, painted, work / "pred" / key, ids, cfg.threads,
-                        {**inputs, "seg_weights_sha256": seg_sha},
-                    )  # fmt: skip
-                else:
-                    pred = predict_frustum_pointnet(
-                        cfg.frustum_2d_checkpoint, cfg.frustum_3d_checkpoint, lidar_roots[lidar],
-                        images, work / "pred" / "frustum_pointnet" / key, ids, cfg.threads,
-                        inputs,
-                    )  # fmt: skip
+                pred = predict_fused(cfg, detector, lidar_roots[lidar], images, work, key, ids,
+                                     inputs)  # fmt: skip
                 rows.append({"condition": cond, "detector": detector, "isp": isp,
                              "pred_dir": pred, "lidar": lidar})  # fmt: skip
         rows.append({"condition": cond, "detector": "lidar_only", "isp": "lidar_only",
@@ -375,6 +368,7 @@ __all__ = [
     "IspEffectConfig",
     "display_srgb",
     "evaluated_weights",
+    "fused_detectors",
     "load_isp_effect_config",
     "run_isp_effect",
 ]

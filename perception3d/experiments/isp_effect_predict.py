@@ -88,4 +88,37 @@ def predict_frustum_pointnet(
     return pred_dir
 
 
-__all__ = ["predict_frustum_pointnet", "predict_lidar_detector"]
+def predict_fused(
+    cfg,
+    detector: str,
+    lidar_root: Path,
+    images_dir: Path,
+    work: Path,
+    key: str,
+    ids: list[str],
+    inputs: dict,
+) -> Path:
+    """Cached predictions of one fused detector on ``lidar_root``'s ``val`` frames with the
+    images of ``images_dir``: ``pointpainting`` paints the points with ``cfg.seg_weights``
+    into ``work/painted/<key>`` and runs ``cfg.painted_checkpoint`` into ``work/pred/<key>``;
+    ``frustum_pointnet`` runs ``cfg.frustum_2d_checkpoint`` / ``cfg.frustum_3d_checkpoint``
+    into ``work/pred/frustum_pointnet/<key>``. ``inputs``: what the images and points depend
+    on (the cache key). Returns the prediction folder."""
+    if detector == "pointpainting":
+        from perception3d.models.fusion import paint_split
+
+        painted = work / "painted" / key
+        paint_split(lidar_root, images_dir, cfg.seg_weights, painted, "val", cfg.threads,
+                    fov_only=True, progress=False)  # fmt: skip
+        seg = {"seg_weights_sha256": _sha256(cfg.seg_weights)}
+        return predict_lidar_detector(cfg.painted_checkpoint, painted, work / "pred" / key, ids,
+                                      cfg.threads, {**inputs, **seg})  # fmt: skip
+    if detector != "frustum_pointnet":
+        raise ValueError(f"unknown fused detector {detector!r}: pointpainting|frustum_pointnet")
+    return predict_frustum_pointnet(
+        cfg.frustum_2d_checkpoint, cfg.frustum_3d_checkpoint, lidar_root, images_dir,
+        work / "pred" / "frustum_pointnet" / key, ids, cfg.threads, inputs,
+    )  # fmt: skip
+
+
+__all__ = ["predict_frustum_pointnet", "predict_fused", "predict_lidar_detector"]

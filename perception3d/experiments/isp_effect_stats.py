@@ -172,7 +172,8 @@ def markdown_table(summary: dict) -> str:
     """One table of (condition, image source) rows per fused detector, each with the LiDAR-only
     floor rows; a title line above each table when there are several detectors. With the
     summary's object counts (``objects``), the class columns' headers state them and a class
-    with fewer than 40 objects shows its all-point AP beside the capped AP_R40."""
+    with fewer than 40 objects shows its all-point AP beside the capped AP_R40. The summary's
+    ``notes`` (markdown strings) follow."""
     detectors = fused_detectors(summary)
     objects = summary.get("objects")
     tables = []
@@ -202,7 +203,7 @@ def markdown_table(summary: dict) -> str:
         note += "\n"
     seen = summary.get("trained_on_evaluated_frames") or []
     warning = "".join(f"**Warning: {m}.**\n\n" for m in seen)
-    return warning + "\n".join(tables) + note
+    return warning + "\n".join(tables) + note + "".join(summary.get("notes", []))
 
 
 def _class_cells(m: dict, metric: str, objects: dict | None) -> str:
