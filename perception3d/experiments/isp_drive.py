@@ -243,6 +243,41 @@ def clip_table(clips: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def paired_deltas(rows: list[dict], base: str, confidence: float) -> list[dict]:
+    """Per fused-detector row of another image source than ``base``: its mAP 3D minus the
+    ``base`` row's of the same condition and detector, with the percentile interval of the
+    paired bootstrap differences (the rows' ``map_3d_samples``, which are removed)."""
+    from perception3d.experiments.isp_effect_stats import FLOOR, percentile_interval
+
+    ref = {(r["condition"], r["detector"]): r for r in rows if r["isp"] == base}
+    out = []
+    for r in rows:
+        b = ref.get((r["condition"], r["detector"]))
+        if r["detector"] != FLOOR and r["isp"] != base and b is not None:
+            diff = np.array(r.get("map_3d_samples", [])) - np.array(b.get("map_3d_samples", []))
+            ci = percentile_interval(diff, confidence) if len(diff) else None
+            delta = r["metrics"]["map_3d"] - b["metrics"]["map_3d"]
+            out.append({"condition": r["condition"], "detector": r["detector"], "isp": r["isp"],
+                        "delta": delta, "ci": ci})  # fmt: skip
+    for r in rows:
+        r.pop("map_3d_samples", None)
+    return out
+
+
+def delta_table(deltas: list[dict], base: str) -> str:
+    """Markdown: each source's mAP 3D minus ``base``'s, paired intervals."""
+    lines = [
+        f"\nmAP 3D minus the `{base}` source's, same condition and detector (paired bootstrap "
+        "interval):\n",
+        "| condition | detector | image source | mAP 3D difference |",
+        "|---|---|---|---|",
+    ]
+    for d in deltas:
+        ci = "" if d["ci"] is None else f" [{d['ci'][0]:.1f}, {d['ci'][1]:.1f}]"
+        lines.append(f"| {d['condition']} | {d['detector']} | {d['isp']} | {d['delta']:+.1f}{ci} |")
+    return "\n".join(lines) + "\n"
+
+
 def run_isp_drive(cfg: IspDriveConfig, out: str | Path) -> dict:
     """Run (or resume) the drive experiment into ``out`` (``isp_effect.json``, ``.md``, ``.png``,
     ``report.html``, ``work/``); returns the summary."""
@@ -279,16 +314,19 @@ def run_isp_drive(cfg: IspDriveConfig, out: str | Path) -> dict:
                              "pred_dir": pred, "lidar": "clear"})  # fmt: skip
         rows.append({"condition": cond, "detector": "lidar_only", "isp": "lidar_only",
                      "pred_dir": floor, "lidar": "clear"})  # fmt: skip
-    summary = summarize(cfg, ids, rows, quality, root / "training" / "label_2")
+    summary = summarize(cfg, ids, rows, quality, root / "training" / "label_2", samples=True)
+    deltas = paired_deltas(summary["rows"], "learned", cfg.confidence)
     summary["scene_source"] = "synthetic drive"
     summary["drive_frames"] = {oid: v["frame"] for oid, v in index.items()}
     summary["distinct_objects"] = distinct_objects(root, index, ids)
     summary["clip_scores"] = clips
+    summary["vs_learned"] = deltas
     objects = ", ".join(f"{c} {v['rows']} labels of {v['objects']} objects"
                         for c, v in summary["distinct_objects"].items())  # fmt: skip
     summary["notes"] = [
         f"Frames of a drive are consecutive (10 Hz): the moderate labels counted are {objects} "
         "(distinct tracklets).\n",
+        delta_table(deltas, "learned"),
         clip_table(clips),
     ]
     summary["config"] = to_dict(cfg)

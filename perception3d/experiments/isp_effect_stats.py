@@ -101,10 +101,13 @@ def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, 
     return float(np.quantile(samples, lo)), float(np.quantile(samples, 1.0 - lo))
 
 
-def summarize(cfg, ids: list[str], rows: list[dict], quality: dict, gt_dir: Path) -> dict:
+def summarize(
+    cfg, ids: list[str], rows: list[dict], quality: dict, gt_dir: Path, samples: bool = False
+) -> dict:
     """Evaluate every row (``condition``, ``detector``, ``isp``, ``pred_dir``, ``lidar``), with
     bootstrap intervals and differences to the LiDAR-only floor of the same condition (paired:
-    the same frame resamples for all rows)."""
+    the same frame resamples for all rows); ``samples``: keep each row's bootstrap values of
+    mAP 3D (``map_3d_samples``) for other paired differences."""
     gt = {fid: read_label_file(gt_dir / f"{fid}.txt", allow_score=False) for fid in ids}
     rng = np.random.default_rng(cfg.bootstrap_seed)
     picks = rng.integers(0, len(ids), size=(cfg.bootstrap, len(ids)))
@@ -139,6 +142,8 @@ def summarize(cfg, ids: list[str], rows: list[dict], quality: dict, gt_dir: Path
                 entry["delta_map_3d_ci"] = percentile_interval(
                     boot[:, k3] - fb[:, k3], cfg.confidence
                 )
+            if samples:
+                entry["map_3d_samples"] = boot[:, list(full).index("map_3d")].tolist()
         q = quality.get((cond.name, row["isp"]))
         if q:
             entry["psnr_db"] = float(np.mean([v["psnr_db"] for v in q.values()]))

@@ -87,8 +87,19 @@ def test_runner_on_a_tiny_drive(tmp_path, drives, monkeypatch):
     assert set(clip) == set(sources)  # the clip metrics of every method, the floor's too
     for cls, n in summary["distinct_objects"].items():
         assert 0 <= n["objects"] <= n["rows"] == summary["objects"][cls]
+    # every source against the single-frame learned stage, paired, per condition and detector
+    deltas = summary["vs_learned"]
+    assert len(deltas) == 2 * (len(sources) - 1)
+    by = {(r["detector"], r["isp"]): r["metrics"]["map_3d"] for r in rows}
+    for d in deltas:
+        assert d["delta"] == pytest.approx(
+            by[d["detector"], d["isp"]] - by[d["detector"], "learned"]
+        )
+        assert d["ci"][0] <= d["ci"][1]
+    assert not any("map_3d_samples" in r for r in rows)
     table = (out / "isp_effect.md").read_text()
     assert "distinct tracklets" in table and "| warping error |" in table
+    assert "| mAP 3D difference |" in table
     assert (out / "report.html").stat().st_size > 0
 
     def fail(*args, **kwargs):
