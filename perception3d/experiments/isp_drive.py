@@ -119,7 +119,10 @@ def is_drive_config(path: str | Path) -> bool:
     """Whether an ``isp-effect`` config file is a drive experiment (a top-level ``drives:``)."""
     import yaml
 
-    data = yaml.safe_load(Path(path).read_text())
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # not readable: the config loader names the problem
     return isinstance(data, dict) and "drives" in data
 
 
