@@ -33,7 +33,9 @@ from perception3d.models.frustum_coder import decode_boxes
 
 EVAL_CLASSES = ("Car", "Pedestrian", "Cyclist")
 WEIGHTS = Path(__file__).parents[1] / "assets" / "weights"
-SHIPPED_DETECTOR2D = WEIGHTS / "frustum_detector2d_synth.pt"
+# the 2D detector chosen by the rule fixed before training (synthetic val in KITTI's box
+# convention; docs/frustum.md, "Narrow boxes")
+SHIPPED_DETECTOR2D = WEIGHTS / "frustum_detector2d_dense.pt"
 SHIPPED_FRUSTUM = WEIGHTS / "frustum_pointnet_synth.pt"
 
 
@@ -318,7 +320,8 @@ def run_frustum_inference(
         data_root: KITTI-layout root; ``split`` its ImageSets name.
         out_dir: result folder (refused when it holds another run's results, unless
             ``overwrite``).
-        det2d: 2D detector checkpoint (None: the shipped weights; unused with ``gt_boxes``).
+        det2d: 2D detector checkpoint (None: the shipped ``frustum_detector2d_dense.pt``;
+            unused with ``gt_boxes``).
         model3d: 3D stage checkpoint (None: the shipped weights).
         two_d_only: write the 2D detections only (the ``bbox`` metric).
         gt_boxes: lift the labels' 2D boxes instead of the 2D detector's.
