@@ -73,6 +73,15 @@ def _cmd_frustum_adapt_bn(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_frustum_adapt_bn_3d(args: argparse.Namespace) -> int:
+    from perception3d.engine.frustum_adapt import adapt_frustum_file
+
+    note = adapt_frustum_file(args.model3d, args.det2d, args.data_root, args.frames, args.out,
+                              args.score_threshold)  # fmt: skip
+    print_outputs("frustum adapt-bn-3d", args.out, f"{note['frustums']} frustums")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this area's commands to the top-level subparsers."""
     fusion = add_group(
@@ -176,3 +185,19 @@ def _register_adapt_bn(fr: argparse._SubParsersAction) -> None:
     q.add_argument("--batch-size", type=int, default=None,
                    help="inputs per batch (default: all in one batch)")  # fmt: skip
     q.set_defaults(func=_cmd_frustum_adapt_bn)
+    q = add_command(
+        fr, "adapt-bn-3d",
+        "AdaBN of the 3D stage on the frustums of 2D detections on unlabelled frames",
+        "perception3d frustum adapt-bn-3d --model3d perception3d/assets/weights/"
+        "frustum_pointnet_synth.pt --det2d DET2D.pt --data-root REAL --frames 000006 000015 "
+        "--out f3d_adabn.pt",
+    )  # fmt: skip
+    q.add_argument("--model3d", type=Path, required=True, help="3D stage checkpoint to adapt")
+    q.add_argument("--det2d", type=Path, required=True, help="2D detector giving the boxes")
+    q.add_argument("--data-root", type=Path, required=True,
+                   help="KITTI root: image_2, velodyne, calib (no labels)")  # fmt: skip
+    q.add_argument("--frames", nargs="+", required=True, help="frame ids of training/ to use")
+    q.add_argument("--out", type=Path, required=True, help="adapted checkpoint to write")
+    q.add_argument("--score-threshold", type=float, default=0.3,
+                   help="minimum score of the 2D detections used (default 0.3)")  # fmt: skip
+    q.set_defaults(func=_cmd_frustum_adapt_bn_3d)

@@ -190,7 +190,7 @@ def predict_frustum(
     boxes_2d = np.asarray(boxes_2d, dtype=np.float64).reshape(-1, 4)
     labels_2d = np.asarray(labels_2d, dtype=np.int64).reshape(-1)
     scores_2d = np.ones(len(boxes_2d)) if scores_2d is None else np.asarray(scores_2d)
-    batch, kept, angles = _frustum_batch(model3d, points_lidar, calib, boxes_2d)
+    batch, kept, angles = frustum_batch(model3d, points_lidar, calib, boxes_2d)
     if not batch:
         return []
     dev = next(model3d.parameters()).device
@@ -219,7 +219,7 @@ def predict_frustum(
     return rows
 
 
-def _frustum_batch(model3d: FrustumPointNet, points_lidar: np.ndarray, calib: Calibration,
+def frustum_batch(model3d: FrustumPointNet, points_lidar: np.ndarray, calib: Calibration,
                    boxes_2d: np.ndarray):  # fmt: skip
     """The frustum-frame point sets (N, 4) float32 of the 2D boxes with enough points, their
     box indices and frustum angles."""
