@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from perception3d.checkpoint import read_checkpoint, write_checkpoint
+from perception3d.checkpoint import read_checkpoint, write_weights_copy
 from perception3d.data.kitti import read_image
 from perception3d.engine.frustum_infer import load_detector2d
 from perception3d.errors import Perception3DError
@@ -115,9 +115,9 @@ def adapt_detector2d_file(
 ) -> dict:
     """``perception3d frustum adapt-bn``: write a copy of the 2D detector checkpoint ``det2d``
     whose BatchNorm statistics are re-estimated on ``images`` (PNG files or folders of them;
-    no labels), weights only (no optimizer state), with ``extra["adabn"]`` naming the images.
+    no labels), weights only (no optimizer state), with ``extra["adapt_bn"]`` naming the images.
 
-    Returns the note written to ``extra["adabn"]``.
+    Returns the note written to ``extra["adapt_bn"]``.
     """
     if Path(det2d).suffix in (".yaml", ".yml"):
         raise Perception3DError(f"{det2d}: adapt-bn needs a detector2d checkpoint, not a YAML")
@@ -137,11 +137,5 @@ def adapt_detector2d_file(
         "batches": batches,
         "preprocessing": f"whole image resized to {list(model.input_hw)} (as detect_2d)",
     }
-    ckpt.update(
-        model={k: v.detach().clone() for k, v in model.state_dict().items()},
-        optimizer={},
-        scheduler={},
-        extra={**ckpt["extra"], "adabn": note},
-    )
-    write_checkpoint(out, ckpt)
+    write_weights_copy(out, ckpt, model.state_dict(), {"adapt_bn": note})
     return note

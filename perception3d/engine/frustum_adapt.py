@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from perception3d.checkpoint import read_checkpoint, write_checkpoint
+from perception3d.checkpoint import read_checkpoint, write_weights_copy
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.engine.frustum_infer import (
     frustum_batch,
@@ -71,7 +71,7 @@ def adapt_frustum_file(
     """``perception3d frustum adapt-bn-3d``: write a copy of the 3D-stage checkpoint
     ``model3d`` whose BatchNorm statistics are re-estimated, in one batch, on the frustums of
     ``det2d``'s detections on frames ``ids`` of ``data_root`` (no labels read), weights only,
-    with ``extra["adabn"]`` naming the frames. Returns that note."""
+    with ``extra["adapt_bn"]`` naming the frames. Returns that note."""
     ckpt = read_checkpoint(model3d, kind="frustum")
     net = load_frustum_model(model3d)
     model2d, _ = load_detector2d(det2d)
@@ -88,11 +88,5 @@ def adapt_frustum_file(
         "score_threshold": score_threshold,
         "frustums": len(points),
     }
-    ckpt.update(
-        model={k: v.detach().clone() for k, v in net.state_dict().items()},
-        optimizer={},
-        scheduler={},
-        extra={**ckpt["extra"], "adabn": note},
-    )
-    write_checkpoint(out, ckpt)
+    write_weights_copy(out, ckpt, net.state_dict(), {"adapt_bn": note})
     return note

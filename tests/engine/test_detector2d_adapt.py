@@ -80,9 +80,9 @@ def test_all_layers_take_the_target_statistics(tiny_ckpt, bright_images, tmp_pat
     assert not torch.allclose(bn.running_mean, source.stage1[1].running_mean)
     ckpt = load_checkpoint(out, kind="detector2d")
     assert ckpt["optimizer"] == {} and ckpt["epoch"] == 3
-    names = [Path(p).name for p in ckpt["extra"]["adabn"]["images"]]
+    names = [Path(p).name for p in ckpt["extra"]["adapt_bn"]["images"]]
     assert names == ["000000.png", "000001.png", "000002.png"] and note["inputs"] == 6
-    assert ckpt["extra"]["adabn"]["layers"] == "all"
+    assert ckpt["extra"]["adapt_bn"]["layers"] == "all"
 
 
 def test_head_only_keeps_the_encoder_statistics(tiny_ckpt, bright_images, tmp_path):
@@ -110,7 +110,7 @@ def test_cli_writes_the_file_and_refuses_an_empty_folder(tiny_ckpt, bright_image
     out = tmp_path / "cli.pt"
     assert main(["frustum", "adapt-bn", "--det2d", str(tiny_ckpt), "--images",
                  str(bright_images), "--out", str(out)]) == 0  # fmt: skip
-    assert load_checkpoint(out, kind="detector2d")["extra"]["adabn"]["flip"] is True
+    assert load_checkpoint(out, kind="detector2d")["extra"]["adapt_bn"]["flip"] is True
     empty = tmp_path / "empty"
     empty.mkdir()
     capsys.readouterr()
