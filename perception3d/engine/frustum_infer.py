@@ -33,7 +33,9 @@ from perception3d.models.frustum_coder import decode_boxes
 
 EVAL_CLASSES = ("Car", "Pedestrian", "Cyclist")
 WEIGHTS = Path(__file__).parents[1] / "assets" / "weights"
-SHIPPED_DETECTOR2D = WEIGHTS / "frustum_detector2d_synth.pt"
+# the 2D detector chosen by the rule fixed before training (synthetic val in KITTI's box
+# convention; docs/frustum.md, "Narrow boxes")
+SHIPPED_DETECTOR2D = WEIGHTS / "frustum_detector2d_dense.pt"
 SHIPPED_FRUSTUM = WEIGHTS / "frustum_pointnet_synth.pt"
 
 
@@ -188,7 +190,7 @@ def predict_frustum(
     boxes_2d = np.asarray(boxes_2d, dtype=np.float64).reshape(-1, 4)
     labels_2d = np.asarray(labels_2d, dtype=np.int64).reshape(-1)
     scores_2d = np.ones(len(boxes_2d)) if scores_2d is None else np.asarray(scores_2d)
-    batch, kept, angles = _frustum_batch(model3d, points_lidar, calib, boxes_2d)
+    batch, kept, angles = frustum_batch(model3d, points_lidar, calib, boxes_2d)
     if not batch:
         return []
     dev = next(model3d.parameters()).device
@@ -217,7 +219,7 @@ def predict_frustum(
     return rows
 
 
-def _frustum_batch(model3d: FrustumPointNet, points_lidar: np.ndarray, calib: Calibration,
+def frustum_batch(model3d: FrustumPointNet, points_lidar: np.ndarray, calib: Calibration,
                    boxes_2d: np.ndarray):  # fmt: skip
     """The frustum-frame point sets (N, 4) float32 of the 2D boxes with enough points, their
     box indices and frustum angles."""
@@ -318,7 +320,8 @@ def run_frustum_inference(
         data_root: KITTI-layout root; ``split`` its ImageSets name.
         out_dir: result folder (refused when it holds another run's results, unless
             ``overwrite``).
-        det2d: 2D detector checkpoint (None: the shipped weights; unused with ``gt_boxes``).
+        det2d: 2D detector checkpoint (None: the shipped ``frustum_detector2d_dense.pt``;
+            unused with ``gt_boxes``).
         model3d: 3D stage checkpoint (None: the shipped weights).
         two_d_only: write the 2D detections only (the ``bbox`` metric).
         gt_boxes: lift the labels' 2D boxes instead of the 2D detector's.
