@@ -34,6 +34,7 @@ import torch
 
 from perception3d.atomic import atomic_write_text
 from perception3d.config import DataSection
+from perception3d.data.kitti_labels import write_label_file
 from perception3d.experiments.sr_far_ap import far_ap, range_m, split_labels
 from perception3d.geometry.iou import iou_2d
 
@@ -59,7 +60,8 @@ class SrFarWeights:
 
 @dataclasses.dataclass(frozen=True)
 class SrFarConfig:
-    """``configs/isp/sr_far_detect.yaml`` (the module docstring says what each key does)."""
+    """``configs/isp/sr_far_detect.yaml`` (the module docstring says what each key does;
+    ``conditions``: the ones to run, None: ``full`` and every condition with weights)."""
 
     weights: SrFarWeights = dataclasses.field(default_factory=SrFarWeights)
     data: DataSection = dataclasses.field(default_factory=DataSection)
@@ -71,6 +73,7 @@ class SrFarConfig:
     nms_iou: float = 0.5
     min_range_m: float = 40.0
     score_threshold: float = 0.3
+    conditions: tuple[str, ...] | None = None
     threads: int = 1
 
     def __post_init__(self) -> None:
@@ -220,7 +223,8 @@ def _frame_conditions(cfg, model2d, model3d, ups, frame, seconds: dict) -> tuple
 
 def run_sr_far(cfg: SrFarConfig, out_dir: str | Path, log: Callable[[str], None] = print):
     """Run the experiment of ``cfg`` on ``data.root``'s ``data.val_split``; writes
-    ``metrics.json`` and returns it.
+    ``metrics.json`` and each condition's result files (``pred/<condition>/bbox`` 2D rows,
+    ``pred/<condition>/frustum`` 3D rows) and returns the metrics.
 
     Raises:
         FileNotFoundError: a missing weight file or root.
@@ -237,6 +241,12 @@ def run_sr_far(cfg: SrFarConfig, out_dir: str | Path, log: Callable[[str], None]
         model2d, _ = load_detector2d(cfg.weights.detector2d)
         model3d = None if cfg.weights.frustum is None else load_frustum_model(cfg.weights.frustum)
         ups = upscalers(cfg)
+        if cfg.conditions is not None:
+            unknown = set(cfg.conditions) - {"full", *ups}
+            if unknown:
+                raise ValueError(f"conditions: {sorted(unknown)} unknown or without weights; "
+                                 f"known: full, {', '.join(ups)}")  # fmt: skip
+            ups = {k: v for k, v in ups.items() if k in cfg.conditions}
         frames = KittiObjectDataset(d.root, d.val_split, max_frames=d.max_val_frames)
         conds = ("full", *ups)
         labels: dict = {}
@@ -250,8 +260,11 @@ def run_sr_far(cfg: SrFarConfig, out_dir: str | Path, log: Callable[[str], None]
             rows2d, rows3d = _frame_conditions(cfg, model2d, model3d, ups, frame, seconds)
             for c in conds:
                 dets2d[c][fid] = rows2d[c]
+                write_label_file(Path(out_dir) / "pred" / c / "bbox" / f"{fid}.txt", rows2d[c], 4)
                 if model3d is not None:
                     dets3d[c][fid] = rows3d[c]
+                    write_label_file(Path(out_dir) / "pred" / c / "frustum" / f"{fid}.txt",
+                                     rows3d[c], 4)  # fmt: skip
             tiles = tile_boxes(cfg, frame.calib.P2, frame.image.shape[1:])
             for cls in OVERLAPS_2D:
                 cared = split_labels(frame.objects, cls, cfg.min_range_m)[0]

@@ -9,8 +9,10 @@ beyond 40 m. Here the objects that count (*cared*) are chosen by range instead:
   <= 0.5 (KITTI's hard limits), with no height limit;
 - ignored: the other labels of the class (near, or more occluded / truncated), the labels of
   the class's neighbour (Van for Car, Person_sitting for Pedestrian, as KITTI) and DontCare
-  regions: a detection matching one of them (or lying for more than half of its area inside a
-  DontCare box) counts neither as a true nor as a false positive;
+  regions: a detection matching one of them at the overlap threshold, or lying for more than
+  half of its 2D area inside the 2D box of one of them, counts neither as a true nor as a false
+  positive (a detection of a near object is no false alarm of a far one, even when its box
+  covers only part of the object, as on real cars: docs/frustum.md, "Narrow boxes");
 - every other detection of the class is a false positive.
 
 Matching is greedy by score over all frames (PASCAL VOC): a detection is a true positive when
@@ -64,12 +66,11 @@ def _overlap(metric: str) -> Callable[[list, list], np.ndarray]:
     raise ValueError(f"metric must be bbox or bev, got {metric!r}")
 
 
-def _in_dontcare(dets: list[KittiObject], dc: np.ndarray) -> np.ndarray:
-    """Whether each detection lies for more than half of its area inside a DontCare box."""
-    if not dets or not len(dc):
+def _mostly_inside(dets: list[KittiObject], regions: np.ndarray) -> np.ndarray:
+    """Whether each detection lies for more than half of its 2D area inside a region (K, 4)."""
+    if not dets or not len(regions):
         return np.zeros(len(dets), dtype=bool)
-    boxes = np.array([o.bbox for o in dets], dtype=np.float64)
-    return (iou_2d(boxes, dc, criterion="a") > 0.5).any(axis=1)
+    return (iou_2d(_boxes(dets, "bbox", 4), regions, criterion="a") > 0.5).any(axis=1)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def far_ap(
             continue
         ov_c = overlap(dets, cared) if cared else np.zeros((len(dets), 0))
         ov_i = overlap(dets, ignored) if ignored else np.zeros((len(dets), 0))
-        in_dc = _in_dontcare(dets, dc)
+        in_dc = _mostly_inside(dets, np.concatenate([dc, _boxes(ignored, "bbox", 4)]))
         matched = np.zeros(len(cared), dtype=bool)
         for k, d in enumerate(dets):
             cand = np.where(matched, -1.0, ov_c[k]) if len(cared) else ov_c[k]

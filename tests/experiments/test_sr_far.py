@@ -49,6 +49,8 @@ def test_far_ap_matches_a_hand_computed_example():
             _obj("Car", a, 0, score=0.9),  # TP
             _obj("Car", (1000, 200, 1020, 210), 0, score=0.8),  # FP
             _obj("Car", (500, 150, 700, 300), 0, score=0.75),  # on the near car: ignored
+            _obj("Car", (520, 200, 600, 290), 0, score=0.74),  # on a part of it: ignored
+            _obj("Car", (650, 250, 760, 310), 0, score=0.73),  # mostly beside it: FP
             _obj("Car", (800, 100, 820, 112), 0, score=0.72),  # on the occluded car: ignored
             _obj("Car", (900, 100, 930, 120), 0, score=0.71),  # on the van: ignored
             _obj("Car", b, 0, score=0.6),  # TP
@@ -57,9 +59,10 @@ def test_far_ap_matches_a_hand_computed_example():
         ]
     }
     r = far_ap(labels, dets, "Car", min_range_m=40.0, min_overlap=0.7, score_threshold=0.3)
-    # scored rows: TP, FP, TP, FP -> precision 1, 1/2, 2/3, 1/2 at recall 1/2, 1/2, 1, 1
-    assert r.num_gt == 2 and (r.tp, r.fp) == (2, 1)
-    assert r.ap == pytest.approx(100 * (0.5 * 1 + 0.5 * 2 / 3))
+    # scored rows: TP, FP, FP, TP, FP -> precision 1, 1/2, 1/3, 1/2, 2/5 at recall
+    # 1/2, 1/2, 1/2, 1, 1
+    assert r.num_gt == 2 and (r.tp, r.fp) == (2, 2)
+    assert r.ap == pytest.approx(100 * (0.5 * 1 + 0.5 * 1 / 2))
 
 
 def test_range_decides_which_objects_count():
@@ -159,6 +162,7 @@ def test_run_on_a_real_sample_frame(tmp_path):
     result = run_sr_far(cfg, tmp_path / "out", log=lambda s: None)
     assert set(result["bbox"]) == {"full", "tiles_bilinear", "tiles_bicubic", "tiles_espcn"}
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["frames"] == 1
+    assert (tmp_path / "out" / "pred" / "tiles_espcn" / "bbox" / "000008.txt").is_file()
     # the same far objects are scored in every condition (000008 has cars beyond 20 m)
     counts = {r["Car@0.7"]["num_gt"] for r in result["bbox"].values()}
     assert len(counts) == 1 and counts.pop() >= 1
