@@ -109,6 +109,46 @@ def all_point_ap(tp: np.ndarray, num_gt: int) -> float:
     return float(100.0 * np.sum((recall - prev) * env))
 
 
+def match_frame(
+    frame_labels: Sequence[KittiObject],
+    detections: Sequence[KittiObject],
+    class_name: str,
+    min_range_m: float = 40.0,
+    min_overlap: float = 0.5,
+    metric: str = "bbox",
+) -> tuple[list[tuple[float, bool]], int]:
+    """One frame's (score, true positive) pairs of its non-ignored detections of
+    ``class_name``, and its number of cared labels (the matching is per frame, so frames can be
+    resampled without matching again)."""
+    cared, ignored, dc = split_labels(frame_labels, class_name, min_range_m)
+    dets = sorted((d for d in detections if d.type == class_name), key=lambda d: -d.score)
+    if not dets:
+        return [], len(cared)
+    overlap = _overlap(metric)
+    ov_c = overlap(dets, cared) if cared else np.zeros((len(dets), 0))
+    ov_i = overlap(dets, ignored) if ignored else np.zeros((len(dets), 0))
+    in_dc = _mostly_inside(dets, np.concatenate([dc, _boxes(ignored, "bbox", 4)]))
+    matched = np.zeros(len(cared), dtype=bool)
+    scored = []
+    for k, d in enumerate(dets):
+        cand = np.where(matched, -1.0, ov_c[k])
+        if len(cared) and cand.max() >= min_overlap:
+            matched[int(cand.argmax())] = True
+            scored.append((d.score, True))
+        elif not ((ov_i.shape[1] and ov_i[k].max() >= min_overlap) or in_dc[k]):
+            scored.append((d.score, False))
+    return scored, len(cared)
+
+
+def _ap_of(frames: Sequence[tuple[list, int]], score_threshold: float) -> FarAP:
+    scored = sorted((s for rows, _ in frames for s in rows), key=lambda s: -s[0])
+    tp = np.array([t for _, t in scored], dtype=bool)
+    above = np.array([s >= score_threshold for s, _ in scored], dtype=bool)
+    num_gt = sum(n for _, n in frames)
+    return FarAP(all_point_ap(tp, num_gt), num_gt, int((tp & above).sum()),
+                 int((~tp & above).sum()), score_threshold)  # fmt: skip
+
+
 def far_ap(
     labels: dict[str, Sequence[KittiObject]],
     detections: dict[str, Sequence[KittiObject]],
@@ -120,31 +160,36 @@ def far_ap(
 ) -> FarAP:
     """AP of ``class_name`` objects beyond ``min_range_m`` over frames (frame id -> label rows
     / detection rows with scores; frames missing from ``detections`` have none)."""
-    overlap = _overlap(metric)
-    scored: list[tuple[float, bool]] = []  # (score, true positive) of non-ignored detections
-    num_gt = 0
-    for fid, frame_labels in labels.items():
-        cared, ignored, dc = split_labels(frame_labels, class_name, min_range_m)
-        num_gt += len(cared)
-        dets = sorted((d for d in detections.get(fid, ()) if d.type == class_name),
-                      key=lambda d: -d.score)  # fmt: skip
-        if not dets:
-            continue
-        ov_c = overlap(dets, cared) if cared else np.zeros((len(dets), 0))
-        ov_i = overlap(dets, ignored) if ignored else np.zeros((len(dets), 0))
-        in_dc = _mostly_inside(dets, np.concatenate([dc, _boxes(ignored, "bbox", 4)]))
-        matched = np.zeros(len(cared), dtype=bool)
-        for k, d in enumerate(dets):
-            cand = np.where(matched, -1.0, ov_c[k]) if len(cared) else ov_c[k]
-            if len(cared) and cand.max() >= min_overlap:
-                matched[int(cand.argmax())] = True
-                scored.append((d.score, True))
-            elif (ov_i.shape[1] and ov_i[k].max() >= min_overlap) or in_dc[k]:
-                continue
-            else:
-                scored.append((d.score, False))
-    scored.sort(key=lambda s: -s[0])
-    tp = np.array([t for _, t in scored], dtype=bool)
-    above = np.array([s >= score_threshold for s, _ in scored], dtype=bool)
-    return FarAP(all_point_ap(tp, num_gt), num_gt, int((tp & above).sum()),
-                 int((~tp & above).sum()), score_threshold)  # fmt: skip
+    frames = [match_frame(rows, detections.get(fid, ()), class_name, min_range_m, min_overlap,
+                          metric) for fid, rows in labels.items()]  # fmt: skip
+    return _ap_of(frames, score_threshold)
+
+
+def paired_bootstrap(
+    labels: dict[str, Sequence[KittiObject]],
+    dets_a: dict[str, Sequence[KittiObject]],
+    dets_b: dict[str, Sequence[KittiObject]],
+    class_name: str,
+    min_range_m: float = 40.0,
+    min_overlap: float = 0.5,
+    metric: str = "bbox",
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """AP of ``dets_b`` minus AP of ``dets_a`` (points) and its 95 % percentile interval over
+    ``resamples`` resamplings of the frames with replacement (the same frames for both)."""
+    ids = list(labels)
+    fa = [match_frame(labels[f], dets_a.get(f, ()), class_name, min_range_m, min_overlap,
+                      metric) for f in ids]  # fmt: skip
+    fb = [match_frame(labels[f], dets_b.get(f, ()), class_name, min_range_m, min_overlap,
+                      metric) for f in ids]  # fmt: skip
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(resamples):
+        pick = rng.integers(0, len(ids), len(ids))
+        d = _ap_of([fb[i] for i in pick], 0.0).ap - _ap_of([fa[i] for i in pick], 0.0).ap
+        if np.isfinite(d):
+            diffs.append(d)
+    point = _ap_of(fb, 0.0).ap - _ap_of(fa, 0.0).ap
+    lo, hi = np.percentile(diffs, [2.5, 97.5]) if diffs else (float("nan"),) * 2
+    return {"diff": float(point), "lo": float(lo), "hi": float(hi), "resamples": len(diffs)}

@@ -166,3 +166,19 @@ def test_run_on_a_real_sample_frame(tmp_path):
     # the same far objects are scored in every condition (000008 has cars beyond 20 m)
     counts = {r["Car@0.7"]["num_gt"] for r in result["bbox"].values()}
     assert len(counts) == 1 and counts.pop() >= 1
+
+
+def test_paired_bootstrap_brackets_the_difference():
+    from perception3d.experiments.sr_far_ap import paired_bootstrap
+
+    labels, found, missed = {}, {}, {}
+    for i in range(30):
+        box = (100 + i, 100, 120 + i, 112)
+        labels[f"{i}"] = [_obj("Car", box, 50.0)]
+        found[f"{i}"] = [_obj("Car", box, 0, score=0.9)]
+        missed[f"{i}"] = [_obj("Car", box, 0, score=0.9)] if i % 2 else []
+    same = paired_bootstrap(labels, found, found, "Car", resamples=50)
+    assert same == {"diff": 0.0, "lo": 0.0, "hi": 0.0, "resamples": 50}
+    worse = paired_bootstrap(labels, found, missed, "Car", resamples=200)
+    assert worse["diff"] == pytest.approx(-50.0)  # half the cars found, precision 1
+    assert worse["lo"] < -50.0 < worse["hi"] < 0.0
