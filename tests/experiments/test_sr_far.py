@@ -182,3 +182,13 @@ def test_paired_bootstrap_brackets_the_difference():
     worse = paired_bootstrap(labels, found, missed, "Car", resamples=200)
     assert worse["diff"] == pytest.approx(-50.0)  # half the cars found, precision 1
     assert worse["lo"] < -50.0 < worse["hi"] < 0.0
+
+
+def test_the_shipped_config_loads_and_rejects_unknown_conditions(tmp_path):
+    from perception3d.config import load_config
+
+    cfg = load_config("configs/isp/sr_far_detect.yaml", SrFarConfig)
+    assert cfg.tile_hw == (96, 320) and cfg.weights.detector2d.is_file()
+    bad = SrFarConfig(data=DataSection(root=tmp_path), conditions=("tiles_nearest",))
+    with pytest.raises(ValueError, match="tiles_nearest"):
+        run_sr_far(bad, tmp_path / "out", log=lambda s: None)
