@@ -26,6 +26,7 @@ reference frames (``warp_error_estimated``), what can be done on a real drive.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class TemporalEval:
         single_weights: optional, the temporal network trained without its recurrent input.
         alignment: ``ground_truth`` or ``estimated`` (module docstring).
         estimated_metric: also the warping error under flow estimated on the clean frames.
+        variants: more temporal networks run on the same clips, by name (their weights).
     """
 
     root: Path
@@ -70,8 +72,13 @@ class TemporalEval:
     single_weights: Path | None = None
     alignment: Literal["ground_truth", "estimated"] = "ground_truth"
     estimated_metric: bool = False
+    variants: dict[str, Path] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        taken = set(LABELS) | {"raw"}
+        if taken & set(self.variants):
+            raise ValueError(f"temporal.variants: names {sorted(taken & set(self.variants))} "
+                             "are taken by the built-in methods")  # fmt: skip
         if self.alignment not in ("ground_truth", "estimated"):
             raise ValueError(f"temporal.alignment must be ground_truth or estimated, "
                              f"got {self.alignment!r}")  # fmt: skip
@@ -85,7 +92,8 @@ def clip_outputs(
     clip: Clip, models: dict, alignment: str = "ground_truth"
 ) -> tuple[dict[str, torch.Tensor], dict]:
     """sRGB outputs (T, 3, H, W) per method (module docstring) of one clip; ``models``:
-    ``raw`` (single-frame stage), ``temporal``, optionally ``temporal_single``. Also returns
+    ``raw`` (single-frame stage), ``temporal``, optionally ``temporal_single`` and more
+    temporal networks under their own names (``variants``). Also returns
     what aligned them (``estimated``: the flow's endpoint error against the ground truth, px,
     where both are valid, and the fraction of pixels the estimate holds valid)."""
     t_len, gain = len(clip.raw), clip.display_gain
@@ -106,9 +114,9 @@ def clip_outputs(
             back, ok = est["backward"], est["aligned"]
         out["classical_temporal"] = recursive_average(out["malvar"], back, ok)
         out["learned_recursive"] = recursive_average(out["learned"], back, ok)
-        for key in ("temporal", "temporal_single"):
-            if models.get(key) is not None:
-                outs = run_temporal(models[key], [r for r, _ in frames], [m for _, m in frames],
+        for key, model in models.items():
+            if key != "raw" and model is not None:
+                outs = run_temporal(model, [r for r, _ in frames], [m for _, m in frames],
                                     back.split(1), ok.split(1))  # fmt: skip
                 out[key] = torch.cat([_srgb(o, gain) for o in outs])
     return out, info

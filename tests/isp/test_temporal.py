@@ -206,7 +206,8 @@ def test_isp_eval_temporal_section(drive_root, tmp_path):
     cfg_file = tmp_path / "eval.yaml"
     cfg_file.write_text(
         "conditions: []\nthreads: 1\n"
-        f"temporal: {{root: {drive_root}, weights: {weights}, max_frames: 3, seed: 1}}\n"
+        f"temporal: {{root: {drive_root}, weights: {weights}, max_frames: 3, seed: 1, "
+        f"variants: {{other: {weights}}}}}\n"
     )
     result = evaluate_config(load_config(cfg_file, EvalConfig), tmp_path / "out", log=print)
     t = result["temporal"]
@@ -217,6 +218,9 @@ def test_isp_eval_temporal_section(drive_root, tmp_path):
     assert t["mean"]["malvar"]["warp_error"] > t["mean"]["classical_temporal"]["warp_error"]
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["temporal"]["frames"] == 3
     assert "| temporal network |" in format_table(result)
+    # a variant is the same network under another name: the same outputs, scored alike
+    assert t["per_drive"]["2011_09_26_drive_0001_sync"]["other"] == t["per_drive"][
+        "2011_09_26_drive_0001_sync"]["temporal"]  # fmt: skip
 
 
 def test_isp_eval_temporal_with_estimated_flow(drive_root, tmp_path):
@@ -248,3 +252,5 @@ def test_isp_eval_temporal_with_estimated_flow(drive_root, tmp_path):
     assert "est. flow" in format_temporal_table(est)
     with pytest.raises(ValueError, match="alignment"):
         TemporalEval(**common, alignment="lidar")
+    with pytest.raises(ValueError, match="taken"):
+        TemporalEval(**common, variants={"learned": tmp_path / "x.pt"})
