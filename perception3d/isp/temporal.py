@@ -7,7 +7,10 @@ classical temporal baseline, both aligned by a backward flow per frame
   resolution, 12 channels) and where that warp is valid. Recurrent: frame t sees everything
   before it through its previous output (as in recurrent video denoisers, e.g. FastDVDnet's
   and EMVD's use of the previous estimate; Maggioni et al. 2021). Its new input channels
-  start at zero weight, so initialised from the single-frame stage it starts as that stage.
+  start at zero weight, so initialised from the single-frame stage it starts as that stage
+  (with ``blend``, up to the starting blend weight ``blend_init``). The shipped
+  ``isp_temporal.pt`` blends its single-frame estimate with the warped previous output
+  (``fusion: output``).
 - :func:`recursive_average`: motion-compensated recursive averaging: the previous result
   warped onto the frame, blended with the frame with a per-pixel count that restarts where the
   local residual is large against the frame's noise level (the classical temporal filter of
