@@ -27,6 +27,7 @@ reference frames (``warp_error_estimated``), what can be done on a real drive.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,8 +129,12 @@ def score_clip(
     """Per method: per-frame PSNR / SSIM lists and the per-pair warping error; ``reference``:
     the clean frames' own warping error (shading and resampling: the floor).
     ``estimated_metric``: also ``warp_error_estimated``, under flow estimated on the clean
-    frames (masked where it is forward-backward consistent)."""
+    frames (masked where it is forward-backward consistent). ``psnr_aligned`` /
+    ``psnr_unaligned`` (one value per clip): PSNR pooled over frames 1.. on the pixels where the
+    ground-truth alignment is valid / invalid (disocclusions and what enters the view, where a
+    temporal method must not carry its past over)."""
     ref = _srgb(clip.reference, clip.display_gain)
+    valid = clip.aligned[1:].expand(-1, 3, -1, -1)
     flows = [("warp_error", clip.forward, clip.visible)]
     if estimated_metric:
         est = estimated_alignment(ref)
@@ -139,9 +144,18 @@ def score_clip(
         scores[name] = {}
         if name != "reference":
             scores[name] = {"psnr": psnr(srgb, ref).tolist(), "ssim": ssim(srgb, ref).tolist()}
+            err = (srgb[1:] - ref[1:]).pow(2)
+            for key, m in (("psnr_aligned", valid), ("psnr_unaligned", 1.0 - valid)):
+                scores[name][key] = [_masked_psnr(err, m)]
         for key, fwd, vis in flows:
             scores[name][key] = warping_error(srgb, fwd, vis).tolist()
     return scores
+
+
+def _masked_psnr(err: torch.Tensor, mask: torch.Tensor) -> float:
+    """PSNR (peak 1) of the squared errors ``err`` pooled where ``mask`` is 1 (nan if nowhere)."""
+    n = float(mask.sum())
+    return 10.0 * math.log10(n / max(float((err * mask).sum()), 1e-20)) if n else float("nan")
 
 
 def frame_split(result: dict, later: int = 3) -> dict[str, dict[str, float]]:

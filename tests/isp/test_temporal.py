@@ -254,3 +254,16 @@ def test_isp_eval_temporal_with_estimated_flow(drive_root, tmp_path):
         TemporalEval(**common, alignment="lidar")
     with pytest.raises(ValueError, match="taken"):
         TemporalEval(**common, variants={"learned": tmp_path / "x.pt"})
+
+
+def test_score_clip_separates_aligned_and_disoccluded_pixels(drive_root):
+    from perception3d.isp.temporal_eval import _srgb, score_clip
+
+    clip = load_clip(load_drive(find_drives(drive_root)[0]), 0, 3, 1 / 300, seed=1)
+    ref = _srgb(clip.reference, clip.display_gain)
+    # a method that carries its past over everywhere: the previous clean frame, warped
+    carried = torch.cat([ref[:1], warp(ref[:-1], clip.backward[1:])[0]])
+    s = score_clip({"carried": carried}, clip)["carried"]
+    # exact where the warp is valid; where the content entered the view (the left SHIFT
+    # columns) it is 0 instead of the scene
+    assert s["psnr_aligned"][0] > 40 and s["psnr_unaligned"][0] < 15
