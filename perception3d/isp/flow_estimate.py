@@ -82,10 +82,11 @@ def consistent(flow: torch.Tensor, reverse: torch.Tensor, tolerance_px: float) -
 
 
 def estimated_alignment(
-    frames: torch.Tensor, preset: str = "medium", tolerance_px: float = 1.0
+    frames: torch.Tensor, preset: str = "medium", tolerance_px: float = 1.0, tuned: bool = True
 ) -> dict[str, torch.Tensor]:
     """Flows between consecutive frames of ``frames`` (T, C, H, W) (display domain, [0, 1]),
-    both ways, with their forward-backward consistency masks.
+    both ways (:func:`estimate_flow` at ``preset`` / ``tuned``), with their forward-backward
+    consistency masks.
 
     Returns:
         ``backward`` (T, 2, H, W) and ``aligned`` (T, 1, H, W) as a
@@ -97,8 +98,8 @@ def estimated_alignment(
     backward, aligned = frames.new_zeros(t_len, 2, h, w), frames.new_zeros(t_len, 1, h, w)
     forward, visible = frames.new_zeros(max(t_len - 1, 0), 2, h, w), []
     for t in range(1, t_len):
-        g = estimate_flow(frames[t], frames[t - 1], preset)  # frame t -> t-1
-        f = estimate_flow(frames[t - 1], frames[t], preset)  # frame t-1 -> t
+        g = estimate_flow(frames[t], frames[t - 1], preset, tuned)  # frame t -> t-1
+        f = estimate_flow(frames[t - 1], frames[t], preset, tuned)  # frame t-1 -> t
         backward[t], aligned[t] = g[0], consistent(g, f, tolerance_px)[0]
         forward[t - 1] = f[0]
         visible.append(consistent(f, g, tolerance_px)[0])

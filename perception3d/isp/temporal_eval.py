@@ -39,7 +39,7 @@ import torch
 
 from perception3d.isp import classic
 from perception3d.isp.color import linear_to_srgb
-from perception3d.isp.flow_estimate import endpoint_error, estimated_alignment
+from perception3d.isp.flow_estimate import PRESETS, endpoint_error, estimated_alignment
 from perception3d.isp.flow_warp import warping_error
 from perception3d.isp.metrics import psnr, ssim
 from perception3d.isp.temporal import recursive_average, run_temporal
@@ -62,6 +62,9 @@ class TemporalEval:
         alignment: ``ground_truth`` or ``estimated`` (module docstring).
         estimated_metric: also the warping error under flow estimated on the clean frames.
         variants: more temporal networks run on the same clips, by name (their weights).
+        flow_preset: DIS preset of ``alignment: estimated`` (ultrafast, fast, medium).
+        flow_tuned: the tuned DIS settings over the preset
+            (:data:`perception3d.isp.flow_estimate.TUNED`).
     """
 
     root: Path
@@ -74,12 +77,17 @@ class TemporalEval:
     alignment: Literal["ground_truth", "estimated"] = "ground_truth"
     estimated_metric: bool = False
     variants: dict[str, Path] = dataclasses.field(default_factory=dict)
+    flow_preset: str = "medium"
+    flow_tuned: bool = True
 
     def __post_init__(self) -> None:
         taken = set(LABELS) | {"raw"}
         if taken & set(self.variants):
             raise ValueError(f"temporal.variants: names {sorted(taken & set(self.variants))} "
                              "are taken by the built-in methods")  # fmt: skip
+        if self.flow_preset not in PRESETS:
+            raise ValueError(f"temporal.flow_preset must be one of {PRESETS}, "
+                             f"got {self.flow_preset!r}")  # fmt: skip
         if self.alignment not in ("ground_truth", "estimated"):
             raise ValueError(f"temporal.alignment must be ground_truth or estimated, "
                              f"got {self.alignment!r}")  # fmt: skip
@@ -90,13 +98,14 @@ def _srgb(linear: torch.Tensor, gain: float) -> torch.Tensor:
 
 
 def clip_outputs(
-    clip: Clip, models: dict, alignment: str = "ground_truth"
+    clip: Clip, models: dict, alignment: str = "ground_truth", flow: dict | None = None
 ) -> tuple[dict[str, torch.Tensor], dict]:
     """sRGB outputs (T, 3, H, W) per method (module docstring) of one clip; ``models``:
     ``raw`` (single-frame stage), ``temporal``, optionally ``temporal_single`` and more
     temporal networks under their own names (``variants``). Also returns
     what aligned them (``estimated``: the flow's endpoint error against the ground truth, px,
-    where both are valid, and the fraction of pixels the estimate holds valid)."""
+    where both are valid, and the fraction of pixels the estimate holds valid); ``flow``:
+    keyword arguments of :func:`~perception3d.isp.flow_estimate.estimated_alignment`."""
     t_len, gain = len(clip.raw), clip.display_gain
     frames = [(clip.raw[t : t + 1], clip.meta.select(t)) for t in range(t_len)]
     out: dict[str, torch.Tensor] = {}
@@ -108,7 +117,7 @@ def clip_outputs(
                                     for r, m in frames])  # fmt: skip
         back, ok = clip.backward, clip.aligned
         if alignment == "estimated":
-            est = estimated_alignment(out["learned"])
+            est = estimated_alignment(out["learned"], **(flow or {}))
             both = est["aligned"][1:] * clip.aligned[1:]
             info["endpoint_error_px"] = endpoint_error(est["backward"][1:], back[1:], both)
             info["valid_fraction"] = float(est["aligned"][1:].mean())
@@ -182,7 +191,8 @@ def evaluate_temporal(cfg: TemporalEval, models: dict, log: Callable = print) ->
     for path in drives:
         drive = load_drive(path, cfg.max_frames)
         clip = load_clip(drive, 0, len(drive), cfg.level, cfg.seed)
-        outputs, info = clip_outputs(clip, models, cfg.alignment)
+        flow = {"preset": cfg.flow_preset, "tuned": cfg.flow_tuned}
+        outputs, info = clip_outputs(clip, models, cfg.alignment, flow)
         per_drive[drive.name] = score_clip(outputs, clip, cfg.estimated_metric)
         aligned_by[drive.name] = info
         log(f"  temporal {drive.name}: {len(drive)} frames ({time.time() - t0:.0f} s)")

@@ -254,6 +254,8 @@ def test_isp_eval_temporal_with_estimated_flow(drive_root, tmp_path):
         TemporalEval(**common, alignment="lidar")
     with pytest.raises(ValueError, match="taken"):
         TemporalEval(**common, variants={"learned": tmp_path / "x.pt"})
+    with pytest.raises(ValueError, match="flow_preset"):
+        TemporalEval(**common, flow_preset="slow")
 
 
 def test_score_clip_separates_aligned_and_disoccluded_pixels(drive_root):
