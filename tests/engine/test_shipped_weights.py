@@ -8,7 +8,8 @@ in float64, at one torch thread. The REFERENCE numbers were printed by this modu
 ``load_detector2d``, ``load_frustum_model``, ``perception3d.isp.train.load_weights``) on the
 files before conversion; files added later (``frustum_detector2d_dr``,
 ``frustum_detector2d_zoom``, ``frustum_detector2d_dense``, the ``sr_*`` super-resolution
-networks, the ``isp_lowlight`` enhancer) by ``signatures`` on the file as released.
+networks, the ``isp_lowlight`` enhancer, the ``isp_temporal`` stage) by ``signatures`` on the
+file as released.
 ``pointpillars_lite_synth``: replaced after the conversion by weights retrained on the generator
 with the fitted LiDAR sensor model and the new scene content (issue 15; weights README), then
 fine-tuned with object paste (docs/sim2real.md row 12), its numbers re-recorded from each new
@@ -323,6 +324,16 @@ REFERENCE = {
             0.2076355367898941,
         ],
     },
+    "isp_temporal": {
+        "out": [
+            2690.6999398063635,
+            2690.801966333878,
+            0.22170205414295197,
+            0.19118285179138184,
+            0.1559053659439087,
+            0.1372496634721756,
+        ],
+    },
     "sr_espcn_x2": {
         "out": [
             5729.1454900838435,
@@ -418,6 +429,14 @@ def signatures(name: str) -> dict[str, list[float]]:
         from perception3d.isp.sr import load_sr_model
 
         return {"out": _sig(load_sr_model(path)(_image(7, 3, 24, 40)))}
+    if name == "isp_temporal":
+        from perception3d.isp.temporal import load_temporal_stage
+
+        valid = torch.ones(1, 1, 64, 96)
+        valid[..., :40] = 0.0  # the previous output is blended in on the right only
+        raw, prev = _image(9, 1, 64, 96) * 0.3, _image(10, 3, 64, 96) * 0.3
+        out = load_temporal_stage(path)(raw, torch.tensor([[1e-3, 1e-5]]), prev, valid)
+        return {"out": _sig(out)}
     if name == "isp_lowlight":
         from perception3d.isp.enhance.illumination import load_enhancer
 
