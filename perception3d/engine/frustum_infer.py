@@ -42,7 +42,7 @@ SHIPPED_DETECTOR2D = WEIGHTS / "frustum_detector2d_dense.pt"
 SHIPPED_FRUSTUM = WEIGHTS / "frustum_pointnet_synth.pt"
 # horizon windows in `frustum infer` / `infer-2d` unless asked otherwise: decided by the rule
 # written before measuring (docs/frustum.md, "Horizon tiles")
-DEFAULT_HORIZON_TILES = False
+DEFAULT_HORIZON_TILES = True
 
 
 def build_detector2d(cfg: Detector2DExperiment) -> CenterNet2D:
