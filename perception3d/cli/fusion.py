@@ -57,6 +57,7 @@ def _cmd_frustum_infer(args: argparse.Namespace) -> int:
         args.max_frames,
         not args.no_progress,
         args.overwrite,
+        args.horizon_tiles,
     )
     print_outputs(f"frustum {args.frustum_command}", args.out, json.dumps(summary))
     return 0
@@ -163,6 +164,11 @@ def _register_frustum(sub: argparse._SubParsersAction) -> None:
             q, "--out", "--overwrite", "--images", "--max-frames", "--no-progress",
             required=("--out",), out="result folder",
             images="folder of <id>.png replacing image_2 for the 2D detector",
+        )  # fmt: skip
+        q.add_argument(
+            "--horizon-tiles", action=argparse.BooleanOptionalAction, default=None,
+            help="also detect 3 horizon windows zoomed x2 and merge their boxes (far objects; "
+            "default: frustum_infer.DEFAULT_HORIZON_TILES, docs/frustum.md 'Horizon tiles')",
         )  # fmt: skip
         q.set_defaults(func=_cmd_frustum_infer)
     _register_adapt_bn(fr)

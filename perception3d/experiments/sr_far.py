@@ -3,14 +3,13 @@
 
 The frustum 2D detector resizes every image to a fixed ``input_hw`` (192 x 640, about half of
 ``image_2``), so upscaling a whole frame x2 gives it nothing: the resize undoes it. The SR
-stage is applied where the issue allows it, to crops: ``tiles`` windows of ``tile_hw`` pixels
-around the horizon (the image rows from ``rows_above_horizon`` above the principal point's row
-``P2[1, 2]``, side by side around its column ``P2[0, 2]``, ``tile_stride`` apart), where the
-objects beyond 40 m are. Each window is upscaled x2 (96 x 320 -> 192 x 640: the detector's
-input size, which it then leaves as is) and detected; its boxes, mapped back to the frame,
-join the whole frame's detections, and per-class non-maximum suppression merges them. A window
-box within ``edge_margin_px`` of a window side inside the image is dropped (the window may cut
-its object). Conditions, all with the same detector and windows:
+stage is applied where the issue allows it, to crops: the horizon windows of
+:mod:`perception3d.engine.horizon_tiles` (config key ``horizon``; the pipeline's
+``frustum infer --horizon-tiles`` runs the same code), where the objects beyond 40 m are.
+Each window is upscaled x2 (96 x 320 -> 192 x 640: the detector's input size, which it then
+leaves as is) and detected; its boxes, mapped back to the frame, join the whole frame's
+detections, and per-class non-maximum suppression merges them. Conditions, all with the same
+detector and windows:
 
 - ``full``: the whole frame alone (the pipeline without the crops);
 - ``tiles_bilinear``: + windows resized by the detector itself (bilinear x2: zoom without SR);
@@ -24,19 +23,25 @@ scored in bird's-eye view.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from perception3d.atomic import atomic_write_text
 from perception3d.config import DataSection
 from perception3d.data.kitti_labels import write_label_file
+from perception3d.engine.horizon_tiles import (
+    HorizonTiles,
+    as_part,
+    detect_tiles,
+    merge,
+    tile_boxes,
+)
 from perception3d.experiments.sr_far_ap import far_ap, range_m, split_labels
-from perception3d.geometry.iou import iou_2d
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "weights"
 SCALE = 2
@@ -65,74 +70,11 @@ class SrFarConfig:
 
     weights: SrFarWeights = dataclasses.field(default_factory=SrFarWeights)
     data: DataSection = dataclasses.field(default_factory=DataSection)
-    tile_hw: tuple[int, int] = (96, 320)
-    tiles: int = 3
-    tile_stride: int = 240
-    rows_above_horizon: int = 40
-    edge_margin_px: float = 2.0
-    nms_iou: float = 0.5
+    horizon: HorizonTiles = dataclasses.field(default_factory=HorizonTiles)
     min_range_m: float = 40.0
     score_threshold: float = 0.3
     conditions: tuple[str, ...] | None = None
     threads: int = 1
-
-    def __post_init__(self) -> None:
-        if min(self.tile_hw) < 8 or self.tiles < 1 or self.tile_stride < 1:
-            raise ValueError(f"tile_hw must be >= 8 px and tiles, tile_stride >= 1, got "
-                             f"{self.tile_hw}, {self.tiles}, {self.tile_stride}")  # fmt: skip
-
-
-def tile_boxes(cfg: SrFarConfig, p2: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray:
-    """(tiles, 4) integer windows ``[x0, y0, x1, y1]`` (pixels, x1 / y1 exclusive) around the
-    horizon, each shifted to lie inside the image (a dimension larger than the image: the whole
-    of it)."""
-    (th, tw), (h, w) = cfg.tile_hw, image_hw
-    th, tw = min(th, h), min(tw, w)
-    y0 = int(np.clip(round(p2[1, 2]) - cfg.rows_above_horizon, 0, h - th))
-    span = tw + (cfg.tiles - 1) * cfg.tile_stride
-    x_first = round(p2[0, 2]) - span // 2
-    out = []
-    for i in range(cfg.tiles):
-        x0 = int(np.clip(x_first + i * cfg.tile_stride, 0, w - tw))
-        out.append([x0, y0, x0 + tw, y0 + th])
-    return np.array(out, dtype=np.int64)
-
-
-def keep_inside(boxes: np.ndarray, tile: np.ndarray, image_hw, margin: float) -> np.ndarray:
-    """Mask of frame boxes (N, 4) not within ``margin`` px of a side of ``tile`` that lies
-    inside the image (an image border cuts no object the frame does not cut)."""
-    x0, y0, x1, y1 = tile
-    h, w = image_hw
-    keep = np.ones(len(boxes), dtype=bool)
-    if x0 > 0:
-        keep &= boxes[:, 0] > x0 + margin
-    if y0 > 0:
-        keep &= boxes[:, 1] > y0 + margin
-    if x1 < w:
-        keep &= boxes[:, 2] < x1 - margin
-    if y1 < h:
-        keep &= boxes[:, 3] < y1 - margin
-    return keep
-
-
-def nms_per_class(boxes, scores, labels, iou: float) -> np.ndarray:
-    """Indices kept by greedy per-class non-maximum suppression, best score first.
-
-    Example:
-        >>> b = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [0, 0, 10, 10.0]])
-        >>> nms_per_class(b, np.array([0.9, 0.8, 0.7]), np.array([0, 0, 1]), 0.5).tolist()
-        [0, 2]
-    """
-    order = np.argsort(-np.asarray(scores), kind="stable")
-    ov = iou_2d(boxes, boxes) if len(boxes) else np.zeros((0, 0))
-    suppressed = np.zeros(len(boxes), dtype=bool)
-    keep = []
-    for i in order:
-        if suppressed[i]:
-            continue
-        keep.append(int(i))
-        suppressed |= (ov[i] > iou) & (labels == labels[i])
-    return np.array(keep, dtype=np.int64)
 
 
 def upscalers(cfg: SrFarConfig) -> dict[str, Callable | None]:
@@ -154,36 +96,6 @@ def upscalers(cfg: SrFarConfig) -> dict[str, Callable | None]:
     return ups
 
 
-def detect_tiles(model2d, image: np.ndarray, tiles: np.ndarray, up: Callable | None,
-                 margin: float):  # fmt: skip
-    """Detections (boxes in frame pixels, scores, labels) of each window of ``image`` (3, H, W)
-    upscaled by ``up`` (None: as it is), window-side boxes dropped."""
-    from perception3d.engine.frustum_infer import run_detector_2d
-
-    hw = image.shape[1:]
-    parts = []
-    for tile in tiles:
-        x0, y0, x1, y1 = (int(v) for v in tile)
-        crop = torch.from_numpy(np.ascontiguousarray(image[:, y0:y1, x0:x1]))[None]
-        factor = 1.0
-        if up is not None:
-            crop, factor = up(crop), float(SCALE)
-        det = run_detector_2d(model2d, crop[0].numpy())
-        boxes = det.boxes_img.astype(np.float64) / factor + [x0, y0, x0, y0]
-        keep = keep_inside(boxes, tile, hw, margin)
-        parts.append((boxes[keep], det.scores[keep], det.labels[keep]))
-    return parts
-
-
-def merge(parts, nms_iou: float):
-    """One frame's detections from several passes: concatenated, then per-class NMS."""
-    boxes = np.concatenate([p[0] for p in parts]).reshape(-1, 4)
-    scores = np.concatenate([p[1] for p in parts]).astype(np.float64)
-    labels = np.concatenate([p[2] for p in parts]).astype(np.int64)
-    keep = nms_per_class(boxes, scores, labels, nms_iou)
-    return boxes[keep], scores[keep], labels[keep]
-
-
 def _in_tiles(obj, tiles: np.ndarray) -> bool:
     cx, cy = (obj.bbox[0] + obj.bbox[2]) / 2, (obj.bbox[1] + obj.bbox[3]) / 2
     return bool(((tiles[:, 0] <= cx) & (cx < tiles[:, 2]) & (tiles[:, 1] <= cy)
@@ -199,20 +111,20 @@ def _frame_conditions(cfg, model2d, model3d, ups, frame, seconds: dict) -> tuple
     )
     from perception3d.models.detector2d import Detections2D
 
-    image = frame.image
-    tiles = tile_boxes(cfg, frame.calib.P2, image.shape[1:])
+    image, h = frame.image, cfg.horizon
+    tiles = tile_boxes(h, frame.calib.P2, image.shape[1:])
+    detect = functools.partial(run_detector_2d, model2d)
     t0 = time.perf_counter()
-    full = run_detector_2d(model2d, image)
+    full_part = as_part(detect(image))
     seconds["full"] += time.perf_counter() - t0
-    full_part = (full.boxes_img.astype(np.float64), full.scores, full.labels)
     rows2d, rows3d = {}, {}
     for cond in ("full", *ups):
         parts = [full_part]
         if cond != "full":
             t0 = time.perf_counter()
-            parts += detect_tiles(model2d, image, tiles, ups[cond], cfg.edge_margin_px)
+            parts += detect_tiles(detect, image, tiles, ups[cond], h.edge_margin_px)
             seconds[cond] += time.perf_counter() - t0
-        boxes, scores, labels = merge(parts, cfg.nms_iou)
+        boxes, scores, labels = merge(parts, h.nms_iou)
         det = Detections2D(boxes.astype(np.float32), scores.astype(np.float32), labels)
         rows2d[cond] = detections_2d_to_objects(det, model2d.classes)
         if model3d is not None:
@@ -265,7 +177,7 @@ def run_sr_far(cfg: SrFarConfig, out_dir: str | Path, log: Callable[[str], None]
                     dets3d[c][fid] = rows3d[c]
                     write_label_file(Path(out_dir) / "pred" / c / "frustum" / f"{fid}.txt",
                                      rows3d[c], 4)  # fmt: skip
-            tiles = tile_boxes(cfg, frame.calib.P2, frame.image.shape[1:])
+            tiles = tile_boxes(cfg.horizon, frame.calib.P2, frame.image.shape[1:])
             for cls in OVERLAPS_2D:
                 cared = split_labels(frame.objects, cls, cfg.min_range_m)[0]
                 coverage[cls][0] += len(cared)

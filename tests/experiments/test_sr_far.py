@@ -1,6 +1,6 @@
 """SR of far-object crops (perception3d/experiments/sr_far.py, sr_far_ap.py): the far-object
-AP against hand-computed values, the windows' geometry, the mapping of window boxes back to
-the frame, the merge, and one end-to-end run on a real sample frame."""
+AP against hand-computed values and one end-to-end run on a real sample frame (the windows and
+the merge: tests/engine/test_horizon_tiles.py)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,11 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from perception3d.config import DataSection
 from perception3d.data.kitti_labels import KittiObject
-from perception3d.experiments.sr_far import (
-    SrFarConfig,
-    SrFarWeights,
-    detect_tiles,
-    keep_inside,
-    merge,
-    run_sr_far,
-    tile_boxes,
-)
+from perception3d.experiments.sr_far import SrFarConfig, SrFarWeights, run_sr_far
 from perception3d.experiments.sr_far_ap import all_point_ap, far_ap, split_labels
-from perception3d.models.detector2d import Detections2D
 
 
 def _obj(kind, bbox, z, score=None, occluded=0, x=0.0, box3d=(1.5, 1.6, 3.9, 0.0)):
@@ -89,76 +79,9 @@ def test_bev_ap_scores_the_3d_box():
         far_ap(gt, same, "Car", metric="3d")
 
 
-P2 = np.array([[721.5, 0, 609.6, 44.9], [0, 721.5, 172.9, 0.2], [0, 0, 1, 0.003]])
-
-
-def test_tiles_sit_on_the_horizon_inside_the_image():
-    cfg = SrFarConfig()
-    tiles = tile_boxes(cfg, P2, (375, 1242))
-    assert tiles.shape == (3, 4)
-    assert (tiles[:, 1] == 173 - 40).all() and (tiles[:, 3] - tiles[:, 1] == 96).all()
-    assert (tiles[:, 2] - tiles[:, 0] == 320).all()
-    assert np.diff(tiles[:, 0]).tolist() == [240, 240]
-    assert abs((tiles[0, 0] + tiles[-1, 2]) / 2 - 609.6) <= 1
-    narrow = tile_boxes(SrFarConfig(tiles=5, tile_stride=400), P2, (375, 1242))
-    assert narrow[:, 0].min() == 0 and narrow[:, 2].max() == 1242  # shifted inside
-    tiny = tile_boxes(cfg, P2, (64, 200))
-    assert tiny[0].tolist() == [0, 0, 200, 64]
-
-
-def test_boxes_cut_by_an_inner_window_side_are_dropped():
-    tile = np.array([100, 50, 420, 146])
-    boxes = np.array([[101, 60, 130, 70], [110, 60, 130, 70], [110, 60, 419, 70.0]])
-    assert keep_inside(boxes, tile, (375, 1242), 2.0).tolist() == [False, True, False]
-    at_border = np.array([0, 0, 320, 96])  # image sides cut nothing
-    assert keep_inside(np.array([[0.0, 0, 20, 20]]), at_border, (375, 1242), 2.0).all()
-
-
-class _FixedDetector:
-    """Returns one Car box at fixed pixels of whatever image it is given."""
-
-    classes = ("Car", "Pedestrian", "Cyclist")
-
-    def __init__(self):
-        self.shapes = []
-
-    def detect(self, image):
-        self.shapes.append(tuple(image.shape))
-        return Detections2D(np.array([[10, 10, 30, 20]], np.float32),
-                            np.array([0.8], np.float32), np.array([0]))  # fmt: skip
-
-
-def test_window_boxes_map_back_to_frame_pixels():
-    image = np.zeros((3, 375, 1242), np.float32)
-    tile = np.array([[100, 50, 420, 146]])
-    det = _FixedDetector()
-    (plain,) = detect_tiles(det, image, tile, None, 2.0)
-    assert plain[0].tolist() == [[110, 60, 130, 70]]
-    up = lambda x: torch.nn.functional.interpolate(x, scale_factor=2)  # noqa: E731
-    (zoomed,) = detect_tiles(det, image, tile, up, 2.0)
-    assert zoomed[0].tolist() == [[105, 55, 115, 60]]
-    assert det.shapes == [(3, 96, 320), (3, 192, 640)]
-
-
-def test_merge_keeps_the_best_of_overlapping_boxes():
-    a = (np.array([[0, 0, 10, 10.0]]), np.array([0.5]), np.array([0]))
-    b = (np.array([[0, 0, 10, 11.0], [50, 0, 60, 10]]), np.array([0.7, 0.2]), np.array([0, 0]))
-    boxes, scores, _ = merge([a, b], 0.5)
-    assert scores.tolist() == [0.7, 0.2] and boxes[0].tolist() == [0, 0, 10, 11]
-
-
-def test_run_on_a_real_sample_frame(tmp_path):
-    from pathlib import Path
-
-    samples = Path(__file__).resolve().parents[1] / "data" / "kitti_samples" / "training"
-    root = tmp_path / "root"
-    for sub, ext in (("calib", "txt"), ("image_2", "png"), ("label_2", "txt"), ("velodyne", "bin")):
-        (root / "training" / sub).mkdir(parents=True)
-        (root / "training" / sub / f"000008.{ext}").symlink_to(samples / sub / f"000008.{ext}")
-    (root / "ImageSets").mkdir()
-    (root / "ImageSets" / "val.txt").write_text("000008\n")
+def test_run_on_a_real_sample_frame(frame8_root, tmp_path):
     cfg = SrFarConfig(weights=SrFarWeights(frustum=None, srcnn=None), min_range_m=20.0,
-                      data=DataSection(root=root))  # fmt: skip
+                      data=DataSection(root=frame8_root))  # fmt: skip
     result = run_sr_far(cfg, tmp_path / "out", log=lambda s: None)
     assert set(result["bbox"]) == {"full", "tiles_bilinear", "tiles_bicubic", "tiles_espcn"}
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["frames"] == 1
@@ -188,7 +111,7 @@ def test_the_shipped_config_loads_and_rejects_unknown_conditions(tmp_path):
     from perception3d.config import load_config
 
     cfg = load_config("configs/isp/sr_far_detect.yaml", SrFarConfig)
-    assert cfg.tile_hw == (96, 320) and cfg.weights.detector2d.is_file()
+    assert cfg.horizon.tile_hw == (96, 320) and cfg.weights.detector2d.is_file()
     bad = SrFarConfig(data=DataSection(root=tmp_path), conditions=("tiles_nearest",))
     with pytest.raises(ValueError, match="tiles_nearest"):
         run_sr_far(bad, tmp_path / "out", log=lambda s: None)
