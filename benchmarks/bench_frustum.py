@@ -5,19 +5,25 @@ points in the camera's view, 6 labelled cars). Figures (median of `torch.utils.b
 blocked_autorange, after a warm-up):
   - ``2d detector``: :func:`perception3d.models.detector2d.detect_2d` on the image (resize,
     network, peak extraction);
+  - ``2d detector + horizon tiles``: the whole image and the 3 horizon windows of
+    :mod:`perception3d.engine.horizon_tiles` (``frustum infer --horizon-tiles``), merged;
   - ``3d stage (6 gt boxes)``: :func:`perception3d.engine.frustum_infer.predict_frustum` from
     the frame's 6 ground-truth 2D boxes (projection, frustum extraction, PointNets, decoding);
   - ``2d + 3d``: ``predict_frustum`` from the image (what ``perception3d frustum infer`` runs
-    per frame, file reading excluded).
+    per frame without ``--horizon-tiles``, file reading excluded);
+  - ``2d + 3d, horizon tiles``: the same with the horizon windows (``frustum infer``'s
+    default): 4 detector passes and more 2D boxes to lift.
 Networks: the shipped weights when present, else the configs' networks at random init.
 Baseline: the first stage's cost without any network, the projection of the frame's LiDAR
 points into the image (``Calibration.lidar_to_image``), measured in the same run.
 
 Writes benchmarks/results/bench_frustum.json. Run: python benchmarks/bench_frustum.py
+(``BENCH_THREADS=1``: one thread instead of 2)
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -37,13 +43,15 @@ from perception3d.engine.frustum_infer import (
     SHIPPED_FRUSTUM,
     build_detector2d,
     build_frustum_model,
+    detect_frame_2d,
     load_detector2d,
     load_frustum_model,
     predict_frustum,
 )
+from perception3d.engine.horizon_tiles import HorizonTiles
 from perception3d.models.detector2d import detect_2d
 
-THREADS = 2
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 
 
 def _models():
@@ -72,11 +80,18 @@ def main() -> dict:
     def stage_2d():
         return detect_2d(model2d, image)
 
+    @torch.no_grad()
+    def stage_2d_tiles():
+        return detect_frame_2d(model2d, image, calib, HorizonTiles())
+
     def stage_3d():
         return predict_frustum(None, model3d, None, points, calib, boxes, labels)
 
     def both():
         return predict_frustum(model2d, model3d, image, points, calib)
+
+    def both_tiles():
+        return predict_frustum(model2d, model3d, image, points, calib, tiles=HorizonTiles())
 
     def projection():
         return calib.lidar_to_image(points)
@@ -85,8 +100,10 @@ def main() -> dict:
     for name, fn in (
         ("projection (baseline)", projection),
         ("2d detector", stage_2d),
+        ("2d detector + horizon tiles", stage_2d_tiles),
         ("3d stage (6 gt boxes)", stage_3d),
         ("2d + 3d", both),
+        ("2d + 3d, horizon tiles", both_tiles),
     ):
         fig = measure(fn, min_run_time=3.0)
         fig.update(weights=weights, threads=THREADS, points=len(points))

@@ -5,7 +5,9 @@ CRF) measured in the same run; each learned stage alone (float32) for informatio
 10 frames/s (100 ms) on 2 cores. The temporal raw stage (one frame of the recurrent network:
 its previous output warped by a backward flow, the network, the colour matrix) against the
 single-frame raw stage in the same run (``temporal``; the temporal weights when shipped, else a
-randomly initialised network of the same size: the same time). Target: 10 frames/s.
+randomly initialised network of the same size: the same time). Target: 10 frames/s. With
+OpenCV, the estimated-flow alignment too (``estimated_alignment_2_flows``: the two DIS flows
+per frame that the temporal eval's ``alignment: estimated`` computes, tuned settings).
 
 Writes benchmarks/results/bench_isp.json. Run: python benchmarks/bench_isp.py
 """
@@ -89,11 +91,30 @@ def _temporal_stage(learned: IspPipeline, raw: torch.Tensor, meta) -> dict:
             "single_frame_raw_stage": measure(lambda: learned.raw_to_linear(raw, meta)),
             "temporal_raw_stage": measure(lambda: temporal_step(model, raw, meta, state, flow, ok)),
         }
+        figures.update(_estimated_alignment(state))
     out = report("bench_isp_temporal", figures, baseline="single_frame_raw_stage")
     fps = 1.0 / figures["temporal_raw_stage"]["median_s"]
     print(f"  temporal raw stage: {fps:.1f} frames/s at {W} x {H} (target 10)")
     out["temporal_fps"] = fps
     return out
+
+
+def _estimated_alignment(state: torch.Tensor) -> dict:
+    """Two DIS flows between a frame and itself moved 3 px (skipped without OpenCV)."""
+    try:
+        from perception3d.isp.flow_estimate import estimate_flow
+    except ImportError:
+        return {}
+    img = state[0].clamp(0.0, 1.0) ** (1 / 2.2)
+    moved = torch.roll(img, 3, dims=-1)
+
+    def both_ways():
+        return estimate_flow(img, moved), estimate_flow(moved, img)
+
+    try:
+        return {"estimated_alignment_2_flows": measure(both_ways)}
+    except ImportError:  # the extra is missing: cv2 is imported on first use
+        return {}
 
 
 if __name__ == "__main__":

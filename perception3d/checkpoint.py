@@ -207,9 +207,20 @@ def release_checkpoint_file(
     """Write a weights-only copy of a training checkpoint (empty optimizer and scheduler
     state) with ``note`` (command, seed, time, metrics...) merged into ``extra``; it loads
     like any checkpoint but cannot be resumed from."""
-    ckpt = read_checkpoint(src, kind)
-    ckpt.update(optimizer={}, scheduler={}, extra={**ckpt["extra"], **(note or {})})
-    return write_checkpoint(dst, ckpt)
+    return write_weights_copy(dst, read_checkpoint(src, kind), note=note)
+
+
+def write_weights_copy(
+    path: str | Path, ckpt: dict, model_state: dict | None = None, note: dict | None = None
+) -> Path:
+    """Write a weights-only copy of the checkpoint dict ``ckpt`` (empty optimizer and scheduler
+    state; kind, config and progress kept) to ``path`` atomically, its weights replaced by
+    ``model_state`` when given (e.g. re-estimated BatchNorm statistics) and ``note`` merged
+    into ``extra``."""
+    copy = {**ckpt, "optimizer": {}, "scheduler": {}, "extra": {**ckpt["extra"], **(note or {})}}
+    if model_state is not None:
+        copy["model"] = model_state
+    return write_checkpoint(path, {k: copy[k] for k in KEYS})
 
 
 def is_release(ckpt: dict) -> bool:

@@ -28,5 +28,18 @@ def kitti_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def frame8_root(tmp_path: Path) -> Path:
+    """A root of one real sample frame (000008, files linked) whose val split is that frame."""
+    root = tmp_path / "frame8"
+    for sub, ext in (("calib", "txt"), ("image_2", "png"), ("label_2", "txt"), ("velodyne", "bin")):
+        (root / "training" / sub).mkdir(parents=True)
+        src = KITTI_SAMPLES / "training" / sub / f"000008.{ext}"
+        (root / "training" / sub / f"000008.{ext}").symlink_to(src)
+    (root / "ImageSets").mkdir()
+    (root / "ImageSets" / "val.txt").write_text("000008\n")
+    return root
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

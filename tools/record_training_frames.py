@@ -94,6 +94,13 @@ RECORDS = {
     "sr_espcn_x4": ([first_of_split(1000, 2400, 0.125, 200)], ""),
     # the low-light enhancer (docs/isp.md): the 57 train frames of a 120-frame set
     "isp_lowlight": ([split(3100, 120, 0.5)], ""),
+    # the temporal stage (docs/isp.md): started from isp_raw.pt, so its frames are inherited
+    "isp_temporal": (
+        [split(0, 48, 0.5)],
+        "started from isp_raw.pt (its frames above, procedural scenes, the two sample "
+        "photographs); crops of the 4 drives x 40 frames of perception3d synth-drive --seed 0 "
+        "--set scene.night_probability=0 (drive frames, not perception3d synth frames)",
+    ),
 }
 
 

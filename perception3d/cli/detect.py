@@ -38,22 +38,26 @@ def _image_size(text: str) -> tuple[int, int]:
 def _cmd_detect(args: argparse.Namespace) -> int:
     import sys
 
-    from perception3d.engine.detect_files import detect_files
+    from perception3d.engine.detect import Detector
+    from perception3d.engine.detect_files import run_detector_on_files
 
     if args.format == "kitti" and args.calib is None:
         print("perception3d detect: error: --format kitti needs --calib", file=sys.stderr)
         return 2
 
-    summary = detect_files(
+    detector = Detector.from_checkpoint(
         args.config,
         args.checkpoint,
-        args.inputs,
-        args.out,
         device=args.device,
         score_threshold=args.score_threshold,
         full_circle=not args.front_only,
-        overrides=args.set or (),
+        overrides=tuple(args.set or ()),
         backend=args.backend,
+    )
+    summary = run_detector_on_files(
+        detector,
+        args.inputs,
+        args.out,
         calib=args.calib,
         fmt=args.format,
         dump_head=args.dump_head,

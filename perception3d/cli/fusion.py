@@ -57,8 +57,29 @@ def _cmd_frustum_infer(args: argparse.Namespace) -> int:
         args.max_frames,
         not args.no_progress,
         args.overwrite,
+        args.horizon_tiles,
     )
     print_outputs(f"frustum {args.frustum_command}", args.out, json.dumps(summary))
+    return 0
+
+
+def _cmd_frustum_adapt_bn(args: argparse.Namespace) -> int:
+    from perception3d.engine.detector2d_adapt import adapt_detector2d_file
+
+    note = adapt_detector2d_file(
+        args.det2d, args.images, args.out, args.layers, not args.no_flip, args.batch_size
+    )
+    text = f"{len(note['images'])} images, {note['inputs']} inputs, layers {note['layers']}"
+    print_outputs("frustum adapt-bn", args.out, text)
+    return 0
+
+
+def _cmd_frustum_adapt_bn_3d(args: argparse.Namespace) -> int:
+    from perception3d.engine.frustum_adapt import adapt_frustum_file
+
+    note = adapt_frustum_file(args.model3d, args.det2d, args.data_root, args.frames, args.out,
+                              args.score_threshold)  # fmt: skip
+    print_outputs("frustum adapt-bn-3d", args.out, f"{note['frustums']} frustums")
     return 0
 
 
@@ -144,4 +165,45 @@ def _register_frustum(sub: argparse._SubParsersAction) -> None:
             required=("--out",), out="result folder",
             images="folder of <id>.png replacing image_2 for the 2D detector",
         )  # fmt: skip
+        q.add_argument(
+            "--horizon-tiles", action=argparse.BooleanOptionalAction, default=None,
+            help="also detect 3 horizon windows zoomed x2 and merge their boxes (far objects; "
+            "default: frustum_infer.DEFAULT_HORIZON_TILES, docs/frustum.md 'Horizon tiles')",
+        )  # fmt: skip
         q.set_defaults(func=_cmd_frustum_infer)
+    _register_adapt_bn(fr)
+
+
+def _register_adapt_bn(fr: argparse._SubParsersAction) -> None:
+    q = add_command(
+        fr, "adapt-bn",
+        "AdaBN: re-estimate the 2D detector's BatchNorm statistics on unlabelled images",
+        "perception3d frustum adapt-bn --det2d perception3d/assets/weights/"
+        "frustum_detector2d_dense.pt --images REAL/training/image_2 --out det2d_adabn.pt",
+    )  # fmt: skip
+    q.add_argument("--det2d", type=Path, required=True, help="2D detector checkpoint to adapt")
+    q.add_argument("--images", type=Path, nargs="+", required=True,
+                   help="unlabelled target-domain PNG images, or folders of them")  # fmt: skip
+    q.add_argument("--out", type=Path, required=True, help="adapted checkpoint to write")
+    q.add_argument("--layers", choices=("all", "head"), default="all",
+                   help="all BatchNorm layers (AdaBN) or those after the encoder")  # fmt: skip
+    q.add_argument("--no-flip", action="store_true", help="do not add each image's mirror")
+    q.add_argument("--batch-size", type=int, default=None,
+                   help="inputs per batch (default: all in one batch)")  # fmt: skip
+    q.set_defaults(func=_cmd_frustum_adapt_bn)
+    q = add_command(
+        fr, "adapt-bn-3d",
+        "AdaBN of the 3D stage on the frustums of 2D detections on unlabelled frames",
+        "perception3d frustum adapt-bn-3d --model3d perception3d/assets/weights/"
+        "frustum_pointnet_synth.pt --det2d DET2D.pt --data-root REAL --frames 000006 000015 "
+        "--out f3d_adabn.pt",
+    )  # fmt: skip
+    q.add_argument("--model3d", type=Path, required=True, help="3D stage checkpoint to adapt")
+    q.add_argument("--det2d", type=Path, required=True, help="2D detector giving the boxes")
+    q.add_argument("--data-root", type=Path, required=True,
+                   help="KITTI root: image_2, velodyne, calib (no labels)")  # fmt: skip
+    q.add_argument("--frames", nargs="+", required=True, help="frame ids of training/ to use")
+    q.add_argument("--out", type=Path, required=True, help="adapted checkpoint to write")
+    q.add_argument("--score-threshold", type=float, default=0.3,
+                   help="minimum score of the 2D detections used (default 0.3)")  # fmt: skip
+    q.set_defaults(func=_cmd_frustum_adapt_bn_3d)

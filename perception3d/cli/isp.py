@@ -36,6 +36,15 @@ def _cmd_isp_sr_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_isp_sr_detect(args: argparse.Namespace) -> int:
+    from perception3d.config import load_config
+    from perception3d.experiments.sr_far import SrFarConfig, run_sr_far
+
+    run_sr_far(load_config(args.config, SrFarConfig, args.set), args.out)
+    print_outputs("isp sr-detect", args.out, "metrics.json")
+    return 0
+
+
 def _cmd_isp_noise_check(args: argparse.Namespace) -> int:
     from perception3d.experiments.isp_effect_noise import noise_check, png_files
 
@@ -159,6 +168,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         isp, "sr-eval", "bicubic vs SRCNN vs ESPCN super-resolution on held-out captures",
         "configs/isp/eval_sr.yaml", "outputs/sr_eval", _cmd_isp_sr_eval,
         config_help="SR evaluation config YAML",
+    )  # fmt: skip
+    _add_config_command(
+        isp, "sr-detect",
+        "2D / Frustum PointNet AP of objects beyond 40 m with x2 SR of horizon crops",
+        "configs/isp/sr_far_detect.yaml", "outputs/sr_far", _cmd_isp_sr_detect,
+        config_help="SR detection experiment config YAML", out_help="folder for metrics.json",
     )  # fmt: skip
     q = add_command(
         isp, "noise-check",

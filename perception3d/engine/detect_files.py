@@ -32,7 +32,7 @@ from perception3d.engine.infer import detections_to_objects
 from perception3d.geometry.calib import Calibration
 from perception3d.models.detector import Detections as TorchDetections
 
-__all__ = ["detect_files", "dump_head_path", "run_detector_on_files", "write_head"]
+__all__ = ["dump_head_path", "run_detector_on_files", "write_head"]
 
 
 class _Calibrations:
@@ -154,24 +154,3 @@ def run_detector_on_files(
         "out_dir": str(out_dir),
         "files": counts,
     }
-
-
-def detect_files(
-    config: str | Path | None,
-    checkpoint: str | Path,
-    inputs: Iterable[str | Path],
-    out_dir: str | Path,
-    device: str = "auto",
-    score_threshold: float | None = None,
-    full_circle: bool = True,
-    overrides: Iterable[str] = (),
-    backend: str = "eager",
-    **options,
-) -> dict:
-    """Load a detector (:meth:`Detector.from_checkpoint`, ``backend`` ``eager`` or
-    ``fused``) and run it on files (:func:`run_detector_on_files`, whose keyword ``options``
-    these are)."""
-    detector = Detector.from_checkpoint(
-        config, checkpoint, device, score_threshold, full_circle, tuple(overrides), backend
-    )
-    return run_detector_on_files(detector, inputs, out_dir, **options)

@@ -4,6 +4,8 @@
 
 ``images_dir`` replaces ``<root>/training/image_2`` as the 2D detector's input (an ISP's
 output folder of ``<frame_id>.png``); LiDAR, calibration and labels stay the dataset's.
+``tiles`` (a :class:`~perception3d.engine.horizon_tiles.HorizonTiles`) adds the detections of
+horizon windows zoomed x2 to the whole image's (far objects; docs/frustum.md, "Horizon tiles").
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from perception3d.data.frustums import (
 from perception3d.data.kitti import KittiObject, KittiObjectDataset, read_image, write_label_file
 from perception3d.engine.checkpoint import load_checkpoint
 from perception3d.engine.frustum_config import Detector2DExperiment, FrustumExperiment
+from perception3d.engine.horizon_tiles import HorizonTiles, detect_with_tiles
 from perception3d.engine.result_dir import claim_result_dir
 from perception3d.errors import MissingFrameError
 from perception3d.geometry.calib import Calibration, alpha_from_rotation_y
@@ -33,8 +36,13 @@ from perception3d.models.frustum_coder import decode_boxes
 
 EVAL_CLASSES = ("Car", "Pedestrian", "Cyclist")
 WEIGHTS = Path(__file__).parents[1] / "assets" / "weights"
-SHIPPED_DETECTOR2D = WEIGHTS / "frustum_detector2d_synth.pt"
+# the 2D detector chosen by the rule fixed before training (synthetic val in KITTI's box
+# convention; docs/frustum.md, "Narrow boxes")
+SHIPPED_DETECTOR2D = WEIGHTS / "frustum_detector2d_dense.pt"
 SHIPPED_FRUSTUM = WEIGHTS / "frustum_pointnet_synth.pt"
+# horizon windows in `frustum infer` / `infer-2d` unless asked otherwise: decided by the rule
+# written before measuring (docs/frustum.md, "Horizon tiles")
+DEFAULT_HORIZON_TILES = True
 
 
 def build_detector2d(cfg: Detector2DExperiment) -> CenterNet2D:
@@ -102,6 +110,15 @@ def run_detector_2d(model2d, image_srgb: np.ndarray) -> Detections2D:
     return detect(image_srgb) if detect is not None else detect_2d(model2d, image_srgb)
 
 
+def detect_frame_2d(model2d, image_srgb: np.ndarray, calib: Calibration,
+                    tiles: HorizonTiles | None = None) -> Detections2D:  # fmt: skip
+    """2D detections of one frame: the whole image, merged with those of the horizon windows
+    ``tiles`` places from ``calib.P2`` (None: the whole image only)."""
+    if tiles is None:
+        return run_detector_2d(model2d, image_srgb)
+    return detect_with_tiles(lambda im: run_detector_2d(model2d, im), image_srgb, calib.P2, tiles)
+
+
 def detections_2d_to_objects(det: Detections2D, classes) -> list[KittiObject]:
     """2D-only result rows (KITTI's convention for 2D results: dimensions -1, location
     -1000, rotation -10), for the ``bbox`` metric."""
@@ -158,6 +175,7 @@ def predict_frustum(
     boxes_2d: np.ndarray | None = None,
     labels_2d: np.ndarray | None = None,
     scores_2d: np.ndarray | None = None,
+    tiles: HorizonTiles | None = None,
 ) -> list[KittiObject]:
     """Frustum PointNet on one frame: 2D detections lifted to KITTI 3D result rows.
 
@@ -169,6 +187,7 @@ def predict_frustum(
         calib: the frame's calibration.
         boxes_2d, labels_2d, scores_2d: given 2D boxes (K, 4) image_2 pixels, class indices
             into ``model3d.classes`` and scores (default 1) instead of the 2D detector's.
+        tiles: horizon windows whose detections join the whole image's (None: none).
 
     Returns:
         One row per 2D box whose frustum holds at least ``model3d.min_frustum_points``
@@ -181,14 +200,14 @@ def predict_frustum(
     if boxes_2d is None:
         if model2d is None or image_srgb is None:
             raise ValueError("give model2d and image_srgb, or boxes_2d")
-        det = run_detector_2d(model2d, image_srgb)
+        det = detect_frame_2d(model2d, image_srgb, calib, tiles)
         boxes_2d, labels_2d, scores_2d = det.boxes_img, det.labels, det.scores
         if tuple(model2d.classes) != tuple(model3d.classes):
             raise ValueError(f"2D classes {model2d.classes} != 3D classes {model3d.classes}")
     boxes_2d = np.asarray(boxes_2d, dtype=np.float64).reshape(-1, 4)
     labels_2d = np.asarray(labels_2d, dtype=np.int64).reshape(-1)
     scores_2d = np.ones(len(boxes_2d)) if scores_2d is None else np.asarray(scores_2d)
-    batch, kept, angles = _frustum_batch(model3d, points_lidar, calib, boxes_2d)
+    batch, kept, angles = frustum_batch(model3d, points_lidar, calib, boxes_2d)
     if not batch:
         return []
     dev = next(model3d.parameters()).device
@@ -217,7 +236,7 @@ def predict_frustum(
     return rows
 
 
-def _frustum_batch(model3d: FrustumPointNet, points_lidar: np.ndarray, calib: Calibration,
+def frustum_batch(model3d: FrustumPointNet, points_lidar: np.ndarray, calib: Calibration,
                    boxes_2d: np.ndarray):  # fmt: skip
     """The frustum-frame point sets (N, 4) float32 of the 2D boxes with enough points, their
     box indices and frustum angles."""
@@ -263,6 +282,7 @@ def infer_frustum(
     max_frames: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    tiles: HorizonTiles | None = None,
 ) -> dict:
     """Write Frustum PointNet result files ``out_dir/<id>.txt`` for a split (a folder of
     another run's results is refused unless ``overwrite``).
@@ -270,22 +290,22 @@ def infer_frustum(
     ``model2d=None`` uses the labels' 2D boxes of ``model3d.classes`` (score 1 before the
     segmentation confidence): the "ground-truth 2D boxes" upper bound. ``model3d=None``
     writes the 2D detections alone (:func:`infer_2d`). ``images_dir`` replaces image_2 as the
-    2D detector's input.
+    2D detector's input; ``tiles`` adds horizon windows to the 2D detection.
     """
     ds = _frames(data_root, split, max_frames)
     claim_result_dir(out_dir, overwrite)
     total = 0
     desc = "infer 2d" if model3d is None else "infer frustum"
     for frame in tqdm(ds, desc=desc, disable=not progress, leave=False):
-        rows = _frame_rows(model2d, model3d, frame, images_dir)
+        rows = _frame_rows(model2d, model3d, frame, images_dir, tiles)
         write_label_file(Path(out_dir) / f"{frame.frame_id}.txt", rows)
         total += len(rows)
     return {"frames": len(ds), "detections": total, "out_dir": str(out_dir)}
 
 
-def _frame_rows(model2d, model3d, frame, images_dir) -> list[KittiObject]:
+def _frame_rows(model2d, model3d, frame, images_dir, tiles) -> list[KittiObject]:
     if model3d is None:
-        det = run_detector_2d(model2d, frame_image(frame, images_dir))
+        det = detect_frame_2d(model2d, frame_image(frame, images_dir), frame.calib, tiles)
         return detections_2d_to_objects(det, model2d.classes)
     if model2d is None:
         cared = [o for o in frame.objects if o.type in model3d.classes]
@@ -295,7 +315,7 @@ def _frame_rows(model2d, model3d, frame, images_dir) -> list[KittiObject]:
             np.array([model3d.classes.index(o.type) for o in cared], dtype=np.int64),
         )  # fmt: skip
     return predict_frustum(model2d, model3d, frame_image(frame, images_dir), frame.points,
-                           frame.calib)  # fmt: skip
+                           frame.calib, tiles=tiles)  # fmt: skip
 
 
 def run_frustum_inference(
@@ -310,6 +330,7 @@ def run_frustum_inference(
     max_frames: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    horizon_tiles: bool | None = None,
 ) -> dict:
     """``perception3d frustum infer`` / ``infer-2d`` (and ``perception3d infer`` of a frustum
     or detector2d config): result files of the shipped or given checkpoints.
@@ -318,14 +339,21 @@ def run_frustum_inference(
         data_root: KITTI-layout root; ``split`` its ImageSets name.
         out_dir: result folder (refused when it holds another run's results, unless
             ``overwrite``).
-        det2d: 2D detector checkpoint (None: the shipped weights; unused with ``gt_boxes``).
+        det2d: 2D detector checkpoint (None: the shipped ``frustum_detector2d_dense.pt``;
+            unused with ``gt_boxes``).
         model3d: 3D stage checkpoint (None: the shipped weights).
         two_d_only: write the 2D detections only (the ``bbox`` metric).
         gt_boxes: lift the labels' 2D boxes instead of the 2D detector's.
         images: folder of ``<id>.png`` replacing image_2 for the 2D detector.
         max_frames: the first N frames of the split only.
         progress: a progress bar.
+        horizon_tiles: add the detections of the horizon windows of :class:`HorizonTiles`
+            (its defaults) zoomed x2 by the detector's own resize (far objects; None:
+            ``DEFAULT_HORIZON_TILES``).
     """
+    if horizon_tiles is None:
+        horizon_tiles = DEFAULT_HORIZON_TILES
+    tiles = HorizonTiles() if horizon_tiles and not gt_boxes else None
     model2d = None
     if not gt_boxes:
         model2d = load_detector2d(det2d or SHIPPED_DETECTOR2D)[0]
@@ -333,7 +361,7 @@ def run_frustum_inference(
         if model2d is None:
             raise ValueError("2D-only inference needs the 2D detector, not gt_boxes")
         return infer_2d(model2d, data_root, split, out_dir, images, max_frames, progress,
-                        overwrite)  # fmt: skip
+                        overwrite, tiles)  # fmt: skip
     model = load_frustum_model(model3d or SHIPPED_FRUSTUM)
     return infer_frustum(model2d, model, data_root, split, out_dir, images, max_frames,
-                         progress, overwrite)  # fmt: skip
+                         progress, overwrite, tiles)  # fmt: skip

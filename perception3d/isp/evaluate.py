@@ -281,6 +281,7 @@ def _with_temporal(cfg, result: dict, out_dir: Path, log) -> dict:
               "temporal": load_temporal_stage(t.weights),
               "temporal_single": load_temporal_stage(t.single_weights)
               if t.single_weights is not None else None}  # fmt: skip
+    models.update({name: load_temporal_stage(path) for name, path in t.variants.items()})
     result["temporal"] = evaluate_temporal(t, models, log)
     atomic_write_text(Path(out_dir) / "metrics.json", json.dumps(result, indent=2))
     return result

@@ -42,6 +42,16 @@ __all__ = [
     "vignetting_map",
 ]
 
+# The noise and fixed-pattern parameters of SensorParams (each >= 0; 0 switches its source off).
+_NOISE_PARAMETERS = (
+    "read_noise_e",
+    "read_noise_dn",
+    "row_noise_dn",
+    "dark_current_e_per_s",
+    "dsnu_e",
+    "prnu",
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class SensorParams:
@@ -106,8 +116,7 @@ class SensorParams:
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"SensorParams.{name} must be > 0, got {getattr(self, name)}")
-        nonneg = ("read_noise_e", "read_noise_dn", "row_noise_dn", "dark_current_e_per_s")
-        for name in (*nonneg, "dsnu_e", "prnu", "black_level_dn", "vignetting"):
+        for name in (*_NOISE_PARAMETERS, "black_level_dn", "vignetting"):
             if getattr(self, name) < 0:
                 raise ValueError(f"SensorParams.{name} must be >= 0, got {getattr(self, name)}")
         if self.bits not in (12, 14):
@@ -141,17 +150,8 @@ class SensorParams:
 
     def noiseless(self) -> SensorParams:
         """The same camera without noise, fixed pattern or quantization."""
-        return dataclasses.replace(
-            self,
-            read_noise_e=0.0,
-            read_noise_dn=0.0,
-            row_noise_dn=0.0,
-            dark_current_e_per_s=0.0,
-            dsnu_e=0.0,
-            prnu=0.0,
-            quantize=False,
-            shot_noise="none",
-        )
+        no_noise = dict.fromkeys(_NOISE_PARAMETERS, 0.0)
+        return dataclasses.replace(self, **no_noise, quantize=False, shot_noise="none")
 
 
 def transmission(depth_m: torch.Tensor, mor_m: float | torch.Tensor) -> torch.Tensor:

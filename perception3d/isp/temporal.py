@@ -7,7 +7,10 @@ classical temporal baseline, both aligned by a backward flow per frame
   resolution, 12 channels) and where that warp is valid. Recurrent: frame t sees everything
   before it through its previous output (as in recurrent video denoisers, e.g. FastDVDnet's
   and EMVD's use of the previous estimate; Maggioni et al. 2021). Its new input channels
-  start at zero weight, so initialised from the single-frame stage it starts as that stage.
+  start at zero weight, so initialised from the single-frame stage it starts as that stage
+  (with ``blend``, up to the starting blend weight ``blend_init``). The shipped
+  ``isp_temporal.pt`` blends its single-frame estimate with the warped previous output
+  (``fusion: output``).
 - :func:`recursive_average`: motion-compensated recursive averaging: the previous result
   warped onto the frame, blended with the frame with a per-pixel count that restarts where the
   local residual is large against the frame's noise level (the classical temporal filter of
@@ -17,8 +20,10 @@ classical temporal baseline, both aligned by a backward flow per frame
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -51,11 +56,28 @@ class TemporalModelConfig:
             Bayer position; 0 where the warp is invalid), so that carrying the previous
             output over is the easy thing to learn; false: the residual over the bilinear
             demosaic alone (the single-frame stage's form).
+        fusion: where ``blend`` mixes in the warped previous output: ``base``, into the
+            bilinear demosaic before the residual is added (above); ``output``, after it:
+            ``out = single + a (prev - single)`` with ``single`` the residual over the
+            demosaic, a learned recursive filter of the network's own single-frame estimate
+            (as in EMVD's fusion stage, Maggioni et al., CVPR 2021).
+        blend_init: the blend weight ``a`` at the start (the predicting layer's bias is
+            ``logit(blend_init)``, its weights 0). A small weight starts as the single-frame
+            stage but, under Adam at the learning rates used here (each parameter moves at
+            most about the learning rate per step), ``a`` leaves 0.25 % only slowly.
     """
 
     width: int = 16
     recurrent: bool = True
     blend: bool = False
+    fusion: Literal["base", "output"] = "base"
+    blend_init: float = 0.0025
+
+    def __post_init__(self) -> None:
+        if self.fusion not in ("base", "output"):
+            raise ValueError(f"model.fusion must be base or output, got {self.fusion!r}")
+        if not 0.0 < self.blend_init < 1.0:
+            raise ValueError(f"model.blend_init must be in (0, 1), got {self.blend_init}")
 
 
 class TemporalRawUNet(nn.Module):
@@ -68,10 +90,19 @@ class TemporalRawUNet(nn.Module):
     Returns white-balanced linear camera RGB (B, 3, H, W).
     """
 
-    def __init__(self, width: int = 16, recurrent: bool = True, blend: bool = False) -> None:
+    def __init__(
+        self,
+        width: int = 16,
+        recurrent: bool = True,
+        blend: bool = False,
+        fusion: str = "base",
+        blend_init: float = 0.0025,
+    ) -> None:
         super().__init__()
         self.recurrent = recurrent
         self.blend = blend
+        self.fusion = fusion
+        self.blend_init = blend_init
         # packed raw (4) + noise std (4) + packed previous output (12) + its validity (1);
         # out: 3 colours x 2 x 2 positions (+ a blend weight per position)
         self.unet = UNet(21, 16 if blend else 12, width)
@@ -92,10 +123,13 @@ class TemporalRawUNet(nn.Module):
         out = out.float().contiguous()
         residual = F.pixel_shuffle(out[:, :12], 2)
         base = demosaic_bilinear(x)
-        if self.blend:
-            alpha = torch.sigmoid(F.pixel_shuffle(out[:, 12:], 2)) * vv
-            base = base + alpha * (pv - base)
-        return (base + residual)[..., :h, :w]
+        if not self.blend:
+            return (base + residual)[..., :h, :w]
+        alpha = torch.sigmoid(F.pixel_shuffle(out[:, 12:], 2)) * vv
+        if self.fusion == "output":
+            single = base + residual
+            return (single + alpha * (pv - single))[..., :h, :w]
+        return (base + alpha * (pv - base) + residual)[..., :h, :w]
 
     def load_single_frame(self, raw_unet_state: dict) -> None:
         """Start from a single-frame :class:`RawUNet`'s weights: the same layers, the new
@@ -107,10 +141,11 @@ class TemporalRawUNet(nn.Module):
         grown = torch.zeros(w.shape[0], 21, *w.shape[2:], dtype=w.dtype)
         grown[:, : w.shape[1]] = w
         state[key] = grown
-        if self.blend:  # blend weights start at sigmoid(-6) = 0.25 %, whatever the input
+        if self.blend:  # blend weights start at blend_init, whatever the input
             w, b = state["unet.out.weight"], state["unet.out.bias"]
+            logit = math.log(self.blend_init / (1.0 - self.blend_init))
             state["unet.out.weight"] = torch.cat([w, w.new_zeros(4, *w.shape[1:])])
-            state["unet.out.bias"] = torch.cat([b, b.new_full((4,), -6.0)])
+            state["unet.out.bias"] = torch.cat([b, b.new_full((4,), logit)])
         self.load_state_dict(state)
 
 
@@ -120,7 +155,7 @@ def _even_pad(x: torch.Tensor) -> tuple[int, int, int, int]:
 
 
 def build_temporal_model(cfg: TemporalModelConfig) -> TemporalRawUNet:
-    return TemporalRawUNet(cfg.width, cfg.recurrent, cfg.blend)
+    return TemporalRawUNet(cfg.width, cfg.recurrent, cfg.blend, cfg.fusion, cfg.blend_init)
 
 
 def load_temporal_stage(path: str | Path) -> TemporalRawUNet:

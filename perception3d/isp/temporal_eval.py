@@ -16,22 +16,30 @@ Methods (every one sees the same raws):
 - ``temporal_single`` (optional weights): the temporal network trained without its
   recurrent input (the ablation).
 
-Alignment: the backward flow inverted from the drives' ground-truth forward flow, for the
-temporal filter and the network alike (an oracle; no flow is estimated here).
+Alignment (``alignment``): ``ground_truth``, the backward flow inverted from the drives'
+ground-truth forward flow (an oracle); ``estimated``, OpenCV's DIS flow estimated on the
+single-frame learned stage's outputs, valid where it is forward-backward consistent
+(:mod:`perception3d.isp.flow_estimate`); the same flow for the temporal filters and the network.
+``estimated_metric``: the warping error is also measured under DIS flow estimated on the clean
+reference frames (``warp_error_estimated``), what can be done on a real drive.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 
 from perception3d.isp import classic
 from perception3d.isp.color import linear_to_srgb
+from perception3d.isp.flow_estimate import PRESETS, endpoint_error, estimated_alignment
 from perception3d.isp.flow_warp import warping_error
 from perception3d.isp.metrics import psnr, ssim
 from perception3d.isp.temporal import recursive_average, run_temporal
@@ -51,6 +59,12 @@ class TemporalEval:
         seed: seed of the capture noise (with the drive and frame index).
         weights: the temporal stage's weight file.
         single_weights: optional, the temporal network trained without its recurrent input.
+        alignment: ``ground_truth`` or ``estimated`` (module docstring).
+        estimated_metric: also the warping error under flow estimated on the clean frames.
+        variants: more temporal networks run on the same clips, by name (their weights).
+        flow_preset: DIS preset of ``alignment: estimated`` (ultrafast, fast, medium).
+        flow_tuned: the tuned DIS settings over the preset
+            (:data:`perception3d.isp.flow_estimate.TUNED`).
     """
 
     root: Path
@@ -60,46 +74,111 @@ class TemporalEval:
     level: float = 1 / 300
     seed: int = 2020
     single_weights: Path | None = None
+    alignment: Literal["ground_truth", "estimated"] = "ground_truth"
+    estimated_metric: bool = False
+    variants: dict[str, Path] = dataclasses.field(default_factory=dict)
+    flow_preset: str = "medium"
+    flow_tuned: bool = True
+
+    def __post_init__(self) -> None:
+        taken = set(LABELS) | {"raw"}
+        if taken & set(self.variants):
+            raise ValueError(f"temporal.variants: names {sorted(taken & set(self.variants))} "
+                             "are taken by the built-in methods")  # fmt: skip
+        if self.flow_preset not in PRESETS:
+            raise ValueError(f"temporal.flow_preset must be one of {PRESETS}, "
+                             f"got {self.flow_preset!r}")  # fmt: skip
+        if self.alignment not in ("ground_truth", "estimated"):
+            raise ValueError(f"temporal.alignment must be ground_truth or estimated, "
+                             f"got {self.alignment!r}")  # fmt: skip
 
 
 def _srgb(linear: torch.Tensor, gain: float) -> torch.Tensor:
     return linear_to_srgb((linear * gain).clamp(0.0, 1.0))
 
 
-def clip_outputs(clip: Clip, models: dict) -> dict[str, torch.Tensor]:
+def clip_outputs(
+    clip: Clip, models: dict, alignment: str = "ground_truth", flow: dict | None = None
+) -> tuple[dict[str, torch.Tensor], dict]:
     """sRGB outputs (T, 3, H, W) per method (module docstring) of one clip; ``models``:
-    ``raw`` (single-frame stage), ``temporal``, optionally ``temporal_single``."""
+    ``raw`` (single-frame stage), ``temporal``, optionally ``temporal_single`` and more
+    temporal networks under their own names (``variants``). Also returns
+    what aligned them (``estimated``: the flow's endpoint error against the ground truth, px,
+    where both are valid, and the fraction of pixels the estimate holds valid); ``flow``:
+    keyword arguments of :func:`~perception3d.isp.flow_estimate.estimated_alignment`."""
     t_len, gain = len(clip.raw), clip.display_gain
     frames = [(clip.raw[t : t + 1], clip.meta.select(t)) for t in range(t_len)]
     out: dict[str, torch.Tensor] = {}
+    info: dict = {"alignment": alignment}
     with torch.inference_mode():
         out["malvar"] = torch.cat([_srgb(classic.raw_to_linear(r, m, "malvar"), gain)
                                    for r, m in frames])  # fmt: skip
-        out["classical_temporal"] = recursive_average(out["malvar"], clip.backward, clip.aligned)
         out["learned"] = torch.cat([_srgb(learned_raw_to_linear(models["raw"], r, m), gain)
                                     for r, m in frames])  # fmt: skip
-        out["learned_recursive"] = recursive_average(out["learned"], clip.backward, clip.aligned)
-        for key in ("temporal", "temporal_single"):
-            if models.get(key) is not None:
-                outs = run_temporal(models[key], [r for r, _ in frames], [m for _, m in frames],
-                                    clip.backward.split(1), clip.aligned.split(1))  # fmt: skip
+        back, ok = clip.backward, clip.aligned
+        if alignment == "estimated":
+            est = estimated_alignment(out["learned"], **(flow or {}))
+            both = est["aligned"][1:] * clip.aligned[1:]
+            info["endpoint_error_px"] = endpoint_error(est["backward"][1:], back[1:], both)
+            info["valid_fraction"] = float(est["aligned"][1:].mean())
+            back, ok = est["backward"], est["aligned"]
+        out["classical_temporal"] = recursive_average(out["malvar"], back, ok)
+        out["learned_recursive"] = recursive_average(out["learned"], back, ok)
+        for key, model in models.items():
+            if key != "raw" and model is not None:
+                outs = run_temporal(model, [r for r, _ in frames], [m for _, m in frames],
+                                    back.split(1), ok.split(1))  # fmt: skip
                 out[key] = torch.cat([_srgb(o, gain) for o in outs])
-    return out
+    return out, info
 
 
-def score_clip(outputs: dict[str, torch.Tensor], clip: Clip) -> dict[str, dict]:
+def score_clip(
+    outputs: dict[str, torch.Tensor], clip: Clip, estimated_metric: bool = False
+) -> dict[str, dict]:
     """Per method: per-frame PSNR / SSIM lists and the per-pair warping error; ``reference``:
-    the clean frames' own warping error (shading and resampling: the floor)."""
+    the clean frames' own warping error (shading and resampling: the floor).
+    ``estimated_metric``: also ``warp_error_estimated``, under flow estimated on the clean
+    frames (masked where it is forward-backward consistent). ``psnr_aligned`` /
+    ``psnr_unaligned`` (one value per clip): PSNR pooled over frames 1.. on the pixels where the
+    ground-truth alignment is valid / invalid (disocclusions and what enters the view, where a
+    temporal method must not carry its past over)."""
     ref = _srgb(clip.reference, clip.display_gain)
-    scores = {}
-    for name, srgb in outputs.items():
-        scores[name] = {
-            "psnr": psnr(srgb, ref).tolist(),
-            "ssim": ssim(srgb, ref).tolist(),
-            "warp_error": warping_error(srgb, clip.forward, clip.visible).tolist(),
-        }
-    scores["reference"] = {"warp_error": warping_error(ref, clip.forward, clip.visible).tolist()}
+    valid = clip.aligned[1:].expand(-1, 3, -1, -1)
+    flows = [("warp_error", clip.forward, clip.visible)]
+    if estimated_metric:
+        est = estimated_alignment(ref)
+        flows.append(("warp_error_estimated", est["forward"], est["visible"]))
+    scores: dict[str, dict] = {}
+    for name, srgb in [*outputs.items(), ("reference", ref)]:
+        scores[name] = {}
+        if name != "reference":
+            scores[name] = {"psnr": psnr(srgb, ref).tolist(), "ssim": ssim(srgb, ref).tolist()}
+            err = (srgb[1:] - ref[1:]).pow(2)
+            for key, m in (("psnr_aligned", valid), ("psnr_unaligned", 1.0 - valid)):
+                scores[name][key] = [_masked_psnr(err, m)]
+        for key, fwd, vis in flows:
+            scores[name][key] = warping_error(srgb, fwd, vis).tolist()
     return scores
+
+
+def _masked_psnr(err: torch.Tensor, mask: torch.Tensor) -> float:
+    """PSNR (peak 1) of the squared errors ``err`` pooled where ``mask`` is 1 (nan if nowhere)."""
+    n = float(mask.sum())
+    return 10.0 * math.log10(n / max(float((err * mask).sum()), 1e-20)) if n else float("nan")
+
+
+def frame_split(result: dict, later: int = 3) -> dict[str, dict[str, float]]:
+    """Per method, the mean PSNR of each clip's first frame (no history) and of its frames
+    ``later``.. (a history of ``later`` frames or more; nan for clips no longer than that),
+    over the drives of ``result``."""
+    split: dict[str, dict[str, float]] = {}
+    for m in result["mean"]:
+        rows = [d[m]["psnr"] for d in result["per_drive"].values() if "psnr" in d[m]]
+        rest = [v for r in rows for v in r[later:]]
+        if rows:
+            split[m] = {"first": float(np.mean([r[0] for r in rows])),
+                        "later": float(np.mean(rest)) if rest else float("nan")}  # fmt: skip
+    return split
 
 
 def evaluate_temporal(cfg: TemporalEval, models: dict, log: Callable = print) -> dict:
@@ -108,11 +187,15 @@ def evaluate_temporal(cfg: TemporalEval, models: dict, log: Callable = print) ->
     t0 = time.time()
     drives = find_drives(cfg.root)[: cfg.max_drives]
     per_drive: dict[str, dict] = {}
+    aligned_by: dict[str, dict] = {}
     for path in drives:
         drive = load_drive(path, cfg.max_frames)
         clip = load_clip(drive, 0, len(drive), cfg.level, cfg.seed)
-        per_drive[drive.name] = score_clip(clip_outputs(clip, models), clip)
-        log(f"  temporal {drive.name}: {len(drive)} frames")
+        flow = {"preset": cfg.flow_preset, "tuned": cfg.flow_tuned}
+        outputs, info = clip_outputs(clip, models, cfg.alignment, flow)
+        per_drive[drive.name] = score_clip(outputs, clip, cfg.estimated_metric)
+        aligned_by[drive.name] = info
+        log(f"  temporal {drive.name}: {len(drive)} frames ({time.time() - t0:.0f} s)")
     methods = list(next(iter(per_drive.values())))
     mean: dict[str, dict] = {}
     for m in methods:
@@ -121,7 +204,9 @@ def evaluate_temporal(cfg: TemporalEval, models: dict, log: Callable = print) ->
                    for k in keys}  # fmt: skip
     result = {"level": cfg.level, "seed": cfg.seed, "drives": list(per_drive),
               "frames": sum(len(d["learned"]["psnr"]) for d in per_drive.values()),
-              "mean": mean, "per_drive": per_drive, "time_s": time.time() - t0}  # fmt: skip
+              "mean": mean, "per_drive": per_drive, "alignment": aligned_by,
+              "time_s": time.time() - t0}  # fmt: skip
+    result["frame_split"] = frame_split(result)
     gain = mean["temporal"]["psnr"] - mean["learned"]["psnr"] if "temporal" in mean else None
     result["temporal_minus_learned_db"] = gain
     return result
@@ -140,14 +225,23 @@ LABELS = {
 
 def format_temporal_table(result: dict) -> str:
     """Markdown table: mean PSNR / SSIM over frames and warping error over pairs."""
+    est = any("warp_error_estimated" in m for m in result["mean"].values())
+    split = result.get("frame_split", {})
     lines = [
         f"temporal: {result['frames']} frames of {len(result['drives'])} drives at "
         f"{result['level']:.5g} x daylight",
-        "| method | sRGB PSNR | SSIM | warping error (x 1e-3) |",
-        "|---|---|---|---|",
+        "| method | sRGB PSNR | PSNR frame 0 | PSNR frames 3+ | SSIM | warping error (x 1e-3) |"
+        + (" est. flow (x 1e-3) |" if est else ""),
+        "|---|---|---|---|---|---|" + ("---|" if est else ""),
     ]
     for name, m in result["mean"].items():
         p = f"{m['psnr']:.2f} dB" if "psnr" in m else "-"
         s = f"{m['ssim']:.3f}" if "ssim" in m else "-"
-        lines.append(f"| {LABELS.get(name, name)} | {p} | {s} | {1e3 * m['warp_error']:.3f} |")
+        f0 = f"{split[name]['first']:.2f}" if name in split else "-"
+        f3 = f"{split[name]['later']:.2f}" if name in split else "-"
+        err = f"{1e3 * m['warp_error']:.3f}"
+        row = f"| {LABELS.get(name, name)} | {p} | {f0} | {f3} | {s} | {err} |"
+        if est:
+            row += f" {1e3 * m['warp_error_estimated']:.3f} |"
+        lines.append(row)
     return "\n".join(lines)

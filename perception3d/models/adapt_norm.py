@@ -45,8 +45,12 @@ def reestimate_batchnorm(
         batches: target-domain inputs, each passed to ``forward`` once.
         forward: runs ``model`` on one batch, e.g. ``lambda m, b: m(b)``.
 
-    The statistics are the cumulative average over the batches (equal weight per batch), so
-    the result does not depend on the order of the batches beyond float rounding.
+    The statistics are the cumulative average of the batches' own statistics (equal weight
+    per batch, as ``torch.optim.swa_utils.update_bn`` computes them), so the result does not
+    depend on the order of the batches beyond float rounding. The stored variance is the mean
+    of the per-batch variances: the spread of the batch means is not in it, so one batch
+    holding every input (or large ones) gives the population variance; during the pass each
+    batch is normalized by its own statistics.
 
     Raises:
         ValueError: ``model`` has no BatchNorm layer with running statistics, or ``batches``

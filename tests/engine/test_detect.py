@@ -59,9 +59,11 @@ def test_inference_does_not_import_training_code(tiny_ckpt, kitti_root, tmp_path
     _, ckpt = tiny_ckpt
     code = (
         "import sys\n"
-        "from perception3d.engine.detect_files import detect_files\n"
-        f"detect_files(None, {str(ckpt)!r}, [{str(kitti_root / SWEEP)!r}], {str(tmp_path)!r},"
-        " device='cpu', progress=False)\n"
+        "from perception3d.engine.detect import Detector\n"
+        "from perception3d.engine.detect_files import run_detector_on_files\n"
+        f"detector = Detector.from_checkpoint(None, {str(ckpt)!r}, device='cpu')\n"
+        f"run_detector_on_files(detector, [{str(kitti_root / SWEEP)!r}], {str(tmp_path)!r},"
+        " progress=False)\n"
         "bad = [m for m in ('perception3d.engine.train', 'perception3d.engine.validate',"
         " 'perception3d.engine.distributed', 'torch.utils.tensorboard', 'torch.distributed.run')"
         " if m in sys.modules]\n"

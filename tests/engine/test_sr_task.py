@@ -52,7 +52,14 @@ def test_crops_must_hold_whole_mosaic_cells():
         SrExperiment(model=SrModelConfig("espcn", 4), data=SrData(crop=36))
 
 
-@pytest.mark.parametrize("name", ["espcn_x2", "srcnn_x2", "espcn_x4"])
+@pytest.mark.parametrize(
+    "name",
+    ["espcn_x2", "srcnn_x2", "espcn_x4", "espcn_x2_ft", "srcnn_x2_ft", "espcn_x4_ft"],
+)
 def test_the_shipped_training_configs_load(name):
     cfg = load_task_config(f"configs/isp/train_sr_{name}.yaml")
     assert isinstance(cfg, SrExperiment) and cfg.kind == "isp_sr"
+    # a second stage starts from its first stage's weights, same architecture and scale
+    if name.endswith("_ft"):
+        first = load_task_config(f"configs/isp/train_sr_{name[:-3]}.yaml")
+        assert cfg.train.init_weights is not None and cfg.model == first.model

@@ -21,6 +21,7 @@ from perception3d.isp.temporal import (
     run_temporal,
 )
 from perception3d.isp.temporal_data import capture_frames, find_drives, load_clip, load_drive
+from perception3d.isp.temporal_eval import format_temporal_table
 
 H, W, FRAMES, SHIFT = 32, 48, 4, 2
 
@@ -149,6 +150,25 @@ def test_temporal_unet_starts_as_the_single_frame_stage():
         assert torch.allclose(blend(raw, noise, prev, valid * 0), single(raw, noise), atol=1e-5)
         near = blend(raw, noise, prev, valid) - single(raw, noise)
         assert 0 < float(near.abs().max()) < 0.01
+    # output fusion at a start weight of 0.5: the mean of the single-frame output and the
+    # warped previous output where the warp is valid, the single-frame output elsewhere
+    fused = TemporalRawUNet(width=4, blend=True, fusion="output", blend_init=0.5).eval()
+    fused.load_single_frame(single.state_dict())
+    half = valid.clone()
+    half[..., :, :23] = 0
+    with torch.no_grad():
+        one, out = single(raw, noise), fused(raw, noise, prev, half)
+    assert torch.allclose(out[..., :23], one[..., :23], atol=1e-5)
+    assert torch.allclose(out[..., 24:], (one[..., 24:] + prev[..., 24:]) / 2, atol=1e-5)
+
+
+def test_temporal_model_config_rejects_bad_fusion():
+    from perception3d.isp.temporal import TemporalModelConfig
+
+    with pytest.raises(ValueError, match="fusion"):
+        TemporalModelConfig(fusion="late")
+    with pytest.raises(ValueError, match="blend_init"):
+        TemporalModelConfig(blend_init=1.0)
 
 
 def test_temporal_task_trains_one_step_and_the_stage_loads(drive_root, tmp_path):
@@ -186,7 +206,8 @@ def test_isp_eval_temporal_section(drive_root, tmp_path):
     cfg_file = tmp_path / "eval.yaml"
     cfg_file.write_text(
         "conditions: []\nthreads: 1\n"
-        f"temporal: {{root: {drive_root}, weights: {weights}, max_frames: 3, seed: 1}}\n"
+        f"temporal: {{root: {drive_root}, weights: {weights}, max_frames: 3, seed: 1, "
+        f"variants: {{other: {weights}}}}}\n"
     )
     result = evaluate_config(load_config(cfg_file, EvalConfig), tmp_path / "out", log=print)
     t = result["temporal"]
@@ -197,3 +218,54 @@ def test_isp_eval_temporal_section(drive_root, tmp_path):
     assert t["mean"]["malvar"]["warp_error"] > t["mean"]["classical_temporal"]["warp_error"]
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["temporal"]["frames"] == 3
     assert "| temporal network |" in format_table(result)
+    # a variant is the same network under another name: the same outputs, scored alike
+    assert t["per_drive"]["2011_09_26_drive_0001_sync"]["other"] == t["per_drive"][
+        "2011_09_26_drive_0001_sync"]["temporal"]  # fmt: skip
+
+
+def test_isp_eval_temporal_with_estimated_flow(drive_root, tmp_path):
+    pytest.importorskip("cv2")
+    from perception3d.isp.temporal_eval import TemporalEval, evaluate_temporal
+
+    torch.manual_seed(0)
+    single = RawUNet(width=4)
+    model = TemporalRawUNet(width=4).eval()
+    model.load_single_frame(single.state_dict())
+    models = {"raw": single.eval(), "temporal": model}
+    common = {"root": drive_root, "weights": tmp_path / "unused.pt", "max_frames": FRAMES,
+              "seed": 1}  # fmt: skip
+    truth = evaluate_temporal(TemporalEval(**common), models, log=lambda *_: None)
+    est = evaluate_temporal(
+        TemporalEval(**common, alignment="estimated", estimated_metric=True),
+        models,
+        log=lambda *_: None,
+    )
+    info = est["alignment"]["2011_09_26_drive_0001_sync"]
+    # DIS on the noisy outputs of an untrained network, 32 x 48 px, finds the 2 px pan (a
+    # zero flow would be 2 px off)
+    assert info["endpoint_error_px"] < 1.0 and info["valid_fraction"] > 0.5
+    # the clean frames are consistent under the estimated flow too (resampling only)
+    assert est["mean"]["reference"]["warp_error_estimated"] < 1e-3
+    # per-frame PSNR split: the first frame (no history) and frames 3.. are reported
+    assert set(est["frame_split"]["temporal"]) == {"first", "later"}
+    assert est["frame_split"]["learned"] == truth["frame_split"]["learned"]  # no alignment used
+    assert "est. flow" in format_temporal_table(est)
+    with pytest.raises(ValueError, match="alignment"):
+        TemporalEval(**common, alignment="lidar")
+    with pytest.raises(ValueError, match="taken"):
+        TemporalEval(**common, variants={"learned": tmp_path / "x.pt"})
+    with pytest.raises(ValueError, match="flow_preset"):
+        TemporalEval(**common, flow_preset="slow")
+
+
+def test_score_clip_separates_aligned_and_disoccluded_pixels(drive_root):
+    from perception3d.isp.temporal_eval import _srgb, score_clip
+
+    clip = load_clip(load_drive(find_drives(drive_root)[0]), 0, 3, 1 / 300, seed=1)
+    ref = _srgb(clip.reference, clip.display_gain)
+    # a method that carries its past over everywhere: the previous clean frame, warped
+    carried = torch.cat([ref[:1], warp(ref[:-1], clip.backward[1:])[0]])
+    s = score_clip({"carried": carried}, clip)["carried"]
+    # exact where the warp is valid; where the content entered the view (the left SHIFT
+    # columns) it is 0 instead of the scene
+    assert s["psnr_aligned"][0] > 40 and s["psnr_unaligned"][0] < 15

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from perception3d.checkpoint import make_checkpoint, write_checkpoint
+from perception3d.checkpoint import write_weights_copy
 from perception3d.engine.checkpoint import load_checkpoint
 from perception3d.engine.infer import voxel_batch
 from perception3d.experiments.sim2real.pseudo import write_turned_views
@@ -87,12 +87,5 @@ def adapt_detector_batchnorm(
         "rotations_deg": list(cfg.rotations_deg),
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    adapted = make_checkpoint(
-        ckpt["kind"],
-        model.state_dict(),
-        ckpt["config"],
-        ckpt["progress"],
-        extra={**ckpt["extra"], "adapt_bn": summary},
-    )
-    write_checkpoint(out, adapted)
+    write_weights_copy(out, ckpt, model.state_dict(), {"adapt_bn": summary})
     return summary

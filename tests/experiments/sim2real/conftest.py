@@ -10,6 +10,9 @@ import pytest
 
 from perception3d.data.kitti import read_velodyne, write_velodyne
 
+# The shipped LiDAR detector (trained on synthetic frames): the teacher / the model to adapt.
+WEIGHTS = "perception3d/assets/weights/pointpillars_lite_synth.pt"
+
 
 def copy_frame(src_root: Path, dst_root: Path, frame_id: str = "000008") -> Path:
     """A KITTI root holding one frame of ``src_root`` (velodyne, calib, label, image)."""
@@ -24,6 +27,14 @@ def copy_frame(src_root: Path, dst_root: Path, frame_id: str = "000008") -> Path
             (dst_root / "training" / folder).mkdir(parents=True, exist_ok=True)
             shutil.copy(src, dst_root / "training" / folder / src.name)
     return dst_root
+
+
+def unlabelled_root(kitti_root: Path, tmp_path: Path) -> Path:
+    """A KITTI root of one real sweep (004139) without labels, calib or image."""
+    root = tmp_path / "unlabelled"
+    (root / "training" / "velodyne").mkdir(parents=True)
+    shutil.copy(kitti_root / "training/velodyne/004139.bin", root / "training/velodyne")
+    return root
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """AdaBN of a LiDAR detector on an unlabelled real sweep."""
 
-import shutil
-
 import pytest
 import torch
 
@@ -12,18 +10,11 @@ from perception3d.experiments.sim2real.adapt_bn import AdaptBnConfig, adapt_dete
 from perception3d.lidar.dataset import LidarDetectionDataset, collate_batch
 from perception3d.models.adapt_norm import batchnorm_layers
 
-WEIGHTS = "perception3d/assets/weights/pointpillars_lite_synth.pt"
-
-
-def _unlabelled(kitti_root, tmp_path):
-    root = tmp_path / "unlabelled"
-    (root / "training" / "velodyne").mkdir(parents=True)
-    shutil.copy(kitti_root / "training/velodyne/004139.bin", root / "training/velodyne")
-    return root
+from .conftest import WEIGHTS, unlabelled_root
 
 
 def test_adapted_statistics_standardize_the_real_view(kitti_root, tmp_path):
-    real = _unlabelled(kitti_root, tmp_path)
+    real = unlabelled_root(kitti_root, tmp_path)
     out = tmp_path / "adapted.pt"
     summary = adapt_detector_batchnorm(
         WEIGHTS, [real], out, AdaptBnConfig(rotations_deg=(0.0,)), work_dir=tmp_path / "views"
@@ -56,7 +47,7 @@ def test_adapted_statistics_standardize_the_real_view(kitti_root, tmp_path):
 
 
 def test_cli_writes_the_file_and_refuses_a_labelled_root(kitti_root, tmp_path):
-    real = _unlabelled(kitti_root, tmp_path)
+    real = unlabelled_root(kitti_root, tmp_path)
     out = tmp_path / "cli.pt"
     args = ["sim2real-adapt-bn", "--checkpoint", WEIGHTS, "--real", str(real), "--out", str(out)]
     assert main([*args, "--rotations", "0,180"]) == 0

@@ -1,7 +1,5 @@
 """Pseudo-labelled real views and their 3D DontCare regions."""
 
-import shutil
-
 import numpy as np
 import pytest
 
@@ -9,16 +7,7 @@ from perception3d.data.kitti import KittiObjectDataset, read_label_file
 from perception3d.experiments.sim2real.pseudo import PseudoConfig, make_pseudo_root, mix_roots
 from perception3d.models.anchors import BACKGROUND, IGNORE, AnchorTargetAssigner
 
-from .conftest import copy_frame
-
-WEIGHTS = "perception3d/assets/weights/pointpillars_lite_synth.pt"
-
-
-def _unlabelled(kitti_root, tmp_path):
-    root = tmp_path / "unlabelled"
-    (root / "training" / "velodyne").mkdir(parents=True)
-    shutil.copy(kitti_root / "training/velodyne/004139.bin", root / "training/velodyne")
-    return root
+from .conftest import WEIGHTS, copy_frame, unlabelled_root
 
 
 def test_config_is_checked():
@@ -30,7 +19,7 @@ def test_config_is_checked():
 
 @pytest.mark.slow
 def test_views_labels_and_mixing(kitti_root, tmp_path):
-    real = _unlabelled(kitti_root, tmp_path)
+    real = unlabelled_root(kitti_root, tmp_path)
     cfg = PseudoConfig(rotations_deg=(0.0, 180.0), ignore_score=0.15)
     summary = make_pseudo_root(WEIGHTS, [real], tmp_path / "pseudo", cfg)
     assert summary["views"] == 2 and set(summary["rows"]) <= {"Car", "Pedestrian", "Cyclist",
