@@ -188,7 +188,7 @@ def develop_drives(cfg: IspDriveConfig, root: Path, index: dict, level: float, w
             continue
         drive = load_drive(path, cfg.drives.max_frames)
         clip = load_clip(drive, 0, len(drive), level, cfg.drives.capture_seed)
-        outs = clip_outputs(clip, models)
+        outs, _ = clip_outputs(clip, models)  # aligned by the ground-truth flow
         scores = score_clip(outs, clip)
         clips[drive.name] = {m: {k: float(np.mean(v)) for k, v in s.items()}
                              for m, s in scores.items()}  # fmt: skip

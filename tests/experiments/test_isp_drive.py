@@ -121,7 +121,7 @@ def test_a_perfect_isp_displays_image_02(tmp_path, drives, monkeypatch):
 
     def perfect(clip, models):
         srgb = linear_to_srgb((clip.reference * clip.display_gain).clamp(0, 1))
-        return {"learned": srgb}
+        return {"learned": srgb}, {}
 
     monkeypatch.setattr("perception3d.isp.temporal_eval.clip_outputs", perfect)
     cfg = _config(tmp_path, drives, sources=("learned",))
