@@ -110,7 +110,7 @@ class IspDriveConfig:
         if bad or not self.sources:
             raise ValueError(f"sources: unknown {bad}, expected some of {DRIVE_SOURCES}")
         if "temporal" in self.sources and self.temporal_weights is None:
-            raise ValueError("source 'temporal' needs temporal_weights (no temporal stage ships)")
+            raise ValueError("source 'temporal' needs temporal_weights (e.g. isp_temporal.pt)")
         if not 0 < self.confidence < 1:
             raise ValueError(f"confidence must be in (0, 1), got {self.confidence}")
 
