@@ -100,17 +100,22 @@ def predict_fused(
 ) -> Path:
     """Cached predictions of one fused detector on ``lidar_root``'s ``val`` frames with the
     images of ``images_dir``: ``pointpainting`` paints the points with ``cfg.seg_weights``
-    into ``work/painted/<key>`` and runs ``cfg.painted_checkpoint`` into ``work/pred/<key>``;
+    into ``work/painted/<key>_<digest>`` and runs ``cfg.painted_checkpoint`` into
+    ``work/pred/<key>``;
     ``frustum_pointnet`` runs ``cfg.frustum_2d_checkpoint`` / ``cfg.frustum_3d_checkpoint``
     into ``work/pred/frustum_pointnet/<key>``. ``inputs``: what the images and points depend
-    on (the cache key). Returns the prediction folder."""
+    on (the cache key; the painted folder's name carries its digest). Returns the prediction
+    folder."""
     if detector == "pointpainting":
         from perception3d.models.fusion import paint_split
 
-        painted = work / "painted" / key
+        seg = {"seg_weights_sha256": _sha256(cfg.seg_weights)}
+        # paint_split keeps the painted files it finds: the folder is named after everything the
+        # paint depends on, so changed images or segmentation weights never reuse stale points
+        digest = hashlib.sha256(json.dumps({**inputs, **seg}, sort_keys=True).encode()).hexdigest()
+        painted = work / "painted" / f"{key}_{digest[:12]}"
         paint_split(lidar_root, images_dir, cfg.seg_weights, painted, "val", cfg.threads,
                     fov_only=True, progress=False)  # fmt: skip
-        seg = {"seg_weights_sha256": _sha256(cfg.seg_weights)}
         return predict_lidar_detector(cfg.painted_checkpoint, painted, work / "pred" / key, ids,
                                       cfg.threads, {**inputs, **seg})  # fmt: skip
     if detector != "frustum_pointnet":

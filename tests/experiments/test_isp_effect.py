@@ -204,6 +204,7 @@ def test_runner_on_a_tiny_configuration(tmp_path, monkeypatch):
         "_source_key",
         lambda c, cond, isp: key_of(c, cond, isp) | ({"new": True} if isp == "learned" else {}),
     )
+    painted_before = {p.name for p in (tmp_path / "out" / "work" / "painted").iterdir()}
     redone = []
     monkeypatch.setattr(
         "perception3d.engine.infer.infer", lambda *a, **k: redone.append(a[2]) or {}
@@ -216,6 +217,11 @@ def test_runner_on_a_tiny_configuration(tmp_path, monkeypatch):
     assert sorted(Path(p).name for p in redone) == sorted(
         f"{c.name}_learned" for c in conditions for _ in range(2)
     )
+    # the new images are painted into new folders: no point painted from the old images is
+    # reused (paint_split keeps what it finds in a folder)
+    painted_now = {p.name for p in (tmp_path / "out" / "work" / "painted").iterdir()}
+    new = sorted(name.rsplit("_", 1)[0] for name in painted_now - painted_before)
+    assert new == sorted(f"{c.name}_learned" for c in conditions)
     quality = json.loads(
         (tmp_path / "out" / "work" / "images" / "dark" / "learned" / "quality.json").read_text()
     )
