@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 from perception3d.config import load_config
 from perception3d.data.image_augment import ImageAugmentConfig
 from perception3d.engine.config import DataSection, TrainConfig, torch_one_cycle
+from perception3d.models.frustum import SIZE_TEMPLATES_M
 
 
 @dataclass(frozen=True)
@@ -198,11 +199,7 @@ class FrustumModelConfig:
     box_channels: tuple[int, ...] = (128, 128, 256, 512)
     box_head_channels: tuple[int, ...] = (512, 256)
     num_heading_bins: int = 12
-    size_templates_m: tuple[tuple[float, float, float], ...] = (
-        (3.883, 1.629, 1.526),
-        (0.844, 0.661, 1.763),
-        (1.763, 0.597, 1.737),
-    )
+    size_templates_m: tuple[tuple[float, float, float], ...] = SIZE_TEMPLATES_M
     min_frustum_points: int = 5
     corner_loss_weight: float = 10.0
 

@@ -24,7 +24,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from perception3d.data.kitti_stats import KITTI_SIZE_MEAN_M
 from perception3d.models.pointnet import SharedMLP
+
+# one (l, w, h) template per class in metres: the mean KITTI label box (data.kitti_stats)
+SIZE_TEMPLATES_M = tuple(KITTI_SIZE_MEAN_M[c] for c in ("Car", "Pedestrian", "Cyclist"))
 
 
 def _fc(channels: Sequence[int]) -> nn.Sequential:
@@ -146,11 +150,7 @@ class FrustumPointNet(nn.Module):
     def __init__(
         self,
         classes: Sequence[str] = ("Car", "Pedestrian", "Cyclist"),
-        size_templates_m: Sequence[Sequence[float]] = (
-            (3.883, 1.629, 1.526),
-            (0.844, 0.661, 1.763),
-            (1.763, 0.597, 1.737),
-        ),
+        size_templates_m: Sequence[Sequence[float]] = SIZE_TEMPLATES_M,
         num_points: int = 1024,
         min_frustum_points: int = 5,
         in_channels: int = 4,

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from perception3d.data.kitti_stats import KITTI_SIZE_MEAN_M, KITTI_SIZE_STD_M
 from perception3d.sim.checks import check_probability, check_range, check_rates
 from perception3d.sim.clutter_config import ClutterConfig
-from perception3d.sim.kitti_stats import KITTI_SIZE_MEAN_M, KITTI_SIZE_STD_M
 from perception3d.sim.people import ARM_POSES
 
 __all__ = [

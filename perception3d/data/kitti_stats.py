@@ -1,5 +1,6 @@
-"""KITTI object-label statistics the generator draws sizes from (the defaults of
-``ObjectsConfig.size_mean_m`` / ``size_std_m``)."""
+"""KITTI object-label statistics: the sizes the generator draws from (the defaults of
+``sim.config.ObjectsConfig.size_mean_m`` / ``size_std_m``) and Frustum PointNet's size
+templates (``models.frustum.SIZE_TEMPLATES_M``)."""
 
 from __future__ import annotations
 
