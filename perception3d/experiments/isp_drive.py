@@ -25,7 +25,6 @@ objects behind the counted labels.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,11 @@ from perception3d.atomic import atomic_write_text
 from perception3d.config import load_config, to_dict
 from perception3d.experiments.isp_effect import fused_detectors
 from perception3d.experiments.isp_effect_capture import Condition
-from perception3d.experiments.isp_effect_predict import predict_fused, predict_lidar_detector
+from perception3d.experiments.isp_effect_predict import (
+    file_sha256,
+    predict_fused,
+    predict_lidar_detector,
+)
 from perception3d.experiments.isp_effect_sources import display_srgb
 from perception3d.experiments.isp_effect_stats import CLASSES, summarize, write_outputs
 from perception3d.runtime import torch_threads
@@ -136,18 +139,14 @@ def condition(level: float) -> Condition:
     return Condition(f"lowlight_{level:.1e}", "lowlight", level)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _source_key(cfg: IspDriveConfig, level: float) -> dict:
     """What a level's images depend on: the capture and the ISP weights' bytes."""
     from perception3d.isp.pipeline import Weights
 
     t = cfg.temporal_weights
     return {"level": level, "capture_seed": cfg.drives.capture_seed,
-            "max_frames": cfg.drives.max_frames, "raw": _sha256(Weights().raw),
-            "temporal": _sha256(t) if t is not None else None}  # fmt: skip
+            "max_frames": cfg.drives.max_frames, "raw": file_sha256(Weights().raw),
+            "temporal": file_sha256(t) if t is not None else None}  # fmt: skip
 
 
 def _models(cfg: IspDriveConfig) -> dict:
@@ -304,13 +303,12 @@ def run_isp_drive(cfg: IspDriveConfig, out: str | Path) -> dict:
     for level in d.levels:
         cond = condition(level)
         source_key = _source_key(cfg, level)
-        tag = hashlib.sha256(json.dumps(source_key).encode()).hexdigest()[:8]
         for detector in fused_detectors(cfg):
             for src in cfg.sources:
                 ref = src == "reference"
                 images = root / "training" / "image_2" if ref else (
                     work / "images" / cond.name / src / "image_2")  # fmt: skip
-                key = "reference" if ref else f"{cond.name}_{src}_{tag}"  # painted: per images
+                key = "reference" if ref else f"{cond.name}_{src}"
                 row_inputs = {**inputs, "images": "image_02" if ref else source_key}
                 pred = predict_fused(cfg, detector, root, images, work, key, ids, row_inputs)
                 rows.append({"condition": cond, "detector": detector, "isp": src,

@@ -31,7 +31,6 @@ and data" (DESIGN.md), as an experiment runner must.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -51,7 +50,11 @@ from perception3d.experiments.isp_effect_capture import (
     is_real_root,
     load_scene,
 )
-from perception3d.experiments.isp_effect_predict import predict_fused, predict_lidar_detector
+from perception3d.experiments.isp_effect_predict import (
+    file_sha256,
+    predict_fused,
+    predict_lidar_detector,
+)
 from perception3d.experiments.isp_effect_sources import (
     ENHANCER_WEIGHTS,
     ISP_CHOICES,
@@ -203,9 +206,9 @@ def _source_key(cfg: IspEffectConfig, cond: Condition, isp: str) -> dict:
     if isp == "learned":
         w = Weights()
         for name in ("raw", "dehaze", "hdr"):
-            key[name] = hashlib.sha256(Path(getattr(w, name)).read_bytes()).hexdigest()
+            key[name] = file_sha256(getattr(w, name))
     if isp == "enhancer":
-        key["enhancer"] = hashlib.sha256(ENHANCER_WEIGHTS.read_bytes()).hexdigest()
+        key["enhancer"] = file_sha256(ENHANCER_WEIGHTS)
     return key
 
 

@@ -20,7 +20,8 @@ from perception3d.atomic import atomic_write_text
 from perception3d.runtime import torch_threads
 
 
-def _sha256(path: str | Path) -> str:
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (the cache keys' fingerprint of a weight file)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -44,7 +45,7 @@ def predict_lidar_detector(
     description of what ``root``'s points depend on). Returns ``pred_dir``."""
     from perception3d.engine.infer import infer
 
-    key = {"ids": ids, "checkpoint_sha256": _sha256(ckpt), "inputs": inputs or {}}
+    key = {"ids": ids, "checkpoint_sha256": file_sha256(ckpt), "inputs": inputs or {}}
     if not _is_done(pred_dir, key):
         with torch_threads(threads):
             summary = infer(ckpt, root, pred_dir, split="val", device="cpu", overwrite=True)
@@ -69,8 +70,8 @@ def predict_frustum_pointnet(
     checkpoints' bytes and ``inputs`` (what the images depend on). Returns ``pred_dir``."""
     key = {
         "ids": ids,
-        "checkpoint_2d_sha256": _sha256(ckpt_2d),
-        "checkpoint_3d_sha256": _sha256(ckpt_3d),
+        "checkpoint_2d_sha256": file_sha256(ckpt_2d),
+        "checkpoint_3d_sha256": file_sha256(ckpt_3d),
         "inputs": inputs or {},
     }
     if not _is_done(pred_dir, key):
@@ -109,7 +110,7 @@ def predict_fused(
     if detector == "pointpainting":
         from perception3d.models.fusion import paint_split
 
-        seg = {"seg_weights_sha256": _sha256(cfg.seg_weights)}
+        seg = {"seg_weights_sha256": file_sha256(cfg.seg_weights)}
         # paint_split keeps the painted files it finds: the folder is named after everything the
         # paint depends on, so changed images or segmentation weights never reuse stale points
         digest = hashlib.sha256(json.dumps({**inputs, **seg}, sort_keys=True).encode()).hexdigest()
@@ -126,4 +127,4 @@ def predict_fused(
     )  # fmt: skip
 
 
-__all__ = ["predict_frustum_pointnet", "predict_fused", "predict_lidar_detector"]
+__all__ = ["file_sha256", "predict_frustum_pointnet", "predict_fused", "predict_lidar_detector"]
