@@ -118,7 +118,9 @@ def _cmd_adapt_bn(args: argparse.Namespace) -> int:
     from perception3d.experiments.sim2real.adapt_bn import AdaptBnConfig, adapt_detector_batchnorm
     from perception3d.runtime import torch_threads
 
-    cfg = AdaptBnConfig(rotations_deg=tuple(args.rotations), min_points=args.min_points)
+    given = {"rotations_deg": args.rotations and tuple(args.rotations),
+             "min_points": args.min_points}  # fmt: skip
+    cfg = AdaptBnConfig(**{k: v for k, v in given.items() if v is not None})  # else its defaults
     with torch_threads(args.threads):
         summary = adapt_detector_batchnorm(args.checkpoint, args.real, args.out, cfg)
     layers, views = summary["batchnorm_layers"], summary["views"]
@@ -226,9 +228,11 @@ def _register_adapt_bn(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--rotations",
         type=csv_list(float),
-        default=[0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0],
+        default=None,
         help="views per sweep: turns about z in degrees (default 0,45,...,315)",
     )
-    p.add_argument("--min-points", type=int, default=20000, help="skip sweeps with fewer points")
+    p.add_argument(
+        "--min-points", type=int, default=None, help="skip sweeps with fewer points (20000)"
+    )
     add_options(p, "--threads")
     p.set_defaults(func=_cmd_adapt_bn)

@@ -22,7 +22,11 @@ from torch.utils.data import DataLoader
 from perception3d.checkpoint import write_weights_copy
 from perception3d.engine.checkpoint import load_checkpoint
 from perception3d.engine.infer import voxel_batch
-from perception3d.experiments.sim2real.pseudo import write_turned_views
+from perception3d.experiments.sim2real.pseudo import (
+    FULL_SWEEP_MIN_POINTS,
+    VIEW_ROTATIONS_DEG,
+    write_turned_views,
+)
 from perception3d.lidar.dataset import LidarDetectionDataset, collate_batch
 from perception3d.models.adapt_norm import batchnorm_layers, reestimate_batchnorm
 from perception3d.models.detector import build_detector
@@ -34,8 +38,8 @@ __all__ = ["AdaptBnConfig", "adapt_detector_batchnorm"]
 class AdaptBnConfig:
     """Which views of the real sweeps adapt the statistics."""
 
-    rotations_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0)
-    min_points: int = 20000  # full sweeps only (KITTI's are 110k-130k points)
+    rotations_deg: tuple[float, ...] = VIEW_ROTATIONS_DEG  # the pseudo-labels' views
+    min_points: int = FULL_SWEEP_MIN_POINTS
 
     def __post_init__(self) -> None:
         if not self.rotations_deg:

@@ -34,16 +34,22 @@ from perception3d.geometry.boxes import rotate_points_z
 __all__ = ["PseudoConfig", "make_pseudo_root", "mix_roots", "write_turned_views"]
 
 
+# The views of a full sweep: turned by multiples of 45 degrees (a sweep holds four or more
+# camera-sized views), full sweeps only (KITTI's hold 110k-130k points).
+VIEW_ROTATIONS_DEG = (0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0)
+FULL_SWEEP_MIN_POINTS = 20000
+
+
 @dataclass(frozen=True)
 class PseudoConfig:
     """How real sweeps become pseudo-labelled training views."""
 
-    rotations_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0)
+    rotations_deg: tuple[float, ...] = VIEW_ROTATIONS_DEG
     positive_score: dict[str, float] = field(
         default_factory=lambda: {"Car": 0.6, "Pedestrian": 0.5, "Cyclist": 0.5}
     )
     ignore_score: float = 0.2
-    min_points: int = 20000
+    min_points: int = FULL_SWEEP_MIN_POINTS
 
     def __post_init__(self) -> None:
         if not self.rotations_deg:
