@@ -263,7 +263,8 @@ class LidarConfig:
     saturation_share: float = 0.82  # that share, at most
     intensity_speckle: float = 0.28  # 1 sigma of a log-normal factor per return
     reflectivity_spread: float = 0.05  # 1 sigma of a log-normal factor per object / scenery cell
-    intensity_noise: float = 0.02  # additive, 1 sigma
+    intensity_noise: float = 0.02  # additive, 1 sigma, on readings (a return not read: exactly 0)
+    intensity_floor: float = 7.0 / 256.0  # readings under it report 0 (KITTI: none at 0.01-0.02)
     glass_passes: int = 2  # at most this many glass surfaces passed per ray
 
     def __post_init__(self) -> None:
@@ -292,6 +293,7 @@ class LidarConfig:
             "intensity_speckle",
             "reflectivity_spread",
             "intensity_noise",
+            "intensity_floor",
             "incidence_exponent",
             "intensity_incidence_exponent",
         ):

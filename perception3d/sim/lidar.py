@@ -29,7 +29,9 @@ per return (``intensity_speckle``), and the received power P = rho cos(incidence
   ``saturation_share`` above ``saturation_threshold`` (on the same sweeps 41 % of the standing
   returns at 2-4 m and 32 % at 4-6 m read 0, against 8-10 % beyond 10 m); plus
   ``intensity_noise``, read as an 8-bit value / 256 and rounded to 0.01 like KITTI's (whose
-  0.01 levels hold two or three 8-bit readings: the comb of its histograms);
+  0.01 levels hold two or three 8-bit readings: the comb of its histograms); a reading under
+  ``intensity_floor`` (the sensor's lowest reported level) and a return not read report
+  exactly 0, never a noisy low value (KITTI reports 0 or at least about 0.03);
 - its range gets Gaussian noise (``range_noise_m``) and a per-laser offset drawn per sweep
   (``range_bias_m``: the spread of the lasers' distance calibration), along the ray, so every
   point stays on its laser's cone.
@@ -299,7 +301,11 @@ def respond(
     saturated = _logistic(log_power - np.log(cfg.saturation_threshold), cfg.intensity_softness)
     measured *= (1.0 - cfg.saturation_share * saturated) * (1.0 - hits.unread)
     reading = rho * cos**cfg.intensity_incidence_exponent
-    intensity = np.where(u_int < measured, reading, 0.0) + cfg.intensity_noise * rng.normal(size=n)
+    # KITTI's 0 is a flag, not a noisy low reading: a return not read, or read under the
+    # sensor's lowest level (``intensity_floor``), reports exactly 0 (its sweeps hold 14.7 % zeros
+    # and 0.07 % readings of 0.01-0.02; docs/sim2real.md, "The greenhouse at range")
+    intensity = reading + cfg.intensity_noise * rng.normal(size=n)
+    intensity = np.where((u_int < measured) & (intensity >= cfg.intensity_floor), intensity, 0.0)
     # KITTI's values are an 8-bit reading / 256, rounded to 0.01 (its 0.01 levels hold 2 or 3
     # readings: the comb of its histogram)
     intensity = np.round(np.clip(np.round(intensity * 256.0), 0.0, 255.0) / 256.0, 2)

@@ -170,3 +170,31 @@ def test_unreadable_returns_read_zero_at_any_power():
     keep, intensity, _ = respond(hits, BASE, 1, np.random.default_rng(6))
     assert keep.all()  # detected: only the reading is lost
     assert (intensity.reshape(2, -1) == 0.0).mean(axis=1) == pytest.approx([0.4, 0.4], abs=0.03)
+
+
+def test_a_return_not_read_reports_exactly_zero_despite_the_reading_noise():
+    """KITTI reports 0 (14.7 % of the unlabelled sweeps' returns) or a reading of about 0.03 and
+    more (0.01-0.02: 0.07 %): its 0 is a flag, never a noisy low reading."""
+    cfg = replace(BASE, intensity_noise=0.02)
+    hits = _hits(np.repeat([5.0, 20.0], 4000), reflectivity=0.3)
+    hits = replace(hits, unread=np.full(len(hits), 0.5))
+    _, intensity, _ = respond(hits, cfg, 1, np.random.default_rng(8))
+    assert np.mean(intensity == 0.0) == pytest.approx(0.5, abs=0.03)  # the unread half, exactly
+    assert not np.any((intensity > 0.0) & (intensity < cfg.intensity_floor))
+    read = intensity[intensity > 0]
+    assert read.mean() == pytest.approx(0.3, abs=0.005) and read.std() > 0.015  # noise kept
+
+
+def test_readings_under_the_sensors_lowest_level_report_zero():
+    """A dark surface (glass's own echo, 0.003) read at short range reports 0 or, when the
+    reading noise lifts it over the floor, at least 0.03: never KITTI-impossible 0.01-0.02."""
+    dark = _hits(np.full(4000, 5.0), reflectivity=0.003)
+    cfg = replace(BASE, detection_threshold=1e-6, intensity_threshold=1e-6)
+    keep, intensity, _ = respond(dark, cfg, 1, np.random.default_rng(9))
+    assert keep.all() and np.all(intensity == 0.0)  # detected (power 1.2e-4), under 7 / 256
+    # with the fitted reading noise (0.02) it reads 0 unless the noise lifts it over the floor:
+    # P(0.003 + 0.02 N < 7 / 256) = Phi(1.217) = 0.888, and never 0.01-0.02
+    noisy = replace(cfg, intensity_noise=0.02)
+    _, intensity, _ = respond(dark, noisy, 1, np.random.default_rng(9))
+    assert np.mean(intensity == 0.0) == pytest.approx(0.888, abs=0.02)
+    assert not np.any((intensity > 0.0) & (intensity < 0.025))
