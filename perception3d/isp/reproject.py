@@ -46,7 +46,6 @@ import torch
 import torch.nn.functional as F
 
 from perception3d.geometry.calib import Calibration
-from perception3d.isp.bayer import pad_to_even
 from perception3d.isp.flow_warp import warp
 from perception3d.isp.meta import RawMeta
 from perception3d.isp.reproject_depth import frame_depth, grid_hw, scaled_calib
@@ -170,8 +169,9 @@ def raw_luma(raw: torch.Tensor, meta: RawMeta, grid: tuple[int, int]) -> torch.T
     cell's quads). ``raw`` (1, 1, H, W) normalized, ``meta`` its (batch 1)."""
     if raw.dim() != 4 or raw.shape[:2] != (1, 1):
         raise ValueError(f"raw must be (1, 1, H, W), got {tuple(raw.shape)}")
-    x, _ = pad_to_even(raw.float())
-    quad = F.avg_pool2d(x, 2) * 4.0  # (1, 1, H/2, W/2)
+    x = raw[0, 0].float()
+    x = x[: x.shape[0] // 2 * 2, : x.shape[1] // 2 * 2]  # whole quads (an odd last row dropped)
+    quad = (x[0::2, 0::2] + x[0::2, 1::2] + x[1::2, 0::2] + x[1::2, 1::2])[None, None]
     cell = F.interpolate(quad, size=grid, mode="area")[0, 0]
     quads = quad.shape[-2] * quad.shape[-1] / (grid[0] * grid[1])
     shot, read = float(meta.shot_noise[0]), float(meta.read_noise[0])
