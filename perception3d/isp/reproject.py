@@ -219,9 +219,11 @@ def reprojection_alignment(
     image's resolution.
 
     Args:
-        depth_now_m, depth_prev_m: (h, w) :func:`lidar_depth` of the two frames, on the grid
-            ``calib`` maps into (0 = none).
-        calib: the calibration of that grid (:func:`scaled_calib`).
+        depth_now_m, depth_prev_m: (h, w)
+            :func:`~perception3d.isp.reproject_depth.frame_depth` of the two frames, on the
+            grid ``calib`` maps into (0 = none).
+        calib: the calibration of that grid
+            (:func:`~perception3d.isp.reproject_depth.scaled_calib`).
         lidar_prev_from_now: (4, 4) the current LiDAR frame's pose in the previous one's.
         image_hw: the image's (H, W); the grid is ``params.scale`` times it.
         luma: the two frames' :func:`raw_luma` (now, previous) for the photometric check
