@@ -112,6 +112,7 @@ def complete_depth(
     extend_top: bool = True,
     blur: Literal["gaussian", "none"] = "gaussian",
     fill_all: bool = True,
+    median: bool = True,
 ) -> np.ndarray:
     """Dense depth (H, W) float32 metres from a sparse map (0 = no return), by Ku et al.'s
     morphological completion (module docstring). With ``fill_all`` every pixel gets a value
@@ -124,6 +125,8 @@ def complete_depth(
         extend_top: step 5 (the top-most value of a column copied to the rows above).
         blur: ``gaussian``: step 7 as in the paper's fast variant; ``none``: median only.
         fill_all: repeat the large-hole fill until no pixel is empty (at most 64 passes).
+        median: step 7's 5 x 5 median (outliers); false skips it (it is about 2/3 of the
+            time: 35 of 53 ms on a 621 x 187 map).
 
     Example:
         >>> sparse = np.zeros((9, 9), np.float32)
@@ -155,8 +158,9 @@ def complete_depth(
             break
         inv = _fill_empty(inv, 31)
     filled = inv > 0
-    med = ndimage.median_filter(inv, size=5, mode="nearest")
-    inv = np.where(filled & (med > 0), med, inv)
+    if median:
+        med = ndimage.median_filter(inv, size=5, mode="nearest")
+        inv = np.where(filled & (med > 0), med, inv)
     if blur == "gaussian":
         weight = ndimage.gaussian_filter(filled.astype(np.float32), 1.0, truncate=2.0)
         smooth = ndimage.gaussian_filter(inv * filled, 1.0, truncate=2.0)

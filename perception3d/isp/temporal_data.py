@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from perception3d.errors import MissingFrameError
+from perception3d.geometry.calib import Calibration
 from perception3d.geometry.flow import flow_visible
 from perception3d.isp.flow_warp import invert_flow, source_visible
 from perception3d.isp.lowlight import exposed_camera
@@ -99,6 +100,36 @@ def load_drive(path: str | Path, max_frames: int | None = None) -> Drive:
         flow=[read("flow_02", k) for k in range(n - 1)],
         exposure=[float(e) for e in meta["exposure"][:n]],
     )
+
+
+@dataclasses.dataclass
+class DriveLidar:
+    """What the reprojection alignment (:mod:`perception3d.isp.reproject`) reads of a drive,
+    as a real KITTI raw drive has it: ``calib`` (image_2 through P_rect_02), per frame the
+    sweep ``points`` (N, 4) float32 (LiDAR frame of each return's firing) and
+    ``world_from_lidar`` (4, 4) float64 (OXTS ``T_w_imu`` composed with the inverse of
+    ``calib_imu_to_velo``)."""
+
+    calib: Calibration
+    points: list[np.ndarray]
+    world_from_lidar: list[np.ndarray]
+
+
+def load_lidar(path: str | Path, max_frames: int | None = None) -> DriveLidar:
+    """The first ``max_frames`` frames' sweeps and OXTS poses of the drive folder ``path``
+    (``DATE/DATE_drive_NNNN_sync``), read through pykitti (the ``kitti-raw`` extra).
+
+    Raises:
+        MissingFrameError: the drive folder, its calibration or a sweep is missing.
+    """
+    from perception3d.data.kitti_raw import KittiRawDrive
+
+    path = Path(path)
+    date, number = path.parent.name, path.name.split("_drive_")[-1].split("_")[0]
+    raw = KittiRawDrive(path.parent.parent, date, number)
+    n = len(raw) if max_frames is None else min(len(raw), max_frames)
+    return DriveLidar(raw.calib, [raw.points(k) for k in range(n)],
+                      [raw.pose_world_lidar(k) for k in range(n)])  # fmt: skip
 
 
 def alignment(flow_prev: np.ndarray, depth: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

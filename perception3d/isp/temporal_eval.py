@@ -19,7 +19,10 @@ Methods (every one sees the same raws):
 Alignment (``alignment``): ``ground_truth``, the backward flow inverted from the drives'
 ground-truth forward flow (an oracle); ``estimated``, OpenCV's DIS flow estimated on the
 single-frame learned stage's outputs, valid where it is forward-backward consistent
-(:mod:`perception3d.isp.flow_estimate`); the same flow for the temporal filters and the network.
+(:mod:`perception3d.isp.flow_estimate`); ``reprojection``, the ego motion (OXTS poses) and the
+LiDAR depth of the current frame, valid where the depth is measured and consistent with the
+previous frame's (:mod:`perception3d.isp.reproject`); the same flow for the temporal filters
+and the network.
 ``estimated_metric``: the warping error is also measured under DIS flow estimated on the clean
 reference frames (``warp_error_estimated``), what can be done on a real drive.
 """
@@ -42,8 +45,16 @@ from perception3d.isp.color import linear_to_srgb
 from perception3d.isp.flow_estimate import PRESETS, endpoint_error, estimated_alignment
 from perception3d.isp.flow_warp import warping_error
 from perception3d.isp.metrics import psnr, ssim
+from perception3d.isp.reproject import ReprojectionParams, clip_reprojection
 from perception3d.isp.temporal import recursive_average, run_temporal
-from perception3d.isp.temporal_data import Clip, find_drives, load_clip, load_drive
+from perception3d.isp.temporal_data import (
+    Clip,
+    DriveLidar,
+    find_drives,
+    load_clip,
+    load_drive,
+    load_lidar,
+)
 from perception3d.isp.weights import learned_raw_to_linear
 
 
@@ -59,12 +70,14 @@ class TemporalEval:
         seed: seed of the capture noise (with the drive and frame index).
         weights: the temporal stage's weight file.
         single_weights: optional, the temporal network trained without its recurrent input.
-        alignment: ``ground_truth`` or ``estimated`` (module docstring).
+        alignment: ``ground_truth``, ``estimated`` or ``reprojection`` (module docstring).
         estimated_metric: also the warping error under flow estimated on the clean frames.
         variants: more temporal networks run on the same clips, by name (their weights).
         flow_preset: DIS preset of ``alignment: estimated`` (ultrafast, fast, medium).
         flow_tuned: the tuned DIS settings over the preset
             (:data:`perception3d.isp.flow_estimate.TUNED`).
+        reprojection: settings of ``alignment: reprojection``
+            (:class:`perception3d.isp.reproject.ReprojectionParams`).
     """
 
     root: Path
@@ -74,11 +87,12 @@ class TemporalEval:
     level: float = 1 / 300
     seed: int = 2020
     single_weights: Path | None = None
-    alignment: Literal["ground_truth", "estimated"] = "ground_truth"
+    alignment: Literal["ground_truth", "estimated", "reprojection"] = "ground_truth"
     estimated_metric: bool = False
     variants: dict[str, Path] = dataclasses.field(default_factory=dict)
     flow_preset: str = "medium"
     flow_tuned: bool = True
+    reprojection: ReprojectionParams = dataclasses.field(default_factory=ReprojectionParams)
 
     def __post_init__(self) -> None:
         taken = set(LABELS) | {"raw"}
@@ -88,9 +102,9 @@ class TemporalEval:
         if self.flow_preset not in PRESETS:
             raise ValueError(f"temporal.flow_preset must be one of {PRESETS}, "
                              f"got {self.flow_preset!r}")  # fmt: skip
-        if self.alignment not in ("ground_truth", "estimated"):
-            raise ValueError(f"temporal.alignment must be ground_truth or estimated, "
-                             f"got {self.alignment!r}")  # fmt: skip
+        if self.alignment not in ("ground_truth", "estimated", "reprojection"):
+            raise ValueError(f"temporal.alignment must be ground_truth, estimated or "
+                             f"reprojection, got {self.alignment!r}")  # fmt: skip
 
 
 def _srgb(linear: torch.Tensor, gain: float) -> torch.Tensor:
@@ -98,14 +112,21 @@ def _srgb(linear: torch.Tensor, gain: float) -> torch.Tensor:
 
 
 def clip_outputs(
-    clip: Clip, models: dict, alignment: str = "ground_truth", flow: dict | None = None
+    clip: Clip,
+    models: dict,
+    alignment: str = "ground_truth",
+    flow: dict | None = None,
+    lidar: DriveLidar | None = None,
+    reprojection: ReprojectionParams | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict]:
     """sRGB outputs (T, 3, H, W) per method (module docstring) of one clip; ``models``:
     ``raw`` (single-frame stage), ``temporal``, optionally ``temporal_single`` and more
     temporal networks under their own names (``variants``). Also returns
     what aligned them (``estimated``: the flow's endpoint error against the ground truth, px,
     where both are valid, and the fraction of pixels the estimate holds valid); ``flow``:
-    keyword arguments of :func:`~perception3d.isp.flow_estimate.estimated_alignment`."""
+    keyword arguments of :func:`~perception3d.isp.flow_estimate.estimated_alignment`;
+    ``lidar`` (the clip's frames) and ``reprojection``: what ``reprojection`` aligns by (its
+    info adds the CPU seconds per frame of the alignment)."""
     t_len, gain = len(clip.raw), clip.display_gain
     frames = [(clip.raw[t : t + 1], clip.meta.select(t)) for t in range(t_len)]
     out: dict[str, torch.Tensor] = {}
@@ -122,6 +143,8 @@ def clip_outputs(
             info["endpoint_error_px"] = endpoint_error(est["backward"][1:], back[1:], both)
             info["valid_fraction"] = float(est["aligned"][1:].mean())
             back, ok = est["backward"], est["aligned"]
+        elif alignment == "reprojection":
+            back, ok = _reprojected(clip, lidar, reprojection or ReprojectionParams(), info)
         out["classical_temporal"] = recursive_average(out["malvar"], back, ok)
         out["learned_recursive"] = recursive_average(out["learned"], back, ok)
         for key, model in models.items():
@@ -130,6 +153,25 @@ def clip_outputs(
                                     back.split(1), ok.split(1))  # fmt: skip
                 out[key] = torch.cat([_srgb(o, gain) for o in outs])
     return out, info
+
+
+def _reprojected(clip: Clip, lidar: DriveLidar | None, params: ReprojectionParams, info: dict):
+    """The reprojection alignment of ``clip``, with its agreement with the ground truth."""
+    if lidar is None or len(lidar.points) != len(clip.raw):
+        raise ValueError("alignment reprojection needs the clip's sweeps and poses (lidar)")
+    t0 = time.process_time()
+    raws = [(clip.raw[t : t + 1], clip.meta.select(t)) for t in range(len(clip.raw))]
+    back, ok = clip_reprojection(lidar.points, lidar.world_from_lidar, lidar.calib,
+                                 tuple(clip.raw.shape[-2:]), params, raws)  # fmt: skip
+    info["cpu_s_per_frame"] = (time.process_time() - t0) / max(len(clip.raw) - 1, 1)
+    both = ok[1:] * clip.aligned[1:]
+    info["endpoint_error_px"] = endpoint_error(back[1:], clip.backward[1:], both)
+    info["valid_fraction"] = float(ok[1:].mean())
+    info["valid_not_ground_truth"] = float((ok[1:] * (1 - clip.aligned[1:])).sum()
+                                           / ok[1:].sum().clamp_min(1.0))  # fmt: skip
+    err = (back[1:] - clip.backward[1:]).norm(dim=1, keepdim=True)
+    info["valid_over_3px"] = float((ok[1:] * both * (err > 3)).sum() / both.sum().clamp_min(1))
+    return back, ok
 
 
 def score_clip(
@@ -192,7 +234,8 @@ def evaluate_temporal(cfg: TemporalEval, models: dict, log: Callable = print) ->
         drive = load_drive(path, cfg.max_frames)
         clip = load_clip(drive, 0, len(drive), cfg.level, cfg.seed)
         flow = {"preset": cfg.flow_preset, "tuned": cfg.flow_tuned}
-        outputs, info = clip_outputs(clip, models, cfg.alignment, flow)
+        lidar = load_lidar(path, len(drive)) if cfg.alignment == "reprojection" else None
+        outputs, info = clip_outputs(clip, models, cfg.alignment, flow, lidar, cfg.reprojection)
         per_drive[drive.name] = score_clip(outputs, clip, cfg.estimated_metric)
         aligned_by[drive.name] = info
         log(f"  temporal {drive.name}: {len(drive)} frames ({time.time() - t0:.0f} s)")

@@ -82,6 +82,9 @@ def test_completion_options_and_errors():
     assert (complete_depth(sparse, extend_top=False) > 0).all()  # fill_all: repeated
     top = complete_depth(sparse)[:10]  # extension: each column's top-most value (row 40)
     assert np.allclose(top[:, :30], 8.25) and np.allclose(top[:, 46:64], 8.0)  # ground, box
+    # without the median (the reprojection alignment's speed setting) planes still come back
+    fast = complete_depth(_lidar_like(_scene()), median=False)
+    assert np.allclose(fast[12:19, 4:36], 30.0, rtol=1e-3) and (fast > 0).all()
     assert (complete_depth(np.zeros((8, 8))) == 0).all()  # no return: nothing to fill from
     far = np.zeros((9, 9), np.float32)
     far[4, 4] = 250.0

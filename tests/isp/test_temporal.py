@@ -269,3 +269,37 @@ def test_score_clip_separates_aligned_and_disoccluded_pixels(drive_root):
     # exact where the warp is valid; where the content entered the view (the left SHIFT
     # columns) it is 0 instead of the scene
     assert s["psnr_aligned"][0] > 40 and s["psnr_unaligned"][0] < 15
+
+
+def test_clip_aligned_by_reprojection_matches_the_ground_truth_flow(drive_root):
+    # the fixture's content moves SHIFT px right per frame at 10 m: a camera with a 100 px
+    # focal length moving SHIFT x 10 / 100 m to the left per frame, in front of a wall
+    from perception3d.geometry.calib import Calibration
+    from perception3d.isp.reproject import ReprojectionParams
+    from perception3d.isp.temporal_data import DriveLidar
+    from perception3d.isp.temporal_eval import clip_outputs
+
+    p2 = np.array([[100.0, 0, (W - 1) / 2, 0], [0, 100.0, (H - 1) / 2, 0], [0, 0, 1, 0]])
+    velo_to_cam = np.array([[0, -1.0, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0]])
+    calib = Calibration(P2=p2, R0_rect=np.eye(3), Tr_velo_to_cam=velo_to_cam)
+    step_m = SHIFT * 10.0 / 100.0
+    y, z = np.meshgrid(np.arange(-4.0, 4.0, 0.02), np.arange(-3.0, 3.0, 0.02))
+    sweeps, poses = [], []
+    for k in range(FRAMES):
+        pts = np.stack([np.full(y.size, 10.0), y.ravel() - k * step_m, z.ravel(),
+                        np.ones(y.size)], 1).astype(np.float32)  # fmt: skip
+        pose = np.eye(4)
+        pose[1, 3] = k * step_m
+        sweeps.append(pts)
+        poses.append(pose)
+    clip = load_clip(load_drive(find_drives(drive_root)[0]), 0, FRAMES, 1 / 300, 1)
+    torch.manual_seed(0)
+    model = TemporalRawUNet(width=4).eval()
+    models = {"raw": RawUNet(width=4).eval(), "temporal": model}
+    params = ReprojectionParams(scale=0.5, deskew=False)
+    _, info = clip_outputs(clip, models, "reprojection", None, DriveLidar(calib, sweeps, poses),
+                           params)  # fmt: skip
+    assert info["endpoint_error_px"] < 0.05  # against the inverted ground-truth flow
+    assert info["valid_fraction"] > 0.5 and info["valid_over_3px"] == 0.0
+    with pytest.raises(ValueError, match="sweeps and poses"):
+        clip_outputs(clip, models, "reprojection")
