@@ -7,10 +7,13 @@ inputs and the attributes ``strides``, ``padding``, ``epsilon``, ``shrink_axis_m
 ``value``), and :class:`GraphRunner` evaluates the nodes a set of outputs depends on, fed with
 given tensors, for the ops ``Const``, ``Identity``, ``Conv2D``, ``DepthwiseConv2dNative``,
 ``BiasAdd``, ``FusedBatchNorm``, ``Relu6``, ``Add``/``AddV2``, ``Shape``, ``StridedSlice``
-(one axis), ``Pack``, ``Reshape`` and ``ConcatV2``. Any other op raises ``ValueError`` naming
-it. Tensors are NHWC as in TensorFlow; convolutions run in torch (NCHW inside), with
-TensorFlow's ``SAME`` padding (the extra pixel of an odd total padding goes to the bottom /
-right).
+(one axis), ``Pack``, ``Reshape`` and ``ConcatV2``, plus those of
+:mod:`perception3d.models.tf_ops` (``Pad``, ``Transpose``, ``LeakyRelu``, ``MaxPool``,
+``ResizeBilinear``, ``SplitV``, ...). Any other op raises ``ValueError`` naming it. Output k > 0
+of a multi-output op is named ``node:k``. Tensors are NHWC as in TensorFlow; convolutions run in
+torch (NCHW inside), with TensorFlow's ``SAME`` padding (the extra pixel of an odd total padding
+goes to the bottom / right). :mod:`perception3d.models.tfjs_graph` reads TensorFlow.js graph
+models into the same nodes.
 
 Example:
     >>> nodes = read_graphdef(_example_graph())
