@@ -49,7 +49,8 @@ class Detector2DNanoDetConfig:
     """``task: detector2d_nanodet`` YAML (see the module docstring).
 
     Attributes:
-        model_json: the TensorFlow.js graph (None: where ``make pretrained-npm`` puts it).
+        model_json: the ``nanodet.json`` graph, its ``nanodet.bin`` beside it (None: where
+            ``make pretrained-npm`` puts them).
         car_classes / pedestrian_classes: COCO class names mapped to Car / Pedestrian.
         cyclist_rider / cyclist_vehicle: COCO classes paired into a Cyclist box.
         cyclist_min_overlap: intersection over the smaller box of a rider-vehicle pair.
