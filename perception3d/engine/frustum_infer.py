@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 from tqdm import tqdm
 
 from perception3d.data.frustums import (
@@ -28,7 +29,7 @@ from perception3d.engine.checkpoint import load_checkpoint
 from perception3d.engine.frustum_config import Detector2DExperiment, FrustumExperiment
 from perception3d.engine.horizon_tiles import HorizonTiles, detect_with_tiles
 from perception3d.engine.result_dir import claim_result_dir
-from perception3d.errors import MissingFrameError
+from perception3d.errors import ConfigError, MissingFrameError
 from perception3d.geometry.calib import Calibration, alpha_from_rotation_y
 from perception3d.models.detector2d import CenterNet2D, Detections2D, detect_2d
 from perception3d.models.frustum import FrustumPointNet
@@ -65,11 +66,30 @@ def build_frustum_model(cfg: FrustumExperiment) -> FrustumPointNet:
     )  # fmt: skip
 
 
+def yaml_task(path: str | Path) -> object:
+    """The top-level ``task:`` of a YAML file (None when absent).
+
+    Raises:
+        ConfigError: the file cannot be read or is not YAML.
+    """
+    try:
+        head = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc})") from exc
+    return head.get("task") if isinstance(head, dict) else None
+
+
 def load_detector2d(path: str | Path) -> tuple[CenterNet2D, Detector2DExperiment | None]:
     """The 2D detector of a ``detector2d`` checkpoint, in eval mode, and its config; a
-    ``.yaml`` file gives the :class:`~perception3d.engine.detector2d_combo.ComboDetector2D` it
-    describes (checkpoint + pretrained person detector) and None."""
+    ``.yaml`` file gives the detector it describes and None: ``task: detector2d_combo``, a
+    :class:`~perception3d.engine.detector2d_combo.ComboDetector2D` (checkpoint + pretrained
+    person detector); ``task: detector2d_nanodet``, a
+    :class:`~perception3d.engine.detector2d_nanodet.NanoDetKitti` (pretrained COCO detector)."""
     if Path(path).suffix in (".yaml", ".yml"):
+        if yaml_task(path) == "detector2d_nanodet":
+            from perception3d.engine.detector2d_nanodet import load_nanodet_detector2d
+
+            return load_nanodet_detector2d(path), None
         from perception3d.engine.detector2d_combo import load_combo_detector2d
 
         return load_combo_detector2d(path), None

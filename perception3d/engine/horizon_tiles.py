@@ -94,15 +94,16 @@ def nms_per_class(boxes, scores, labels, iou: float) -> np.ndarray:
         >>> nms_per_class(b, np.array([0.9, 0.8, 0.7]), np.array([0, 0, 1]), 0.5).tolist()
         [0, 2]
     """
+    boxes, labels = np.asarray(boxes, dtype=np.float64).reshape(-1, 4), np.asarray(labels)
     order = np.argsort(-np.asarray(scores), kind="stable")
-    ov = iou_2d(boxes, boxes) if len(boxes) else np.zeros((0, 0))
     suppressed = np.zeros(len(boxes), dtype=bool)
     keep = []
-    for i in order:
+    for i in order:  # the overlaps of kept boxes only: O(kept x N), not an N x N matrix
         if suppressed[i]:
             continue
         keep.append(int(i))
-        suppressed |= (ov[i] > iou) & (labels == labels[i])
+        rest = np.flatnonzero(~suppressed & (labels == labels[i]))
+        suppressed[rest[iou_2d(boxes[i : i + 1], boxes[rest])[0] > iou]] = True
     return np.array(keep, dtype=np.int64)
 
 

