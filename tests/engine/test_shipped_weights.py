@@ -15,7 +15,8 @@ docs/sim2real.md row 17 (weights README), its numbers recorded from the new file
 ``pointpillars_lite_synth``: replaced after the conversion by weights retrained on the generator
 with the fitted LiDAR sensor model and the new scene content (issue 15; weights README), then
 fine-tuned with object paste (docs/sim2real.md row 12), then in session 9 by row 21 (the recipe
-from scratch on the generator of row 17), its numbers re-recorded from each new file. ``isp_hdr``: its highlight network was fine-tuned after the conversion (issue 18,
+from scratch on the generator of row 17), its numbers re-recorded from each new file.
+``isp_hdr``: its highlight network was fine-tuned after the conversion (issue 18,
 ``configs/isp/finetune_hdr_highlights.yaml``) and its numbers re-recorded from the new file; its
 response estimator is the converted file's, which
 ``test_the_hdr_stage_keeps_its_response_estimator`` checks against numbers recorded from the
