@@ -265,6 +265,9 @@ class LidarConfig:
     reflectivity_spread: float = 0.05  # 1 sigma of a log-normal factor per object / scenery cell
     intensity_noise: float = 0.02  # additive, 1 sigma, on readings (a return not read: exactly 0)
     intensity_floor: float = 7.0 / 256.0  # readings under it report 0 (KITTI: none at 0.01-0.02)
+    # a material's unread share (Material.lidar_unread) times (1 - cos(incidence))^e; 0: the
+    # same share at every incidence
+    unread_incidence_exponent: float = 0.0
     glass_passes: int = 2  # at most this many glass surfaces passed per ray
 
     def __post_init__(self) -> None:
@@ -294,6 +297,7 @@ class LidarConfig:
             "reflectivity_spread",
             "intensity_noise",
             "intensity_floor",
+            "unread_incidence_exponent",
             "incidence_exponent",
             "intensity_incidence_exponent",
         ):
