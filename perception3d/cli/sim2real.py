@@ -23,6 +23,16 @@ false positives on both (docs/sim2real.md).
 """
 
 
+def _zero_columns(row: dict) -> str:
+    """Intensity rows: the distance on 0.05 bins (0 merged with 0.01-0.04) and the shares
+    reading exactly 0, real / synthetic."""
+    if row.get("js_distance_005") is None:
+        return ""
+    zr, zs = row.get("zero_share_real"), row.get("zero_share_synthetic")
+    zeros = "" if zr is None or zs is None else f"; zeros {zr:.3f} / {zs:.3f}"
+    return f"; 0.05 bins {row['js_distance_005']:.3f}{zeros}"
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from perception3d.experiments.sim2real.report import ReportOptions, sim2real_report
 
@@ -49,6 +59,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             + ("  n/a" if js is None else f"{js:.3f}")
             + ("" if floor is None else f"  (real floor {floor:.3f}")
             + f"; frames or objects {row['groups_real']} / {row['groups_synthetic']})"
+            + _zero_columns(row)
         )
     for name, head in summary["detection"].items():
         for key, e in head.items():

@@ -240,15 +240,13 @@ class ObjectsConfig:
 
 @dataclass(frozen=True)
 class LidarConfig:
-    """Velodyne HDL-64E model (beam table: `perception3d.sim.lidar.KITTI_HDL64E_THETA_DEG`; the
-    response model: `perception3d.sim.lidar`). Powers are rho cos(incidence)^a / range^2."""
+    """Velodyne HDL-64E model (`perception3d.sim.lidar`): powers are rho cos(inc.)^a / range^2."""
 
     azimuth_steps: int = 2000  # firings per laser and turn (KITTI 004139: median step 0.18 deg)
     beam_stride: int = 1  # keep every k-th laser (1: all 64)
     max_range_m: float = 120.0
     min_range_m: float = 2.0
-    # The response below is fitted on the 12 unlabelled real sweeps of ../shared/kitti_real
-    # (tools/fit_lidar_sensor.py, docs/sim2real.md); powers are rho cos(incidence)^a / range^2.
+    # The response below: fitted on the unlabelled real sweeps (tools/fit_lidar_sensor.py)
     range_noise_m: float = 0.052  # 1 sigma, along the ray (sensor noise and surface roughness)
     range_bias_m: float = 0.028  # 1 sigma of a per-laser range offset drawn per sweep
     detection_threshold: float = 3.4e-6  # power of a 50 % detection
@@ -265,6 +263,7 @@ class LidarConfig:
     reflectivity_spread: float = 0.05  # 1 sigma of a log-normal factor per object / scenery cell
     intensity_noise: float = 0.02  # additive, 1 sigma, on readings (a return not read: exactly 0)
     intensity_floor: float = 7.0 / 256.0  # readings under it report 0 (KITTI: none at 0.01-0.02)
+    unread_incidence_exponent: float = 0.0  # e: Material.lidar_unread x (1 - cos(incidence))^e
     glass_passes: int = 2  # at most this many glass surfaces passed per ray
 
     def __post_init__(self) -> None:
@@ -294,6 +293,7 @@ class LidarConfig:
             "reflectivity_spread",
             "intensity_noise",
             "intensity_floor",
+            "unread_incidence_exponent",
             "incidence_exponent",
             "intensity_incidence_exponent",
         ):

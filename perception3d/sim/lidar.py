@@ -31,7 +31,10 @@ per return (``intensity_speckle``), and the received power P = rho cos(incidence
   ``intensity_noise``, read as an 8-bit value / 256 and rounded to 0.01 like KITTI's (whose
   0.01 levels hold two or three 8-bit readings: the comb of its histograms); a reading under
   ``intensity_floor`` (the sensor's lowest reported level) and a return not read report
-  exactly 0, never a noisy low value (KITTI reports 0 or at least about 0.03);
+  exactly 0, never a noisy low value (KITTI reports 0 or at least about 0.03); a material's
+  unread share (``Material.lidar_unread``) applies whatever the power, scaled by
+  (1 - cos(incidence))^e (e = ``unread_incidence_exponent``; 0: the same share at every
+  incidence);
 - its range gets Gaussian noise (``range_noise_m``) and a per-laser offset drawn per sweep
   (``range_bias_m``: the spread of the lasers' distance calibration), along the ray, so every
   point stays on its laser's cone.
@@ -299,7 +302,10 @@ def respond(
         log_reading_power - np.log(cfg.intensity_threshold), cfg.intensity_softness
     )
     saturated = _logistic(log_power - np.log(cfg.saturation_threshold), cfg.intensity_softness)
-    measured *= (1.0 - cfg.saturation_share * saturated) * (1.0 - hits.unread)
+    unread = hits.unread
+    if cfg.unread_incidence_exponent > 0:
+        unread = unread * (1.0 - np.minimum(cos, 1.0)) ** cfg.unread_incidence_exponent
+    measured *= (1.0 - cfg.saturation_share * saturated) * (1.0 - unread)
     reading = rho * cos**cfg.intensity_incidence_exponent
     # KITTI's 0 is a flag, not a noisy low reading: a return not read, or read under the
     # sensor's lowest level (``intensity_floor``), reports exactly 0 (its sweeps hold 14.7 % zeros

@@ -198,3 +198,21 @@ def test_readings_under_the_sensors_lowest_level_report_zero():
     _, intensity, _ = respond(dark, noisy, 1, np.random.default_rng(9))
     assert np.mean(intensity == 0.0) == pytest.approx(0.888, abs=0.02)
     assert not np.any((intensity > 0.0) & (intensity < 0.025))
+
+
+def test_unread_share_scaled_by_incidence():
+    """With ``unread_incidence_exponent`` e, a material's unread share u applies as
+    u (1 - cos)^e: none at normal incidence, u / 2 at cos 0.5 (e = 1), u at grazing; e = 0
+    keeps u at every incidence."""
+    cfg = replace(BASE, unread_incidence_exponent=1.0, intensity_threshold=1e-9)
+    shares = []
+    for cos in (1.0, 0.5, 0.02):
+        hits = replace(_hits(np.full(4000, 5.0), cos=cos), unread=np.full(4000, 0.6))
+        keep, intensity, _ = respond(hits, cfg, 1, np.random.default_rng(10))
+        assert keep.all()
+        shares.append(np.mean(intensity == 0.0))
+    assert shares == pytest.approx([0.0, 0.3, 0.588], abs=0.03)  # 0.6 x (1 - 0.02) at 0.02
+    flat = replace(cfg, unread_incidence_exponent=0.0)
+    hits = replace(_hits(np.full(4000, 5.0), cos=1.0), unread=np.full(4000, 0.6))
+    _, intensity, _ = respond(hits, flat, 1, np.random.default_rng(10))
+    assert np.mean(intensity == 0.0) == pytest.approx(0.6, abs=0.03)

@@ -24,6 +24,7 @@ from perception3d.experiments.sim2real.objects import (
     DENSITY_EDGES,
     HEIGHT_EDGES,
     INTENSITY_EDGES,
+    coarse_intensity,
     normalized_count,
 )
 
@@ -52,6 +53,20 @@ def _pair(real_groups: np.ndarray, synth_groups: np.ndarray) -> dict:
     }
 
 
+def _intensity_pair(real_groups: np.ndarray, synth_groups: np.ndarray) -> dict:
+    """`_pair` on `INTENSITY_EDGES` (exact 0 its own bin), plus the share reading exactly 0 on
+    each side and the distance and floor on the 0.05 bins of earlier reports
+    (``js_distance_005``, ``real_floor_005``: 0 merged with 0.01-0.04)."""
+    entry = _pair(real_groups, synth_groups)
+    coarse = _pair(coarse_intensity(real_groups), coarse_intensity(synth_groups))
+    entry["js_distance_005"] = coarse["js_distance"]
+    entry["real_floor_005"] = coarse["real_floor"]
+    for name, groups in (("real", real_groups), ("synthetic", synth_groups)):
+        total = groups.sum()
+        entry[f"zero_share_{name}"] = float(groups[:, 0].sum() / total) if total else float("nan")
+    return entry
+
+
 def _groups(records: Sequence[dict], key: str) -> np.ndarray:
     rows = [r["hist"][key] for r in records if key in r["hist"]]
     width = len(rows[0]) if rows else 1
@@ -59,8 +74,14 @@ def _groups(records: Sequence[dict], key: str) -> np.ndarray:
 
 
 def compare_histograms(real: Sequence[dict], synth: Sequence[dict], keys: Sequence[str]) -> dict:
-    """Per key: summed histograms, JS distance and the real floor (frames resampled)."""
-    return {key: _pair(_groups(real, key), _groups(synth, key)) for key in keys}
+    """Per key: summed histograms, JS distance and the real floor (frames resampled); intensity
+    keys (``intensity/...``) also their zero shares and 0.05-bin distance (`_intensity_pair`)."""
+    return {
+        key: (_intensity_pair if key.startswith("intensity/") else _pair)(
+            _groups(real, key), _groups(synth, key)
+        )
+        for key in keys
+    }
 
 
 def compare_ray_drop(real: Sequence[dict], synth: Sequence[dict]) -> dict:
@@ -133,7 +154,7 @@ def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequen
             k: np.array([o["intensity"] for o in v]).reshape(len(v), len(INTENSITY_EDGES) - 1)
             for k, v in objs.items()
         }
-        out["reflectivity"][cls] = _pair(refl["real"], refl["synthetic"])
+        out["reflectivity"][cls] = _intensity_pair(refl["real"], refl["synthetic"])
         heights = {
             k: np.array([o["height_in_box"] for o in v if o["distance_m"] >= FAR_OBJECT_M]).reshape(
                 -1, len(HEIGHT_EDGES) - 1

@@ -7,7 +7,11 @@ Stages (each starts from the previous result; common random numbers throughout):
    ``reflectivity_spread``, ``ground_scale``, ``standing_scale``;
 3. range: ``range_noise_m``, ``range_bias_m``;
 4. all of stages 1 and 2 together;
-5. vehicle: ``vehicle_scale``, ``vehicle_unread`` (with pseudo-labelled real sweeps only).
+5. vehicle: ``vehicle_scale``, ``vehicle_unread`` (with pseudo-labelled real sweeps only);
+6. vehicle_incidence: the same and ``unread_incidence_exponent`` (the unread share scaled by
+   (1 - cos(incidence))^e);
+7. unread, unread_incidence: ``vehicle_unread`` (and ``unread_incidence_exponent``) alone, the
+   vehicles' reflectivity left as it is.
 
 ``stages`` picks which run (e.g. only "vehicle", the rest at the config's values).
 """
@@ -45,6 +49,9 @@ STAGES = (
     ("intensity", _INTENSITY),
     ("range", ("range_noise_m", "range_bias_m")),
     ("vehicle", ("vehicle_scale", "vehicle_unread")),
+    ("vehicle_incidence", ("vehicle_scale", "vehicle_unread", "unread_incidence_exponent")),
+    ("unread", ("vehicle_unread",)),
+    ("unread_incidence", ("vehicle_unread", "unread_incidence_exponent")),
     ("joint", _DETECTION + _INTENSITY),
 )
 
@@ -148,7 +155,7 @@ def run_fit(
         "ground_scale": 1.0,
         "standing_scale": 1.0,
         "vehicle_scale": 1.0,
-        "vehicle_unread": 0.0,
+        "vehicle_unread": _vehicle_unread(),
     }
     log: dict = {
         "real_sweeps": num_real,
@@ -187,6 +194,13 @@ def run_fit(
     return log
 
 
+def _vehicle_unread() -> float:
+    """The vehicles' unread share of the generator (`materials.VEHICLE_UNREAD`): the start."""
+    from perception3d.sim.materials import VEHICLE_UNREAD
+
+    return VEHICLE_UNREAD
+
+
 def _simplex(x0: list[float], names) -> np.ndarray:
     """Initial simplex: a step of 0.3 in log-parameters, of a sensible size otherwise."""
     steps = {
@@ -195,6 +209,7 @@ def _simplex(x0: list[float], names) -> np.ndarray:
         "intensity_speckle": 0.2,
         "intensity_incidence_exponent": 0.2,
         "saturation_share": 0.2,
+        "unread_incidence_exponent": 0.5,
         "intensity_range_exponent": 0.5,
         "reflectivity_spread": 0.2,
         "range_noise_m": 0.01,

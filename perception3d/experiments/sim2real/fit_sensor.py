@@ -10,7 +10,9 @@ smooth enough for Nelder-Mead).
 Matched, each as a Jensen-Shannon distance:
 
 - the intensity histograms of ground and of standing returns (heights from the ground plane of
-  the noise-free hits, `ground.py`) in the range bins 0-10, 10-20, 20-30, 30-45, 45-80 m;
+  the noise-free hits, `ground.py`) in the range bins 0-10, 10-20, 20-30, 30-45, 45-80 m, on
+  `objects.INTENSITY_EDGES` (KITTI's 0 is a flag, so exactly 0 is its own bin, apart from the
+  readings of 0.01-0.04);
 - ray drop: per range bin, the two-bin distribution (holes, returns) of `raydrop.py`;
 - the range errors on planar patches (`noise.py`).
 
@@ -62,6 +64,7 @@ PARAMETERS = {
     "standing_scale": True,
     "vehicle_scale": True,
     "vehicle_unread": False,
+    "unread_incidence_exponent": False,
 }
 _CATEGORIES = ("ground", "standing", "vehicle")
 VEHICLE_CLASSES = ("car", "van", "truck")
@@ -72,7 +75,7 @@ class FitTarget:
     """Histograms of a set of sweeps: intensity per (ground/standing/vehicle, range bin) and the
     holes and returns per range bin, and the planar range errors."""
 
-    intensity: np.ndarray  # (3, R, 20)
+    intensity: np.ndarray  # (3, R, 21): objects.INTENSITY_EDGES, exact 0 its own bin
     holes: np.ndarray  # (R,)
     returns: np.ndarray  # (R,)
     noise: np.ndarray  # (60,)
@@ -249,6 +252,7 @@ def objective(real: FitTarget, frames, base_cfg, names, values, seed, counted) -
         "incidence_exponent",
         "intensity_incidence_exponent",
         "saturation_share",
+        "unread_incidence_exponent",
     ):
         if k in params:
             params[k] = max(params[k], 0.0)

@@ -28,13 +28,33 @@ __all__ = [
     "DENSITY_EDGES",
     "HEIGHT_EDGES",
     "INTENSITY_EDGES",
+    "ZERO_READING_MAX",
+    "coarse_intensity",
     "normalized_count",
     "object_points",
 ]
 
-INTENSITY_EDGES = np.linspace(0.0, 1.0, 21)  # 0.05 wide: 12-13 of KITTI's 8-bit readings each
+# KITTI's readings are 0.01 steps, and its 0 is a flag (a return not read or read under the
+# lowest level, about 0.03): [0, 0.005) holds exactly the zeros, [0.005, 0.05) the low
+# readings, then 0.05-wide bins (12-13 of KITTI's 8-bit readings each)
+ZERO_READING_MAX = 0.005
+INTENSITY_EDGES = np.concatenate([[0.0, ZERO_READING_MAX], np.linspace(0.05, 1.0, 20)])
 DENSITY_EDGES = np.arange(0.0, 15.01, 0.5)  # log2 of the count at 10 m
 HEIGHT_EDGES = np.linspace(0.0, 1.0, 11)  # fraction of the box height, tenths
+
+
+def coarse_intensity(hist: np.ndarray) -> np.ndarray:
+    """Intensity histograms on `INTENSITY_EDGES` (last axis, 21 bins) -> the 20 bins 0.05 wide
+    of earlier reports (the zero bin merged into [0, 0.05)).
+
+    Example:
+        >>> coarse_intensity(np.arange(21.0))[:3].tolist()
+        [1.0, 2.0, 3.0]
+    """
+    h = np.asarray(hist, dtype=np.float64)
+    if h.shape[-1] != len(INTENSITY_EDGES) - 1:
+        raise ValueError(f"expected {len(INTENSITY_EDGES) - 1} intensity bins, got {h.shape}")
+    return np.concatenate([h[..., :2].sum(axis=-1, keepdims=True), h[..., 2:]], axis=-1)
 
 
 def object_points(points: np.ndarray, boxes_lidar: np.ndarray, names: np.ndarray) -> list[dict]:

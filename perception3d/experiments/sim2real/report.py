@@ -117,15 +117,17 @@ def _summary_rows(stats: dict) -> list[dict]:
         return round(v, 4) if np.isfinite(v) else None
 
     def add(name: str, entry: dict) -> None:
-        rows.append(
-            {
-                "statistic": name,
-                "js_distance": num(entry["js_distance"]),
-                "real_floor": num(entry["real_floor"]),
-                "groups_real": entry["groups"][0],
-                "groups_synthetic": entry["groups"][1],
-            }
-        )
+        row = {
+            "statistic": name,
+            "js_distance": num(entry["js_distance"]),
+            "real_floor": num(entry["real_floor"]),
+            "groups_real": entry["groups"][0],
+            "groups_synthetic": entry["groups"][1],
+        }
+        for key in ("js_distance_005", "real_floor_005", "zero_share_real", "zero_share_synthetic"):
+            if key in entry:  # intensity: exact 0 its own bin, beside the 0.05 bins
+                row[key] = num(entry[key])
+        rows.append(row)
 
     for cls, e in stats["objects"]["points_per_object"].items():
         add(f"points per object ({cls}, at 10 m)", e)

@@ -10,7 +10,8 @@ All statistics use the points in camera 2's field of view (see `sweeps.py`). Bin
 - ``range_noise``: range error along the ray on planar patches (`noise.py`; +-0.3 m, 1 cm);
 - ``intensity/ground``, ``intensity/standing``, ``intensity/background``: reflectivity of the
   ground returns (within 0.15 m of the plane), of the standing returns, and (labelled frames)
-  of the returns outside every label box (0-1, 0.05);
+  of the returns outside every label box (`objects.INTENSITY_EDGES`: exactly 0, 0.01-0.04,
+  then 0.05 wide to 1);
 - ``empty_per_beam``, ``counted_per_beam``: empty and counted range-image cells per beam
   (`raydrop.py`);
 - ``holes_vs_range``, ``returns_vs_range``, ``holes_vs_incidence``, ``returns_vs_incidence``:

@@ -5,10 +5,16 @@ import pytest
 
 from perception3d.experiments.sim2real import raydrop
 from perception3d.experiments.sim2real.compare import compare_histograms, compare_objects
+from perception3d.experiments.sim2real.divergence import histogram
 from perception3d.experiments.sim2real.fp_kinds import classify_box
 from perception3d.experiments.sim2real.ground import fit_ground, height_above
 from perception3d.experiments.sim2real.noise import planar_range_errors, robust_std
-from perception3d.experiments.sim2real.objects import normalized_count, object_points
+from perception3d.experiments.sim2real.objects import (
+    INTENSITY_EDGES,
+    coarse_intensity,
+    normalized_count,
+    object_points,
+)
 from perception3d.experiments.sim2real.stats import sweep_statistics
 from perception3d.experiments.sim2real.sweeps import RANGE_IMAGE_WIDTH, load_sweeps
 from perception3d.lidar.scanner import ScannerModel
@@ -136,3 +142,20 @@ def test_identical_sweeps_are_at_distance_zero_brighter_ones_are_not(tiny_pair):
     # 000008: 6 labelled cars, the 000008 crop's camera field of view
     assert len(records["real"]["objects"]) == 6
     assert records["real"]["ground"]["height_m"] == pytest.approx(1.7, abs=0.1)
+
+
+def test_intensity_zero_is_its_own_bin_beside_the_coarse_bins():
+    """KITTI's 0 is a flag: 0 and 0.01-0.04 fall in different bins, and the 0.05-wide bins of
+    earlier reports are kept (``js_distance_005``)."""
+    values = [0.0, 0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 1.0]
+    hist = histogram(values, INTENSITY_EDGES)
+    assert len(hist) == 21 and hist[:3].tolist() == [2.0, 3.0, 2.0] and hist[-1] == 1.0
+    assert coarse_intensity(hist)[:2].tolist() == [5.0, 2.0] and coarse_intensity(hist).sum() == 8
+    real = {"hist": {"intensity/ground": histogram([0.0] * 3 + [0.3], INTENSITY_EDGES)}}
+    synth = {"hist": {"intensity/ground": histogram([0.02] * 3 + [0.3], INTENSITY_EDGES)}}
+    out = compare_histograms([real], [synth], ["intensity/ground"])["intensity/ground"]
+    # exact 0 against 0.02: disjoint in 3 / 4 of the mass; p = (3/4, 0, 1/4), q = (0, 3/4, 1/4),
+    # m = (3/8, 3/8, 1/4): JSD = 3/4 log2(2) = 0.75 bits, distance sqrt(0.75)
+    assert out["js_distance"] == pytest.approx(np.sqrt(0.75))
+    assert out["js_distance_005"] == 0.0  # one bin on the 0.05 grid
+    assert out["zero_share_real"] == 0.75 and out["zero_share_synthetic"] == 0.0
