@@ -92,8 +92,9 @@ RECORDS = {
     "sr_espcn_x2": ([first_of_split(1000, 2400, 0.125, 200)], ""),
     "sr_srcnn_x2": ([first_of_split(1000, 2400, 0.125, 200)], ""),
     "sr_espcn_x4": ([first_of_split(1000, 2400, 0.125, 200)], ""),
-    # the low-light enhancer (docs/isp.md): the 57 train frames of a 120-frame set
-    "isp_lowlight": ([split(3100, 120, 0.5)], ""),
+    # the low-light enhancer (docs/isp.md): the 2,097 train frames of the 2,400-frame set of
+    # seed 1000 as today's generator renders it (glass and cabin; docs/sim2real.md rows 19-22)
+    "isp_lowlight": ([SEED1000_OLD], "the generator of session 7 (car glass and cabin)"),
     # the temporal stage (docs/isp.md): started from isp_raw.pt, so its frames are inherited
     "isp_temporal": (
         [split(0, 48, 0.5)],

@@ -44,7 +44,7 @@ class LowLightEvalData(DataSection):
     """``data:``: the held-out frames: the first ``max_val_frames`` of ``root``'s
     ``val_split`` (null: every frame, for a root of a seed no network trained on); the gamma
     baseline is tuned on the first ``max_train_frames`` of ``fit_root``'s ``train_split``
-    (the enhancer's training frames). ``real_images``: real 8-bit photographs (PNG files or
+    (the first enhancer's training frames). ``real_images``: real 8-bit photographs (PNG files or
     folders of them; e.g. KITTI ``image_2``) compared in a second table, each standing in as
     radiance after Brooks et al.'s inverse tone curve and gamma
     (:func:`perception3d.isp.data.build_pool`)."""

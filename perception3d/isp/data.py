@@ -19,7 +19,12 @@ import torch
 from perception3d.config import DataSection, require_root
 from perception3d.data.kitti import read_image
 from perception3d.isp.color import inverse_smoothstep
-from perception3d.isp.scenes import ground_plane_depth, load_radiance_frame, procedural_scene
+from perception3d.isp.scenes import (
+    ground_plane_depth,
+    load_radiance_frame,
+    map_radiance_frame,
+    procedural_scene,
+)
 
 
 @dataclasses.dataclass
@@ -83,13 +88,17 @@ def build_pool(
     seed: int = 0,
     real_images: Sequence[Path] = (),
     size_hw: tuple[int, int] = (375, 1242),
+    memory_map: bool = False,
 ) -> list[Scene]:
     """Load/generate the scenes: the first ``max_synth`` frames of ``synth_root``'s split (None:
-    all of them), ``procedural`` procedural ones seeded by ``seed``, the ``real_images``."""
+    all of them), ``procedural`` procedural ones seeded by ``seed``, the ``real_images``.
+    ``memory_map``: the synthetic frames stay in their files (as stored, e.g. float16; the
+    page cache holds what is read), for sets larger than memory; crops come out the same."""
     scenes: list[Scene] = []
+    load = map_radiance_frame if memory_map else load_radiance_frame
     if synth_root is not None and (max_synth is None or max_synth > 0):
         for fid in synth_ids(synth_root, synth_split)[:max_synth]:
-            rad, depth = load_radiance_frame(synth_root, fid)
+            rad, depth = load(synth_root, fid)
             scenes.append(Scene(f"synth/{fid}", rad, depth))
     rng = np.random.default_rng(seed)
     for i in range(procedural):
@@ -117,12 +126,15 @@ class CropData(DataSection):
             the first ``max_val_frames`` frames of its ``val_split``, every frame when that
             split file is missing).
         val_crop_hw: (height, width) of the centred crop of each validation frame.
+        memory_map: keep the training frames memory-mapped instead of loaded (a set of
+            thousands of frames does not fit in memory as float32: 5.6 MB each).
     """
 
     crop: int = 128
     val_root: Path | None = None
     max_val_frames: int | None = 8
     val_crop_hw: tuple[int, int] = (256, 512)
+    memory_map: bool = False
 
 
 def train_val_scenes(
@@ -138,7 +150,9 @@ def train_val_scenes(
         ValueError: no training frame has ``radiance_2``.
     """
     root = require_root(data, task)
-    pool = build_pool(root, data.train_split, data.max_train_frames, procedural, seed)
+    pool = build_pool(
+        root, data.train_split, data.max_train_frames, procedural, seed, memory_map=data.memory_map
+    )
     if not pool:
         raise ValueError(
             f"task {task}: no frame with radiance_2 in {root} (split {data.train_split})"
@@ -146,6 +160,14 @@ def train_val_scenes(
     if data.val_root is None:
         return pool, []
     return pool, build_pool(data.val_root, data.val_split, data.max_val_frames)
+
+
+def clean_radiance(radiance: np.ndarray) -> np.ndarray:
+    """A contiguous float32 copy of a radiance crop with NaN -> 0, +inf -> 65504 and negatives
+    -> 0 (what :func:`perception3d.isp.scenes.load_radiance_frame` does to a whole frame; a
+    no-op on loaded frames, needed on memory-mapped ones)."""
+    out = np.nan_to_num(np.array(radiance, dtype=np.float32), nan=0.0, posinf=65504.0)
+    return np.maximum(out, 0.0, out=out)
 
 
 def centre_crop(scene: Scene, height: int, width: int) -> torch.Tensor:
@@ -159,8 +181,7 @@ def centre_crop(scene: Scene, height: int, width: int) -> torch.Tensor:
     if height > h or width > w:
         raise ValueError(f"crop {height} x {width} larger than {scene.name} ({h} x {w})")
     y, x = (h - height) // 4 * 2, (w - width) // 4 * 2
-    crop = np.ascontiguousarray(scene.radiance[:, y : y + height, x : x + width])
-    return torch.from_numpy(crop)[None]
+    return torch.from_numpy(clean_radiance(scene.radiance[:, y : y + height, x : x + width]))[None]
 
 
 def random_crops(
@@ -196,8 +217,8 @@ def random_crops(
             rad, depth = rad[:, :, ::-1], depth[:, ::-1]
         out.append(
             Crop(
-                torch.from_numpy(np.ascontiguousarray(rad))[None],
-                torch.from_numpy(np.ascontiguousarray(depth))[None, None],
+                torch.from_numpy(clean_radiance(rad))[None],
+                torch.from_numpy(np.ascontiguousarray(depth, dtype=np.float32))[None, None],
                 sc.real,
                 sc,
             )

@@ -128,7 +128,21 @@ def procedural_scene(
 
 def load_radiance_frame(root: str | Path, frame_id: str) -> tuple[np.ndarray, np.ndarray]:
     """``training/radiance_2/<id>.npy`` (3, H, W) and ``training/depth_2/<id>.npy`` (H, W) of a
-    synthetic KITTI-layout root, as float32.
+    synthetic KITTI-layout root, as float32 (radiance: NaN -> 0, +inf -> 65504, clipped at 0).
+
+    Raises:
+        FileNotFoundError: a file is missing.
+        DataFormatError: wrong shape.
+    """
+    rad, depth = map_radiance_frame(root, frame_id)
+    rad = np.nan_to_num(rad.astype(np.float32), nan=0.0, posinf=65504.0).clip(0, None)
+    return rad, depth.astype(np.float32)
+
+
+def map_radiance_frame(root: str | Path, frame_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`load_radiance_frame`'s arrays memory-mapped read-only, as stored (float16 from
+    ``perception3d synth``; NaN / inf / negatives kept: clean each crop,
+    :func:`perception3d.isp.data.clean_radiance`).
 
     Raises:
         FileNotFoundError: a file is missing.
@@ -139,10 +153,10 @@ def load_radiance_frame(root: str | Path, frame_id: str) -> tuple[np.ndarray, np
     for p in (rpath, dpath):
         if not p.is_file():
             raise FileNotFoundError(f"{p} not found (written by `perception3d synth`)")
-    rad = np.load(rpath, allow_pickle=False).astype(np.float32)
-    depth = np.load(dpath, allow_pickle=False).astype(np.float32)
+    rad = np.load(rpath, mmap_mode="r", allow_pickle=False)
+    depth = np.load(dpath, mmap_mode="r", allow_pickle=False)
     if rad.ndim != 3 or rad.shape[0] != 3:
         raise DataFormatError(rpath, f"expected (3, H, W) radiance, got {rad.shape}")
     if depth.shape != rad.shape[1:]:
         raise DataFormatError(dpath, f"expected depth {rad.shape[1:]}, got {depth.shape}")
-    return np.nan_to_num(rad, nan=0.0, posinf=65504.0).clip(0, None), depth
+    return rad, depth

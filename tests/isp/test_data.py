@@ -1,5 +1,5 @@
-"""Scene pools of the crop-trained tasks (perception3d/isp/data.py): the centred validation crop
-and the training / validation scenes of a ``data:`` section."""
+"""Scene pools of the crop-trained tasks (perception3d/isp/data.py): the centred validation crop,
+the training / validation scenes of a ``data:`` section, memory-mapped pools."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from perception3d.config import DataSection
 from perception3d.errors import ConfigError
-from perception3d.isp.data import Scene, centre_crop, train_val_scenes
+from perception3d.isp.data import Scene, build_pool, centre_crop, random_crops, train_val_scenes
 from tests.engine.conftest import write_procedural_root
 
 
@@ -31,6 +32,7 @@ def test_centre_crop_is_centred_on_an_even_corner():
 @dataclasses.dataclass(frozen=True)
 class _CropData(DataSection):
     val_root: Path | None = None
+    memory_map: bool = False
 
 
 def test_train_val_scenes_reads_both_splits(tmp_path):
@@ -48,3 +50,26 @@ def test_train_val_scenes_names_what_is_missing(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match=r"task t: no frame with radiance_2 in .*empty"):
         train_val_scenes(_CropData(root=tmp_path / "empty"), "t")
+
+
+def test_memory_mapped_pool_gives_the_loaded_pools_crops(tmp_path):
+    """A memory-mapped pool (sets larger than memory) keeps frames as stored (float16) but its
+    crops are the loaded pool's exactly: float32, NaN -> 0, +inf -> 65504, negatives -> 0."""
+    root = write_procedural_root(tmp_path / "root", 16, 24)
+    path = root / "training" / "radiance_2" / "000001.npy"
+    rad = np.load(path)
+    rad[0, 0, :4], rad[1, 0, :4], rad[2, 0, :4] = np.nan, np.inf, -1.0
+    np.save(path, rad)
+    loaded = build_pool(root, "train", None)
+    mapped = build_pool(root, "train", None, memory_map=True)
+    assert isinstance(mapped[1].radiance, np.memmap) and mapped[1].radiance.dtype == np.float16
+    a = random_crops(loaded, 12, 8, np.random.default_rng(5), height=16)
+    b = random_crops(mapped, 12, 8, np.random.default_rng(5), height=16)
+    for x, y in zip(a, b, strict=True):
+        assert y.radiance.dtype == torch.float32
+        assert x.radiance.equal(y.radiance) and x.depth.equal(y.depth)
+    whole = centre_crop(mapped[1], 16, 24)[0, :, 0, :4]  # the row of NaN / inf / -1
+    assert whole[0].eq(0).all() and whole[1].eq(65504).all() and whole[2].eq(0).all()
+    assert centre_crop(loaded[1], 16, 24).equal(centre_crop(mapped[1], 16, 24))
+    cfg = _CropData(root=root, memory_map=True)
+    assert isinstance(train_val_scenes(cfg, "t")[0][0].radiance, np.memmap)
