@@ -7,7 +7,8 @@ with the run's own bootstrap (the same frame resamples: ``bootstrap``, ``bootstr
     python tools/isp_effect_loose.py OUT_DIR [--detector frustum_pointnet]
 
 OUT_DIR: the run's ``--out`` (its ``isp_effect.json`` names the frames and the KITTI root).
-Writes ``OUT_DIR/loose_overlap.json`` and prints a markdown table.
+Writes ``OUT_DIR/loose_overlap.json`` and prints a markdown table. Each row's result files are
+checked against the run: their strict Car BEV all-point AP must equal the JSON's.
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ def main() -> None:
         folder = pred_dir(args.out_dir / "work", row)
         pred = {i: read_predictions(folder / f"{i}.txt") for i in ids}
         full = loose_aps(gt, pred)
+        strict = evaluate_kitti(gt, pred, CLASSES)["Car"]["all_point"]["bev@0.7"][1]
+        if abs(strict - row["metrics"]["bev_all_Car"]) > 1e-6:  # not the row's result files
+            raise SystemExit(f"{folder}: Car BEV@0.7 {strict:.3f} here, "
+                             f"{row['metrics']['bev_all_Car']:.3f} in isp_effect.json")  # fmt: skip
         boot = np.array([list(loose_aps(_resampled(gt, ids, p), _resampled(pred, ids, p)).values())
                          for p in picks])  # fmt: skip
         ci = {k: percentile_interval(boot[:, j], cfg["confidence"]) for j, k in enumerate(full)}
