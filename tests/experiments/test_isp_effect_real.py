@@ -90,3 +90,65 @@ def test_runner_on_a_real_frame(kitti_root, tmp_path):
     assert "Detections scoring >= 0.5" in table
     for name in ("isp_effect.json", "isp_effect.png", "report.html"):
         assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+CONFIGS = Path(__file__).parents[2] / "configs"
+
+
+def test_nanodet_config_is_the_real_experiment_with_the_coco_2d_stage():
+    """isp_effect_real_nanodet.yaml (docs/isp_effect.md, the NanoDet table) changes only
+    Frustum PointNet's 2D stage (and the thread count) from isp_effect_real.yaml: same
+    conditions, image sources, seeds, score threshold and every other network."""
+    import dataclasses
+
+    from perception3d.engine.frustum_infer import yaml_task
+    from perception3d.experiments.isp_effect import load_isp_effect_config
+
+    base = load_isp_effect_config(CONFIGS / "fusion" / "isp_effect_real.yaml")
+    nano = load_isp_effect_config(CONFIGS / "fusion" / "isp_effect_real_nanodet.yaml")
+    assert nano.frustum_2d_checkpoint == CONFIGS / "frustum" / "detector2d_nanodet.yaml"
+    assert yaml_task(nano.frustum_2d_checkpoint) == "detector2d_nanodet"
+    assert nano.detectors == ("pointpainting", "frustum_pointnet")
+    same = dataclasses.replace(nano, frustum_2d_checkpoint=base.frustum_2d_checkpoint,
+                               threads=base.threads)  # fmt: skip
+    assert same == base
+
+
+def _have_nanodet() -> bool:
+    from perception3d.models.nanodet_coco import nanodet_model_json
+
+    try:
+        nanodet_model_json()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(
+    not _have_nanodet(), reason="NanoDet weights not installed (make pretrained-npm)"
+)
+def test_frustum_predictions_with_a_2d_detector_yaml(kitti_root, tmp_path):
+    """The experiment's Frustum PointNet step takes the NanoDet YAML as its 2D stage (no
+    horizon windows: the detector tiles the image itself): on real frame 000008 its Car rows'
+    2D boxes match at least 4 of the 6 labelled cars (IoU >= 0.5 at score >= 0.3), and a
+    second call with the same inputs is answered from the cache."""
+    from perception3d.data.kitti_labels import read_label_file
+    from perception3d.experiments.isp_effect_predict import predict_frustum_pointnet
+    from perception3d.geometry.iou import iou_2d
+
+    root = _real_root(kitti_root, tmp_path)
+    images = root / "training" / "image_2"
+    det2d = CONFIGS / "frustum" / "detector2d_nanodet.yaml"
+    ckpt_3d = Path(__file__).parents[2] / "perception3d/assets/weights/frustum_pointnet_synth.pt"
+    pred = predict_frustum_pointnet(det2d, ckpt_3d, root, images, tmp_path / "pred", ["000008"],
+                                    threads=1)  # fmt: skip
+    rows = read_label_file(pred / "000008.txt")
+    labels = read_label_file(root / "training" / "label_2" / "000008.txt")
+    cars = np.array([o.bbox for o in labels if o.type == "Car"])
+    found = np.array([o.bbox for o in rows if o.type == "Car" and o.score >= 0.3])
+    assert len(cars) == 6 and len(found) > 0
+    assert (iou_2d(cars, found).max(1) >= 0.5).sum() >= 4
+    done = json.loads((pred / "done.json").read_text())
+    (pred / "000008.txt").write_text("")  # a recomputation would rewrite it
+    predict_frustum_pointnet(det2d, ckpt_3d, root, images, tmp_path / "pred", ["000008"], 1)
+    assert (pred / "000008.txt").read_text() == "" and done["frames"] == 1
