@@ -56,11 +56,11 @@ RECORDS = {
     "segnet_synth": ([SEED1000_OLD], ""),
     "pointpainting_lite_synth": (
         [SEED1000_OLD],
-        "fine-tuned from the first pointpillars_lite_synth.pt (trained on the same frames)",
+        "fine-tuned from row 21's pointpillars_lite_synth.pt (same frames), session 9",
     ),
     "pointpillars_lite_ft_synth": (
         [SEED1000_OLD],
-        "fine-tuned from the first pointpillars_lite_synth.pt (trained on the same frames)",
+        "fine-tuned from row 21's pointpillars_lite_synth.pt (same frames), session 9",
     ),
     "frustum_detector2d_synth": ([SEED1000_OLD], ""),
     "frustum_pointnet_synth": ([SEED1000_OLD], ""),
