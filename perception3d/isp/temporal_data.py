@@ -14,6 +14,13 @@ depth in frame k+1): inverted into a backward flow of frame k+1
 (:func:`perception3d.isp.flow_warp.invert_flow`), valid where the round trip closes and the
 source is not occluded (:func:`perception3d.isp.flow_warp.source_visible`, with frame k+1's
 ``depth_02``). The temporal metric's mask is :func:`perception3d.geometry.flow.flow_visible`.
+
+A drive without the extras (a real KITTI raw drive) is read from its 8-bit sRGB ``image_02``
+(``source: image``): each frame unprocessed to linear values as the real-frame ISP-effect
+experiment does (:func:`perception3d.isp.real_capture.linearize_display`, Brooks et al. 2019:
+the linear image plays the radiance, exposure 1), then captured as above. It has no depth and
+no ground-truth flow: ``Drive.depth`` / ``Drive.flow`` are None and the clip's ground-truth
+alignment is empty (``Clip.ground_truth`` False).
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from perception3d.isp.meta import RawMeta
 from perception3d.isp.sensor import SensorParams, capture
 
 DRIVE_META = "synth_drive.json"
+SOURCES = ("auto", "radiance", "image")
+IMAGES = "image_02/data"
 
 
 @dataclasses.dataclass
@@ -43,46 +52,78 @@ class Drive:
     Attributes:
         name: ``DATE_drive_NNNN_sync``.
         index: the drive number (NNNN - 1), part of the noise seed.
-        radiance: per frame (3, H, W) float16 linear radiance.
-        depth: per frame (H, W) float32 metres, inf = sky.
-        flow: per frame but the last, (3, H, W) float32 [du px, dv px, depth in frame k+1 m].
-        exposure: per frame, the drive's daylight auto exposure (radiance -> image_02 linear).
+        radiance: per frame (3, H, W) float16 linear radiance (``source: image``: float32, the
+            unprocessed ``image_02``).
+        depth: per frame (H, W) float32 metres, inf = sky (None: ``source: image``).
+        flow: per frame but the last, (3, H, W) float32 [du px, dv px, depth in frame k+1 m]
+            (None: ``source: image``).
+        exposure: per frame, the drive's daylight auto exposure (radiance -> image_02 linear;
+            1 for ``source: image``).
+        source: ``radiance`` (the synthetic extras) or ``image`` (unprocessed ``image_02``).
     """
 
     name: str
     index: int
     radiance: list[np.ndarray]
-    depth: list[np.ndarray]
-    flow: list[np.ndarray]
+    depth: list[np.ndarray] | None
+    flow: list[np.ndarray] | None
     exposure: list[float]
+    source: str = "radiance"
 
     def __len__(self) -> int:
         return len(self.radiance)
 
 
 def find_drives(root: str | Path) -> list[Path]:
-    """The drive folders (``DATE/DATE_drive_NNNN_sync`` with a ``synth_drive.json``) under a
-    ``perception3d synth-drive`` root, sorted.
+    """The drive folders (``DATE/DATE_drive_NNNN_sync`` with a ``synth_drive.json`` or an
+    ``image_02/data`` folder, as a real KITTI raw drive) under ``root``, sorted.
 
     Raises:
         MissingFrameError: there is none.
     """
-    drives = sorted(p.parent for p in Path(root).glob(f"*/*_drive_*_sync/{DRIVE_META}"))
+    found = Path(root).glob("*/*_drive_*_sync")
+    drives = sorted(d for d in found if (d / DRIVE_META).is_file() or (d / IMAGES).is_dir())
     if not drives:
         raise MissingFrameError(
-            f"{root}: no synthetic drive (DATE/DATE_drive_NNNN_sync/{DRIVE_META}); make one "
-            "with perception3d synth-drive --out DIR --frames N --seed S"
+            f"{root}: no drive (DATE/DATE_drive_NNNN_sync/ with {DRIVE_META} or image_02/data/); "
+            "make one with perception3d synth-drive --out DIR --frames N --seed S"
         )
     return drives
 
 
-def load_drive(path: str | Path, max_frames: int | None = None) -> Drive:
-    """The first ``max_frames`` frames (None: all) of the drive folder ``path``.
+def drive_source(path: str | Path, source: str = "auto") -> str:
+    """``radiance`` or ``image``: what :func:`load_drive` reads of the drive folder ``path``
+    (``auto``: the synthetic radiance when frame 0's exists, else ``image_02``).
 
     Raises:
-        MissingFrameError: a frame's radiance, depth or flow file is missing.
+        MissingFrameError: frame 0 of the chosen source (``auto``: of either) is missing.
+        ValueError: ``source`` is not one of :data:`SOURCES`.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"temporal.source must be one of {SOURCES}, got {source!r}")
+    path = Path(path)
+    radiance = path / "radiance_02" / "data" / f"{0:010d}.npy"
+    image = path / "image_02" / "data" / f"{0:010d}.png"
+    wanted = {"auto": (radiance, image), "radiance": (radiance,), "image": (image,)}[source]
+    for f in wanted:
+        if f.is_file():
+            return "radiance" if f == radiance else "image"
+    raise MissingFrameError(f"{' and '.join(map(str, wanted))}: missing (temporal.source "
+                            f"{source}: a drive needs radiance_02 or image_02 frames)")  # fmt: skip
+
+
+def load_drive(path: str | Path, max_frames: int | None = None, source: str = "auto") -> Drive:
+    """The first ``max_frames`` frames (None: all) of the drive folder ``path``, from the
+    ``source`` of :func:`drive_source`.
+
+    Raises:
+        MissingFrameError: a frame's radiance, depth, flow or image file is missing.
     """
     path = Path(path)
+    if drive_source(path, source) == "image":
+        return _load_image_drive(path, max_frames)
+    if not (path / DRIVE_META).is_file():
+        raise MissingFrameError(f"{path / DRIVE_META}: missing (temporal.source radiance)")
     meta = json.loads((path / DRIVE_META).read_text())
     n = int(meta["frames"]) if max_frames is None else min(int(meta["frames"]), max_frames)
 
@@ -100,6 +141,24 @@ def load_drive(path: str | Path, max_frames: int | None = None) -> Drive:
         flow=[read("flow_02", k) for k in range(n - 1)],
         exposure=[float(e) for e in meta["exposure"][:n]],
     )
+
+
+def _load_image_drive(path: Path, max_frames: int | None) -> Drive:
+    """A drive from its ``image_02`` PNGs, unprocessed (module docstring); the noise seed's
+    drive index is NNNN - 1 of the folder name, as for synthetic drives."""
+    from perception3d.data.kitti import read_image
+    from perception3d.isp.real_capture import linearize_display
+
+    n = 0
+    while (max_frames is None or n < max_frames) and (
+        path / "image_02" / "data" / f"{n:010d}.png"
+    ).is_file():
+        n += 1
+    radiance = [linearize_display(torch.from_numpy(read_image(path / "image_02" / "data" /
+                f"{k:010d}.png"))).numpy() for k in range(n)]  # fmt: skip
+    number = path.name.split("_drive_")[-1].split("_")[0]
+    index = int(number) - 1 if number.isdigit() else 0
+    return Drive(path.name, index, radiance, None, None, [1.0] * n, source="image")
 
 
 @dataclasses.dataclass
@@ -160,6 +219,8 @@ class Clip:
         backward: (T, 2, H, W) backward flow of frame t into t-1 (frame 0: zeros).
         aligned: (T, 1, H, W) float, where ``backward`` is valid (frame 0: zeros).
         forward: (T-1, 2, H, W) forward flow; visible: (T-1, 1, H, W) its mask (the metric's).
+        ground_truth: False when the drive has no ground-truth flow (``source: image``):
+            ``backward``, ``aligned``, ``forward`` and ``visible`` are then zeros.
     """
 
     raw: torch.Tensor
@@ -170,6 +231,7 @@ class Clip:
     aligned: torch.Tensor
     forward: torch.Tensor
     visible: torch.Tensor
+    ground_truth: bool = True
 
 
 def capture_frames(
@@ -221,11 +283,11 @@ def load_clip(
     h, w = rad.shape[-2:]
     back, aligned = torch.zeros(length, 2, h, w), torch.zeros(length, 1, h, w)
     fwd, vis = [], []
-    for t in range(1, length):
+    for t in range(1, length if drive.flow is not None else 1):
         k = start + t
         back[t], aligned[t] = alignment(drive.flow[k - 1], drive.depth[k])
         fwd.append(torch.from_numpy(np.array(drive.flow[k - 1][:2], np.float32)))
         vis.append(visibility(drive.flow[k - 1], drive.depth[k]))
-    forward = torch.stack(fwd) if fwd else torch.zeros(0, 2, h, w)
-    visible = torch.stack(vis) if vis else torch.zeros(0, 1, h, w)
-    return Clip(raw, meta, ref, gain, back, aligned, forward, visible)
+    forward = torch.stack(fwd) if fwd else torch.zeros(max(length - 1, 0), 2, h, w)
+    visible = torch.stack(vis) if vis else torch.zeros(max(length - 1, 0), 1, h, w)
+    return Clip(raw, meta, ref, gain, back, aligned, forward, visible, drive.flow is not None)

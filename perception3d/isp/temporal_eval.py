@@ -25,6 +25,14 @@ previous frame's (:mod:`perception3d.isp.reproject`); the same flow for the temp
 and the network.
 ``estimated_metric``: the warping error is also measured under DIS flow estimated on the clean
 reference frames (``warp_error_estimated``), what can be done on a real drive.
+
+``source`` (:func:`perception3d.isp.temporal_data.drive_source`): ``radiance``, the synthetic
+drives' extras; ``image``, a drive's 8-bit ``image_02`` unprocessed to linear values (a real
+KITTI raw drive); ``auto``, radiance where a drive has it. An ``image`` drive has no
+ground-truth flow: its reference is the unprocessed frame itself (PSNR / SSIM against it), the
+ground-truth warping error, ``psnr_aligned`` / ``psnr_unaligned`` and the alignment's
+agreement with the ground truth are not measured, the warping error under estimated flow always
+is, and it needs ``alignment: estimated`` or ``reprojection`` (OXTS and velodyne).
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from perception3d.isp.metrics import psnr, ssim
 from perception3d.isp.reproject import ReprojectionParams, clip_reprojection
 from perception3d.isp.temporal import recursive_average, run_temporal
 from perception3d.isp.temporal_data import (
+    SOURCES,
     Clip,
     DriveLidar,
     find_drives,
@@ -78,6 +87,7 @@ class TemporalEval:
             (:data:`perception3d.isp.flow_estimate.TUNED`).
         reprojection: settings of ``alignment: reprojection``
             (:class:`perception3d.isp.reproject.ReprojectionParams`).
+        source: ``auto``, ``radiance`` or ``image`` (module docstring).
     """
 
     root: Path
@@ -93,6 +103,7 @@ class TemporalEval:
     flow_preset: str = "medium"
     flow_tuned: bool = True
     reprojection: ReprojectionParams = dataclasses.field(default_factory=ReprojectionParams)
+    source: Literal["auto", "radiance", "image"] = "auto"
 
     def __post_init__(self) -> None:
         taken = set(LABELS) | {"raw"}
@@ -105,6 +116,11 @@ class TemporalEval:
         if self.alignment not in ("ground_truth", "estimated", "reprojection"):
             raise ValueError(f"temporal.alignment must be ground_truth, estimated or "
                              f"reprojection, got {self.alignment!r}")  # fmt: skip
+        if self.source not in SOURCES:
+            raise ValueError(f"temporal.source must be one of {SOURCES}, got {self.source!r}")
+        if self.source == "image" and self.alignment == "ground_truth":
+            raise ValueError("temporal.source image has no ground-truth flow: set "
+                             "temporal.alignment to estimated or reprojection")  # fmt: skip
 
 
 def _srgb(linear: torch.Tensor, gain: float) -> torch.Tensor:
@@ -139,8 +155,9 @@ def clip_outputs(
         back, ok = clip.backward, clip.aligned
         if alignment == "estimated":
             est = estimated_alignment(out["learned"], **(flow or {}))
-            both = est["aligned"][1:] * clip.aligned[1:]
-            info["endpoint_error_px"] = endpoint_error(est["backward"][1:], back[1:], both)
+            if clip.ground_truth:
+                both = est["aligned"][1:] * clip.aligned[1:]
+                info["endpoint_error_px"] = endpoint_error(est["backward"][1:], back[1:], both)
             info["valid_fraction"] = float(est["aligned"][1:].mean())
             back, ok = est["backward"], est["aligned"]
         elif alignment == "reprojection":
@@ -164,9 +181,11 @@ def _reprojected(clip: Clip, lidar: DriveLidar | None, params: ReprojectionParam
     back, ok = clip_reprojection(lidar.points, lidar.world_from_lidar, lidar.calib,
                                  tuple(clip.raw.shape[-2:]), params, raws)  # fmt: skip
     info["cpu_s_per_frame"] = (time.process_time() - t0) / max(len(clip.raw) - 1, 1)
+    info["valid_fraction"] = float(ok[1:].mean())
+    if not clip.ground_truth:
+        return back, ok
     both = ok[1:] * clip.aligned[1:]
     info["endpoint_error_px"] = endpoint_error(back[1:], clip.backward[1:], both)
-    info["valid_fraction"] = float(ok[1:].mean())
     info["valid_not_ground_truth"] = float((ok[1:] * (1 - clip.aligned[1:])).sum()
                                            / ok[1:].sum().clamp_min(1.0))  # fmt: skip
     err = (back[1:] - clip.backward[1:]).norm(dim=1, keepdim=True)
@@ -183,11 +202,13 @@ def score_clip(
     frames (masked where it is forward-backward consistent). ``psnr_aligned`` /
     ``psnr_unaligned`` (one value per clip): PSNR pooled over frames 1.. on the pixels where the
     ground-truth alignment is valid / invalid (disocclusions and what enters the view, where a
-    temporal method must not carry its past over)."""
+    temporal method must not carry its past over). A clip without ground-truth flow gets
+    neither the ground-truth warping error nor the aligned / unaligned PSNR, and always the
+    estimated one."""
     ref = _srgb(clip.reference, clip.display_gain)
     valid = clip.aligned[1:].expand(-1, 3, -1, -1)
-    flows = [("warp_error", clip.forward, clip.visible)]
-    if estimated_metric:
+    flows = [("warp_error", clip.forward, clip.visible)] if clip.ground_truth else []
+    if estimated_metric or not clip.ground_truth:
         est = estimated_alignment(ref)
         flows.append(("warp_error_estimated", est["forward"], est["visible"]))
     scores: dict[str, dict] = {}
@@ -197,7 +218,8 @@ def score_clip(
             scores[name] = {"psnr": psnr(srgb, ref).tolist(), "ssim": ssim(srgb, ref).tolist()}
             err = (srgb[1:] - ref[1:]).pow(2)
             for key, m in (("psnr_aligned", valid), ("psnr_unaligned", 1.0 - valid)):
-                scores[name][key] = [_masked_psnr(err, m)]
+                if clip.ground_truth:
+                    scores[name][key] = [_masked_psnr(err, m)]
         for key, fwd, vis in flows:
             scores[name][key] = warping_error(srgb, fwd, vis).tolist()
     return scores
@@ -230,8 +252,13 @@ def evaluate_temporal(cfg: TemporalEval, models: dict, log: Callable = print) ->
     drives = find_drives(cfg.root)[: cfg.max_drives]
     per_drive: dict[str, dict] = {}
     aligned_by: dict[str, dict] = {}
+    sources: dict[str, str] = {}
     for path in drives:
-        drive = load_drive(path, cfg.max_frames)
+        drive = load_drive(path, cfg.max_frames, cfg.source)
+        if drive.flow is None and cfg.alignment == "ground_truth":
+            raise ValueError(f"{path}: no ground-truth flow (unprocessed image_02); set "
+                             "temporal.alignment to estimated or reprojection")  # fmt: skip
+        sources[drive.name] = drive.source
         clip = load_clip(drive, 0, len(drive), cfg.level, cfg.seed)
         flow = {"preset": cfg.flow_preset, "tuned": cfg.flow_tuned}
         lidar = load_lidar(path, len(drive)) if cfg.alignment == "reprojection" else None
@@ -241,14 +268,15 @@ def evaluate_temporal(cfg: TemporalEval, models: dict, log: Callable = print) ->
         log(f"  temporal {drive.name}: {len(drive)} frames ({time.time() - t0:.0f} s)")
     methods = list(next(iter(per_drive.values())))
     mean: dict[str, dict] = {}
-    for m in methods:
-        keys = per_drive[next(iter(per_drive))][m]
+    for m in methods:  # the metrics every drive has (image drives: no ground-truth flow)
+        keys = [k for k in per_drive[next(iter(per_drive))][m]
+                if all(k in d[m] for d in per_drive.values())]  # fmt: skip
         mean[m] = {k: float(np.mean([v for d in per_drive.values() for v in d[m][k]]))
                    for k in keys}  # fmt: skip
     result = {"level": cfg.level, "seed": cfg.seed, "drives": list(per_drive),
               "frames": sum(len(d["learned"]["psnr"]) for d in per_drive.values()),
               "mean": mean, "per_drive": per_drive, "alignment": aligned_by,
-              "time_s": time.time() - t0}  # fmt: skip
+              "source": sources, "time_s": time.time() - t0}  # fmt: skip
     result["frame_split"] = frame_split(result)
     gain = mean["temporal"]["psnr"] - mean["learned"]["psnr"] if "temporal" in mean else None
     result["temporal_minus_learned_db"] = gain
@@ -282,7 +310,7 @@ def format_temporal_table(result: dict) -> str:
         s = f"{m['ssim']:.3f}" if "ssim" in m else "-"
         f0 = f"{split[name]['first']:.2f}" if name in split else "-"
         f3 = f"{split[name]['later']:.2f}" if name in split else "-"
-        err = f"{1e3 * m['warp_error']:.3f}"
+        err = f"{1e3 * m['warp_error']:.3f}" if "warp_error" in m else "-"
         row = f"| {LABELS.get(name, name)} | {p} | {f0} | {f3} | {s} | {err} |"
         if est:
             row += f" {1e3 * m['warp_error_estimated']:.3f} |"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -98,7 +99,7 @@ def test_warping_error_known_answers():
 
 
 def test_drive_clip_capture_is_per_frame_deterministic(drive_root):
-    with pytest.raises(MissingFrameError, match="no synthetic drive"):
+    with pytest.raises(MissingFrameError, match="no drive"):
         find_drives(drive_root / "nothing")
     drive = load_drive(find_drives(drive_root)[0])
     assert len(drive) == FRAMES and len(drive.flow) == FRAMES - 1
@@ -303,3 +304,99 @@ def test_clip_aligned_by_reprojection_matches_the_ground_truth_flow(drive_root):
     assert info["valid_fraction"] > 0.5 and info["valid_over_3px"] == 0.0
     with pytest.raises(ValueError, match="sweeps and poses"):
         clip_outputs(clip, models, "reprojection")
+
+
+def _as_real_drive(root) -> None:
+    """Write the fixture drive's image_02 as its camera would (8-bit
+    ``smoothstep(srgb(radiance x exposure))``, the synthetic camera's display), the drive's
+    exposure set to 1: the unprocessed image_02 (exposure 1, the real camera's) is then the
+    same scene as its radiance, photon for photon."""
+    from PIL import Image
+
+    from perception3d.isp.color import linear_to_srgb, smoothstep
+
+    d = find_drives(root)[0]
+    meta = json.loads((d / "synth_drive.json").read_text())
+    (d / "synth_drive.json").write_text(json.dumps({**meta, "exposure": [1.0] * FRAMES}))
+    (d / "image_02" / "data").mkdir(parents=True)
+    for k in range(FRAMES):
+        rad = torch.from_numpy(
+            np.load(d / "radiance_02" / "data" / f"{k:010d}.npy").astype(np.float32)
+        )
+        srgb = smoothstep(linear_to_srgb(rad.clamp(0, 1))).permute(1, 2, 0).numpy()
+        code = np.round(srgb * 255).astype(np.uint8)
+        Image.fromarray(code).save(d / "image_02" / "data" / f"{k:010d}.png")
+
+
+def _strip_extras(drive) -> None:
+    """Remove what a real KITTI raw drive lacks: radiance, depth, flow, synth_drive.json."""
+    for folder in ("radiance_02", "depth_02", "flow_02"):
+        shutil.rmtree(drive / folder)
+    (drive / "synth_drive.json").unlink()
+
+
+def test_image_source_unprocesses_image_02_back_to_the_drive_radiance(drive_root):
+    _as_real_drive(drive_root)
+    path = find_drives(drive_root)[0]
+    synthetic = load_drive(path, source="auto")
+    image = load_drive(path, source="image")
+    assert synthetic.source == "radiance" and image.source == "image"
+    assert image.depth is None and image.flow is None and image.exposure == [1.0] * FRAMES
+    assert len(image) == FRAMES and image.index == synthetic.index == 0  # drive_0001
+    for k in range(FRAMES):
+        linear = np.asarray(synthetic.radiance[k], np.float32) * synthetic.exposure[k]
+        # the unprocessing inverts the camera's display up to its 8-bit rounding (one code is
+        # 0.002-0.003 in linear over the pattern's 0.09-0.34)
+        assert np.abs(image.radiance[k] - linear).max() < 0.002
+    clip = load_clip(image, 0, FRAMES, 1 / 300, seed=1)
+    assert not clip.ground_truth and float(clip.aligned.abs().sum()) == 0.0
+
+
+def test_isp_eval_temporal_on_a_drive_without_radiance_and_flow(drive_root, tmp_path):
+    pytest.importorskip("cv2")
+    from perception3d.isp.temporal_data import drive_source
+    from perception3d.isp.temporal_eval import TemporalEval, evaluate_temporal
+
+    torch.manual_seed(0)
+    single = RawUNet(width=4)
+    model = TemporalRawUNet(width=4).eval()
+    model.load_single_frame(single.state_dict())
+    models = {"raw": single.eval(), "temporal": model}
+    common = {"root": drive_root, "weights": tmp_path / "unused.pt", "max_frames": FRAMES,
+              "seed": 1, "alignment": "estimated"}  # fmt: skip
+    quiet = {"log": lambda *_: None}
+    path = find_drives(drive_root)[0]
+    _as_real_drive(drive_root)
+    synthetic = evaluate_temporal(TemporalEval(**common, estimated_metric=True), models, **quiet)
+    _strip_extras(path)  # the same drive, now as a real KITTI raw drive has it
+    real = evaluate_temporal(TemporalEval(**common), models, **quiet)
+    name, methods = (
+        "2011_09_26_drive_0001_sync",
+        ("malvar", "learned", "temporal", "classical_temporal"),
+    )
+    assert real["source"] == {name: "image"} and synthetic["source"] == {name: "radiance"}
+    assert real["frames"] == FRAMES
+    for method, m in real["mean"].items():
+        # no ground-truth flow: its warping error and the aligned PSNR are not reported
+        assert "warp_error" not in m and "psnr_aligned" not in m, method
+        assert np.isfinite(m["warp_error_estimated"]), method
+    assert "endpoint_error_px" not in real["alignment"][name]
+    assert real["mean"]["reference"]["warp_error_estimated"] < 1e-3
+    # the unprocessed image_02 stands in for the radiance: the scores move by the 8-bit
+    # rounding, which also redraws the shot noise (Malvar -0.14 dB on this 32 x 48 drive), and
+    # the temporal ones by the flow DIS estimates on slightly different outputs (classical -0.25)
+    psnr = {m: real["mean"][m]["psnr"] - synthetic["mean"][m]["psnr"] for m in methods}
+    assert all(abs(v) < 0.5 for v in psnr.values()), psnr
+    assert "| temporal network |" in format_temporal_table(real)
+    with pytest.raises(ValueError, match="ground-truth flow"):
+        evaluate_temporal(TemporalEval(**{**common, "alignment": "ground_truth"}), models, **quiet)
+    with pytest.raises(MissingFrameError, match="radiance_02"):
+        load_drive(path, source="radiance")
+    with pytest.raises(ValueError, match="source"):
+        TemporalEval(**common, source="jpeg")
+    with pytest.raises(ValueError, match="ground-truth flow"):
+        TemporalEval(**{**common, "alignment": "ground_truth"}, source="image")
+    shutil.rmtree(path / "image_02")
+    (path / "image_02" / "data").mkdir(parents=True)  # the folder without frames
+    with pytest.raises(MissingFrameError, match=r"image_02/data/0000000000\.png"):
+        drive_source(path)
