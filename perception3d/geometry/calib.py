@@ -178,16 +178,36 @@ class Calibration:
         """Project LiDAR points into image_2: ``(uv_img (N, 2), depth_m (N,))``."""
         return self.rect_to_image(self.lidar_to_rect(points_lidar))
 
+    def _p2_intrinsics(self) -> tuple[float, float, float, float, float, float, float]:
+        """``(fu, fv, cu, cv, tx, ty, tz)`` of ``P2 = K [I | t]``: its last column holds K t, so
+        t_x = (P2[0,3] - cu P2[2,3]) / fu etc. (KITTI's P2 has a baseline offset along x and
+        small y/z offsets)."""
+        fu, fv, cu, cv = self.P2[0, 0], self.P2[1, 1], self.P2[0, 2], self.P2[1, 2]
+        tx = (self.P2[0, 3] - cu * self.P2[2, 3]) / fu
+        ty = (self.P2[1, 3] - cv * self.P2[2, 3]) / fv
+        return fu, fv, cu, cv, tx, ty, self.P2[2, 3]
+
+    @property
+    def image_to_rect_matrix(self) -> np.ndarray:
+        """(4, 4) B with ``[x, y, z, 1]_rect = B [u d, v d, d, 1]``: pixel (u, v) of image_2 at
+        depth d along camera 2's axis, :meth:`image_to_rect` as a matrix (to compose with
+        other transforms)."""
+        fu, fv, cu, cv, tx, ty, tz = self._p2_intrinsics()
+        return np.array(
+            [
+                [1 / fu, 0.0, -cu / fu, -tx],
+                [0.0, 1 / fv, -cv / fv, -ty],
+                [0.0, 0.0, 1.0, -tz],
+                [0.0, 0.0, 0.0, 1.0],
+            ]
+        )
+
     def image_to_rect(self, uv_img: np.ndarray, depth_m: np.ndarray) -> np.ndarray:
         """Back-project pixels with depth (along camera 2's axis) to rectified camera points."""
         uv = np.asarray(uv_img, dtype=np.float64)
         d = np.asarray(depth_m, dtype=np.float64)
-        fu, fv, cu, cv = self.P2[0, 0], self.P2[1, 1], self.P2[0, 2], self.P2[1, 2]
-        # P2 = K [I | t]: the last column holds K t, so t_x = P2[0,3]/fu etc. (KITTI P2 has a
-        # baseline offset along x and small y/z offsets).
-        tx = (self.P2[0, 3] - cu * self.P2[2, 3]) / fu
-        ty = (self.P2[1, 3] - cv * self.P2[2, 3]) / fv
-        z = d - self.P2[2, 3]
+        fu, fv, cu, cv, tx, ty, tz = self._p2_intrinsics()
+        z = d - tz
         x = (uv[:, 0] - cu) * d / fu - tx
         y = (uv[:, 1] - cv) * d / fv - ty
         return np.stack([x, y, z], axis=1)

@@ -107,23 +107,6 @@ class ReprojectionParams:
             raise ValueError("reprojection support_px, rel_tol, abs_tol_m must be >= 0")
 
 
-def _backproject_matrix(calib: Calibration) -> np.ndarray:
-    """(4, 4) B with ``[x, y, z, 1]_rect = B [u d, v d, d, 1]``: pixel (u, v) at depth d
-    (:meth:`Calibration.image_to_rect`'s inverse of P2, which carries a small offset)."""
-    p = calib.P2
-    fu, fv, cu, cv = p[0, 0], p[1, 1], p[0, 2], p[1, 2]
-    tx = (p[0, 3] - cu * p[2, 3]) / fu
-    ty = (p[1, 3] - cv * p[2, 3]) / fv
-    return np.array(
-        [
-            [1 / fu, 0.0, -cu / fu, -tx],
-            [0.0, 1 / fv, -cv / fv, -ty],
-            [0.0, 0.0, 1.0, -p[2, 3]],
-            [0.0, 0.0, 0.0, 1.0],
-        ]
-    )
-
-
 def reprojection_flow(
     depth_m: torch.Tensor, calib: Calibration, lidar_prev_from_now: np.ndarray
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -150,7 +133,7 @@ def reprojection_flow(
     h, w = depth_m.shape
     rect = calib.lidar_to_rect_matrix @ np.asarray(lidar_prev_from_now, np.float64)
     rect = rect @ calib.rect_to_lidar_matrix  # rect_prev_from_rect_now
-    c = torch.from_numpy(calib.P2 @ rect @ _backproject_matrix(calib)).to(depth_m)
+    c = torch.from_numpy(calib.P2 @ rect @ calib.image_to_rect_matrix).to(depth_m)
     d = depth_m.to(torch.float32)
     v = torch.arange(h, dtype=d.dtype).view(h, 1)
     u = torch.arange(w, dtype=d.dtype).view(1, w)

@@ -76,6 +76,18 @@ def test_point_round_trip_and_projection(kitti_root):
     np.testing.assert_allclose(back, pts, atol=1e-7)
 
 
+def test_image_to_rect_matrix_is_image_to_rect_and_inverts_p2(kitti_root):
+    calib = Calibration.from_file(kitti_root / "training/calib/000008.txt")
+    rng = np.random.default_rng(1)
+    uv, depth = rng.uniform([0, 0], [1242, 375], (200, 2)), rng.uniform(2, 80, 200)
+    hom = np.column_stack([uv * depth[:, None], depth, np.ones_like(depth)])
+    rect = hom @ calib.image_to_rect_matrix.T
+    np.testing.assert_allclose(rect[:, :3], calib.image_to_rect(uv, depth), atol=1e-9)
+    back_uv, back_depth = calib.rect_to_image(rect[:, :3])
+    np.testing.assert_allclose(back_uv, uv, atol=1e-7)
+    np.testing.assert_allclose(back_depth, depth, atol=1e-9)
+
+
 def test_principal_point_projects_to_centre(kitti_root):
     calib = Calibration.from_file(kitti_root / "training/calib/000008.txt")
     # A point on the optical axis of camera 2, 10 m out, lands on (cu, cv) of P2 up to the
