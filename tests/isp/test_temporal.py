@@ -224,15 +224,21 @@ def test_isp_eval_temporal_section(drive_root, tmp_path):
         "2011_09_26_drive_0001_sync"]["temporal"]  # fmt: skip
 
 
-def test_isp_eval_temporal_with_estimated_flow(drive_root, tmp_path):
-    pytest.importorskip("cv2")
-    from perception3d.isp.temporal_eval import TemporalEval, evaluate_temporal
-
+def _tiny_models() -> dict:
+    """Seeded width-4 single-frame and temporal stages, the temporal one started from the
+    single-frame one (``load_single_frame``), as ``evaluate_temporal`` takes them."""
     torch.manual_seed(0)
     single = RawUNet(width=4)
     model = TemporalRawUNet(width=4).eval()
     model.load_single_frame(single.state_dict())
-    models = {"raw": single.eval(), "temporal": model}
+    return {"raw": single.eval(), "temporal": model}
+
+
+def test_isp_eval_temporal_with_estimated_flow(drive_root, tmp_path):
+    pytest.importorskip("cv2")
+    from perception3d.isp.temporal_eval import TemporalEval, evaluate_temporal
+
+    models = _tiny_models()
     common = {"root": drive_root, "weights": tmp_path / "unused.pt", "max_frames": FRAMES,
               "seed": 1}  # fmt: skip
     truth = evaluate_temporal(TemporalEval(**common), models, log=lambda *_: None)
@@ -357,11 +363,7 @@ def test_isp_eval_temporal_on_a_drive_without_radiance_and_flow(drive_root, tmp_
     from perception3d.isp.temporal_data import drive_source
     from perception3d.isp.temporal_eval import TemporalEval, evaluate_temporal
 
-    torch.manual_seed(0)
-    single = RawUNet(width=4)
-    model = TemporalRawUNet(width=4).eval()
-    model.load_single_frame(single.state_dict())
-    models = {"raw": single.eval(), "temporal": model}
+    models = _tiny_models()
     common = {"root": drive_root, "weights": tmp_path / "unused.pt", "max_frames": FRAMES,
               "seed": 1, "alignment": "estimated"}  # fmt: skip
     quiet = {"log": lambda *_: None}
