@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from perception3d.config import at_least
-from perception3d.engine.config import TrainConfig
+from perception3d.engine.config import TrainConfig, adam_cosine
 from perception3d.isp.data import CropData
 from perception3d.isp.enhance.illumination import ENHANCE_KIND, EnhanceLoss, EnhanceModelConfig
 from perception3d.isp.enhance.pairs import LowLight
@@ -35,9 +35,8 @@ class LowLightData(CropData):
 
 
 def _train_lowlight() -> TrainConfig:
-    return TrainConfig(epochs=10, steps_per_epoch=200, batch_size=8, optimizer="adam",
-                       lr_max=0.001, weight_decay=0.0, schedule="cosine", min_lr_ratio=0.05,
-                       grad_clip_norm=1.0, num_threads=1, validate_every=1)  # fmt: skip
+    return adam_cosine(epochs=10, steps_per_epoch=200, batch_size=8, lr_max=0.001,
+                       num_threads=1, validate_every=1)  # fmt: skip
 
 
 @dataclass(frozen=True)
