@@ -149,6 +149,20 @@ def _ap_of(frames: Sequence[tuple[list, int]], score_threshold: float) -> FarAP:
                  int((~tp & above).sum()), score_threshold)  # fmt: skip
 
 
+def _matched(
+    labels: dict[str, Sequence[KittiObject]],
+    detections: dict[str, Sequence[KittiObject]],
+    class_name: str,
+    min_range_m: float,
+    min_overlap: float,
+    metric: str,
+) -> list[tuple[list[tuple[float, bool]], int]]:
+    """:func:`match_frame` of every frame of ``labels``, in its order (frames missing from
+    ``detections`` have none)."""
+    return [match_frame(rows, detections.get(fid, ()), class_name, min_range_m, min_overlap,
+                        metric) for fid, rows in labels.items()]  # fmt: skip
+
+
 def far_ap(
     labels: dict[str, Sequence[KittiObject]],
     detections: dict[str, Sequence[KittiObject]],
@@ -160,8 +174,7 @@ def far_ap(
 ) -> FarAP:
     """AP of ``class_name`` objects beyond ``min_range_m`` over frames (frame id -> label rows
     / detection rows with scores; frames missing from ``detections`` have none)."""
-    frames = [match_frame(rows, detections.get(fid, ()), class_name, min_range_m, min_overlap,
-                          metric) for fid, rows in labels.items()]  # fmt: skip
+    frames = _matched(labels, detections, class_name, min_range_m, min_overlap, metric)
     return _ap_of(frames, score_threshold)
 
 
@@ -179,10 +192,8 @@ def paired_bootstrap(
     """AP of ``dets_b`` minus AP of ``dets_a`` (points) and its 95 % percentile interval over
     ``resamples`` resamplings of the frames with replacement (the same frames for both)."""
     ids = list(labels)
-    fa = [match_frame(labels[f], dets_a.get(f, ()), class_name, min_range_m, min_overlap,
-                      metric) for f in ids]  # fmt: skip
-    fb = [match_frame(labels[f], dets_b.get(f, ()), class_name, min_range_m, min_overlap,
-                      metric) for f in ids]  # fmt: skip
+    fa = _matched(labels, dets_a, class_name, min_range_m, min_overlap, metric)
+    fb = _matched(labels, dets_b, class_name, min_range_m, min_overlap, metric)
     rng = np.random.default_rng(seed)
     diffs = []
     for _ in range(resamples):
