@@ -9,10 +9,9 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
+from perception3d.cli.common import root_split_parser
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.experiments.sim2real.objects import object_points
 
@@ -58,9 +57,7 @@ def upper_by_range(root: str, split: str, upper_from: float = 0.6) -> list[dict]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root")
-    parser.add_argument("--split", default="val")
+    parser = root_split_parser(__doc__)
     parser.add_argument("--min-range-m", type=float, default=20.0)
     parser.add_argument("--by-range", action="store_true", help="upper share per distance bin")
     args = parser.parse_args()

@@ -9,11 +9,10 @@ Reads labels to print them beside the detections; it fits nothing.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import torch
 
+from perception3d.cli.common import root_split_parser
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.engine.frustum_infer import WEIGHTS, load_detector2d
 from perception3d.geometry.iou import iou_2d
@@ -21,9 +20,7 @@ from perception3d.models.detector2d import detect_2d, resize_image
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("root")
-    ap.add_argument("--split", default="val")
+    ap = root_split_parser(__doc__)
     ap.add_argument("--det2d", default=str(WEIGHTS / "frustum_detector2d_dr.pt"))
     ap.add_argument("--frames", type=int, default=6)
     args = ap.parse_args()

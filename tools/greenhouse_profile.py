@@ -20,11 +20,11 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import re
 
 import numpy as np
 
+from perception3d.cli.common import root_split_parser
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.experiments.sim2real.ground import fit_ground, height_above
 from perception3d.experiments.sim2real.pseudo import VIEW_ROTATIONS_DEG
@@ -144,9 +144,7 @@ def bootstrap(rows: list[dict], draws: int = 1000, seed: int = 0) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root")
-    parser.add_argument("--split", default="val")
+    parser = root_split_parser(__doc__)
     parser.add_argument("--dedup-views", action="store_true", help="keep each car once")
     parser.add_argument("--bootstrap", action="store_true", help="5-95 %% intervals over cars")
     args = parser.parse_args()

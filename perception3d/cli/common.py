@@ -1,6 +1,7 @@
 """What the command modules share: argument types, commands with an example in ``--help``,
-the common options (one table), the training commands and the last line of a command that
-writes outputs (:func:`print_outputs`)."""
+the common options (one table), the training commands, the last line of a command that
+writes outputs (:func:`print_outputs`) and the parser of the ``tools/`` analysis scripts over
+one split of a root (:func:`root_split_parser`)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,22 @@ def csv_list(kind: Callable) -> Callable[[str], list]:
             ) from None
 
     return parse
+
+
+def root_split_parser(doc: str) -> argparse.ArgumentParser:
+    """The parser of an analysis script over one split of a KITTI-layout root
+    (``tools/*.py``): described by the first line of ``doc``, positional ``root`` and
+    ``--split`` (default val); the script adds its own options.
+
+    Example:
+        >>> p = root_split_parser("Heights of far cars.\\n\\nMore.")
+        >>> p.description, vars(p.parse_args(["data/k"]))
+        ('Heights of far cars.', {'root': 'data/k', 'split': 'val'})
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("root")
+    parser.add_argument("--split", default="val")
+    return parser
 
 
 def add_command(
