@@ -25,13 +25,7 @@ from perception3d.engine.backend import inference_model
 from perception3d.engine.checkpoint import load_checkpoint
 from perception3d.engine.config import ExperimentConfig, load_task_config
 from perception3d.engine.result_dir import claim_result_dir
-from perception3d.engine.tta import (
-    TTA_MODES,
-    fuse_passes,
-    heading_start,
-    mirror_boxes_y,
-    mirror_voxel_batch,
-)
+from perception3d.engine.tta import TTA_MODES, fuse_mirrored, mirror_voxel_batch
 from perception3d.errors import ConfigError
 from perception3d.geometry.boxes import boxes_to_image_2d
 from perception3d.geometry.calib import Calibration, alpha_from_rotation_y, boxes_lidar_to_cam
@@ -121,15 +115,7 @@ def _detect_batch(model: VoxelDetector, batch: VoxelBatch, grid, tta: str) -> li
     """The detections of each frame of ``batch``, with flip test-time augmentation or not."""
     if tta == "none":
         return model.postprocess(model(batch))
-    n = batch.batch_size
-    dets = model.postprocess(model(mirror_voxel_batch(batch, grid)))
-    start, post = heading_start(model.box_coder), model.post_cfg
-    out = []
-    for b in range(n):
-        m = dets[b + n]
-        mirrored = Detections(mirror_boxes_y(m.boxes_lidar, start), m.scores, m.labels)
-        out.append(fuse_passes([dets[b], mirrored], post.nms_iou, post.max_detections))
-    return out
+    return fuse_mirrored(model.postprocess(model(mirror_voxel_batch(batch, grid))), model)
 
 
 def predict(

@@ -30,7 +30,14 @@ from perception3d.lidar.voxelize import VoxelGridConfig
 from perception3d.models.detector import Detections, VoxelBatch
 from perception3d.models.nms import rotated_nms
 
-__all__ = ["TTA_MODES", "fuse_passes", "heading_start", "mirror_boxes_y", "mirror_voxel_batch"]
+__all__ = [
+    "TTA_MODES",
+    "fuse_mirrored",
+    "fuse_passes",
+    "heading_start",
+    "mirror_boxes_y",
+    "mirror_voxel_batch",
+]
 
 TTA_MODES = ("none", "flip")
 CLUSTER_IOU = 0.3  # BEV IoU that makes two passes' boxes one object (before the config's NMS)
@@ -122,3 +129,17 @@ def fuse_passes(passes: list[Detections], nms_iou: float, max_detections: int) -
     b, s, lab = torch.cat(out_b), torch.cat(out_s), torch.cat(out_l)
     order = torch.argsort(s, descending=True, stable=True)[:max_detections]
     return Detections(b[order], s[order], lab[order])
+
+
+def fuse_mirrored(dets: list[Detections], model) -> list[Detections]:
+    """The detections of a :func:`mirror_voxel_batch` batch (``2 n`` frames, as
+    ``model.postprocess`` gives them) as ``n`` frames: frame ``k`` fused with frame ``n + k``
+    mirrored back. ``model``: the detector (its ``box_coder`` and ``post_cfg``)."""
+    n = len(dets) // 2
+    start, post = heading_start(model.box_coder), model.post_cfg
+    out = []
+    for k in range(n):
+        m = dets[n + k]
+        mirrored = Detections(mirror_boxes_y(m.boxes_lidar, start), m.scores, m.labels)
+        out.append(fuse_passes([dets[k], mirrored], post.nms_iou, post.max_detections))
+    return out

@@ -127,3 +127,19 @@ def test_flip_tta_is_equivariant_to_mirroring_the_sweep(detector):
     assert dist.min(1).values.max() < 0.05 and dist.min(0).values.max() < 0.05
     np.testing.assert_allclose(np.sort(det.scores.numpy()), np.sort(det_m.scores.numpy()),
                                atol=0.01)  # fmt: skip
+
+
+def test_detector_with_flip_gives_the_inference_path_boxes(detector):
+    """``Detector(tta="flip")`` (raw point clouds) and ``infer``'s batch path agree."""
+    points = read_point_cloud(SWEEP)
+    flip = Detector(detector.model, detector.experiment, full_circle=False, tta="flip")
+    got = flip(points)
+    with torch.no_grad():
+        grid = detector.experiment.model.voxel
+        want = _detect_batch(detector.model, detector.voxel_batch(points, [0.0]), grid, "flip")[0]
+    np.testing.assert_allclose(got.boxes_lidar, want.boxes_lidar.numpy(), atol=1e-5)
+    np.testing.assert_allclose(got.scores, want.scores.numpy(), atol=1e-6)
+    plain = Detector(detector.model, detector.experiment, full_circle=False)(points)
+    assert len(got) != len(plain) or not np.allclose(got.scores, plain.scores)
+    with pytest.raises(ConfigError, match="tta must be one of"):
+        Detector(detector.model, detector.experiment, tta="mirror")
