@@ -53,6 +53,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         full_circle=not args.front_only,
         overrides=tuple(args.set or ()),
         backend=args.backend,
+        tta=args.tta,
     )
     summary = run_detector_on_files(
         detector,
@@ -110,6 +111,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--front-only", action="store_true", help="only the model's own range (no rear pass)"
+    )
+    p.add_argument(
+        "--tta",
+        choices=("none", "flip"),
+        default="none",
+        help="flip: each pass also mirrored about the x-z plane, boxes fused (docs/detectors.md)",
     )
     p.add_argument(
         "--image-size",

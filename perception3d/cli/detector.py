@@ -21,7 +21,7 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     summary = infer_config_file(
         args.config, args.checkpoint, args.out, args.data_root, args.split, args.set,
         args.device, args.max_frames, args.overwrite, not args.no_progress, args.det2d,
-        args.gt_boxes, args.images, args.backend,
+        args.gt_boxes, args.images, args.backend, args.tta,
     )  # fmt: skip
     found = f"{summary['detections']} detections in {summary['frames']} frames"
     print_outputs("infer", summary["out_dir"], found)
@@ -69,6 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("--backend", choices=("eager", "fused"), default="eager",
                    help="fused: PointPillars' fast CPU form (docs/detectors.md)")  # fmt: skip
+    p.add_argument("--tta", choices=("none", "flip"), default="none",
+                   help="flip: add the mirrored sweep, fuse (docs/detectors.md)")  # fmt: skip
     p.add_argument("--det2d", type=Path, default=None,
                    help="frustum: 2D detector checkpoint (default: the shipped one)")  # fmt: skip
     p.add_argument("--gt-boxes", action="store_true",

@@ -42,6 +42,8 @@ from perception3d.data.pointcloud import points_from_array
 from perception3d.data.sample import LidarSample
 from perception3d.engine.config import ExperimentConfig, load_experiment
 from perception3d.engine.infer import load_detector
+from perception3d.engine.tta import TTA_MODES, fuse_mirrored, mirror_voxel_batch
+from perception3d.errors import ConfigError
 from perception3d.geometry.calib import Calibration
 from perception3d.lidar.voxelize import voxelize
 from perception3d.models.decode import decode_anchors
@@ -155,10 +157,16 @@ class Detector:
         experiment: the config it was trained with (voxel grid, ``data.fov_only``).
         full_circle: cover x < 0 with a second, turned pass when the model's grid does not
             (see the module docstring); False keeps the model's own range only.
+        tta: ``none`` or ``flip``: each pass also mirrored about the x-z plane and the two
+            fused (:mod:`perception3d.engine.tta`; twice the inference time).
     """
 
     def __init__(
-        self, model: VoxelDetector, experiment: ExperimentConfig, full_circle: bool = True
+        self,
+        model: VoxelDetector,
+        experiment: ExperimentConfig,
+        full_circle: bool = True,
+        tta: str = "none",
     ) -> None:
         if experiment.model.point_features != 4:
             raise ValueError(
@@ -168,6 +176,9 @@ class Detector:
         self.model = model.eval()
         self.experiment = experiment
         self.full_circle = full_circle
+        if tta not in TTA_MODES:
+            raise ConfigError(f"tta must be one of {TTA_MODES}, got {tta!r}")
+        self.tta = tta
         self.device = next(model.parameters()).device
 
     @classmethod
@@ -180,6 +191,7 @@ class Detector:
         full_circle: bool = True,
         overrides: Sequence[str] = (),
         backend: str = "eager",
+        tta: str = "none",
     ) -> Detector:
         """Load a perception3d checkpoint.
 
@@ -193,6 +205,7 @@ class Detector:
             full_circle: see :class:`Detector`.
             overrides: ``key=value`` config overrides (with a config path).
             backend: ``eager`` or ``fused`` (:mod:`perception3d.engine.backend`).
+            tta: see :class:`Detector`.
 
         Raises:
             CheckpointError: an unreadable or foreign checkpoint, or one of another model.
@@ -203,7 +216,7 @@ class Detector:
         model, experiment = load_detector(checkpoint, config, device, backend)
         if score_threshold is not None:
             model.post_cfg = replace(model.post_cfg, score_threshold=float(score_threshold))
-        return cls(model, experiment, full_circle)
+        return cls(model, experiment, full_circle, tta)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -294,7 +307,8 @@ class Detector:
             calib: KITTI calibration; crops the points to image_2's view when the model was
                 trained that way (``data.fov_only``), else unused.
             image_shape: (H, W) of image_2 for that crop (default KITTI's 375 x 1242).
-            decode_all: also return every anchor's decoded box and scores (:class:`DecodedHead`).
+            decode_all: also return every anchor's decoded box and scores (:class:`DecodedHead`;
+                with ``tta="flip"``, of the unmirrored passes).
 
         Raises:
             PointCloudFormatError: points of a wrong shape or dtype, or non-finite.
@@ -307,12 +321,16 @@ class Detector:
             points = crop_to_fov(sample, self.experiment.data.fov_rule).points
         angles = self.pass_angles(cropped)
         batch = self.voxel_batch(points, angles)
+        if self.tta == "flip":  # frames n.. are the passes mirrored
+            batch = mirror_voxel_batch(batch, self.experiment.model.voxel)
         head_out = self._forward(batch)
         dets = self.model.postprocess(head_out)
         # a pass without a voxel (nothing in range) has no detections, as in infer: the head's
         # biases alone must not produce boxes
-        has_voxels = torch.bincount(batch.coords[:, 0].long(), minlength=len(angles)).gt(0)
+        has_voxels = torch.bincount(batch.coords[:, 0].long(), minlength=batch.batch_size).gt(0)
         dets = [d if bool(has_voxels[b]) else _no_detections() for b, d in enumerate(dets)]
+        if self.tta == "flip":
+            dets = fuse_mirrored(dets, self.model)
         heads = None
         if decode_all:
             heads = [

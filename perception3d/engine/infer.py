@@ -25,6 +25,7 @@ from perception3d.engine.backend import inference_model
 from perception3d.engine.checkpoint import load_checkpoint
 from perception3d.engine.config import ExperimentConfig, load_task_config
 from perception3d.engine.result_dir import claim_result_dir
+from perception3d.engine.tta import TTA_MODES, fuse_mirrored, mirror_voxel_batch
 from perception3d.errors import ConfigError
 from perception3d.geometry.boxes import boxes_to_image_2d
 from perception3d.geometry.calib import Calibration, alpha_from_rotation_y, boxes_lidar_to_cam
@@ -83,10 +84,14 @@ def predict_detections(
     batch_size: int = 1,
     num_workers: int = 0,
     progress: bool = True,
+    tta: str = "none",
 ) -> Iterator[tuple[str, Detections | None]]:
     """Yield ``(frame_id, LiDAR-frame detections)`` for every frame of ``dataset`` (in order);
     None for a frame without a voxel (an empty sweep, or nothing inside the range): it has no
-    detections, the head's biases alone must not produce boxes."""
+    detections, the head's biases alone must not produce boxes. ``tta="flip"`` also runs each
+    frame mirrored and fuses both passes (:mod:`perception3d.engine.tta`)."""
+    if tta not in TTA_MODES:
+        raise ConfigError(f"tta must be one of {TTA_MODES}, got {tta!r}")
     was_training = model.training
     model.eval()
     loader = DataLoader(
@@ -99,18 +104,25 @@ def predict_detections(
             ).gt(0)
             dets = None
             if bool(has_voxels.any()):
-                dets = model.postprocess(model(voxel_batch(batch, device)))
+                dets = _detect_batch(model, voxel_batch(batch, device), dataset.grid, tta)
             for b, frame_id in enumerate(batch["frame_ids"]):
                 yield frame_id, dets[b] if bool(has_voxels[b]) else None
     finally:
         model.train(was_training)
 
 
+def _detect_batch(model: VoxelDetector, batch: VoxelBatch, grid, tta: str) -> list[Detections]:
+    """The detections of each frame of ``batch``, with flip test-time augmentation or not."""
+    if tta == "none":
+        return model.postprocess(model(batch))
+    return fuse_mirrored(model.postprocess(model(mirror_voxel_batch(batch, grid))), model)
+
+
 def predict(
     model: VoxelDetector, dataset: LidarDetectionDataset, device: torch.device, **options
 ) -> Iterator[tuple[str, list[KittiObject]]]:
     """Yield ``(frame_id, KITTI result rows)`` for every frame of a KITTI-layout ``dataset``
-    (``options``: ``batch_size``, ``num_workers``, ``progress`` of
+    (``options``: ``batch_size``, ``num_workers``, ``progress``, ``tta`` of
     :func:`predict_detections`)."""
     for frame_id, det in predict_detections(model, dataset, device, **options):
         if det is None:
@@ -168,6 +180,7 @@ def infer(
     overwrite: bool = False,
     progress: bool = True,
     backend: str = "eager",
+    tta: str = "none",
 ) -> dict:
     """Write ``out_dir/<frame_id>.txt`` result files for a split: KITTI rows, or LiDAR-frame
     prediction rows for a LiDAR-only dataset (``data.format: lidar``).
@@ -184,6 +197,7 @@ def infer(
         overwrite: replace the result files already in ``out_dir``.
         progress: a progress bar.
         backend: ``eager`` or ``fused`` (:func:`load_detector`).
+        tta: ``none`` or ``flip`` (:mod:`perception3d.engine.tta`: twice the inference time).
 
     Returns:
         ``{"frames": n, "detections": total, "out_dir": str}``.
@@ -195,13 +209,13 @@ def infer(
     dev = next(model.parameters()).device
     if exp.data.format in ("lidar", "kitti_raw"):  # LiDAR-frame rows (no 2D boxes)
         for frame_id, det in predict_detections(
-            model, dataset, dev, batch_size, num_workers, progress
+            model, dataset, dev, batch_size, num_workers, progress, tta
         ):
             write_lidar_predictions(out_dir / f"{frame_id}.txt", det, model.classes)
             total += 0 if det is None else len(det.scores)
     else:
         rows = predict(model, dataset, dev, batch_size=batch_size, num_workers=num_workers,
-                       progress=progress)  # fmt: skip
+                       progress=progress, tta=tta)  # fmt: skip
         for frame_id, objects in rows:
             write_label_file(out_dir / f"{frame_id}.txt", objects)
             total += len(objects)
@@ -223,6 +237,7 @@ def infer_config_file(
     gt_boxes: bool = False,
     images: str | Path | None = None,
     backend: str = "eager",
+    tta: str = "none",
 ) -> dict:
     """``perception3d infer CONFIG CKPT``: result files of any detector task.
 
@@ -230,7 +245,8 @@ def infer_config_file(
     stage of ``checkpoint`` behind the 2D detector ``det2d`` (default: the shipped one) or the
     labels' 2D boxes (``gt_boxes``); ``detector2d`` configs the 2D detector alone (2D
     results). The checkpoint must be of the config's kind and model. ``backend`` (``eager``,
-    ``fused``) applies to ``detector`` configs (:func:`load_detector`).
+    ``fused``) and ``tta`` (``none``, ``flip``) apply to ``detector`` configs
+    (:func:`load_detector`, :func:`predict_detections`).
 
     Raises:
         ConfigError: the config's task is not a detector, or ``fused`` for another task.
@@ -240,13 +256,14 @@ def infer_config_file(
     root = Path(data_root) if data_root is not None else require_root(cfg.data, "infer")
     if cfg.task == "detector":
         return infer(checkpoint, root, out_dir, split, cfg, device, max_frames=max_frames,
-                     overwrite=overwrite, progress=progress, backend=backend)  # fmt: skip
+                     overwrite=overwrite, progress=progress, backend=backend,
+                     tta=tta)  # fmt: skip
     if cfg.task not in ("frustum", "detector2d"):
         raise ConfigError(f"{config}: task {cfg.task!r} is not a detector (infer runs "
                           "detector, frustum and detector2d configs)")  # fmt: skip
-    if backend != "eager":
-        raise ConfigError(f"{config}: backend {backend!r} is for voxel detectors (task: "
-                          f"detector), not task {cfg.task!r}")  # fmt: skip
+    if backend != "eager" or tta != "none":
+        raise ConfigError(f"{config}: backend {backend!r} and tta {tta!r} are for voxel "
+                          f"detectors (task: detector), not task {cfg.task!r}")  # fmt: skip
     from perception3d.engine.frustum_infer import run_frustum_inference
 
     load_checkpoint(checkpoint, expected=cfg)  # kind and model match the config
