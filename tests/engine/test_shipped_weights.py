@@ -25,7 +25,9 @@ response estimator is the converted file's, which
 file before the fine-tune. The ``sr_*`` files: replaced in session 8 by their second training
 stage (docs/sr.md, ``configs/isp/train_sr_*_ft.yaml``), their numbers re-recorded from the new
 files. ``isp_lowlight``: replaced in session 9 by the enhancer trained on the 2,097 frames of the
-seed-1000 set (docs/isp.md), its numbers re-recorded from the new file.
+seed-1000 set (docs/isp.md), its numbers re-recorded from the new file. ``segnet_mnv2_synth``
+(session 10, the ImageNet-MobileNetV2 segmentation net of ``configs/fusion/segnet.yaml``):
+recorded from the file as released.
 """
 
 from __future__ import annotations
@@ -126,6 +128,16 @@ REFERENCE = {
             -0.07585248351097107,
             -1.8329918384552002,
             -1.175569772720337,
+        ],
+    },
+    "segnet_mnv2_synth": {
+        "logits": [
+            -19385.337996410322,
+            39211.47106643289,
+            2.0694384574890137,
+            -0.719178318977356,
+            -2.5361390113830566,
+            -1.4810900688171387,
         ],
     },
     "frustum_detector2d_dr": {
@@ -413,7 +425,7 @@ def signatures(name: str) -> dict[str, list[float]]:
         model, cfg = load_detector(path, device="cpu")
         out = model(_voxel_input(cfg.model.voxel, cfg.model.point_features))
         return {k: _sig(v) for k, v in out._asdict().items()}
-    if name == "segnet_synth":
+    if name.startswith("segnet"):
         from perception3d.models.segnet import load_segnet
 
         return {"logits": _sig(load_segnet(path)(_image(1, 3, 60, 124)))}
@@ -503,3 +515,9 @@ def test_camera_weights_load_without_the_pretrained_package(monkeypatch):
     with torch_threads(1), torch.no_grad():
         heatmap = model(_image(2, 3, 192, 640))["heatmap"]
     assert heatmap.shape == (1, 3, 48, 160) and bool(torch.isfinite(heatmap).all())
+    from perception3d.models.segnet import load_segnet
+
+    seg = load_segnet(WEIGHTS / "segnet_mnv2_synth.pt")
+    with torch_threads(1), torch.no_grad():
+        logits = seg(_image(1, 3, 60, 124))
+    assert logits.shape[:2] == (1, 4) and bool(torch.isfinite(logits).all())
