@@ -99,7 +99,18 @@ def _cmd_pseudo(args: argparse.Namespace) -> int:
                         "Cyclist": args.person_score},
         ignore_score=args.ignore_score,
     )  # fmt: skip
-    summary = make_pseudo_root(args.checkpoint, args.real, args.out, cfg)
+    if (args.checkpoint is None) == (args.camera_teacher is None):
+        print(
+            "perception3d sim2real-pseudo: give --checkpoint or --camera-teacher", file=sys.stderr
+        )
+        return 2
+    if args.camera_teacher is not None:
+        from perception3d.experiments.sim2real.camera_teacher import make_camera_pseudo_root
+
+        summary = make_camera_pseudo_root(args.real, args.out, cfg, args.camera_teacher,
+                                          args.model3d, tuple(args.heldout))  # fmt: skip
+    else:
+        summary = make_pseudo_root(args.checkpoint, args.real, args.out, cfg)
     print_outputs("sim2real-pseudo", args.out, f"{summary['views']} views, rows {summary['rows']}")
     if args.synth is not None:
         if args.mix_out is None:
@@ -208,7 +219,28 @@ def _register_pseudo(sub: argparse._SubParsersAction) -> None:
         "training set (adaptation without labels)",
         _PSEUDO_EXAMPLE, description=PSEUDO_DESCRIPTION,
     )  # fmt: skip
-    p.add_argument("--checkpoint", type=Path, required=True, help="the teacher detector")
+    p.add_argument("--checkpoint", type=Path, default=None, help="the LiDAR teacher detector")
+    p.add_argument(
+        "--camera-teacher",
+        type=Path,
+        default=None,
+        metavar="DET2D",
+        help="camera teacher instead: this 2D detector (checkpoint or YAML) + the "
+        "frustum stage, on each sweep's own image_2 and calib (no turned views)",
+    )
+    p.add_argument(
+        "--model3d",
+        type=Path,
+        default=None,
+        help="the camera teacher's frustum stage (default: the shipped one)",
+    )
+    p.add_argument(
+        "--heldout",
+        nargs="*",
+        default=[],
+        metavar="FRAME",
+        help="camera teacher: frames labelled but kept out of train.txt",
+    )
     _add_real(p, "unlabelled real KITTI-layout root (repeatable)")
     add_options(p, "--out", required=("--out",), out="pseudo-labelled root to write")
     p.add_argument("--car-score", type=float, default=0.6, help="Car label from this score")

@@ -31,7 +31,7 @@ from perception3d.atomic import atomic_write_text
 from perception3d.data.kitti import KittiObject, read_velodyne, write_label_file, write_velodyne
 from perception3d.geometry.boxes import rotate_points_z
 
-__all__ = ["PseudoConfig", "make_pseudo_root", "mix_roots", "write_turned_views"]
+__all__ = ["PseudoConfig", "label_rows", "make_pseudo_root", "mix_roots", "write_turned_views"]
 
 
 # The views of a full sweep: turned by multiples of 45 degrees (a sweep holds four or more
@@ -90,7 +90,10 @@ def write_turned_views(
     return ids
 
 
-def _label_rows(objects: list[KittiObject], cfg: PseudoConfig) -> list[KittiObject]:
+def label_rows(objects: list[KittiObject], cfg: PseudoConfig) -> list[KittiObject]:
+    """Label rows of a teacher's scored detections: an object of its class at or above the
+    class's ``positive_score``, a DontCare row carrying the 3D box from ``ignore_score``,
+    nothing below (rows unscored, not truncated, not occluded)."""
     from dataclasses import replace
 
     from perception3d.models.anchors import IGNORE_REGION
@@ -124,7 +127,7 @@ def make_pseudo_root(
     ds = LidarDetectionDataset(out, "training", exp.model.voxel, fov_only=True, ids=ids)
     counts: dict[str, int] = {}
     for fid, objects in predict(model, ds, torch.device("cpu"), progress=False):
-        rows = _label_rows(objects, cfg)
+        rows = label_rows(objects, cfg)
         write_label_file(out / "training" / "label_2" / f"{fid}.txt", rows)
         for row in rows:
             counts[row.type] = counts.get(row.type, 0) + 1
