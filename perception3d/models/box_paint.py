@@ -4,8 +4,8 @@ lies in, and background ``1 - max`` over the classes; the painted points have ex
 segmentation painting's layout ``[x, y, z, intensity, s_background, s_Car, s_Pedestrian,
 s_Cyclist]`` (:data:`~perception3d.models.segnet.SEG_CLASSES`), so the PointPainting detector
 and the painted-root storage (:func:`perception3d.models.fusion.paint_root`) take them as they
-are. This is the box variant of PointPainting that Vora et al. (CVPR 2020) discuss as the
-cheaper camera branch; a box is a coarse mask.
+are. PointPainting (Vora et al., CVPR 2020) paints from a segmentation net; here a detection
+box serves as a coarse mask.
 
 - The pixel of a point is the segmentation painting's (:func:`~perception3d.models.fusion.
   project_to_pixels`: the pixel nearest the projection); it is in a box ``(x1, y1, x2, y2)``
