@@ -16,7 +16,14 @@ from perception3d.cli.common import (
 
 
 def _cmd_paint(args: argparse.Namespace) -> int:
-    if args.boxes is not None:
+    if args.det2d is not None:
+        from perception3d.engine.box_paint_detect import paint_split_det2d_file
+
+        summary = paint_split_det2d_file(args.data_root, args.det2d, args.out, args.threads,
+                                         images=args.images, split=args.split,
+                                         cluster_gap_m=args.cluster_gap_m, fov_only=args.fov_only,
+                                         max_frames=args.max_frames)  # fmt: skip
+    elif args.boxes is not None:
         from perception3d.models.box_paint import paint_split_boxes
 
         summary = paint_split_boxes(args.data_root, args.boxes, args.out, args.images, args.split,
@@ -111,9 +118,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="folder of KITTI 2D result files <id>.txt to paint from instead "
                         "(perception3d frustum infer-2d; docs/fusion.md 'Painting from 2D "
                         "boxes')")  # fmt: skip
+    source.add_argument("--det2d", type=Path,
+                        help="or paint from the boxes of this 2D detector (a checkpoint, or "
+                        "configs/frustum/detector2d_nanodet.yaml) run on each image")  # fmt: skip
     q.add_argument("--cluster-gap-m", type=float, default=None,
-                   help="with --boxes: paint only the nearest depth cluster of each box's "
-                   "points, split at depth gaps above this (default: all its points)")  # fmt: skip
+                   help="with --boxes / --det2d: paint only the nearest depth cluster of each "
+                   "box's points, split at depth gaps above this (default: all)")  # fmt: skip
     add_options(
         q, "--data-root", "--images", "--out", "--split", "--threads", "--max-frames",
         required=("--data-root", "--out"), data_root="KITTI-layout root (LiDAR)",
