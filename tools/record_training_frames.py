@@ -62,6 +62,13 @@ RECORDS = {
         [SEED1000_OLD],
         "fine-tuned from row 21's pointpillars_lite_synth.pt (same frames), session 9",
     ),
+    # PointPainting painted from NanoDet's 2D boxes (docs/fusion.md, session 10): fine-tuned
+    # from pointpainting_lite_synth.pt (its 2,097 frames above) on the first 1,000 of them
+    "pointpainting_lite_boxes_synth": (
+        [first_of_split(1000, 2400, 0.125, 1000)],
+        "fine-tuned from pointpainting_lite_synth.pt (the 2,097 train frames of the same set), "
+        "session 10; painted from the COCO-pretrained NanoDet's boxes (no synthetic 2D label)",
+    ),
     "frustum_detector2d_synth": ([SEED1000_OLD], ""),
     "frustum_pointnet_synth": ([SEED1000_OLD], ""),
     "frustum_detector2d_dr": (
