@@ -16,6 +16,10 @@ from perception3d.cli.common import (
 
 
 def _cmd_paint(args: argparse.Namespace) -> int:
+    if args.seg is not None and args.cluster_gap_m is not None:
+        from perception3d.errors import ConfigError
+
+        raise ConfigError("--cluster-gap-m applies to --boxes / --det2d painting, not to --seg")
     if args.det2d is not None:
         from perception3d.engine.box_paint_detect import paint_split_det2d_file
 

@@ -116,8 +116,8 @@ def box_point_scores(
                          f"{labels.shape} must have the same length")  # fmt: skip
     if ((labels < 1) | (labels >= len(SEG_CLASSES))).any():
         raise ValueError(f"labels must index the object classes of {SEG_CLASSES}, got {labels}")
-    if cluster_gap_m is not None and depth_m is None:
-        raise ValueError("cluster_gap_m needs depth_m")
+    if cluster_gap_m is not None and (depth_m is None or not cluster_gap_m > 0):
+        raise ValueError(f"cluster_gap_m must be > 0 with depth_m given, got {cluster_gap_m}")
     out = np.zeros((len(inside), len(SEG_CLASSES)), np.float32)
     rows, cols = rows_cols[:, 0], rows_cols[:, 1]
     for (x1, y1, x2, y2), score, label in zip(boxes_img, scores, labels):

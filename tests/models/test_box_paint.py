@@ -85,6 +85,8 @@ def test_bad_boxes_are_refused():
         paint_points_boxes(POINTS, BOXES, SCORES[:2], LABELS, CALIB, HW)
     with pytest.raises(ValueError, match="object classes"):
         paint_points_boxes(POINTS, BOXES, SCORES, np.array([0, 1, 1]), CALIB, HW)
+    with pytest.raises(ValueError, match="cluster_gap_m must be > 0"):
+        paint_points_boxes(POINTS, BOXES, SCORES, LABELS, CALIB, HW, cluster_gap_m=0.0)
     with pytest.raises(ValueError, match=r"points_lidar must be \(N, 4\+\)"):
         paint_points_boxes(POINTS[:, :3], BOXES, SCORES, LABELS, CALIB, HW)
 
@@ -118,6 +120,8 @@ def test_paint_command_with_boxes_matches_the_segmentation_layout(kitti_copy, tm
     base = ["fusion", "paint", "--data-root", str(kitti_copy), "--split", "val"]
     assert main([*base, "--seg", str(seg), "--out", str(tmp_path / "seg_painted")]) == 0
     assert main([*base, "--boxes", str(tmp_path / "boxes"), "--out", str(tmp_path / "bp")]) == 0
+    seg_gap = [*base, "--seg", str(seg), "--cluster-gap-m", "1.0", "--out", str(tmp_path / "x")]
+    assert main(seg_gap) == 2 and not (tmp_path / "x").exists()  # the gap is for boxes only
     by_seg = load_painted_points(tmp_path / "seg_painted", "000008")
     by_box = load_painted_points(tmp_path / "bp", "000008")
     assert by_box.shape == by_seg.shape == (len(frame.points), 4 + len(SEG_CLASSES))
