@@ -167,7 +167,8 @@ def paint_split_boxes(
     """Paint a split from the 2D boxes of ``boxes_dir/<id>.txt`` (KITTI result files) into a
     painted root (the storage of :func:`~perception3d.models.fusion.paint_split`; resumable).
     ``images`` only gives each frame's image size (None: ``data_root``'s image_2); the other
-    arguments are :func:`paint_split`'s and :func:`box_point_scores`'s."""
+    arguments are :func:`~perception3d.models.fusion.paint_split`'s and
+    :func:`box_point_scores`'s."""
     boxes_dir = Path(boxes_dir)
 
     def paint(frame, image: np.ndarray) -> np.ndarray:
