@@ -54,6 +54,11 @@ RECORDS = {
     # Retrained on the issue-15 generator, the same 2,097 frame ids (20 + 6 epochs).
     "pointpillars_lite_synth": ([SEED1000_OLD], ""),
     "segnet_synth": ([SEED1000_OLD], ""),
+    "segnet_mnv2_synth": (
+        [SEED1000_OLD],
+        "session 10, the frames as today's generator makes them; ImageNet MobileNetV2 encoder "
+        "weights (frozen)",
+    ),
     "pointpainting_lite_synth": (
         [SEED1000_OLD],
         "fine-tuned from row 21's pointpillars_lite_synth.pt (same frames), session 9",
@@ -61,6 +66,13 @@ RECORDS = {
     "pointpillars_lite_ft_synth": (
         [SEED1000_OLD],
         "fine-tuned from row 21's pointpillars_lite_synth.pt (same frames), session 9",
+    ),
+    # PointPainting painted from NanoDet's 2D boxes (docs/fusion.md, session 10): fine-tuned
+    # from pointpainting_lite_synth.pt (its 2,097 frames above) on the first 1,000 of them
+    "pointpainting_lite_boxes_synth": (
+        [first_of_split(1000, 2400, 0.125, 1000)],
+        "fine-tuned from pointpainting_lite_synth.pt (the 2,097 train frames of the same set), "
+        "session 10; painted from the COCO-pretrained NanoDet's boxes (no synthetic 2D label)",
     ),
     "frustum_detector2d_synth": ([SEED1000_OLD], ""),
     "frustum_pointnet_synth": ([SEED1000_OLD], ""),

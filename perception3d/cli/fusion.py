@@ -16,26 +16,42 @@ from perception3d.cli.common import (
 
 
 def _cmd_paint(args: argparse.Namespace) -> int:
-    from perception3d.models.fusion import paint_split
+    if args.seg is not None and args.cluster_gap_m is not None:
+        from perception3d.errors import ConfigError
 
-    summary = paint_split(
-        args.data_root,
-        args.images,
-        args.seg,
-        args.out,
-        split=args.split,
-        workers=args.threads,
-        fov_only=args.fov_only,
-        max_frames=args.max_frames,
-    )
+        raise ConfigError("--cluster-gap-m applies to --boxes / --det2d painting, not to --seg")
+    if args.det2d is not None:
+        from perception3d.engine.box_paint_detect import paint_split_det2d_file
+
+        summary = paint_split_det2d_file(args.data_root, args.det2d, args.out, args.threads,
+                                         images=args.images, split=args.split,
+                                         cluster_gap_m=args.cluster_gap_m, fov_only=args.fov_only,
+                                         max_frames=args.max_frames)  # fmt: skip
+    elif args.boxes is not None:
+        from perception3d.models.box_paint import paint_split_boxes
+
+        summary = paint_split_boxes(args.data_root, args.boxes, args.out, args.images, args.split,
+                                    args.cluster_gap_m, args.fov_only,
+                                    max_frames=args.max_frames)  # fmt: skip
+    else:
+        from perception3d.models.fusion import paint_split
+
+        summary = paint_split(args.data_root, args.images, args.seg, args.out, split=args.split,
+                              workers=args.threads, fov_only=args.fov_only,
+                              max_frames=args.max_frames)  # fmt: skip
     print_outputs("fusion paint", args.out, f"{summary['frames']} frames painted")
     return 0
 
 
 def _cmd_eval_seg_lidar(args: argparse.Namespace) -> int:
-    from perception3d.engine.seg_lidar_eval import run_seg_lidar_eval
+    if args.painted is not None:
+        from perception3d.engine.painted_lidar_eval import run_painted_lidar_eval
 
-    metrics = run_seg_lidar_eval(args.seg, args.data_root, args.split, args.images, args.out)
+        metrics = run_painted_lidar_eval(args.painted, args.data_root, args.split, args.out)
+    else:
+        from perception3d.engine.seg_lidar_eval import run_seg_lidar_eval
+
+        metrics = run_seg_lidar_eval(args.seg, args.data_root, args.split, args.images, args.out)
     print(json.dumps(metrics, indent=1))
     if args.out is not None:
         print_outputs("fusion eval-seg-lidar", args.out, "metrics")
@@ -100,7 +116,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "perception3d fusion paint --data-root data/synthkitti --seg "
         "perception3d/assets/weights/segnet_synth.pt --out data/synthkitti_painted --split val",
     )  # fmt: skip
-    q.add_argument("--seg", type=Path, required=True, help="segmentation weights (segnet.pt)")
+    source = q.add_mutually_exclusive_group(required=True)
+    source.add_argument("--seg", type=Path, help="segmentation weights (segnet.pt)")
+    source.add_argument("--boxes", type=Path,
+                        help="folder of KITTI 2D result files <id>.txt to paint from instead "
+                        "(perception3d frustum infer-2d; docs/fusion.md 'Painting from 2D "
+                        "boxes')")  # fmt: skip
+    source.add_argument("--det2d", type=Path,
+                        help="or paint from the boxes of this 2D detector (a checkpoint, or "
+                        "configs/frustum/detector2d_nanodet.yaml) run on each image")  # fmt: skip
+    q.add_argument("--cluster-gap-m", type=float, default=None,
+                   help="with --boxes / --det2d: paint only the nearest depth cluster of each "
+                   "box's points, split at depth gaps above this (default: all)")  # fmt: skip
     add_options(
         q, "--data-root", "--images", "--out", "--split", "--threads", "--max-frames",
         required=("--data-root", "--out"), data_root="KITTI-layout root (LiDAR)",
@@ -116,7 +143,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "perception3d fusion eval-seg-lidar --data-root /data/kitti --split val "
         "--seg perception3d/assets/weights/segnet_synth.pt --out seg_real.json",
     )  # fmt: skip
-    q.add_argument("--seg", type=Path, required=True, help="segmentation weights")
+    source = q.add_mutually_exclusive_group(required=True)
+    source.add_argument("--seg", type=Path, help="segmentation weights")
+    source.add_argument("--painted", type=Path,
+                        help="a painted root (fusion paint) of --data-root's frames: score its "
+                        "stored scores' argmax instead of running a net")  # fmt: skip
     add_options(
         q, "--data-root", "--split", "--images", "--out", required=("--data-root",),
         data_root="KITTI-layout root with image_2, velodyne, calib, label_2",

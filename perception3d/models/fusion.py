@@ -23,6 +23,7 @@ A detector config reads it with ``data.point_source: velodyne_painted``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ import torch
 
 from perception3d.atomic import atomic_write, atomic_write_bytes, atomic_write_text
 from perception3d.data.kitti import (
+    Frame,
     KittiObjectDataset,
     read_image,
     read_split_file,
@@ -135,9 +137,9 @@ def paint_split(
     progress: bool = True,
     max_frames: int | None = None,
 ) -> dict:
-    """Paint a split: ``out/training/velodyne_painted/<id>.npy`` from ``data_root``'s LiDAR and
-    calibration and the images of ``images`` (e.g. an ISP's ``isp run`` output); frames already
-    painted are kept (resumable).
+    """Paint a split with a segmentation net: ``out/training/velodyne_painted/<id>.npy`` from
+    ``data_root``'s LiDAR and calibration and the images of ``images`` (e.g. an ISP's ``isp
+    run`` output); frames already painted are kept (resumable).
 
     Args:
         data_root: KITTI-layout root (velodyne, calib, label_2, ImageSets).
@@ -156,6 +158,32 @@ def paint_split(
     Returns:
         ``{"frames": n, "painted": newly painted, "classes": [...]}``.
     """
+    net = load_segnet(seg_weights)
+
+    def paint(frame, image: np.ndarray) -> np.ndarray:
+        return paint_points(frame.points, predict_scores(net, image), frame.calib)
+
+    with torch_threads(workers):
+        return paint_root(data_root, images, out, paint, {"seg_weights": str(seg_weights)},
+                          split, fov_only, ids, progress, max_frames)  # fmt: skip
+
+
+def paint_root(
+    data_root: str | Path,
+    images: str | Path | None,
+    out: str | Path,
+    paint_frame: Callable[[Frame, np.ndarray], np.ndarray],
+    source: dict,
+    split: str = "val",
+    fov_only: bool = False,
+    ids: list[str] | None = None,
+    progress: bool = True,
+    max_frames: int | None = None,
+) -> dict:
+    """The storage of a painted split (module docstring), whatever paints the points:
+    ``paint_frame(frame, image_srgb)`` returns the frame's (N, 4 + C) painted points with the
+    ``SEG_CLASSES`` score columns; ``source`` (what painted them) goes into ``painting.json``.
+    The other arguments are :func:`paint_split`'s."""
     from tqdm import tqdm
 
     data_root, out = Path(data_root), Path(out)
@@ -163,45 +191,47 @@ def paint_split(
     if max_frames is not None:
         kitti.ids = kitti.ids[:max_frames]
     image_dir = _image_dir(Path(images) if images is not None else data_root / "training")
-    net = load_segnet(seg_weights)
     dst = out / "training"
     painted = 0
-    with torch_threads(workers):
-        for fid in tqdm(kitti.ids, desc="paint", unit="frame", disable=not progress):
-            target = dst / PAINTED_DIR / f"{fid}.npy"
-            if not target.is_file():
-                frame = kitti.frame(fid)
-                image = read_image(image_dir / f"{fid}.png")
-                points = paint_points(frame.points, predict_scores(net, image), frame.calib)
-                if fov_only:
-                    points = points[project_to_pixels(points, frame.calib, image.shape[1:])[1]]
-                write_velodyne(dst / "velodyne" / f"{fid}.bin", points[:, :4])
-                atomic_write(target, lambda f, p=points: np.save(f, p))  # last: frame done
-                painted += 1
-            for folder, suffix in (("calib", ".txt"), ("label_2", ".txt")):
-                src = data_root / "training" / folder / f"{fid}{suffix}"
-                if src.is_file() and not (dst / folder / f"{fid}{suffix}").is_file():
-                    atomic_write_bytes(dst / folder / f"{fid}{suffix}", src.read_bytes())
+    for fid in tqdm(kitti.ids, desc="paint", unit="frame", disable=not progress):
+        target = dst / PAINTED_DIR / f"{fid}.npy"
+        if not target.is_file():
+            frame = kitti.frame(fid)
+            image = read_image(image_dir / f"{fid}.png")
+            points = paint_frame(frame, image)
+            if points.shape != (len(frame.points), 4 + len(SEG_CLASSES)):
+                raise ValueError(f"frame {fid}: painted points {points.shape}, expected "
+                                 f"({len(frame.points)}, {4 + len(SEG_CLASSES)})")  # fmt: skip
+            if fov_only:
+                points = points[project_to_pixels(points, frame.calib, image.shape[1:])[1]]
+            write_velodyne(dst / "velodyne" / f"{fid}.bin", points[:, :4])
+            atomic_write(target, lambda f, p=points: np.save(f, p))  # last: frame done
+            painted += 1
+        for folder, suffix in (("calib", ".txt"), ("label_2", ".txt")):
+            src = data_root / "training" / folder / f"{fid}{suffix}"
+            if src.is_file() and not (dst / folder / f"{fid}{suffix}").is_file():
+                atomic_write_bytes(dst / folder / f"{fid}{suffix}", src.read_bytes())
     if ids is None:  # ImageSets of the painted frames only, so no split names a missing one
-        done = set(kitti.ids)
-        names = [p.stem for p in (data_root / "ImageSets").glob("*.txt")]
-        for name in names if split == "training" else [split]:
-            src = data_root / "ImageSets" / f"{name}.txt"
-            if src.is_file():
-                kept = [i for i in read_split_file(src) if i in done]
-                atomic_write_text(
-                    out / "ImageSets" / f"{name}.txt", "".join(f"{i}\n" for i in kept)
-                )
+        _write_image_sets(data_root, out, split, set(kitti.ids))
     info = {
         "classes": list(SEG_CLASSES),
         "columns": ["x", "y", "z", "intensity", *(f"score_{c}" for c in SEG_CLASSES)],
-        "seg_weights": str(seg_weights),
+        **source,
         "images": str(image_dir),
         "lidar_root": str(data_root),
         "fov_only": fov_only,
     }
     atomic_write_text(out / "painting.json", json.dumps(info, indent=2) + "\n")
     return {"frames": len(kitti.ids), "painted": painted, "classes": list(SEG_CLASSES)}
+
+
+def _write_image_sets(data_root: Path, out: Path, split: str, done: set[str]) -> None:
+    names = [p.stem for p in (data_root / "ImageSets").glob("*.txt")]
+    for name in names if split == "training" else [split]:
+        src = data_root / "ImageSets" / f"{name}.txt"
+        if src.is_file():
+            kept = [i for i in read_split_file(src) if i in done]
+            atomic_write_text(out / "ImageSets" / f"{name}.txt", "".join(f"{i}\n" for i in kept))
 
 
 def load_painted_points(root: str | Path, frame_id: str) -> np.ndarray:

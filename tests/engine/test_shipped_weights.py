@@ -27,7 +27,8 @@ stage (docs/sr.md, ``configs/isp/train_sr_*_ft.yaml``), their numbers re-recorde
 files. ``isp_lowlight``: replaced in session 9 by the enhancer trained on the 2,097 frames of the
 seed-1000 set (docs/isp.md), its numbers re-recorded from the new file. ``segnet_mnv2_synth``
 (session 10, the ImageNet-MobileNetV2 segmentation net of ``configs/fusion/segnet.yaml``):
-recorded from the file as released.
+recorded from the file as released. ``pointpainting_lite_boxes_synth``: added in session 10
+(PointPainting painted from 2D boxes, docs/fusion.md), numbers recorded from the file as released.
 """
 
 from __future__ import annotations
@@ -92,6 +93,32 @@ REFERENCE = {
             0.4283508360385895,
             -0.0062114279717206955,
             -0.11287842690944672,
+        ],
+    },
+    "pointpainting_lite_boxes_synth": {
+        "cls_logits": [
+            -1044627.5534507036,
+            1044627.5534507036,
+            -7.57028341293335,
+            -9.839176177978516,
+            -5.966391086578369,
+            -8.19257926940918,
+        ],
+        "box_deltas": [
+            27970.810331698885,
+            44149.79597458031,
+            -0.08341176807880402,
+            0.04980666935443878,
+            -0.08223597705364227,
+            0.2758263051509857,
+        ],
+        "dir_logits": [
+            -170.11189201520756,
+            33498.16593114333,
+            1.1433218717575073,
+            0.7024610638618469,
+            0.02935231663286686,
+            0.12297485768795013,
         ],
     },
     "pointpainting_lite_synth": {
