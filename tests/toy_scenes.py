@@ -21,6 +21,17 @@ SIZES = {"Car": (3.9, 1.6, 1.5), "Pedestrian": (0.8, 0.6, 1.75), "Cyclist": (1.8
 GROUND_Z_M = -1.73
 
 
+def permuted_pinhole(focal_px: float, cx_px: float, cy_px: float) -> Calibration:
+    """A rig whose camera axes are the LiDAR's, permuted (camera x = -y, y = -z, z = x), with a
+    pinhole image_2 of focal ``focal_px`` and principal point (``cx_px``, ``cy_px``): a LiDAR
+    point (d, y, z) ahead lands at u = cx - f y / d, v = cy - f z / d."""
+    return Calibration(
+        P2=np.array([[focal_px, 0, cx_px, 0], [0, focal_px, cy_px, 0], [0, 0, 1, 0]]),
+        R0_rect=np.eye(3),
+        Tr_velo_to_cam=np.array([[0.0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0]]),
+    )
+
+
 def box_surface_points(box: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
     """(n, 4) points on the side faces and top of a LiDAR box, intensity 0.5."""
     x, y, z, dx, dy, dz, heading = box

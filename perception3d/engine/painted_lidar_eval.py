@@ -17,8 +17,7 @@ import numpy as np
 
 from perception3d.atomic import atomic_write_text
 from perception3d.data.kitti import KittiObjectDataset, image_size_hw
-from perception3d.engine.seg_lidar_eval import lidar_seg_labels
-from perception3d.engine.tasks.segnet import confusion_iou
+from perception3d.engine.seg_lidar_eval import add_frame, confusion_summary, lidar_seg_labels
 from perception3d.models.fusion import load_painted_points, project_to_pixels
 from perception3d.models.segnet import SEG_CLASSES
 
@@ -53,21 +52,10 @@ def evaluate_painted_lidar(
         _, labels, counted = lidar_seg_labels(points, frame.objects, frame.calib, hw)
         inside = project_to_pixels(points, frame.calib, hw)[1]
         pred = points[inside, 4:].argmax(1)
-        keep = labels >= 0
-        confusion += np.bincount(labels[keep] * c + pred[keep], minlength=c * c).reshape(c, c)
-        for k, name in enumerate(SEG_CLASSES[1:], start=1):
-            objects[name] += int(counted[k])
-    iou = confusion_iou(confusion)
-    return {
-        "painted_root": str(painted_root),
-        "split": split,
-        "frames": len(ds.ids),
-        "objects": objects,
-        "points": {name: int(confusion[k].sum()) for k, name in enumerate(SEG_CLASSES)},
-        "iou": {name: None if np.isnan(v) else float(v) for name, v in zip(SEG_CLASSES, iou)},
-        "miou": float(np.nanmean(iou)),
-        "point_accuracy": float(np.diag(confusion).sum() / max(confusion.sum(), 1)),
-    }
+        add_frame(confusion, objects, labels, pred, counted)
+    summary = confusion_summary(confusion, objects)
+    summary["iou"] = {k: None if np.isnan(v) else v for k, v in summary["iou"].items()}
+    return {"painted_root": str(painted_root), "split": split, "frames": len(ds.ids), **summary}
 
 
 def run_painted_lidar_eval(

@@ -147,13 +147,28 @@ def evaluate_segnet_lidar(
         rc, labels, counted = lidar_seg_labels(frame.points, frame.objects, frame.calib,
                                          image.shape[1:])  # fmt: skip
         pred = predict_scores(net, image).argmax(0)[rc[:, 0], rc[:, 1]]
-        keep = labels >= 0
-        confusion += np.bincount(labels[keep] * c + pred[keep], minlength=c * c).reshape(c, c)
-        for k, name in enumerate(SEG_CLASSES[1:], start=1):
-            objects[name] += int(counted[k])
+        add_frame(confusion, objects, labels, pred, counted)
+    return {"frames": len(ds), **confusion_summary(confusion, objects)}
+
+
+def add_frame(
+    confusion: np.ndarray, objects: dict, labels: np.ndarray, pred: np.ndarray, counted
+) -> None:
+    """Add one frame to the running ``confusion`` (C, C) matrix (rows: label) and ``objects``
+    counts: ``labels`` (N,) of :func:`lidar_seg_labels` (-1: ignored), ``pred`` (N,) the
+    predicted class of the same points, ``counted`` its objects per class."""
+    c = len(confusion)
+    keep = labels >= 0
+    confusion += np.bincount(labels[keep] * c + pred[keep], minlength=c * c).reshape(c, c)
+    for k, name in enumerate(SEG_CLASSES[1:], start=1):
+        objects[name] += int(counted[k])
+
+
+def confusion_summary(confusion: np.ndarray, objects: dict) -> dict:
+    """``objects``, ``points`` per class, ``iou`` per class (NaN for a class absent from truth
+    and prediction), ``miou`` and ``point_accuracy`` of a point confusion matrix."""
     iou = confusion_iou(confusion)
     return {
-        "frames": len(ds),
         "objects": objects,
         "points": {name: int(confusion[k].sum()) for k, name in enumerate(SEG_CLASSES)},
         "iou": {name: float(v) for name, v in zip(SEG_CLASSES, iou)},

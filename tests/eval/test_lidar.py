@@ -15,15 +15,12 @@ from perception3d.data.lidar_folder import LidarLabels, write_lidar_labels
 from perception3d.eval.kitti import evaluate_kitti
 from perception3d.eval.lidar import evaluate_lidar, format_lidar_table
 from perception3d.eval.lidar_io import LidarEvalWarning, evaluate_lidar_dirs
-from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
+from perception3d.geometry.calib import boxes_cam_to_lidar
+from tests.toy_scenes import permuted_pinhole
 
 # A rig whose camera axes are the LiDAR's, permuted (cam x = -y, cam y = -z, cam z = x): the
 # KITTI evaluator's camera-frame IoUs then equal the LiDAR-frame ones.
-PERMUTED = Calibration(
-    P2=np.array([[700.0, 0, 600, 0], [0, 700, 180, 0], [0, 0, 1, 0]]),
-    R0_rect=np.eye(3),
-    Tr_velo_to_cam=np.array([[0.0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0]]),
-)
+PERMUTED = permuted_pinhole(700.0, 600.0, 180.0)
 
 
 def _scene(seed: int, frames: int = 12):

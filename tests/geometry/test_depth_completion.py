@@ -13,13 +13,10 @@ from perception3d.geometry.depth_completion import (
     sparse_depth_map,
     top_return_rows,
 )
+from tests.toy_scenes import permuted_pinhole
 
 # x forward -> camera z, y left -> camera -x, z up -> camera -y; focal 100 px, centre (50, 20)
-TOY = Calibration(
-    P2=np.array([[100.0, 0, 50, 0], [0, 100.0, 20, 0], [0, 0, 1, 0]]),
-    R0_rect=np.eye(3),
-    Tr_velo_to_cam=np.array([[0, -1.0, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0]]),
-)
+TOY = permuted_pinhole(100.0, 50.0, 20.0)
 
 
 def test_projection_keeps_the_nearest_point_and_drops_what_is_not_seen():

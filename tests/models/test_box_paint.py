@@ -14,7 +14,6 @@ from perception3d.cli import main
 from perception3d.data.kitti import KittiObjectDataset, write_label_file
 from perception3d.data.kitti_labels import KittiObject
 from perception3d.engine.config import load_experiment
-from perception3d.geometry.calib import Calibration
 from perception3d.lidar.dataset import LidarDetectionDataset
 from perception3d.models.box_paint import (
     nearest_depth_cluster,
@@ -23,15 +22,12 @@ from perception3d.models.box_paint import (
 )
 from perception3d.models.fusion import load_painted_points, project_to_pixels
 from perception3d.models.segnet import SEG_CLASSES, SegNet, save_segnet
+from tests.toy_scenes import permuted_pinhole
 
 # A pinhole camera: LiDAR (x forward, y left, z up) -> camera (x right, y down, z forward),
 # focal 100 px, principal point (50, 40), image 80 x 100 (H x W): a point (d, y, z) ahead
 # lands at u = 50 - 100 y / d, v = 40 - 100 z / d.
-CALIB = Calibration(
-    P2=np.array([[100.0, 0, 50, 0], [0, 100, 40, 0], [0, 0, 1, 0]]),
-    R0_rect=np.eye(3),
-    Tr_velo_to_cam=np.array([[0.0, -1, 0, 0], [0, 0, -1, 0], [1, 0, 0, 0]]),
-)
+CALIB = permuted_pinhole(100.0, 50.0, 40.0)
 HW = (80, 100)
 POINTS = np.array(
     [
