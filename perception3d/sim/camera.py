@@ -207,7 +207,7 @@ def render_camera(
     for k in range(3):
         p[:, k] = rig.origin[k] + t * rig.directions[idx, k]
     n = hits.normal[idx]
-    surf = geom.surface(hits.triangle[idx], p, n)
+    surf = geom.surface(hits.triangle[idx], p, n, lidar=False)
     # The sky is evaluated in the road frame (z up); `to_road` turns LiDAR directions into it.
     to_road = scene.road_to_lidar.rotation.astype(np.float32)
     up = to_road[:, 2]

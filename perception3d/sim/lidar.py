@@ -231,7 +231,7 @@ def cast_sweep(
         t = hits.t[ok].astype(np.float64)
         d = direction[pending[ok]]
         points = start_at[pending[ok]] + t[:, None] * d
-        surf = geom.surface(hits.triangle[ok], points.astype(np.float32), hits.normal[ok])
+        surf = geom.surface(hits.triangle[ok], points, hits.normal[ok], optical=False)
         through = np.zeros(len(ok), bool)
         if passes_left > 0 and np.any(surf.transmission > 0):
             through = rng.uniform(size=len(ok)) < surf.transmission
