@@ -107,6 +107,7 @@ class SceneGeometry:
         self._transmission = rows[:, 12].copy()
         self._unread = rows[:, 13].copy()
         self.tri_material = np.concatenate(tri_mat).astype(np.int32)
+        self._tri_material = self.tri_material.astype(np.intp)  # np.take's index type
         self.tri_semantic = np.concatenate(tri_sem).astype(np.uint8)
         self.tri_instance = np.concatenate(tri_inst).astype(np.int32)
         self.tri_vertex_normals = np.concatenate(tri_vn).astype(np.float32)
@@ -129,19 +130,19 @@ class SceneGeometry:
         tri[~np.isfinite(t)] = -1
         normal = out["primitive_normals"].numpy()
         flip = np.einsum("ij,ij->i", normal, rays[:, 3:6]) > 0
-        normal[flip] *= -1
+        np.negative(normal, out=normal, where=flip[:, None])
         return Hits(t, tri, normal, out["primitive_uvs"].numpy())
 
     def shading_normal(
         self, triangle: np.ndarray, uv: np.ndarray, facing: np.ndarray
     ) -> np.ndarray:
         """(N, 3) interpolated unit shading normals at hits, on the side of ``facing``."""
-        vn = self.tri_vertex_normals[triangle]  # (N, 3 corners, 3)
+        vn = np.take(self.tri_vertex_normals, triangle, axis=0)  # (N, 3 corners, 3)
         w0 = 1.0 - uv[:, 0] - uv[:, 1]
         n = vn[:, 0] * w0[:, None] + vn[:, 1] * uv[:, 0:1] + vn[:, 2] * uv[:, 1:2]
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-9)
         flip = np.einsum("ij,ij->i", n, facing) < 0
-        n[flip] *= -1
+        np.negative(n, out=n, where=flip[:, None])
         return n
 
     def occluded(self, rays: np.ndarray, tnear: float = 0.0, tfar: float = np.inf) -> np.ndarray:
@@ -165,19 +166,22 @@ class SceneGeometry:
         ``optical`` (albedo, specular, shininess, emission) and ``lidar`` (reflectivity,
         transmission, unread) say which properties to look up; the others are None.
         """
-        mi = self.tri_material[triangle]  # (N,) material of each hit
+        # np.take: several times faster than fancy indexing
+        mi = np.take(self._tri_material, triangle)  # (N,) material of each hit
         albedo = spec = shin = emission = refl = transmission = unread = None
         if optical:
-            albedo, spec, shin = self._albedo[mi], self._spec[mi], self._shin[mi]
+            albedo = np.take(self._albedo, mi, axis=0)
+            spec, shin = np.take(self._spec, mi), np.take(self._shin, mi)
             if self.night or self._glows:
-                emission = self._emission[mi]
+                emission = np.take(self._emission, mi, axis=0)
         if lidar:
-            refl, transmission, unread = self._refl[mi], self._transmission[mi], self._unread[mi]
-        semantic = self.tri_semantic[triangle]
-        pattern = self._pattern[mi]
+            refl, transmission = np.take(self._refl, mi), np.take(self._transmission, mi)
+            unread = np.take(self._unread, mi)
+        semantic = np.take(self.tri_semantic, triangle)
+        pattern = np.take(self._pattern, mi)
         sel = np.flatnonzero(pattern == mat.PATTERN_ROAD)
         if len(sel):
-            x, y = _road_columns(self.lidar_to_road, points[sel], 2)
+            x, y = _road_columns(self.lidar_to_road, np.take(points, sel, axis=0), 2)
             painted = sel[_paint_mask(self.paint, x, y)]
             semantic[painted] = SEMANTIC_ID["lane_marking"]
             if optical:
@@ -186,9 +190,9 @@ class SceneGeometry:
                 refl[painted] = mat.LANE_PAINT.lidar_reflectivity
         sel = np.flatnonzero(pattern == mat.PATTERN_FACADE)
         if len(sel):
-            road = _road_columns(self.lidar_to_road, points[sel], 3)
+            road = _road_columns(self.lidar_to_road, np.take(points, sel, axis=0), 3)
             p1, p2 = self._p1[mi[sel]], self._p2[mi[sel]]
-            win, lit = _windows(road, normal[sel], p1, p2)
+            win, lit = _windows(road, np.take(normal, sel, axis=0), p1, p2)
             glass, sel_win = mat.GLASS, sel[win]
             if optical:
                 albedo[sel_win], spec[sel_win], shin[sel_win] = (
@@ -201,10 +205,12 @@ class SceneGeometry:
                 transmission[sel_win] = glass.lidar_transmission
         sel = np.flatnonzero(pattern == mat.PATTERN_VARIED) if optical else ()
         if len(sel):
-            road = _road_columns(self.lidar_to_road, points[sel], 3)
-            albedo[sel] *= _cell_noise(road, self._p1[mi[sel]])[:, None]
+            road = _road_columns(self.lidar_to_road, np.take(points, sel, axis=0), 3)
+            varied = np.take(albedo, sel, axis=0)
+            varied *= _cell_noise(road, self._p1[mi[sel]])[:, None]
+            albedo[sel] = varied
         return SurfaceSample(
-            albedo, refl, spec, shin, emission, semantic, self.tri_instance[triangle],
+            albedo, refl, spec, shin, emission, semantic, np.take(self.tri_instance, triangle),
             transmission, unread,
         )  # fmt: skip
 
