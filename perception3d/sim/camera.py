@@ -185,6 +185,16 @@ def _rig(key) -> CameraRig:
     return CameraRig(origin, dirs, unit, (h, w))
 
 
+def _dim_blocked_sky(sky_vis, geom: SceneGeometry, p, n, t, n_up, up) -> None:
+    """Set ``sky_vis`` (N,) to 0.35 at up-facing hits within 80 m (``p``, ``n``, ``t``: points,
+    normals, depths) whose ray halfway between the normal and ``up`` is blocked within 20 m."""
+    sel = np.flatnonzero((n_up > 0.3) & (t < _SKY_OCCLUSION_MAX_DEPTH_M))
+    towards = np.take(n, sel, axis=0) + up  # halfway between the normal and straight up
+    towards /= np.sqrt(dot3(towards, towards))[:, None]
+    blocked = geom.occluded(offset_rays(p, n, towards, t, sel), tfar=_SKY_OCCLUSION_RANGE_M)
+    sky_vis[sel[blocked]] = 0.35
+
+
 @dataclass(frozen=True)
 class CameraFrame:
     """A rendered camera frame.
@@ -234,11 +244,7 @@ def render_camera(
     n_up = dot3(n, up)
     sky_vis = np.ones(len(idx), np.float32)
     if cfg.sky_occlusion:  # up-facing surfaces: is something above (a car, a crown)?
-        sel = np.flatnonzero((n_up > 0.3) & (t < _SKY_OCCLUSION_MAX_DEPTH_M))
-        towards = np.take(n, sel, axis=0) + up  # halfway between the normal and straight up
-        towards /= np.sqrt(dot3(towards, towards))[:, None]
-        blocked = geom.occluded(offset_rays(p, n, towards, t, sel), tfar=_SKY_OCCLUSION_RANGE_M)
-        sky_vis[sel[blocked]] = 0.35
+        _dim_blocked_sky(sky_vis, geom, p, n, t, n_up, up)
     ground_k = (0.12 * (sun * max(float(sun_dir @ up), 0.0) + sky_k)).astype(np.float32)
     # Diffuse light per pixel: sun + sky + ground bounce weights (N,), then colour by colour
     # (column arithmetic on (N,) arrays is several times faster than on (N, 3) ones).

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from perception3d.sim import materials as mat
+from perception3d.sim.meshes import cross3
 from perception3d.sim.semantics import SEMANTIC_ID
 from perception3d.sim.world import RoadPaint, Scene, Transform
 
@@ -218,7 +219,7 @@ class SceneGeometry:
 def _vertex_normals(mesh, smooth: bool) -> np.ndarray:
     """(T, 3, 3) corner normals: area-weighted vertex normals, or the face normal."""
     v = mesh.vertices[mesh.triangles]  # (T, 3, 3)
-    face = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])  # length: twice the area
+    face = cross3(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])  # length: twice the area
     if not smooth:
         unit = face / np.maximum(np.linalg.norm(face, axis=1, keepdims=True), 1e-12)
         return np.repeat(unit[:, None], 3, axis=1)
