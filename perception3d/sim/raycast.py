@@ -128,7 +128,7 @@ class SceneGeometry:
         out = self._scene.cast_rays(self._o3d.core.Tensor(rays), nthreads=RAYCAST_THREADS)
         t = out["t_hit"].numpy()
         tri = out["primitive_ids"].numpy().astype(np.int64)
-        tri[~np.isfinite(t)] = -1
+        np.putmask(tri, ~np.isfinite(t), -1)
         normal = out["primitive_normals"].numpy()
         flip = np.einsum("ij,ij->i", normal, rays[:, 3:6]) > 0
         np.negative(normal, out=normal, where=flip[:, None])
@@ -218,7 +218,7 @@ class SceneGeometry:
 
 def _vertex_normals(mesh, smooth: bool) -> np.ndarray:
     """(T, 3, 3) corner normals: area-weighted vertex normals, or the face normal."""
-    v = mesh.vertices[mesh.triangles]  # (T, 3, 3)
+    v = np.take(mesh.vertices, mesh.triangles, axis=0)  # (T, 3, 3)
     face = cross3(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])  # length: twice the area
     if not smooth:
         unit = face / np.maximum(np.linalg.norm(face, axis=1, keepdims=True), 1e-12)
@@ -227,7 +227,7 @@ def _vertex_normals(mesh, smooth: bool) -> np.ndarray:
     corner = mesh.triangles.ravel()  # each face adds its normal to its three corners
     acc = np.stack([np.bincount(corner, np.repeat(face[:, i], 3), n) for i in range(3)], 1)
     acc /= np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-12)
-    return acc[mesh.triangles]
+    return np.take(acc, mesh.triangles, axis=0)
 
 
 def _road_columns(t: Transform, points: np.ndarray, count: int) -> list[np.ndarray]:

@@ -108,7 +108,10 @@ def rotate_rows(v: np.ndarray, m: np.ndarray) -> np.ndarray:
     """``v @ m`` for (N, 3) float32 ``v`` and (3, 3) ``m``, column by column (numpy's matmul
     is slow for this thin shape)."""
     m = m.astype(v.dtype)
-    return v[:, 0:1] * m[0] + v[:, 1:2] * m[1] + v[:, 2:3] * m[2]
+    out = np.empty((len(v), 3), v.dtype)
+    for c in range(3):
+        out[:, c] = v[:, 0] * m[0, c] + v[:, 1] * m[1, c] + v[:, 2] * m[2, c]
+    return out
 
 
 def glossy_radiance(
