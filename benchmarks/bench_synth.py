@@ -32,6 +32,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+# Time this checkout's generator, in this process and in the workers' fork server alike (without
+# it, a worktree run would import the installed checkout here and the working directory's there).
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 from common import measure, metadata, report, write_result
 
 from perception3d.sim.config import load_synth_config

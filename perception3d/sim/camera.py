@@ -145,6 +145,13 @@ class CameraRig:
         out.setflags(write=False)
         return out
 
+    @cached_property
+    def direction_columns(self) -> np.ndarray:
+        """(3, H * W) float32 ``directions`` column by column (read-only, shared)."""
+        out = np.ascontiguousarray(self.directions.T)
+        out.setflags(write=False)
+        return out
+
 
 def camera_rig(calib: Calibration, shape_hw: tuple[int, int]) -> CameraRig:
     """Rays through every pixel centre of an (H, W) image_2 (cached per calibration)."""
@@ -178,6 +185,16 @@ def _rig(key) -> CameraRig:
     return CameraRig(origin, dirs, unit, (h, w))
 
 
+def _dim_blocked_sky(sky_vis, geom: SceneGeometry, p, n, t, n_up, up) -> None:
+    """Set ``sky_vis`` (N,) to 0.35 at up-facing hits within 80 m (``p``, ``n``, ``t``: points,
+    normals, depths) whose ray halfway between the normal and ``up`` is blocked within 20 m."""
+    sel = np.flatnonzero((n_up > 0.3) & (t < _SKY_OCCLUSION_MAX_DEPTH_M))
+    towards = np.take(n, sel, axis=0) + up  # halfway between the normal and straight up
+    towards /= np.sqrt(dot3(towards, towards))[:, None]
+    blocked = geom.occluded(offset_rays(p, n, towards, t, sel), tfar=_SKY_OCCLUSION_RANGE_M)
+    sky_vis[sel[blocked]] = 0.35
+
+
 @dataclass(frozen=True)
 class CameraFrame:
     """A rendered camera frame.
@@ -201,13 +218,15 @@ def render_camera(
     """Render camera 2's radiance, depth, instance and semantic images of ``scene``."""
     h, w = rig.shape_hw
     hits = geom.cast(rig.rays)
+    # Gathers use np.take (several times faster than fancy indexing on (N, 3) arrays).
     idx = np.flatnonzero(hits.hit)
-    t = hits.t[idx]
+    t = np.take(hits.t, idx)
     p = np.empty((len(idx), 3), np.float32)  # (N, 3) hit points, column by column
     for k in range(3):
-        p[:, k] = rig.origin[k] + t * rig.directions[idx, k]
-    n = hits.normal[idx]
-    surf = geom.surface(hits.triangle[idx], p, n)
+        p[:, k] = rig.origin[k] + t * np.take(rig.direction_columns[k], idx)
+    n = np.take(hits.normal, idx, axis=0)
+    triangle = np.take(hits.triangle, idx)
+    surf = geom.surface(triangle, p, n, lidar=False)
     # The sky is evaluated in the road frame (z up); `to_road` turns LiDAR directions into it.
     to_road = scene.road_to_lidar.rotation.astype(np.float32)
     up = to_road[:, 2]
@@ -219,19 +238,13 @@ def render_camera(
     sun_vis = np.zeros(len(idx), np.float32)
     if np.any(sun > 0):
         lit = np.flatnonzero(cos_s > 0)
-        sun_rays = offset_rays(p[lit], n[lit], np.broadcast_to(sun_dir, (len(lit), 3)), t[lit])
+        sun_rays = offset_rays(p, n, sun_dir, t, lit)
         sun_vis[lit] = ~geom.occluded(sun_rays)
     # Sky and ground bounce.
     n_up = dot3(n, up)
     sky_vis = np.ones(len(idx), np.float32)
     if cfg.sky_occlusion:  # up-facing surfaces: is something above (a car, a crown)?
-        sel = np.flatnonzero((n_up > 0.3) & (t < _SKY_OCCLUSION_MAX_DEPTH_M))
-        towards = n[sel] + up  # halfway between the normal and straight up
-        towards /= np.sqrt(dot3(towards, towards))[:, None]
-        blocked = geom.occluded(
-            offset_rays(p[sel], n[sel], towards, t[sel]), tfar=_SKY_OCCLUSION_RANGE_M
-        )
-        sky_vis[sel[blocked]] = 0.35
+        _dim_blocked_sky(sky_vis, geom, p, n, t, n_up, up)
     ground_k = (0.12 * (sun * max(float(sun_dir @ up), 0.0) + sky_k)).astype(np.float32)
     # Diffuse light per pixel: sun + sky + ground bounce weights (N,), then colour by colour
     # (column arithmetic on (N,) arrays is several times faster than on (N, 3) ones).
@@ -245,11 +258,14 @@ def render_camera(
         )
     glossy = np.flatnonzero(surf.specular > 0)
     if len(glossy):
-        view = -rig.unit[idx[glossy]]  # (K, 3) towards the camera
-        shading = geom.shading_normal(hits.triangle[idx[glossy]], hits.uv[idx[glossy]], view)
-        radiance[glossy] += glossy_radiance(
+        view = -np.take(rig.unit, np.take(idx, glossy), axis=0)  # (K, 3) towards the camera
+        uv = np.take(hits.uv, np.take(idx, glossy), axis=0)
+        shading = geom.shading_normal(np.take(triangle, glossy), uv, view)
+        gloss = np.take(radiance, glossy, axis=0)
+        gloss += glossy_radiance(
             surf, glossy, shading, view, cos_s, sun_vis, sky_vis, sky_args, to_road, sun_dir
         )
+        radiance[glossy] = gloss
     if surf.emission is not None:
         radiance += surf.emission
     if scene.lights:
@@ -257,7 +273,8 @@ def render_camera(
     image = np.empty((3, h * w), np.float32)  # channel-first, as CameraFrame stores it
     sky_idx = np.flatnonzero(~hits.hit)
     sky_disk = np.radians(cfg.sun_disk_deg)
-    sky = sky_radiance(rotate_rows(rig.unit[sky_idx], to_road), *sky_args, sun_disk_rad=sky_disk)
+    sky_dirs = rotate_rows(np.take(rig.unit, sky_idx, axis=0), to_road)
+    sky = sky_radiance(sky_dirs, *sky_args, sun_disk_rad=sky_disk)
     for k in range(3):
         image[k, sky_idx] = sky[:, k]
         image[k, idx] = radiance[:, k]

@@ -25,7 +25,16 @@ from functools import cache
 
 import numpy as np
 
-from perception3d.sim.meshes import Mesh, box, cylinder, ellipsoid, freeze, merge, rotation_z
+from perception3d.sim.meshes import (
+    Mesh,
+    box,
+    cross3,
+    cylinder,
+    ellipsoid,
+    freeze,
+    merge,
+    rotation_z,
+)
 
 __all__ = [
     "bush",
@@ -73,9 +82,9 @@ def leaf_cards(
     n = n + rng.normal(0.0, 0.6, (k, 3))  # clumps face every which way around the normal
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-9)
     helper = np.where(np.abs(n[:, 2:3]) < 0.9, [[0.0, 0.0, 1.0]], [[1.0, 0.0, 0.0]])
-    u = np.cross(n, helper)
+    u = cross3(n, helper)
     u /= np.linalg.norm(u, axis=1, keepdims=True)
-    v = np.cross(n, u)
+    v = cross3(n, u)
     ang = rng.uniform(0, 2 * np.pi, (k, 1)) + np.array([[0.0, 2.1, 4.2]])  # (K, 3) corners
     r = 0.95 * size * rng.uniform(0.8, 1.2, (k, 1))
     corners = (c + jitter)[:, None] + r[..., None] * (

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from perception3d.sim import materials as mat
+from perception3d.sim.meshes import cross3
 from perception3d.sim.semantics import SEMANTIC_ID
 from perception3d.sim.world import RoadPaint, Scene, Transform
 
@@ -47,17 +48,19 @@ class Hits:
 
 @dataclass(frozen=True)
 class SurfaceSample:
-    """Surface properties at hit points (the ``MATERIAL_COLUMNS`` after patterns)."""
+    """Surface properties at hit points (the ``MATERIAL_COLUMNS`` after patterns). The optical
+    ones (albedo, specular, shininess, emission) or the LiDAR ones (reflectivity, transmission,
+    unread) are None when ``SceneGeometry.surface`` was not asked for them."""
 
-    albedo: np.ndarray  # (N, 3) linear RGB
-    reflectivity: np.ndarray  # (N,) LiDAR reflectance at normal incidence
-    specular: np.ndarray  # (N,)
-    shininess: np.ndarray  # (N,)
-    emission: np.ndarray | None  # (N, 3), None when nothing in the scene glows
+    albedo: np.ndarray | None  # (N, 3) linear RGB
+    reflectivity: np.ndarray | None  # (N,) LiDAR reflectance at normal incidence
+    specular: np.ndarray | None  # (N,)
+    shininess: np.ndarray | None  # (N,)
+    emission: np.ndarray | None  # (N, 3), also None when nothing in the scene glows
     semantic: np.ndarray  # (N,) uint8 SEMANTIC_CLASSES id
     instance: np.ndarray  # (N,) int32: 0 static, k + 1 for scene object k
-    transmission: np.ndarray  # (N,) probability a laser pulse passes (glass)
-    unread: np.ndarray  # (N,) probability a detected return reads intensity 0
+    transmission: np.ndarray | None  # (N,) probability a laser pulse passes (glass)
+    unread: np.ndarray | None  # (N,) probability a detected return reads intensity 0
 
 
 class SceneGeometry:
@@ -99,11 +102,13 @@ class SceneGeometry:
         self._albedo, self._refl = np.ascontiguousarray(rows[:, 0:3]), rows[:, 3].copy()
         self._spec, self._shin = rows[:, 4].copy(), rows[:, 5].copy()
         self._emission = np.ascontiguousarray(rows[:, 6:9])
+        self._glows = bool(self._emission.any())
         self._pattern = rows[:, 9].astype(np.int64)
         self._p1, self._p2 = rows[:, 10].copy(), rows[:, 11].copy()
         self._transmission = rows[:, 12].copy()
         self._unread = rows[:, 13].copy()
         self.tri_material = np.concatenate(tri_mat).astype(np.int32)
+        self._tri_material = self.tri_material.astype(np.intp)  # np.take's index type
         self.tri_semantic = np.concatenate(tri_sem).astype(np.uint8)
         self.tri_instance = np.concatenate(tri_inst).astype(np.int32)
         self.tri_vertex_normals = np.concatenate(tri_vn).astype(np.float32)
@@ -123,22 +128,22 @@ class SceneGeometry:
         out = self._scene.cast_rays(self._o3d.core.Tensor(rays), nthreads=RAYCAST_THREADS)
         t = out["t_hit"].numpy()
         tri = out["primitive_ids"].numpy().astype(np.int64)
-        tri[~np.isfinite(t)] = -1
+        np.putmask(tri, ~np.isfinite(t), -1)
         normal = out["primitive_normals"].numpy()
         flip = np.einsum("ij,ij->i", normal, rays[:, 3:6]) > 0
-        normal[flip] *= -1
+        np.negative(normal, out=normal, where=flip[:, None])
         return Hits(t, tri, normal, out["primitive_uvs"].numpy())
 
     def shading_normal(
         self, triangle: np.ndarray, uv: np.ndarray, facing: np.ndarray
     ) -> np.ndarray:
         """(N, 3) interpolated unit shading normals at hits, on the side of ``facing``."""
-        vn = self.tri_vertex_normals[triangle]  # (N, 3 corners, 3)
+        vn = np.take(self.tri_vertex_normals, triangle, axis=0)  # (N, 3 corners, 3)
         w0 = 1.0 - uv[:, 0] - uv[:, 1]
         n = vn[:, 0] * w0[:, None] + vn[:, 1] * uv[:, 0:1] + vn[:, 2] * uv[:, 1:2]
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-9)
         flip = np.einsum("ij,ij->i", n, facing) < 0
-        n[flip] *= -1
+        np.negative(n, out=n, where=flip[:, None])
         return n
 
     def occluded(self, rays: np.ndarray, tnear: float = 0.0, tfar: float = np.inf) -> np.ndarray:
@@ -149,46 +154,72 @@ class SceneGeometry:
         return out.numpy().astype(bool)
 
     def surface(
-        self, triangle: np.ndarray, points: np.ndarray, normal: np.ndarray
+        self,
+        triangle: np.ndarray,
+        points: np.ndarray,
+        normal: np.ndarray,
+        optical: bool = True,
+        lidar: bool = True,
     ) -> SurfaceSample:
-        """Surface properties at hits on ``triangle`` (N,) >= 0, at LiDAR-frame ``points``."""
-        mi = self.tri_material[triangle]  # (N,) material of each hit
-        albedo = self._albedo[mi]
-        glows = self.night or bool(self._emission.any())
-        emission = self._emission[mi] if glows else None
-        refl, spec, shin = self._refl[mi], self._spec[mi], self._shin[mi]
-        transmission, unread = self._transmission[mi], self._unread[mi]
-        semantic = self.tri_semantic[triangle]
-        pattern = self._pattern[mi]
-        patterned = np.flatnonzero(pattern != mat.PATTERN_NONE)
-        if len(patterned):
-            road = np.zeros((len(points), 3), np.float32)
-            road[patterned] = _apply(self.lidar_to_road, points[patterned])
-            sel = np.flatnonzero(pattern == mat.PATTERN_ROAD)
-            painted = sel[_paint_mask(self.paint, road[sel, 0], road[sel, 1])]
-            albedo[painted] = mat.LANE_PAINT.albedo_rgb
-            refl[painted], spec[painted] = mat.LANE_PAINT.lidar_reflectivity, 0.0
+        """Surface properties at hits on ``triangle`` (N,) >= 0, at LiDAR-frame ``points``
+        (float32 or float64; read as float32 where a pattern needs them).
+
+        ``optical`` (albedo, specular, shininess, emission) and ``lidar`` (reflectivity,
+        transmission, unread) say which properties to look up; the others are None.
+        """
+        # np.take: several times faster than fancy indexing
+        mi = np.take(self._tri_material, triangle)  # (N,) material of each hit
+        albedo = spec = shin = emission = refl = transmission = unread = None
+        if optical:
+            albedo = np.take(self._albedo, mi, axis=0)
+            spec, shin = np.take(self._spec, mi), np.take(self._shin, mi)
+            if self.night or self._glows:
+                emission = np.take(self._emission, mi, axis=0)
+        if lidar:
+            refl, transmission = np.take(self._refl, mi), np.take(self._transmission, mi)
+            unread = np.take(self._unread, mi)
+        semantic = np.take(self.tri_semantic, triangle)
+        pattern = np.take(self._pattern, mi)
+        sel = np.flatnonzero(pattern == mat.PATTERN_ROAD)
+        if len(sel):
+            x, y = _road_columns(self.lidar_to_road, np.take(points, sel, axis=0), 2)
+            painted = sel[_paint_mask(self.paint, x, y)]
             semantic[painted] = SEMANTIC_ID["lane_marking"]
-            sel = np.flatnonzero(pattern == mat.PATTERN_FACADE)
-            win, lit = _windows(road[sel], normal[sel], self._p1[mi[sel]], self._p2[mi[sel]])
-            glass = mat.GLASS
-            albedo[sel[win]], refl[sel[win]] = glass.albedo_rgb, glass.lidar_reflectivity
-            transmission[sel[win]] = glass.lidar_transmission
-            spec[sel[win]], shin[sel[win]] = glass.specular, glass.shininess
-            if emission is not None and self.night:
-                emission[sel[win & lit]] = (0.0015, 0.0011, 0.0007)  # ~50 cd/m^2
-            sel = np.flatnonzero(pattern == mat.PATTERN_VARIED)
-            albedo[sel] *= _cell_noise(road[sel], self._p1[mi[sel]])[:, None]
+            if optical:
+                albedo[painted], spec[painted] = mat.LANE_PAINT.albedo_rgb, 0.0
+            if lidar:
+                refl[painted] = mat.LANE_PAINT.lidar_reflectivity
+        sel = np.flatnonzero(pattern == mat.PATTERN_FACADE)
+        if len(sel):
+            road = _road_columns(self.lidar_to_road, np.take(points, sel, axis=0), 3)
+            p1, p2 = self._p1[mi[sel]], self._p2[mi[sel]]
+            win, lit = _windows(road, np.take(normal, sel, axis=0), p1, p2)
+            glass, sel_win = mat.GLASS, sel[win]
+            if optical:
+                albedo[sel_win], spec[sel_win], shin[sel_win] = (
+                    glass.albedo_rgb, glass.specular, glass.shininess,
+                )  # fmt: skip
+                if emission is not None and self.night:
+                    emission[sel[win & lit]] = (0.0015, 0.0011, 0.0007)  # ~50 cd/m^2
+            if lidar:
+                refl[sel_win] = glass.lidar_reflectivity
+                transmission[sel_win] = glass.lidar_transmission
+        sel = np.flatnonzero(pattern == mat.PATTERN_VARIED) if optical else ()
+        if len(sel):
+            road = _road_columns(self.lidar_to_road, np.take(points, sel, axis=0), 3)
+            varied = np.take(albedo, sel, axis=0)
+            varied *= _cell_noise(road, self._p1[mi[sel]])[:, None]
+            albedo[sel] = varied
         return SurfaceSample(
-            albedo, refl, spec, shin, emission, semantic, self.tri_instance[triangle],
+            albedo, refl, spec, shin, emission, semantic, np.take(self.tri_instance, triangle),
             transmission, unread,
         )  # fmt: skip
 
 
 def _vertex_normals(mesh, smooth: bool) -> np.ndarray:
     """(T, 3, 3) corner normals: area-weighted vertex normals, or the face normal."""
-    v = mesh.vertices[mesh.triangles]  # (T, 3, 3)
-    face = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])  # length: twice the area
+    v = np.take(mesh.vertices, mesh.triangles, axis=0)  # (T, 3, 3)
+    face = cross3(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])  # length: twice the area
     if not smooth:
         unit = face / np.maximum(np.linalg.norm(face, axis=1, keepdims=True), 1e-12)
         return np.repeat(unit[:, None], 3, axis=1)
@@ -196,14 +227,15 @@ def _vertex_normals(mesh, smooth: bool) -> np.ndarray:
     corner = mesh.triangles.ravel()  # each face adds its normal to its three corners
     acc = np.stack([np.bincount(corner, np.repeat(face[:, i], 3), n) for i in range(3)], 1)
     acc /= np.maximum(np.linalg.norm(acc, axis=1, keepdims=True), 1e-12)
-    return acc[mesh.triangles]
+    return np.take(acc, mesh.triangles, axis=0)
 
 
-def _apply(t: Transform, points: np.ndarray) -> np.ndarray:
-    """(N, 3) float32 ``t`` applied column by column (numpy's matmul is slow for this shape)."""
+def _road_columns(t: Transform, points: np.ndarray, count: int) -> list[np.ndarray]:
+    """The first ``count`` columns, (N,) float32 each, of ``t`` applied to (N, 3) ``points``
+    (read as float32), computed column by column (numpy's matmul is slow for this shape)."""
     rot, tr = t.rotation.astype(np.float32), t.translation.astype(np.float32)
-    p = points.astype(np.float32, copy=False)
-    return p[:, 0:1] * rot[:, 0] + p[:, 1:2] * rot[:, 1] + p[:, 2:3] * rot[:, 2] + tr
+    p = [points[:, k].astype(np.float32) for k in range(3)]
+    return [p[0] * rot[j, 0] + p[1] * rot[j, 1] + p[2] * rot[j, 2] + tr[j] for j in range(count)]
 
 
 def _paint_mask(paint: RoadPaint, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -237,12 +269,13 @@ def _paint_mask(paint: RoadPaint, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _windows(road: np.ndarray, normal: np.ndarray, spacing: np.ndarray, storey: np.ndarray):
-    """Window grid on walls: (in a window, lit at night) per point."""
+def _windows(road, normal: np.ndarray, spacing: np.ndarray, storey: np.ndarray):
+    """Window grid on walls: (in a window, lit at night) per point; ``road`` the (N,) x, y, z
+    road-frame columns."""
     vertical = np.abs(normal[:, 2]) < 0.5
-    along = np.where(np.abs(normal[:, 0]) < np.abs(normal[:, 1]), road[:, 0], road[:, 1])
+    along = np.where(np.abs(normal[:, 0]) < np.abs(normal[:, 1]), road[0], road[1])
     u = np.mod(along / spacing, 1.0)
-    z = road[:, 2]
+    z = road[2]
     v = np.mod(z / storey, 1.0)
     win = vertical & (u > 0.25) & (u < 0.75) & (v > 0.3) & (v < 0.8) & (z > 1.0)
     cell = np.floor(along / spacing).astype(np.int64) * 7919 + np.floor(z / storey).astype(np.int64)
@@ -256,11 +289,12 @@ def _hash01(keys: np.ndarray) -> np.ndarray:
     return (h & np.uint64(0xFFFFFF)).astype(np.float64) / float(1 << 24)
 
 
-def _cell_noise(road: np.ndarray, cell: np.ndarray) -> np.ndarray:
-    """Albedo factor in [0.6, 1.4] constant on cells of ``cell`` metres (x-y grid)."""
-    i = np.floor(road[:, 0] / cell).astype(np.int64)
-    j = np.floor(road[:, 1] / cell).astype(np.int64)
-    k = np.floor(road[:, 2] / cell).astype(np.int64)
+def _cell_noise(road, cell: np.ndarray) -> np.ndarray:
+    """Albedo factor in [0.6, 1.4] constant on cells of ``cell`` metres (x-y grid); ``road``
+    the (N,) x, y, z road-frame columns."""
+    i = np.floor(road[0] / cell).astype(np.int64)
+    j = np.floor(road[1] / cell).astype(np.int64)
+    k = np.floor(road[2] / cell).astype(np.int64)
     return (0.6 + 0.8 * _hash01(i * 73856093 + j * 19349663 + k * 83492791)).astype(np.float32)
 
 

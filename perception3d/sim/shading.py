@@ -15,10 +15,14 @@ from perception3d.sim.world import Scene
 __all__ = ["dot3", "glossy_radiance", "night_light_radiance", "offset_rays", "rotate_rows"]
 
 
-def offset_rays(points, normal, directions, t_hit) -> np.ndarray:
+def offset_rays(points, normal, directions, t_hit, rows=None) -> np.ndarray:
     """(N, 6) float32 secondary rays from hit ``points`` (N, 3), pushed off the surface along
     ``normal`` (N, 3) by 1 mm + 0.2 mm per metre of primary ray ``t_hit`` (N,) (float32
-    precision), towards ``directions`` (N, 3) or (3,)."""
+    precision), towards ``directions`` (N, 3) or (3,); with ``rows`` (K,), from those hits
+    only (``directions`` then (K, 3) or (3,))."""
+    if rows is not None:
+        points, normal = np.take(points, rows, axis=0), np.take(normal, rows, axis=0)
+        t_hit = np.take(t_hit, rows)
     eps = 1e-3 + 2e-4 * t_hit  # self-intersection offset grows with distance
     out = np.empty((len(points), 6), np.float32)
     for k in range(3):  # column by column: much faster than (N, 3) broadcasting
@@ -48,8 +52,8 @@ def night_light_radiance(scene: Scene, geom: SceneGeometry, p, n, albedo, t_hit)
     lit = np.flatnonzero(best >= 0)
     if len(lit):
         # Direction = the whole vector to the light, so t in [0, 1) spans the way there.
-        to_light = (pos[best[lit]] - p[lit]).astype(np.float32)
-        rays = offset_rays(p[lit], n[lit], to_light, t_hit[lit])
+        to_light = (pos[best[lit]] - np.take(p, lit, axis=0)).astype(np.float32)
+        rays = offset_rays(p, n, to_light, t_hit, lit)
         shadowed = lit[geom.occluded(rays, tfar=0.999)]
         total[shadowed] -= best_contrib[shadowed]
     return albedo * np.clip(total, 0.0, None).astype(np.float32)
@@ -104,7 +108,10 @@ def rotate_rows(v: np.ndarray, m: np.ndarray) -> np.ndarray:
     """``v @ m`` for (N, 3) float32 ``v`` and (3, 3) ``m``, column by column (numpy's matmul
     is slow for this thin shape)."""
     m = m.astype(v.dtype)
-    return v[:, 0:1] * m[0] + v[:, 1:2] * m[1] + v[:, 2:3] * m[2]
+    out = np.empty((len(v), 3), v.dtype)
+    for c in range(3):
+        out[:, c] = v[:, 0] * m[0, c] + v[:, 1] * m[1, c] + v[:, 2] * m[2, c]
+    return out
 
 
 def glossy_radiance(
@@ -128,15 +135,17 @@ def glossy_radiance(
     cos_v = np.clip(dot3(ng, vg), 0.0, 1.0)
     fresnel = 0.04 + 0.96 * (1 - cos_v) ** 5  # Schlick, F0 = 0.04 (glass, clear coat)
     refl = 2 * cos_v[:, None] * ng - vg
-    env = sky_radiance(rotate_rows(refl, to_road), *sky_args) * (fresnel * sky_vis[idx])[:, None]
+    sky_vis = np.take(sky_vis, idx)
+    env = sky_radiance(rotate_rows(refl, to_road), *sky_args) * (fresnel * sky_vis)[:, None]
     half = vg + sun_dir.astype(np.float32)
     half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-9)
-    shin = surf.shininess[idx]
+    shin = np.take(surf.shininess, idx)
     cos_h = dot3(ng, half)
     # Beyond 25 deg from the mirror direction cos^shin (shin >= 40) is below 2 %: skip the pow.
     peak = np.flatnonzero(cos_h > 0.9)
     lobe = np.zeros(len(idx), np.float32)
     lobe[peak] = (shin[peak] + 8) / 8 * cos_h[peak] ** shin[peak]
-    cos_sun = np.clip(dot3(ng, sun_dir), 0, None) * (cos_s[idx] > 0)  # the facet must face the sun
-    highlight = sky_args[1][None] * (lobe * cos_sun * sun_vis[idx])[:, None]
-    return surf.specular[idx, None] * (env + highlight)
+    faces_sun = np.take(cos_s, idx) > 0  # the facet must face the sun
+    cos_sun = np.clip(dot3(ng, sun_dir), 0, None) * faces_sun
+    highlight = sky_args[1][None] * (lobe * cos_sun * np.take(sun_vis, idx))[:, None]
+    return np.take(surf.specular, idx)[:, None] * (env + highlight)

@@ -65,5 +65,11 @@ def radiance_to_srgb8(
         (H, W, 3) uint8 sRGB image and the exposure used.
     """
     exposure = auto_exposure(radiance, key, max_exposure)
-    linear = np.clip(radiance.transpose(1, 2, 0) * np.float32(exposure * _LEVELS), 0, _LEVELS)
-    return _curve_lut()[(linear + np.float32(0.5)).astype(np.int32)], exposure
+    linear = radiance * np.float32(exposure * _LEVELS)  # channel-first: contiguous passes
+    np.clip(linear, 0, _LEVELS, out=linear)
+    linear += np.float32(0.5)
+    levels = linear.astype(np.int32)
+    image = np.empty((*radiance.shape[1:], 3), np.uint8)
+    for c in range(3):
+        image[:, :, c] = np.take(_curve_lut(), levels[c])
+    return image, exposure

@@ -46,6 +46,7 @@ from perception3d.data.kitti import write_label_file, write_velodyne
 from perception3d.errors import MissingFrameError
 from perception3d.sim.config import SynthConfig
 from perception3d.sim.frame import SynthFrame, frame_id, frame_split, generate_frame
+from perception3d.sim.half import to_float16
 from perception3d.sim.manifest import (
     CONFIG_NAME,
     DATASET_ENTRY,
@@ -106,11 +107,9 @@ def write_frame(root: Path, frame: SynthFrame) -> None:
     frame.calib.write(d / "calib" / f"{fid}.txt")
     write_label_file(d / "label_2" / f"{fid}.txt", frame.labels.objects)
     atomic_write_bytes(
-        d / "radiance_2" / f"{fid}.npy", npy_bytes(frame.camera.radiance.astype(np.float16))
+        d / "radiance_2" / f"{fid}.npy", npy_bytes(to_float16(frame.camera.radiance))
     )
-    atomic_write_bytes(
-        d / "depth_2" / f"{fid}.npy", npy_bytes(frame.camera.depth_m.astype(np.float16))
-    )
+    atomic_write_bytes(d / "depth_2" / f"{fid}.npy", npy_bytes(to_float16(frame.camera.depth_m)))
     atomic_write_bytes(d / "instance_2" / f"{fid}.png", png_bytes(frame.labels.instance_map))
     atomic_write_bytes(d / "semantic_2" / f"{fid}.png", png_bytes(frame.camera.semantic))
     atomic_write_text(

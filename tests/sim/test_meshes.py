@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from perception3d.sim.meshes import Mesh, box, cylinder, ellipsoid, merge, torus, tube
+from perception3d.sim.meshes import Mesh, box, cross3, cylinder, ellipsoid, merge, torus, tube
 from perception3d.sim.people import cyclist_mesh, pedestrian_mesh, sitting_mesh
 from perception3d.sim.profiles import prism, triangulate_polygon
 from perception3d.sim.scenery import building, street_light, tree
@@ -201,3 +201,15 @@ def test_scenery_builders():
     assert set(b.part_names) == {"wall", "roof"} and b.bounds[1, 2] == 12
     t = tree(np.random.default_rng(0), 3.0, 2.0)
     assert set(t.part_names) == {"trunk", "foliage"} and t.bounds[1, 2] > 3.0
+
+
+@pytest.mark.parametrize("shape", [(3,), (500, 3), (4, 6, 3)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross3_is_np_cross_to_the_bit(shape, dtype, rng):
+    """The generator's meshes and normals must not change: cross3 is np.cross, bit for bit."""
+    a = rng.normal(size=shape).astype(dtype)
+    b = rng.normal(size=shape).astype(dtype) * 1e3
+    expected = np.cross(a, b)
+    got = cross3(a, b)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))

@@ -47,6 +47,7 @@ from perception3d.sim.drive.frame import DriveFrame, generate_drive_frame
 from perception3d.sim.drive.oxts import oxts_packets
 from perception3d.sim.drive.plan import DrivePlan, plan_drive
 from perception3d.sim.drive.tracks_out import RAW_TYPE, frame_tracklet_poses
+from perception3d.sim.half import to_float16
 from perception3d.sim.stage_clock import mean_stage_seconds
 from perception3d.sim.workers import run_in_workers
 from perception3d.sim.writer import npy_bytes, png_bytes
@@ -94,7 +95,7 @@ def _write_frame(d: Path, plan: DrivePlan, frame: DriveFrame) -> None:
     write_velodyne(d / "velodyne_points" / "data" / f"{name}.bin", frame.sweep.points)
     point_ids = _tracklet_ids(plan)[frame.point_actor]
     atomic_write_bytes(d / "velodyne_instance" / "data" / f"{name}.npy", npy_bytes(point_ids))
-    radiance = frame.camera.radiance.astype(np.float16)
+    radiance = to_float16(frame.camera.radiance)
     atomic_write_bytes(d / "radiance_02" / "data" / f"{name}.npy", npy_bytes(radiance))
     depth = frame.camera.depth_m.astype(np.float32)
     atomic_write_bytes(d / "depth_02" / "data" / f"{name}.npy", npy_bytes(depth))
