@@ -143,3 +143,14 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` (UTF-8, newlines untranslated) to ``path`` atomically."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def replace_symlink(target: str | Path, link: str | Path) -> Path:
+    """Make ``link`` a symbolic link to ``target``'s resolved path, replacing a file or link
+    already there and creating the parent folders (the linked views of datasets)."""
+    link = Path(link)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    os.symlink(Path(target).resolve(), link)
+    return link

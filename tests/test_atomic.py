@@ -86,3 +86,17 @@ def test_temporary_names_point_to_their_target(tmp_path):
     (tmp_name,) = seen[0]
     assert temporary_target(tmp_name) == "000012.png"
     assert temporary_target("000012.png") is None and temporary_target(".x.tmp") is None
+
+
+def test_replace_symlink_replaces_a_file_or_a_link_and_makes_parents(tmp_path):
+    from perception3d.atomic import replace_symlink
+
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    a.write_bytes(b"a")
+    b.write_bytes(b"b")
+    link = replace_symlink(a, tmp_path / "new" / "dir" / "x.bin")
+    assert link.is_symlink() and link.read_bytes() == b"a" and link.readlink() == a.resolve()
+    assert replace_symlink(b, link).read_bytes() == b"b"  # an existing link
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"old")
+    assert replace_symlink(a, plain).is_symlink() and plain.read_bytes() == b"a"  # a file

@@ -29,12 +29,11 @@ For each frame of :class:`perception3d.data.drive_frames.DriveDetectionFrames`:
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
-from perception3d.atomic import atomic_write_text
+from perception3d.atomic import atomic_write_text, replace_symlink
 from perception3d.data.drive_frames import DriveDetectionFrames, DriveFrame
 from perception3d.data.kitti_labels import KittiObject, write_label_file
 from perception3d.data.label_boxes import kitti_bbox
@@ -86,12 +85,6 @@ def drive_label_rows(frame: DriveFrame) -> tuple[list[KittiObject], list[int]]:
     return [r for r, _ in rows], [t for _, t in rows]
 
 
-def _link(target: Path, link: Path) -> None:
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    os.symlink(target.resolve(), link)
-
-
 def write_drive_object_root(
     raw_root: str | Path,
     out_root: str | Path,
@@ -131,9 +124,10 @@ def write_drive_object_root(
         oid = f"{n:06d}"
         frame = frames.frame(frame_id)
         src = frame.drive.dir
-        _link(src / "velodyne_points" / "data" / f"{frame.index:010d}.bin",
-              dirs["velodyne"] / f"{oid}.bin")  # fmt: skip
-        _link(src / "image_02" / "data" / f"{frame.index:010d}.png", dirs["image_2"] / f"{oid}.png")
+        data = f"{frame.index:010d}"
+        replace_symlink(src / "velodyne_points" / "data" / f"{data}.bin",
+                        dirs["velodyne"] / f"{oid}.bin")  # fmt: skip
+        replace_symlink(src / "image_02" / "data" / f"{data}.png", dirs["image_2"] / f"{oid}.png")
         frame.calib.write(dirs["calib"] / f"{oid}.txt")
         rows, tracks = drive_label_rows(frame)
         write_label_file(dirs["label_2"] / f"{oid}.txt", rows)

@@ -22,14 +22,13 @@ rows and rows whose 3D box is not in front of the camera or not on the image kee
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from perception3d.atomic import atomic_write_text
+from perception3d.atomic import atomic_write_text, replace_symlink
 from perception3d.data.kitti_labels import KittiObject, write_label_file
 from perception3d.geometry.boxes import boxes_to_image_2d
 from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
@@ -134,11 +133,7 @@ def write_projected_root(src_root: str | Path, dst_root: str | Path, split: str)
         ):
             if path is None or not Path(path).exists():
                 continue
-            link = dst / "training" / folder / Path(path).name
-            link.parent.mkdir(parents=True, exist_ok=True)
-            if link.is_symlink() or link.exists():
-                link.unlink()
-            os.symlink(Path(path).resolve(), link)
+            replace_symlink(path, dst / "training" / folder / Path(path).name)
         rows = projected_label_boxes(frame.objects, frame.calib, frame.image_shape)
         write_label_file(dst / "training" / "label_2" / f"{frame.frame_id}.txt", rows)
     ids = "".join(f"{frame.frame_id}\n" for frame in ds)

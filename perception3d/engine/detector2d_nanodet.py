@@ -30,12 +30,11 @@ from typing import Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from perception3d.config import load_config
 from perception3d.engine.horizon_tiles import keep_inside, nms_per_class
 from perception3d.geometry.iou import iou_2d
-from perception3d.models.detector2d import Detections2D
+from perception3d.models.detector2d import Detections2D, resize_image
 from perception3d.models.nanodet_coco import COCO_CLASSES, INPUT_SIZE, NanoDetCoco
 from perception3d.models.ssdlite_person import tile_starts
 
@@ -142,12 +141,12 @@ class NanoDetKitti:
             scale = INPUT_SIZE / max(h, w)
             size = (max(1, round(h * scale)), max(1, round(w * scale)))
             canvas = torch.zeros(3, INPUT_SIZE, INPUT_SIZE)
-            canvas[:, : size[0], : size[1]] = _resize(image, size)
+            canvas[:, : size[0], : size[1]] = resize_image(image, size)[0]
             offset = (0, 0)
         else:
             x0, y0, x1, y1 = window
             scale = INPUT_SIZE / (x1 - x0)
-            canvas = _resize(image[:, y0:y1, x0:x1], (INPUT_SIZE, INPUT_SIZE))
+            canvas = resize_image(image[:, y0:y1, x0:x1], (INPUT_SIZE, INPUT_SIZE))[0]
             offset = (x0, y0)
         boxes, scores = self.net.raw(canvas)
         scores = scores[:, self.coco_ids].numpy()
@@ -207,12 +206,6 @@ class NanoDetKitti:
         s, lab = np.asarray(out_s, dtype=np.float64), np.asarray(out_l, dtype=np.int64)
         keep = nms_per_class(b, s, lab, cfg.nms_iou)[: cfg.max_detections]
         return Detections2D(b[keep].astype(np.float32), s[keep].astype(np.float32), lab[keep])
-
-
-def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """(3, h, w) -> (3, *size), bilinear with antialiasing."""
-    return F.interpolate(image[None], size=size, mode="bilinear", antialias=True,
-                         align_corners=False)[0]  # fmt: skip
 
 
 def load_nanodet_detector2d(path: str | Path) -> NanoDetKitti:

@@ -15,11 +15,10 @@ box, below nothing. No label of a real frame is read: a root with ``label_2`` is
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
-from perception3d.atomic import atomic_write_text
+from perception3d.atomic import atomic_write_text, replace_symlink
 from perception3d.data.kitti import KittiObject, write_label_file
 from perception3d.experiments.sim2real.pseudo import PseudoConfig, label_rows
 
@@ -42,13 +41,6 @@ def camera_frames(real_roots: list[Path]) -> list[tuple[int, str]]:
             if all((split / d / f"{path.stem}.{s}").is_file() for d, s in _FILES[1:]):
                 frames.append((r, path.stem))
     return frames
-
-
-def _link(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.is_symlink() or dst.exists():
-        dst.unlink()
-    os.symlink(src.resolve(), dst)
 
 
 def label_with_camera_teacher(
@@ -104,7 +96,7 @@ def make_camera_pseudo_root(
         ids.append(f"c{r}_{fid}")
         for folder, suffix in _FILES:
             src = roots[r] / "training" / folder / f"{fid}.{suffix}"
-            _link(src, out / "training" / folder / f"{ids[-1]}.{suffix}")
+            replace_symlink(src, out / "training" / folder / f"{ids[-1]}.{suffix}")
     detections = label_with_camera_teacher(out, ids, det2d, model3d)
     per_frame: dict[str, dict[str, int]] = {}
     for fid in ids:

@@ -21,13 +21,12 @@ folder is refused).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from perception3d.atomic import atomic_write_text
+from perception3d.atomic import atomic_write_text, replace_symlink
 from perception3d.data.kitti import KittiObject, read_velodyne, write_label_file, write_velodyne
 from perception3d.geometry.boxes import rotate_points_z
 
@@ -143,13 +142,6 @@ def make_pseudo_root(
     return summary
 
 
-def _link(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.is_symlink() or dst.exists():
-        dst.unlink()
-    os.symlink(src.resolve(), dst)
-
-
 def mix_roots(synthetic_root: str | Path, pseudo_root: str | Path, out: str | Path,
               repeat: int = 1) -> dict:  # fmt: skip
     """One root linking a synthetic set's frames and a pseudo-labelled root's views: train =
@@ -168,7 +160,7 @@ def mix_roots(synthetic_root: str | Path, pseudo_root: str | Path, out: str | Pa
                                    ("image_2", "png")):  # fmt: skip
                 src = root / "training" / folder / f"{fid}.{suffix}"
                 if src.is_file():
-                    _link(src, out / "training" / folder / src.name)
+                    replace_symlink(src, out / "training" / folder / src.name)
     atomic_write_text(out / "ImageSets" / "train.txt", "\n".join(train + views * repeat) + "\n")
     atomic_write_text(out / "ImageSets" / "val.txt", "\n".join(val) + "\n")
     return {"train": len(train) + len(views) * repeat, "synthetic": len(train), "views": len(views)}
