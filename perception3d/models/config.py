@@ -56,11 +56,16 @@ class PillarEncoderConfig:
             (OpenPCDet, ours) or ``pillar_offset``, the offsets from the pillar centre
             (mmdetection3d's ``PillarFeatureNet(legacy=True)``, which overwrites x, y, z in
             place, so those offsets appear twice).
+        read_intensity: false feeds every point's intensity as 0 (in training and inference
+            alike): a detector of geometry only, for sensors whose reflectivity differs from
+            the training data's (ST3D's cross-dataset configs, Yang et al. CVPR 2021, read
+            x, y, z only).
     """
 
     channels: tuple[int, ...] = (64,)
     norm_eps: float = 1e-5
     first_xyz: Literal["absolute", "pillar_offset"] = "absolute"
+    read_intensity: bool = True
 
     def __post_init__(self) -> None:
         if self.first_xyz not in ("absolute", "pillar_offset"):

@@ -140,7 +140,12 @@ def build_pointpillars(cfg: ModelConfig, in_channels: int = 4) -> VoxelDetector:
     """PointPillars: pillar feature net + BEV scatter + 2D backbone + anchor head."""
     pillar = cfg.pillar_encoder
     feature_net = PillarFeatureNet(
-        cfg.voxel, in_channels, pillar.channels, pillar.norm_eps, pillar.first_xyz
+        cfg.voxel,
+        in_channels,
+        pillar.channels,
+        pillar.norm_eps,
+        pillar.first_xyz,
+        pillar.read_intensity,
     )
     return _assemble(cfg, PillarEncoder(feature_net, cfg.voxel))
 

@@ -150,6 +150,8 @@ class FusedPillarNet(nn.Module):
         c = w.shape[1] - 6
         u = w[:, :c].clone()
         u[:, :3] += w[:, c : c + 3] + w[:, c + 3 :]  # every xyz term, in the pillar's frame
+        if not net.read_intensity:
+            u[:, 3] = 0.0
         self.register_buffer("u", u.t().contiguous(), persistent=False)  # (C, C_out)
         self.register_buffer("w_mean", w[:, c : c + 3].t().contiguous(), persistent=False)
         # absolute x, y, z add w_point_xyz . centre; pillar offsets (mmdet3d legacy) do not

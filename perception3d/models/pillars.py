@@ -29,6 +29,8 @@ class PillarFeatureNet(nn.Module):
         first_xyz: ``absolute`` (the decorated point starts with its x, y, z) or
             ``pillar_offset`` (with its offset from the pillar centre instead, as
             mmdetection3d's legacy ``PillarFeatureNet``).
+        read_intensity: False sets every point's intensity (channel 3) to 0 before the first
+            layer, so the detector sees geometry (and any painted scores) only.
 
     ``forward(points (V, P, C), num_points (V,), coords (V, 4) [batch, z, y, x])`` returns
     (V, channels[-1]). Each point's decorated input is ``[x, y, z, intensity, ..., x - x_mean,
@@ -43,11 +45,12 @@ class PillarFeatureNet(nn.Module):
         channels: Sequence[int] = (64,),
         norm_eps: float = 1e-5,
         first_xyz: str = "absolute",
+        read_intensity: bool = True,
     ) -> None:
         super().__init__()
         if first_xyz not in ("absolute", "pillar_offset"):
             raise ValueError(f"first_xyz must be absolute or pillar_offset, got {first_xyz!r}")
-        self.first_xyz = first_xyz
+        self.first_xyz, self.read_intensity = first_xyz, read_intensity
         widths = [in_channels + 6, *channels]
         layers = []
         for c_in, c_out in itertools.pairwise(widths):
@@ -80,6 +83,10 @@ class PillarFeatureNet(nn.Module):
         # pillar centre from its (x, y, z) index; coords are [batch, z, y, x]
         centre = coords[:, [3, 2, 1]].to(points.dtype) * self.voxel_size + self.centre_offset
         offset = points[..., :3] - centre[:, None, :]  # (V, P, 3)
+        if not self.read_intensity:
+            points = torch.cat(
+                [points[..., :3], torch.zeros_like(points[..., 3:4]), points[..., 4:]], -1
+            )
         first = points if self.first_xyz == "absolute" else torch.cat([offset, points[..., 3:]], -1)
         x = torch.cat([first, points[..., :3] - mean, offset], -1)
         return x * mask  # padded slots stay zero

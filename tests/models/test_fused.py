@@ -120,6 +120,47 @@ def test_lite_model_and_layouts():
         FusedPointPillars(build_detector(load_experiment("configs/models/second.yaml").model))
 
 
+def test_geometry_only_model_folds_the_same_and_ignores_intensity():
+    """``read_intensity: false``: the fused net equals the eager one, and both give the same
+    outputs whatever the points' intensities."""
+    from dataclasses import replace
+
+    from perception3d.models.detector import VoxelBatch
+
+    cfg = load_experiment("configs/models/pointpillars_lite.yaml").model
+    cfg = replace(cfg, pillar_encoder=replace(cfg.pillar_encoder, read_intensity=False))
+    torch.manual_seed(0)
+    model = build_detector(cfg).eval()
+    g = torch.Generator().manual_seed(1)
+    coords = (
+        torch.stack(
+            [
+                torch.zeros(200, dtype=torch.long),
+                torch.zeros(200, dtype=torch.long),
+                torch.randint(0, 160, (200,), generator=g),
+                torch.randint(0, 160, (200,), generator=g),
+            ],
+            1,
+        )
+        .unique(dim=0)
+        .int()
+    )
+    v = len(coords)
+    points = torch.randn(v, 32, 4, generator=g)
+    num = torch.randint(1, 33, (v,), generator=g).int()
+    points[torch.arange(32)[None, :] >= num[:, None]] = 0
+    bright = points.clone()
+    bright[..., 3] = torch.where(points[..., 3] != 0, points[..., 3] + 5.0, 0.0)
+    with torch.no_grad():
+        eager = model(VoxelBatch(points, num, coords, 1))
+        fused = FusedPointPillars(model)
+        for batch in (VoxelBatch(points, num, coords, 1), VoxelBatch(bright, num, coords, 1)):
+            for a, b in zip(fused(batch), eager):
+                torch.testing.assert_close(a, b, rtol=0, atol=1e-4)
+        for a, b in zip(model(VoxelBatch(bright, num, coords, 1)), eager):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+
+
 def test_folded_pillar_net_reproduces_mmdet3d_legacy_decoration():
     from perception3d.models.fused import FusedPillarNet
 

@@ -51,3 +51,31 @@ def test_scatter_batches_separately():
     f = torch.ones(2, 3)
     c = torch.tensor([[0, 0, 0, 0], [1, 0, 0, 0]])
     assert scatter_to_bev(f, c, 2, (1, 2)).sum(dim=(1, 2, 3)).tolist() == [3.0, 3.0]
+
+
+def test_read_intensity_false_makes_features_blind_to_intensity(rng):
+    """A geometry-only pillar net gives the same features whatever the intensities; the
+    default one does not (so the check can fail)."""
+    points, num, coords = _batch(rng)
+    other = points.clone()
+    other[..., 3] = torch.rand(other.shape[:2]) * (other[..., 3] != 0)
+    for read, same in ((False, True), (True, False)):
+        torch.manual_seed(0)
+        net = PillarFeatureNet(GRID, 4, (16,), read_intensity=read).eval()
+        a, b = net(points, num, coords), net(other, num, coords)
+        assert torch.allclose(a, b) is same
+
+
+def test_geometry_only_config_is_the_lite_config_without_intensity():
+    """configs/models/pointpillars_lite_geom.yaml (the shipped geometry-only weights' config)
+    differs from pointpillars_lite.yaml in ``read_intensity`` alone."""
+    from dataclasses import replace
+
+    from perception3d.engine.config import load_experiment
+
+    lite = load_experiment("configs/models/pointpillars_lite.yaml")
+    geom = load_experiment("configs/models/pointpillars_lite_geom.yaml")
+    assert lite.model.pillar_encoder.read_intensity is True
+    assert geom.model.pillar_encoder.read_intensity is False
+    encoder = replace(geom.model.pillar_encoder, read_intensity=True)
+    assert replace(geom, model=replace(geom.model, pillar_encoder=encoder)) == lite
