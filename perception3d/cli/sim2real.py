@@ -17,10 +17,20 @@ perception3d sim2real-report --real tests/data/kitti_samples --real ../shared/ki
 
 
 SIM2REAL_REPORT_DESCRIPTION = """\
-Real KITTI sweeps against synthetic ones: points per object, reflectivity, ray drop, range
-noise, ground, heights, each with its Jensen-Shannon distance, and a detector's quality and
-false positives on both (docs/sim2real.md).
+Real KITTI sweeps against synthetic ones: points per object, reflectivity, clearance to the
+clutter beside each object, ray drop, range noise, ground, heights, each with its
+Jensen-Shannon distance, and a detector's quality and false positives on both
+(docs/sim2real.md).
 """
+
+
+def _clearance_columns(row: dict) -> str:
+    """Clearance rows: the shares of objects under 1 m and the medians, real / synthetic."""
+    if "close_share_real" not in row:
+        return ""
+    keys = ("close_share_real", "close_share_synthetic", "median_m_real", "median_m_synthetic")
+    v = ["n/a" if row[k] is None else f"{row[k]:.2f}" for k in keys]
+    return f"; under 1 m {v[0]} / {v[1]}; median {v[2]} / {v[3]} m"
 
 
 def _zero_columns(row: dict) -> str:
@@ -60,6 +70,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             + ("" if floor is None else f"  (real floor {floor:.3f}")
             + f"; frames or objects {row['groups_real']} / {row['groups_synthetic']})"
             + _zero_columns(row)
+            + _clearance_columns(row)
         )
     for name, head in summary["detection"].items():
         for key, e in head.items():

@@ -21,6 +21,7 @@ import numpy as np
 
 from perception3d.experiments.sim2real.divergence import bootstrap_floor, histogram, js_distance
 from perception3d.experiments.sim2real.objects import (
+    CLEARANCE_EDGES,
     DENSITY_EDGES,
     HEIGHT_EDGES,
     INTENSITY_EDGES,
@@ -29,6 +30,7 @@ from perception3d.experiments.sim2real.objects import (
 )
 
 __all__ = [
+    "CLOSE_CLEARANCE_M",
     "DISTANCE_BINS_M",
     "FAR_OBJECT_M",
     "compare_histograms",
@@ -39,6 +41,7 @@ __all__ = [
 
 DISTANCE_BINS_M = (0.0, 10.0, 20.0, 30.0, 45.0, 60.0)
 FAR_OBJECT_M = 20.0  # height in the box: objects at least this far (few beams cross them)
+CLOSE_CLEARANCE_M = 1.0  # clearance: the share of objects with clutter closer than this
 
 
 def _pair(real_groups: np.ndarray, synth_groups: np.ndarray) -> dict:
@@ -119,6 +122,23 @@ def compare_ray_drop(real: Sequence[dict], synth: Sequence[dict]) -> dict:
     return out
 
 
+def _clearance_pair(objs: dict[str, list[dict]]) -> dict:
+    """`_pair` over one-hot rows of the objects' clearances on `CLEARANCE_EDGES`, plus each
+    side's share of objects closer than `CLOSE_CLEARANCE_M` and median clearance (m)."""
+    values = {k: np.array([o["clearance_m"] for o in v], dtype=np.float64) for k, v in objs.items()}
+    one_hot = {
+        k: np.array([histogram([c], CLEARANCE_EDGES) for c in v]).reshape(
+            len(v), len(CLEARANCE_EDGES) - 1
+        )
+        for k, v in values.items()
+    }
+    entry = _pair(one_hot["real"], one_hot["synthetic"])
+    for k, v in values.items():
+        entry[f"close_share_{k}"] = float(np.mean(v < CLOSE_CLEARANCE_M)) if len(v) else np.nan
+        entry[f"median_m_{k}"] = float(np.median(v)) if len(v) else float("nan")
+    return entry
+
+
 def _objects(records: Sequence[dict], class_name: str) -> list[dict]:
     return [o for r in records for o in r["objects"] if o["class"] == class_name]
 
@@ -126,9 +146,9 @@ def _objects(records: Sequence[dict], class_name: str) -> list[dict]:
 def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequence[str]) -> dict:
     """Per class: points per object (normalized to 10 m, `objects.normalized_count`), the
     reflectivity of the objects' points and their height in the box (objects beyond
-    `FAR_OBJECT_M`), each with its JS distance and the real floor (objects resampled); median
-    points per distance bin."""
-    out: dict = {"points_per_object": {}, "reflectivity": {}, "height_in_box": {}}
+    `FAR_OBJECT_M`) and their clearance (`_clearance_pair`), each with its JS distance and
+    the real floor (objects resampled); median points per distance bin."""
+    out: dict = {"points_per_object": {}, "reflectivity": {}, "height_in_box": {}, "clearance": {}}
     for cls in classes:
         objs = {"real": _objects(real, cls), "synthetic": _objects(synth, cls)}
         density = {
@@ -162,6 +182,7 @@ def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequen
             for k, v in objs.items()
         }
         out["height_in_box"][cls] = _pair(heights["real"], heights["synthetic"])
+        out["clearance"][cls] = _clearance_pair(objs)
     return out
 
 
