@@ -24,13 +24,18 @@ Jensen-Shannon distance, and a detector's quality and false positives on both
 """
 
 
-def _clearance_columns(row: dict) -> str:
-    """Clearance rows: the shares of objects under 1 m and the medians, real / synthetic."""
-    if "close_share_real" not in row:
+_MEDIAN_KEYS = ("close_share_real", "close_share_synthetic", "median_real", "median_synthetic")
+
+
+def _median_columns(row: dict) -> str:
+    """Clearance rows: the shares of objects under 1 m and the medians (m); clutter rows: the
+    medians (returns at 30 m); real / synthetic."""
+    if "median_real" not in row:
         return ""
-    keys = ("close_share_real", "close_share_synthetic", "median_m_real", "median_m_synthetic")
-    v = ["n/a" if row[k] is None else f"{row[k]:.2f}" for k in keys]
-    return f"; under 1 m {v[0]} / {v[1]}; median {v[2]} / {v[3]} m"
+    fmt = ["n/a" if row.get(k) is None else f"{row[k]:.2f}" for k in _MEDIAN_KEYS]
+    if "close_share_real" not in row:
+        return f"; median {fmt[2]} / {fmt[3]}"
+    return f"; under 1 m {fmt[0]} / {fmt[1]}; median {fmt[2]} / {fmt[3]} m"
 
 
 def _zero_columns(row: dict) -> str:
@@ -70,7 +75,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             + ("" if floor is None else f"  (real floor {floor:.3f}")
             + f"; frames or objects {row['groups_real']} / {row['groups_synthetic']})"
             + _zero_columns(row)
-            + _clearance_columns(row)
+            + _median_columns(row)
         )
     for name, head in summary["detection"].items():
         for key, e in head.items():

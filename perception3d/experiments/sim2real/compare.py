@@ -22,6 +22,7 @@ import numpy as np
 from perception3d.experiments.sim2real.divergence import bootstrap_floor, histogram, js_distance
 from perception3d.experiments.sim2real.objects import (
     CLEARANCE_EDGES,
+    CLUTTER_EDGES,
     DENSITY_EDGES,
     HEIGHT_EDGES,
     INTENSITY_EDGES,
@@ -122,21 +123,32 @@ def compare_ray_drop(real: Sequence[dict], synth: Sequence[dict]) -> dict:
     return out
 
 
-def _clearance_pair(objs: dict[str, list[dict]]) -> dict:
-    """`_pair` over one-hot rows of the objects' clearances on `CLEARANCE_EDGES`, plus each
-    side's share of objects closer than `CLOSE_CLEARANCE_M` and median clearance (m)."""
-    values = {k: np.array([o["clearance_m"] for o in v], dtype=np.float64) for k, v in objs.items()}
+def _scalar_pair(values: dict[str, np.ndarray], edges: np.ndarray) -> dict:
+    """`_pair` over one-hot rows of one value per object on ``edges``, plus each side's median
+    (``median_real``, ``median_synthetic``)."""
     one_hot = {
-        k: np.array([histogram([c], CLEARANCE_EDGES) for c in v]).reshape(
-            len(v), len(CLEARANCE_EDGES) - 1
-        )
+        k: np.array([histogram([x], edges) for x in v]).reshape(len(v), len(edges) - 1)
         for k, v in values.items()
     }
     entry = _pair(one_hot["real"], one_hot["synthetic"])
     for k, v in values.items():
-        entry[f"close_share_{k}"] = float(np.mean(v < CLOSE_CLEARANCE_M)) if len(v) else np.nan
-        entry[f"median_m_{k}"] = float(np.median(v)) if len(v) else float("nan")
+        entry[f"median_{k}"] = float(np.median(v)) if len(v) else float("nan")
     return entry
+
+
+def _surroundings(objs: dict[str, list[dict]]) -> tuple[dict, dict]:
+    """The objects' clearance (`_scalar_pair` on `CLEARANCE_EDGES` plus each side's share
+    closer than `CLOSE_CLEARANCE_M`) and clutter within 2 m scaled to 30 m (`CLUTTER_EDGES`)."""
+    clear = {k: np.array([o["clearance_m"] for o in v], dtype=np.float64) for k, v in objs.items()}
+    clearance = _scalar_pair(clear, CLEARANCE_EDGES)
+    for k, v in clear.items():
+        close = float(np.mean(v < CLOSE_CLEARANCE_M)) if len(v) else float("nan")
+        clearance[f"close_share_{k}"] = close
+    clutter = {
+        k: np.array([o["clutter"] * (o["distance_m"] / 30.0) ** 2 for o in v], dtype=np.float64)
+        for k, v in objs.items()
+    }
+    return clearance, _scalar_pair(clutter, CLUTTER_EDGES)
 
 
 def _objects(records: Sequence[dict], class_name: str) -> list[dict]:
@@ -146,9 +158,10 @@ def _objects(records: Sequence[dict], class_name: str) -> list[dict]:
 def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequence[str]) -> dict:
     """Per class: points per object (normalized to 10 m, `objects.normalized_count`), the
     reflectivity of the objects' points and their height in the box (objects beyond
-    `FAR_OBJECT_M`) and their clearance (`_clearance_pair`), each with its JS distance and
-    the real floor (objects resampled); median points per distance bin."""
-    out: dict = {"points_per_object": {}, "reflectivity": {}, "height_in_box": {}, "clearance": {}}
+    `FAR_OBJECT_M`), their clearance and clutter (`_surroundings`), each with its JS distance
+    and the real floor (objects resampled); median points per distance bin."""
+    keys = ("points_per_object", "reflectivity", "height_in_box", "clearance", "clutter")
+    out: dict = {k: {} for k in keys}
     for cls in classes:
         objs = {"real": _objects(real, cls), "synthetic": _objects(synth, cls)}
         density = {
@@ -182,7 +195,7 @@ def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequen
             for k, v in objs.items()
         }
         out["height_in_box"][cls] = _pair(heights["real"], heights["synthetic"])
-        out["clearance"][cls] = _clearance_pair(objs)
+        out["clearance"][cls], out["clutter"][cls] = _surroundings(objs)
     return out
 
 

@@ -34,7 +34,8 @@ _HIST_KEYS = (
     "intensity/background",
 )
 # summary-row values beside the distance: intensity's exact-0 bin beside the 0.05 bins;
-# clearance's share of objects closer than compare.CLOSE_CLEARANCE_M and medians (m)
+# clearance's share of objects closer than compare.CLOSE_CLEARANCE_M; clearance and clutter
+# medians (m; returns at 30 m)
 _EXTRA_KEYS = (
     "js_distance_005",
     "real_floor_005",
@@ -42,8 +43,8 @@ _EXTRA_KEYS = (
     "zero_share_synthetic",
     "close_share_real",
     "close_share_synthetic",
-    "median_m_real",
-    "median_m_synthetic",
+    "median_real",
+    "median_synthetic",
 )
 # (class, metric key) of the detection headline
 _HEADLINE = (
@@ -149,6 +150,8 @@ def _summary_rows(stats: dict) -> list[dict]:
         add(f"height in the box ({cls} points, objects >= {compare.FAR_OBJECT_M:g} m)", e)
     for cls, e in stats["objects"]["clearance"].items():
         add(f"clearance ({cls}, to standing returns)", e)
+    for cls, e in stats["objects"]["clutter"].items():
+        add(f"clutter within 2 m ({cls}, returns at 30 m)", e)
     for key in _HIST_KEYS:
         add(key.replace("intensity/", "reflectivity: ").replace("_", " "), stats["histograms"][key])
     rd = stats["ray_drop"]
