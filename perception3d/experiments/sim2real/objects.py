@@ -13,9 +13,10 @@ return little; docs/sim2real.md, row 16), which a detector reads as a lower box.
 Clearance: the horizontal distance from the box's outline to the k-th nearest (k = 5, so a
 few stray returns do not decide it) standing return beyond 0.2 m of the outline; standing means
 0.2-2.5 m above the box bottom (LiDAR z). The 0.2 m are the object's own: label boxes hug the
-surface, and range noise and mirrors put a synthetic car's returns up to 0.2 m outside it (seed
-4242, 114 cars: of the 12,047 standing returns within 1 m outside their boxes, 10,124 lie
-within 0.05 m, 53 at 0.15-0.2 m, 4 at 0.2-0.25 m), which would make nearly every clearance 0.
+surface, and range noise and bumpers put a synthetic car's returns up to 0.2 m outside it (seed
+4242, 114 cars of 40 frames: of the 12,047 standing returns within 1 m outside their boxes,
+10,124 lie within 0.05 m, 53 at 0.15-0.2 m, 4 at 0.2-0.25 m), which would make nearly every
+clearance 0.
 Returns of other labelled objects count: a neighbouring car is clutter to a detector as much as
 a wall or a hedge. Capped at 4 m (fewer than k returns within 4 m: 4 m, the last bin).
 
@@ -149,7 +150,7 @@ def object_clearance(
     The distance of a return at (lx, ly) in the box frame (x along the heading) is
     hypot(max(|lx| - dx / 2, 0), max(|ly| - dy / 2, 0)): 0 inside or over the box's footprint,
     growing from its sides and corners. Returns within ``own_m`` are the object's own (its box
-    hugs the surface; noise and mirrors fall just outside) and are skipped.
+    hugs the surface; noise and bumpers fall just outside) and are skipped.
 
     Args:
         points: (N, 3+) LiDAR points [x, y, z, ...] (the field-of-view points of the sweep).
