@@ -17,10 +17,25 @@ perception3d sim2real-report --real tests/data/kitti_samples --real ../shared/ki
 
 
 SIM2REAL_REPORT_DESCRIPTION = """\
-Real KITTI sweeps against synthetic ones: points per object, reflectivity, ray drop, range
-noise, ground, heights, each with its Jensen-Shannon distance, and a detector's quality and
-false positives on both (docs/sim2real.md).
+Real KITTI sweeps against synthetic ones: points per object, reflectivity, clearance to the
+clutter beside each object, ray drop, range noise, ground, heights, each with its
+Jensen-Shannon distance, and a detector's quality and false positives on both
+(docs/sim2real.md).
 """
+
+
+_MEDIAN_KEYS = ("close_share_real", "close_share_synthetic", "median_real", "median_synthetic")
+
+
+def _median_columns(row: dict) -> str:
+    """Clearance rows: the shares of objects under 1 m and the medians (m); clutter rows: the
+    medians (returns at 30 m); real / synthetic."""
+    if "median_real" not in row:
+        return ""
+    fmt = ["n/a" if row.get(k) is None else f"{row[k]:.2f}" for k in _MEDIAN_KEYS]
+    if "close_share_real" not in row:
+        return f"; median {fmt[2]} / {fmt[3]}"
+    return f"; under 1 m {fmt[0]} / {fmt[1]}; median {fmt[2]} / {fmt[3]} m"
 
 
 def _zero_columns(row: dict) -> str:
@@ -60,6 +75,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             + ("" if floor is None else f"  (real floor {floor:.3f}")
             + f"; frames or objects {row['groups_real']} / {row['groups_synthetic']})"
             + _zero_columns(row)
+            + _median_columns(row)
         )
     for name, head in summary["detection"].items():
         for key, e in head.items():

@@ -21,6 +21,8 @@ import numpy as np
 
 from perception3d.experiments.sim2real.divergence import bootstrap_floor, histogram, js_distance
 from perception3d.experiments.sim2real.objects import (
+    CLEARANCE_EDGES,
+    CLUTTER_EDGES,
     DENSITY_EDGES,
     HEIGHT_EDGES,
     INTENSITY_EDGES,
@@ -29,6 +31,7 @@ from perception3d.experiments.sim2real.objects import (
 )
 
 __all__ = [
+    "CLOSE_CLEARANCE_M",
     "DISTANCE_BINS_M",
     "FAR_OBJECT_M",
     "compare_histograms",
@@ -39,6 +42,7 @@ __all__ = [
 
 DISTANCE_BINS_M = (0.0, 10.0, 20.0, 30.0, 45.0, 60.0)
 FAR_OBJECT_M = 20.0  # height in the box: objects at least this far (few beams cross them)
+CLOSE_CLEARANCE_M = 1.0  # clearance: the share of objects with clutter closer than this
 
 
 def _pair(real_groups: np.ndarray, synth_groups: np.ndarray) -> dict:
@@ -119,6 +123,34 @@ def compare_ray_drop(real: Sequence[dict], synth: Sequence[dict]) -> dict:
     return out
 
 
+def _scalar_pair(values: dict[str, np.ndarray], edges: np.ndarray) -> dict:
+    """`_pair` over one-hot rows of one value per object on ``edges``, plus each side's median
+    (``median_real``, ``median_synthetic``)."""
+    one_hot = {
+        k: np.array([histogram([x], edges) for x in v]).reshape(len(v), len(edges) - 1)
+        for k, v in values.items()
+    }
+    entry = _pair(one_hot["real"], one_hot["synthetic"])
+    for k, v in values.items():
+        entry[f"median_{k}"] = float(np.median(v)) if len(v) else float("nan")
+    return entry
+
+
+def _surroundings(objs: dict[str, list[dict]]) -> tuple[dict, dict]:
+    """The objects' clearance (`_scalar_pair` on `CLEARANCE_EDGES` plus each side's share
+    closer than `CLOSE_CLEARANCE_M`) and clutter within 2 m scaled to 30 m (`CLUTTER_EDGES`)."""
+    clear = {k: np.array([o["clearance_m"] for o in v], dtype=np.float64) for k, v in objs.items()}
+    clearance = _scalar_pair(clear, CLEARANCE_EDGES)
+    for k, v in clear.items():
+        close = float(np.mean(v < CLOSE_CLEARANCE_M)) if len(v) else float("nan")
+        clearance[f"close_share_{k}"] = close
+    clutter = {
+        k: np.array([o["clutter"] * (o["distance_m"] / 30.0) ** 2 for o in v], dtype=np.float64)
+        for k, v in objs.items()
+    }
+    return clearance, _scalar_pair(clutter, CLUTTER_EDGES)
+
+
 def _objects(records: Sequence[dict], class_name: str) -> list[dict]:
     return [o for r in records for o in r["objects"] if o["class"] == class_name]
 
@@ -126,9 +158,10 @@ def _objects(records: Sequence[dict], class_name: str) -> list[dict]:
 def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequence[str]) -> dict:
     """Per class: points per object (normalized to 10 m, `objects.normalized_count`), the
     reflectivity of the objects' points and their height in the box (objects beyond
-    `FAR_OBJECT_M`), each with its JS distance and the real floor (objects resampled); median
-    points per distance bin."""
-    out: dict = {"points_per_object": {}, "reflectivity": {}, "height_in_box": {}}
+    `FAR_OBJECT_M`), their clearance and clutter (`_surroundings`), each with its JS distance
+    and the real floor (objects resampled); median points per distance bin."""
+    keys = ("points_per_object", "reflectivity", "height_in_box", "clearance", "clutter")
+    out: dict = {k: {} for k in keys}
     for cls in classes:
         objs = {"real": _objects(real, cls), "synthetic": _objects(synth, cls)}
         density = {
@@ -162,6 +195,7 @@ def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequen
             for k, v in objs.items()
         }
         out["height_in_box"][cls] = _pair(heights["real"], heights["synthetic"])
+        out["clearance"][cls], out["clutter"][cls] = _surroundings(objs)
     return out
 
 

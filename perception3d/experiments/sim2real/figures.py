@@ -7,7 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from perception3d.experiments.sim2real.fp_kinds import FP_KINDS
-from perception3d.experiments.sim2real.objects import DENSITY_EDGES
+from perception3d.experiments.sim2real.objects import (
+    CLEARANCE_EDGES,
+    CLUTTER_EDGES,
+    DENSITY_EDGES,
+)
 from perception3d.experiments.sim2real.stats import EDGES
 from perception3d.viz.figure import pyplot, save_figure
 
@@ -39,7 +43,7 @@ def _hist(ax, edges, entry: dict, name: str, xlabel: str) -> None:
 def _objects_figure(stats: dict, path: Path) -> Path:
     plt = pyplot()
     classes = list(stats["objects"]["points_per_object"])
-    fig, axes = plt.subplots(2, len(classes), figsize=(4.5 * len(classes), 7), squeeze=False)
+    fig, axes = plt.subplots(4, len(classes), figsize=(4.5 * len(classes), 14), squeeze=False)
     for j, cls in enumerate(classes):
         e = stats["objects"]["points_per_object"][cls]
         for key in ("synthetic", "real"):
@@ -65,7 +69,24 @@ def _objects_figure(stats: dict, path: Path) -> Path:
             f"{cls}: log2(points at 10 m)",
             "log2(count x (d / 10 m)^2)",
         )
+        obj = stats["objects"]
+        _bin_axes(axes[2, j], obj["clearance"][cls], CLEARANCE_EDGES, f"{cls}: clearance", "m")
+        _bin_axes(
+            axes[3, j],
+            obj["clutter"][cls],
+            CLUTTER_EDGES,
+            f"{cls}: clutter within 2 m",
+            "standing returns x (distance / 30 m)^2",
+        )
     return save_figure(fig, path)
+
+
+def _bin_axes(ax, entry: dict, edges: np.ndarray, name: str, xlabel: str) -> None:
+    """A histogram on its bin indices (bins of unequal width, the last open), the edges as
+    ticks."""
+    bins = len(edges) - 1
+    _hist(ax, np.arange(bins + 1), entry, name, xlabel)
+    ax.set_xticks(np.arange(bins), [f"{e:g}" for e in edges[:-1]])
 
 
 def _reflectivity_figure(stats: dict, path: Path) -> Path:

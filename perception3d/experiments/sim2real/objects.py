@@ -10,6 +10,20 @@ Height in the box: each point's height above the box bottom as a fraction of the
 (0 bottom, 1 top). Real KITTI cars beyond 20 m hold most returns low (windows and dark roofs
 return little; docs/sim2real.md, row 16), which a detector reads as a lower box.
 
+Clearance: the horizontal distance from the box's outline to the k-th nearest (k = 5, so a
+few stray returns do not decide it) standing return beyond 0.2 m of the outline; standing means
+0.2-2.5 m above the box bottom (LiDAR z). The 0.2 m are the object's own: label boxes hug the
+surface, and range noise and bumpers put a synthetic car's returns up to 0.2 m outside it (seed
+4242, 114 cars of 40 frames: of the 12,047 standing returns within 1 m outside their boxes,
+10,124 lie within 0.05 m, 53 at 0.15-0.2 m, 4 at 0.2-0.25 m), which would make nearly every
+clearance 0.
+Returns of other labelled objects count: a neighbouring car is clutter to a detector as much as
+a wall or a hedge. Capped at 4 m (fewer than k returns within 4 m: 4 m, the last bin).
+
+Clutter: how many of those standing returns lie within 2 m of the outline (beyond the 0.2 m),
+scaled to 30 m as count x (distance / 30 m)^2. The clearance says how close the nearest
+clutter stands, the count how much of it a detector's receptive field holds.
+
 Example:
     >>> pts = np.array([[10.0, 0, -1, 0.2], [10.2, 0.1, -1.2, 0.4], [30, 5, -1, 0.9]])
     >>> box = np.array([[10.0, 0, -1, 4, 2, 1.5, 0]])
@@ -25,12 +39,20 @@ import numpy as np
 from perception3d.geometry.boxes import points_in_boxes
 
 __all__ = [
+    "CLEARANCE_CAP_M",
+    "CLEARANCE_EDGES",
+    "CLEARANCE_K",
+    "CLEARANCE_OWN_M",
+    "CLUTTER_EDGES",
+    "CLUTTER_WITHIN_M",
     "DENSITY_EDGES",
     "HEIGHT_EDGES",
     "INTENSITY_EDGES",
     "ZERO_READING_MAX",
     "coarse_intensity",
     "normalized_count",
+    "object_clearance",
+    "object_clutter",
     "object_points",
 ]
 
@@ -41,6 +63,16 @@ ZERO_READING_MAX = 0.005
 INTENSITY_EDGES = np.concatenate([[0.0, ZERO_READING_MAX], np.linspace(0.05, 1.0, 20)])
 DENSITY_EDGES = np.arange(0.0, 15.01, 0.5)  # log2 of the count at 10 m
 HEIGHT_EDGES = np.linspace(0.0, 1.0, 11)  # fraction of the box height, tenths
+CLEARANCE_CAP_M = 4.0
+CLEARANCE_OWN_M = 0.2  # returns this close to the outline are the object's own
+CLEARANCE_EDGES = np.array(
+    [CLEARANCE_OWN_M, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, CLEARANCE_CAP_M, np.inf]
+)
+CLEARANCE_K = 5
+CLUTTER_WITHIN_M = 2.0
+# clutter: the count scaled to 30 m, count x (distance / 30 m)^2; 0 its own bin
+CLUTTER_EDGES = np.array([0.0, 1.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, np.inf])
+STANDING_BAND_M = (0.2, 2.5)  # above the box bottom: what stands beside the object
 
 
 def coarse_intensity(hist: np.ndarray) -> np.ndarray:
@@ -103,3 +135,77 @@ def normalized_count(points: np.ndarray, distance_m: np.ndarray) -> np.ndarray:
     n = np.maximum(np.asarray(points, dtype=np.float64), 1.0)
     d = np.asarray(distance_m, dtype=np.float64)
     return np.log2(n * (d / 10.0) ** 2)
+
+
+def object_clearance(
+    points: np.ndarray,
+    boxes_lidar: np.ndarray,
+    k: int = CLEARANCE_K,
+    cap_m: float = CLEARANCE_CAP_M,
+    own_m: float = CLEARANCE_OWN_M,
+) -> np.ndarray:
+    """Per box, the horizontal distance (m) from its outline to the k-th nearest standing return
+    (0.2-2.5 m above the box bottom) farther than ``own_m`` from the outline, capped at ``cap_m``.
+
+    The distance of a return at (lx, ly) in the box frame (x along the heading) is
+    hypot(max(|lx| - dx / 2, 0), max(|ly| - dy / 2, 0)): 0 inside or over the box's footprint,
+    growing from its sides and corners. Returns within ``own_m`` are the object's own (its box
+    hugs the surface; noise and bumpers fall just outside) and are skipped.
+
+    Args:
+        points: (N, 3+) LiDAR points [x, y, z, ...] (the field-of-view points of the sweep).
+        boxes_lidar: (M, 7) label boxes, LiDAR frame.
+
+    Returns:
+        (M,) float64 clearances in (own_m, cap_m]; ``cap_m`` when fewer than k returns lie closer.
+
+    Example:
+        >>> wall = np.column_stack([np.full(9, 10.0), np.linspace(-2, 2, 9), np.full(9, -1.0)])
+        >>> object_clearance(wall, np.array([[7.0, 0, -1, 4, 2, 1.5, 0]])).tolist()
+        [1.0]
+    """
+    pts = np.asarray(points, dtype=np.float64)[:, :3]
+    boxes = np.asarray(boxes_lidar, dtype=np.float64).reshape(-1, 7)
+    out = np.full(len(boxes), float(cap_m))
+    for j, box in enumerate(boxes):
+        dist = _standing_distances(pts, box, cap_m, own_m)
+        if len(dist) >= k:
+            out[j] = min(float(np.partition(dist, k - 1)[k - 1]), cap_m)
+    return out
+
+
+def object_clutter(
+    points: np.ndarray,
+    boxes_lidar: np.ndarray,
+    within_m: float = CLUTTER_WITHIN_M,
+    own_m: float = CLEARANCE_OWN_M,
+) -> np.ndarray:
+    """Per box, how many standing returns (0.2-2.5 m above the box bottom) lie farther than
+    ``own_m`` and at most ``within_m`` from its outline (horizontal, as `object_clearance`).
+
+    Example:
+        >>> wall = np.column_stack([np.full(9, 10.0), np.linspace(-2, 2, 9), np.full(9, -1.0)])
+        >>> object_clutter(wall, np.array([[7.0, 0, -1, 4, 2, 1.5, 0]])).tolist()
+        [9]
+    """
+    pts = np.asarray(points, dtype=np.float64)[:, :3]
+    boxes = np.asarray(boxes_lidar, dtype=np.float64).reshape(-1, 7)
+    return np.array(
+        [np.count_nonzero(_standing_distances(pts, b, within_m, own_m) <= within_m) for b in boxes],
+        dtype=np.int64,
+    )
+
+
+def _standing_distances(pts: np.ndarray, box: np.ndarray, reach_m: float, own_m: float):
+    """Horizontal distances from ``box``'s outline of the standing returns farther than
+    ``own_m`` (only those of the square reaching ``reach_m`` beyond the box are looked at)."""
+    cx, cy, cz, dx, dy, dz, heading = box
+    reach = 0.5 * np.hypot(dx, dy) + reach_m  # the square around the box
+    p = pts[(np.abs(pts[:, 0] - cx) <= reach) & (np.abs(pts[:, 1] - cy) <= reach)]
+    above = p[:, 2] - (cz - dz / 2)
+    p = p[(above >= STANDING_BAND_M[0]) & (above <= STANDING_BAND_M[1])]
+    c, s = np.cos(heading), np.sin(heading)
+    ox = np.abs((p[:, 0] - cx) * c + (p[:, 1] - cy) * s) - dx / 2
+    oy = np.abs(-(p[:, 0] - cx) * s + (p[:, 1] - cy) * c) - dy / 2
+    dist = np.hypot(np.maximum(ox, 0.0), np.maximum(oy, 0.0))
+    return dist[dist > own_m]

@@ -33,6 +33,19 @@ _HIST_KEYS = (
     "intensity/standing",
     "intensity/background",
 )
+# summary-row values beside the distance: intensity's exact-0 bin beside the 0.05 bins;
+# clearance's share of objects closer than compare.CLOSE_CLEARANCE_M; clearance and clutter
+# medians (m; returns at 30 m)
+_EXTRA_KEYS = (
+    "js_distance_005",
+    "real_floor_005",
+    "zero_share_real",
+    "zero_share_synthetic",
+    "close_share_real",
+    "close_share_synthetic",
+    "median_real",
+    "median_synthetic",
+)
 # (class, metric key) of the detection headline
 _HEADLINE = (
     ("Car", "bev@0.5"),
@@ -124,8 +137,8 @@ def _summary_rows(stats: dict) -> list[dict]:
             "groups_real": entry["groups"][0],
             "groups_synthetic": entry["groups"][1],
         }
-        for key in ("js_distance_005", "real_floor_005", "zero_share_real", "zero_share_synthetic"):
-            if key in entry:  # intensity: exact 0 its own bin, beside the 0.05 bins
+        for key in _EXTRA_KEYS:  # intensity: zero shares; clearance: close shares, medians
+            if key in entry:
                 row[key] = num(entry[key])
         rows.append(row)
 
@@ -135,6 +148,10 @@ def _summary_rows(stats: dict) -> list[dict]:
         add(f"reflectivity ({cls} points)", e)
     for cls, e in stats["objects"]["height_in_box"].items():
         add(f"height in the box ({cls} points, objects >= {compare.FAR_OBJECT_M:g} m)", e)
+    for cls, e in stats["objects"]["clearance"].items():
+        add(f"clearance ({cls}, to standing returns)", e)
+    for cls, e in stats["objects"]["clutter"].items():
+        add(f"clutter within 2 m ({cls}, returns at 30 m)", e)
     for key in _HIST_KEYS:
         add(key.replace("intensity/", "reflectivity: ").replace("_", " "), stats["histograms"][key])
     rd = stats["ray_drop"]

@@ -19,7 +19,8 @@ All statistics use the points in camera 2's field of view (see `sweeps.py`). Bin
   10 degrees).
 
 Objects (labelled frames): per label box of Car, Pedestrian, Cyclist within 60 m, its distance,
-point count and the histogram of its points' intensities (`objects.py`).
+point count, the histograms of its points' intensities and heights in the box, its clearance
+to the standing returns around it and their count within 2 m (`objects.py`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from perception3d.experiments.sim2real import raydrop
 from perception3d.experiments.sim2real.divergence import histogram
 from perception3d.experiments.sim2real.ground import fit_ground, height_above
 from perception3d.experiments.sim2real.noise import NOISE_EDGES_M, planar_range_errors
-from perception3d.experiments.sim2real.objects import HEIGHT_EDGES, INTENSITY_EDGES, object_points
+from perception3d.experiments.sim2real.objects import (
+    HEIGHT_EDGES,
+    INTENSITY_EDGES,
+    object_clearance,
+    object_clutter,
+    object_points,
+)
 from perception3d.experiments.sim2real.sweeps import RANGE_IMAGE_WIDTH, Sweep
 from perception3d.geometry.boxes import points_in_boxes
 
@@ -104,8 +111,10 @@ def sweep_statistics(sweep: Sweep, counted: np.ndarray) -> dict:
         boxes, names = sweep.boxes_lidar[keep], sweep.names[keep]
         outside = points_in_boxes(fov[:, :3], sweep.boxes_lidar) < 0
         hist["intensity/background"] = histogram(fov[outside, 3], INTENSITY_EDGES)
-        for row in object_points(fov, boxes, names):
+        around = zip(object_clearance(fov, boxes), object_clutter(fov, boxes), strict=True)
+        for row, (clear_m, clutter) in zip(object_points(fov, boxes, names), around, strict=True):
             if row["distance_m"] <= _MAX_OBJECT_DISTANCE_M:
+                row["clearance_m"], row["clutter"] = float(clear_m), int(clutter)
                 row["intensity"] = histogram(row["intensity"], INTENSITY_EDGES)
                 row["height_in_box"] = histogram(row["height_in_box"], HEIGHT_EDGES)
                 objects.append(row)

@@ -68,8 +68,14 @@ def test_report_on_the_tiny_pair(tiny_pair, tmp_path):
         "reflectivity (Cyclist points)",
         "height in the box (Pedestrian points, objects >= 20 m)",
         "height in the box (Cyclist points, objects >= 20 m)",
+        "clearance (Pedestrian, to standing returns)",
+        "clearance (Cyclist, to standing returns)",
+        "clutter within 2 m (Pedestrian, returns at 30 m)",
+        "clutter within 2 m (Cyclist, returns at 30 m)",
     }  # 000008 has no pedestrian nor cyclist
     assert distances["height in the box (Car points, objects >= 20 m)"] == 0.0
+    assert distances["clearance (Car, to standing returns)"] == 0.0
+    assert distances["clutter within 2 m (Car, returns at 30 m)"] == 0.0
     assert {v for v in distances.values() if v is not None} == {0.0}
     car = summary["detection"]["real"]["Car bev@0.5"]
     assert car["ap_all"] == 100.0 and car["fp"] == 0 and car["objects"] == 4

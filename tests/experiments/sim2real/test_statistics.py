@@ -139,6 +139,8 @@ def test_identical_sweeps_are_at_distance_zero_brighter_ones_are_not(tiny_pair):
     assert objects["reflectivity"]["Car"]["js_distance"] > 0.9
     assert objects["height_in_box"]["Car"]["js_distance"] == 0.0  # brighter, not moved
     assert sum(objects["height_in_box"]["Car"]["real"]) > 0  # 000008 has cars beyond 20 m
+    assert objects["clearance"]["Car"]["js_distance"] == 0.0  # brighter, not moved
+    assert objects["clutter"]["Car"]["js_distance"] == 0.0
     # 000008: 6 labelled cars, the 000008 crop's camera field of view
     assert len(records["real"]["objects"]) == 6
     assert records["real"]["ground"]["height_m"] == pytest.approx(1.7, abs=0.1)
