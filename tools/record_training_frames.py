@@ -51,8 +51,13 @@ def first(seed: int, frames: int, n: int, note: str = "") -> dict:
 SEED1000_OLD = split(1000, 2400, 0.125)
 PROCEDURAL = "procedural street scenes (perception3d/isp/scenes.py)"
 RECORDS = {
-    # Retrained on the issue-15 generator, the same 2,097 frame ids (20 + 6 epochs).
-    "pointpillars_lite_synth": ([SEED1000_OLD], ""),
+    # Retrained on the issue-15 generator, the same 2,097 frame ids (20 epochs, then in session
+    # 11 six more reading no intensity, with upper-part dropout: docs/sim2real.md row 25).
+    "pointpillars_lite_synth": (
+        [SEED1000_OLD],
+        "row 25 of docs/sim2real.md (session 11): row 20's 20 epochs, then 6 geometry-only "
+        "epochs on the same frames",
+    ),
     "segnet_synth": ([SEED1000_OLD], ""),
     "segnet_mnv2_synth": (
         [SEED1000_OLD],

@@ -113,16 +113,20 @@ def test_fusion_by_hand():
 
 
 def test_flip_tta_is_equivariant_to_mirroring_the_sweep(detector):
+    grid, model = detector.experiment.model.voxel, detector.model
     points = read_point_cloud(SWEEP)
+    # a point within float rounding of a y voxel boundary can fall on the other side of it once
+    # mirrored (419 of the sweep's 123,266 points): leave those out, so the voxels are mirrored
+    # exactly and only the network's rounding remains
+    u = (points[:, 1] - grid.point_range_m[1]) / grid.voxel_size_m[1]
+    points = points[np.abs(u - np.round(u)) > 1e-3]
     mirrored = points.copy()
     mirrored[:, 1] *= -1
-    grid, model = detector.experiment.model.voxel, detector.model
     with torch.no_grad():
         det = _detect_batch(model, detector.voxel_batch(points, [0.0]), grid, "flip")[0]
         det_m = _detect_batch(model, detector.voxel_batch(mirrored, [0.0]), grid, "flip")[0]
     assert len(det.scores) > 0 and len(det.scores) == len(det_m.scores)
     back = mirror_boxes_y(det_m.boxes_lidar, -math.pi)
-    # up to float rounding (a boundary point may land in the neighbouring voxel once mirrored)
     dist = torch.cdist(det.boxes_lidar[:, :3], back[:, :3])
     assert dist.min(1).values.max() < 0.05 and dist.min(0).values.max() < 0.05
     np.testing.assert_allclose(np.sort(det.scores.numpy()), np.sort(det_m.scores.numpy()),

@@ -4,6 +4,7 @@ deterministically."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -72,15 +73,20 @@ def test_training_dataset_pastes_deterministically(kitti_root, database):
 
 
 def test_the_shipped_paste_stage_trains_the_lite_model_with_paste(database):
-    """configs/models/pointpillars_lite_paste.yaml (the last stage of the shipped
-    pointpillars_lite_synth.pt) is pointpillars_lite.yaml plus paste, beam downsampling and
-    sector dropout: the same network, so it can start from the earlier stages' weights."""
+    """configs/models/pointpillars_lite_paste.yaml (the last stage of row 12's
+    pointpillars_lite_synth.pt, docs/sim2real.md) is pointpillars_lite.yaml plus paste, beam
+    downsampling and sector dropout, reading intensity as row 12 did (the lite config has read
+    none since row 25): the same network, so it can start from the earlier stages' weights."""
     models = EXPERIMENTS.parent / "models"
     paste = load_experiment(
         models / "pointpillars_lite_paste.yaml",
         [f"augmentation.physical.paste.database={database}"],
     )
     lite = load_experiment(models / "pointpillars_lite.yaml")
+    assert paste.model.pillar_encoder.read_intensity
+    assert not lite.model.pillar_encoder.read_intensity
+    reading = replace(lite.model.pillar_encoder, read_intensity=True)
+    lite = replace(lite, model=replace(lite.model, pillar_encoder=reading))
     assert (paste.model, paste.data, paste.train) == (lite.model, lite.data, lite.train)
     assert paste.augmentation.global_transform == lite.augmentation.global_transform
     names = [type(t).__name__ for t in build_augmentation(paste.augmentation)]

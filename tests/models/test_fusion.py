@@ -4,6 +4,8 @@ LiDAR-only -> painted weight expansion."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -130,8 +132,11 @@ def test_paint_command_round_trip_and_painted_dataset(kitti_copy, tmp_path):
 
 
 def test_expanded_weights_reproduce_the_lidar_only_detector():
-    lidar_cfg = load_experiment("configs/models/pointpillars_lite.yaml").model
     painted_cfg = load_experiment("configs/models/pointpainting_lite.yaml").model
+    lidar_cfg = load_experiment("configs/models/pointpillars_lite.yaml").model
+    # the same intensity input as the painted model (which reads it; the lite config does not)
+    reading = replace(lidar_cfg.pillar_encoder, read_intensity=True)
+    lidar_cfg = replace(lidar_cfg, pillar_encoder=reading)
     torch.manual_seed(0)
     lidar = build_detector(lidar_cfg).eval()
     painted = build_detector(painted_cfg).eval()

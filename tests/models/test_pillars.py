@@ -64,18 +64,3 @@ def test_read_intensity_false_makes_features_blind_to_intensity(rng):
         net = PillarFeatureNet(GRID, 4, (16,), read_intensity=read).eval()
         a, b = net(points, num, coords), net(other, num, coords)
         assert torch.allclose(a, b) is same
-
-
-def test_geometry_only_config_is_the_lite_config_without_intensity():
-    """configs/models/pointpillars_lite_geom.yaml (the shipped geometry-only weights' config)
-    differs from pointpillars_lite.yaml in ``read_intensity`` alone."""
-    from dataclasses import replace
-
-    from perception3d.engine.config import load_experiment
-
-    lite = load_experiment("configs/models/pointpillars_lite.yaml")
-    geom = load_experiment("configs/models/pointpillars_lite_geom.yaml")
-    assert lite.model.pillar_encoder.read_intensity is True
-    assert geom.model.pillar_encoder.read_intensity is False
-    encoder = replace(geom.model.pillar_encoder, read_intensity=True)
-    assert replace(geom, model=replace(geom.model, pillar_encoder=encoder)) == lite
