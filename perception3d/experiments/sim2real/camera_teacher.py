@@ -20,7 +20,7 @@ from pathlib import Path
 
 from perception3d.atomic import atomic_write_text, replace_symlink
 from perception3d.data.kitti import KittiObject, write_label_file
-from perception3d.experiments.sim2real.pseudo import PseudoConfig, label_rows
+from perception3d.experiments.sim2real.pseudo import PseudoConfig, label_rows, refuse_used_root
 
 __all__ = ["camera_frames", "label_with_camera_teacher", "make_camera_pseudo_root"]
 
@@ -85,6 +85,7 @@ def make_camera_pseudo_root(
     but ``heldout`` ones, given as frame ids), ``ImageSets/heldout.txt`` and
     ``pseudo_labels.json`` (counts per frame and settings); return that summary."""
     roots, out = [Path(r) for r in real_roots], Path(out)
+    refuse_used_root(out)
     frames = camera_frames(roots)
     if not frames:
         raise ValueError(f"{[str(r) for r in roots]}: no frame with velodyne, calib and image_2")

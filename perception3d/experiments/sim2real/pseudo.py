@@ -61,6 +61,18 @@ class PseudoConfig:
             )
 
 
+def refuse_used_root(out: Path) -> None:
+    """Refuse an output root that already holds label files: a second run into it would leave
+    the first run's labels of other ids beside the new ones."""
+    labels = out / "training" / "label_2"
+    old = sorted(labels.glob("*.txt")) if labels.is_dir() else []
+    if old:
+        raise ValueError(
+            f"{out}: already holds {len(old)} label files (an earlier pseudo-label run); "
+            "choose an empty or new folder"
+        )
+
+
 def write_turned_views(
     real_roots: list[Path], out: Path, rotations_deg: tuple[float, ...], min_points: int
 ) -> list[str]:
@@ -121,6 +133,7 @@ def make_pseudo_root(
     from perception3d.lidar.dataset import LidarDetectionDataset
 
     out = Path(out)
+    refuse_used_root(out)
     ids = write_turned_views([Path(r) for r in real_roots], out, cfg.rotations_deg, cfg.min_points)
     model, exp = load_detector(checkpoint, device="cpu")
     ds = LidarDetectionDataset(out, "training", exp.model.voxel, fov_only=True, ids=ids)

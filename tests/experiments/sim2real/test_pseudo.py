@@ -46,6 +46,12 @@ def test_views_labels_and_mixing(kitti_root, tmp_path):
     # a labelled root is refused
     with pytest.raises(ValueError, match="label_2"):
         make_pseudo_root(WEIGHTS, [kitti_root], tmp_path / "refused", cfg)
+    # a second run into the same folder is refused (the first run's labels would stay beside)
+    before = sorted(p.name for p in (tmp_path / "pseudo" / "training" / "label_2").iterdir())
+    with pytest.raises(ValueError, match="already holds 2 label files"):
+        make_pseudo_root(WEIGHTS, [real], tmp_path / "pseudo", cfg)
+    after = sorted(p.name for p in (tmp_path / "pseudo" / "training" / "label_2").iterdir())
+    assert after == before
     # mixing with a synthetic root: its train ids, then the views twice
     synth = copy_frame(kitti_root, tmp_path / "synth")
     (synth / "ImageSets").mkdir()
