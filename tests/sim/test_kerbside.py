@@ -150,3 +150,23 @@ def test_the_default_draws_no_random_numbers_for_the_key():
 
 
 _DEFAULT_DIGEST = "96a5895422cf65d0f5f13bef5cbb03f6e2c683568f8537cabea5acc47bb29169"
+
+
+def test_the_context_count_of_tools_car_context_by_hand():
+    # The statistic of docs/synthetic.md's kerbside paragraph: a car at 30 m, yawed 90
+    # degrees, and points beside its long side at known distances and heights.
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "tools" / "car_context.py"
+    spec = importlib.util.spec_from_file_location("car_context", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    box = np.array([30.0, 0.0, -0.9, 4.0, 1.8, 1.6, np.pi / 2])  # bottom at z = -1.7
+    pts = []
+    for gap in (0.1, 0.5, 1.5, 2.5):  # beyond the side at x = 30.9
+        for height in (0.1, 1.0, 2.0, 3.0):
+            pts.append([30.9 + gap, 0.5, -1.7 + height, 0.0])
+    pts.append([30.5, 0.0, -1.0, 0.0])  # inside the box
+    counted = tool.standing_near(np.array(pts), box)
+    assert counted == 4  # gaps 0.5 and 1.5 m at heights 1.0 and 2.0 m
