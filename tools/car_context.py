@@ -4,7 +4,9 @@ by (distance / 30 m)^2 so near and far cars compare; the median and the share of
 (docs/synthetic.md, kerbside frontage). Analysis of labelled frames only; nothing is fitted.
 
 Usage:
-    python tools/car_context.py ROOT [ROOT ...] [--split val]
+    python tools/car_context.py ROOT [ROOT ...] [--split val] [--from-m 0.2]
+
+``--from-m 0.05`` counts from 0.05 m outside the box, as docs/sim2real.md's count of row 26 did.
 """
 
 from __future__ import annotations
@@ -45,9 +47,9 @@ def standing_near(
     return int(keep.sum())
 
 
-def scaled_counts(root: Path, split: str) -> np.ndarray:
+def scaled_counts(root: Path, split: str, from_m: float = 0.2) -> np.ndarray:
     """Per moderate Car at 20-45 m (horizontal distance from the LiDAR) of the split: its
-    ``standing_near`` count times (distance / 30 m)^2."""
+    ``standing_near`` count (``from_m`` to 2 m outside the box) times (distance / 30 m)^2."""
     out = []
     for fid in read_split_file(root / "ImageSets" / f"{split}.txt"):
         cars = [
@@ -65,7 +67,8 @@ def scaled_counts(root: Path, split: str) -> np.ndarray:
         for box in boxes_cam_to_lidar(np.array([o.box_cam for o in cars]), calib):
             dist = float(np.hypot(box[0], box[1]))
             if RANGE_M[0] <= dist <= RANGE_M[1]:
-                out.append(standing_near(points, box) * (dist / 30.0) ** 2)
+                count = standing_near(points, box, (from_m, 2.0))
+                out.append(count * (dist / 30.0) ** 2)
     return np.array(out, np.float64)
 
 
@@ -73,9 +76,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("roots", nargs="+", type=Path)
     parser.add_argument("--split", default="val")
+    parser.add_argument("--from-m", type=float, default=0.2, help="count from this far out")
     args = parser.parse_args()
     for root in args.roots:
-        n = scaled_counts(root, args.split)
+        n = scaled_counts(root, args.split, args.from_m)
         if len(n) == 0:
             print(f"{root}: no moderate Car at {RANGE_M[0]:g}-{RANGE_M[1]:g} m")
             continue
