@@ -75,7 +75,8 @@ class SideFrame:
         x_range: x range of the roadside content.
         kerbside: the frontage stands right at the sidewalk's outer edge (a kerb strip beside
             parked cars, ``SceneConfig.kerbside_frontage_probability``): no setback, no gaps,
-            no open ground or guard rail, no furniture or street trees on the strip.
+            no open ground or guard rail, 30 % of the buildings a row of garages, no furniture
+            or street trees on the strip.
     """
 
     side: int
@@ -156,6 +157,8 @@ def _segment(
     base = f.curb_height - 0.02
     if kind == "building":
         depth, height = rng.uniform(8, 18), rng.uniform(*sc.building_height_m)
+        if f.kerbside and rng.uniform() < 0.3:  # a row of garages at the kerb
+            depth, height = rng.uniform(5.0, 7.0), rng.uniform(2.3, 3.0)
         yc = y + s * depth / 2
         ground = terrain.height(np.array([x0, x1]), np.array([yc + s * depth / 2] * 2)).min()
         bottom = min(ground, base) - 0.3
