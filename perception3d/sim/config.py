@@ -7,7 +7,7 @@ angles in degrees where the name says ``_deg``, image sizes in pixels of the wri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -53,6 +53,8 @@ class SceneConfig:
     lane_width_m: tuple[float, float] = (3.0, 3.75)
     parking_lane_probability: float = 0.6  # per side
     sidewalk_width_m: tuple[float, float] = (2.0, 4.5)
+    # Per side with a parking lane: a kerb strip instead of a sidewalk, the frontage at the cars.
+    kerbside_frontage_probability: float = 0.0
     curb_height_m: tuple[float, float] = (0.10, 0.15)
     intersection_probability: float = 0.35
     urban_probability: float = 0.8  # per side: buildings, else trees and open terrain
@@ -66,13 +68,7 @@ class SceneConfig:
     camera_height_jitter_m: float = 0.05  # camera 1.65 m +- this above the road
 
     def __post_init__(self) -> None:
-        for name in (
-            "night_probability",
-            "overcast_probability",
-            "parking_lane_probability",
-            "intersection_probability",
-            "urban_probability",
-        ):
+        for name in (f.name for f in fields(self) if f.name.endswith("_probability")):
             check_probability(name, getattr(self, name))
         for name in (
             "sun_elevation_deg",

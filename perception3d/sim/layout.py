@@ -23,7 +23,7 @@ from perception3d.sim.scenery import ground_quad, sign_pole, street_light
 from perception3d.sim.terrain import TERRAIN_REACH_M
 from perception3d.sim.world import RoadLayout, RoadPaint, Surface
 
-__all__ = ["EGO_BOX_ROAD", "StaticWorld", "sample_static_world"]
+__all__ = ["EGO_BOX_ROAD", "KERB_STRIP_M", "StaticWorld", "sample_static_world"]
 
 # The ego car (KITTI's VW Passat wagon, about 4.8 x 1.8 x 1.5 m) around the LiDAR, road frame.
 EGO_BOX_ROAD = np.array([-0.5, 0.0, 0.75, 4.8, 1.9, 1.5, 0.0])
@@ -31,6 +31,10 @@ _FAR = 1500.0  # m: ground and road pieces reach this far, beyond any sensor
 _DETAIL = (-120.0, 250.0)  # m along the road: buildings, poles and trees are placed here
 
 _TERRAIN_X = (-160.0, 300.0)  # m along the road covered by the height fields
+# m: the kerb strip of a side whose frontage stands at the parked cars
+# (``SceneConfig.kerbside_frontage_probability``); placement keeps the cars' outer side
+# 0.05-0.45 m inside the road edge, so the frontage stands 0.35-0.95 m behind them.
+KERB_STRIP_M = (0.3, 0.5)
 
 
 @dataclass(frozen=True)
@@ -135,15 +139,16 @@ def _far_trees(side: int, y_out: float, terrain, clutter: ClutterConfig, rng) ->
     return [surface(merge(trees), trunk=mat.BARK, foliage=mat.FOLIAGE)] if trees else []
 
 
-def _poles(side, y_in, hc, cfg: SceneConfig, keep_out, cut, edges, rng, obstacles, lamps):
-    """Street lights, sign poles and (at a cross street) a traffic light along one side;
-    appends their obstacle boxes and lamp positions, returns their meshes."""
+def _poles(side, y_in, hc, cfg: SceneConfig, keep_out, cut, edges, rng, obstacles, lamps, reach):
+    """Street lights, sign poles and (at a cross street) a traffic light along one side, at
+    most ``reach`` m from the kerb; appends their obstacle boxes and lamp positions, returns
+    their meshes."""
     poles = []
     if rng.uniform() < 0.8:
         arm = round(float(rng.uniform(1.0, 2.5)) * 4) / 4  # to 25 cm: shared templates
         height = round(float(rng.uniform(6.5, 9.0)) * 4) / 4
         for x in _spaced(rng, cfg.pole_spacing_m, keep_out):
-            y = y_in + side * 0.5
+            y = y_in + side * min(0.5, reach)
             poles.append(
                 street_light(height, arm).transformed(
                     rotation_z(0.0 if side < 0 else np.pi), (x, y, hc)
@@ -152,7 +157,7 @@ def _poles(side, y_in, hc, cfg: SceneConfig, keep_out, cut, edges, rng, obstacle
             lamps.append([x, y - side * arm, hc + height - 0.15])
             obstacles.append([x, y, 1.0, 0.4, 0.4, 2.0, 0.0])
     for x in _spaced(rng, (30.0, 90.0), keep_out):
-        y = y_in + side * 0.4
+        y = y_in + side * min(0.4, reach)
         poles.append(
             sign_pole(round(float(rng.uniform(2.2, 3.0)), 1)).transformed(
                 rotation_z(0.0 if side < 0 else np.pi), (x, y, hc)
@@ -162,7 +167,7 @@ def _poles(side, y_in, hc, cfg: SceneConfig, keep_out, cut, edges, rng, obstacle
     if cut is not None:  # traffic lights at the near corners of the cross street
         # Heads face the traffic of their side; arms reach over the road.
         x = cut[0] - 1.0 if side < 0 else cut[1] + 1.0
-        y = y_in + side * 0.6
+        y = y_in + side * min(0.6, reach)
         arm = abs(y_in - (edges[0] + edges[1]) / 2) * rng.uniform(0.3, 0.7)
         light = traffic_light(round(float(arm), 1) if rng.uniform() < 0.6 else 0.0)
         poles.append(light.transformed(rotation_z(np.pi if side < 0 else 0.0), (x, y, hc)))
@@ -204,15 +209,18 @@ def sample_static_world(
     clutter = ClutterConfig() if clutter is None else clutter
     lanes, n_right, width = _lanes(cfg, rng)
     edges = [lanes[0, 0] - width / 2, lanes[-1, 0] + width / 2]
-    parking = []
+    parking, kerbside, p_kerb = [], [False, False], cfg.kerbside_frontage_probability
     for side, heading in ((0, 0.0), (1, np.pi)):
         if rng.uniform() < cfg.parking_lane_probability:
             w = rng.uniform(2.0, 2.5)
             sign = -1 if side == 0 else 1
             parking.append([edges[side] + sign * w / 2, heading])
             edges[side] += sign * w
+            kerbside[side] = p_kerb > 0 and rng.uniform() < p_kerb  # no draw at 0
     hc = rng.uniform(*cfg.curb_height_m)
     sw = rng.uniform(*cfg.sidewalk_width_m, size=2)
+    for side in np.flatnonzero(kerbside):
+        sw[side] = rng.uniform(*KERB_STRIP_M)
     sidewalks = np.array([[edges[0], edges[0] - sw[0]], [edges[1], edges[1] + sw[1]]])
     crossing = None
     if rng.uniform() < cfg.intersection_probability:
@@ -225,8 +233,10 @@ def sample_static_world(
     keep_out = [] if cut is None else [(cut[0] - sw.mean() - 2, cut[1] + sw.mean() + 2)]
     obstacles = [list(EGO_BOX_ROAD)]
     lamps, terrain, driveways = [], [], []
-    for side, (y_in, y_out) in zip((-1, 1), sidewalks):
-        frame = SideFrame(side, y_in, y_out, hc, tuple(keep_out), clutter.detail_range_m, _DETAIL)
+    for side, (y_in, y_out), kerb in zip((-1, 1), sidewalks, kerbside):
+        frame = SideFrame(
+            side, y_in, y_out, hc, tuple(keep_out), clutter.detail_range_m, _DETAIL, kerb
+        )
         urban = rng.uniform() < cfg.urban_probability
         content = sample_roadside(frame, urban, cfg, clutter, rng)
         surfaces += content.surfaces
@@ -235,7 +245,8 @@ def sample_static_world(
         terrain.append(content.terrain)
         if not urban:  # fields and trees far from the road
             surfaces += _far_trees(side, y_out, content.terrain, clutter, rng)
-        poles = _poles(side, y_in, hc, cfg, keep_out, cut, edges, rng, obstacles, lamps)
+        reach = abs(y_out - y_in) / 2 if kerb else np.inf
+        poles = _poles(side, y_in, hc, cfg, keep_out, cut, edges, rng, obstacles, lamps, reach)
         if poles:
             surfaces.append(surface(merge(poles), pole=mat.POLE, lamp=mat.LAMP_OFF, sign=mat.SIGN))
     surfaces += _ground(sidewalks, keep_out, terrain, rng)

@@ -27,6 +27,8 @@ __all__ = ["PlacedObject", "place_objects"]
 
 _TRIES = 30
 _OUT_OF_VIEW_RANGE_M = (4.0, 70.0)
+_NARROW_WALK_M = 1.0  # a kerb strip (scene.kerbside_frontage_probability), not a sidewalk
+_KERB_GAP_M = (0.05, 0.45)  # a vehicle's outer side inside the road edge beside a kerb strip
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ class _Placer:
         elif label == "Person_sitting":  # on a bench by the frontage, facing the road
             side = int(rng.integers(2))
             y_in, y_out = lay.sidewalks[side]
+            if abs(y_out - y_in) < _NARROW_WALK_M:
+                return None
             y = y_out + (0.7 if side == 0 else -0.7)
             heading = (np.pi / 2 if side == 0 else -np.pi / 2) + rng.normal(0, 0.1)
         elif label == "Pedestrian" or choice < 0.15:
@@ -116,6 +120,8 @@ class _Placer:
             else:
                 y_in, y_out = lay.sidewalks[rng.integers(2)]
                 lo, hi = sorted((y_in, y_out))
+                if hi - lo < _NARROW_WALK_M:
+                    return None
                 y = rng.uniform(lo + 0.4, max(hi - 0.4, lo + 0.5))
                 heading = (
                     rng.choice([0.0, np.pi]) + rng.normal(0, 0.3)
@@ -150,6 +156,8 @@ class _Placer:
         self, model: ObjectModel, x: float, y: float, heading: float, z: float | None = None
     ) -> PlacedObject | None:
         l, w, h = model.size
+        if model.label in ("Car", "Van", "Truck", "Misc"):
+            y = self.kerb_y(y, l, w, heading)
         z = self.ground_z(y, x) if z is None else z
         box = np.array([x, y, z + h / 2, l, w, h, heading])
         boxes = [box]
@@ -164,6 +172,18 @@ class _Placer:
         obj = PlacedObject(model, box)
         self.placed.append(obj)
         return obj
+
+    def kerb_y(self, y: float, length: float, width: float, heading: float) -> float:
+        """``y`` moved so that a vehicle parked beside a kerb strip keeps its outer side
+        ``_KERB_GAP_M`` inside the road edge (the frontage stands behind the strip)."""
+        half = (width * abs(np.cos(heading)) + length * abs(np.sin(heading))) / 2
+        for side, (y_in, y_out) in enumerate(self.layout.sidewalks):
+            s = -1.0 if side == 0 else 1.0  # outwards
+            if abs(y_out - y_in) >= _NARROW_WALK_M or not 0 < s * (y_in - y) < 2.5:
+                continue
+            gap = float(np.clip(s * (y_in - y) - half, *_KERB_GAP_M))
+            return float(y_in - s * (gap + half))
+        return y
 
     # -- strategies ------------------------------------------------------------------------
     def place_one(self, label: str, in_view: bool) -> bool:

@@ -73,6 +73,10 @@ class SideFrame:
         keep_out: x intervals left empty (a cross street and its corners).
         detail: x range of porous foliage.
         x_range: x range of the roadside content.
+        kerbside: the frontage stands right at the sidewalk's outer edge (a kerb strip beside
+            parked cars, ``SceneConfig.kerbside_frontage_probability``): no setback, no gaps,
+            no open ground or guard rail, 30 % of the buildings a row of garages, no furniture
+            or street trees on the strip.
     """
 
     side: int
@@ -82,6 +86,7 @@ class SideFrame:
     keep_out: tuple[tuple[float, float], ...]
     detail: tuple[float, float]
     x_range: tuple[float, float]
+    kerbside: bool = False
 
 
 @dataclass
@@ -143,7 +148,7 @@ def _segment(
     def to_road(a: float) -> float:
         return start + a if s > 0 else start - a
 
-    setback = rng.uniform(*cfg.setback_m)
+    setback = 0.0 if f.kerbside else rng.uniform(*cfg.setback_m)
     y = f.y_outer + s * setback
     detail = f.detail[0] <= (x0 + x1) / 2 <= f.detail[1]
     opening = _opening(rng, length, cfg) if kind in ("fence", "hedge", "wall") else None
@@ -152,6 +157,8 @@ def _segment(
     base = f.curb_height - 0.02
     if kind == "building":
         depth, height = rng.uniform(8, 18), rng.uniform(*sc.building_height_m)
+        if f.kerbside and rng.uniform() < 0.3:  # a row of garages at the kerb
+            depth, height = rng.uniform(5.0, 7.0), rng.uniform(2.3, 3.0)
         yc = y + s * depth / 2
         ground = terrain.height(np.array([x0, x1]), np.array([yc + s * depth / 2] * 2)).min()
         bottom = min(ground, base) - 0.3
@@ -284,6 +291,9 @@ def sample_roadside(
     )  # fmt: skip
     out.terrain = terrain
     weights = cfg.frontage_weights if urban else cfg.rural_frontage_weights
+    if f.kerbside:
+        weights = {k: v for k, v in weights.items() if k not in ("open", "guard_rail")}
+        weights = weights if sum(weights.values()) > 0 else {"wall": 1.0}
     x = f.x_range[0] + rng.uniform(0, 5)
     while x < f.x_range[1]:
         length = rng.uniform(*cfg.segment_length_m)
@@ -300,7 +310,10 @@ def sample_roadside(
             for a, b in pieces:
                 if b - a > 6.0:
                     _segment("building", a + 1, b - 1, house, cfg, sc, rng, out, batch, terrain)
-        x = x1 + (0.0 if rng.uniform() < 0.7 else rng.uniform(1, 6))
+        x = x1 if f.kerbside else x1 + (0.0 if rng.uniform() < 0.7 else rng.uniform(1, 6))
+    if f.kerbside:  # nothing stands on the kerb strip
+        out.surfaces += batch.surfaces()
+        return out
     _furniture(f, cfg, rng, out, batch)
     if urban or rng.uniform() < 0.3:
         step = rng.uniform(*sc.tree_spacing_m)

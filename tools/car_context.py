@@ -1,0 +1,93 @@
+"""How much stands right beside moderate cars: per Car box at 20-45 m, the LiDAR returns 0.2-2.5 m
+above its bottom and 0.2-2 m outside it (walls, hedges, fences, other cars), counted and scaled
+by (distance / 30 m)^2 so near and far cars compare; the median and the share of cars with >= 64
+(docs/synthetic.md, kerbside frontage). Analysis of labelled frames only; nothing is fitted.
+
+Usage:
+    python tools/car_context.py ROOT [ROOT ...] [--split val] [--from-m 0.2]
+
+``--from-m 0.05`` counts from 0.05 m outside the box, as docs/sim2real.md's count of row 26 did.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from perception3d.data.kitti import read_split_file, read_velodyne
+from perception3d.data.kitti_labels import read_label_file
+from perception3d.eval.kitti_protocol import MAX_OCCLUSION, MAX_TRUNCATION, MIN_HEIGHT_PX
+from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
+
+MODERATE = 1  # index into the KITTI protocol's difficulty tables
+RANGE_M = (20.0, 45.0)
+MANY = 64  # returns (scaled to 30 m): a car standing against something
+
+
+def standing_near(
+    points_lidar: np.ndarray,
+    box_lidar: np.ndarray,
+    reach_m: tuple[float, float] = (0.2, 2.0),
+    height_m: tuple[float, float] = (0.2, 2.5),
+) -> int:
+    """Returns whose BEV distance from the box's footprint is within ``reach_m`` (outside the
+    box) and whose height above the box's bottom is within ``height_m``; LiDAR frame,
+    ``box_lidar`` = [x, y, z (centre), l, w, h, yaw]."""
+    d = points_lidar[:, :3] - box_lidar[:3]
+    c, s = np.cos(box_lidar[6]), np.sin(box_lidar[6])
+    along, across = c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]
+    out = np.hypot(
+        np.maximum(np.abs(along) - box_lidar[3] / 2, 0),
+        np.maximum(np.abs(across) - box_lidar[4] / 2, 0),
+    )
+    z = d[:, 2] + box_lidar[5] / 2
+    keep = (out > reach_m[0]) & (out < reach_m[1]) & (z > height_m[0]) & (z < height_m[1])
+    return int(keep.sum())
+
+
+def scaled_counts(root: Path, split: str, from_m: float = 0.2) -> np.ndarray:
+    """Per moderate Car at 20-45 m (horizontal distance from the LiDAR) of the split: its
+    ``standing_near`` count (``from_m`` to 2 m outside the box) times (distance / 30 m)^2."""
+    out = []
+    for fid in read_split_file(root / "ImageSets" / f"{split}.txt"):
+        cars = [
+            o
+            for o in read_label_file(root / "training" / "label_2" / f"{fid}.txt")
+            if o.type == "Car"
+            and o.bbox[3] - o.bbox[1] >= MIN_HEIGHT_PX[MODERATE]
+            and o.occluded <= MAX_OCCLUSION[MODERATE]
+            and o.truncated <= MAX_TRUNCATION[MODERATE]
+        ]
+        if not cars:
+            continue
+        calib = Calibration.from_file(root / "training" / "calib" / f"{fid}.txt")
+        points = read_velodyne(root / "training" / "velodyne" / f"{fid}.bin")
+        for box in boxes_cam_to_lidar(np.array([o.box_cam for o in cars]), calib):
+            dist = float(np.hypot(box[0], box[1]))
+            if RANGE_M[0] <= dist <= RANGE_M[1]:
+                count = standing_near(points, box, (from_m, 2.0))
+                out.append(count * (dist / 30.0) ** 2)
+    return np.array(out, np.float64)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("roots", nargs="+", type=Path)
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--from-m", type=float, default=0.2, help="count from this far out")
+    args = parser.parse_args()
+    for root in args.roots:
+        n = scaled_counts(root, args.split, args.from_m)
+        if len(n) == 0:
+            print(f"{root}: no moderate Car at {RANGE_M[0]:g}-{RANGE_M[1]:g} m")
+            continue
+        print(
+            f"{root}: cars {len(n)}, median {np.median(n):.1f}, "
+            f"share >= {MANY} {np.mean(n >= MANY):.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
