@@ -19,6 +19,7 @@ import numpy as np
 from perception3d.data.kitti import read_split_file, read_velodyne
 from perception3d.data.kitti_labels import read_label_file
 from perception3d.eval.kitti_protocol import MAX_OCCLUSION, MAX_TRUNCATION, MIN_HEIGHT_PX
+from perception3d.experiments.sim2real.objects import object_clutter
 from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
 
 MODERATE = 1  # index into the KITTI protocol's difficulty tables
@@ -27,24 +28,14 @@ MANY = 64  # returns (scaled to 30 m): a car standing against something
 
 
 def standing_near(
-    points_lidar: np.ndarray,
-    box_lidar: np.ndarray,
-    reach_m: tuple[float, float] = (0.2, 2.0),
-    height_m: tuple[float, float] = (0.2, 2.5),
+    points_lidar: np.ndarray, box_lidar: np.ndarray, reach_m: tuple[float, float] = (0.2, 2.0)
 ) -> int:
-    """Returns whose BEV distance from the box's footprint is within ``reach_m`` (outside the
-    box) and whose height above the box's bottom is within ``height_m``; LiDAR frame,
-    ``box_lidar`` = [x, y, z (centre), l, w, h, yaw]."""
-    d = points_lidar[:, :3] - box_lidar[:3]
-    c, s = np.cos(box_lidar[6]), np.sin(box_lidar[6])
-    along, across = c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]
-    out = np.hypot(
-        np.maximum(np.abs(along) - box_lidar[3] / 2, 0),
-        np.maximum(np.abs(across) - box_lidar[4] / 2, 0),
-    )
-    z = d[:, 2] + box_lidar[5] / 2
-    keep = (out > reach_m[0]) & (out < reach_m[1]) & (z > height_m[0]) & (z < height_m[1])
-    return int(keep.sum())
+    """Returns standing 0.2-2.5 m above the box's bottom whose BEV distance from its footprint
+    is beyond ``reach_m[0]`` and within ``reach_m[1]``: `sim2real-report`'s clutter count
+    (``perception3d.experiments.sim2real.objects.object_clutter``) for one LiDAR-frame box
+    ``[x, y, z (centre), l, w, h, yaw]``."""
+    box = np.asarray(box_lidar, np.float64).reshape(1, 7)
+    return int(object_clutter(points_lidar, box, within_m=reach_m[1], own_m=reach_m[0])[0])
 
 
 def scaled_counts(root: Path, split: str, from_m: float = 0.2) -> np.ndarray:
