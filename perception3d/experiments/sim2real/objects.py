@@ -54,6 +54,7 @@ __all__ = [
     "object_clearance",
     "object_clutter",
     "object_points",
+    "object_surroundings",
 ]
 
 # KITTI's readings are 0.01 steps, and its 0 is a flag (a return not read or read under the
@@ -137,15 +138,16 @@ def normalized_count(points: np.ndarray, distance_m: np.ndarray) -> np.ndarray:
     return np.log2(n * (d / 10.0) ** 2)
 
 
-def object_clearance(
+def object_surroundings(
     points: np.ndarray,
     boxes_lidar: np.ndarray,
     k: int = CLEARANCE_K,
     cap_m: float = CLEARANCE_CAP_M,
+    within_m: float = CLUTTER_WITHIN_M,
     own_m: float = CLEARANCE_OWN_M,
-) -> np.ndarray:
-    """Per box, the horizontal distance (m) from its outline to the k-th nearest standing return
-    (0.2-2.5 m above the box bottom) farther than ``own_m`` from the outline, capped at ``cap_m``.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per box, its clearance and its clutter from one pass over the standing returns (0.2-2.5 m
+    above the box bottom) farther than ``own_m`` from its outline.
 
     The distance of a return at (lx, ly) in the box frame (x along the heading) is
     hypot(max(|lx| - dx / 2, 0), max(|ly| - dy / 2, 0)): 0 inside or over the box's footprint,
@@ -157,21 +159,38 @@ def object_clearance(
         boxes_lidar: (M, 7) label boxes, LiDAR frame.
 
     Returns:
-        (M,) float64 clearances in (own_m, cap_m]; ``cap_m`` when fewer than k returns lie closer.
+        (M,) float64 clearances: the distance to the k-th nearest of those returns, in
+        (own_m, cap_m], ``cap_m`` when fewer than k lie closer; and (M,) int64 clutter: how many
+        of them lie at most ``within_m`` from the outline.
+    """
+    pts = np.asarray(points, dtype=np.float64)[:, :3]
+    boxes = np.asarray(boxes_lidar, dtype=np.float64).reshape(-1, 7)
+    clearance = np.full(len(boxes), float(cap_m))
+    clutter = np.zeros(len(boxes), dtype=np.int64)
+    for j, box in enumerate(boxes):
+        dist = _standing_distances(pts, box, max(cap_m, within_m), own_m)
+        if len(dist) >= k:
+            clearance[j] = min(float(np.partition(dist, k - 1)[k - 1]), cap_m)
+        clutter[j] = np.count_nonzero(dist <= within_m)
+    return clearance, clutter
+
+
+def object_clearance(
+    points: np.ndarray,
+    boxes_lidar: np.ndarray,
+    k: int = CLEARANCE_K,
+    cap_m: float = CLEARANCE_CAP_M,
+    own_m: float = CLEARANCE_OWN_M,
+) -> np.ndarray:
+    """Per box, the horizontal distance (m) from its outline to the k-th nearest standing return
+    farther than ``own_m``, capped at ``cap_m`` (`object_surroundings`).
 
     Example:
         >>> wall = np.column_stack([np.full(9, 10.0), np.linspace(-2, 2, 9), np.full(9, -1.0)])
         >>> object_clearance(wall, np.array([[7.0, 0, -1, 4, 2, 1.5, 0]])).tolist()
         [1.0]
     """
-    pts = np.asarray(points, dtype=np.float64)[:, :3]
-    boxes = np.asarray(boxes_lidar, dtype=np.float64).reshape(-1, 7)
-    out = np.full(len(boxes), float(cap_m))
-    for j, box in enumerate(boxes):
-        dist = _standing_distances(pts, box, cap_m, own_m)
-        if len(dist) >= k:
-            out[j] = min(float(np.partition(dist, k - 1)[k - 1]), cap_m)
-    return out
+    return object_surroundings(points, boxes_lidar, k=k, cap_m=cap_m, own_m=own_m)[0]
 
 
 def object_clutter(
@@ -180,20 +199,15 @@ def object_clutter(
     within_m: float = CLUTTER_WITHIN_M,
     own_m: float = CLEARANCE_OWN_M,
 ) -> np.ndarray:
-    """Per box, how many standing returns (0.2-2.5 m above the box bottom) lie farther than
-    ``own_m`` and at most ``within_m`` from its outline (horizontal, as `object_clearance`).
+    """Per box, how many standing returns lie farther than ``own_m`` and at most ``within_m``
+    from its outline (`object_surroundings`).
 
     Example:
         >>> wall = np.column_stack([np.full(9, 10.0), np.linspace(-2, 2, 9), np.full(9, -1.0)])
         >>> object_clutter(wall, np.array([[7.0, 0, -1, 4, 2, 1.5, 0]])).tolist()
         [9]
     """
-    pts = np.asarray(points, dtype=np.float64)[:, :3]
-    boxes = np.asarray(boxes_lidar, dtype=np.float64).reshape(-1, 7)
-    return np.array(
-        [np.count_nonzero(_standing_distances(pts, b, within_m, own_m) <= within_m) for b in boxes],
-        dtype=np.int64,
-    )
+    return object_surroundings(points, boxes_lidar, within_m=within_m, own_m=own_m)[1]
 
 
 def _standing_distances(pts: np.ndarray, box: np.ndarray, reach_m: float, own_m: float):

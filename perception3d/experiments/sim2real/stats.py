@@ -34,9 +34,8 @@ from perception3d.experiments.sim2real.noise import NOISE_EDGES_M, planar_range_
 from perception3d.experiments.sim2real.objects import (
     HEIGHT_EDGES,
     INTENSITY_EDGES,
-    object_clearance,
-    object_clutter,
     object_points,
+    object_surroundings,
 )
 from perception3d.experiments.sim2real.sweeps import RANGE_IMAGE_WIDTH, Sweep
 from perception3d.geometry.boxes import points_in_boxes
@@ -111,7 +110,7 @@ def sweep_statistics(sweep: Sweep, counted: np.ndarray) -> dict:
         boxes, names = sweep.boxes_lidar[keep], sweep.names[keep]
         outside = points_in_boxes(fov[:, :3], sweep.boxes_lidar) < 0
         hist["intensity/background"] = histogram(fov[outside, 3], INTENSITY_EDGES)
-        around = zip(object_clearance(fov, boxes), object_clutter(fov, boxes), strict=True)
+        around = zip(*object_surroundings(fov, boxes), strict=True)
         for row, (clear_m, clutter) in zip(object_points(fov, boxes, names), around, strict=True):
             if row["distance_m"] <= _MAX_OBJECT_DISTANCE_M:
                 row["clearance_m"], row["clutter"] = float(clear_m), int(clutter)
