@@ -260,5 +260,6 @@ def sample_static_world(
         obstacles=np.array(obstacles, np.float64),
         driveways=np.array(driveways, np.float64).reshape(-1, 4),
         crosswalks=paint.crosswalks,
+        kerbside=(bool(kerbside[0]), bool(kerbside[1])),
     )
     return StaticWorld(layout, tuple(surfaces), paint, np.array(lamps, np.float64).reshape(-1, 3))

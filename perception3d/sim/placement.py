@@ -27,7 +27,6 @@ __all__ = ["PlacedObject", "place_objects"]
 
 _TRIES = 30
 _OUT_OF_VIEW_RANGE_M = (4.0, 70.0)
-_NARROW_WALK_M = 1.0  # a kerb strip (scene.kerbside_frontage_probability), not a sidewalk
 _KERB_GAP_M = (0.05, 0.45)  # a vehicle's outer side inside the road edge beside a kerb strip
 
 
@@ -102,10 +101,9 @@ class _Placer:
             heading += rng.normal(0, 0.03)
         elif label == "Person_sitting":  # on a bench by the frontage, facing the road
             side = int(rng.integers(2))
-            y_in, y_out = lay.sidewalks[side]
-            if abs(y_out - y_in) < _NARROW_WALK_M:
+            if lay.kerbside[side]:  # a kerb strip: no bench
                 return None
-            y = y_out + (0.7 if side == 0 else -0.7)
+            y = lay.sidewalks[side, 1] + (0.7 if side == 0 else -0.7)
             heading = (np.pi / 2 if side == 0 else -np.pi / 2) + rng.normal(0, 0.1)
         elif label == "Pedestrian" or choice < 0.15:
             crossing = choice < self.cfg.crossing_probability
@@ -118,10 +116,10 @@ class _Placer:
                 y = rng.uniform(*lay.road_y)
                 heading = rng.choice([0.5, -0.5]) * np.pi + rng.normal(0, 0.2)
             else:
-                y_in, y_out = lay.sidewalks[rng.integers(2)]
-                lo, hi = sorted((y_in, y_out))
-                if hi - lo < _NARROW_WALK_M:
+                side = int(rng.integers(2))
+                if lay.kerbside[side]:  # a kerb strip: nobody walks there
                     return None
+                lo, hi = sorted(lay.sidewalks[side])
                 y = rng.uniform(lo + 0.4, max(hi - 0.4, lo + 0.5))
                 heading = (
                     rng.choice([0.0, np.pi]) + rng.normal(0, 0.3)
@@ -177,9 +175,9 @@ class _Placer:
         """``y`` moved so that a vehicle parked beside a kerb strip keeps its outer side
         ``_KERB_GAP_M`` inside the road edge (the frontage stands behind the strip)."""
         half = (width * abs(np.cos(heading)) + length * abs(np.sin(heading))) / 2
-        for side, (y_in, y_out) in enumerate(self.layout.sidewalks):
+        for side, y_in in enumerate(self.layout.sidewalks[:, 0]):
             s = -1.0 if side == 0 else 1.0  # outwards
-            if abs(y_out - y_in) >= _NARROW_WALK_M or not 0 < s * (y_in - y) < 2.5:
+            if not self.layout.kerbside[side] or not 0 < s * (y_in - y) < 2.5:
                 continue
             gap = float(np.clip(s * (y_in - y) - half, *_KERB_GAP_M))
             return float(y_in - s * (gap + half))

@@ -121,6 +121,9 @@ class RoadLayout:
         driveways: (D, 4) [x, y, heading, ground z] spots where a car may stand across the
             road's direction, behind an opening in a fence, hedge or wall.
         crosswalks: (C, 5) the zebra crossings (as in :class:`RoadPaint`).
+        kerbside: per side (right, left), whether a kerb strip replaces its sidewalk and the
+            frontage stands right behind the parked cars
+            (``SceneConfig.kerbside_frontage_probability``).
     """
 
     lanes: np.ndarray
@@ -132,6 +135,7 @@ class RoadLayout:
     obstacles: np.ndarray
     driveways: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     crosswalks: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))
+    kerbside: tuple[bool, bool] = (False, False)
 
 
 @dataclass(frozen=True)
