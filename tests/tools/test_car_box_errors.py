@@ -1,0 +1,58 @@
+"""tools/car_box_errors.py: the per-object errors of a detector's boxes against the labels."""
+
+import importlib.util
+import math
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from perception3d.data.kitti_labels import read_label_file, write_label_file
+
+ROOT = Path(__file__).parents[1] / "data" / "kitti_samples"
+
+
+@pytest.fixture(scope="module")
+def tool():
+    path = Path(__file__).parents[2] / "tools" / "car_box_errors.py"
+    spec = importlib.util.spec_from_file_location("car_box_errors", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["car_box_errors"] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_offsets_are_in_the_line_of_sight_frame(tool):
+    # a car 20 m straight ahead, its length along the camera's z axis; one at 45 degrees
+    label = np.array([0.0, 1.6, 20.0, 4.0, 1.5, 1.7, math.pi / 2])
+    farther = label + np.array([0, 0, 0.5, 0, 0, 0, 0])
+    e = tool.box_error(label, farther)
+    assert e.along_m == pytest.approx(0.5) and e.side_m == pytest.approx(0.0)
+    assert e.iou3d == pytest.approx(3.5 / 4.5)  # the 4 m length along z overlaps 3.5 m
+    assert e.iou3d_fixed["centre"] == pytest.approx(1.0)
+    assert e.iou3d_fixed["size"] == pytest.approx(e.iou3d)
+    diag = np.array([10.0, 1.6, 10.0, 4.0, 1.5, 1.7, 0.3])
+    moved = diag + np.array([0.3, 0.2, 0.3, 0.2, 0.0, 0.0, 2 * math.pi - 0.1])
+    e = tool.box_error(diag, moved)
+    assert e.along_m == pytest.approx(0.3 * math.sqrt(2)) and abs(e.side_m) < 1e-9
+    assert e.dz_m == pytest.approx(0.2) and e.d_lwh_m[0] == pytest.approx(0.2)
+    assert e.d_heading_rad == pytest.approx(-0.1)
+
+
+def test_labels_as_predictions_have_no_error_and_a_missing_file_no_match(tool, tmp_path):
+    frames = sorted(p.stem for p in (ROOT / "training" / "label_2").glob("*.txt"))
+    perfect = tmp_path / "perfect"
+    for f in frames:
+        rows = read_label_file(ROOT / "training" / "label_2" / f"{f}.txt")
+        cars = [replace(r, score=0.9) for r in rows if r.type == "Car"]
+        write_label_file(perfect / f"{f}.txt", cars)
+    errors = [e for f in frames for e in tool.frame_errors(ROOT, f, perfect)]
+    assert errors and all(e.score == pytest.approx(0.9) for e in errors)
+    assert all(e.iou3d > 0.99 and abs(e.along_m) < 1e-6 for e in errors)
+    assert all(e.points > 0 for e in errors)
+    s = tool.summary(errors)
+    assert s["matched"] == s["good"] == s["objects"] == len(errors)
+    none = [e for f in frames for e in tool.frame_errors(ROOT, f, tmp_path / "empty")]
+    assert len(none) == len(errors) and all(e.score is None and e.iou3d == 0 for e in none)

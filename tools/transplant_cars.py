@@ -1,0 +1,187 @@
+"""Is a real far car scored low for its own points or for what surrounds it? A transplant
+(docs/sim2real.md, "Rows 24-26"): each counted (moderate) real Car beyond ``--min-range-m`` is
+swapped with synthetic cars at about the same range, in both directions. The donor's standing
+points (more than 0.15 m above its box bottom, box grown by 0.3 m in length and width) are
+turned about the sensor's z axis to the other car's azimuth, bottoms aligned, and replace that
+car's. Score = the detector's highest Car score among its boxes with BEV IoU >= 0.5 with the
+moved car's box (0 if none). Analysis only: it decides nothing and fits nothing.
+
+Per real car it prints the median over its donors of: the real car in its own sweep; the real
+car in the synthetic sweeps; the synthetic cars in their own sweeps; the synthetic cars in the
+real sweep; the same with the real standing returns within ``--radius-m`` removed; the same
+with the real ground there removed instead.
+
+Usage:
+    python tools/transplant_cars.py CONFIG WEIGHTS --real ROOT --synth ROOT [--split val]
+        [--min-range-m 20] [--donors 6] [--range-tolerance-m 2.5] [--radius-m 6] [--set K=V]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from perception3d.data.kitti import read_split_file, read_velodyne
+from perception3d.data.kitti_labels import read_label_file
+from perception3d.eval.kitti_protocol import COUNTED, gt_flags
+from perception3d.geometry.boxes import points_in_boxes
+from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
+from perception3d.geometry.iou import bev_iou_lidar
+
+MODERATE = 1
+GROW_M = 0.3  # the object's box is grown by this (length and width) to take its edge returns
+GROUND_M = 0.15  # returns this close above the box bottom are ground, not the object
+LOW_M = 0.2  # "ground" when removing the surroundings: within this above the box bottom
+
+
+def counted_cars(root: Path, frame: str) -> tuple[Calibration, np.ndarray]:
+    """The frame's calibration and its counted moderate Car boxes, (M, 7) LiDAR frame."""
+    objects = read_label_file(root / "training" / "label_2" / f"{frame}.txt")
+    calib = Calibration.from_file(root / "training" / "calib" / f"{frame}.txt")
+    if not objects:
+        return calib, np.zeros((0, 7))
+    flags = gt_flags(
+        [o.type for o in objects],
+        np.array([o.bbox for o in objects]),
+        np.array([o.occluded for o in objects]),
+        np.array([o.truncated for o in objects]),
+        "Car",
+        MODERATE,
+    )
+    cars = [o.box_cam for o, f in zip(objects, flags) if f == COUNTED]
+    if not cars:
+        return calib, np.zeros((0, 7))
+    return calib, boxes_cam_to_lidar(np.array(cars, np.float64), calib)
+
+
+def object_mask(points_lidar: np.ndarray, box_lidar: np.ndarray) -> np.ndarray:
+    """(N,) bool: the object's standing returns: inside the box grown by ``GROW_M`` in length
+    and width, more than ``GROUND_M`` above its bottom."""
+    grown = np.asarray(box_lidar, np.float64).copy()
+    grown[3:5] += GROW_M
+    inside = points_in_boxes(points_lidar[:, :3], grown[None]) == 0
+    return inside & (points_lidar[:, 2] > box_lidar[2] - box_lidar[5] / 2 + GROUND_M)
+
+
+def _turn_z(xy: np.ndarray, angle_rad: float) -> np.ndarray:
+    c, s = np.cos(angle_rad), np.sin(angle_rad)
+    return np.stack([c * xy[:, 0] - s * xy[:, 1], s * xy[:, 0] + c * xy[:, 1]], axis=1)
+
+
+def move_object(
+    points_lidar: np.ndarray, box_from: np.ndarray, box_to: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The object's points and box turned about the sensor's z axis from ``box_from``'s azimuth
+    to ``box_to``'s (so its range, and the side the sensor sees, stay), lifted so its box bottom
+    sits on ``box_to``'s. Returns (points (N, C), box (7,)), LiDAR frame."""
+    box_from = np.asarray(box_from, np.float64)
+    box_to = np.asarray(box_to, np.float64)
+    angle = float(np.arctan2(box_to[1], box_to[0]) - np.arctan2(box_from[1], box_from[0]))
+    lift = (box_to[2] - box_to[5] / 2) - (box_from[2] - box_from[5] / 2)
+    moved = points_lidar.copy()
+    moved[:, :2] = _turn_z(points_lidar[:, :2], angle)
+    moved[:, 2] += lift
+    box = box_from.copy()
+    box[:2] = _turn_z(box_from[None, :2], angle)[0]
+    box[2] += lift
+    box[6] += angle
+    return moved, box
+
+
+def car_score(detector, points_lidar: np.ndarray, calib: Calibration, box_lidar) -> float:
+    """The detector's highest Car score among its boxes with BEV IoU >= 0.5 with the box."""
+    det = detector(points_lidar, calib)
+    cars = det.names == "Car"
+    if not cars.any():
+        return 0.0
+    iou = bev_iou_lidar(np.asarray(box_lidar, np.float64)[None], det.boxes_lidar[cars])[0]
+    return float(det.scores[cars][iou >= 0.5].max()) if (iou >= 0.5).any() else 0.0
+
+
+def transplant(detector, real: Path, synth: Path, args: argparse.Namespace) -> list[dict]:
+    """One row per counted real car beyond ``args.min_range_m``: the six medians above."""
+    donors = []
+    for frame in read_split_file(synth / "ImageSets" / f"{args.split}.txt"):
+        donors += [(frame, b) for b in counted_cars(synth, frame)[1]]
+    rows = []
+    for frame in read_split_file(real / "ImageSets" / f"{args.split}.txt"):
+        real_calib, real_boxes = counted_cars(real, frame)
+        real_pts = read_velodyne(real / "training" / "velodyne" / f"{frame}.bin")
+        for k, rb in enumerate(real_boxes):
+            dist = float(np.hypot(rb[0], rb[1]))
+            if dist < args.min_range_m:
+                continue
+            rmask = object_mask(real_pts, rb)
+            near = np.hypot(real_pts[:, 0] - rb[0], real_pts[:, 1] - rb[1]) < args.radius_m
+            low = real_pts[:, 2] < rb[2] - rb[5] / 2 + LOW_M
+            chosen = [
+                (f, b)
+                for f, b in donors
+                if abs(float(np.hypot(b[0], b[1])) - dist) < args.range_tolerance_m
+            ][: args.donors]
+            cols: dict[str, list[float]] = {c: [] for c in COLUMNS[1:]}
+            for sframe, sb in chosen:
+                scalib, _ = counted_cars(synth, sframe)
+                spts = read_velodyne(synth / "training" / "velodyne" / f"{sframe}.bin")
+                smask = object_mask(spts, sb)
+                cols["synth_own"].append(car_score(detector, spts, scalib, sb))
+                p, b = move_object(spts[smask], sb, rb)
+                for col, drop in (
+                    ("synth_in_real", np.zeros_like(rmask)),
+                    ("without_standing", near & ~low),
+                    ("without_ground", near & low),
+                ):
+                    sweep = np.concatenate([real_pts[~rmask & ~drop], p])
+                    cols[col].append(car_score(detector, sweep, real_calib, b))
+                p, b = move_object(real_pts[rmask], rb, sb)
+                sweep = np.concatenate([spts[~smask], p])
+                cols["real_in_synth"].append(car_score(detector, sweep, scalib, b))
+            row = {"frame": frame, "car": k, "distance_m": dist, "points": int(rmask.sum())}
+            row["real_own"] = car_score(detector, real_pts, real_calib, rb)
+            row.update({c: float(np.median(v)) if v else None for c, v in cols.items()})
+            row["donors"] = len(chosen)
+            rows.append(row)
+    return rows
+
+
+COLUMNS = (
+    "real_own",
+    "real_in_synth",
+    "synth_own",
+    "synth_in_real",
+    "without_standing",
+    "without_ground",
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from perception3d.engine.detect import Detector
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("config", help="model config YAML (configs/models/...)")
+    ap.add_argument("weights", help="checkpoint or shipped weights file")
+    ap.add_argument("--real", type=Path, required=True, help="labelled real KITTI root")
+    ap.add_argument("--synth", type=Path, required=True, help="labelled synthetic KITTI root")
+    ap.add_argument("--split", default="val", help="ImageSets/<split>.txt of both roots")
+    ap.add_argument("--min-range-m", type=float, default=20.0)
+    ap.add_argument("--donors", type=int, default=6, help="synthetic cars per real car")
+    ap.add_argument("--range-tolerance-m", type=float, default=2.5)
+    ap.add_argument("--radius-m", type=float, default=6.0, help="surroundings removed within")
+    ap.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
+    args = ap.parse_args(argv)
+    detector = Detector.from_checkpoint(args.config, args.weights, device="cpu", overrides=args.set)
+    rows = transplant(detector, args.real, args.synth, args)
+    print("frame  car  distance  points  donors  " + "  ".join(COLUMNS))
+    for r in rows:
+        vals = "  ".join("-" if r[c] is None else f"{r[c]:.2f}" for c in COLUMNS)
+        head = f"{r['frame']} {r['car']:3d} {r['distance_m']:7.1f} m {r['points']:6d}"
+        print(f"{head} {r['donors']:5d}  {vals}")
+    if rows:
+        med = [np.median([r[c] for r in rows if r[c] is not None]) for c in COLUMNS]
+        print("median" + " " * 33 + "  ".join(f"{m:.2f}" for m in med))
+
+
+if __name__ == "__main__":
+    main()
