@@ -1,9 +1,10 @@
 """Where a detector's boxes miss labelled objects: for every counted object of a class and
 difficulty (KITTI's rules: `perception3d.eval.kitti_protocol.gt_flags`), the prediction of that
-class with the highest BEV IoU, its score, BEV and 3D IoU, its offsets in the label box's frame
-(along the line of sight from the sensor, sideways, height; size; heading), and the 3D IoU it
-would reach with one error removed (centre, z, size or heading set to the label's). Analysis of
-labelled frames only: nothing is fitted (docs/sim2real.md, "Why real Car 3D@0.7 stays low").
+class with the highest BEV IoU (the nearest one when none overlaps), its score, BEV and 3D IoU,
+its offsets in the label box's frame (along the line of sight from the sensor, sideways, height;
+size; heading), and the 3D IoU it would reach with one error removed (centre, z, size or heading
+set to the label's). Analysis of labelled frames only: nothing is fitted (docs/sim2real.md, "Why
+real Car 3D@0.7 stays low").
 
 Usage:
     python tools/car_box_errors.py ROOT PRED_DIR [PRED_DIR ...] [--split val] [--cls Car]
@@ -137,7 +138,10 @@ def frame_errors(
             out.append(BoxError(frame, k, float(np.hypot(g[0], g[2])), int(counts[k]), None,
                                 0.0, 0.0, 0.0, 0.0, 0.0, (0.0, 0.0, 0.0), 0.0, zero))  # fmt: skip
             continue
-        j = int(np.argmax(bev[k]))
+        if bev[k].max() > 0:
+            j = int(np.argmax(bev[k]))
+        else:  # no overlap: the nearest prediction, so the offsets say how far off it is
+            j = int(np.argmin(np.hypot(*(pred_cam[:, [0, 2]] - g[[0, 2]]).T)))
         err = box_error(g, pred_cam[j], frame, k, int(counts[k]))
         out.append(replace(err, score=preds[j].score))
     return out

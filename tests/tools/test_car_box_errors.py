@@ -56,3 +56,17 @@ def test_labels_as_predictions_have_no_error_and_a_missing_file_no_match(tool, t
     assert s["matched"] == s["good"] == s["objects"] == len(errors)
     none = [e for f in frames for e in tool.frame_errors(ROOT, f, tmp_path / "empty")]
     assert len(none) == len(errors) and all(e.score is None and e.iou3d == 0 for e in none)
+
+
+def test_with_no_overlap_the_nearest_prediction_is_reported(tool, tmp_path):
+    frame = "000008"
+    labels = read_label_file(ROOT / "training" / "label_2" / f"{frame}.txt")
+    target = tool._counted(labels, "Car", 1)[0]
+    x, y, z = target.location
+    far = replace(target, location=(x, y, z + 30.0), score=0.8)
+    near = replace(target, location=(x + 3.0, y, z), score=0.2)
+    write_label_file(tmp_path / f"{frame}.txt", [far, near])
+    e = next(e for e in tool.frame_errors(ROOT, frame, tmp_path) if e.index == 0)
+    assert e.distance_m == pytest.approx(math.hypot(x, z))
+    assert e.bev_iou == 0 and e.score == pytest.approx(0.2)  # the near one, not the first row
+    assert math.hypot(e.along_m, e.side_m) == pytest.approx(3.0, abs=0.01)
