@@ -150,6 +150,10 @@ def _summary(root, dataset, weights, result: dict, classes, pictures, times: dic
     }
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _print_summary(summary: dict, pred: dict) -> None:
     print(
         f"\nperception3d demo: {summary['frames']} frames from {summary['data_root']}, "
@@ -157,7 +161,7 @@ def _print_summary(summary: dict, pred: dict) -> None:
         + ", ".join(f"{k} {v:.1f}" for k, v in summary["ap_3d_r40_moderate"].items())
         + "; all-point: "
         + ", ".join(
-            f"{k} {v:.1f} ({summary['objects_moderate'].get(k, 0)} objects)"
+            f"{k} {v:.1f} ({_count(summary['objects_moderate'].get(k, 0), 'object')})"
             for k, v in summary["ap_3d_all_point_moderate"].items()
         )
     )
