@@ -47,7 +47,7 @@ def scaled_counts(root: Path, split: str, from_m: float = 0.2) -> np.ndarray:
             o
             for o in read_label_file(root / "training" / "label_2" / f"{fid}.txt")
             if o.type == "Car"
-            and o.bbox[3] - o.bbox[1] >= MIN_HEIGHT_PX[MODERATE]
+            and o.bbox[3] - o.bbox[1] > MIN_HEIGHT_PX[MODERATE]  # KITTI: <= 25 px is too hard
             and o.occluded <= MAX_OCCLUSION[MODERATE]
             and o.truncated <= MAX_TRUNCATION[MODERATE]
         ]
