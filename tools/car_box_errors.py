@@ -1,5 +1,5 @@
 """Where a detector's boxes miss labelled objects: for every counted object of a class and
-difficulty (KITTI's rules: `perception3d.eval.kitti_protocol.gt_flags`), the prediction of that
+difficulty (KITTI's rules: `perception3d.data.gt_database.kitti_difficulty`), the prediction of that
 class with the highest BEV IoU (the nearest one when none overlaps), its score, BEV and 3D IoU,
 its offsets in the label box's frame (along the line of sight from the sensor, sideways, height;
 size; heading), and the 3D IoU it would reach with one error removed (centre, z, size or heading
@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from perception3d.data.gt_database import kitti_difficulty
 from perception3d.data.kitti import read_split_file, read_velodyne
 from perception3d.data.kitti_labels import KittiObject, read_label_file
-from perception3d.eval.kitti_protocol import COUNTED, DIFFICULTIES, gt_flags
+from perception3d.eval.kitti_protocol import DIFFICULTIES
 from perception3d.geometry.boxes import points_in_boxes
 from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
 from perception3d.geometry.iou import bev_iou_cam, iou3d_cam
@@ -98,17 +99,8 @@ def box_error(
 
 
 def _counted(objects: list[KittiObject], cls: str, difficulty: int) -> list[KittiObject]:
-    if not objects:
-        return []
-    flags = gt_flags(
-        [o.type for o in objects],
-        np.array([o.bbox for o in objects]),
-        np.array([o.occluded for o in objects]),
-        np.array([o.truncated for o in objects]),
-        cls,
-        difficulty,
-    )
-    return [o for o, f in zip(objects, flags) if f == COUNTED]
+    """The objects of ``cls`` that KITTI counts at ``difficulty`` (or an easier one)."""
+    return [o for o in objects if o.type == cls and 0 <= kitti_difficulty(o) <= difficulty]
 
 
 def frame_errors(

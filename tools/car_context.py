@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from perception3d.data.gt_database import kitti_difficulty
 from perception3d.data.kitti import read_split_file, read_velodyne
 from perception3d.data.kitti_labels import read_label_file
-from perception3d.eval.kitti_protocol import MAX_OCCLUSION, MAX_TRUNCATION, MIN_HEIGHT_PX
 from perception3d.experiments.sim2real.objects import object_clutter
 from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
 
-MODERATE = 1  # index into the KITTI protocol's difficulty tables
+MODERATE = 1  # kitti_difficulty's level: 0 easy, 1 moderate
 RANGE_M = (20.0, 45.0)
 MANY = 64  # returns (scaled to 30 m): a car standing against something
 
@@ -46,10 +46,7 @@ def scaled_counts(root: Path, split: str, from_m: float = 0.2) -> np.ndarray:
         cars = [
             o
             for o in read_label_file(root / "training" / "label_2" / f"{fid}.txt")
-            if o.type == "Car"
-            and o.bbox[3] - o.bbox[1] > MIN_HEIGHT_PX[MODERATE]  # KITTI: <= 25 px is too hard
-            and o.occluded <= MAX_OCCLUSION[MODERATE]
-            and o.truncated <= MAX_TRUNCATION[MODERATE]
+            if o.type == "Car" and 0 <= kitti_difficulty(o) <= MODERATE
         ]
         if not cars:
             continue

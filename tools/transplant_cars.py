@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from perception3d.data.gt_database import kitti_difficulty
 from perception3d.data.kitti import read_split_file, read_velodyne
 from perception3d.data.kitti_labels import read_label_file
-from perception3d.eval.kitti_protocol import COUNTED, gt_flags
 from perception3d.geometry.boxes import points_in_boxes
 from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
 from perception3d.geometry.iou import bev_iou_lidar
@@ -36,21 +36,21 @@ GROUND_M = 0.15  # returns this close above the box bottom are ground, not the o
 LOW_M = 0.2  # "ground" when removing the surroundings: within this above the box bottom
 
 
+COLUMNS = (
+    "real_own",
+    "real_in_synth",
+    "synth_own",
+    "synth_in_real",
+    "without_standing",
+    "without_ground",
+)
+
+
 def counted_cars(root: Path, frame: str) -> tuple[Calibration, np.ndarray]:
     """The frame's calibration and its counted moderate Car boxes, (M, 7) LiDAR frame."""
     objects = read_label_file(root / "training" / "label_2" / f"{frame}.txt")
     calib = Calibration.from_file(root / "training" / "calib" / f"{frame}.txt")
-    if not objects:
-        return calib, np.zeros((0, 7))
-    flags = gt_flags(
-        [o.type for o in objects],
-        np.array([o.bbox for o in objects]),
-        np.array([o.occluded for o in objects]),
-        np.array([o.truncated for o in objects]),
-        "Car",
-        MODERATE,
-    )
-    cars = [o.box_cam for o, f in zip(objects, flags) if f == COUNTED]
+    cars = [o.box_cam for o in objects if o.type == "Car" and 0 <= kitti_difficulty(o) <= MODERATE]
     if not cars:
         return calib, np.zeros((0, 7))
     return calib, boxes_cam_to_lidar(np.array(cars, np.float64), calib)
@@ -102,9 +102,10 @@ def car_score(detector, points_lidar: np.ndarray, calib: Calibration, box_lidar)
 
 def transplant(detector, real: Path, synth: Path, args: argparse.Namespace) -> list[dict]:
     """One row per counted real car beyond ``args.min_range_m``: the six medians above."""
-    donors = []
+    donors = []  # (frame, its calibration, one counted car box)
     for frame in read_split_file(synth / "ImageSets" / f"{args.split}.txt"):
-        donors += [(frame, b) for b in counted_cars(synth, frame)[1]]
+        calib, boxes = counted_cars(synth, frame)
+        donors += [(frame, calib, b) for b in boxes]
     rows = []
     for frame in read_split_file(real / "ImageSets" / f"{args.split}.txt"):
         real_calib, real_boxes = counted_cars(real, frame)
@@ -117,13 +118,12 @@ def transplant(detector, real: Path, synth: Path, args: argparse.Namespace) -> l
             near = np.hypot(real_pts[:, 0] - rb[0], real_pts[:, 1] - rb[1]) < args.radius_m
             low = real_pts[:, 2] < rb[2] - rb[5] / 2 + LOW_M
             chosen = [
-                (f, b)
-                for f, b in donors
-                if abs(float(np.hypot(b[0], b[1])) - dist) < args.range_tolerance_m
+                d
+                for d in donors
+                if abs(float(np.hypot(d[2][0], d[2][1])) - dist) < args.range_tolerance_m
             ][: args.donors]
             cols: dict[str, list[float]] = {c: [] for c in COLUMNS[1:]}
-            for sframe, sb in chosen:
-                scalib, _ = counted_cars(synth, sframe)
+            for sframe, scalib, sb in chosen:
                 spts = read_velodyne(synth / "training" / "velodyne" / f"{sframe}.bin")
                 smask = object_mask(spts, sb)
                 cols["synth_own"].append(car_score(detector, spts, scalib, sb))
@@ -144,16 +144,6 @@ def transplant(detector, real: Path, synth: Path, args: argparse.Namespace) -> l
             row["donors"] = len(chosen)
             rows.append(row)
     return rows
-
-
-COLUMNS = (
-    "real_own",
-    "real_in_synth",
-    "synth_own",
-    "synth_in_real",
-    "without_standing",
-    "without_ground",
-)
 
 
 def main(argv: list[str] | None = None) -> None:
