@@ -28,6 +28,7 @@ __all__ = ["PlacedObject", "place_objects"]
 _TRIES = 30
 _OUT_OF_VIEW_RANGE_M = (4.0, 70.0)
 _KERB_GAP_M = (0.05, 0.45)  # a vehicle's outer side inside the road edge beside a kerb strip
+_KERB_IN_LANE = 0.3  # share of the people beside a kerb strip who walk in its parking lane
 
 
 @dataclass(frozen=True)
@@ -117,10 +118,11 @@ class _Placer:
                 heading = rng.choice([0.5, -0.5]) * np.pi + rng.normal(0, 0.2)
             else:
                 side = int(rng.integers(2))
-                if lay.kerbside[side]:  # a kerb strip: nobody walks there
-                    return None
-                lo, hi = sorted(lay.sidewalks[side])
-                y = rng.uniform(lo + 0.4, max(hi - 0.4, lo + 0.5))
+                if lay.kerbside[side]:  # a kerb strip: people walk in the road beside it
+                    y = self.kerbside_walk_y(side)
+                else:
+                    lo, hi = sorted(lay.sidewalks[side])
+                    y = rng.uniform(lo + 0.4, max(hi - 0.4, lo + 0.5))
                 heading = (
                     rng.choice([0.0, np.pi]) + rng.normal(0, 0.3)
                     if rng.uniform() < 0.7
@@ -170,6 +172,26 @@ class _Placer:
         obj = PlacedObject(model, box)
         self.placed.append(obj)
         return obj
+
+    def kerbside_walk_y(self, side: int) -> float:
+        """Where a person walks beside a kerb strip (road frame y, m): with no sidewalk, in
+        the parking lane between or behind the parked cars (probability
+        ``_KERB_IN_LANE``), else along the road side of the parked cars, 0-0.8 m clear of a
+        parked car's inner side (``fits`` keeps everyone off the cars)."""
+        y_in = float(self.layout.sidewalks[side, 0])
+        s = -1.0 if side == 0 else 1.0  # outwards
+        if self.rng.uniform() < _KERB_IN_LANE:
+            return y_in - s * float(self.rng.uniform(0.45, 1.9))
+        return y_in - s * float(self.rng.uniform(2.6, 3.4))
+
+    def off_the_kerb_strip(self, y: float) -> float:
+        """``y`` (road frame, m) kept at least 0.45 m inside the road edge of a kerbside side,
+        so a person never stands on the strip or in the frontage behind it."""
+        for side, y_in in enumerate(self.layout.sidewalks[:, 0]):
+            s = -1.0 if side == 0 else 1.0  # outwards
+            if self.layout.kerbside[side] and s * (y - y_in) > -0.45:
+                return float(y_in - s * 0.45)
+        return y
 
     def kerb_y(self, y: float, length: float, width: float, heading: float) -> float:
         """``y`` moved so that a vehicle parked beside a kerb strip keeps its outer side
@@ -258,6 +280,7 @@ class _Placer:
             model = self.model("Pedestrian", False)
             for _ in range(10):
                 x, y = anchor[:2] + self.rng.uniform(-1.6, 1.6, 2)
+                y = self.off_the_kerb_strip(float(y))
                 if self.in_view(np.array([x, y])) == in_view and self.add(
                     model, x, y, anchor[6] + self.rng.normal(0, 0.4)
                 ):

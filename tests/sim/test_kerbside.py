@@ -8,6 +8,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from perception3d.geometry.iou import bev_iou_lidar
 from perception3d.sim.camera import camera_calibration
 from perception3d.sim.config import CameraConfig, load_synth_config
 from perception3d.sim.frame import frame_rng
@@ -127,6 +128,39 @@ def test_no_frontage_enters_a_labelled_box(kerb_scenes):
                 )
                 t = _cast(rc, origins, np.tile(axes[k], (len(origins), 1)))
                 assert (t > size[k]).all(), (o.label, o.box_lidar)
+
+
+def test_people_walk_beside_the_parked_cars_of_a_kerb_strip():
+    # With a kerb strip on both sides there is no sidewalk: people walk in the parking lane or
+    # along the parked cars' road side (group members up to 1.6 m from the first), never on
+    # the strip or in the frontage, and none overlaps a vehicle.
+    scenes = _scenes(
+        "scene.kerbside_frontage_probability=1.0",
+        "scene.parking_lane_probability=1.0",
+        "objects.crossing_probability=0.0",
+        seed=7,
+        count=6,
+    )
+    beside_lane, walking = 0, 0
+    for scene in scenes:
+        to_road, lay = scene.road_to_lidar.inverse(), scene.layout
+        vehicles = np.array(
+            [o.box_lidar for o in scene.objects if o.label in ("Car", "Van", "Truck", "Misc")]
+        ).reshape(-1, 7)
+        for o in scene.objects:
+            if o.label != "Pedestrian":
+                continue
+            walking += 1
+            y = to_road.apply(o.box_lidar[None, :3])[0, 1]
+            side = 0 if y < 0 else 1
+            s = -1.0 if side == 0 else 1.0
+            into_road = s * (lay.sidewalks[side, 0] - y)  # m inside the kerb edge
+            assert into_road >= 0.42, (y, lay.sidewalks)  # off the strip (box centre: road roll)
+            beside_lane += into_road <= 3.43
+            if len(vehicles):
+                assert not (bev_iou_lidar(o.box_lidar[None], vehicles) > 0).any()
+    assert walking >= 6, walking
+    assert beside_lane >= 0.7 * walking, (beside_lane, walking)  # groups spread 1.6 m
 
 
 def _layout_digest(scenes) -> str:
