@@ -49,9 +49,7 @@ COLUMNS = (
 )
 
 
-def counted_objects(
-    root: Path, frame: str, cls: str = "Car"
-) -> tuple[Calibration, np.ndarray]:
+def counted_objects(root: Path, frame: str, cls: str = "Car") -> tuple[Calibration, np.ndarray]:
     """The frame's calibration and its counted moderate boxes of ``cls``, (M, 7) LiDAR frame."""
     objects = read_label_file(root / "training" / "label_2" / f"{frame}.txt")
     calib = Calibration.from_file(root / "training" / "calib" / f"{frame}.txt")
