@@ -1,6 +1,6 @@
 """Where a detector's boxes miss labelled objects: for every counted object of a class and
-difficulty (KITTI's rules: `perception3d.data.gt_database.kitti_difficulty`), the prediction of that
-class with the highest BEV IoU (the nearest one when none overlaps), its score, BEV and 3D IoU,
+difficulty (KITTI's rules: `perception3d.data.kitti_labels.kitti_difficulty`), the prediction of
+that class with the highest BEV IoU (the nearest one when none overlaps), its score, BEV and 3D IoU,
 its offsets in the label box's frame (along the line of sight from the sensor, sideways, height;
 size; heading), and the 3D IoU it would reach with one error removed (centre, z, size or heading
 set to the label's). Analysis of labelled frames only: nothing is fitted (docs/sim2real.md, "Why
@@ -23,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from perception3d.data.gt_database import kitti_difficulty
 from perception3d.data.kitti import read_split_file, read_velodyne
-from perception3d.data.kitti_labels import KittiObject, read_label_file
+from perception3d.data.kitti_labels import KittiObject, kitti_difficulty, read_label_file
 from perception3d.eval.kitti_protocol import DIFFICULTIES
 from perception3d.geometry.boxes import points_in_boxes
 from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar

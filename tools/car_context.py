@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from perception3d.data.gt_database import kitti_difficulty
 from perception3d.data.kitti import read_split_file, read_velodyne
-from perception3d.data.kitti_labels import read_label_file
+from perception3d.data.kitti_labels import kitti_difficulty, read_label_file
 from perception3d.experiments.sim2real.objects import object_clutter
 from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
 

@@ -26,9 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from perception3d.data.gt_database import kitti_difficulty
 from perception3d.data.kitti import read_split_file, read_velodyne
-from perception3d.data.kitti_labels import read_label_file
+from perception3d.data.kitti_labels import kitti_difficulty, read_label_file
 from perception3d.geometry.boxes import points_in_boxes
 from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
 from perception3d.geometry.iou import bev_iou_lidar

@@ -26,40 +26,16 @@ import numpy as np
 from tqdm import tqdm
 
 from perception3d.atomic import atomic_write_bytes, atomic_write_text
-from perception3d.data.kitti import KittiObject, KittiObjectDataset
+from perception3d.data.kitti import KittiObjectDataset
+from perception3d.data.kitti_labels import kitti_difficulty  # re-exported: the devkit's rule
 from perception3d.errors import DataFormatError
 from perception3d.geometry.boxes import points_in_boxes
 
 __all__ = ["GtDatabase", "create_gt_database", "kitti_difficulty"]
 
 FORMAT_VERSION = 1
-# KITTI devkit difficulty rules (evaluate_object.cpp; REFERENCE.md): easy / moderate / hard need
-# a 2D box taller than 40 / 25 / 25 px, occlusion <= 0 / 1 / 2, truncation <= 0.15 / 0.3 / 0.5.
-_MIN_HEIGHT_PX = (40.0, 25.0, 25.0)
-_MAX_OCCLUSION = (0, 1, 2)
-_MAX_TRUNCATION = (0.15, 0.3, 0.5)
 _COLUMNS = ("name", "frame_id", "label_index", "box_lidar", "difficulty", "truncated",
             "occluded", "num_points", "offset")  # fmt: skip
-
-
-def kitti_difficulty(obj: KittiObject) -> int:
-    """Easiest KITTI difficulty an object counts for: 0 easy, 1 moderate, 2 hard, -1 none.
-
-    Example:
-        >>> from perception3d.data.kitti import parse_label_line
-        >>> kitti_difficulty(parse_label_line(
-        ...     "Car 0.00 1 -1.5 100 100 200 130 1.5 1.6 3.9 1.0 1.6 20.0 -1.5"))
-        1
-    """
-    height = obj.bbox[3] - obj.bbox[1]
-    for level in range(3):
-        if (
-            height > _MIN_HEIGHT_PX[level]
-            and obj.occluded <= _MAX_OCCLUSION[level]
-            and obj.truncated <= _MAX_TRUNCATION[level]
-        ):
-            return level
-    return -1
 
 
 def _database_dir(data_root: Path, split: str) -> Path:

@@ -29,6 +29,14 @@ CLASSES = (
     "DontCare",
 )
 
+# KITTI devkit difficulty rules (evaluate_object.cpp; REFERENCE.md), per difficulty (easy,
+# moderate, hard), cumulative: an object counts when its 2D box is taller than MIN_HEIGHT_PX,
+# its occlusion level <= MAX_OCCLUSION and its truncation <= MAX_TRUNCATION. The evaluator
+# (perception3d.eval.kitti_protocol) and the ground-truth database share these.
+MIN_HEIGHT_PX = (40.0, 25.0, 25.0)
+MAX_OCCLUSION = (0, 1, 2)
+MAX_TRUNCATION = (0.15, 0.3, 0.5)
+
 
 # -- labels -------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -231,6 +239,26 @@ def read_label_file(path: str | Path, allow_score: bool = True) -> list[KittiObj
         if line.strip():
             objects.append(parse_label_line(line, path, lineno, allow_score))
     return objects
+
+
+def kitti_difficulty(obj: KittiObject) -> int:
+    """Easiest KITTI difficulty an object counts for: 0 easy, 1 moderate, 2 hard, -1 none
+    (``MIN_HEIGHT_PX``, ``MAX_OCCLUSION``, ``MAX_TRUNCATION``).
+
+    Example:
+        >>> kitti_difficulty(parse_label_line(
+        ...     "Car 0.00 1 -1.5 100 100 200 130 1.5 1.6 3.9 1.0 1.6 20.0 -1.5"))
+        1
+    """
+    height = obj.bbox[3] - obj.bbox[1]
+    for level in range(3):
+        if (
+            height > MIN_HEIGHT_PX[level]
+            and obj.occluded <= MAX_OCCLUSION[level]
+            and obj.truncated <= MAX_TRUNCATION[level]
+        ):
+            return level
+    return -1
 
 
 def write_label_file(path: str | Path, objects: Sequence[KittiObject], decimals: int = 2) -> Path:

@@ -22,6 +22,12 @@ from typing import Literal
 
 import numpy as np
 
+from perception3d.data.kitti_labels import (
+    MAX_OCCLUSION,
+    MAX_TRUNCATION,
+    MIN_HEIGHT_PX,
+)
+
 ClassName = Literal["Car", "Pedestrian", "Cyclist"]
 Difficulty = Literal["easy", "moderate", "hard"]
 Metric = Literal["bbox", "bev", "3d"]
@@ -36,10 +42,8 @@ NEIGHBOUR_CLASS = {"car": "van", "pedestrian": "person_sitting"}
 
 # Per difficulty (easy, moderate, hard), cumulative: ground truth is ignored when its 2D box
 # height is <= MIN_HEIGHT_PX, its occlusion level > MAX_OCCLUSION or its truncation >
-# MAX_TRUNCATION; a detection is ignored when its 2D height is < MIN_HEIGHT_PX (strict).
-MIN_HEIGHT_PX = (40.0, 25.0, 25.0)
-MAX_OCCLUSION = (0, 1, 2)
-MAX_TRUNCATION = (0.15, 0.3, 0.5)
+# MAX_TRUNCATION; a detection is ignored when its 2D height is < MIN_HEIGHT_PX (strict). The
+# devkit's values, defined once beside the label rows (the ground-truth database uses them too).
 
 # Minimum overlap per class: two overlap sets of (bbox, bev, 3d) thresholds; a match needs an
 # overlap strictly greater than the threshold. Set 0 is the benchmark's, set 1 the looser one
