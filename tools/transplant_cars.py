@@ -99,11 +99,11 @@ def object_score(
 ) -> float:
     """The detector's highest ``cls`` score among its boxes with BEV IoU >= 0.5 with the box."""
     det = detector(points_lidar, calib)
-    cars = det.names == cls
-    if not cars.any():
+    of_cls = det.names == cls
+    if not of_cls.any():
         return 0.0
-    iou = bev_iou_lidar(np.asarray(box_lidar, np.float64)[None], det.boxes_lidar[cars])[0]
-    return float(det.scores[cars][iou >= 0.5].max()) if (iou >= 0.5).any() else 0.0
+    iou = bev_iou_lidar(np.asarray(box_lidar, np.float64)[None], det.boxes_lidar[of_cls])[0]
+    return float(det.scores[of_cls][iou >= 0.5].max()) if (iou >= 0.5).any() else 0.0
 
 
 def transplant(detector, real: Path, synth: Path, args: argparse.Namespace) -> list[dict]:

@@ -29,6 +29,12 @@ _TRIES = 30
 _OUT_OF_VIEW_RANGE_M = (4.0, 70.0)
 _KERB_GAP_M = (0.05, 0.45)  # a vehicle's outer side inside the road edge beside a kerb strip
 _KERB_IN_LANE = 0.3  # share of the people beside a kerb strip who walk in its parking lane
+_KERB_CLEAR_M = 0.45  # a person beside a kerb strip stands at least this inside the road edge
+
+
+def _outwards(side: int) -> float:
+    """The sign of road-frame y pointing away from the road on ``side`` (0 right, 1 left)."""
+    return -1.0 if side == 0 else 1.0
 
 
 @dataclass(frozen=True)
@@ -178,19 +184,18 @@ class _Placer:
         the parking lane between or behind the parked cars (probability
         ``_KERB_IN_LANE``), else along the road side of the parked cars, 0-0.8 m clear of a
         parked car's inner side (``fits`` keeps everyone off the cars)."""
-        y_in = float(self.layout.sidewalks[side, 0])
-        s = -1.0 if side == 0 else 1.0  # outwards
+        y_in, s = float(self.layout.sidewalks[side, 0]), _outwards(side)
         if self.rng.uniform() < _KERB_IN_LANE:
-            return y_in - s * float(self.rng.uniform(0.45, 1.9))
+            return y_in - s * float(self.rng.uniform(_KERB_CLEAR_M, 1.9))
         return y_in - s * float(self.rng.uniform(2.6, 3.4))
 
     def off_the_kerb_strip(self, y: float) -> float:
-        """``y`` (road frame, m) kept at least 0.45 m inside the road edge of a kerbside side,
-        so a person never stands on the strip or in the frontage behind it."""
+        """``y`` (road frame, m) kept at least ``_KERB_CLEAR_M`` inside the road edge of a
+        kerbside side, so a person never stands on the strip or in the frontage behind it."""
         for side, y_in in enumerate(self.layout.sidewalks[:, 0]):
-            s = -1.0 if side == 0 else 1.0  # outwards
-            if self.layout.kerbside[side] and s * (y - y_in) > -0.45:
-                return float(y_in - s * 0.45)
+            s = _outwards(side)
+            if self.layout.kerbside[side] and s * (y - y_in) > -_KERB_CLEAR_M:
+                return float(y_in - s * _KERB_CLEAR_M)
         return y
 
     def kerb_y(self, y: float, length: float, width: float, heading: float) -> float:
@@ -198,7 +203,7 @@ class _Placer:
         ``_KERB_GAP_M`` inside the road edge (the frontage stands behind the strip)."""
         half = (width * abs(np.cos(heading)) + length * abs(np.sin(heading))) / 2
         for side, y_in in enumerate(self.layout.sidewalks[:, 0]):
-            s = -1.0 if side == 0 else 1.0  # outwards
+            s = _outwards(side)
             if not self.layout.kerbside[side] or not 0 < s * (y_in - y) < 2.5:
                 continue
             gap = float(np.clip(s * (y_in - y) - half, *_KERB_GAP_M))
