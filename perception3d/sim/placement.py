@@ -1,5 +1,5 @@
 """Placing objects in a road layout: on the ground, along lanes or crossing, without
-collisions, with parked rows and pedestrian groups as occlusion-rich hard cases.
+collisions, with parked rows, pedestrian groups and crowds as occlusion-rich hard cases.
 
 Per frame, the number of objects of each class is Poisson with the configured means, separately
 for the camera's field of view (where the in-view range follows the configured histogram), the
@@ -30,6 +30,7 @@ _OUT_OF_VIEW_RANGE_M = (4.0, 70.0)
 _KERB_GAP_M = (0.05, 0.45)  # a vehicle's outer side inside the road edge beside a kerb strip
 _KERB_IN_LANE = 0.3  # share of the people beside a kerb strip who walk in its parking lane
 _KERB_CLEAR_M = 0.45  # a person beside a kerb strip stands at least this inside the road edge
+_CROWD_EDGE_M = 0.3  # crowd members' centres stay this far inside a sidewalk's edges
 
 
 def _outwards(side: int) -> float:
@@ -293,6 +294,44 @@ class _Placer:
                     break
         return count
 
+    def crowd(self, size: int) -> int:
+        """Up to ``size`` people walking together along a sidewalk in view, in rows of two to
+        four abreast (0.7-1.1 m apart, rows 0.8-1.4 m apart, each position jittered), sharing
+        one heading along the street, or facing anywhere when they stand waiting (a quarter
+        of crowds); returns how many were placed."""
+        lay, rng = self.layout, self.rng
+        sides = [side for side in (0, 1) if not lay.kerbside[side]]
+        if not sides:
+            return 0
+        lo, hi = sorted(lay.sidewalks[sides[int(rng.integers(len(sides)))]])
+        lo, hi = lo + _CROWD_EDGE_M, max(hi - _CROWD_EDGE_M, lo + _CROWD_EDGE_M)
+        y0 = (lo + hi) / 2
+        for _ in range(_TRIES):
+            r = self.range_m(True)
+            if r > abs(y0) + 0.5:
+                x0 = float(np.sqrt(r * r - y0 * y0))
+                if self.in_view(np.array([x0, y0])):
+                    break
+        else:
+            return 0
+        heading = float(rng.choice([0.0, np.pi]) + rng.normal(0, 0.08))
+        standing = rng.uniform() < 0.25
+        dy, dx = rng.uniform(0.7, 1.1), rng.uniform(0.8, 1.4)
+        abreast = int(min(rng.integers(2, 5), (hi - lo) // dy + 1))
+        count = 0
+        for k in range(size):
+            row, col = divmod(k, abreast)
+            model = self.model("Pedestrian", False)
+            face = rng.uniform(-np.pi, np.pi) if standing else heading + rng.normal(0, 0.12)
+            for _ in range(5):
+                x = x0 + row * dx + rng.normal(0, 0.2)
+                y = y0 + (col - (abreast - 1) / 2) * dy + rng.normal(0, 0.15)
+                y = float(np.clip(y, lo, hi))
+                if self.in_view(np.array([x, y])) and self.add(model, x, y, float(face)):
+                    count += 1
+                    break
+        return count
+
 
 def place_objects(
     cfg: ObjectsConfig,
@@ -328,6 +367,10 @@ def place_objects(
             for _ in range(len(layout.parking)):  # a row per parking lane, each by chance
                 if rng.uniform() < cfg.parked_row_probability:
                     placer.parked_row(budget, in_view_pass)
+            # Drawn only when enabled, so that frames without crowds stay the same.
+            if in_view_pass and cfg.crowd_probability > 0:
+                if rng.uniform() < cfg.crowd_probability:
+                    placer.crowd(int(rng.integers(cfg.crowd_size[0], cfg.crowd_size[1] + 1)))
         for label in OBJECT_CLASSES:
             while budget[label] > 0:
                 if label == "Pedestrian" and rng.uniform() < cfg.pedestrian_group_probability:
