@@ -55,6 +55,10 @@ class SceneConfig:
     sidewalk_width_m: tuple[float, float] = (2.0, 4.5)
     # Per side with a parking lane: a kerb strip instead of a sidewalk, the frontage at the cars.
     kerbside_frontage_probability: float = 0.0
+    # Per parking lane without a kerb strip: its cars stand side by side in bays at an angle
+    # drawn from bay_angle_deg to the road (90: perpendicular) instead of nose to tail.
+    bay_parking_probability: float = 0.0
+    bay_angle_deg: tuple[float, float] = (45.0, 90.0)
     curb_height_m: tuple[float, float] = (0.10, 0.15)
     intersection_probability: float = 0.35
     urban_probability: float = 0.8  # per side: buildings, else trees and open terrain
@@ -80,6 +84,8 @@ class SceneConfig:
             "pole_spacing_m",
         ):
             check_range(name, getattr(self, name), 0.0)
+        if not 0 < self.bay_angle_deg[0] <= self.bay_angle_deg[1] <= 90:
+            raise ValueError(f"bay_angle_deg must be within (0, 90], got {self.bay_angle_deg}")
         if not 1 <= self.lanes_per_direction[0] <= self.lanes_per_direction[1] <= 4:
             raise ValueError(
                 f"lanes_per_direction must be within [1, 4], got {self.lanes_per_direction}"

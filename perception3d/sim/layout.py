@@ -210,13 +210,20 @@ def sample_static_world(
     lanes, n_right, width = _lanes(cfg, rng)
     edges = [lanes[0, 0] - width / 2, lanes[-1, 0] + width / 2]
     parking, kerbside, p_kerb = [], [False, False], cfg.kerbside_frontage_probability
+    bay_angles, p_bay = [], cfg.bay_parking_probability
     for side, heading in ((0, 0.0), (1, np.pi)):
         if rng.uniform() < cfg.parking_lane_probability:
             w = rng.uniform(2.0, 2.5)
             sign = -1 if side == 0 else 1
-            parking.append([edges[side] + sign * w / 2, heading])
-            edges[side] += sign * w
             kerbside[side] = p_kerb > 0 and rng.uniform() < p_kerb  # no draw at 0
+            angle = 0.0
+            if p_bay > 0 and not kerbside[side] and rng.uniform() < p_bay:
+                angle = float(np.deg2rad(rng.uniform(*cfg.bay_angle_deg)))
+                # Deep enough for a 4.4 x 1.9 m car at that angle, plus room to walk round it.
+                w = 4.4 * np.sin(angle) + 1.9 * np.cos(angle) + rng.uniform(0.4, 0.9)
+            parking.append([edges[side] + sign * w / 2, heading])
+            bay_angles.append(angle)
+            edges[side] += sign * w
     hc = rng.uniform(*cfg.curb_height_m)
     sw = rng.uniform(*cfg.sidewalk_width_m, size=2)
     for side in np.flatnonzero(kerbside):
@@ -253,6 +260,7 @@ def sample_static_world(
     layout = RoadLayout(
         lanes=lanes,
         parking=np.array(parking, np.float64).reshape(-1, 2),
+        parking_bay_rad=np.array(bay_angles, np.float64),
         road_y=(float(edges[0]), float(edges[1])),
         sidewalks=sidewalks,
         curb_height=float(hc),

@@ -102,9 +102,12 @@ class _Placer:
             if label == "Tram":
                 parked = 0.0
             rows = lay.parking if (len(lay.parking) and choice < parked) else lay.lanes
-            y, heading = rows[rng.integers(len(rows))]
-            if rows is lay.parking and rng.uniform() < 0.2:
-                heading += np.pi
+            k = rng.integers(len(rows))
+            y, heading = rows[k]
+            if rows is lay.parking:
+                heading -= self.bay_rad(k)
+                if rng.uniform() < 0.2:
+                    heading += np.pi
             y += rng.normal(0, 0.15)
             heading += rng.normal(0, 0.03)
         elif label == "Person_sitting":  # on a bench by the frontage, facing the road
@@ -222,18 +225,26 @@ class _Placer:
                 return True
         return False
 
+    def bay_rad(self, k: int) -> float:
+        """The angle of parking lane ``k``'s bays to the lane (0: cars nose to tail)."""
+        bays = self.layout.parking_bay_rad
+        return float(bays[k]) if k < len(bays) else 0.0
+
     def parked_row(self, budget: dict[str, int], in_view: bool) -> None:
         lay, rng = self.layout, self.rng
-        y, heading = lay.parking[rng.integers(len(lay.parking))]
+        k = rng.integers(len(lay.parking))
+        y, heading = lay.parking[k]
         r = self.range_m(in_view)
         if r <= abs(y) + 0.5:
             return
         x = float(np.sqrt(r * r - y * y)) * (1.0 if in_view else float(rng.choice([-1, 1])))
+        bay = self.bay_rad(k)
+        if bay > 0:
+            self.parked_bays(budget, in_view, x, y, heading - bay, bay)
+            return
         misses = 0
         for _ in range(int(rng.integers(3, 11))):
-            u = rng.uniform()
-            label = "Van" if u < 0.12 else ("Misc" if u < 0.15 else "Car")
-            label = label if budget.get(label, 0) > 0 else "Car"
+            label = self.parked_label(budget)
             if budget[label] <= 0 or self.in_view(np.array([x, y])) != in_view:
                 return
             model = self.model(label, False)
@@ -249,6 +260,43 @@ class _Placer:
             # Gaps between parked cars: mostly tight, sometimes a free space.
             gap = rng.uniform(0.4, 1.5) if rng.uniform() < 0.75 else rng.uniform(1.5, 6.0)
             x += model.size[0] + gap
+
+    def parked_label(self, budget: dict[str, int]) -> str:
+        """The class of the next parked vehicle: mostly a car, sometimes a van or a trailer."""
+        u = self.rng.uniform()
+        label = "Van" if u < 0.12 else ("Misc" if u < 0.15 else "Car")
+        return label if budget.get(label, 0) > 0 else "Car"
+
+    def parked_bays(
+        self, budget: dict[str, int], in_view: bool, x: float, y: float, heading: float, bay: float
+    ) -> None:
+        """Vehicles side by side in a lane of bays at ``bay`` radians to the road from ``x``
+        on: bays 2.4-2.8 m wide (across the car), a fifth of them free, each car centred in
+        its bay with some play, nose towards the kerb or (a quarter) backed in."""
+        rng = self.rng
+        pitch = float(rng.uniform(2.4, 2.8) / np.sin(bay))  # bay to bay along the road
+        misses = 0
+        for _ in range(int(rng.integers(3, 13))):
+            label = self.parked_label(budget)
+            if budget[label] <= 0 or self.in_view(np.array([x, y])) != in_view:
+                return
+            if rng.uniform() < 0.2:  # a free bay
+                x += pitch
+                continue
+            backed = np.pi * (rng.uniform() < 0.25)
+            obj = self.add(
+                self.model(label, False),
+                x + pitch / 2 + rng.normal(0, 0.1),
+                y + rng.normal(0, 0.15),
+                heading + backed + rng.normal(0, 0.04),
+            )
+            if obj is None:
+                misses += 1
+                if misses > 2:
+                    return
+            else:
+                budget[label] -= 1
+            x += pitch
 
     def range_weight(self, r: float, in_view: bool) -> float:
         """Relative density of the pass's range distribution at ``r`` (1 at its mode)."""

@@ -124,6 +124,10 @@ class RoadLayout:
         kerbside: per side (right, left), whether a kerb strip replaces its sidewalk and the
             frontage stands right behind the parked cars
             (``SceneConfig.kerbside_frontage_probability``).
+        parking_bay_rad: (P,) per parking lane, the angle between its parked cars and the
+            lane (0: nose to tail; pi/2: perpendicular bays;
+            ``SceneConfig.bay_parking_probability``); a car in a bay heads
+            ``lane heading - angle``, nose towards the kerb.
     """
 
     lanes: np.ndarray
@@ -136,6 +140,7 @@ class RoadLayout:
     driveways: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     crosswalks: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))
     kerbside: tuple[bool, bool] = (False, False)
+    parking_bay_rad: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass(frozen=True)
