@@ -18,9 +18,9 @@ perception3d sim2real-report --real tests/data/kitti_samples --real ../shared/ki
 
 SIM2REAL_REPORT_DESCRIPTION = """\
 Real KITTI sweeps against synthetic ones: points per object, reflectivity, clearance to the
-clutter beside each object, ray drop, range noise, ground, heights, each with its
-Jensen-Shannon distance, and a detector's quality and false positives on both
-(docs/sim2real.md).
+clutter beside each object, same-class neighbours and how cars stand to their nearest car, ray
+drop, range noise, ground, heights, each with its Jensen-Shannon distance, and a detector's
+quality and false positives on both (docs/sim2real.md).
 """
 
 
@@ -46,6 +46,22 @@ def _zero_columns(row: dict) -> str:
     zr, zs = row.get("zero_share_real"), row.get("zero_share_synthetic")
     zeros = "" if zr is None or zs is None else f"; zeros {zr:.3f} / {zs:.3f}"
     return f"; 0.05 bins {row['js_distance_005']:.3f}{zeros}"
+
+
+def _neighbour_columns(row: dict) -> str:
+    """Neighbour rows: objects counted and mean neighbours; the car-pair row: cars counted and
+    the share side by side; real / synthetic."""
+    if "count_real" not in row:
+        return ""
+
+    def two(key: str) -> str:
+        v = [row.get(f"{key}_{k}") for k in ("real", "synthetic")]
+        return " / ".join("n/a" if x is None else f"{x:.2f}" for x in v)
+
+    counts = f"; n {row['count_real']} / {row['count_synthetic']}"
+    if "side_by_side_share_real" in row:
+        return counts + f"; side by side {two('side_by_side_share')}"
+    return counts + f"; mean {two('mean')}"
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -76,6 +92,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             + f"; frames or objects {row['groups_real']} / {row['groups_synthetic']})"
             + _zero_columns(row)
             + _median_columns(row)
+            + _neighbour_columns(row)
         )
     for name, head in summary["detection"].items():
         for key, e in head.items():

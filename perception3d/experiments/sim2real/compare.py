@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from perception3d.experiments.sim2real.divergence import bootstrap_floor, histogram, js_distance
+from perception3d.experiments.sim2real.neighbours import NEIGHBOUR_EDGES
 from perception3d.experiments.sim2real.objects import (
     CLEARANCE_EDGES,
     CLUTTER_EDGES,
@@ -155,14 +156,65 @@ def _objects(records: Sequence[dict], class_name: str) -> list[dict]:
     return [o for r in records for o in r["objects"] if o["class"] == class_name]
 
 
+def _frame_groups(records: Sequence[dict], class_name: str, key: str, edges) -> np.ndarray:
+    """(F, B) per frame holding a ``class_name`` object with a finite ``key``, the histogram
+    of its objects' ``key`` on ``edges``."""
+    rows = []
+    for r in records:
+        v = [o[key] for o in r["objects"] if o["class"] == class_name]
+        v = [x for x in v if np.isfinite(x)]
+        if v:
+            rows.append(histogram(v, edges))
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(edges) - 1)
+
+
+def _neighbours(real: Sequence[dict], synth: Sequence[dict], class_name: str) -> dict:
+    """Same-class neighbours per object (`neighbours.neighbour_counts`) on `NEIGHBOUR_EDGES`,
+    frames resampled for the floor (a crowd's members are counted together), plus each side's
+    object count (``count_*``) and mean neighbours (``mean_*``)."""
+    groups = {
+        k: _frame_groups(v, class_name, "neighbours", NEIGHBOUR_EDGES)
+        for k, v in (("real", real), ("synthetic", synth))
+    }
+    entry = _pair(groups["real"], groups["synthetic"])
+    values = NEIGHBOUR_EDGES[:-1]  # a bin's count; the last bin (>= 8) counted as 8
+    for k, g in groups.items():
+        h = g.sum(axis=0)
+        entry[f"count_{k}"] = int(h.sum())
+        entry[f"mean_{k}"] = float(h @ values / h.sum()) if h.sum() else float("nan")
+    return entry
+
+
+def _car_pairs(real: Sequence[dict], synth: Sequence[dict]) -> dict:
+    """Cars with a car within `neighbours.PAIR_WITHIN_M`: the 2-bin histogram nose to tail /
+    side by side of how their nearest car stands (frames resampled for the floor), each side's
+    share side by side (``side_by_side_share_*``) and count of such cars (``count_*``)."""
+    edges = np.array([0.0, 0.5, 1.0])  # side_by_side is 0.0 or 1.0
+    groups = {
+        k: _frame_groups(v, "Car", "side_by_side", edges)
+        for k, v in (("real", real), ("synthetic", synth))
+    }
+    entry = _pair(groups["real"], groups["synthetic"])
+    for k, g in groups.items():
+        h = g.sum(axis=0)
+        entry[f"count_{k}"] = int(h.sum())
+        entry[f"side_by_side_share_{k}"] = float(h[1] / h.sum()) if h.sum() else float("nan")
+    return entry
+
+
 def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequence[str]) -> dict:
     """Per class: points per object (normalized to 10 m, `objects.normalized_count`), the
     reflectivity of the objects' points and their height in the box (objects beyond
     `FAR_OBJECT_M`), their clearance and clutter (`_surroundings`), each with its JS distance
-    and the real floor (objects resampled); median points per distance bin."""
+    and the real floor (objects resampled); median points per distance bin; same-class
+    neighbours (`_neighbours`, frames resampled). ``car_pairs``: how the cars' nearest cars
+    stand (`_car_pairs`), when Car is among ``classes``."""
     keys = ("points_per_object", "reflectivity", "height_in_box", "clearance", "clutter")
-    out: dict = {k: {} for k in keys}
+    out: dict = {k: {} for k in (*keys, "neighbours")}
+    if "Car" in classes:
+        out["car_pairs"] = _car_pairs(real, synth)
     for cls in classes:
+        out["neighbours"][cls] = _neighbours(real, synth, cls)
         objs = {"real": _objects(real, cls), "synthetic": _objects(synth, cls)}
         density = {
             k: np.array(

@@ -7,6 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from perception3d.experiments.sim2real.fp_kinds import FP_KINDS
+from perception3d.experiments.sim2real.neighbours import (
+    NEIGHBOUR_EDGES,
+    NEIGHBOUR_RADIUS_M,
+    PAIR_KINDS,
+    PAIR_WITHIN_M,
+)
 from perception3d.experiments.sim2real.objects import (
     CLEARANCE_EDGES,
     CLUTTER_EDGES,
@@ -87,6 +93,30 @@ def _bin_axes(ax, entry: dict, edges: np.ndarray, name: str, xlabel: str) -> Non
     bins = len(edges) - 1
     _hist(ax, np.arange(bins + 1), entry, name, xlabel)
     ax.set_xticks(np.arange(bins), [f"{e:g}" for e in edges[:-1]])
+
+
+def _neighbours_figure(stats: dict, path: Path) -> Path:
+    """Per class the same-class neighbours per object; the cars' nearest-car arrangement."""
+    plt = pyplot()
+    per_class = stats["objects"]["neighbours"]
+    pairs = stats["objects"].get("car_pairs")
+    panels = len(per_class) + (pairs is not None)
+    fig, axes = plt.subplots(1, panels, figsize=(4.5 * panels, 4), squeeze=False)
+    for ax, (cls, entry) in zip(axes[0], per_class.items()):
+        radius = NEIGHBOUR_RADIUS_M[cls]
+        _bin_axes(ax, entry, NEIGHBOUR_EDGES, f"{cls}: neighbours within {radius:g} m", "")
+        ax.set_xlabel(f"other {cls} centres within {radius:g} m (last bin: 8 or more)", fontsize=8)
+    if pairs is not None:
+        ax = axes[0, -1]
+        for i, key in enumerate(("real", "synthetic")):
+            h = np.asarray(pairs[key], dtype=np.float64)
+            share = h / h.sum() if h.sum() > 0 else h
+            ax.bar(np.arange(2) + 0.4 * i, share, width=0.4, color=_COLOURS[key], label=key)
+        ax.set_xticks(np.arange(2) + 0.2, PAIR_KINDS)
+        ax.set_ylabel("share of cars", fontsize=8)
+        ax.set_title(_title(f"Car: nearest car within {PAIR_WITHIN_M:g} m", pairs), fontsize=9)
+        ax.legend(fontsize=7)
+    return save_figure(fig, path)
 
 
 def _reflectivity_figure(stats: dict, path: Path) -> Path:
@@ -209,10 +239,11 @@ def _fp_figure(stats: dict, path: Path) -> Path:
 
 
 def write_figures(stats: dict, out: Path) -> list[Path]:
-    """``objects.png``, ``reflectivity.png``, ``ray_drop.png``, ``geometry.png`` and, with
-    detections, ``false_positives.png`` in ``out``."""
+    """``objects.png``, ``neighbours.png``, ``reflectivity.png``, ``ray_drop.png``,
+    ``geometry.png`` and, with detections, ``false_positives.png`` in ``out``."""
     paths = [
         _objects_figure(stats, out / "objects.png"),
+        _neighbours_figure(stats, out / "neighbours.png"),
         _reflectivity_figure(stats, out / "reflectivity.png"),
         _raydrop_figure(stats, out / "ray_drop.png"),
         _geometry_figure(stats, out / "geometry.png"),

@@ -18,6 +18,7 @@ import numpy as np
 from perception3d.atomic import atomic_write_text
 from perception3d.data.training_frames import held_out_check
 from perception3d.experiments.sim2real import compare, detection, raydrop
+from perception3d.experiments.sim2real.neighbours import NEIGHBOUR_RADIUS_M, PAIR_WITHIN_M
 from perception3d.experiments.sim2real.stats import EDGES, OBJECT_CLASSES, sweep_statistics
 from perception3d.experiments.sim2real.sweeps import RANGE_IMAGE_WIDTH, Sweep, load_sweeps
 from perception3d.lidar.scanner import ScannerModel
@@ -35,8 +36,15 @@ _HIST_KEYS = (
 )
 # summary-row values beside the distance: intensity's exact-0 bin beside the 0.05 bins;
 # clearance's share of objects closer than compare.CLOSE_CLEARANCE_M; clearance and clutter
-# medians (m; returns at 30 m)
+# medians (m; returns at 30 m); neighbours: objects counted and mean neighbours; car pairs:
+# cars counted and the share side by side
 _EXTRA_KEYS = (
+    "count_real",
+    "count_synthetic",
+    "mean_real",
+    "mean_synthetic",
+    "side_by_side_share_real",
+    "side_by_side_share_synthetic",
     "js_distance_005",
     "real_floor_005",
     "zero_share_real",
@@ -152,6 +160,10 @@ def _summary_rows(stats: dict) -> list[dict]:
         add(f"clearance ({cls}, to standing returns)", e)
     for cls, e in stats["objects"]["clutter"].items():
         add(f"clutter within 2 m ({cls}, returns at 30 m)", e)
+    for cls, e in stats["objects"]["neighbours"].items():
+        add(f"neighbours within {NEIGHBOUR_RADIUS_M[cls]:g} m ({cls}, same class)", e)
+    if "car_pairs" in stats["objects"]:
+        add(f"nearest car within {PAIR_WITHIN_M:g} m: side by side", stats["objects"]["car_pairs"])
     for key in _HIST_KEYS:
         add(key.replace("intensity/", "reflectivity: ").replace("_", " "), stats["histograms"][key])
     rd = stats["ray_drop"]

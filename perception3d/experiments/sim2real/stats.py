@@ -20,7 +20,9 @@ All statistics use the points in camera 2's field of view (see `sweeps.py`). Bin
 
 Objects (labelled frames): per label box of Car, Pedestrian, Cyclist within 60 m, its distance,
 point count, the histograms of its points' intensities and heights in the box, its clearance
-to the standing returns around it and their count within 2 m (`objects.py`).
+to the standing returns around it and their count within 2 m (`objects.py`), its neighbours of
+the same class and, for a car, how its nearest car stands (`neighbours.py`; counted among every
+labelled box of the class, from the label boxes alone).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 from perception3d.experiments.sim2real import raydrop
 from perception3d.experiments.sim2real.divergence import histogram
 from perception3d.experiments.sim2real.ground import fit_ground, height_above
+from perception3d.experiments.sim2real.neighbours import frame_neighbours
 from perception3d.experiments.sim2real.noise import NOISE_EDGES_M, planar_range_errors
 from perception3d.experiments.sim2real.objects import (
     HEIGHT_EDGES,
@@ -110,10 +113,17 @@ def sweep_statistics(sweep: Sweep, counted: np.ndarray) -> dict:
         boxes, names = sweep.boxes_lidar[keep], sweep.names[keep]
         outside = points_in_boxes(fov[:, :3], sweep.boxes_lidar) < 0
         hist["intensity/background"] = histogram(fov[outside, 3], INTENSITY_EDGES)
-        around = zip(*object_surroundings(fov, boxes), strict=True)
-        for row, (clear_m, clutter) in zip(object_points(fov, boxes, names), around, strict=True):
+        around = zip(
+            *object_surroundings(fov, boxes),
+            *frame_neighbours(boxes, names, OBJECT_CLASSES),
+            strict=True,
+        )
+        for row, (clear_m, clutter, neighbours, side) in zip(
+            object_points(fov, boxes, names), around, strict=True
+        ):
             if row["distance_m"] <= _MAX_OBJECT_DISTANCE_M:
                 row["clearance_m"], row["clutter"] = float(clear_m), int(clutter)
+                row["neighbours"], row["side_by_side"] = int(neighbours), float(side)
                 row["intensity"] = histogram(row["intensity"], INTENSITY_EDGES)
                 row["height_in_box"] = histogram(row["height_in_box"], HEIGHT_EDGES)
                 objects.append(row)

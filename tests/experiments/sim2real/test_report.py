@@ -53,6 +53,7 @@ def test_report_on_the_tiny_pair(tiny_pair, tmp_path):
         "sim2real.json",
         "summary.json",
         "objects.png",
+        "neighbours.png",
         "reflectivity.png",
         "ray_drop.png",
         "geometry.png",
@@ -72,11 +73,22 @@ def test_report_on_the_tiny_pair(tiny_pair, tmp_path):
         "clearance (Cyclist, to standing returns)",
         "clutter within 2 m (Pedestrian, returns at 30 m)",
         "clutter within 2 m (Cyclist, returns at 30 m)",
+        "neighbours within 3 m (Pedestrian, same class)",
+        "neighbours within 3 m (Cyclist, same class)",
     }  # 000008 has no pedestrian nor cyclist
     assert distances["height in the box (Car points, objects >= 20 m)"] == 0.0
     assert distances["clearance (Car, to standing returns)"] == 0.0
     assert distances["clutter within 2 m (Car, returns at 30 m)"] == 0.0
     assert {v for v in distances.values() if v is not None} == {0.0}
+    rows = {r["statistic"]: r for r in summary["distances"]}
+    cars = rows["neighbours within 4 m (Car, same class)"]
+    assert cars["js_distance"] == 0.0 and cars["count_real"] == 6 and cars["mean_real"] == 0.0
+    pairs = rows["nearest car within 6 m: side by side"]  # 000008: 1 of 3 (test_statistics)
+    assert pairs["count_real"] == pairs["count_synthetic"] == 3
+    assert pairs["side_by_side_share_real"] == pytest.approx(1 / 3, abs=1e-4)
+    assert "nearest car within 6 m: side by side" in run.stdout
+    assert "side by side 0.33 / 0.33" in run.stdout
+    assert "neighbours within 4 m" in (out / "report.html").read_text()
     car = summary["detection"]["real"]["Car bev@0.5"]
     assert car["ap_all"] == 100.0 and car["fp"] == 0 and car["objects"] == 4
     assert summary["false_positives_per_frame"]["real"]["Car"] == {}

@@ -143,6 +143,17 @@ def test_identical_sweeps_are_at_distance_zero_brighter_ones_are_not(tiny_pair):
     assert objects["clutter"]["Car"]["js_distance"] == 0.0
     # 000008: 6 labelled cars, the 000008 crop's camera field of view
     assert len(records["real"]["objects"]) == 6
+    # none within 4 m of another; camera (x, z) of the first three (-2.70, 3.68), (-1.17, 7.86),
+    # (3.81, 6.15): the first two 4.45 m apart, each other's nearest, 4-5 degrees off their
+    # long axes (rotation_y -1.29, 1.90): nose to tail; the third's nearest is the second, 5.27 m
+    # off, 86 degrees from its long axis (rotation_y -1.31): side by side; the others have no
+    # car within 6 m
+    cars = records["real"]["objects"]
+    assert [o["neighbours"] for o in cars] == [0] * 6
+    sides = np.array([o["side_by_side"] for o in cars])
+    assert sides[:3].tolist() == [0.0, 0.0, 1.0] and np.isnan(sides[3:]).all()
+    assert objects["neighbours"]["Car"]["js_distance"] == 0.0
+    assert objects["car_pairs"]["side_by_side_share_real"] == pytest.approx(1 / 3)
     assert records["real"]["ground"]["height_m"] == pytest.approx(1.7, abs=0.1)
 
 
