@@ -21,6 +21,7 @@ import numpy as np
 from perception3d.geometry.iou import bev_iou_lidar
 from perception3d.sim.config import OBJECT_CLASSES, LabelConfig, ObjectsConfig
 from perception3d.sim.objects import ObjectModel, sample_class_object
+from perception3d.sim.placement_together import place_bays, place_crowd
 from perception3d.sim.world import RoadLayout
 
 __all__ = ["PlacedObject", "place_objects"]
@@ -30,7 +31,6 @@ _OUT_OF_VIEW_RANGE_M = (4.0, 70.0)
 _KERB_GAP_M = (0.05, 0.45)  # a vehicle's outer side inside the road edge beside a kerb strip
 _KERB_IN_LANE = 0.3  # share of the people beside a kerb strip who walk in its parking lane
 _KERB_CLEAR_M = 0.45  # a person beside a kerb strip stands at least this inside the road edge
-_CROWD_EDGE_M = 0.3  # crowd members' centres stay this far inside a sidewalk's edges
 
 
 def _outwards(side: int) -> float:
@@ -240,7 +240,7 @@ class _Placer:
         x = float(np.sqrt(r * r - y * y)) * (1.0 if in_view else float(rng.choice([-1, 1])))
         bay = self.bay_rad(k)
         if bay > 0:
-            self.parked_bays(budget, in_view, x, y, heading - bay, bay)
+            place_bays(self, budget, in_view, x, y, heading - bay, bay)
             return
         misses = 0
         for _ in range(int(rng.integers(3, 11))):
@@ -266,37 +266,6 @@ class _Placer:
         u = self.rng.uniform()
         label = "Van" if u < 0.12 else ("Misc" if u < 0.15 else "Car")
         return label if budget.get(label, 0) > 0 else "Car"
-
-    def parked_bays(
-        self, budget: dict[str, int], in_view: bool, x: float, y: float, heading: float, bay: float
-    ) -> None:
-        """Vehicles side by side in a lane of bays at ``bay`` radians to the road from ``x``
-        on: bays 2.4-2.8 m wide (across the car), a fifth of them free, each car centred in
-        its bay with some play, nose towards the kerb or (a quarter) backed in."""
-        rng = self.rng
-        pitch = float(rng.uniform(2.4, 2.8) / np.sin(bay))  # bay to bay along the road
-        misses = 0
-        for _ in range(int(rng.integers(3, 13))):
-            label = self.parked_label(budget)
-            if budget[label] <= 0 or self.in_view(np.array([x, y])) != in_view:
-                return
-            if rng.uniform() < 0.2:  # a free bay
-                x += pitch
-                continue
-            backed = np.pi * (rng.uniform() < 0.25)
-            obj = self.add(
-                self.model(label, False),
-                x + pitch / 2 + rng.normal(0, 0.1),
-                y + rng.normal(0, 0.15),
-                heading + backed + rng.normal(0, 0.04),
-            )
-            if obj is None:
-                misses += 1
-                if misses > 2:
-                    return
-            else:
-                budget[label] -= 1
-            x += pitch
 
     def range_weight(self, r: float, in_view: bool) -> float:
         """Relative density of the pass's range distribution at ``r`` (1 at its mode)."""
@@ -342,44 +311,6 @@ class _Placer:
                     break
         return count
 
-    def crowd(self, size: int) -> int:
-        """Up to ``size`` people walking together along a sidewalk in view, in rows of two to
-        four abreast (0.7-1.1 m apart, rows 0.8-1.4 m apart, each position jittered), sharing
-        one heading along the street, or facing anywhere when they stand waiting (a quarter
-        of crowds); returns how many were placed."""
-        lay, rng = self.layout, self.rng
-        sides = [side for side in (0, 1) if not lay.kerbside[side]]
-        if not sides:
-            return 0
-        lo, hi = sorted(lay.sidewalks[sides[int(rng.integers(len(sides)))]])
-        lo, hi = lo + _CROWD_EDGE_M, max(hi - _CROWD_EDGE_M, lo + _CROWD_EDGE_M)
-        y0 = (lo + hi) / 2
-        for _ in range(_TRIES):
-            r = self.range_m(True)
-            if r > abs(y0) + 0.5:
-                x0 = float(np.sqrt(r * r - y0 * y0))
-                if self.in_view(np.array([x0, y0])):
-                    break
-        else:
-            return 0
-        heading = float(rng.choice([0.0, np.pi]) + rng.normal(0, 0.08))
-        standing = rng.uniform() < 0.25
-        dy, dx = rng.uniform(0.7, 1.1), rng.uniform(0.8, 1.4)
-        abreast = int(min(rng.integers(2, 5), (hi - lo) // dy + 1))
-        count = 0
-        for k in range(size):
-            row, col = divmod(k, abreast)
-            model = self.model("Pedestrian", False)
-            face = rng.uniform(-np.pi, np.pi) if standing else heading + rng.normal(0, 0.12)
-            for _ in range(5):
-                x = x0 + row * dx + rng.normal(0, 0.2)
-                y = y0 + (col - (abreast - 1) / 2) * dy + rng.normal(0, 0.15)
-                y = float(np.clip(y, lo, hi))
-                if self.in_view(np.array([x, y])) and self.add(model, x, y, float(face)):
-                    count += 1
-                    break
-        return count
-
 
 def place_objects(
     cfg: ObjectsConfig,
@@ -418,7 +349,7 @@ def place_objects(
             # Drawn only when enabled, so that frames without crowds stay the same.
             if in_view_pass and cfg.crowd_probability > 0:
                 if rng.uniform() < cfg.crowd_probability:
-                    placer.crowd(int(rng.integers(cfg.crowd_size[0], cfg.crowd_size[1] + 1)))
+                    place_crowd(placer, int(rng.integers(cfg.crowd_size[0], cfg.crowd_size[1] + 1)))
         for label in OBJECT_CLASSES:
             while budget[label] > 0:
                 if label == "Pedestrian" and rng.uniform() < cfg.pedestrian_group_probability:
