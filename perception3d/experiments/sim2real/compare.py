@@ -168,36 +168,38 @@ def _frame_groups(records: Sequence[dict], class_name: str, key: str, edges) -> 
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(edges) - 1)
 
 
+def _frame_pair(
+    real: Sequence[dict], synth: Sequence[dict], class_name: str, key: str, edges: np.ndarray
+) -> dict:
+    """`_pair` of the per-frame histograms of the ``class_name`` objects' ``key`` (frames
+    resampled for the floor: a crowd's members are counted together), plus each side's count
+    of objects (``count_*``)."""
+    entry = _pair(
+        _frame_groups(real, class_name, key, edges), _frame_groups(synth, class_name, key, edges)
+    )
+    for k in ("real", "synthetic"):
+        entry[f"count_{k}"] = int(sum(entry[k]))
+    return entry
+
+
 def _neighbours(real: Sequence[dict], synth: Sequence[dict], class_name: str) -> dict:
-    """Same-class neighbours per object (`neighbours.neighbour_counts`) on `NEIGHBOUR_EDGES`,
-    frames resampled for the floor (a crowd's members are counted together), plus each side's
-    object count (``count_*``) and mean neighbours (``mean_*``)."""
-    groups = {
-        k: _frame_groups(v, class_name, "neighbours", NEIGHBOUR_EDGES)
-        for k, v in (("real", real), ("synthetic", synth))
-    }
-    entry = _pair(groups["real"], groups["synthetic"])
+    """Same-class neighbours per object (`neighbours.neighbour_counts`) on `NEIGHBOUR_EDGES`
+    (`_frame_pair`), plus each side's mean neighbours (``mean_*``)."""
+    entry = _frame_pair(real, synth, class_name, "neighbours", NEIGHBOUR_EDGES)
     values = NEIGHBOUR_EDGES[:-1]  # a bin's count; the last bin (>= 8) counted as 8
-    for k, g in groups.items():
-        h = g.sum(axis=0)
-        entry[f"count_{k}"] = int(h.sum())
+    for k in ("real", "synthetic"):
+        h = np.asarray(entry[k], dtype=np.float64)
         entry[f"mean_{k}"] = float(h @ values / h.sum()) if h.sum() else float("nan")
     return entry
 
 
 def _car_pairs(real: Sequence[dict], synth: Sequence[dict]) -> dict:
     """Cars with a car within `neighbours.PAIR_WITHIN_M`: the 2-bin histogram nose to tail /
-    side by side of how their nearest car stands (frames resampled for the floor), each side's
-    share side by side (``side_by_side_share_*``) and count of such cars (``count_*``)."""
-    edges = np.array([0.0, 0.5, 1.0])  # side_by_side is 0.0 or 1.0
-    groups = {
-        k: _frame_groups(v, "Car", "side_by_side", edges)
-        for k, v in (("real", real), ("synthetic", synth))
-    }
-    entry = _pair(groups["real"], groups["synthetic"])
-    for k, g in groups.items():
-        h = g.sum(axis=0)
-        entry[f"count_{k}"] = int(h.sum())
+    side by side of how their nearest car stands (`_frame_pair`), plus each side's share side
+    by side (``side_by_side_share_*``)."""
+    entry = _frame_pair(real, synth, "Car", "side_by_side", np.array([0.0, 0.5, 1.0]))
+    for k in ("real", "synthetic"):
+        h = np.asarray(entry[k], dtype=np.float64)  # side_by_side is 0.0 or 1.0
         entry[f"side_by_side_share_{k}"] = float(h[1] / h.sum()) if h.sum() else float("nan")
     return entry
 
