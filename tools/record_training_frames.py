@@ -52,11 +52,13 @@ SEED1000_OLD = split(1000, 2400, 0.125)
 PROCEDURAL = "procedural street scenes (perception3d/isp/scenes.py)"
 RECORDS = {
     # Retrained on the issue-15 generator, the same 2,097 frame ids (20 epochs, then in session
-    # 11 six more reading no intensity, with upper-part dropout: docs/sim2real.md row 25).
+    # 11 six more reading no intensity, with upper-part dropout: docs/sim2real.md row 25; then
+    # in session 15 six more on the same ids generated with crowds: row 42).
     "pointpillars_lite_synth": (
         [SEED1000_OLD],
-        "row 25 of docs/sim2real.md (session 11): row 20's 20 epochs, then 6 geometry-only "
-        "epochs on the same frames",
+        "row 42 of docs/sim2real.md (session 15): row 20's 20 epochs, 6 geometry-only epochs "
+        "on the same frames (row 25), then 6 on the same frame ids generated with "
+        "objects.crowd_probability=0.2",
     ),
     "segnet_synth": ([SEED1000_OLD], ""),
     "segnet_mnv2_synth": (

@@ -67,14 +67,20 @@ def test_fused_shipped_weights_give_the_eager_detections(shipped):
             # boxes by up to 6e-4 m there (the weights of 2026-12-05), and anchors of
             # kilometre-sized decoded boxes need a relative tolerance
             box_a, box_b = head_a.boxes_lidar, head_b.boxes_lidar
-            np.testing.assert_allclose(box_b[:, :6], box_a[:, :6], 1e-4, 1e-3)
+            np.testing.assert_allclose(box_b[:, :3], box_a[:, :3], 1e-4, 1e-3)
+            # sizes are exp(delta) * anchor: a rounding of delta by 1e-4 is a relative 1e-4 of
+            # the size (the weights of 2026-12-07: 1.06e-4 on 5 of 230,400 anchor sizes, heights
+            # of 434-458 m decoded far from any point), so they are compared as logs
+            np.testing.assert_allclose(np.log(box_b[:, 3:6]), np.log(box_a[:, 3:6]), 0, 2e-4)
             # where the direction classifier's two logits tie to float rounding (anchors far
             # from any point), the direction bin may turn a heading by pi: allow that on a
             # handful of anchors, and nothing else
-            turn = np.abs(box_b[:, 6] - box_a[:, 6])
-            flipped = np.abs(turn - np.pi) <= 1e-3 + 1e-4 * np.pi
-            assert flipped.sum() <= 3, f"{flipped.sum()} of {len(turn)} headings turned by pi"
-            np.testing.assert_allclose(box_b[~flipped, 6], box_a[~flipped, 6], 1e-4, 1e-3)
+            # (headings are wrapped to [-pi, pi): one at +pi and its twin at -pi are the same,
+            # as on an anchor of the weights of 2026-12-07, so differences are taken mod 2 pi)
+            diff = np.mod(box_b[:, 6].astype(np.float64) - box_a[:, 6] + np.pi, 2 * np.pi) - np.pi
+            flipped = np.abs(np.abs(diff) - np.pi) <= 1e-3 + 1e-4 * np.pi
+            assert flipped.sum() <= 3, f"{flipped.sum()} of {len(diff)} headings turned by pi"
+            np.testing.assert_array_less(np.abs(diff[~flipped]), 1e-3 + 1e-4 * np.pi)
     assert total >= 20  # the shipped weights find objects on these real sweeps
 
 
