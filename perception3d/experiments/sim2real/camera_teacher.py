@@ -20,6 +20,7 @@ from pathlib import Path
 
 from perception3d.atomic import atomic_write_text, replace_symlink
 from perception3d.data.kitti import KittiObject, write_label_file
+from perception3d.data.kitti_labels import RESULT_DECIMALS
 from perception3d.experiments.sim2real.pseudo import PseudoConfig, label_rows, refuse_used_root
 
 __all__ = ["camera_frames", "label_with_camera_teacher", "make_camera_pseudo_root"]
@@ -101,9 +102,10 @@ def make_camera_pseudo_root(
     detections = label_with_camera_teacher(out, ids, det2d, model3d)
     per_frame: dict[str, dict[str, int]] = {}
     for fid in ids:
-        write_label_file(out / "teacher" / f"{fid}.txt", detections[fid])
+        # the teacher's rows as `frustum infer` writes them; its labels at the same precision
+        write_label_file(out / "teacher" / f"{fid}.txt", detections[fid], RESULT_DECIMALS)
         rows = label_rows(detections[fid], cfg)
-        write_label_file(out / "training" / "label_2" / f"{fid}.txt", rows)
+        write_label_file(out / "training" / "label_2" / f"{fid}.txt", rows, RESULT_DECIMALS)
         per_frame[fid] = {}
         for row in rows:
             per_frame[fid][row.type] = per_frame[fid].get(row.type, 0) + 1
