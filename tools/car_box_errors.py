@@ -166,12 +166,19 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("root", type=Path, help="KITTI root with training/label_2 and velodyne")
     ap.add_argument("pred_dirs", type=Path, nargs="+", help="folders of KITTI result files")
-    ap.add_argument("--split", default="val", help="ImageSets/<split>.txt (default val)")
+    ap.add_argument(
+        "--split", default="val", help="ImageSets/<split>.txt (default val), or a split file"
+    )
     ap.add_argument("--cls", default="Car", help="KITTI class (default Car)")
     ap.add_argument("--difficulty", default="moderate", choices=DIFFICULTIES)
     ap.add_argument("--json", type=Path, help="also write every row and the summaries here")
     args = ap.parse_args(argv)
-    frames = read_split_file(args.root / "ImageSets" / f"{args.split}.txt")
+    split = Path(args.split)
+    if split.suffix != ".txt":
+        split = args.root / "ImageSets" / f"{args.split}.txt"
+    if not split.is_file():
+        ap.error(f"--split: {split} not found (an ImageSets name such as val, or a .txt file)")
+    frames = read_split_file(split)
     difficulty = DIFFICULTIES.index(args.difficulty)
     report = {}
     for pred_dir in args.pred_dirs:

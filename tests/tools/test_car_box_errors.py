@@ -70,3 +70,14 @@ def test_with_no_overlap_the_nearest_prediction_is_reported(tool, tmp_path):
     assert e.distance_m == pytest.approx(math.hypot(x, z))
     assert e.bev_iou == 0 and e.score == pytest.approx(0.2)  # the near one, not the first row
     assert math.hypot(e.along_m, e.side_m) == pytest.approx(3.0, abs=0.01)
+
+
+def test_split_is_a_name_or_a_file_and_a_missing_one_is_named(tool, tmp_path, capsys):
+    split = tmp_path / "one.txt"
+    split.write_text("004139\n")
+    tool.main([str(ROOT), str(tmp_path / "empty"), "--split", str(split)])
+    out = capsys.readouterr().out
+    assert "004139 #0" in out and "000008 #" not in out  # 000008's cars are not in the split
+    with pytest.raises(SystemExit):
+        tool.main([str(ROOT), str(tmp_path / "empty"), "--split", "nope"])
+    assert "ImageSets/nope.txt not found" in capsys.readouterr().err
