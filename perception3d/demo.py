@@ -23,8 +23,7 @@ import torch
 from tqdm import tqdm
 
 from perception3d.atomic import atomic_write_text
-from perception3d.data.kitti import write_label_file
-from perception3d.data.kitti_labels import RESULT_DECIMALS
+from perception3d.data.kitti import write_result_file
 from perception3d.data.training_frames import held_out_check
 from perception3d.errors import MissingFrameError
 from perception3d.lidar.dataset import LidarDetectionDataset
@@ -87,7 +86,7 @@ def run_demo(
     seen = held_out_check([weights], root, dataset.ids)  # warns: frames the weights saw
     pred = {}
     for frame_id, objects in predict(model, dataset, torch.device("cpu"), progress=progress):
-        write_label_file(out_dir / "pred" / f"{frame_id}.txt", objects, RESULT_DECIMALS)
+        write_result_file(out_dir / "pred" / f"{frame_id}.txt", objects)
         pred[frame_id] = objects
     times["inference"] = time.perf_counter()
 

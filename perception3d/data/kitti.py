@@ -33,6 +33,7 @@ from perception3d.data.kitti_labels import (  # noqa: F401  (re-exported)
     read_label_file,
     read_text_file,
     write_label_file,
+    write_result_file,
 )
 from perception3d.data.pointcloud import nonfinite_message
 from perception3d.errors import DataFormatError, KittiFormatError, MissingFrameError

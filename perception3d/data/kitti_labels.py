@@ -261,10 +261,10 @@ def kitti_difficulty(obj: KittiObject) -> int:
     return -1
 
 
-# Decimals of the detection result files this project writes (``infer``, ``demo``, the frustum
-# and file detectors). KITTI's labels carry 2, but a prediction rounded to 1 cm and 0.01 rad
-# crosses the 0.7 3D IoU line often enough to move Car 3D AP_R40 by 5 points on 40 frames
-# (docs/sim2real.md, row 42); OpenPCDet writes its results with 4.
+# Decimals of the detection result files this project writes (``write_result_file``: ``infer``,
+# ``demo``, the frustum and file detectors). KITTI's labels carry 2, but a prediction rounded
+# to 1 cm and 0.01 rad crosses the 0.7 3D IoU line often enough to move Car 3D AP_R40 by 5
+# points on 40 frames (docs/sim2real.md, row 42); OpenPCDet writes its results with 4.
 RESULT_DECIMALS = 4
 
 
@@ -272,6 +272,11 @@ def write_label_file(path: str | Path, objects: Sequence[KittiObject], decimals:
     """Write a label/result file atomically (one row per object, newline terminated)."""
     text = "".join(obj.to_line(decimals) + "\n" for obj in objects)
     return atomic_write_text(path, text)
+
+
+def write_result_file(path: str | Path, objects: Sequence[KittiObject]) -> Path:
+    """Write detections as a KITTI result file atomically, at ``RESULT_DECIMALS``."""
+    return write_label_file(path, objects, RESULT_DECIMALS)
 
 
 def labels_to_arrays(objects: Sequence[KittiObject]) -> dict[str, np.ndarray]:

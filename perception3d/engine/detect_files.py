@@ -25,8 +25,7 @@ import torch
 from tqdm import tqdm
 
 from perception3d.atomic import atomic_write_bytes, atomic_write_text
-from perception3d.data.kitti import write_label_file
-from perception3d.data.kitti_labels import RESULT_DECIMALS
+from perception3d.data.kitti import write_result_file
 from perception3d.data.pointcloud import expand_point_cloud_inputs, read_point_cloud
 from perception3d.engine.detect import Detector, DetectOutput
 from perception3d.engine.infer import detections_to_objects
@@ -145,7 +144,7 @@ def run_detector_on_files(
             counts[frame] = len(output.detections)
         else:
             rows = _kitti_rows(output, detector.classes, frame_calib, image_shape)
-            write_label_file(out_dir / f"{frame}.txt", rows, RESULT_DECIMALS)
+            write_result_file(out_dir / f"{frame}.txt", rows)
             counts[frame] = len(rows)
         if dump_head is not None:
             write_head(dump_head_path(Path(dump_head), frame, len(files)), output, detector.classes)

@@ -24,8 +24,7 @@ from perception3d.data.frustums import (
     rotate_y,
     sample_points,
 )
-from perception3d.data.kitti import KittiObject, KittiObjectDataset, read_image, write_label_file
-from perception3d.data.kitti_labels import RESULT_DECIMALS
+from perception3d.data.kitti import KittiObject, KittiObjectDataset, read_image, write_result_file
 from perception3d.engine.checkpoint import load_checkpoint
 from perception3d.engine.frustum_config import Detector2DExperiment, FrustumExperiment
 from perception3d.engine.horizon_tiles import HorizonTiles, detect_with_tiles
@@ -319,7 +318,7 @@ def infer_frustum(
     desc = "infer 2d" if model3d is None else "infer frustum"
     for frame in tqdm(ds, desc=desc, disable=not progress, leave=False):
         rows = _frame_rows(model2d, model3d, frame, images_dir, tiles)
-        write_label_file(Path(out_dir) / f"{frame.frame_id}.txt", rows, RESULT_DECIMALS)
+        write_result_file(Path(out_dir) / f"{frame.frame_id}.txt", rows)
         total += len(rows)
     return {"frames": len(ds), "detections": total, "out_dir": str(out_dir)}
 

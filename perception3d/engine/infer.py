@@ -19,8 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from perception3d.config import require_root
-from perception3d.data.kitti import KittiObject, write_label_file
-from perception3d.data.kitti_labels import RESULT_DECIMALS
+from perception3d.data.kitti import KittiObject, write_result_file
 from perception3d.data.lidar_folder import write_lidar_labels
 from perception3d.engine.backend import inference_model
 from perception3d.engine.checkpoint import load_checkpoint
@@ -218,7 +217,7 @@ def infer(
         rows = predict(model, dataset, dev, batch_size=batch_size, num_workers=num_workers,
                        progress=progress, tta=tta)  # fmt: skip
         for frame_id, objects in rows:
-            write_label_file(out_dir / f"{frame_id}.txt", objects, RESULT_DECIMALS)
+            write_result_file(out_dir / f"{frame_id}.txt", objects)
             total += len(objects)
     return {"frames": len(dataset), "detections": total, "out_dir": str(out_dir)}
 

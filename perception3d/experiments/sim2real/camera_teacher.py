@@ -19,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from perception3d.atomic import atomic_write_text, replace_symlink
-from perception3d.data.kitti import KittiObject, write_label_file
+from perception3d.data.kitti import KittiObject, write_label_file, write_result_file
 from perception3d.data.kitti_labels import RESULT_DECIMALS
 from perception3d.experiments.sim2real.pseudo import PseudoConfig, label_rows, refuse_used_root
 
@@ -103,7 +103,7 @@ def make_camera_pseudo_root(
     per_frame: dict[str, dict[str, int]] = {}
     for fid in ids:
         # the teacher's rows as `frustum infer` writes them; its labels at the same precision
-        write_label_file(out / "teacher" / f"{fid}.txt", detections[fid], RESULT_DECIMALS)
+        write_result_file(out / "teacher" / f"{fid}.txt", detections[fid])
         rows = label_rows(detections[fid], cfg)
         write_label_file(out / "training" / "label_2" / f"{fid}.txt", rows, RESULT_DECIMALS)
         per_frame[fid] = {}
