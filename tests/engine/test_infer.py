@@ -44,20 +44,22 @@ def _infer_args(ckpt, root, out) -> list[str]:
             str(root), "--out", str(out)]  # fmt: skip
 
 
-def test_infer_cli_writes_16_column_results(kitti_root, tmp_path, capsys):
-    cfg = tiny_config(kitti_root)
+def _infer_tiny(root, tmp_path, *overrides: str):
+    """A tiny untrained detector (seed 0, config ``overrides``) saved to ``tmp_path/m.pt`` and
+    run by ``perception3d infer`` on every frame of ``root`` into ``tmp_path/pred``; returns
+    the checkpoint."""
+    cfg = tiny_config(root, *overrides)
     torch.manual_seed(0)
     ckpt = save_checkpoint(tmp_path / "m.pt", build_detector(cfg.model), None, 0, cfg)
-    sets = [a for o in TINY_OVERRIDES for a in ("--set", o)]
-    sets += [
-        "--set",
-        "model.postprocess.score_threshold=0.0",
-        "--set",
-        "model.postprocess.max_detections=20",
-    ]
+    sets = [a for o in (*TINY_OVERRIDES, *overrides) for a in ("--set", o)]
     extra = ["--split", "training", "--device", "cpu"]
-    rc = main([*_infer_args(ckpt, kitti_root, tmp_path / "pred"), *extra, *sets])
-    assert rc == 0
+    assert main([*_infer_args(ckpt, root, tmp_path / "pred"), *extra, *sets]) == 0
+    return ckpt
+
+
+def test_infer_cli_writes_16_column_results(kitti_root, tmp_path, capsys):
+    _infer_tiny(kitti_root, tmp_path, "model.postprocess.score_threshold=0.0",
+                "model.postprocess.max_detections=20")  # fmt: skip
     files = sorted((tmp_path / "pred").glob("*.txt"))
     assert [f.stem for f in files] == ["000000", "000008", "004139"]
     for f in files:
@@ -83,13 +85,7 @@ def test_infer_results_keep_the_boxes_the_evaluator_would_see_in_memory(kitti_ro
     from perception3d.engine.infer import load_detector, predict
     from perception3d.lidar.dataset import LidarDetectionDataset
 
-    cfg = tiny_config(kitti_root, "model.postprocess.score_threshold=0.0")
-    torch.manual_seed(0)
-    ckpt = save_checkpoint(tmp_path / "m.pt", build_detector(cfg.model), None, 0, cfg)
-    sets = [a for o in TINY_OVERRIDES for a in ("--set", o)]
-    sets += ["--set", "model.postprocess.score_threshold=0.0"]
-    extra = ["--split", "training", "--device", "cpu"]
-    assert main([*_infer_args(ckpt, kitti_root, tmp_path / "pred"), *extra, *sets]) == 0
+    ckpt = _infer_tiny(kitti_root, tmp_path, "model.postprocess.score_threshold=0.0")
     model, exp = load_detector(ckpt, device="cpu")
     dataset = LidarDetectionDataset.of_experiment(exp, kitti_root, "training")
     compared = 0
