@@ -254,14 +254,18 @@ def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequen
 
 
 def ground_summary(records: Sequence[dict]) -> dict:
-    """Mean, standard deviation and values over frames of the ground fit's height, slope,
-    pitch and roll."""
+    """Mean, standard deviation, root mean square and values over frames of the ground fit's
+    height, slope, pitch and roll and of the curve ahead (`ground.curve_ahead`; frames
+    without enough ground ahead, NaN, left out of its figures)."""
     out = {}
-    for key in ("height_m", "slope_deg", "pitch_deg", "roll_deg"):
-        v = np.array([r["ground"][key] for r in records])
+    for key in ("height_m", "slope_deg", "pitch_deg", "roll_deg", "curve_per_m"):
+        v = np.array([r["ground"].get(key, np.nan) for r in records], dtype=np.float64)
+        v = v[np.isfinite(v)]
+        digits = 7 if key == "curve_per_m" else 3
         out[key] = {
             "mean": float(v.mean()) if len(v) else float("nan"),
             "std": float(v.std()) if len(v) else float("nan"),
-            "values": [round(float(x), 3) for x in v],
+            "rms": float(np.sqrt((v * v).mean())) if len(v) else float("nan"),
+            "values": [round(float(x), digits) for x in v],
         }
     return out

@@ -166,7 +166,7 @@ def _raydrop_figure(stats: dict, path: Path) -> Path:
 def _geometry_figure(stats: dict, path: Path) -> Path:
     plt = pyplot()
     h = stats["histograms"]
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8))
+    fig, axes = plt.subplots(2, 4, figsize=(20, 8))
     _hist(axes[0, 0], EDGES["range_noise"], h["range_noise"], "range error on planar patches", "m")
     _hist(
         axes[0, 1],
@@ -200,11 +200,22 @@ def _geometry_figure(stats: dict, path: Path) -> Path:
             color=_COLOURS[key],
             label=key,
         )
+        axes[1, 3].hist(
+            np.asarray(g[key]["curve_per_m"]["values"]) * 40.0**2,
+            bins=np.arange(-1.0, 1.01, 0.1),
+            histtype="step",
+            density=True,
+            color=_COLOURS[key],
+            label=f"{key} (rms k {g[key]['curve_per_m']['rms']:.1e} /m)",
+        )
     axes[1, 1].set_xlabel("ground pitch (deg)", fontsize=8)
     axes[1, 1].set_ylabel("ground roll (deg)", fontsize=8)
     axes[1, 1].set_title("ground plane per frame", fontsize=9)
     axes[1, 2].set_xlabel("sensor height above ground (m)", fontsize=8)
     axes[1, 2].set_title("sensor height per frame", fontsize=9)
+    axes[1, 3].set_xlabel("ground 40 m ahead above the near plane, k x 40^2 (m)", fontsize=8)
+    axes[1, 3].set_title("vertical curve of the road ahead per frame", fontsize=9)
+    axes[0, 3].axis("off")
     for ax in axes[1, 1:]:
         ax.legend(fontsize=7)
     return save_figure(fig, path)

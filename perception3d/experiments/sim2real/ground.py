@@ -10,8 +10,10 @@ height), so cells whose lowest return is a car roof or a wall drop out. Points w
 
 Reported: the sensor's height above the plane (at the origin, along the normal), the plane's
 slope (degrees from horizontal), pitch and roll (slope along x and y), the ground height of each
-inlier cell relative to the sensor (the unevenness a single plane misses), and the height above
-the plane of every non-ground point.
+inlier cell relative to the sensor (the unevenness a single plane misses), the height above
+the plane of every non-ground point, and the vertical curve of the road ahead
+(:func:`curve_ahead`): how the ground 15-45 m ahead leaves the plane of the near ground (3-15 m),
+as z = k x^2 (a road whose grade changes; a crest k < 0, a sag k > 0).
 
 Example:
     >>> rng = np.random.default_rng(0)
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GroundFit", "fit_ground", "height_above"]
+__all__ = ["GroundFit", "curve_ahead", "fit_ground", "height_above"]
 
 _THRESHOLDS_M = (0.5, 0.3, 0.15)
 
@@ -124,3 +126,56 @@ def height_above(points: np.ndarray, fit: GroundFit) -> np.ndarray:
     a, b, c = fit.coeffs
     pts = np.asarray(points, dtype=np.float64)
     return (pts[:, 2] - a * pts[:, 0] - b * pts[:, 1] - c) / np.sqrt(1.0 + a * a + b * b)
+
+
+def curve_ahead(
+    points: np.ndarray,
+    near_m: tuple[float, float] = (3.0, 15.0),
+    ahead_m: tuple[float, float] = (15.0, 45.0),
+    half_width_m: float = 12.0,
+    cell_m: float = 2.0,
+    min_cells: int = 5,
+) -> float:
+    """The vertical curvature k (1/m) of the ground ahead: z = a x + b y + c + k x^2 fitted to
+    the lowest return of each cell, over the near ground (``near_m``, all around) and the road
+    ahead (``ahead_m`` ahead, within ``half_width_m`` sideways). It starts from the plane of the
+    near ground (:func:`fit_ground`) and refits with the cells within 1.5, 0.6, 0.3 and 0.15 m
+    of the previous surface, so roofs and walls drop out. A plane fitted near and extended
+    ahead would hide part of the curve in its slope; the joint fit does not.
+
+    Args:
+        points: (N, 3+) LiDAR-frame points, metres.
+
+    Returns:
+        k in 1/m (the ground x metres ahead lies k x^2 above the tangent plane at the sensor);
+        NaN with fewer than ``min_cells`` ground cells in the far half of ``ahead_m`` (a car
+        or a wall ahead hides the road: a curve fitted to the near part alone is a guess).
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> xy = rng.uniform([3, -15], [45, 15], size=(20000, 2))
+        >>> z = -1.73 + 0.01 * xy[:, 0] + 2e-4 * xy[:, 0] ** 2  # a sag: 0.32 m up at 40 m
+        >>> round(curve_ahead(np.column_stack([xy, z])), 6)
+        0.0002
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] < 3:
+        raise ValueError(f"points must be (N, 3+), got {pts.shape}")
+    d = np.hypot(pts[:, 0], pts[:, 1])
+    near = (d >= near_m[0]) & (d <= near_m[1])
+    ahead = (pts[:, 0] > ahead_m[0]) & (pts[:, 0] < ahead_m[1])
+    ahead &= np.abs(pts[:, 1]) < half_width_m
+    sel = pts[near | ahead, :3]
+    if len(sel) == 0:
+        return float("nan")
+    cells = _cell_minima(sel, cell_m)
+    x, y, z = cells.T
+    design = np.column_stack([x, y, np.ones(len(x)), x * x])
+    coeffs = np.append(fit_ground(pts, cell_m, near_m).coeffs, 0.0)
+    far = x > (ahead_m[0] + ahead_m[1]) / 2
+    for thr in (1.5, 0.6, 0.3, 0.15):
+        inl = np.abs(z - design @ coeffs) < thr
+        if (inl & far).sum() < min_cells or inl.sum() < 4:
+            return float("nan")
+        coeffs = np.linalg.lstsq(design[inl], z[inl], rcond=None)[0]
+    return float(coeffs[3])

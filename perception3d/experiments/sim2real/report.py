@@ -297,13 +297,21 @@ def _statistics(opts: ReportOptions, real: list[Sweep], synth: list[Sweep], skip
     return stats
 
 
+def _ground_headline(ground: dict) -> dict:
+    """Means of the ground fit's figures over a set's frames; for the curve ahead, whose mean
+    is near 0 on any set, its root mean square (``curve_rms_per_m``)."""
+    out = {m: round(v["mean"], 3) for m, v in ground.items() if m != "curve_per_m"}
+    out["curve_rms_per_m"] = round(ground["curve_per_m"]["rms"], 7)
+    return out
+
+
 def _summary(stats: dict, seconds: float) -> dict:
     """The headline of ``stats`` (``summary.json``): sets, distances, ground, empty cells,
     detection and false positives per frame."""
     return {
         "sets": {k: v for k, v in stats["sets"].items() if k != "skipped"},
         "distances": stats["summary"],
-        "ground": {k: {m: round(v[m]["mean"], 3) for m in v} for k, v in stats["ground"].items()},
+        "ground": {k: _ground_headline(v) for k, v in stats["ground"].items()},
         "empty_share": {
             k: round(stats["ray_drop"][f"empty_share_{k}"], 4) for k in ("real", "synthetic")
         },

@@ -1,6 +1,8 @@
 """Every statistic of one sweep, as histograms on fixed bins (summed over a set afterwards).
 
-All statistics use the points in camera 2's field of view (see `sweeps.py`). Bins:
+All statistics use the points in camera 2's field of view (see `sweeps.py`), except the
+vertical curve of the road ahead (``ground.curve_per_m``, `ground.curve_ahead`), which needs
+the near ground all around the car. Bins:
 
 - ``range``: range of every return (0-80 m, 2 m bins);
 - ``height_above_ground``: height of the returns standing more than 0.25 m above the fitted
@@ -31,7 +33,7 @@ import numpy as np
 
 from perception3d.experiments.sim2real import raydrop
 from perception3d.experiments.sim2real.divergence import histogram
-from perception3d.experiments.sim2real.ground import fit_ground, height_above
+from perception3d.experiments.sim2real.ground import curve_ahead, fit_ground, height_above
 from perception3d.experiments.sim2real.neighbours import frame_neighbours
 from perception3d.experiments.sim2real.noise import NOISE_EDGES_M, planar_range_errors
 from perception3d.experiments.sim2real.objects import (
@@ -91,7 +93,8 @@ def sweep_statistics(sweep: Sweep, counted: np.ndarray) -> dict:
             (`raydrop.counted_cells` with its calibration).
 
     Returns:
-        ``{"frame_id", "labelled", "ground": {height_m, slope_deg, pitch_deg, roll_deg},
+        ``{"frame_id", "labelled", "ground": {height_m, slope_deg, pitch_deg, roll_deg,
+        curve_per_m},
         "hist": {key: (B,) float64 counts}, "objects": [...]}``.
     """
     fov = sweep.fov_points
@@ -135,6 +138,9 @@ def sweep_statistics(sweep: Sweep, counted: np.ndarray) -> dict:
             "slope_deg": ground.slope_deg,
             "pitch_deg": ground.pitch_deg,
             "roll_deg": ground.roll_deg,
+            # the whole sweep: the field of view alone holds too little near ground behind
+            # and beside the car to tell the road's slope from its curve
+            "curve_per_m": curve_ahead(sweep.points),
         },
         "ground_coeffs": ground.coeffs,
         "hist": hist,

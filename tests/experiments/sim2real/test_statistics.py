@@ -7,7 +7,7 @@ from perception3d.experiments.sim2real import raydrop
 from perception3d.experiments.sim2real.compare import compare_histograms, compare_objects
 from perception3d.experiments.sim2real.divergence import histogram
 from perception3d.experiments.sim2real.fp_kinds import classify_box
-from perception3d.experiments.sim2real.ground import fit_ground, height_above
+from perception3d.experiments.sim2real.ground import curve_ahead, fit_ground, height_above
 from perception3d.experiments.sim2real.noise import planar_range_errors, robust_std
 from perception3d.experiments.sim2real.objects import (
     INTENSITY_EDGES,
@@ -37,6 +37,22 @@ def test_ground_fit_ignores_what_stands_on_it(rng):
     assert fit.roll_deg == pytest.approx(np.degrees(np.arctan(-0.03)), abs=1e-6)
     assert fit.pitch_deg == pytest.approx(0.0, abs=1e-6)
     assert np.abs(height_above(ground, fit)).max() < 1e-9
+
+
+def test_curve_ahead_finds_a_crest_under_cars_and_walls_and_not_on_a_plane(rng):
+    road = _plane(rng, 20000, (-20, 45), (-15, 15), 0.0)
+    x = road[:, 0]
+    clutter = np.concatenate([
+        _plane(rng, 3000, (30, 34), (-2, 2), (-1.2, 0.2)),  # a car ahead (over the crest)
+        _plane(rng, 3000, (5, 45), (9, 9.3), (-1.5, 4.0)),  # a wall beside the road
+    ])  # fmt: skip
+    for k in (-3e-4, 0.0, 2e-4):
+        road[:, 2] = -1.73 + 0.01 * x + k * x * x  # climbing 0.6 degrees, then bending
+        got = curve_ahead(np.concatenate([road, clutter]))
+        assert got == pytest.approx(k, abs=1e-5)
+    # the road ahead hidden beyond 25 m (a truck, a wall): no answer rather than a guess
+    near = road[road[:, 0] < 25]
+    assert np.isnan(curve_ahead(near))
 
 
 def test_holes_need_the_same_surface_on_both_sides():
