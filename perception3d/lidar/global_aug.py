@@ -1,6 +1,6 @@
-"""Global augmentations of a whole LiDAR sample: flip about x, rotation about z, tilt about x
-and y, scaling, translation. Boxes follow the points exactly (a tilt moves box centres and
-keeps boxes upright, as KITTI's labels are).
+"""Global augmentations of a whole LiDAR sample: a vertical curve of the road, flip about x,
+rotation about z, tilt about x and y, scaling, translation. Boxes follow the points exactly (a
+tilt or a curve moves box centres and keeps boxes upright, as KITTI's labels are).
 
 Each deterministic function (``flip_x``, ``rotate_z``, ``scale``, ``translate``) has a random
 transform (``RandomFlipX``...) drawing its parameter from ``rng``; the transforms follow the
@@ -13,7 +13,11 @@ points along their rays (elevations unchanged) but changes the point spacing an 
 size would have at that range; translation moves the sensor off the origin; a tilt turns the
 sensor's mount against the road (real roads roll and pitch by a degree or two against the
 sensor, crossfall and grade: docs/sim2real.md), which moves its beam cones, by at most the
-tilt. The ranges used by
+tilt. A vertical curve bends the scene up or down with distance ahead (z += k x^2: the crest or
+sag of a road whose grade changes, so a car 40 m ahead stands up to half a metre above or below
+the plane of the road under the sensor, as on real KITTI drives; docs/sim2real.md, "Rows 44-45");
+it keeps x, y and every ray's azimuth, and moves a return off its beam by at most
+atan(k x) radians (under 0.7 degrees at 40 m for the shipped k). The ranges used by
 PointPillars/SECOND (rotation +-pi/4, scale 0.95-1.05) come from OpenPCDet's KITTI configs.
 
 The sample's ``calib`` describes the frame before augmentation; crop to the camera field of
@@ -41,6 +45,8 @@ class GlobalAugConfig:
         scale: ``(low, high)`` uniform scale factor.
         translation_std_m: ``(sx, sy, sz)`` Gaussian translation std, metres.
         tilt_deg: ``(roll, pitch)`` maximum absolute tilt about x and y, uniform, degrees.
+        vertical_curve_per_m: maximum absolute curvature k (1/m) of :func:`vertical_curve`,
+            uniform in ``[-k, k]``; 0 leaves it out.
     """
 
     flip_x_prob: float = 0.5
@@ -48,6 +54,7 @@ class GlobalAugConfig:
     scale: tuple[float, float] = (0.95, 1.05)
     translation_std_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
     tilt_deg: tuple[float, float] = (0.0, 0.0)
+    vertical_curve_per_m: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.flip_x_prob <= 1.0:
@@ -60,6 +67,11 @@ class GlobalAugConfig:
             raise ValueError(f"translation_std_m must be >= 0, got {self.translation_std_m}")
         if min(self.tilt_deg) < 0:
             raise ValueError(f"tilt_deg must be >= 0, got {self.tilt_deg}")
+        if not 0.0 <= self.vertical_curve_per_m < 0.01:
+            raise ValueError(
+                f"vertical_curve_per_m must be in [0, 0.01) (1/m; real roads: about 3e-4), "
+                f"got {self.vertical_curve_per_m}"
+            )
 
 
 def flip_x(sample: LidarSample) -> LidarSample:
@@ -113,6 +125,28 @@ def tilt(sample: LidarSample, roll_rad: float, pitch_rad: float) -> LidarSample:
     points[:, :3] = (points[:, :3].astype(np.float64) @ rot.T).astype(points.dtype)
     boxes = sample.boxes_lidar.copy()
     boxes[:, :3] = boxes[:, :3] @ rot.T
+    return sample.with_(points=points, boxes_lidar=boxes)
+
+
+def vertical_curve(sample: LidarSample, k_per_m: float) -> LidarSample:
+    """Bend the scene vertically with distance ahead: every point and box centre rises by
+    ``k_per_m * x**2`` metres (LiDAR frame, x ahead; k > 0 a sag, the road ahead climbs; k < 0 a
+    crest). Boxes stay upright with their sizes and headings (KITTI boxes have no pitch); the
+    points of a box follow their own x, so a car 40 m ahead on k = 3e-4 is pitched by 1.4
+    degrees inside its box, as a car on that grade is.
+
+    Example:
+        >>> s = LidarSample("0", np.array([[40, 2, -1.7, 0.5]], "f4"),
+        ...                 np.array([[40.0, 2, -1.0, 4, 2, 1.4, 0.3]]), np.array(["Car"], object))
+        >>> c = vertical_curve(s, 3e-4)
+        >>> round(float(c.points[0, 2]), 3), round(float(c.boxes_lidar[0, 2]), 3)
+        (-1.22, -0.52)
+    """
+    points = sample.points.copy()
+    x = points[:, 0].astype(np.float64)
+    points[:, 2] = (points[:, 2] + k_per_m * x * x).astype(points.dtype)
+    boxes = sample.boxes_lidar.copy()
+    boxes[:, 2] += k_per_m * boxes[:, 0] ** 2
     return sample.with_(points=points, boxes_lidar=boxes)
 
 
@@ -171,6 +205,16 @@ class RandomTilt:
 
 
 @dataclass(frozen=True)
+class RandomVerticalCurve:
+    """Apply :func:`vertical_curve` with k uniform in ``[-max_k_per_m, max_k_per_m]``."""
+
+    max_k_per_m: float
+
+    def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
+        return vertical_curve(sample, float(rng.uniform(-1.0, 1.0) * self.max_k_per_m))
+
+
+@dataclass(frozen=True)
 class RandomTranslation:
     """Apply :func:`translate` with a Gaussian offset of std ``std_m`` (3,) metres."""
 
@@ -181,9 +225,12 @@ class RandomTranslation:
 
 
 def global_transforms(cfg: GlobalAugConfig) -> list[Transform]:
-    """The transform list of ``cfg`` in the usual order (flip, rotate, tilt, scale, translate);
-    transforms that would do nothing are left out."""
+    """The transform list of ``cfg`` in the usual order (vertical curve, flip, rotate, tilt, scale,
+    translate); transforms that would do nothing are left out. The curve comes first: it bends
+    the road ahead of the sensor, before a rotation turns the scene away from the road."""
     out: list[Transform] = []
+    if cfg.vertical_curve_per_m > 0:
+        out.append(RandomVerticalCurve(cfg.vertical_curve_per_m))
     if cfg.flip_x_prob > 0:
         out.append(RandomFlipX(cfg.flip_x_prob))
     if cfg.rotation_rad != (0.0, 0.0):

@@ -106,3 +106,44 @@ def test_tilt_keeps_boxes_upright_around_their_points(rng):
     assert abs(roll) < 3.0 and not np.allclose(drawn.points, pts)
     with pytest.raises(ValueError, match="tilt_deg"):
         GlobalAugConfig(tilt_deg=(-1.0, 0.0))
+
+
+def test_vertical_curve_bends_the_road_ahead_and_carries_the_boxes(sample):
+    from perception3d.data.sample import LidarSample
+    from perception3d.lidar.global_aug import RandomVerticalCurve, vertical_curve
+
+    k = 3e-4
+    out = vertical_curve(sample, k)
+    x = sample.points[:, 0].astype(np.float64)
+    np.testing.assert_array_equal(out.points[:, :2], sample.points[:, :2])
+    np.testing.assert_allclose(out.points[:, 2] - sample.points[:, 2], k * x * x, atol=1e-5)
+    np.testing.assert_allclose(out.boxes_lidar[:, 2] - sample.boxes_lidar[:, 2],
+                               k * sample.boxes_lidar[:, 0] ** 2)  # fmt: skip
+    np.testing.assert_array_equal(out.boxes_lidar[:, [0, 1, 3, 4, 5, 6]],
+                                  sample.boxes_lidar[:, [0, 1, 3, 4, 5, 6]])  # fmt: skip
+    # a box's points shear by at most k * (2 x l/2 + (l/2)^2) in z: they stay in their boxes
+    before, after = _membership(sample), _membership(out)
+    assert (before != after).mean() < 0.01
+    # the ground under the sensor keeps its plane (5 m: 7.5 mm), 40 m ahead it rises 0.48 m
+    road = np.array([[5, 0, -1.73, 0], [40, 3, -1.73, 0]], "f4")
+    far_ground = vertical_curve(LidarSample("0", road, np.zeros((0, 7)), np.array([])), k)
+    np.testing.assert_allclose(far_ground.points[:, 2], [-1.7225, -1.25], atol=1e-6)
+    # random k within the bound, both signs over draws, seeded
+    draw = RandomVerticalCurve(k)
+    dz = [draw(sample, np.random.default_rng(s)).boxes_lidar[:, 2] - sample.boxes_lidar[:, 2]
+          for s in range(20)]  # fmt: skip
+    bound = k * sample.boxes_lidar[:, 0] ** 2 + 1e-12
+    assert all((np.abs(d) <= bound).all() for d in dz)
+    assert min(d.sum() for d in dz) < 0 < max(d.sum() for d in dz)
+
+
+def test_vertical_curve_config():
+    from perception3d.lidar.global_aug import RandomVerticalCurve
+
+    # off by default: the transform list (and the draws of existing configs) is unchanged
+    assert not any(isinstance(t, RandomVerticalCurve) for t in global_transforms(GlobalAugConfig()))
+    transforms = global_transforms(GlobalAugConfig(vertical_curve_per_m=3e-4))
+    assert isinstance(transforms[0], RandomVerticalCurve) and len(transforms) == 4
+    for bad in (-1e-4, 0.02):
+        with pytest.raises(ValueError, match="vertical_curve_per_m"):
+            GlobalAugConfig(vertical_curve_per_m=bad)
