@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from perception3d.data.kitti import read_split_file, read_velodyne
+from perception3d.data.kitti import read_split_file, read_velodyne, split_path
 from perception3d.data.kitti_labels import KittiObject, kitti_difficulty, read_label_file
 from perception3d.eval.kitti_protocol import DIFFICULTIES
 from perception3d.geometry.boxes import points_in_boxes
@@ -173,9 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--difficulty", default="moderate", choices=DIFFICULTIES)
     ap.add_argument("--json", type=Path, help="also write every row and the summaries here")
     args = ap.parse_args(argv)
-    split = Path(args.split)
-    if split.suffix != ".txt":
-        split = args.root / "ImageSets" / f"{args.split}.txt"
+    split = split_path(args.root, args.split)
     if not split.is_file():
         ap.error(f"--split: {split} not found (an ImageSets name such as val, or a .txt file)")
     frames = read_split_file(split)

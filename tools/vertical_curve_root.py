@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from perception3d.data.kitti import read_split_file, read_velodyne, write_velodyne
+from perception3d.data.kitti import read_split_file, read_velodyne, split_path, write_velodyne
 from perception3d.data.kitti_labels import read_label_file, write_label_file
 from perception3d.geometry.calib import Calibration
 
@@ -76,9 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-k", type=float, default=3e-4, help="largest |k|, 1/m")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    split = Path(args.split)
-    if split.suffix != ".txt":
-        split = args.root / "ImageSets" / f"{args.split}.txt"
+    split = split_path(args.root, args.split)
     if not split.is_file():
         ap.error(f"--split: {split} not found (an ImageSets name such as val, or a .txt file)")
     if args.out.resolve() == args.root.resolve():

@@ -133,6 +133,13 @@ def read_split_file(path: str | Path) -> list[str]:
     return ids
 
 
+def split_path(root: str | Path, split: str) -> Path:
+    """The split file ``split`` names: a path ending in ``.txt`` as given, else
+    ``root/ImageSets/<split>.txt`` (whether it exists is the caller's to check)."""
+    path = Path(split)
+    return path if path.suffix == ".txt" else Path(root) / "ImageSets" / f"{split}.txt"
+
+
 # -- frames and dataset -------------------------------------------------------------------
 class Frame:
     """One KITTI object frame, loaded lazily: nothing is read until asked for.

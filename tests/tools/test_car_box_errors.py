@@ -1,8 +1,6 @@
 """tools/car_box_errors.py: the per-object errors of a detector's boxes against the labels."""
 
-import importlib.util
 import math
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,18 +8,14 @@ import numpy as np
 import pytest
 
 from perception3d.data.kitti_labels import read_label_file, write_label_file
+from tests.tools.scripts import load_tool
 
 ROOT = Path(__file__).parents[1] / "data" / "kitti_samples"
 
 
 @pytest.fixture(scope="module")
 def tool():
-    path = Path(__file__).parents[2] / "tools" / "car_box_errors.py"
-    spec = importlib.util.spec_from_file_location("car_box_errors", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["car_box_errors"] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("car_box_errors")
 
 
 def test_offsets_are_in_the_line_of_sight_frame(tool):

@@ -1,24 +1,17 @@
 """tools/transplant_cars.py: moving a car's returns to another car's place keeps its geometry."""
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from perception3d.geometry.boxes import points_in_boxes
+from tests.tools.scripts import load_tool
 
 
 @pytest.fixture(scope="module")
 def tool():
-    path = Path(__file__).parents[2] / "tools" / "transplant_cars.py"
-    spec = importlib.util.spec_from_file_location("transplant_cars", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["transplant_cars"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("transplant_cars")
 
 
 def _car_points(box: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

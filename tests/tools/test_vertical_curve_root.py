@@ -1,7 +1,6 @@
 """tools/vertical_curve_root.py: a root bent by a vertical curve keeps every labelled object's
 points inside its box and moves a box x metres ahead by k x^2."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,17 +9,14 @@ import pytest
 
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.geometry.boxes import points_in_boxes
+from tests.tools.scripts import load_tool
 
 ROOT = Path(__file__).parents[1] / "data" / "kitti_samples"
 
 
 @pytest.fixture(scope="module")
 def tool():
-    path = Path(__file__).parents[2] / "tools" / "vertical_curve_root.py"
-    spec = importlib.util.spec_from_file_location("vertical_curve_root", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("vertical_curve_root")
 
 
 def test_bent_root_moves_points_and_boxes_together(tool, tmp_path):
