@@ -109,15 +109,51 @@ def check_same_model(path: Path, stored: Any, expected: Any) -> None:
     the weights; none when the class does not declare it)."""
     free = tuple(f"model.{k}" for k in getattr(expected, "FREE_MODEL_KEYS", ()))
     # both sides through the dataclass, so keys added later with defaults compare equal
-    diff = config_diff(to_dict(expected.model), to_dict(stored.model), "model")
+    want, have = {"model": to_dict(expected.model)}, {"model": to_dict(stored.model)}
+    diff = config_diff(want["model"], have["model"], "model")
     diff = [d for d in diff if not (free and d.startswith(free))]
     if diff:
         name = getattr(expected.model, "type", expected.task)
-        raise CheckpointError(
-            f"{path}: checkpoint holds another model than the config "
-            f"({getattr(stored.model, 'type', stored.task)} vs {name}); differing keys: "
-            f"{', '.join(diff[:8])}"
-        )
+        shown = [_key_values(d, want, have) for d in diff[:8]]
+        msg = (f"{path}: checkpoint holds another model than the config "
+               f"({getattr(stored.model, 'type', stored.task)} vs {name}); differing keys: "
+               f"{', '.join(shown)}")  # fmt: skip
+        scalar = [d for d in diff if _is_scalar(_lookup(have, d))]
+        if scalar and len(scalar) == len(diff) <= 3:
+            sets = " ".join(f"--set {d}={_yaml_value(_lookup(have, d))}" for d in scalar)
+            msg += f"; to load it, give the config the checkpoint's values ({sets})"
+        raise CheckpointError(msg)
+
+
+_MISSING = object()
+
+
+def _lookup(tree: dict, dotted: str) -> Any:
+    """The value at a dotted key of nested dicts (``_MISSING`` when absent)."""
+    node: Any = tree
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (bool, int, float, str)) or value is None
+
+
+def _yaml_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _key_values(key: str, config: dict, checkpoint: dict) -> str:
+    """``key`` with both sides' values when they are short scalars."""
+    a, b = _lookup(config, key), _lookup(checkpoint, key)
+    if _is_scalar(a) and _is_scalar(b):
+        return f"{key} (config {_yaml_value(a)}, checkpoint {_yaml_value(b)})"
+    return key
 
 
 def config_diff(a, b, prefix: str = "") -> list[str]:

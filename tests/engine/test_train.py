@@ -81,6 +81,17 @@ def test_checkpoint_of_another_model_or_version_is_refused(tmp_path):
     other = tiny_config(".", "model.backbone.channels=[16, 64]")
     with pytest.raises(CheckpointError, match=r"another model.*model\.backbone\.channels"):
         load_checkpoint(path, other)
+    # a differing switch: both values named, and the --set that loads the file suggested
+    stored = str(cfg.model.pillar_encoder.read_intensity).lower()
+    flipped = {"true": "false", "false": "true"}[stored]
+    switched = tiny_config(".", f"model.pillar_encoder.read_intensity={flipped}")
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path, switched)
+    key = "model.pillar_encoder.read_intensity"
+    assert f"{key} (config {flipped}, checkpoint {stored})" in str(err.value)
+    assert f"--set {key}={stored}" in str(err.value)
+    fixed = tiny_config(".", f"{key}={stored}")
+    assert load_checkpoint(path, fixed)["epoch"] == 1
     state = torch.load(path, weights_only=True)
     state["version"] = 99
     torch.save(state, tmp_path / "b.pt")
