@@ -507,7 +507,14 @@ def test_shipped_weights_give_the_recorded_outputs(name):
         got = signatures(name)
     assert set(got) == set(REFERENCE[name])
     for key, values in REFERENCE[name].items():
-        assert got[key] == pytest.approx(values, rel=1e-5, abs=1e-5), f"{name}: {key}"
+        # The sum's rounding error scales with the sum of |x|, not with |sum|, which cancellation
+        # can make small: each float32 element carries the rounding of the CPU's kernels (AVX-512
+        # and AVX2 accumulate in other orders; up to ~1e-6 of the element after a network's
+        # layers). pointpillars_lite_synth's dir_logits: -100.804 recorded, -100.803 on an
+        # AVX-512 machine, sum of |x| 2.6e4. Sampled elements keep the plain tolerance.
+        summed = pytest.approx(values[0], rel=1e-5, abs=max(1e-5, 1e-6 * abs(values[1])))
+        assert got[key][0] == summed, f"{name}: {key} (sum)"
+        assert got[key][1:] == pytest.approx(values[1:], rel=1e-5, abs=1e-5), f"{name}: {key}"
 
 
 def test_the_hdr_stage_keeps_its_response_estimator():
