@@ -25,22 +25,25 @@ import numpy as np
 
 from perception3d.data.kitti import read_split_file, read_velodyne, split_path, write_velodyne
 from perception3d.data.kitti_labels import read_label_file, write_label_file
+from perception3d.data.sample import LidarSample
 from perception3d.geometry.calib import Calibration
+from perception3d.lidar.global_aug import vertical_curve
 
 
-def bend_objects(objects, calib: Calibration, k_per_m: float):
-    """The label rows with each box's bottom centre moved by ``k x^2`` up the LiDAR z axis
-    (x: the centre's LiDAR x); DontCare rows unchanged."""
-    out = []
-    for obj in objects:
-        if obj.is_dontcare:
-            out.append(obj)
-            continue
-        centre = calib.rect_to_lidar(np.array([obj.location], dtype=np.float64))[0]
-        centre[2] += k_per_m * centre[0] ** 2
-        location = calib.lidar_to_rect(centre[None])[0]
-        out.append(replace(obj, location=tuple(float(v) for v in location), decimals=None))
-    return out
+def bend_frame(points: np.ndarray, objects, calib: Calibration, k_per_m: float):
+    """One frame bent by :func:`vertical_curve`: the points, and the label rows with each box's
+    bottom centre moved with them (a box of the curve's sample per row, at that centre in the
+    LiDAR frame); DontCare rows unchanged. Returns ``(points, rows)``."""
+    cared = [obj for obj in objects if not obj.is_dontcare]
+    boxes = np.zeros((len(cared), 7))
+    boxes[:, :3] = calib.rect_to_lidar(np.array([o.location for o in cared]).reshape(-1, 3))
+    names = np.array([o.type for o in cared], dtype=object)
+    bent = vertical_curve(LidarSample("", points, boxes, names), k_per_m)
+    located = iter(calib.lidar_to_rect(bent.boxes_lidar[:, :3]))
+    rows = [obj if obj.is_dontcare else
+            replace(obj, location=tuple(float(v) for v in next(located)), decimals=None)
+            for obj in objects]  # fmt: skip
+    return bent.points, rows
 
 
 def bend_root(root: Path, out: Path, ids: list[str], max_k: float, seed: int) -> dict[str, float]:
@@ -57,13 +60,14 @@ def bend_root(root: Path, out: Path, ids: list[str], max_k: float, seed: int) ->
             link, target = dst / d / f"{fid}.{ext}", (src / d / f"{fid}.{ext}").resolve()
             if target.exists() and not link.exists():
                 os.symlink(target, link)
-        points = read_velodyne(src / "velodyne" / f"{fid}.bin")
-        x = points[:, 0].astype(np.float64)
-        points[:, 2] = (points[:, 2] + k * x * x).astype(np.float32)
+        points, rows = bend_frame(
+            read_velodyne(src / "velodyne" / f"{fid}.bin"),
+            read_label_file(src / "label_2" / f"{fid}.txt"),
+            Calibration.from_file(src / "calib" / f"{fid}.txt"),
+            k,
+        )
         write_velodyne(dst / "velodyne" / f"{fid}.bin", points)
-        calib = Calibration.from_file(src / "calib" / f"{fid}.txt")
-        objects = read_label_file(src / "label_2" / f"{fid}.txt")
-        write_label_file(dst / "label_2" / f"{fid}.txt", bend_objects(objects, calib, k), 4)
+        write_label_file(dst / "label_2" / f"{fid}.txt", rows, 4)
     (out / "curve.json").write_text(json.dumps({"max_k_per_m": max_k, "seed": seed, "k": ks}))
     return ks
 
