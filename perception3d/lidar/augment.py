@@ -3,6 +3,7 @@
 Order (each step sees what a sensor would have produced by then):
 
 1. paste objects (`paste.py`): visibility resolved in the range image, resampled on the beams;
+   then scale objects (`object_scale.py`: cars of other lengths, with their boxes);
 2. perturb reflectivities (`beam_aug.perturb_intensity`), thin out the objects' returns
    (`object_dropout.py`: real cars return about half the synthetic count);
 3. weather (`weather.py`, `precipitation.py`): on the full beam pattern, so that a cheaper
@@ -43,6 +44,7 @@ from perception3d.lidar.object_dropout import (
     UpperDropoutConfig,
     UpperPointDropout,
 )
+from perception3d.lidar.object_scale import ObjectScale, ObjectScaleConfig
 from perception3d.lidar.paste import PasteConfig, PasteObjects
 from perception3d.lidar.scanner import ScannerModel
 from perception3d.lidar.weather import Weather, WeatherConfig
@@ -90,6 +92,7 @@ class PhysicalAugmentConfig:
 
     scanner: ScannerConfig = field(default_factory=ScannerConfig)
     paste: PasteConfig = field(default_factory=PasteConfig)
+    object_scale: ObjectScaleConfig = field(default_factory=ObjectScaleConfig)
     intensity: IntensityConfig = field(default_factory=IntensityConfig)
     object_dropout: ObjectDropoutConfig = field(default_factory=ObjectDropoutConfig)
     upper_dropout: UpperDropoutConfig = field(default_factory=UpperDropoutConfig)
@@ -129,6 +132,8 @@ def build_transforms(
         database = GtDatabase.load(config.paste.database)
     if database is not None:
         transforms.append(PasteObjects(database, scanner, config.paste))
+    if config.object_scale.prob > 0:
+        transforms.append(ObjectScale(config.object_scale))
     if config.intensity.prob > 0:
         transforms.append(IntensityPerturbation(config.intensity))
     if config.object_dropout.prob > 0:
