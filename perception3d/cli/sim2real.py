@@ -143,7 +143,7 @@ def _cmd_pseudo(args: argparse.Namespace) -> int:
         summary = make_camera_pseudo_root(args.real, args.out, cfg, args.camera_teacher,
                                           args.model3d, tuple(args.heldout))  # fmt: skip
     else:
-        summary = make_pseudo_root(args.checkpoint, args.real, args.out, cfg)
+        summary = make_pseudo_root(args.checkpoint, args.real, args.out, cfg, tuple(args.heldout))
     print_outputs("sim2real-pseudo", args.out, f"{summary['views']} views, rows {summary['rows']}")
     if args.synth is not None:
         if args.mix_out is None:
@@ -272,7 +272,8 @@ def _register_pseudo(sub: argparse._SubParsersAction) -> None:
         nargs="*",
         default=[],
         metavar="FRAME",
-        help="camera teacher: frames labelled but kept out of train.txt",
+        help="camera teacher: frames labelled but kept out of train.txt; LiDAR teacher: "
+        "sweeps left out (kept unseen for evaluation)",
     )
     _add_real(p, "unlabelled real KITTI-layout root (repeatable)")
     add_options(p, "--out", required=("--out",), out="pseudo-labelled root to write")

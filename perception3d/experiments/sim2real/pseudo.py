@@ -74,21 +74,37 @@ def refuse_used_root(out: Path) -> None:
 
 
 def write_turned_views(
-    real_roots: list[Path], out: Path, rotations_deg: tuple[float, ...], min_points: int
+    real_roots: list[Path],
+    out: Path,
+    rotations_deg: tuple[float, ...],
+    min_points: int,
+    heldout: tuple[str, ...] = (),
 ) -> list[str]:
     """Write every sweep of the unlabelled ``real_roots`` with at least ``min_points`` points,
     turned about the sensor's z axis by each of ``rotations_deg``, to the KITTI-layout root
     ``out`` (velodyne and KITTI 000008's calibration; ids ``r<root>v<view>_<frame>``); return
-    the ids. A root with a ``label_2`` folder is refused: no real label may be read."""
+    the ids. Sweeps whose frame id is in ``heldout`` are left out (kept unseen for evaluation).
+    A root with a ``label_2`` folder is refused: no real label may be read; so is a ``heldout``
+    id that none of the roots has."""
     from perception3d.sim.camera import kitti_default_calibration
 
+    roots = [Path(root) for root in real_roots]
+    for root in roots:
+        if (root / "training" / "label_2").is_dir():
+            raise ValueError(f"{root}: has label_2; pseudo-labels are made from unlabelled roots")
+    sweeps = [sorted((root / "training" / "velodyne").glob("*.bin")) for root in roots]
+    missing = set(heldout) - {path.stem for paths in sweeps for path in paths}
+    if missing:
+        raise ValueError(
+            f"heldout sweeps {sorted(missing)} are not in {[str(r) for r in roots]} "
+            "(training/velodyne/<id>.bin)"
+        )
     calib_text = kitti_default_calibration().to_text()
     ids = []
-    for r, root in enumerate(real_roots):
-        split = Path(root) / "training"
-        if (split / "label_2").is_dir():
-            raise ValueError(f"{root}: has label_2; pseudo-labels are made from unlabelled roots")
-        for path in sorted((split / "velodyne").glob("*.bin")):
+    for r, paths in enumerate(sweeps):
+        for path in paths:
+            if path.stem in heldout:
+                continue
             points = read_velodyne(path)
             if len(points) < min_points:
                 continue
@@ -122,11 +138,15 @@ def label_rows(objects: list[KittiObject], cfg: PseudoConfig) -> list[KittiObjec
 
 
 def make_pseudo_root(
-    checkpoint: str | Path, real_roots: list[Path], out: str | Path, cfg: PseudoConfig
+    checkpoint: str | Path,
+    real_roots: list[Path],
+    out: str | Path,
+    cfg: PseudoConfig,
+    heldout: tuple[str, ...] = (),
 ) -> dict:
     """Write the pseudo-labelled views of ``real_roots`` to ``out`` (KITTI layout, ids
     ``r<root>v<view>_<frame>``, ``ImageSets/train.txt``, ``pseudo_labels.json`` with the counts
-    and the settings); return that summary."""
+    and the settings); return that summary. The sweeps ``heldout`` (frame ids) are left out."""
     import torch
 
     from perception3d.engine.infer import load_detector, predict
@@ -134,7 +154,9 @@ def make_pseudo_root(
 
     out = Path(out)
     refuse_used_root(out)
-    ids = write_turned_views([Path(r) for r in real_roots], out, cfg.rotations_deg, cfg.min_points)
+    ids = write_turned_views(
+        [Path(r) for r in real_roots], out, cfg.rotations_deg, cfg.min_points, tuple(heldout)
+    )
     model, exp = load_detector(checkpoint, device="cpu")
     ds = LidarDetectionDataset(out, "training", exp.model.voxel, fov_only=True, ids=ids)
     counts: dict[str, int] = {}
@@ -148,6 +170,7 @@ def make_pseudo_root(
         "checkpoint": str(checkpoint),
         "real_roots": [str(r) for r in real_roots],
         "views": len(ids),
+        "heldout": sorted(heldout),
         "rows": counts,
         "config": asdict(cfg),
     }

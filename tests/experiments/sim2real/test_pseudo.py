@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from perception3d.data.kitti import KittiObjectDataset, read_label_file
-from perception3d.experiments.sim2real.pseudo import PseudoConfig, make_pseudo_root, mix_roots
+from perception3d.experiments.sim2real.pseudo import (
+    PseudoConfig,
+    make_pseudo_root,
+    mix_roots,
+    write_turned_views,
+)
 from perception3d.models.anchors import BACKGROUND, IGNORE, AnchorTargetAssigner
 
 from .conftest import WEIGHTS, copy_frame, unlabelled_root
@@ -15,6 +20,19 @@ def test_config_is_checked():
         PseudoConfig(ignore_score=0.9)
     with pytest.raises(ValueError, match="rotations_deg"):
         PseudoConfig(rotations_deg=())
+
+
+def test_heldout_sweeps_are_left_out(kitti_root, tmp_path):
+    import shutil
+
+    real = unlabelled_root(kitti_root, tmp_path)
+    shutil.copy(kitti_root / "training/velodyne/000008.bin", real / "training/velodyne")
+    ids = write_turned_views([real], tmp_path / "views", (0.0, 90.0), 100, heldout=("004139",))
+    assert ids == ["r0v0_000008", "r0v1_000008"]
+    written = sorted(p.stem for p in (tmp_path / "views/training/velodyne").iterdir())
+    assert written == ids  # nothing of the held-out sweep was written
+    with pytest.raises(ValueError, match=r"heldout sweeps \['000123'\] are not in"):
+        write_turned_views([real], tmp_path / "other", (0.0,), 100, heldout=("000123",))
 
 
 @pytest.mark.slow
