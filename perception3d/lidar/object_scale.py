@@ -4,7 +4,7 @@ A detector trained on synthetic cars, whose lengths follow KITTI's label statist
 sd 0.43 m, truncated at 2.5 sd), does not read a car's length off its points: on held-out
 synthetic frames whose cars are 2.6 m long (sd 0.15 m) the shipped PointPillars-lite still finds
 85 % of them at BEV@0.5 but its Car 3D AP_R40@0.7 falls from 82.7 to 8.7, its boxes keep the
-mean length (docs/sim2real.md, "Row 46"). Real KITTI has short city cars (000008's 2.47 m car).
+mean length (docs/sim2real.md, "Rows 46-49", where training with this step did not pay off).
 
 This transform draws, for each labelled object of ``classes`` chosen with probability ``prob``,
 a factor per box axis (``length_factor`` along the heading, ``width_factor``,
@@ -46,7 +46,7 @@ class ObjectScaleConfig:
     by factors drawn uniformly in ``length_factor``, ``width_factor``, ``height_factor``."""
 
     prob: float = 0.0
-    length_factor: tuple[float, float] = (0.65, 1.15)
+    length_factor: tuple[float, float] = (0.7, 1.3)
     width_factor: tuple[float, float] = (0.9, 1.1)
     height_factor: tuple[float, float] = (0.9, 1.1)
     classes: tuple[str, ...] = ("Car",)
