@@ -30,7 +30,7 @@ import numpy as np
 
 from perception3d.data.sample import LidarSample
 from perception3d.geometry.boxes import points_in_boxes
-from perception3d.lidar.sample_ops import replace_points
+from perception3d.lidar.sample_ops import chosen_boxes, replace_points
 
 __all__ = [
     "ObjectDropoutConfig",
@@ -128,12 +128,6 @@ def _thin_boxes(
     return replace_points(sample, keep)
 
 
-def _chosen_boxes(sample: LidarSample, config, rng: np.random.Generator) -> np.ndarray:
-    """(M,) bool: the boxes of ``config.classes`` drawn with probability ``config.prob``."""
-    m = len(sample.boxes_lidar)
-    return (rng.random(m) < config.prob) & np.isin(sample.names.astype(str), config.classes)
-
-
 @dataclass(frozen=True, eq=False)
 class ObjectPointDropout:
     """Transform of `drop_object_points` drawn from an `ObjectDropoutConfig`."""
@@ -142,7 +136,7 @@ class ObjectPointDropout:
 
     def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
         cfg = self.config
-        chosen = _chosen_boxes(sample, cfg, rng)
+        chosen = chosen_boxes(sample, cfg, rng)
         fractions = np.where(chosen, rng.uniform(*cfg.keep_fraction, len(chosen)), 1.0)
         return drop_object_points(sample, fractions, rng, cfg.min_points)
 
@@ -201,7 +195,7 @@ class UpperPointDropout:
 
     def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
         cfg = self.config
-        chosen = _chosen_boxes(sample, cfg, rng)
+        chosen = chosen_boxes(sample, cfg, rng)
         m = len(chosen)
         cuts = rng.uniform(*cfg.cut_fraction, m)
         fractions = np.where(chosen, rng.uniform(*cfg.keep_fraction, m), 1.0)

@@ -33,9 +33,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from perception3d.data.sample import LidarSample
-from perception3d.geometry.boxes import points_in_boxes
+from perception3d.geometry.boxes import points_in_boxes, rotate_points_z
 from perception3d.geometry.iou import bev_iou_lidar
-from perception3d.lidar.sample_ops import replace_points
+from perception3d.lidar.sample_ops import chosen_boxes, replace_points
 
 __all__ = ["ObjectScale", "ObjectScaleConfig", "scale_objects"]
 
@@ -95,6 +95,7 @@ def scale_objects(sample: LidarSample, factors: np.ndarray) -> LidarSample:
         blocked = grown[overlap.any(axis=1)]
         new_boxes[blocked] = boxes[blocked]
         changed = np.setdiff1d(changed, blocked)
+        grown = np.setdiff1d(grown, blocked)
     if not len(changed):
         return sample
     owner = points_in_boxes(sample.points, boxes)
@@ -103,17 +104,10 @@ def scale_objects(sample: LidarSample, factors: np.ndarray) -> LidarSample:
         idx = np.flatnonzero(owner == m)
         if not len(idx):
             continue
-        cx, cy, cz, _, _, h, yaw = boxes[m]
-        c, s = np.cos(yaw), np.sin(yaw)
-        dx, dy = points[idx, 0] - cx, points[idx, 1] - cy
-        u = (c * dx + s * dy) * factors[m, 0]  # along the heading
-        v = (-s * dx + c * dy) * factors[m, 1]
-        bottom = cz - h / 2
-        points[idx, 0] = cx + c * u - s * v
-        points[idx, 1] = cy + s * u + c * v
-        points[idx, 2] = bottom + (points[idx, 2] - bottom) * factors[m, 2]
+        bottom_centre = boxes[m, :3] - [0.0, 0.0, boxes[m, 5] / 2]
+        local = rotate_points_z(points[idx, :3] - bottom_centre, -boxes[m, 6])  # x: the heading
+        points[idx, :3] = rotate_points_z(local * factors[m], boxes[m, 6]) + bottom_centre
     keep = np.ones(len(points), bool)
-    grown = changed[np.any(factors[changed] > 1.0, axis=1)]
     if len(grown):  # returns a grown box now covers are hidden behind its surface
         covered = points_in_boxes(points, new_boxes[grown])
         keep = (covered < 0) | (owner == grown[np.maximum(covered, 0)])
@@ -129,7 +123,7 @@ class ObjectScale:
     def __call__(self, sample: LidarSample, rng: np.random.Generator) -> LidarSample:
         cfg = self.config
         m = len(sample.boxes_lidar)
-        chosen = (rng.random(m) < cfg.prob) & np.isin(sample.names.astype(str), cfg.classes)
+        chosen = chosen_boxes(sample, cfg, rng)
         lo = np.array([cfg.length_factor[0], cfg.width_factor[0], cfg.height_factor[0]])
         hi = np.array([cfg.length_factor[1], cfg.width_factor[1], cfg.height_factor[1]])
         factors = np.where(chosen[:, None], rng.uniform(lo, hi, (m, 3)), 1.0)

@@ -1,4 +1,5 @@
-"""Point selection on a `LidarSample` that keeps per-point extras aligned with the points.
+"""Point selection on a `LidarSample` that keeps per-point extras aligned with the points, and
+the random choice of the labelled objects a per-object transform acts on.
 
 Convention: an ``extras`` value that is a NumPy array whose first dimension equals the number of
 points is per-point data (e.g. ``pasted_mask``, ``weather_clutter_mask``); when a transform drops
@@ -11,7 +12,7 @@ import numpy as np
 
 from perception3d.data.sample import LidarSample
 
-__all__ = ["per_point_extras", "replace_points"]
+__all__ = ["chosen_boxes", "per_point_extras", "replace_points"]
 
 
 def per_point_extras(sample: LidarSample) -> dict[str, np.ndarray]:
@@ -69,3 +70,10 @@ def replace_points(
             head = np.zeros((len(index), *np.shape(tail)[1:]), dtype=np.asarray(tail).dtype)
             extras[key] = np.concatenate([head, tail])
     return sample.with_(points=new_points, extras=extras, **changes)
+
+
+def chosen_boxes(sample: LidarSample, config, rng: np.random.Generator) -> np.ndarray:
+    """(M,) bool: the boxes of ``config.classes`` drawn with probability ``config.prob`` (one
+    uniform draw per box, in box order)."""
+    m = len(sample.boxes_lidar)
+    return (rng.random(m) < config.prob) & np.isin(sample.names.astype(str), config.classes)

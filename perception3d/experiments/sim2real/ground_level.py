@@ -92,21 +92,8 @@ class GroundSurface:
         """(N,) the field at (N, 2+) x, y, metres: bilinear between cell centres, the edge
         cells' values outside the grid."""
         xy = np.asarray(xy, dtype=np.float64)
-        u = (xy[:, 0] - self.origin_m[0]) / self.cell_m - 0.5
-        v = (xy[:, 1] - self.origin_m[1]) / self.cell_m - 0.5
-        nx, ny = self.offsets_m.shape
-        u = np.clip(u, 0.0, nx - 1.0)
-        v = np.clip(v, 0.0, ny - 1.0)
-        i0 = np.minimum(np.floor(u).astype(np.int64), nx - 2)
-        j0 = np.minimum(np.floor(v).astype(np.int64), ny - 2)
-        fu, fv = u - i0, v - j0
-        f = self.offsets_m
-        return (
-            f[i0, j0] * (1 - fu) * (1 - fv)
-            + f[i0 + 1, j0] * fu * (1 - fv)
-            + f[i0, j0 + 1] * (1 - fu) * fv
-            + f[i0 + 1, j0 + 1] * fu * fv
-        )
+        cells = (xy[:, :2] - self.origin_m) / self.cell_m - 0.5  # cell-centre coordinates
+        return ndimage.map_coordinates(self.offsets_m, cells.T, order=1, mode="nearest")
 
 
 def _normalized_blur(values: np.ndarray, known: np.ndarray, sigma: float):
