@@ -220,11 +220,24 @@ class FrustumData(DataSection):
         jitter_shift: 2D box centre shift, uniform within +- this fraction of the box size.
         jitter_scale: 2D box size scale, uniform in [1 - s, 1 + s].
         min_object_points: training objects need this many LiDAR points inside their box.
+        boxes_dir: None: each object trains on its label's 2D box. Else a folder of KITTI
+            result files of 2D detections on the training frames (``frustum infer-2d``): an
+            object trains on the detected box of its class with the highest 2D IoU, if at
+            least ``boxes_min_iou``, so the stage learns the boxes its 2D detector gives;
+            objects no detection matches keep their label's box. A missing file is an error.
+        boxes_min_iou: the 2D IoU a detection needs to stand for a label.
     """
 
     jitter_shift: float = 0.1
     jitter_scale: float = 0.1
     min_object_points: int = 5
+    boxes_dir: Path | None = None
+    boxes_min_iou: float = 0.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 < self.boxes_min_iou <= 1.0:
+            raise ValueError(f"boxes_min_iou must be in (0, 1], got {self.boxes_min_iou}")
 
 
 def _train_3d() -> TrainConfig:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -155,3 +157,33 @@ def test_predict_frustum_sizes_boxes_with_the_2d_class_template(kitti_root):
     (pl, pw, ph), (cl, cw, ch) = model.templates_lhw[[1, 0]][:, [0, 2, 1]].tolist()
     np.testing.assert_allclose(rows[0].dimensions, (ph, pw, pl), rtol=1e-6)  # (h, w, l)
     np.testing.assert_allclose(rows[1].dimensions, (ch, cw, cl), rtol=1e-6)
+
+
+def test_training_on_detected_boxes_takes_the_matched_detection(kitti_root, tmp_path):
+    # 000008's cars: a detection shifted by 6 px stands for the first (IoU > 0.5), one of
+    # another class and one far off stand for nobody; the other cars keep their label box.
+    frame = KittiObjectDataset(kitti_root, ids=["000008"]).frame(8)
+    cars = [o for o in frame.objects if o.type == "Car"]
+    x1, y1, x2, y2 = cars[0].bbox
+    shifted = (x1 + 6, y1 + 3, x2 + 6, y2 + 3)
+    rows = [
+        replace(cars[0], bbox=shifted, score=0.9),
+        replace(cars[1], type="Pedestrian", score=0.8),
+        replace(cars[2], bbox=(0.0, 0.0, 10.0, 10.0), score=0.7),
+    ]
+    write_label_file(tmp_path / "000008.txt", rows)
+    ds = KittiObjectDataset(kitti_root, ids=["000008"])
+    classes = ("Car", "Pedestrian", "Cyclist")
+    plain = collect_frustum_objects(ds, classes, 0.2, 20, False)
+    det = collect_frustum_objects(ds, classes, 0.2, 20, False, boxes_dir=tmp_path)
+    assert len(det) == len(plain) >= 3
+    np.testing.assert_allclose(det[0].bbox, shifted)
+    for a, b in zip(det[1:], plain[1:]):
+        np.testing.assert_array_equal(a.bbox, b.bbox)
+    # the frustum is cut around the detection: points project inside the shifted box + margin
+    w, h = shifted[2] - shifted[0], shifted[3] - shifted[1]
+    assert (det[0].uv_img[:, 0] >= shifted[0] - 0.2 * w - 1e-3).all()
+    assert (det[0].uv_img[:, 0] <= shifted[2] + 0.2 * w + 1e-3).all()
+    with pytest.raises(FileNotFoundError, match=r"000000\.txt.*frame 000000"):
+        collect_frustum_objects(KittiObjectDataset(kitti_root, ids=["000000"]), classes, 0.2,
+                                20, False, boxes_dir=tmp_path)  # fmt: skip

@@ -7,7 +7,9 @@ once for a 2D box enlarged by the jitter range; each time it is drawn, the 2D bo
 (centre shift, scale: the paper's 2D box augmentation), the points whose projection lies in
 the jittered box are rotated to its frustum frame, N of them sampled, and the frustum is
 mirrored (x -> -x, ry -> pi - ry) with probability 0.5 (the authors' code's random flip).
-Segmentation labels: the points inside the ground-truth 3D box (``points_in_boxes``).
+Segmentation labels: the points inside the ground-truth 3D box (``points_in_boxes``). With
+``data.boxes_dir`` an object's 2D box is instead the matched detection of a 2D detector (its
+frustum is what that detector gives at inference), jittered the same way.
 Evaluation: the 3D stage on the val split's ground-truth 2D boxes (``OUT/val_gt2d/``), KITTI
 AP.
 
@@ -33,6 +35,7 @@ from perception3d.data.frustums import (
     sample_points,
 )
 from perception3d.data.kitti import KittiObjectDataset
+from perception3d.data.kitti_labels import read_label_file
 from perception3d.engine.distributed import DistInfo
 from perception3d.engine.frustum_config import FrustumExperiment
 from perception3d.engine.frustum_infer import (
@@ -43,6 +46,7 @@ from perception3d.engine.frustum_infer import (
 from perception3d.engine.task import Task, count_index_batches, index_batches, unwrap
 from perception3d.geometry.boxes import points_in_boxes
 from perception3d.geometry.calib import Calibration, boxes_cam_to_lidar
+from perception3d.geometry.iou import iou_2d
 from perception3d.models.frustum import FrustumPointNet
 from perception3d.models.frustum_coder import compute_frustum_loss
 
@@ -70,15 +74,46 @@ class FrustumObject:
     calib: Calibration
 
 
+def detected_boxes(
+    boxes_dir: Path, frame_id: str, labels: list, min_iou: float
+) -> list[np.ndarray | None]:
+    """For each label row, the image_2 box ``[x1, y1, x2, y2]`` of the detection of its class in
+    ``boxes_dir/<frame_id>.txt`` with the highest 2D IoU, if >= ``min_iou``; else None.
+
+    Raises:
+        FileNotFoundError: the frame has no result file (the folder and frame are named).
+    """
+    path = Path(boxes_dir) / f"{frame_id}.txt"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no 2D detections for frame {frame_id} (data.boxes_dir must hold a result "
+            "file per training frame, e.g. from perception3d frustum infer-2d)"
+        )
+    dets = read_label_file(path)
+    out: list[np.ndarray | None] = []
+    for obj in labels:
+        same = [np.asarray(d.bbox, np.float64) for d in dets if d.type == obj.type]
+        if not same:
+            out.append(None)
+            continue
+        ious = iou_2d(np.asarray(obj.bbox, np.float64)[None], np.stack(same))[0]
+        best = int(np.argmax(ious))
+        out.append(same[best] if ious[best] >= min_iou else None)
+    return out
+
+
 def collect_frustum_objects(
     dataset: KittiObjectDataset,
     classes: tuple[str, ...],
     margin: float,
     min_object_points: int,
     progress: bool = True,
+    boxes_dir: Path | None = None,
+    boxes_min_iou: float = 0.5,
 ) -> list[FrustumObject]:
     """Training objects of a split (see the module docstring); ``margin``: fraction of the 2D
-    box size added on each side."""
+    box size added on each side; ``boxes_dir``: train on matched 2D detections instead of the
+    labels' boxes (``FrustumData.boxes_dir``)."""
     objects = []
     for frame in tqdm(dataset, desc="collect frustums", disable=not progress, leave=False):
         labels = [o for o in frame.objects if o.type in classes]
@@ -89,8 +124,11 @@ def collect_frustum_objects(
         uv, depth = calib.rect_to_image(rect)
         boxes_lidar = boxes_cam_to_lidar(np.array([o.box_cam for o in labels]), calib)
         inside = points_in_boxes(pts, boxes_lidar, return_mask=True)  # (N, M)
+        found = [None] * len(labels)
+        if boxes_dir is not None:
+            found = detected_boxes(boxes_dir, frame.frame_id, labels, boxes_min_iou)
         for j, obj in enumerate(labels):
-            bbox = np.asarray(obj.bbox, dtype=np.float64)
+            bbox = np.asarray(obj.bbox if found[j] is None else found[j], dtype=np.float64)
             if (frustum_mask_uv(uv, depth, bbox) & inside[:, j]).sum() < min_object_points:
                 continue
             wh = bbox[2:] - bbox[:2]
@@ -157,7 +195,8 @@ class FrustumTask(Task):
         ds = KittiObjectDataset(root, data.train_split, max_frames=data.max_train_frames)
         margin = data.jitter_shift + data.jitter_scale / 2 + 0.02
         self.objects = collect_frustum_objects(ds, classes, margin, data.min_object_points,
-                                               progress)  # fmt: skip
+                                               progress, data.boxes_dir,
+                                               data.boxes_min_iou)  # fmt: skip
         if not self.objects:
             raise ValueError(f"{data.root}: no training objects in {data.train_split!r}")
 
