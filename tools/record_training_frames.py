@@ -68,18 +68,23 @@ RECORDS = {
     ),
     "pointpainting_lite_synth": (
         [SEED1000_OLD],
-        "fine-tuned from row 21's pointpillars_lite_synth.pt (same frames), session 9",
+        "fine-tuned from row 21's pointpillars_lite_synth.pt (same frames), session 9; then in "
+        "session 18 six more epochs on the same frame ids generated with "
+        "objects.crowd_probability=0.2 (row 42's frames)",
     ),
     "pointpillars_lite_ft_synth": (
         [SEED1000_OLD],
-        "fine-tuned from row 21's pointpillars_lite_synth.pt (same frames), session 9",
+        "fine-tuned from row 21's pointpillars_lite_synth.pt (same frames), session 9; then in "
+        "session 18 six more epochs on the same frame ids generated with "
+        "objects.crowd_probability=0.2 (row 42's frames)",
     ),
     # PointPainting painted from NanoDet's 2D boxes (docs/fusion.md, session 10): fine-tuned
-    # from pointpainting_lite_synth.pt (its 2,097 frames above) on the first 1,000 of them
+    # from session 9's pointpainting_lite_synth.pt (its 2,097 frames above) on the first 1,000
     "pointpainting_lite_boxes_synth": (
         [first_of_split(1000, 2400, 0.125, 1000)],
-        "fine-tuned from pointpainting_lite_synth.pt (the 2,097 train frames of the same set), "
-        "session 10; painted from the COCO-pretrained NanoDet's boxes (no synthetic 2D label)",
+        "fine-tuned from session 9's pointpainting_lite_synth.pt (the 2,097 train frames of the "
+        "same set), session 10; painted from the COCO-pretrained NanoDet's boxes (no synthetic "
+        "2D label)",
     ),
     "frustum_detector2d_synth": ([SEED1000_OLD], ""),
     "frustum_pointnet_synth": ([SEED1000_OLD], ""),

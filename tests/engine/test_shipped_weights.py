@@ -11,7 +11,8 @@ files before conversion; files added later (``frustum_detector2d_dr``,
 networks, the ``isp_lowlight`` enhancer, the ``isp_temporal`` stage) by ``signatures`` on the
 file as released.
 ``pointpainting_lite_synth`` and ``pointpillars_lite_ft_synth``: replaced in session 9 by the pair
-fine-tuned from row 21 on today's generator (weights README), numbers recorded from the new files.
+fine-tuned from row 21 on today's generator, then in session 18 by that pair fine-tuned on the
+crowd frames of the shipped LiDAR detector (weights README), numbers recorded from the new files.
 ``frustum_pointnet_synth``: replaced in session 9 by the 3D stage retrained on the generator of
 docs/sim2real.md row 17 (weights README), its numbers recorded from the new file.
 ``pointpillars_lite_synth``: replaced after the conversion by weights retrained on the generator
@@ -73,28 +74,28 @@ REFERENCE = {
     },
     "pointpillars_lite_ft_synth": {
         "cls_logits": [
-            -1057697.8998622894,
-            1057697.8998622894,
-            -5.977709770202637,
-            -9.86709213256836,
-            -6.4190754890441895,
-            -9.272686004638672,
+            -1051366.7681962252,
+            1051366.7681962252,
+            -5.79427433013916,
+            -10.07249641418457,
+            -5.759709358215332,
+            -8.245874404907227,
         ],
         "box_deltas": [
-            20658.273542797455,
-            39534.47639180752,
-            -0.03209787234663963,
-            -0.06757813692092896,
-            -0.02190808206796646,
-            0.2345447689294815,
+            22139.733444086334,
+            36110.56284804357,
+            -0.028269603848457336,
+            -0.06778182834386826,
+            -0.007924160920083523,
+            0.16373653709888458,
         ],
         "dir_logits": [
-            -184.67061234141192,
-            27637.7987079802,
-            1.0789960622787476,
-            0.4283508360385895,
-            -0.0062114279717206955,
-            -0.11287842690944672,
+            -78.09598673379514,
+            23936.760009047226,
+            0.9391171932220459,
+            0.4181998670101166,
+            -0.052304282784461975,
+            -0.05746222659945488,
         ],
     },
     "pointpainting_lite_boxes_synth": {
@@ -125,28 +126,28 @@ REFERENCE = {
     },
     "pointpainting_lite_synth": {
         "cls_logits": [
-            -1054865.7847442627,
-            1054865.7847442627,
-            -7.684670925140381,
-            -9.718835830688477,
-            -6.5742411613464355,
-            -8.500618934631348,
+            -1037612.6075540781,
+            1037612.6075540781,
+            -7.334243297576904,
+            -9.8500337600708,
+            -6.429570198059082,
+            -8.483217239379883,
         ],
         "box_deltas": [
-            23801.064444252377,
-            39964.01004088196,
-            -0.059512607753276825,
-            0.06910037994384766,
-            -0.04775206744670868,
-            0.20647823810577393,
+            24092.60410210034,
+            34929.691034370895,
+            -0.03544556722044945,
+            0.006653944030404091,
+            -0.010836190544068813,
+            0.2562882602214813,
         ],
         "dir_logits": [
-            -97.65501078748366,
-            28542.79357650873,
-            1.021306037902832,
-            0.6046844720840454,
-            0.17964132130146027,
-            -0.022396260872483253,
+            -315.1570492729079,
+            24710.239143834217,
+            1.076854944229126,
+            0.5525133609771729,
+            0.20961332321166992,
+            0.011897049844264984,
         ],
     },
     "segnet_synth": {
