@@ -182,8 +182,19 @@ def test_training_on_detected_boxes_takes_the_matched_detection(kitti_root, tmp_
         np.testing.assert_array_equal(a.bbox, b.bbox)
     # the frustum is cut around the detection: points project inside the shifted box + margin
     w, h = shifted[2] - shifted[0], shifted[3] - shifted[1]
-    assert (det[0].uv_img[:, 0] >= shifted[0] - 0.2 * w - 1e-3).all()
-    assert (det[0].uv_img[:, 0] <= shifted[2] + 0.2 * w + 1e-3).all()
+    u, v = det[0].uv_img[:, 0], det[0].uv_img[:, 1]
+    assert ((u >= shifted[0] - 0.2 * w - 1e-3) & (u <= shifted[2] + 0.2 * w + 1e-3)).all()
+    assert ((v >= shifted[1] - 0.2 * h - 1e-3) & (v <= shifted[3] + 0.2 * h + 1e-3)).all()
     with pytest.raises(FileNotFoundError, match=r"000000\.txt.*frame 000000"):
         collect_frustum_objects(KittiObjectDataset(kitti_root, ids=["000000"]), classes, 0.2,
                                 20, False, boxes_dir=tmp_path)  # fmt: skip
+
+
+def test_boxes_min_iou_out_of_range_is_refused_by_name():
+    from perception3d.config import ConfigError
+    from perception3d.engine.frustum_config import load_frustum_experiment
+
+    cfg = "configs/frustum/frustum_pointnet.yaml"
+    assert load_frustum_experiment(cfg).data.boxes_dir is None  # the committed stage: labels
+    with pytest.raises(ConfigError, match=r"frustum_pointnet\.yaml.*boxes_min_iou"):
+        load_frustum_experiment(cfg, ["data.boxes_min_iou=1.5"])
