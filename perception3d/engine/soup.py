@@ -14,6 +14,7 @@ no meaningful average and are taken from the first ingredient.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +26,22 @@ from perception3d.checkpoint import (
     read_checkpoint,
     write_checkpoint,
 )
+
+
+def mixing_weights(n: int, weights: Sequence[float] | None = None) -> list[float]:
+    """``weights`` normalised to sum 1 (None: uniform over ``n``).
+
+    Raises:
+        ValueError: not ``n`` weights, or one negative or not finite, or a sum of 0.
+    """
+    if weights is None:
+        return [1.0 / n] * n
+    if len(weights) != n:
+        raise ValueError(f"got {len(weights)} weights for {n} state dicts")
+    w = [float(x) for x in weights]
+    if any(not math.isfinite(x) or x < 0 for x in w) or not sum(w) > 0:
+        raise ValueError(f"weights must be finite, >= 0 and sum > 0, got {list(weights)}")
+    return [x / sum(w) for x in w]
 
 
 def average_state_dicts(states: Sequence[dict], weights: Sequence[float] | None = None) -> dict:
@@ -45,15 +62,7 @@ def average_state_dicts(states: Sequence[dict], weights: Sequence[float] | None 
     """
     if not states:
         raise ValueError("average_state_dicts needs at least one state dict")
-    n = len(states)
-    w = torch.full((n,), 1.0 / n, dtype=torch.float64)
-    if weights is not None:
-        if len(weights) != n:
-            raise ValueError(f"got {len(weights)} weights for {n} state dicts")
-        w = torch.tensor([float(x) for x in weights], dtype=torch.float64)
-        if bool((w < 0).any()) or not float(w.sum()) > 0 or not bool(torch.isfinite(w).all()):
-            raise ValueError(f"weights must be finite, >= 0 and sum > 0, got {list(weights)}")
-        w = w / w.sum()
+    w = torch.tensor(mixing_weights(len(states), weights), dtype=torch.float64)
     first = states[0]
     out = {}
     for i, state in enumerate(states[1:], start=1):
@@ -131,8 +140,7 @@ def soup_checkpoints(
         state = average_state_dicts([c["model"] for c in ckpts], weights)
     except ValueError as exc:
         raise CheckpointError(f"ingredients {[str(p) for p in paths]} do not mix: {exc}") from exc
-    n = len(paths)
-    mix = [1.0 / n] * n if weights is None else [float(x) / sum(weights) for x in weights]
+    mix = mixing_weights(len(paths), weights)
     ingredients = [
         {"path": str(p), "sha256": _sha256(p), "weight": wi} for p, wi in zip(paths, mix)
     ]
