@@ -21,6 +21,7 @@ command that converts them once (``python tools/convert_checkpoint.py OLD NEW``)
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -91,6 +92,12 @@ def write_checkpoint(path: str | Path, ckpt: dict) -> Path:
     if missing or not isinstance(ckpt["kind"], str):
         raise ValueError(f"not a checkpoint dict: missing {missing}, kind {ckpt.get('kind')!r}")
     return atomic_write(path, lambda f: torch.save(ckpt, f))
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes: the fingerprint of a weight file (the ISP-effect caches'
+    keys, a soup's record of its ingredients)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def read_checkpoint_file(path: str | Path) -> Any:

@@ -13,7 +13,6 @@ no meaningful average and are taken from the first ingredient.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ import torch
 
 from perception3d.checkpoint import (
     CheckpointError,
+    file_sha256,
     make_checkpoint,
     read_checkpoint,
     write_checkpoint,
@@ -90,14 +90,6 @@ def average_state_dicts(states: Sequence[dict], weights: Sequence[float] | None 
     return out
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def soup_checkpoints(
     paths: Sequence[str | Path],
     out: str | Path,
@@ -142,7 +134,7 @@ def soup_checkpoints(
         raise CheckpointError(f"ingredients {[str(p) for p in paths]} do not mix: {exc}") from exc
     mix = mixing_weights(len(paths), weights)
     ingredients = [
-        {"path": str(p), "sha256": _sha256(p), "weight": wi} for p, wi in zip(paths, mix)
+        {"path": str(p), "sha256": file_sha256(p), "weight": wi} for p, wi in zip(paths, mix)
     ]
     extra = {"soup": {"ingredients": ingredients}, **(note or {})}
     soup = make_checkpoint(ref["kind"], state, ref["config"], ref["progress"], extra=extra)

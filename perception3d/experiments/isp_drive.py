@@ -33,11 +33,11 @@ import numpy as np
 import torch
 
 from perception3d.atomic import atomic_write_text
+from perception3d.checkpoint import file_sha256
 from perception3d.config import load_config, to_dict
 from perception3d.experiments.isp_effect import fused_detectors
 from perception3d.experiments.isp_effect_capture import Condition
 from perception3d.experiments.isp_effect_predict import (
-    file_sha256,
     predict_fused,
     predict_lidar_detector,
 )

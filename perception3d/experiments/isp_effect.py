@@ -40,6 +40,7 @@ import torch
 from tqdm import tqdm
 
 from perception3d.atomic import atomic_write_text
+from perception3d.checkpoint import file_sha256
 from perception3d.config import DataSection, load_config, to_dict
 from perception3d.data.kitti import read_split_file
 from perception3d.data.training_frames import held_out_check
@@ -51,7 +52,6 @@ from perception3d.experiments.isp_effect_capture import (
     load_scene,
 )
 from perception3d.experiments.isp_effect_predict import (
-    file_sha256,
     predict_fused,
     predict_lidar_detector,
 )

@@ -17,12 +17,8 @@ import json
 from pathlib import Path
 
 from perception3d.atomic import atomic_write_text
+from perception3d.checkpoint import file_sha256
 from perception3d.runtime import torch_threads
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes (the cache keys' fingerprint of a weight file)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _is_done(pred_dir: Path, key: dict) -> bool:
@@ -127,4 +123,4 @@ def predict_fused(
     )  # fmt: skip
 
 
-__all__ = ["file_sha256", "predict_frustum_pointnet", "predict_fused", "predict_lidar_detector"]
+__all__ = ["predict_frustum_pointnet", "predict_fused", "predict_lidar_detector"]
