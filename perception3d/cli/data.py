@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from perception3d.cli.common import (
@@ -34,6 +35,10 @@ def _frame_ids(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _print_synth_warning(message, *_args, **_kwargs) -> None:
+    print(f"perception3d synth: warning: {message}", file=sys.stderr, flush=True)
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from perception3d.sim.config import load_synth_config
     from perception3d.sim.subset import read_frame_ids_file
@@ -41,15 +46,18 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
     cfg = load_synth_config(args.config, flag_overrides(args, "frames", "seed"))
     frame_ids = read_frame_ids_file(args.frame_ids_file) if args.frame_ids_file else args.frame_ids
-    summary = generate_dataset(
-        args.out,
-        cfg,
-        workers=args.workers,
-        shard=args.shard,
-        overwrite=args.overwrite,
-        resume=args.resume,
-        frame_ids=frame_ids,
-    )
+    with warnings.catch_warnings():  # printed when they come (disk space), not at the end
+        warnings.simplefilter("always")
+        warnings.showwarning = _print_synth_warning
+        summary = generate_dataset(
+            args.out,
+            cfg,
+            workers=args.workers,
+            shard=args.shard,
+            overwrite=args.overwrite,
+            resume=args.resume,
+            frame_ids=frame_ids,
+        )
     done = f"{summary['frames_written']} frames written, {summary['frames_skipped']} already"
     print_outputs("synth", args.out, done + " complete")
     return 0

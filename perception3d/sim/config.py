@@ -232,6 +232,9 @@ class SynthConfig(WorldConfig):
     seed: int = 0
     frames: int = 100
     val_fraction: float = 0.5  # share of frames in ImageSets/val.txt (KITTI: 3,769 of 7,481)
+    # write radiance_2 and depth_2 (float16 linear radiance and depth: the ISP's and the camera
+    # experiments' inputs, about 3.7 of the 5.4 MB of a default frame); false for LiDAR-only sets
+    raw_camera: bool = True
 
     def __post_init__(self) -> None:
         if self.frames < 0 or self.seed < 0:

@@ -28,6 +28,7 @@ __all__ = [
     "DATASET_FILES",
     "FRAME_FILES",
     "MANIFEST_DIR",
+    "RAW_CAMERA_FOLDERS",
     "foreign_files",
     "frame_paths",
     "listed_files",
@@ -46,6 +47,8 @@ FRAME_FILES = (
     ("semantic_2", ".png"),
     ("meta", ".json"),
 )
+# the camera's linear radiance and depth (float16 ``.npy``): skipped when ``raw_camera`` is false
+RAW_CAMERA_FOLDERS = ("radiance_2", "depth_2")
 CONFIG_NAME = "synth_config.yaml"
 SUBSET_NAME = "synth_frame_ids.txt"  # only in a subset root (perception3d.sim.subset)
 DATASET_FILES = (CONFIG_NAME, "ImageSets/train.txt", "ImageSets/val.txt")
@@ -53,14 +56,19 @@ MANIFEST_DIR = ".synth_manifest"
 DATASET_ENTRY = "dataset"
 
 
-def frame_paths(frame_id: str) -> list[str]:
-    """Root-relative paths of the files of one frame.
+def frame_paths(frame_id: str, raw_camera: bool = True) -> list[str]:
+    """Root-relative paths of the files of one frame (without ``radiance_2`` and ``depth_2``
+    when not ``raw_camera``).
 
     Example:
         >>> frame_paths("000003")[:2]
         ['training/velodyne/000003.bin', 'training/image_2/000003.png']
     """
-    return [f"training/{sub}/{frame_id}{ext}" for sub, ext in FRAME_FILES]
+    return [
+        f"training/{sub}/{frame_id}{ext}"
+        for sub, ext in FRAME_FILES
+        if raw_camera or sub not in RAW_CAMERA_FOLDERS
+    ]
 
 
 def record(root: Path, entry: str, paths: Iterable[str]) -> Path:

@@ -145,6 +145,7 @@ def _legacy_listing(root: Path) -> dict[str, list[str]]:
 # config without the key was made with this value (section -> key -> value), so those datasets
 # can still be resumed and grown with the same behaviour.
 LEGACY_VALUES = {"labels": {"bbox_convention": "visible"}}
+LEGACY_TOP_LEVEL = {"raw_camera": True}  # top-level keys (datasets before the key wrote both)
 
 
 def _old_config(path: Path) -> dict:
@@ -158,6 +159,7 @@ def _old_config(path: Path) -> dict:
     for section, values in LEGACY_VALUES.items():
         if isinstance(old.get(section), dict):
             old[section] = {**values, **old[section]}
+    old = {**LEGACY_TOP_LEVEL, **old}
     return old
 
 

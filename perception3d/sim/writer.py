@@ -32,6 +32,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,6 +46,7 @@ from perception3d.config import to_dict
 from perception3d.data.kitti import write_label_file, write_velodyne
 from perception3d.errors import MissingFrameError
 from perception3d.sim.config import SynthConfig
+from perception3d.sim.disk import space_warning
 from perception3d.sim.frame import SynthFrame, frame_id, frame_split, generate_frame
 from perception3d.sim.half import to_float16
 from perception3d.sim.manifest import (
@@ -96,20 +98,22 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def write_frame(root: Path, frame: SynthFrame) -> None:
+def write_frame(root: Path, frame: SynthFrame, raw_camera: bool = True) -> None:
     """Write every file of ``frame`` under ``root/training`` (meta last, each atomically),
-    after listing them in the dataset's manifest (``perception3d.sim.manifest``)."""
+    after listing them in the dataset's manifest (``perception3d.sim.manifest``);
+    ``radiance_2`` and ``depth_2`` only when ``raw_camera``."""
     d = Path(root) / "training"
     fid = frame.frame_id
-    record(Path(root), fid, frame_paths(fid))
+    record(Path(root), fid, frame_paths(fid, raw_camera))
     write_velodyne(d / "velodyne" / f"{fid}.bin", frame.sweep.points)
     atomic_write_bytes(d / "image_2" / f"{fid}.png", png_bytes(frame.image_srgb))
     frame.calib.write(d / "calib" / f"{fid}.txt")
     write_label_file(d / "label_2" / f"{fid}.txt", frame.labels.objects)
-    atomic_write_bytes(
-        d / "radiance_2" / f"{fid}.npy", npy_bytes(to_float16(frame.camera.radiance))
-    )
-    atomic_write_bytes(d / "depth_2" / f"{fid}.npy", npy_bytes(to_float16(frame.camera.depth_m)))
+    if raw_camera:
+        radiance = npy_bytes(to_float16(frame.camera.radiance))
+        atomic_write_bytes(d / "radiance_2" / f"{fid}.npy", radiance)
+        depth = npy_bytes(to_float16(frame.camera.depth_m))
+        atomic_write_bytes(d / "depth_2" / f"{fid}.npy", depth)
     atomic_write_bytes(d / "instance_2" / f"{fid}.png", png_bytes(frame.labels.instance_map))
     atomic_write_bytes(d / "semantic_2" / f"{fid}.png", png_bytes(frame.camera.semantic))
     atomic_write_text(
@@ -164,7 +168,7 @@ def _run_frames(cfg: SynthConfig, root: str, indices: list[int], on_done=None) -
 
     def write(frame: SynthFrame, index: int, seconds: dict) -> dict:
         start, cpu = time.perf_counter(), time.thread_time()
-        write_frame(Path(root), frame)
+        write_frame(Path(root), frame, cfg.raw_camera)
         seconds = {**seconds, "write": time.perf_counter() - start}
         return _stats(frame, index, {**seconds, "cpu_write": time.thread_time() - cpu})
 
@@ -244,6 +248,9 @@ def generate_dataset(
     remove_temporaries(root, shard)
     _write_dataset_files(root, cfg, listed)
     todo = [i for i in mine if not (resume and frame_done(root, frame_id(i)))]
+    shortfall = space_warning(root, cfg, len(todo))
+    if shortfall is not None:
+        warnings.warn(shortfall, stacklevel=2)
     bar = tqdm(total=len(todo), desc="synth", unit="frame", disable=not progress)
     if workers == 1 or len(todo) <= 1:
         results = _run_frames(cfg, str(root), todo, on_done=bar.update)
