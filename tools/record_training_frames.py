@@ -87,7 +87,11 @@ RECORDS = {
         "2D label)",
     ),
     "frustum_detector2d_synth": ([SEED1000_OLD], ""),
-    "frustum_pointnet_synth": ([SEED1000_OLD], ""),
+    "frustum_pointnet_synth": (
+        [SEED1000_OLD],
+        "session 19: the same frame ids generated with objects.crowd_probability=0.2 (row 42's "
+        "frames), each object's 2D box the dense 2D detector's matching detection",
+    ),
     "frustum_detector2d_dr": (
         [first(5100, 600, 600), first(7, 600, 497), first(1818, 1400, 70)],
         "ImageNet MobileNetV2 encoder weights (frozen)",
