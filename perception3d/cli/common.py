@@ -1,12 +1,16 @@
 """What the command modules share: argument types, commands with an example in ``--help``,
 the common options (one table), the training commands, the last line of a command that
-writes outputs (:func:`print_outputs`) and the parser of the ``tools/`` analysis scripts over
-one split of a root (:func:`root_split_parser`)."""
+writes outputs (:func:`print_outputs`), a command's warnings on stderr
+(:func:`warnings_to_stderr`) and the parser of the ``tools/`` analysis scripts over one split
+of a root (:func:`root_split_parser`)."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -22,6 +26,20 @@ def csv_list(kind: Callable) -> Callable[[str], list]:
             ) from None
 
     return parse
+
+
+@contextmanager
+def warnings_to_stderr(command: str) -> Iterator[None]:
+    """Inside, every warning is printed to stderr as ``perception3d COMMAND: warning: ...`` when
+    it is issued (a long run's warning comes before the run, not after it)."""
+
+    def show(message, *_args, **_kwargs) -> None:
+        print(f"perception3d {command}: warning: {message}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        yield
 
 
 def root_split_parser(doc: str) -> argparse.ArgumentParser:

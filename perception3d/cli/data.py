@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 from perception3d.cli.common import (
@@ -14,6 +13,7 @@ from perception3d.cli.common import (
     add_set_option,
     flag_overrides,
     print_outputs,
+    warnings_to_stderr,
 )
 
 
@@ -35,10 +35,6 @@ def _frame_ids(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _print_synth_warning(message, *_args, **_kwargs) -> None:
-    print(f"perception3d synth: warning: {message}", file=sys.stderr, flush=True)
-
-
 def _cmd_synth(args: argparse.Namespace) -> int:
     from perception3d.sim.config import load_synth_config
     from perception3d.sim.subset import read_frame_ids_file
@@ -46,9 +42,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
     cfg = load_synth_config(args.config, flag_overrides(args, "frames", "seed"))
     frame_ids = read_frame_ids_file(args.frame_ids_file) if args.frame_ids_file else args.frame_ids
-    with warnings.catch_warnings():  # printed when they come (disk space), not at the end
-        warnings.simplefilter("always")
-        warnings.showwarning = _print_synth_warning
+    with warnings_to_stderr("synth"):  # the disk-space warning, before the frames
         summary = generate_dataset(
             args.out,
             cfg,

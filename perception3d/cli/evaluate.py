@@ -7,7 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from perception3d.cli.common import add_command, add_group, add_options, print_outputs
+from perception3d.cli.common import (
+    add_command,
+    add_group,
+    add_options,
+    print_outputs,
+    warnings_to_stderr,
+)
 
 KITTI_DESCRIPTION = """\
 Evaluate KITTI result files (label rows plus a 16th score column) against label files with
@@ -23,14 +29,8 @@ precision per class, KITTI-style interpolation.
 def _warned(command: str, evaluate, *args):
     """``evaluate(*args)``, its warnings (missing result files...) printed to stderr as
     ``perception3d eval COMMAND: warning: ...``."""
-    import warnings
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = evaluate(*args)
-    for warning in caught:
-        print(f"perception3d eval {command}: warning: {warning.message}", file=sys.stderr)
-    return result
+    with warnings_to_stderr(f"eval {command}"):
+        return evaluate(*args)
 
 
 def _cmd_eval_kitti(args: argparse.Namespace) -> int:
