@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from perception3d.atomic import replace_symlink
 from perception3d.data.kitti import read_split_file, split_path
 
 REQUIRED = ("velodyne", "label_2")  # every frame of a part must have these
@@ -77,19 +77,17 @@ def merge_roots(out: Path, parts: list[Part], split_name: str = "train") -> list
     if tmp.exists():
         shutil.rmtree(tmp)
     try:
-        files: dict[tuple[Path, str], dict[str, Path]] = {}
+        folders: dict[Path, dict[str, dict[str, Path]]] = {}  # root -> folder -> id -> file
         for part in parts:
+            if part.root in folders:
+                continue
             subs = sorted(p.name for p in (part.root / "training").iterdir() if p.is_dir())
             missing = [s for s in REQUIRED if s not in subs]
             if missing:
                 raise ValueError(f"{part.root / 'training'}: no {', '.join(missing)} folder")
-            for sub in subs:
-                files[(part.root, sub)] = _frame_files(part.root / "training" / sub)
-                (tmp / "training" / sub).mkdir(parents=True, exist_ok=True)
+            folders[part.root] = {s: _frame_files(part.root / "training" / s) for s in subs}
         for part, old, new in plan:
-            for (root, sub), by_id in files.items():
-                if root != part.root:
-                    continue
+            for sub, by_id in folders[part.root].items():
                 src = by_id.get(old)
                 if src is None:
                     if sub in REQUIRED:
@@ -98,7 +96,7 @@ def merge_roots(out: Path, parts: list[Part], split_name: str = "train") -> list
                             f"{part.split}"
                         )
                     continue
-                os.symlink(src.resolve(), tmp / "training" / sub / f"{new}{src.suffix}")
+                replace_symlink(src, tmp / "training" / sub / f"{new}{src.suffix}")
         (tmp / "ImageSets").mkdir()
         new_ids = [new for _, _, new in plan]
         (tmp / "ImageSets" / f"{split_name}.txt").write_text("\n".join(new_ids) + "\n")
