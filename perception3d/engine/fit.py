@@ -42,6 +42,7 @@ from perception3d.engine.distributed import (
     cleanup,
     init_distributed,
 )
+from perception3d.engine.interrupt import InterruptGuard, sigint_guard
 from perception3d.engine.optim import build_optimizer, build_scheduler
 from perception3d.engine.resume import check_out_dir, restore_run
 from perception3d.engine.task import Task
@@ -135,35 +136,36 @@ def _fit(task, tc: TrainConfig, out_dir: Path, resume, progress, device, info) -
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
     writer = _open_writer(out_dir / "tensorboard") if info.is_main else None
-    try:
-        for epoch in range(run.epoch, tc.epochs):
-            record = _train_epoch(task, wrapped, optimizer, scheduler, tc, run, epoch, info,
-                                  writer, progress)  # fmt: skip
-            broadcast_buffers(model, info)
-            if info.is_main and _validates(tc, epoch):
-                record["val"] = _validate(task, model, out_dir, progress, writer, epoch + 1)
-            barrier(info)
-            run.history["epochs"].append(record)
-            run.epoch = epoch + 1
-            if info.is_main:
-                _save_epoch(task, model, optimizer, scheduler, run, out_dir, writer, progress)
-            barrier(info)
-    except KeyboardInterrupt:
-        latest = out_dir / "latest.pt"
-        where = f"resume with --resume {latest}" if latest.is_file() else "no epoch completed"
-        raise KeyboardInterrupt(f"training stopped in epoch {run.epoch + 1}; {where}") from None
-    finally:
-        if writer is not None:
-            writer.close()
+    with sigint_guard() as stop:
+        try:
+            for epoch in range(run.epoch, tc.epochs):
+                record = _train_epoch(task, wrapped, optimizer, scheduler, tc, run, epoch, info,
+                                      writer, progress, stop)  # fmt: skip
+                broadcast_buffers(model, info)
+                if info.is_main and _validates(tc, epoch):
+                    record["val"] = _validate(task, model, out_dir, progress, writer, epoch + 1)
+                barrier(info)
+                run.history["epochs"].append(record)
+                run.epoch = epoch + 1
+                if info.is_main:
+                    _save_epoch(task, model, optimizer, scheduler, run, out_dir, writer, progress)
+                barrier(info)
+        except KeyboardInterrupt:
+            latest = out_dir / "latest.pt"
+            where = f"resume with --resume {latest}" if latest.is_file() else "no epoch completed"
+            raise KeyboardInterrupt(f"training stopped in epoch {run.epoch + 1}; {where}") from None
+        finally:
+            if writer is not None:
+                writer.close()
     if info.is_main:
         _release(task, out_dir, run)
     return FitResult(model, run.history, out_dir, info.is_main)
 
 
 def _train_epoch(task, model, optimizer, scheduler, tc, run: _Run, epoch, info: DistInfo,
-                 writer, progress) -> dict:  # fmt: skip
+                 writer, progress, stop: InterruptGuard) -> dict:  # fmt: skip
     """One epoch of optimizer steps; returns the epoch's record (mean loss and parts, lr,
-    time)."""
+    time). A Ctrl-C whose ``KeyboardInterrupt`` was lost stops it before the next step."""
     t0, cpu0 = time.perf_counter(), _cpu_seconds()
     model.train()
     sums: dict[str, float] = defaultdict(float)
@@ -172,6 +174,7 @@ def _train_epoch(task, model, optimizer, scheduler, tc, run: _Run, epoch, info: 
                desc=f"epoch {epoch + 1}/{tc.epochs}",
                disable=not (progress and info.is_main))  # fmt: skip
     for batch in bar:
+        stop.check()
         loss, parts = task.loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # the one backward pass of the package
