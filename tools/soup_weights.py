@@ -1,6 +1,7 @@
 """``python tools/soup_weights.py OUT.pt IN1.pt IN2.pt ... [--weights W1 W2 ...]``: a weights-only
 checkpoint whose weights are the (weighted) mean of the inputs' (a "model soup",
-``perception3d.engine.soup``): networks of one kind and model config, best fine-tuned from one
+``perception3d.engine.soup``): networks of one kind and model config (up to keys that do not
+change the weights, such as a detector's ``postprocess``), best fine-tuned from one
 initialisation. The soup's ``extra["soup"]`` names each input with its sha256 and weight."""
 
 from __future__ import annotations

@@ -103,15 +103,21 @@ def load_checkpoint(path: str | Path, expected: Any = None, kind: str | None = N
     return ckpt
 
 
-def check_same_model(path: Path, stored: Any, expected: Any) -> None:
-    """Raise :class:`CheckpointError` when two experiments' ``model`` sections differ outside
-    their free keys (the experiment class's ``FREE_MODEL_KEYS``: model keys that do not change
-    the weights; none when the class does not declare it)."""
+def differing_model_keys(stored: Any, expected: Any) -> list[str]:
+    """The dotted keys (``model.…``) in which two experiments' ``model`` sections differ,
+    outside ``expected``'s free keys (its class's ``FREE_MODEL_KEYS``: model keys that do not
+    change the weights; none when the class does not declare it)."""
     free = tuple(f"model.{k}" for k in getattr(expected, "FREE_MODEL_KEYS", ()))
     # both sides through the dataclass, so keys added later with defaults compare equal
+    diff = config_diff(to_dict(expected.model), to_dict(stored.model), "model")
+    return [d for d in diff if not (free and d.startswith(free))]
+
+
+def check_same_model(path: Path, stored: Any, expected: Any) -> None:
+    """Raise :class:`CheckpointError` naming the keys of :func:`differing_model_keys`, if any,
+    with their two values."""
+    diff = differing_model_keys(stored, expected)
     want, have = {"model": to_dict(expected.model)}, {"model": to_dict(stored.model)}
-    diff = config_diff(want["model"], have["model"], "model")
-    diff = [d for d in diff if not (free and d.startswith(free))]
     if diff:
         name = getattr(expected.model, "type", expected.task)
         shown = [_key_values(d, want, have) for d in diff[:8]]

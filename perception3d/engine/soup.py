@@ -5,10 +5,12 @@ average of their weights is itself a good network, often better than each ingred
 distribution shift (Wortsman et al., "Model soups", ICML 2022). A soup costs nothing at
 inference, unlike an ensemble of predictions.
 
-Only ingredients of the same kind and model config with the same state-dict keys, shapes and
-dtypes are mixed. Floating tensors (weights and BatchNorm running statistics) are averaged in
-float64 and cast back; integer tensors (BatchNorm's ``num_batches_tracked``) are counters with
-no meaningful average and are taken from the first ingredient.
+Only ingredients of the same kind and network with the same state-dict keys, shapes and dtypes
+are mixed; their model configs may differ in the keys that do not change the weights (the
+experiment's ``FREE_MODEL_KEYS``, e.g. a detector's ``postprocess`` and ``loss``), and the soup
+keeps the first ingredient's. Floating tensors (weights and BatchNorm running statistics) are
+averaged in float64 and cast back; integer tensors (BatchNorm's ``num_batches_tracked``) are
+counters with no meaningful average and are taken from the first ingredient.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from perception3d.checkpoint import (
     read_checkpoint,
     write_checkpoint,
 )
+from perception3d.engine.checkpoint import differing_model_keys
+from perception3d.engine.config import experiment_from_dict
+from perception3d.errors import Perception3DError
 
 
 def mixing_weights(n: int, weights: Sequence[float] | None = None) -> list[float]:
@@ -104,29 +109,27 @@ def soup_checkpoints(
 
     Raises:
         FileNotFoundError / CheckpointError: an unreadable ingredient (named).
-        CheckpointError: ingredients of another kind or model config, or whose weights do not
-            match the first's (the file and the first differing key are named).
+        CheckpointError: ingredients of another kind, of another network (model configs that
+            differ outside the free keys), or whose weights do not match the first's (the file
+            and the differing keys are named).
     """
     paths = [Path(p) for p in paths]
     if not paths:
         raise ValueError("a soup needs at least one checkpoint")
     ckpts = [read_checkpoint(p) for p in paths]
     ref = ckpts[0]
+    ref_experiment = _experiment(paths[0], ref)
     for path, ckpt in zip(paths[1:], ckpts[1:]):
         if ckpt["kind"] != ref["kind"]:
             raise CheckpointError(
                 f"{path}: a {ckpt['kind']!r} checkpoint, {paths[0]} is {ref['kind']!r}: "
                 "a soup mixes one kind of network"
             )
-        model, ref_model = ckpt["config"].get("model"), ref["config"].get("model")
-        if model != ref_model:
-            keys = sorted(
-                k for k in set(model or {}) | set(ref_model or {})
-                if (model or {}).get(k) != (ref_model or {}).get(k)
-            )  # fmt: skip
+        keys = differing_model_keys(_experiment(path, ckpt), ref_experiment)
+        if keys:
             raise CheckpointError(
-                f"{path}: its model config differs from {paths[0]}'s in {keys}: a soup mixes "
-                "one network"
+                f"{path}: its model config differs from {paths[0]}'s in {keys[:8]}: a soup "
+                "mixes one network"
             )
     try:
         state = average_state_dicts([c["model"] for c in ckpts], weights)
@@ -139,3 +142,10 @@ def soup_checkpoints(
     extra = {"soup": {"ingredients": ingredients}, **(note or {})}
     soup = make_checkpoint(ref["kind"], state, ref["config"], ref["progress"], extra=extra)
     return write_checkpoint(out, soup)
+
+
+def _experiment(path: Path, ckpt: dict):
+    try:
+        return experiment_from_dict(ckpt["config"], source=str(path))
+    except Perception3DError as exc:
+        raise CheckpointError(f"{path}: its config does not load: {exc}") from exc

@@ -92,3 +92,17 @@ def test_other_networks_are_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match="weights"):
         average_state_dicts([base["model"]] * 2, weights=[1.0, -1.0])
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_fine_tunes_that_differ_only_in_post_processing_mix(tmp_path):
+    """A detector's postprocess and loss keys do not change its weights (FREE_MODEL_KEYS): such
+    ingredients mix, and the soup keeps the first one's config."""
+    a = read_checkpoint(_perturbed(tmp_path, "a.pt", 1))
+    post = {**a["config"]["model"]["postprocess"], "nms_iou": 0.2}
+    b = read_checkpoint(_perturbed(tmp_path, "b.pt", 2))
+    b["config"] = {**b["config"], "model": {**b["config"]["model"], "postprocess": post}}
+    b_path = write_checkpoint(tmp_path / "b_post.pt", b)
+    soup = read_checkpoint(soup_checkpoints([tmp_path / "a.pt", b_path], tmp_path / "soup.pt"))
+    assert soup["config"]["model"]["postprocess"] == a["config"]["model"]["postprocess"]
+    key = next(k for k, v in a["model"].items() if v.is_floating_point())
+    torch.testing.assert_close(soup["model"][key], (a["model"][key] + b["model"][key]) / 2)
