@@ -117,8 +117,8 @@ def check_same_model(path: Path, stored: Any, expected: Any) -> None:
     """Raise :class:`CheckpointError` naming the keys of :func:`differing_model_keys`, if any,
     with their two values."""
     diff = differing_model_keys(stored, expected)
-    want, have = {"model": to_dict(expected.model)}, {"model": to_dict(stored.model)}
     if diff:
+        want, have = {"model": to_dict(expected.model)}, {"model": to_dict(stored.model)}
         name = getattr(expected.model, "type", expected.task)
         shown = [_key_values(d, want, have) for d in diff[:8]]
         msg = (f"{path}: checkpoint holds another model than the config "
