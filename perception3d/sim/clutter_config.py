@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 from perception3d.sim.checks import check_probability, check_range, check_rates, check_weights
 
-__all__ = ["FENCES", "FRONTAGES", "FURNITURE", "ClutterConfig"]
+__all__ = ["FENCES", "FRONTAGES", "FURNITURE", "LOT_FRONTAGES", "ClutterConfig"]
 
 FRONTAGES = ("building", "fence", "hedge", "wall", "open", "guard_rail")
+LOT_FRONTAGES = ("building", "fence", "hedge", "wall")  # what may close a parking lot's far side
 FENCES = ("picket", "mesh", "railing", "panel")
 FURNITURE = ("bollard", "bin", "bench", "bicycle", "cabinet", "sign", "bush", "planter")
 
@@ -30,6 +31,12 @@ class ClutterConfig:
     that is covered (the rest lets rays through to the next layer or the core). Beyond the
     frontage the ground rises or falls as an embankment (``embankment_probability`` per
     side, slopes ``terrain_slope_deg``) with bumps of ``terrain_bump_m``.
+
+    Parking lots (off by default): an urban side gets, with ``lot_probability``, a paved lot
+    behind its sidewalk, starting ``lot_start_m`` ahead of the car (road frame x), ``lot_length_m``
+    long and ``lot_depth_m`` deep, closed on its far side by a frontage; its bays hold cars side
+    by side, parallel to the road, each bay taken with a probability drawn from
+    ``lot_occupancy`` per lot (``placement.py``).
     """
 
     frontage_weights: dict[str, float] = field(
@@ -70,6 +77,11 @@ class ClutterConfig:
     embankment_probability: float = 0.35
     terrain_slope_deg: tuple[float, float] = (5.0, 25.0)
     terrain_bump_m: tuple[float, float] = (0.0, 0.25)
+    lot_probability: float = 0.0
+    lot_start_m: tuple[float, float] = (5.0, 40.0)
+    lot_length_m: tuple[float, float] = (15.0, 40.0)
+    lot_depth_m: tuple[float, float] = (10.0, 25.0)
+    lot_occupancy: tuple[float, float] = (0.4, 0.95)
 
     def __post_init__(self) -> None:
         check_weights("frontage_weights", self.frontage_weights, FRONTAGES)
@@ -84,6 +96,7 @@ class ClutterConfig:
             "wall_height_m",
             "terrain_slope_deg",
             "terrain_bump_m",
+            "lot_length_m",
         ):
             check_range(name, getattr(self, name), 0.0)
         if self.segment_length_m[0] < 1.0 or self.terrain_slope_deg[1] >= 60.0:
@@ -97,3 +110,10 @@ class ClutterConfig:
             raise ValueError(f"foliage_cover must lie in [0, 1], got {self.foliage_cover}")
         check_probability("opening_probability", self.opening_probability)
         check_probability("embankment_probability", self.embankment_probability)
+        check_probability("lot_probability", self.lot_probability)
+        check_range("lot_start_m", self.lot_start_m)
+        check_range("lot_occupancy", self.lot_occupancy, 0.0)
+        if self.lot_depth_m[0] < 6.0 or self.lot_depth_m[0] > self.lot_depth_m[1]:
+            raise ValueError(f"lot_depth_m must be an increasing pair >= 6, got {self.lot_depth_m}")
+        if self.lot_occupancy[1] > 1.0:
+            raise ValueError(f"lot_occupancy must lie in [0, 1], got {self.lot_occupancy}")

@@ -239,7 +239,7 @@ def sample_static_world(
     surfaces = _road_surfaces(edges, sidewalks, hc, cut, sw.mean())
     keep_out = [] if cut is None else [(cut[0] - sw.mean() - 2, cut[1] + sw.mean() + 2)]
     obstacles = [list(EGO_BOX_ROAD)]
-    lamps, terrain, driveways = [], [], []
+    lamps, terrain, driveways, lots = [], [], [], []
     for side, (y_in, y_out), kerb in zip((-1, 1), sidewalks, kerbside):
         frame = SideFrame(
             side, y_in, y_out, hc, tuple(keep_out), clutter.detail_range_m, _DETAIL, kerb
@@ -249,6 +249,7 @@ def sample_static_world(
         surfaces += content.surfaces
         obstacles += content.obstacles
         driveways += content.driveways
+        lots += content.lots
         terrain.append(content.terrain)
         if not urban:  # fields and trees far from the road
             surfaces += _far_trees(side, y_out, content.terrain, clutter, rng)
@@ -267,6 +268,7 @@ def sample_static_world(
         intersection=crossing,
         obstacles=np.array(obstacles, np.float64),
         driveways=np.array(driveways, np.float64).reshape(-1, 4),
+        lots=np.array(lots, np.float64).reshape(-1, 6),
         crosswalks=paint.crosswalks,
         kerbside=(bool(kerbside[0]), bool(kerbside[1])),
     )

@@ -9,6 +9,8 @@ recorded as a parking spot across the road's direction (``Roadside.driveways``).
 fence, hedge or wall of an urban side there is usually a house. Street furniture is Poisson
 per 100 m of sidewalk; parked bicycles lean near the frontage (unlabelled: KITTI labels only
 ridden bicycles, as Cyclist). Every piece is an obstacle that objects are not placed into.
+A parking lot (``ClutterConfig.lot_probability``, urban sides) replaces the frontage over its
+stretch with a paved area closed by a frontage on its far side; ``placement.py`` fills its bays.
 
 Meshes are batched: all pieces of one kind on one side form one surface, so the ray-casting
 scene gets a few large meshes instead of hundreds of small ones.
@@ -21,12 +23,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from perception3d.sim import materials as mat
-from perception3d.sim.clutter_config import FENCES, FRONTAGES, FURNITURE, ClutterConfig
+from perception3d.sim.clutter_config import (
+    FENCES,
+    FRONTAGES,
+    FURNITURE,
+    LOT_FRONTAGES,
+    ClutterConfig,
+)
 from perception3d.sim.config import SceneConfig
 from perception3d.sim.fences import fence, free_spans, guard_rail, wall
 from perception3d.sim.foliage import hedge, random_bush, random_tree
 from perception3d.sim.furniture import FURNITURE_VARIANTS, furniture_mesh
-from perception3d.sim.meshes import Mesh, merge, rotation_z
+from perception3d.sim.meshes import Mesh, box, merge, rotation_z
 from perception3d.sim.scenery import building
 from perception3d.sim.semantics import SEMANTIC_ID
 from perception3d.sim.terrain import TerrainSide
@@ -55,6 +63,7 @@ _PART_SEMANTICS = {
 }
 SEMANTICS = {part: SEMANTIC_ID[name] for part, name in _PART_SEMANTICS.items()}
 _ROOF = mat.Material((0.12, 0.11, 0.11), 0.25)
+_LOT = mat.Material((0.1, 0.1, 0.105), 0.33)  # worn asphalt, no lane paint
 
 
 def surface(mesh: Mesh, **materials: mat.Material) -> Surface:
@@ -92,11 +101,14 @@ class SideFrame:
 @dataclass
 class Roadside:
     """Sampled content of one side: surfaces, obstacle boxes [x, y, z, l, w, h, heading],
-    driveway spots (x, y, heading, ground z), and the ground beyond the sidewalk."""
+    driveway spots (x, y, heading, ground z), parking lots (x0, x1, y near, y far, ground z,
+    occupancy: the lot's x span, its edges at the sidewalk and away from the road, the
+    probability that a bay holds a car), and the ground beyond the sidewalk."""
 
     surfaces: list[Surface] = field(default_factory=list)
     obstacles: list[list[float]] = field(default_factory=list)
     driveways: list[tuple[float, float, float, float]] = field(default_factory=list)
+    lots: list[tuple[float, float, float, float, float, float]] = field(default_factory=list)
     terrain: TerrainSide | None = None
 
 
@@ -237,7 +249,11 @@ _FURNITURE_MATERIALS = {
 _FURNITURE_X = (-60.0, 120.0)  # m along the road: small things farther are barely seen
 
 
-def _furniture(f: SideFrame, cfg: ClutterConfig, rng, out: Roadside, batch: _Batch) -> None:
+def _furniture(
+    f: SideFrame, cfg: ClutterConfig, rng, out: Roadside, batch: _Batch,
+    lot: tuple[float, float] | None = None,
+) -> None:  # fmt: skip
+    """Street furniture along the sidewalk; front-yard bushes stay out of a parking ``lot``."""
     width = abs(f.y_outer - f.y_inner)
     x_range = (max(f.x_range[0], _FURNITURE_X[0]), min(f.x_range[1], _FURNITURE_X[1]))
     span = x_range[1] - x_range[0]
@@ -247,6 +263,8 @@ def _furniture(f: SideFrame, cfg: ClutterConfig, rng, out: Roadside, batch: _Bat
         frac = _FURNITURE_SPOT[kind]
         for x in rng.uniform(*x_range, size=count):
             if any(a - 1 <= x <= b + 1 for a, b in f.keep_out):
+                continue
+            if kind == "bush" and lot and lot[0] - 1 <= x <= lot[1] + 1:
                 continue
             y = f.y_inner + f.side * frac * width
             heading = -f.side * np.pi / 2  # benches and cabinets face the road
@@ -282,14 +300,18 @@ def sample_roadside(
 ) -> Roadside:
     """Frontage, furniture, driveways and ground of one side of the street."""
     out, batch = Roadside(), _Batch()
+    lot = _lot_span(f, urban, cfg, rng)
     embank = rng.uniform() < cfg.embankment_probability * (0.4 if urban else 1.0)
     slope = np.tan(np.radians(rng.uniform(*cfg.terrain_slope_deg))) * rng.choice([-1, 1])
     terrain = TerrainSide(
         f.side, f.y_outer, f.curb_height - 0.02, float(rng.uniform(3.0, 14.0)),
         float(slope) if embank else 0.0, float(rng.uniform(*cfg.terrain_bump_m)),
-        flat_x=tuple(f.keep_out),
+        flat_x=tuple(f.keep_out) + ((lot,) if lot else ()),
     )  # fmt: skip
     out.terrain = terrain
+    blocked = list(f.keep_out) + ([lot] if lot else [])
+    if lot:
+        _lot(lot, f, cfg, sc, rng, out, batch, terrain)
     weights = cfg.frontage_weights if urban else cfg.rural_frontage_weights
     if f.kerbside:
         weights = {k: v for k, v in weights.items() if k not in ("open", "guard_rail")}
@@ -299,7 +321,7 @@ def sample_roadside(
         length = rng.uniform(*cfg.segment_length_m)
         x1 = min(x + length, f.x_range[1])
         pieces = [(x, x1)]
-        for a, b in f.keep_out:
+        for a, b in blocked:
             pieces = [p for lo, hi in pieces for p in ((lo, min(hi, a)), (max(lo, b), hi))]
         kind = _choice(rng, weights, FRONTAGES)
         for a, b in pieces:
@@ -314,16 +336,54 @@ def sample_roadside(
     if f.kerbside:  # nothing stands on the kerb strip
         out.surfaces += batch.surfaces()
         return out
-    _furniture(f, cfg, rng, out, batch)
+    _furniture(f, cfg, rng, out, batch, lot)
     if urban or rng.uniform() < 0.3:
         step = rng.uniform(*sc.tree_spacing_m)
         for tx in np.arange(f.x_range[0] + rng.uniform(0, 20), f.x_range[1], step):
-            if rng.uniform() < 0.5 or any(a - 3 <= tx <= b + 3 for a, b in f.keep_out):
+            if rng.uniform() < 0.5 or any(a - 3 <= tx <= b + 3 for a, b in blocked):
                 continue
             ty = f.y_outer - f.side * 0.8 if urban else f.y_outer + f.side * rng.uniform(1, 4)
             _tree(tx, ty, terrain, f, cfg, rng, out, batch)
     out.surfaces += batch.surfaces()
     return out
+
+
+def _lot_span(
+    f: SideFrame, urban: bool, cfg: ClutterConfig, rng: np.random.Generator
+) -> tuple[float, float] | None:
+    """The x span (road frame) of a parking lot on this side, or None. Nothing is drawn when
+    lots are off, on a kerb strip or on a rural side, so those frames stay as they were."""
+    if cfg.lot_probability <= 0 or f.kerbside or not urban:
+        return None
+    if rng.uniform() >= cfg.lot_probability:
+        return None
+    x0 = float(rng.uniform(*cfg.lot_start_m))
+    x1 = x0 + float(rng.uniform(*cfg.lot_length_m))
+    if any(a - 3 < x1 and x0 < b + 3 for a, b in f.keep_out):
+        return None  # no lot at the corners of a cross street
+    return x0, x1
+
+
+def _lot(
+    span: tuple[float, float], f: SideFrame, cfg: ClutterConfig, sc: SceneConfig, rng,
+    out: Roadside, batch: _Batch, terrain: TerrainSide,
+) -> None:  # fmt: skip
+    """A paved lot over ``span`` from the sidewalk's outer edge ``lot_depth_m`` away from the
+    road (the terrain is kept flat there), closed on its far side by a building, fence, hedge
+    or wall; records it in ``out.lots`` for the placer."""
+    x0, x1 = span
+    depth = float(rng.uniform(*cfg.lot_depth_m))
+    y_far = f.y_outer + f.side * depth
+    top = f.curb_height - 0.01  # 1 cm above the flat ground, 1 cm under the sidewalk
+    slab = box((x1 - x0, depth, 0.2), ((x0 + x1) / 2, (f.y_outer + y_far) / 2, top - 0.1), "road")
+    out.surfaces.append(surface(slab, road=_LOT))
+    occupancy = float(rng.uniform(*cfg.lot_occupancy))
+    out.lots.append((x0, x1, f.y_outer, y_far, top, occupancy))
+    far = SideFrame(
+        f.side, f.y_inner, y_far, f.curb_height, f.keep_out, f.detail, f.x_range, kerbside=True
+    )
+    kind = _choice(rng, cfg.frontage_weights, LOT_FRONTAGES)
+    _segment(kind, x0, x1, far, cfg, sc, rng, out, batch, terrain)
 
 
 def _behind(f: SideFrame, rng) -> SideFrame:

@@ -128,6 +128,9 @@ class RoadLayout:
             lane (0: nose to tail; pi/2: perpendicular bays;
             ``SceneConfig.bay_parking_probability``); a car in a bay heads
             ``lane heading - angle``, nose towards the kerb.
+        lots: (N, 6) [x0, x1, y near, y far, ground z, occupancy] parking lots behind a
+            sidewalk (``ClutterConfig.lot_probability``): x span, the edge at the sidewalk and
+            the edge away from the road, the paving's height, the chance a bay holds a car.
     """
 
     lanes: np.ndarray
@@ -141,6 +144,7 @@ class RoadLayout:
     crosswalks: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))
     kerbside: tuple[bool, bool] = (False, False)
     parking_bay_rad: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lots: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
 
 
 @dataclass(frozen=True)

@@ -152,12 +152,16 @@ def _shifted(layout: RoadLayout, dx: float, extra: list[np.ndarray]) -> RoadLayo
     walks = np.array(layout.crosswalks, np.float64)
     if len(walks):
         walks[:, :2] -= dx
+    lots = np.array(layout.lots, np.float64)
+    if len(lots):
+        lots[:, :2] -= dx
     crossing = layout.intersection
     return replace(
         layout,
         obstacles=obstacles,
         driveways=shift(layout.driveways),
         crosswalks=walks,
+        lots=lots,
         intersection=None if crossing is None else (crossing[0] - dx, crossing[1]),
     )
 

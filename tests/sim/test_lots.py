@@ -1,0 +1,117 @@
+"""Parking lots (``clutter.lot_probability``): a paved lot behind an urban sidewalk whose cars
+stand side by side, parallel to the road, as in a KITTI frame's car park across the street."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from perception3d.geometry.iou import bev_iou_lidar
+from perception3d.sim.camera import camera_calibration
+from perception3d.sim.config import CameraConfig, load_synth_config
+from perception3d.sim.frame import frame_rng
+from perception3d.sim.scene import sample_scene
+
+CALIB = camera_calibration(CameraConfig(image_scale=0.5, sky_occlusion=False))
+LOTS_ON = (
+    "clutter.lot_probability=1.0",
+    "scene.urban_probability=1.0",
+    "scene.intersection_probability=0.0",
+    "scene.kerbside_frontage_probability=0.0",
+)
+
+
+def _scenes(*overrides: str, seed: int = 11, count: int = 5):
+    cfg = load_synth_config(None, list(overrides))
+    return [sample_scene(cfg, frame_rng(seed, i, 0), CALIB) for i in range(count)]
+
+
+def _road_boxes(scene):
+    """(N, 7) label boxes in the road frame (heading against the road's x axis), labels."""
+    to_road = scene.road_to_lidar.inverse()
+    yaw = np.arctan2(scene.road_to_lidar.rotation[1, 0], scene.road_to_lidar.rotation[0, 0])
+    boxes = np.array([o.box_lidar for o in scene.objects]).reshape(-1, 7)
+    boxes[:, :3] = to_road.apply(boxes[:, :3])
+    boxes[:, 6] -= yaw
+    return boxes, [o.label for o in scene.objects]
+
+
+def _in_lot(boxes: np.ndarray, lot: np.ndarray) -> np.ndarray:
+    x0, x1, y_near, y_far = lot[:4]
+    lo, hi = sorted((y_near, y_far))
+    return (boxes[:, 0] > x0) & (boxes[:, 0] < x1) & (boxes[:, 1] > lo) & (boxes[:, 1] < hi)
+
+
+@pytest.fixture(scope="module")
+def lot_scenes():
+    return _scenes(*LOTS_ON)
+
+
+def test_lot_cars_stand_side_by_side_parallel_to_the_road(lot_scenes):
+    lot_cars, side_by_side = 0, 0
+    for scene in lot_scenes:
+        lots = scene.layout.lots
+        assert len(lots) == 2, "both urban sides get a lot at probability 1 without a crossing"
+        boxes, labels = _road_boxes(scene)
+        for lot in lots:
+            x0, x1, y_near, y_far, z, occupancy = lot
+            # Behind the sidewalk of its side, 10-25 m deep, 15-40 m long, ahead of the car.
+            side = 0 if y_near < 0 else 1
+            assert y_near == pytest.approx(scene.layout.sidewalks[side, 1])
+            assert 10 <= abs(y_far - y_near) <= 25 and 15 <= x1 - x0 <= 40 and x0 >= 5
+            assert 0.4 <= occupancy <= 0.95
+            inside = _in_lot(boxes, lot)
+            assert {labels[k] for k in np.flatnonzero(inside)} <= {"Car", "Van"}
+            here = boxes[inside]
+            lot_cars += len(here)
+            # Parallel to the road (nose in or backed in), standing on the paving.
+            off = np.angle(np.exp(1j * here[:, 6]))
+            assert (np.minimum(np.abs(off), np.pi - np.abs(off)) < 0.2).all()
+            assert np.allclose(here[:, 2] - here[:, 5] / 2, z, atol=0.05)
+            # Neighbours in a row of bays: about the same x, 2.4-2.8 m apart across the road.
+            for a in range(len(here)):
+                same_row = np.abs(here[:, 0] - here[a, 0]) < 0.8
+                gaps = np.abs(here[same_row, 1] - here[a, 1])
+                side_by_side += int(((gaps > 2.0) & (gaps < 3.2)).any())
+        lidar = np.array([o.box_lidar for o in scene.objects])
+        iou = bev_iou_lidar(lidar, lidar)
+        np.fill_diagonal(iou, 0)
+        assert not (iou > 0).any()
+    assert lot_cars >= 20 and side_by_side >= 0.5 * lot_cars, (lot_cars, side_by_side)
+
+
+def test_nothing_of_the_frontage_stands_in_a_lot(lot_scenes):
+    for scene in lot_scenes:
+        obstacles = scene.layout.obstacles
+        for lot in scene.layout.lots:
+            inner = lot.copy()
+            inner[0] += 0.5
+            inner[1] -= 0.5
+            s = np.sign(lot[3] - lot[2])
+            inner[2] += s * 0.5
+            inner[3] -= s * 0.5
+            assert not _in_lot(obstacles, inner).any()
+
+
+def test_lots_come_only_where_enabled():
+    # Off by default, and then no random number is drawn: the same scenes as with the key
+    # absent. Rural sides and kerb strips never get one.
+    absent = _scenes("scene.urban_probability=1.0", count=3)
+    zero = _scenes("scene.urban_probability=1.0", "clutter.lot_probability=0.0", count=3)
+    for a, b in zip(absent, zero):
+        assert np.array_equal(_road_boxes(a)[0], _road_boxes(b)[0])
+        assert len(b.layout.lots) == 0
+    for scene in _scenes("clutter.lot_probability=1.0", "scene.urban_probability=0.0", count=3):
+        assert len(scene.layout.lots) == 0
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("clutter.lot_depth_m=[4, 10]", "lot_depth_m"),
+        ("clutter.lot_occupancy=[0.5, 1.2]", "lot_occupancy"),
+    ],
+)
+def test_an_impossible_lot_is_refused(override, key):
+    with pytest.raises(ValueError, match=key):
+        load_synth_config(None, ["clutter.lot_probability=0.5", override])
