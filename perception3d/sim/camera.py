@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from perception3d.geometry.calib import Calibration
@@ -145,13 +146,6 @@ class CameraRig:
         out.setflags(write=False)
         return out
 
-    @cached_property
-    def direction_columns(self) -> np.ndarray:
-        """(3, H * W) float32 ``directions`` column by column (read-only, shared)."""
-        out = np.ascontiguousarray(self.directions.T)
-        out.setflags(write=False)
-        return out
-
 
 def camera_rig(calib: Calibration, shape_hw: tuple[int, int]) -> CameraRig:
     """Rays through every pixel centre of an (H, W) image_2 (cached per calibration)."""
@@ -191,8 +185,57 @@ def _dim_blocked_sky(sky_vis, geom: SceneGeometry, p, n, t, n_up, up) -> None:
     sel = np.flatnonzero((n_up > 0.3) & (t < _SKY_OCCLUSION_MAX_DEPTH_M))
     towards = np.take(n, sel, axis=0) + up  # halfway between the normal and straight up
     towards /= np.sqrt(dot3(towards, towards))[:, None]
-    blocked = geom.occluded(offset_rays(p, n, towards, t, sel), tfar=_SKY_OCCLUSION_RANGE_M)
-    sky_vis[sel[blocked]] = 0.35
+    rays = offset_rays(p, n, towards, t, sel)
+    # Only the rays the height grid cannot clear are cast: the same answers, a third of the rays.
+    ask = np.flatnonzero(~geom.height_grid.free_segments(rays, _SKY_OCCLUSION_RANGE_M))
+    blocked = geom.occluded(np.take(rays, ask, axis=0), tfar=_SKY_OCCLUSION_RANGE_M)
+    sky_vis[np.take(sel, ask)[blocked]] = 0.35
+
+
+@numba.njit(cache=True)
+def _gather_hits(t_all, normal_all, triangle_all, origin, directions, idx):
+    """Depth t (N,), LiDAR-frame points p (N, 3) = origin + t * direction (float32), normals
+    (N, 3) and triangles (N,) of the hit pixels ``idx`` (N,), in one pass."""
+    num = len(idx)
+    t, p = np.empty(num, np.float32), np.empty((num, 3), np.float32)
+    n, triangle = np.empty((num, 3), np.float32), np.empty(num, np.int64)
+    for i in range(num):
+        j = idx[i]
+        t[i], triangle[i] = t_all[j], triangle_all[j]
+        for k in range(3):
+            p[i, k] = origin[k] + t[i] * directions[j, k]
+            n[i, k] = normal_all[j, k]
+    return t, p, n, triangle
+
+
+@numba.njit(cache=True)
+def _diffuse_radiance(albedo, cos_s, sun_vis, n_up, sky_vis, sun, sky_k, ground_k):
+    """(N, 3) float32 diffuse radiance: ``albedo`` (N, 3) times sun + sky + ground bounce.
+
+    Weights per pixel, from the face normal's cosines to the sun ``cos_s`` and to the road's up
+    ``n_up`` (N,) and the visibilities (N,): sun max(cos_s, 0) * sun_vis, sky
+    (1 + n_up) / 2 * sky_vis, ground (1 - n_up) / 2; colours ``sun``, ``sky_k``, ``ground_k``
+    (3,). float32 throughout, in the order of the numpy expressions it replaced (the bytes of
+    the images depend on it).
+    """
+    zero, half = np.float32(0), np.float32(0.5)
+    out = np.empty((len(cos_s), 3), np.float32)
+    for i in range(len(cos_s)):
+        c = cos_s[i]
+        w_sun = (c if not c <= zero else zero) * sun_vis[i]  # np.clip(c, 0, None): -0 -> 0
+        w_sky = (np.float32(1) + n_up[i]) * half * sky_vis[i]
+        w_ground = (np.float32(1) - n_up[i]) * half
+        for k in range(3):
+            out[i, k] = albedo[i, k] * (w_sun * sun[k] + w_sky * sky_k[k] + w_ground * ground_k[k])
+    return out
+
+
+@numba.njit(cache=True)
+def _scatter_columns(image, rows, values):
+    """``image[:, rows] = values.T`` for a (3, M) ``image`` and (N, 3) ``values``."""
+    for i in range(len(rows)):
+        for k in range(3):
+            image[k, rows[i]] = values[i, k]
 
 
 @dataclass(frozen=True)
@@ -218,14 +261,11 @@ def render_camera(
     """Render camera 2's radiance, depth, instance and semantic images of ``scene``."""
     h, w = rig.shape_hw
     hits = geom.cast(rig.rays)
-    # Gathers use np.take (several times faster than fancy indexing on (N, 3) arrays).
-    idx = np.flatnonzero(hits.hit)
-    t = np.take(hits.t, idx)
-    p = np.empty((len(idx), 3), np.float32)  # (N, 3) hit points, column by column
-    for k in range(3):
-        p[:, k] = rig.origin[k] + t * np.take(rig.direction_columns[k], idx)
-    n = np.take(hits.normal, idx, axis=0)
-    triangle = np.take(hits.triangle, idx)
+    hit = hits.hit
+    idx = np.flatnonzero(hit)
+    t, p, n, triangle = _gather_hits(
+        hits.t, hits.normal, hits.triangle, rig.origin, rig.directions, idx
+    )
     surf = geom.surface(triangle, p, n, lidar=False)
     # The sky is evaluated in the road frame (z up); `to_road` turns LiDAR directions into it.
     to_road = scene.road_to_lidar.rotation.astype(np.float32)
@@ -246,16 +286,7 @@ def render_camera(
     if cfg.sky_occlusion:  # up-facing surfaces: is something above (a car, a crown)?
         _dim_blocked_sky(sky_vis, geom, p, n, t, n_up, up)
     ground_k = (0.12 * (sun * max(float(sun_dir @ up), 0.0) + sky_k)).astype(np.float32)
-    # Diffuse light per pixel: sun + sky + ground bounce weights (N,), then colour by colour
-    # (column arithmetic on (N,) arrays is several times faster than on (N, 3) ones).
-    w_sun = np.clip(cos_s, 0, None) * sun_vis
-    w_sky = (1 + n_up) * np.float32(0.5) * sky_vis
-    w_ground = (1 - n_up) * np.float32(0.5)
-    radiance = np.empty((len(idx), 3), np.float32)
-    for k in range(3):
-        radiance[:, k] = surf.albedo[:, k] * (
-            w_sun * sun[k] + w_sky * sky_k[k] + w_ground * ground_k[k]
-        )
+    radiance = _diffuse_radiance(surf.albedo, cos_s, sun_vis, n_up, sky_vis, sun, sky_k, ground_k)
     glossy = np.flatnonzero(surf.specular > 0)
     if len(glossy):
         view = -np.take(rig.unit, np.take(idx, glossy), axis=0)  # (K, 3) towards the camera
@@ -271,13 +302,12 @@ def render_camera(
     if scene.lights:
         radiance += night_light_radiance(scene, geom, p, n, surf.albedo, t)
     image = np.empty((3, h * w), np.float32)  # channel-first, as CameraFrame stores it
-    sky_idx = np.flatnonzero(~hits.hit)
+    sky_idx = np.flatnonzero(~hit)
     sky_disk = np.radians(cfg.sun_disk_deg)
     sky_dirs = rotate_rows(np.take(rig.unit, sky_idx, axis=0), to_road)
     sky = sky_radiance(sky_dirs, *sky_args, sun_disk_rad=sky_disk)
-    for k in range(3):
-        image[k, sky_idx] = sky[:, k]
-        image[k, idx] = radiance[:, k]
+    _scatter_columns(image, sky_idx, sky)
+    _scatter_columns(image, idx, radiance)
     depth = np.full(h * w, np.inf, np.float32)
     depth[idx] = t
     instance = np.zeros(h * w, np.int32)

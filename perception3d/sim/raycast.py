@@ -10,10 +10,13 @@ hit identical whatever the worker count.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+import numba
 import numpy as np
 
 from perception3d.sim import materials as mat
+from perception3d.sim.height_grid import HeightGrid, build_height_grid
 from perception3d.sim.meshes import cross3
 from perception3d.sim.semantics import SEMANTIC_ID
 from perception3d.sim.world import RoadPaint, Scene, Transform
@@ -74,6 +77,7 @@ class SceneGeometry:
             a flat facet would not), the face normal for scenery.
         paint, lidar_to_road: road markings and the transform to evaluate them.
         night: lit windows at night.
+        vertices, triangles: (V, 3) float32 LiDAR-frame vertices and (T, 3) uint32 indices.
     """
 
     def __init__(self, scene: Scene) -> None:
@@ -117,21 +121,21 @@ class SceneGeometry:
         self.lidar_to_road: Transform = scene.road_to_lidar.inverse()
         self.night = scene.night
         self._o3d = o3d
+        self.vertices = np.concatenate(verts).astype(np.float32)
+        self.triangles = np.concatenate(tris).astype(np.uint32)
         self._scene = o3d.t.geometry.RaycastingScene(nthreads=RAYCAST_THREADS)
-        self._scene.add_triangles(
-            o3d.core.Tensor(np.concatenate(verts).astype(np.float32)),
-            o3d.core.Tensor(np.concatenate(tris).astype(np.uint32)),
-        )
+        self._scene.add_triangles(o3d.core.Tensor(self.vertices), o3d.core.Tensor(self.triangles))
+
+    @cached_property
+    def height_grid(self) -> HeightGrid:
+        """The triangles' :class:`HeightGrid` (built on first use)."""
+        return build_height_grid(self.vertices, self.triangles, self.lidar_to_road)
 
     def cast(self, rays: np.ndarray) -> Hits:
         """First hits of (N, 6) float32 rays [origin, direction] (LiDAR frame)."""
         out = self._scene.cast_rays(self._o3d.core.Tensor(rays), nthreads=RAYCAST_THREADS)
-        t = out["t_hit"].numpy()
-        tri = out["primitive_ids"].numpy().astype(np.int64)
-        np.putmask(tri, ~np.isfinite(t), -1)
-        normal = out["primitive_normals"].numpy()
-        flip = np.einsum("ij,ij->i", normal, rays[:, 3:6]) > 0
-        np.negative(normal, out=normal, where=flip[:, None])
+        t, normal = out["t_hit"].numpy(), out["primitive_normals"].numpy()
+        tri = _face_rays(t, out["primitive_ids"].numpy(), normal, rays)
         return Hits(t, tri, normal, out["primitive_uvs"].numpy())
 
     def shading_normal(
@@ -214,6 +218,21 @@ class SceneGeometry:
             albedo, refl, spec, shin, emission, semantic, np.take(self.tri_instance, triangle),
             transmission, unread,
         )  # fmt: skip
+
+
+@numba.njit(cache=True)
+def _face_rays(t_hit, primitive, normal, rays):
+    """(N,) int64 triangle of each hit (-1 where ``t_hit`` (N,) is not finite) from Open3D's
+    uint32 ``primitive`` ids; turns ``normal`` (N, 3) float32 in place to face the origins of
+    ``rays`` (N, 6) (the float32 dot product in numpy.einsum's order)."""
+    tri = np.empty(len(t_hit), np.int64)
+    for i in range(len(t_hit)):
+        tri[i] = primitive[i] if np.isfinite(t_hit[i]) else -1
+        dot = normal[i, 0] * rays[i, 3] + normal[i, 1] * rays[i, 4] + normal[i, 2] * rays[i, 5]
+        if dot > 0:
+            for k in range(3):
+                normal[i, k] = -normal[i, k]
+    return tri
 
 
 def _vertex_normals(mesh, smooth: bool) -> np.ndarray:
