@@ -348,14 +348,11 @@ def sample_roadside(
     return out
 
 
-def _lot_span(
-    f: SideFrame, urban: bool, cfg: ClutterConfig, rng: np.random.Generator
-) -> tuple[float, float] | None:
+def _lot_span(f: SideFrame, urban: bool, cfg: ClutterConfig, rng) -> tuple[float, float] | None:
     """The x span (road frame) of a parking lot on this side, or None. Nothing is drawn when
     lots are off, on a kerb strip or on a rural side, so those frames stay as they were."""
-    if cfg.lot_probability <= 0 or f.kerbside or not urban:
-        return None
-    if rng.uniform() >= cfg.lot_probability:
+    p = cfg.lot_probability
+    if p <= 0 or f.kerbside or not urban or rng.uniform() >= p:
         return None
     x0 = float(rng.uniform(*cfg.lot_start_m))
     x1 = x0 + float(rng.uniform(*cfg.lot_length_m))
