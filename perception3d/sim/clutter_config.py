@@ -36,7 +36,12 @@ class ClutterConfig:
     behind its sidewalk, starting ``lot_start_m`` ahead of the car (road frame x), ``lot_length_m``
     long and ``lot_depth_m`` deep, closed on its far side by a frontage; its bays hold cars side
     by side, parallel to the road, each bay taken with a probability drawn from
-    ``lot_occupancy`` per lot (``placement.py``).
+    ``lot_occupancy`` per lot (``lots.py``).
+
+    Street trees (opt-in, ``kerb_tree_probability``): an urban side gets, with that
+    probability, its street trees at the kerb (0.6 m inside the sidewalk's road edge) instead of
+    by the frontage, as an avenue (every ``scene.tree_spacing_m``, none left out), their crowns
+    over the parked cars and the road edge.
     """
 
     frontage_weights: dict[str, float] = field(
@@ -82,6 +87,7 @@ class ClutterConfig:
     lot_length_m: tuple[float, float] = (15.0, 40.0)
     lot_depth_m: tuple[float, float] = (10.0, 25.0)
     lot_occupancy: tuple[float, float] = (0.4, 0.95)
+    kerb_tree_probability: float = 0.0
 
     def __post_init__(self) -> None:
         check_weights("frontage_weights", self.frontage_weights, FRONTAGES)
@@ -111,6 +117,7 @@ class ClutterConfig:
         check_probability("opening_probability", self.opening_probability)
         check_probability("embankment_probability", self.embankment_probability)
         check_probability("lot_probability", self.lot_probability)
+        check_probability("kerb_tree_probability", self.kerb_tree_probability)
         check_range("lot_start_m", self.lot_start_m)
         check_range("lot_occupancy", self.lot_occupancy, 0.0)
         if self.lot_depth_m[0] < 6.0 or self.lot_depth_m[0] > self.lot_depth_m[1]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from perception3d.geometry.iou import bev_iou_lidar
 from perception3d.sim.config import OBJECT_CLASSES, LabelConfig, ObjectsConfig
+from perception3d.sim.lots import place_lot_cars
 from perception3d.sim.objects import ObjectModel, sample_class_object
 from perception3d.sim.placement_together import place_bays, place_crowd
 from perception3d.sim.world import RoadLayout
@@ -293,31 +294,6 @@ class _Placer:
             if self.add(self.model(label, False), x, y, heading, z) is not None:
                 budget[label] -= 1
 
-    def lots(self) -> None:
-        """Cars side by side in each parking lot's bays (``RoadLayout.lots``): rows of bays
-        across the road, 2.4-2.8 m wide, a car's length along the road, back to back or
-        facing each other across a 5.5-7 m aisle; each bay holds a car (a tenth of them a
-        van) with the lot's occupancy, nose in or (30 %) backed in, jittered in its bay. In
-        view or not, they come on top of the frame's budgets, like the lot itself."""
-        rng = self.rng
-        for x0, x1, y_near, y_far, z, occupancy in self.layout.lots:
-            s = 1.0 if y_far > y_near else -1.0
-            pitch, length = rng.uniform(2.4, 2.8), rng.uniform(4.8, 5.5)
-            aisle = rng.uniform(5.5, 7.0)
-            bays = int((abs(y_far - y_near) - 0.6) // pitch)
-            x, aisle_ahead = x0 + length / 2, True
-            while x + length / 2 <= x1:
-                for j in range(bays):
-                    if rng.uniform() >= occupancy:
-                        continue
-                    label = "Van" if rng.uniform() < 0.1 else "Car"
-                    nose_in = rng.uniform() < 0.7
-                    heading = (0.0 if aisle_ahead != nose_in else np.pi) + rng.normal(0, 0.03)
-                    y = y_near + s * (0.3 + (j + 0.5) * pitch) + rng.normal(0, 0.12)
-                    self.add(self.model(label, False), x + rng.normal(0, 0.15), y, heading, z)
-                x += length + aisle if aisle_ahead else length
-                aisle_ahead = not aisle_ahead
-
     def group(self, size: int, in_view: bool) -> int:
         """A group of pedestrians around one anchor; returns how many were placed."""
         if not self.place_one("Pedestrian", in_view):
@@ -359,7 +335,7 @@ def place_objects(
         The placed objects, in placement order.
     """
     placer = _Placer(cfg, labels, layout, in_view, rng, night)
-    placer.lots()  # no draw without lots: frames without them stay the same
+    place_lot_cars(placer)  # no draw without lots: frames without them stay the same
     passes = (
         (True, False, cfg.mean_in_view),
         (False, False, cfg.mean_out_of_view),

@@ -18,7 +18,7 @@ scene gets a few large meshes instead of hundreds of small ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -34,7 +34,8 @@ from perception3d.sim.config import SceneConfig
 from perception3d.sim.fences import fence, free_spans, guard_rail, wall
 from perception3d.sim.foliage import hedge, random_bush, random_tree
 from perception3d.sim.furniture import FURNITURE_VARIANTS, furniture_mesh
-from perception3d.sim.meshes import Mesh, box, merge, rotation_z
+from perception3d.sim.lots import lot_paving, lot_span
+from perception3d.sim.meshes import Mesh, merge, rotation_z
 from perception3d.sim.scenery import building
 from perception3d.sim.semantics import SEMANTIC_ID
 from perception3d.sim.terrain import TerrainSide
@@ -300,7 +301,7 @@ def sample_roadside(
 ) -> Roadside:
     """Frontage, furniture, driveways and ground of one side of the street."""
     out, batch = Roadside(), _Batch()
-    lot = _lot_span(f, urban, cfg, rng)
+    lot = lot_span(f, urban, cfg, rng)
     embank = rng.uniform() < cfg.embankment_probability * (0.4 if urban else 1.0)
     slope = np.tan(np.radians(rng.uniform(*cfg.terrain_slope_deg))) * rng.choice([-1, 1])
     terrain = TerrainSide(
@@ -310,8 +311,13 @@ def sample_roadside(
     )  # fmt: skip
     out.terrain = terrain
     blocked = list(f.keep_out) + ([lot] if lot else [])
-    if lot:
-        _lot(lot, f, cfg, sc, rng, out, batch, terrain)
+    if lot:  # the paving, then what closes the lot on its far side
+        slab, row = lot_paving(lot, f, cfg, rng)
+        out.surfaces.append(surface(slab, road=_LOT))
+        out.lots.append(row)
+        far = replace(f, y_outer=row[3], kerbside=True)  # no setback
+        kind = _choice(rng, cfg.frontage_weights, LOT_FRONTAGES)
+        _segment(kind, *lot, far, cfg, sc, rng, out, batch, terrain)
     weights = cfg.frontage_weights if urban else cfg.rural_frontage_weights
     if f.kerbside:
         weights = {k: v for k, v in weights.items() if k not in ("open", "guard_rail")}
@@ -338,49 +344,18 @@ def sample_roadside(
         return out
     _furniture(f, cfg, rng, out, batch, lot)
     if urban or rng.uniform() < 0.3:
+        p_kerb = cfg.kerb_tree_probability if urban else 0.0  # no draw at 0
+        at_kerb = p_kerb > 0 and rng.uniform() < p_kerb
         step = rng.uniform(*sc.tree_spacing_m)
         for tx in np.arange(f.x_range[0] + rng.uniform(0, 20), f.x_range[1], step):
-            if rng.uniform() < 0.5 or any(a - 3 <= tx <= b + 3 for a, b in blocked):
+            skip = not at_kerb and rng.uniform() < 0.5  # at the kerb: an avenue, no gaps
+            if skip or any(a - 3 <= tx <= b + 3 for a, b in blocked):
                 continue
             ty = f.y_outer - f.side * 0.8 if urban else f.y_outer + f.side * rng.uniform(1, 4)
+            ty = f.y_inner + f.side * 0.6 if at_kerb else ty
             _tree(tx, ty, terrain, f, cfg, rng, out, batch)
     out.surfaces += batch.surfaces()
     return out
-
-
-def _lot_span(f: SideFrame, urban: bool, cfg: ClutterConfig, rng) -> tuple[float, float] | None:
-    """The x span (road frame) of a parking lot on this side, or None. Nothing is drawn when
-    lots are off, on a kerb strip or on a rural side, so those frames stay as they were."""
-    p = cfg.lot_probability
-    if p <= 0 or f.kerbside or not urban or rng.uniform() >= p:
-        return None
-    x0 = float(rng.uniform(*cfg.lot_start_m))
-    x1 = x0 + float(rng.uniform(*cfg.lot_length_m))
-    if any(a - 3 < x1 and x0 < b + 3 for a, b in f.keep_out):
-        return None  # no lot at the corners of a cross street
-    return x0, x1
-
-
-def _lot(
-    span: tuple[float, float], f: SideFrame, cfg: ClutterConfig, sc: SceneConfig, rng,
-    out: Roadside, batch: _Batch, terrain: TerrainSide,
-) -> None:  # fmt: skip
-    """A paved lot over ``span`` from the sidewalk's outer edge ``lot_depth_m`` away from the
-    road (the terrain is kept flat there), closed on its far side by a building, fence, hedge
-    or wall; records it in ``out.lots`` for the placer."""
-    x0, x1 = span
-    depth = float(rng.uniform(*cfg.lot_depth_m))
-    y_far = f.y_outer + f.side * depth
-    top = f.curb_height - 0.01  # 1 cm above the flat ground, 1 cm under the sidewalk
-    slab = box((x1 - x0, depth, 0.2), ((x0 + x1) / 2, (f.y_outer + y_far) / 2, top - 0.1), "road")
-    out.surfaces.append(surface(slab, road=_LOT))
-    occupancy = float(rng.uniform(*cfg.lot_occupancy))
-    out.lots.append((x0, x1, f.y_outer, y_far, top, occupancy))
-    far = SideFrame(
-        f.side, f.y_inner, y_far, f.curb_height, f.keep_out, f.detail, f.x_range, kerbside=True
-    )
-    kind = _choice(rng, cfg.frontage_weights, LOT_FRONTAGES)
-    _segment(kind, x0, x1, far, cfg, sc, rng, out, batch, terrain)
 
 
 def _behind(f: SideFrame, rng) -> SideFrame:

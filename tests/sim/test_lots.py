@@ -1,5 +1,6 @@
 """Parking lots (``clutter.lot_probability``): a paved lot behind an urban sidewalk whose cars
-stand side by side, parallel to the road, as in a KITTI frame's car park across the street."""
+stand side by side, parallel to the road, as in KITTI 004139's car park; and street trees at the
+kerb (``clutter.kerb_tree_probability``), whose crowns reach over the parked cars."""
 
 from __future__ import annotations
 
@@ -115,3 +116,35 @@ def test_lots_come_only_where_enabled():
 def test_an_impossible_lot_is_refused(override, key):
     with pytest.raises(ValueError, match=key):
         load_synth_config(None, ["clutter.lot_probability=0.5", override])
+
+
+def _trees(scene) -> np.ndarray:
+    """Trunk obstacle boxes (road frame): 0.6 x 0.6 m, as roadside.py records a tree."""
+    obs = scene.layout.obstacles
+    return obs[np.isclose(obs[:, 3], 0.6) & np.isclose(obs[:, 4], 0.6) & np.isclose(obs[:, 5], 2.0)]
+
+
+def test_kerb_trees_stand_at_the_kerb_as_an_avenue():
+    on = (
+        "scene.urban_probability=1.0",
+        "scene.kerbside_frontage_probability=0.0",
+        "scene.intersection_probability=0.0",
+    )
+    for scene in _scenes(*on, "clutter.kerb_tree_probability=1.0", count=3):
+        trees = _trees(scene)
+        for y_inner, y_outer in scene.layout.sidewalks:
+            side = 1.0 if y_outer > y_inner else -1.0
+            here = trees[np.abs(trees[:, 1] - (y_inner + side * 0.6)) < 1e-6]
+            # Every step of the avenue (7-20 m) near the car holds a tree.
+            near = np.sort(here[(here[:, 0] > -40) & (here[:, 0] < 80), 0])
+            assert len(near) >= 120 / 20 - 1 and (np.diff(near) <= 20.0 + 1e-6).all(), near
+            assert not (np.abs(trees[:, 1] - (y_outer - side * 0.8)) < 1e-6).any()
+    # Off: the street trees stand by the frontage.
+    for scene in _scenes(*on, count=2):
+        trees = _trees(scene)
+        assert len(trees)
+        kerb = (
+            scene.layout.sidewalks[:, 0]
+            + np.sign(np.diff(scene.layout.sidewalks, axis=1))[:, 0] * 0.6
+        )
+        assert not (np.abs(trees[:, 1, None] - kerb[None]) < 1e-6).any()
