@@ -18,9 +18,9 @@ perception3d sim2real-report --real tests/data/kitti_samples --real ../shared/ki
 
 SIM2REAL_REPORT_DESCRIPTION = """\
 Real KITTI sweeps against synthetic ones: points per object, reflectivity, clearance to the
-clutter beside each object, same-class neighbours and how cars stand to their nearest car, ray
-drop, range noise, ground, heights, each with its Jensen-Shannon distance, and a detector's
-quality and false positives on both (docs/sim2real.md).
+clutter beside each object, returns over it, same-class neighbours and how cars stand to their
+nearest car, ray drop, range noise, ground, heights, each with its Jensen-Shannon distance, and
+a detector's quality and false positives on both (docs/sim2real.md).
 """
 
 
@@ -50,7 +50,8 @@ def _zero_columns(row: dict) -> str:
 
 def _neighbour_columns(row: dict) -> str:
     """Neighbour rows: objects counted and mean neighbours; the car-pair row: cars counted and
-    the share side by side; real / synthetic."""
+    the share side by side; overhead rows: objects counted and the share with 3 or more returns
+    over them; real / synthetic."""
     if "count_real" not in row:
         return ""
 
@@ -61,6 +62,8 @@ def _neighbour_columns(row: dict) -> str:
     counts = f"; n {row['count_real']} / {row['count_synthetic']}"
     if "side_by_side_share_real" in row:
         return counts + f"; side by side {two('side_by_side_share')}"
+    if "overhead_share_real" in row:
+        return counts + f"; 3+ overhead {two('overhead_share')}"
     return counts + f"; mean {two('mean')}"
 
 

@@ -27,6 +27,7 @@ from perception3d.experiments.sim2real.objects import (
     DENSITY_EDGES,
     HEIGHT_EDGES,
     INTENSITY_EDGES,
+    OVERHEAD_EDGES,
     coarse_intensity,
     normalized_count,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "CLOSE_CLEARANCE_M",
     "DISTANCE_BINS_M",
     "FAR_OBJECT_M",
+    "OVERHEAD_MIN_RETURNS",
     "compare_histograms",
     "compare_objects",
     "compare_ray_drop",
@@ -44,6 +46,7 @@ __all__ = [
 DISTANCE_BINS_M = (0.0, 10.0, 20.0, 30.0, 45.0, 60.0)
 FAR_OBJECT_M = 20.0  # height in the box: objects at least this far (few beams cross them)
 CLOSE_CLEARANCE_M = 1.0  # clearance: the share of objects with clutter closer than this
+OVERHEAD_MIN_RETURNS = 3  # overhead: the share of objects with at least this many returns
 
 
 def _pair(real_groups: np.ndarray, synth_groups: np.ndarray) -> dict:
@@ -152,6 +155,19 @@ def _surroundings(objs: dict[str, list[dict]]) -> tuple[dict, dict]:
     return clearance, _scalar_pair(clutter, CLUTTER_EDGES)
 
 
+def _overhead(objs: dict[str, list[dict]]) -> dict:
+    """The objects' returns overhead (`_scalar_pair` on `OVERHEAD_EDGES`), plus each side's
+    share with at least `OVERHEAD_MIN_RETURNS` (``overhead_share_*``) and its count of objects
+    (``count_*``)."""
+    counts = {k: np.array([o["overhead"] for o in v], dtype=np.float64) for k, v in objs.items()}
+    entry = _scalar_pair(counts, OVERHEAD_EDGES)
+    for k, v in counts.items():
+        share = float(np.mean(v >= OVERHEAD_MIN_RETURNS)) if len(v) else float("nan")
+        entry[f"overhead_share_{k}"] = share
+        entry[f"count_{k}"] = len(v)
+    return entry
+
+
 def _objects(records: Sequence[dict], class_name: str) -> list[dict]:
     return [o for r in records for o in r["objects"] if o["class"] == class_name]
 
@@ -207,11 +223,19 @@ def _car_pairs(real: Sequence[dict], synth: Sequence[dict]) -> dict:
 def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequence[str]) -> dict:
     """Per class: points per object (normalized to 10 m, `objects.normalized_count`), the
     reflectivity of the objects' points and their height in the box (objects beyond
-    `FAR_OBJECT_M`), their clearance and clutter (`_surroundings`), each with its JS distance
-    and the real floor (objects resampled); median points per distance bin; same-class
-    neighbours (`_neighbours`, frames resampled). ``car_pairs``: how the cars' nearest cars
-    stand (`_car_pairs`), when Car is among ``classes``."""
-    keys = ("points_per_object", "reflectivity", "height_in_box", "clearance", "clutter")
+    `FAR_OBJECT_M`), their clearance and clutter (`_surroundings`), the returns over them
+    (`_overhead`), each with its JS distance and the real floor (objects resampled); median
+    points per distance bin; same-class neighbours (`_neighbours`, frames resampled).
+    ``car_pairs``: how the cars' nearest cars stand (`_car_pairs`), when Car is among
+    ``classes``."""
+    keys = (
+        "points_per_object",
+        "reflectivity",
+        "height_in_box",
+        "clearance",
+        "clutter",
+        "overhead",
+    )
     out: dict = {k: {} for k in (*keys, "neighbours")}
     if "Car" in classes:
         out["car_pairs"] = _car_pairs(real, synth)
@@ -250,6 +274,7 @@ def compare_objects(real: Sequence[dict], synth: Sequence[dict], classes: Sequen
         }
         out["height_in_box"][cls] = _pair(heights["real"], heights["synthetic"])
         out["clearance"][cls], out["clutter"][cls] = _surroundings(objs)
+        out["overhead"][cls] = _overhead(objs)
     return out
 
 

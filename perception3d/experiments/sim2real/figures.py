@@ -17,6 +17,8 @@ from perception3d.experiments.sim2real.objects import (
     CLEARANCE_EDGES,
     CLUTTER_EDGES,
     DENSITY_EDGES,
+    OVERHEAD_BAND_M,
+    OVERHEAD_EDGES,
 )
 from perception3d.experiments.sim2real.stats import EDGES
 from perception3d.viz.figure import pyplot, save_figure
@@ -49,7 +51,7 @@ def _hist(ax, edges, entry: dict, name: str, xlabel: str) -> None:
 def _objects_figure(stats: dict, path: Path) -> Path:
     plt = pyplot()
     classes = list(stats["objects"]["points_per_object"])
-    fig, axes = plt.subplots(4, len(classes), figsize=(4.5 * len(classes), 14), squeeze=False)
+    fig, axes = plt.subplots(5, len(classes), figsize=(4.5 * len(classes), 17.5), squeeze=False)
     for j, cls in enumerate(classes):
         e = stats["objects"]["points_per_object"][cls]
         for key in ("synthetic", "real"):
@@ -83,6 +85,14 @@ def _objects_figure(stats: dict, path: Path) -> Path:
             CLUTTER_EDGES,
             f"{cls}: clutter within 2 m",
             "standing returns x (distance / 30 m)^2",
+        )
+        low, high = OVERHEAD_BAND_M
+        _bin_axes(
+            axes[4, j],
+            obj["overhead"][cls],
+            OVERHEAD_EDGES,
+            f"{cls}: returns overhead",
+            f"returns over the footprint, {low:g}-{high:g} m above the box",
         )
     return save_figure(fig, path)
 

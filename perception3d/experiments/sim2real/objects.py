@@ -24,6 +24,12 @@ Clutter: how many of those standing returns lie within 2 m of the outline (beyon
 scaled to 30 m as count x (distance / 30 m)^2. The clearance says how close the nearest
 clutter stands, the count how much of it a detector's receptive field holds.
 
+Overhead: how many returns lie over the box's footprint 0.3-6 m above its top: tree crowns,
+awnings, signs over the object. A pillar detector pools every return of a ground cell into one
+feature, so these returns are pooled with the object's own. In a first count, 3 of the 11 real
+cars within 40 m of the six real labelled frames had a crown over them, against 2 of 335
+synthetic cars. A raw count (not scaled with distance); 0 its own bin.
+
 Example:
     >>> pts = np.array([[10.0, 0, -1, 0.2], [10.2, 0.1, -1.2, 0.4], [30, 5, -1, 0.9]])
     >>> box = np.array([[10.0, 0, -1, 4, 2, 1.5, 0]])
@@ -48,11 +54,14 @@ __all__ = [
     "DENSITY_EDGES",
     "HEIGHT_EDGES",
     "INTENSITY_EDGES",
+    "OVERHEAD_BAND_M",
+    "OVERHEAD_EDGES",
     "ZERO_READING_MAX",
     "coarse_intensity",
     "normalized_count",
     "object_clearance",
     "object_clutter",
+    "object_overhead",
     "object_points",
     "object_surroundings",
 ]
@@ -74,6 +83,9 @@ CLUTTER_WITHIN_M = 2.0
 # clutter: the count scaled to 30 m, count x (distance / 30 m)^2; 0 its own bin
 CLUTTER_EDGES = np.array([0.0, 1.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, np.inf])
 STANDING_BAND_M = (0.2, 2.5)  # above the box bottom: what stands beside the object
+OVERHEAD_BAND_M = (0.3, 6.0)  # above the box top: what hangs over the object
+# overhead: returns over the footprint; bins 0, 1-2, 3-9, 10-29, 30 and more
+OVERHEAD_EDGES = np.array([0.0, 1.0, 3.0, 10.0, 30.0, np.inf])
 
 
 def coarse_intensity(hist: np.ndarray) -> np.ndarray:
@@ -208,6 +220,48 @@ def object_clutter(
         [9]
     """
     return object_surroundings(points, boxes_lidar, within_m=within_m, own_m=own_m)[1]
+
+
+def object_overhead(
+    points: np.ndarray, boxes_lidar: np.ndarray, band_m: tuple[float, float] = OVERHEAD_BAND_M
+) -> np.ndarray:
+    """Per box, how many returns lie over its footprint (the rotated dx x dy rectangle, LiDAR
+    frame) between ``band_m[0]`` and ``band_m[1]`` metres (inclusive) above its top, z = cz +
+    dz / 2.
+
+    Args:
+        points: (N, 3+) LiDAR points [x, y, z, ...], metres (the field-of-view points).
+        boxes_lidar: (M, 7) label boxes [x, y, z, dx, dy, dz, heading], LiDAR frame.
+        band_m: (low, high) heights above the box top, metres.
+
+    Returns:
+        (M,) int64 counts.
+
+    Raises:
+        ValueError: points not (N, 3+), boxes not (M, 7), or the band not 0 <= low < high.
+
+    Example:
+        >>> pts = np.array([[10.0, 0, 1.0], [10, 0, -0.1], [13, 0, 1.0], [11, 0.5, 5.0]])
+        >>> object_overhead(pts, np.array([[10.0, 0, -1, 4, 2, 1.5, 0]])).tolist()
+        [2]
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    boxes = np.asarray(boxes_lidar, dtype=np.float64)
+    if pts.ndim != 2 or pts.shape[1] < 3:
+        raise ValueError(f"points must be (N, 3+), got {pts.shape}")
+    if boxes.ndim != 2 or boxes.shape[1] != 7:
+        raise ValueError(f"boxes_lidar must be (M, 7), got {boxes.shape}")
+    low, high = band_m
+    if not 0.0 <= low < high:
+        raise ValueError(f"band_m must be (low, high) with 0 <= low < high, got {band_m}")
+    counts = np.zeros(len(boxes), dtype=np.int64)
+    for j, (cx, cy, cz, dx, dy, dz, heading) in enumerate(boxes):
+        above = pts[:, 2] - (cz + dz / 2)
+        p = pts[(above >= low) & (above <= high), :2] - (cx, cy)  # (K, 2) offsets from the centre
+        c, s = np.cos(heading), np.sin(heading)
+        along, across = p[:, 0] * c + p[:, 1] * s, -p[:, 0] * s + p[:, 1] * c  # box frame
+        counts[j] = np.count_nonzero((np.abs(along) <= dx / 2) & (np.abs(across) <= dy / 2))
+    return counts
 
 
 def _standing_distances(pts: np.ndarray, box: np.ndarray, reach_m: float, own_m: float):

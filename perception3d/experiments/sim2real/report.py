@@ -19,6 +19,7 @@ from perception3d.atomic import atomic_write_text
 from perception3d.data.training_frames import held_out_check
 from perception3d.experiments.sim2real import compare, detection, raydrop
 from perception3d.experiments.sim2real.neighbours import NEIGHBOUR_RADIUS_M, PAIR_WITHIN_M
+from perception3d.experiments.sim2real.objects import OVERHEAD_BAND_M
 from perception3d.experiments.sim2real.stats import EDGES, OBJECT_CLASSES, sweep_statistics
 from perception3d.experiments.sim2real.sweeps import RANGE_IMAGE_WIDTH, Sweep, load_sweeps
 from perception3d.lidar.scanner import ScannerModel
@@ -37,7 +38,8 @@ _HIST_KEYS = (
 # summary-row values beside the distance: intensity's exact-0 bin beside the 0.05 bins;
 # clearance's share of objects closer than compare.CLOSE_CLEARANCE_M; clearance and clutter
 # medians (m; returns at 30 m); neighbours: objects counted and mean neighbours; car pairs:
-# cars counted and the share side by side
+# cars counted and the share side by side; overhead: objects counted and the share with at
+# least compare.OVERHEAD_MIN_RETURNS returns over them
 _EXTRA_KEYS = (
     "count_real",
     "count_synthetic",
@@ -45,6 +47,8 @@ _EXTRA_KEYS = (
     "mean_synthetic",
     "side_by_side_share_real",
     "side_by_side_share_synthetic",
+    "overhead_share_real",
+    "overhead_share_synthetic",
     "js_distance_005",
     "real_floor_005",
     "zero_share_real",
@@ -160,6 +164,9 @@ def _summary_rows(stats: dict) -> list[dict]:
         add(f"clearance ({cls}, to standing returns)", e)
     for cls, e in stats["objects"]["clutter"].items():
         add(f"clutter within 2 m ({cls}, returns at 30 m)", e)
+    low, high = OVERHEAD_BAND_M
+    for cls, e in stats["objects"]["overhead"].items():
+        add(f"returns overhead ({cls}, {low:g}-{high:g} m above the box)", e)
     for cls, e in stats["objects"]["neighbours"].items():
         add(f"neighbours within {NEIGHBOUR_RADIUS_M[cls]:g} m ({cls}, same class)", e)
     if "car_pairs" in stats["objects"]:

@@ -22,7 +22,8 @@ the near ground all around the car. Bins:
 
 Objects (labelled frames): per label box of Car, Pedestrian, Cyclist within 60 m, its distance,
 point count, the histograms of its points' intensities and heights in the box, its clearance
-to the standing returns around it and their count within 2 m (`objects.py`), its neighbours of
+to the standing returns around it and their count within 2 m, the returns over it (0.3-6 m
+above its top, `objects.py`), its neighbours of
 the same class and, for a car, how its nearest car stands (`neighbours.py`; counted among every
 labelled box of the class, from the label boxes alone).
 """
@@ -39,6 +40,7 @@ from perception3d.experiments.sim2real.noise import NOISE_EDGES_M, planar_range_
 from perception3d.experiments.sim2real.objects import (
     HEIGHT_EDGES,
     INTENSITY_EDGES,
+    object_overhead,
     object_points,
     object_surroundings,
 )
@@ -118,14 +120,16 @@ def sweep_statistics(sweep: Sweep, counted: np.ndarray) -> dict:
         hist["intensity/background"] = histogram(fov[outside, 3], INTENSITY_EDGES)
         around = zip(
             *object_surroundings(fov, boxes),
+            object_overhead(fov, boxes),
             *frame_neighbours(boxes, names, OBJECT_CLASSES),
             strict=True,
         )
-        for row, (clear_m, clutter, neighbours, side) in zip(
+        for row, (clear_m, clutter, overhead, neighbours, side) in zip(
             object_points(fov, boxes, names), around, strict=True
         ):
             if row["distance_m"] <= _MAX_OBJECT_DISTANCE_M:
                 row["clearance_m"], row["clutter"] = float(clear_m), int(clutter)
+                row["overhead"] = int(overhead)
                 row["neighbours"], row["side_by_side"] = int(neighbours), float(side)
                 row["intensity"] = histogram(row["intensity"], INTENSITY_EDGES)
                 row["height_in_box"] = histogram(row["height_in_box"], HEIGHT_EDGES)

@@ -77,6 +77,7 @@ def _record(clearances, clutter=10, distance_m=15.0):
             "height_in_box": histogram([0.5], HEIGHT_EDGES),
             "clearance_m": c,
             "clutter": clutter,
+            "overhead": 0,
             "neighbours": 0,
             "side_by_side": float("nan"),
         }

@@ -108,6 +108,7 @@ def _object(cls, neighbours, side):
         "height_in_box": histogram([0.5], HEIGHT_EDGES),
         "clearance_m": 1.0,
         "clutter": 10,
+        "overhead": 0,
         "neighbours": neighbours,
         "side_by_side": side,
     }

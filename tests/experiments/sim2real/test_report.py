@@ -73,6 +73,8 @@ def test_report_on_the_tiny_pair(tiny_pair, tmp_path):
         "clearance (Cyclist, to standing returns)",
         "clutter within 2 m (Pedestrian, returns at 30 m)",
         "clutter within 2 m (Cyclist, returns at 30 m)",
+        "returns overhead (Pedestrian, 0.3-6 m above the box)",
+        "returns overhead (Cyclist, 0.3-6 m above the box)",
         "neighbours within 3 m (Pedestrian, same class)",
         "neighbours within 3 m (Cyclist, same class)",
     }  # 000008 has no pedestrian nor cyclist
@@ -89,6 +91,15 @@ def test_report_on_the_tiny_pair(tiny_pair, tmp_path):
     assert "nearest car within 6 m: side by side" in run.stdout
     assert "side by side 0.33 / 0.33" in run.stdout
     assert "neighbours within 4 m" in (out / "report.html").read_text()
+    over = rows["returns overhead (Car, 0.3-6 m above the box)"]
+    assert 0.0 <= over["js_distance"] <= 1.0 and 0.0 <= over["real_floor"] <= 1.0
+    assert over["count_real"] == over["count_synthetic"] == 6
+    assert 0.0 <= over["overhead_share_real"] <= 1.0
+    assert 0.0 <= over["overhead_share_synthetic"] <= 1.0
+    assert "3+ overhead" in run.stdout
+    assert "overhead_share_real" in (out / "report.html").read_text()
+    stats = json.loads((out / "sim2real.json").read_text())
+    assert sum(stats["objects"]["overhead"]["Car"]["real"]) == 6
     car = summary["detection"]["real"]["Car bev@0.5"]
     assert car["ap_all"] == 100.0 and car["fp"] == 0 and car["objects"] == 4
     assert summary["false_positives_per_frame"]["real"]["Car"] == {}

@@ -157,6 +157,7 @@ def test_identical_sweeps_are_at_distance_zero_brighter_ones_are_not(tiny_pair):
     assert sum(objects["height_in_box"]["Car"]["real"]) > 0  # 000008 has cars beyond 20 m
     assert objects["clearance"]["Car"]["js_distance"] == 0.0  # brighter, not moved
     assert objects["clutter"]["Car"]["js_distance"] == 0.0
+    assert objects["overhead"]["Car"]["js_distance"] == 0.0
     # 000008: 6 labelled cars, the 000008 crop's camera field of view
     assert len(records["real"]["objects"]) == 6
     # none within 4 m of another; camera (x, z) of the first three (-2.70, 3.68), (-1.17, 7.86),
