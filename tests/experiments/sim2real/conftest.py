@@ -9,9 +9,29 @@ import numpy as np
 import pytest
 
 from perception3d.data.kitti import read_velodyne, write_velodyne
+from perception3d.experiments.sim2real.divergence import histogram
+from perception3d.experiments.sim2real.objects import HEIGHT_EDGES, INTENSITY_EDGES
 
 # The shipped LiDAR detector (trained on synthetic frames): the teacher / the model to adapt.
 WEIGHTS = "perception3d/assets/weights/pointpillars_lite_synth.pt"
+
+
+def object_record(cls: str = "Car", **fields) -> dict:
+    """One labelled object's row as ``stats.py`` records it, with plain values (a car at 15 m,
+    200 returns, nothing near or over it, alone); ``fields`` replace them."""
+    row = {
+        "class": cls,
+        "distance_m": 15.0,
+        "points": 200,
+        "intensity": histogram([0.3], INTENSITY_EDGES),
+        "height_in_box": histogram([0.5], HEIGHT_EDGES),
+        "clearance_m": 1.0,
+        "clutter": 10,
+        "overhead": 0,
+        "neighbours": 0,
+        "side_by_side": float("nan"),
+    }
+    return {**row, **fields}
 
 
 def copy_frame(src_root: Path, dst_root: Path, frame_id: str = "000008") -> Path:

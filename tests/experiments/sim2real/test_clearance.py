@@ -8,11 +8,10 @@ from perception3d.experiments.sim2real.divergence import histogram
 from perception3d.experiments.sim2real.objects import (
     CLEARANCE_CAP_M,
     CLEARANCE_EDGES,
-    HEIGHT_EDGES,
-    INTENSITY_EDGES,
     object_clearance,
     object_clutter,
 )
+from tests.experiments.sim2real.conftest import object_record
 
 # a car 4 x 1.8 x 1.5 m at 20 m, its bottom at z = -1.7 (the ground)
 CAR = np.array([[20.0, 0.0, -0.95, 4.0, 1.8, 1.5, 0.0]])
@@ -69,19 +68,7 @@ def test_distance_is_taken_in_the_rotated_box_frame():
 def _record(clearances, clutter=10, distance_m=15.0):
     """A labelled frame's record holding one car per clearance."""
     objects = [
-        {
-            "class": "Car",
-            "distance_m": distance_m,
-            "points": 200,
-            "intensity": histogram([0.3], INTENSITY_EDGES),
-            "height_in_box": histogram([0.5], HEIGHT_EDGES),
-            "clearance_m": c,
-            "clutter": clutter,
-            "overhead": 0,
-            "neighbours": 0,
-            "side_by_side": float("nan"),
-        }
-        for c in clearances
+        object_record(clearance_m=c, clutter=clutter, distance_m=distance_m) for c in clearances
     ]
     return {"hist": {}, "objects": objects}
 

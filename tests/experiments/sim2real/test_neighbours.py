@@ -5,7 +5,6 @@ import pytest
 
 from perception3d.data.kitti import KittiObjectDataset
 from perception3d.experiments.sim2real.compare import compare_objects
-from perception3d.experiments.sim2real.divergence import histogram
 from perception3d.experiments.sim2real.neighbours import (
     frame_neighbours,
     nearest_neighbours,
@@ -13,7 +12,7 @@ from perception3d.experiments.sim2real.neighbours import (
     pair_angle_deg,
     side_by_side,
 )
-from perception3d.experiments.sim2real.objects import HEIGHT_EDGES, INTENSITY_EDGES
+from tests.experiments.sim2real.conftest import object_record
 
 
 def _car(x, y, heading=0.0):
@@ -100,18 +99,7 @@ def test_real_004139_three_cars_side_by_side(kitti_root):
 
 
 def _object(cls, neighbours, side):
-    return {
-        "class": cls,
-        "distance_m": 15.0,
-        "points": 100,
-        "intensity": histogram([0.3], INTENSITY_EDGES),
-        "height_in_box": histogram([0.5], HEIGHT_EDGES),
-        "clearance_m": 1.0,
-        "clutter": 10,
-        "overhead": 0,
-        "neighbours": neighbours,
-        "side_by_side": side,
-    }
+    return object_record(cls, points=100, neighbours=neighbours, side_by_side=side)
 
 
 def _frame(neighbours, sides=()):

@@ -6,11 +6,10 @@ import pytest
 from perception3d.experiments.sim2real.compare import OVERHEAD_MIN_RETURNS, compare_objects
 from perception3d.experiments.sim2real.divergence import histogram
 from perception3d.experiments.sim2real.objects import (
-    HEIGHT_EDGES,
-    INTENSITY_EDGES,
     OVERHEAD_EDGES,
     object_overhead,
 )
+from tests.experiments.sim2real.conftest import object_record
 
 # a car 4 x 1.8 x 1.5 m at 20 m turned 0.7 rad; its top at z = -0.95 + 0.75 = -0.2
 HEADING = 0.7
@@ -68,22 +67,7 @@ def test_inputs_are_checked():
 
 def _record(overheads):
     """A labelled frame's record holding one car per overhead count."""
-    objects = [
-        {
-            "class": "Car",
-            "distance_m": 15.0,
-            "points": 200,
-            "intensity": histogram([0.3], INTENSITY_EDGES),
-            "height_in_box": histogram([0.5], HEIGHT_EDGES),
-            "clearance_m": 1.0,
-            "clutter": 10,
-            "overhead": n,
-            "neighbours": 0,
-            "side_by_side": float("nan"),
-        }
-        for n in overheads
-    ]
-    return {"hist": {}, "objects": objects}
+    return {"hist": {}, "objects": [object_record(overhead=n) for n in overheads]}
 
 
 def test_overhead_comparison():
