@@ -3,31 +3,17 @@ road instead of nose to tail."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
 from perception3d.geometry.iou import bev_iou_lidar
-from perception3d.sim.camera import camera_calibration
-from perception3d.sim.config import CameraConfig, load_synth_config
-from perception3d.sim.frame import frame_rng
-from perception3d.sim.scene import sample_scene
+from perception3d.sim.config import load_synth_config
+from tests.sim.sampled_scenes import road_boxes, sampled_scenes
 
-CALIB = camera_calibration(CameraConfig(image_scale=0.5, sky_occlusion=False))
-
-
-def _scenes(*overrides: str, seed: int = 9, count: int = 6):
-    cfg = load_synth_config(None, list(overrides))
-    return [sample_scene(cfg, frame_rng(seed, i, 0), CALIB) for i in range(count)]
-
-
-def _road_boxes(scene, labels=("Car", "Van", "Misc")):
-    """(N, 7) boxes of ``labels`` in the road frame (heading against the road's x axis)."""
-    to_road = scene.road_to_lidar.inverse()
-    yaw = np.arctan2(scene.road_to_lidar.rotation[1, 0], scene.road_to_lidar.rotation[0, 0])
-    boxes = np.array([o.box_lidar for o in scene.objects if o.label in labels]).reshape(-1, 7)
-    boxes[:, :3] = to_road.apply(boxes[:, :3])
-    boxes[:, 6] -= yaw
-    return boxes
+_scenes = partial(sampled_scenes, seed=9, count=6)
+VEHICLES = ("Car", "Van", "Misc")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +28,7 @@ def test_cars_in_bays_stand_side_by_side_at_the_bay_angle(bay_scenes):
         assert len(lay.parking) == 2 and len(lay.parking_bay_rad) == 2
         deg = np.rad2deg(lay.parking_bay_rad)
         assert ((deg >= 45) & (deg <= 90)).all(), deg
-        boxes = _road_boxes(scene)
+        boxes = road_boxes(scene, VEHICLES)
         for (lane_y, lane_heading), bay in zip(lay.parking, lay.parking_bay_rad):
             # A bay lane is deep enough for a car across it: its kerb is that far out.
             depth = 2 * abs(lane_y - (lay.road_y[0] if lane_y < 0 else lay.road_y[1]))
@@ -74,10 +60,10 @@ def test_no_bays_by_default():
         "scene.parking_lane_probability=1.0", "scene.bay_parking_probability=0.0", count=4
     )
     for a, b in zip(absent, zero):
-        assert np.array_equal(_road_boxes(a), _road_boxes(b))
+        assert np.array_equal(road_boxes(a, VEHICLES), road_boxes(b, VEHICLES))
         assert not b.layout.parking_bay_rad.any()
         lanes = b.layout.parking
-        boxes = _road_boxes(b)
+        boxes = road_boxes(b, VEHICLES)
         parked = boxes[np.min(np.abs(boxes[:, 1, None] - lanes[None, :, 0]), 1) < 0.4]
         off = np.angle(np.exp(1j * parked[:, 6]))
         assert (np.minimum(np.abs(off), np.pi - np.abs(off)) < 0.2).all()

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
 from perception3d.geometry.iou import bev_iou_lidar
-from perception3d.sim.camera import camera_calibration
-from perception3d.sim.config import CameraConfig, load_synth_config
-from perception3d.sim.frame import frame_rng
-from perception3d.sim.scene import sample_scene
+from perception3d.sim.config import load_synth_config
+from tests.sim.sampled_scenes import CALIB, CAMERA, sampled_scenes
 
-CAMERA = CameraConfig(image_scale=0.5, sky_occlusion=False)
-CALIB = camera_calibration(CAMERA)
-
-
-def _scenes(*overrides: str, seed: int = 3, count: int = 6):
-    cfg = load_synth_config(None, list(overrides))
-    return [sample_scene(cfg, frame_rng(seed, i, 0), CALIB) for i in range(count)]
+_scenes = partial(sampled_scenes, seed=3, count=6)
 
 
 def _largest_cluster(xy: np.ndarray, link_m: float) -> np.ndarray:

@@ -4,25 +4,20 @@ a kerb strip instead of a sidewalk and its frontage stands right behind the park
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 
 import numpy as np
 import pytest
 
 from perception3d.geometry.iou import bev_iou_lidar
-from perception3d.sim.camera import camera_calibration
-from perception3d.sim.config import CameraConfig, load_synth_config
-from perception3d.sim.frame import frame_rng
 from perception3d.sim.layout import KERB_STRIP_M
-from perception3d.sim.scene import sample_scene
+from tests.sim.sampled_scenes import sampled_scenes
 
 o3d = pytest.importorskip("open3d")
-CALIB = camera_calibration(CameraConfig(image_scale=0.5, sky_occlusion=False))
 _GROUND_PARTS = {"road", "sidewalk", "curb", "ground"}
 
 
-def _scenes(*overrides: str, seed: int = 5, count: int = 4):
-    cfg = load_synth_config(None, list(overrides))
-    return [sample_scene(cfg, frame_rng(seed, i, 0), CALIB) for i in range(count)]
+_scenes = partial(sampled_scenes, seed=5, count=4)
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,15 @@ kerb (``clutter.kerb_tree_probability``), whose crowns reach over the parked car
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
 from perception3d.geometry.iou import bev_iou_lidar
-from perception3d.sim.camera import camera_calibration
-from perception3d.sim.config import CameraConfig, load_synth_config
-from perception3d.sim.frame import frame_rng
-from perception3d.sim.scene import sample_scene
+from perception3d.sim.config import load_synth_config
+from tests.sim.sampled_scenes import road_boxes, sampled_scenes
 
-CALIB = camera_calibration(CameraConfig(image_scale=0.5, sky_occlusion=False))
 LOTS_ON = (
     "clutter.lot_probability=1.0",
     "scene.urban_probability=1.0",
@@ -22,19 +21,7 @@ LOTS_ON = (
 )
 
 
-def _scenes(*overrides: str, seed: int = 11, count: int = 5):
-    cfg = load_synth_config(None, list(overrides))
-    return [sample_scene(cfg, frame_rng(seed, i, 0), CALIB) for i in range(count)]
-
-
-def _road_boxes(scene):
-    """(N, 7) label boxes in the road frame (heading against the road's x axis), labels."""
-    to_road = scene.road_to_lidar.inverse()
-    yaw = np.arctan2(scene.road_to_lidar.rotation[1, 0], scene.road_to_lidar.rotation[0, 0])
-    boxes = np.array([o.box_lidar for o in scene.objects]).reshape(-1, 7)
-    boxes[:, :3] = to_road.apply(boxes[:, :3])
-    boxes[:, 6] -= yaw
-    return boxes, [o.label for o in scene.objects]
+_scenes = partial(sampled_scenes, seed=11, count=5)
 
 
 def _in_lot(boxes: np.ndarray, lot: np.ndarray) -> np.ndarray:
@@ -53,7 +40,7 @@ def test_lot_cars_stand_side_by_side_parallel_to_the_road(lot_scenes):
     for scene in lot_scenes:
         lots = scene.layout.lots
         assert len(lots) == 2, "both urban sides get a lot at probability 1 without a crossing"
-        boxes, labels = _road_boxes(scene)
+        boxes, labels = road_boxes(scene), [o.label for o in scene.objects]
         for lot in lots:
             x0, x1, y_near, y_far, z, occupancy = lot
             # Behind the sidewalk of its side, 10-25 m deep, 15-40 m long, ahead of the car.
@@ -100,7 +87,7 @@ def test_lots_come_only_where_enabled():
     absent = _scenes("scene.urban_probability=1.0", count=3)
     zero = _scenes("scene.urban_probability=1.0", "clutter.lot_probability=0.0", count=3)
     for a, b in zip(absent, zero):
-        assert np.array_equal(_road_boxes(a)[0], _road_boxes(b)[0])
+        assert np.array_equal(road_boxes(a), road_boxes(b))
         assert len(b.layout.lots) == 0
     for scene in _scenes("clutter.lot_probability=1.0", "scene.urban_probability=0.0", count=3):
         assert len(scene.layout.lots) == 0
