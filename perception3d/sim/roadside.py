@@ -10,7 +10,8 @@ fence, hedge or wall of an urban side there is usually a house. Street furniture
 per 100 m of sidewalk; parked bicycles lean near the frontage (unlabelled: KITTI labels only
 ridden bicycles, as Cyclist). Every piece is an obstacle that objects are not placed into.
 A parking lot (``ClutterConfig.lot_probability``, urban sides) replaces the frontage over its
-stretch with a paved area closed by a frontage on its far side; ``placement.py`` fills its bays.
+stretch with a paved area closed by a frontage on its far side (``lots.py``, which also fills
+its bays).
 
 Meshes are batched: all pieces of one kind on one side form one surface, so the ray-casting
 scene gets a few large meshes instead of hundreds of small ones.
@@ -302,15 +303,15 @@ def sample_roadside(
     """Frontage, furniture, driveways and ground of one side of the street."""
     out, batch = Roadside(), _Batch()
     lot = lot_span(f, urban, cfg, rng)
+    blocked = list(f.keep_out) + ([lot] if lot else [])  # no frontage or tree stands here
     embank = rng.uniform() < cfg.embankment_probability * (0.4 if urban else 1.0)
     slope = np.tan(np.radians(rng.uniform(*cfg.terrain_slope_deg))) * rng.choice([-1, 1])
     terrain = TerrainSide(
         f.side, f.y_outer, f.curb_height - 0.02, float(rng.uniform(3.0, 14.0)),
         float(slope) if embank else 0.0, float(rng.uniform(*cfg.terrain_bump_m)),
-        flat_x=tuple(f.keep_out) + ((lot,) if lot else ()),
+        flat_x=tuple(blocked),
     )  # fmt: skip
     out.terrain = terrain
-    blocked = list(f.keep_out) + ([lot] if lot else [])
     if lot:  # the paving, then what closes the lot on its far side
         slab, row = lot_paving(lot, f, cfg, rng)
         out.surfaces.append(surface(slab, road=_LOT))
@@ -351,8 +352,12 @@ def sample_roadside(
             skip = not at_kerb and rng.uniform() < 0.5  # at the kerb: an avenue, no gaps
             if skip or any(a - 3 <= tx <= b + 3 for a, b in blocked):
                 continue
-            ty = f.y_outer - f.side * 0.8 if urban else f.y_outer + f.side * rng.uniform(1, 4)
-            ty = f.y_inner + f.side * 0.6 if at_kerb else ty
+            if at_kerb:
+                ty = f.y_inner + f.side * 0.6
+            elif urban:
+                ty = f.y_outer - f.side * 0.8
+            else:
+                ty = f.y_outer + f.side * rng.uniform(1, 4)
             _tree(tx, ty, terrain, f, cfg, rng, out, batch)
     out.surfaces += batch.surfaces()
     return out

@@ -142,26 +142,21 @@ def _in_view(calib: Calibration, width: int, x_shift: float):
 def _shifted(layout: RoadLayout, dx: float, extra: list[np.ndarray]) -> RoadLayout:
     """``layout`` seen from x = dx (x coordinates minus dx), with boxes ``extra`` occupied."""
 
-    def shift(a: np.ndarray) -> np.ndarray:
+    def shift(a: np.ndarray, columns: int = 1) -> np.ndarray:
+        """A copy of ``a`` with its first ``columns`` x columns moved by -dx."""
         a = np.array(a, np.float64)
         if len(a):
-            a[:, 0] -= dx
+            a[:, :columns] -= dx
         return a
 
     obstacles = shift(np.vstack([layout.obstacles, *extra]) if extra else layout.obstacles)
-    walks = np.array(layout.crosswalks, np.float64)
-    if len(walks):
-        walks[:, :2] -= dx
-    lots = np.array(layout.lots, np.float64)
-    if len(lots):
-        lots[:, :2] -= dx
     crossing = layout.intersection
     return replace(
         layout,
         obstacles=obstacles,
         driveways=shift(layout.driveways),
-        crosswalks=walks,
-        lots=lots,
+        crosswalks=shift(layout.crosswalks, 2),  # x0, x1
+        lots=shift(layout.lots, 2),  # x0, x1
         intersection=None if crossing is None else (crossing[0] - dx, crossing[1]),
     )
 
