@@ -148,7 +148,9 @@ def _fit(task, tc: TrainConfig, out_dir: Path, resume, progress, device, info) -
                 run.history["epochs"].append(record)
                 run.epoch = epoch + 1
                 if info.is_main:
-                    _save_epoch(task, model, optimizer, scheduler, run, out_dir, writer, progress)
+                    with stop.deferred():  # a Ctrl-C here stops the run once the files exist
+                        _save_epoch(task, model, optimizer, scheduler, run, out_dir, writer,
+                                    progress)  # fmt: skip
                 barrier(info)
         except KeyboardInterrupt:
             latest = out_dir / "latest.pt"

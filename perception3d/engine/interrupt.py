@@ -6,7 +6,9 @@ before Python 3.13, attribute probes and callbacks inside extension libraries), 
 is dropped without a trace and a training run goes on to its last epoch as if no key had been
 pressed. :func:`sigint_guard` keeps the immediate ``KeyboardInterrupt`` and also records the
 signal, so the loop's :meth:`InterruptGuard.check` at its next step raises it again if the first
-one was swallowed.
+one was swallowed. Within :meth:`InterruptGuard.deferred` (a checkpoint being written) SIGINT
+is only recorded and raised when the block ends: a ``KeyboardInterrupt`` inside ``torch.save``
+leaves its zip writer half-written, whose clean-up then raises a ``RuntimeError`` in its place.
 
 The guard only replaces Python's own handler, in the main thread: a SIGINT that the process
 ignores (a job started in the background by a non-interactive shell) or that someone else
@@ -28,11 +30,23 @@ class InterruptGuard:
 
     def __init__(self) -> None:
         self.requested = False
+        self.deferring = False
 
     def check(self) -> None:
         """Raise ``KeyboardInterrupt`` if SIGINT arrived (its first raise may have been lost)."""
         if self.requested:
             raise KeyboardInterrupt
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Within the block SIGINT is only recorded; :meth:`check` raises it when the block
+        ends (without an exception of its own)."""
+        self.deferring = True
+        try:
+            yield
+        finally:
+            self.deferring = False
+        self.check()
 
 
 @contextmanager
@@ -50,7 +64,8 @@ def sigint_guard() -> Iterator[InterruptGuard]:
 
     def on_sigint(signum, frame) -> None:
         guard.requested = True
-        raise KeyboardInterrupt
+        if not guard.deferring:
+            raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     try:

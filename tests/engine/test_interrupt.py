@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from perception3d.checkpoint import read_checkpoint
 from perception3d.engine.interrupt import sigint_guard
 from perception3d.engine.tasks.isp import IspTask
 from perception3d.engine.train import train
@@ -80,3 +81,23 @@ def test_training_stops_at_the_next_step_after_a_swallowed_interrupt(
         train(_tiny_isp(epochs=3), tmp_path / "run", progress=False)
     assert steps["n"] == 1  # 3 epochs of 2 steps without the guard
     assert not (tmp_path / "run" / "latest.pt").exists()
+
+
+def test_ctrl_c_while_a_checkpoint_is_written_stops_after_it(python_sigint, tmp_path, monkeypatch):
+    # A KeyboardInterrupt inside torch.save tears its zip writer, whose clean-up then raises a
+    # RuntimeError instead (exit status 1, a traceback); the epoch's files are finished first.
+    import perception3d.engine.fit as fit_module
+
+    write = fit_module.write_checkpoint
+
+    def write_while_ctrl_c(path, ckpt):
+        if path.name == "latest.pt":
+            _sigint_self()
+        return write(path, ckpt)
+
+    monkeypatch.setattr(fit_module, "write_checkpoint", write_while_ctrl_c)
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt, match=r"in epoch 2; resume with --resume .*latest\.pt"):
+        train(_tiny_isp(epochs=3), out, progress=False)
+    assert read_checkpoint(out / "latest.pt")["progress"]["epoch"] == 1
+    assert (out / "checkpoint_epoch_001.pt").is_file() and (out / "history.json").is_file()
