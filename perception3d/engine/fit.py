@@ -136,6 +136,7 @@ def _fit(task, tc: TrainConfig, out_dir: Path, resume, progress, device, info) -
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
     writer = _open_writer(out_dir / "tensorboard") if info.is_main else None
+    released = False
     with sigint_guard() as stop:
         try:
             for epoch in range(run.epoch, tc.epochs):
@@ -152,15 +153,19 @@ def _fit(task, tc: TrainConfig, out_dir: Path, resume, progress, device, info) -
                         _save_epoch(task, model, optimizer, scheduler, run, out_dir, writer,
                                     progress)  # fmt: skip
                 barrier(info)
+            if info.is_main:
+                with stop.deferred():  # model.pt is whole when a Ctrl-C here takes effect
+                    released = _release(task, out_dir, run)
         except KeyboardInterrupt:
             latest = out_dir / "latest.pt"
+            if released:
+                done = f"training stopped after its last epoch ({run.epoch})"
+                raise KeyboardInterrupt(f"{done}; {out_dir / 'model.pt'} was written") from None
             where = f"resume with --resume {latest}" if latest.is_file() else "no epoch completed"
             raise KeyboardInterrupt(f"training stopped in epoch {run.epoch + 1}; {where}") from None
         finally:
             if writer is not None:
                 writer.close()
-    if info.is_main:
-        _release(task, out_dir, run)
     return FitResult(model, run.history, out_dir, info.is_main)
 
 
@@ -239,17 +244,18 @@ def _save_epoch(task, model, optimizer, scheduler, run: _Run, out_dir, writer, p
               f"({record['seconds']:.0f} s) -> {path.name} {val}".rstrip())  # fmt: skip
 
 
-def _release(task, out_dir: Path, run: _Run) -> None:
+def _release(task, out_dir: Path, run: _Run) -> bool:
     """``model.pt`` (weights only, with the last validation and the task's loader data) and
-    ``metrics.json`` (the last validation)."""
+    ``metrics.json`` (the last validation); False when no epoch was saved to release."""
     latest = out_dir / "latest.pt"
     if not latest.is_file():
-        return
+        return False
     vals = [r["val"] for r in run.history["epochs"] if "val" in r]
     note = {"metrics": vals[-1] if vals else {}, **task.release_extra()}
     release_checkpoint_file(latest, out_dir / "model.pt", note)
     if vals:
         atomic_write_text(out_dir / "metrics.json", json.dumps(vals[-1], indent=2) + "\n")
+    return True
 
 
 def _open_writer(log_dir: Path):

@@ -101,3 +101,25 @@ def test_ctrl_c_while_a_checkpoint_is_written_stops_after_it(python_sigint, tmp_
         train(_tiny_isp(epochs=3), out, progress=False)
     assert read_checkpoint(out / "latest.pt")["progress"]["epoch"] == 1
     assert (out / "checkpoint_epoch_001.pt").is_file() and (out / "history.json").is_file()
+
+
+def test_ctrl_c_while_the_release_is_written_leaves_a_whole_model_pt(
+    python_sigint, tmp_path, monkeypatch
+):
+    # model.pt is written after the last epoch, outside the epoch loop; a Ctrl-C inside its
+    # torch.save tore the file's zip writer the same way.
+    import perception3d.checkpoint as checkpoint_module
+
+    write = checkpoint_module.write_checkpoint
+
+    def write_while_ctrl_c(path, ckpt):
+        if path.name == "model.pt":
+            _sigint_self()
+        return write(path, ckpt)
+
+    monkeypatch.setattr(checkpoint_module, "write_checkpoint", write_while_ctrl_c)
+    out = tmp_path / "run"
+    done = r"after its last epoch \(2\); .*model\.pt was written"
+    with pytest.raises(KeyboardInterrupt, match=done):
+        train(_tiny_isp(epochs=2), out, progress=False)
+    assert read_checkpoint(out / "model.pt")["progress"]["epoch"] == 2
