@@ -83,19 +83,24 @@ def test_training_stops_at_the_next_step_after_a_swallowed_interrupt(
     assert not (tmp_path / "run" / "latest.pt").exists()
 
 
+def _ctrl_c_while_writing(monkeypatch, module, name: str) -> None:
+    """SIGINT to this process as ``module.write_checkpoint`` starts writing a file ``name``."""
+    write = module.write_checkpoint
+
+    def write_while_ctrl_c(path, ckpt):
+        if path.name == name:
+            _sigint_self()
+        return write(path, ckpt)
+
+    monkeypatch.setattr(module, "write_checkpoint", write_while_ctrl_c)
+
+
 def test_ctrl_c_while_a_checkpoint_is_written_stops_after_it(python_sigint, tmp_path, monkeypatch):
     # A KeyboardInterrupt inside torch.save tears its zip writer, whose clean-up then raises a
     # RuntimeError instead (exit status 1, a traceback); the epoch's files are finished first.
     import perception3d.engine.fit as fit_module
 
-    write = fit_module.write_checkpoint
-
-    def write_while_ctrl_c(path, ckpt):
-        if path.name == "latest.pt":
-            _sigint_self()
-        return write(path, ckpt)
-
-    monkeypatch.setattr(fit_module, "write_checkpoint", write_while_ctrl_c)
+    _ctrl_c_while_writing(monkeypatch, fit_module, "latest.pt")
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt, match=r"in epoch 2; resume with --resume .*latest\.pt"):
         train(_tiny_isp(epochs=3), out, progress=False)
@@ -110,14 +115,7 @@ def test_ctrl_c_while_the_release_is_written_leaves_a_whole_model_pt(
     # torch.save tore the file's zip writer the same way.
     import perception3d.checkpoint as checkpoint_module
 
-    write = checkpoint_module.write_checkpoint
-
-    def write_while_ctrl_c(path, ckpt):
-        if path.name == "model.pt":
-            _sigint_self()
-        return write(path, ckpt)
-
-    monkeypatch.setattr(checkpoint_module, "write_checkpoint", write_while_ctrl_c)
+    _ctrl_c_while_writing(monkeypatch, checkpoint_module, "model.pt")
     out = tmp_path / "run"
     done = r"after its last epoch \(2\); .*model\.pt was written"
     with pytest.raises(KeyboardInterrupt, match=done):
