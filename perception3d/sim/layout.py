@@ -17,6 +17,7 @@ from perception3d.sim import materials as mat
 from perception3d.sim.config import ClutterConfig, SceneConfig
 from perception3d.sim.foliage import random_tree
 from perception3d.sim.furniture import traffic_light
+from perception3d.sim.kerb import clear_of_trunks
 from perception3d.sim.meshes import box, merge, rotation_z
 from perception3d.sim.roadside import SideFrame, sample_roadside, surface
 from perception3d.sim.scenery import ground_quad, sign_pole, street_light
@@ -139,15 +140,18 @@ def _far_trees(side: int, y_out: float, terrain, clutter: ClutterConfig, rng) ->
     return [surface(merge(trees), trunk=mat.BARK, foliage=mat.FOLIAGE)] if trees else []
 
 
-def _poles(side, y_in, hc, cfg: SceneConfig, keep_out, cut, edges, rng, obstacles, lamps, reach):
+def _poles(
+    side, y_in, hc, cfg: SceneConfig, keep_out, cut, edges, rng, obstacles, lamps, reach, trunks_x
+):
     """Street lights, sign poles and (at a cross street) a traffic light along one side, at
-    most ``reach`` m from the kerb; appends their obstacle boxes and lamp positions, returns
-    their meshes."""
+    most ``reach`` m from the kerb and clear of the trunks of trees at the kerb (``trunks_x``);
+    appends their obstacle boxes and lamp positions, returns their meshes."""
     poles = []
     if rng.uniform() < 0.8:
         arm = round(float(rng.uniform(1.0, 2.5)) * 4) / 4  # to 25 cm: shared templates
         height = round(float(rng.uniform(6.5, 9.0)) * 4) / 4
         for x in _spaced(rng, cfg.pole_spacing_m, keep_out):
+            x = clear_of_trunks(x, trunks_x, 0.4 / 2, towards=1.0)
             y = y_in + side * min(0.5, reach)
             poles.append(
                 street_light(height, arm).transformed(
@@ -157,6 +161,7 @@ def _poles(side, y_in, hc, cfg: SceneConfig, keep_out, cut, edges, rng, obstacle
             lamps.append([x, y - side * arm, hc + height - 0.15])
             obstacles.append([x, y, 1.0, 0.4, 0.4, 2.0, 0.0])
     for x in _spaced(rng, (30.0, 90.0), keep_out):
+        x = clear_of_trunks(x, trunks_x, 0.3 / 2, towards=-1.0)
         y = y_in + side * min(0.4, reach)
         poles.append(
             sign_pole(round(float(rng.uniform(2.2, 3.0)), 1)).transformed(
@@ -254,7 +259,10 @@ def sample_static_world(
         if not urban:  # fields and trees far from the road
             surfaces += _far_trees(side, y_out, content.terrain, clutter, rng)
         reach = abs(y_out - y_in) / 2 if kerb else np.inf
-        poles = _poles(side, y_in, hc, cfg, keep_out, cut, edges, rng, obstacles, lamps, reach)
+        poles = _poles(
+            side, y_in, hc, cfg, keep_out, cut, edges, rng, obstacles, lamps, reach,
+            content.kerb_trees_x,
+        )  # fmt: skip
         if poles:
             surfaces.append(surface(merge(poles), pole=mat.POLE, lamp=mat.LAMP_OFF, sign=mat.SIGN))
     surfaces += _ground(sidewalks, keep_out, terrain, rng)

@@ -9,6 +9,8 @@ recorded as a parking spot across the road's direction (``Roadside.driveways``).
 fence, hedge or wall of an urban side there is usually a house. Street furniture is Poisson
 per 100 m of sidewalk; parked bicycles lean near the frontage (unlabelled: KITTI labels only
 ridden bicycles, as Cyclist). Every piece is an obstacle that objects are not placed into.
+Trees at the kerb (``ClutterConfig.kerb_tree_probability``) take precedence in the kerb's row:
+furniture drawn on a trunk is left out (``kerb.py``).
 A parking lot (``ClutterConfig.lot_probability``, urban sides) replaces the frontage over its
 stretch with a paved area closed by a frontage on its far side (``lots.py``, which also fills
 its bays).
@@ -35,6 +37,7 @@ from perception3d.sim.config import SceneConfig
 from perception3d.sim.fences import fence, free_spans, guard_rail, wall
 from perception3d.sim.foliage import hedge, random_bush, random_tree
 from perception3d.sim.furniture import FURNITURE_VARIANTS, furniture_mesh
+from perception3d.sim.kerb import KERB_TREE_IN_M, TRUNK_FOOTPRINT_M, footprints_overlap
 from perception3d.sim.lots import lot_paving, lot_span
 from perception3d.sim.meshes import Mesh, merge, rotation_z
 from perception3d.sim.scenery import building
@@ -105,13 +108,15 @@ class Roadside:
     """Sampled content of one side: surfaces, obstacle boxes [x, y, z, l, w, h, heading],
     driveway spots (x, y, heading, ground z), parking lots (x0, x1, y near, y far, ground z,
     occupancy: the lot's x span, its edges at the sidewalk and away from the road, the
-    probability that a bay holds a car), and the ground beyond the sidewalk."""
+    probability that a bay holds a car), the ground beyond the sidewalk, and where trees stand
+    at the kerb (``kerb_trees_x``: their trunks' x, ``KERB_TREE_IN_M`` inside the road edge)."""
 
     surfaces: list[Surface] = field(default_factory=list)
     obstacles: list[list[float]] = field(default_factory=list)
     driveways: list[tuple[float, float, float, float]] = field(default_factory=list)
     lots: list[tuple[float, float, float, float, float, float]] = field(default_factory=list)
     terrain: TerrainSide | None = None
+    kerb_trees_x: list[float] = field(default_factory=list)  # trunks at the kerb (x, m)
 
 
 def _choice(rng, weights: dict[str, float], names: tuple[str, ...]) -> str:
@@ -251,15 +256,14 @@ _FURNITURE_MATERIALS = {
 _FURNITURE_X = (-60.0, 120.0)  # m along the road: small things farther are barely seen
 
 
-def _furniture(
-    f: SideFrame, cfg: ClutterConfig, rng, out: Roadside, batch: _Batch,
-    lot: tuple[float, float] | None = None,
-) -> None:  # fmt: skip
-    """Street furniture along the sidewalk; front-yard bushes stay out of a parking ``lot``."""
+def _furniture(f: SideFrame, cfg: ClutterConfig, rng, lot: tuple[float, float] | None) -> list:
+    """Street furniture along the sidewalk, as (batch key, mesh, materials, footprint [x, y, dx,
+    dy]) not yet added (a kerb tree drawn afterwards may stand on one); front-yard bushes stay
+    out of a parking ``lot``."""
     width = abs(f.y_outer - f.y_inner)
     x_range = (max(f.x_range[0], _FURNITURE_X[0]), min(f.x_range[1], _FURNITURE_X[1]))
     span = x_range[1] - x_range[0]
-    taken = np.zeros((0, 4))  # [x, y, dx, dy] of the furniture placed so far
+    taken, pieces = np.zeros((0, 4)), []  # [x, y, dx, dy] of the furniture placed so far
     for kind in FURNITURE:
         count = rng.poisson(cfg.furniture_per_100m.get(kind, 0.0) * span / 100.0)
         frac = _FURNITURE_SPOT[kind]
@@ -289,12 +293,12 @@ def _furniture(
             placed = _place(m, x, y, f.curb_height, heading)
             lo, hi = placed.bounds
             box = np.r_[(lo + hi)[:2] / 2, (hi - lo)[:2] + 0.1]
-            if (2 * np.abs(box[:2] - taken[:, :2]) < box[2:] + taken[:, 2:]).all(1).any():
+            if footprints_overlap(box, taken):
                 continue  # overlaps furniture placed before
             key = kind if kind != "bin" else f"bin_{materials['furniture'].albedo_rgb}"
-            batch.add(key, placed, **materials)
+            pieces.append((key, placed, materials, box))
             taken = np.vstack([taken, box])
-            out.obstacles.append([box[0], box[1], f.curb_height + 1.0, box[2], box[3], 2.0, 0.0])
+    return pieces
 
 
 def sample_roadside(
@@ -343,22 +347,35 @@ def sample_roadside(
     if f.kerbside:  # nothing stands on the kerb strip
         out.surfaces += batch.surfaces()
         return out
-    _furniture(f, cfg, rng, out, batch, lot)
+    furniture = _furniture(f, cfg, rng, lot)
+    trees_x, at_kerb = np.zeros(0), False
     if urban or rng.uniform() < 0.3:
         p_kerb = cfg.kerb_tree_probability if urban else 0.0  # no draw at 0
         at_kerb = p_kerb > 0 and rng.uniform() < p_kerb
         step = rng.uniform(*sc.tree_spacing_m)
-        for tx in np.arange(f.x_range[0] + rng.uniform(0, 20), f.x_range[1], step):
-            skip = not at_kerb and rng.uniform() < 0.5  # at the kerb: an avenue, no gaps
-            if skip or any(a - 3 <= tx <= b + 3 for a, b in blocked):
-                continue
-            if at_kerb:
-                ty = f.y_inner + f.side * 0.6
-            elif urban:
-                ty = f.y_outer - f.side * 0.8
-            else:
-                ty = f.y_outer + f.side * rng.uniform(1, 4)
-            _tree(tx, ty, terrain, f, cfg, rng, out, batch)
+        trees_x = np.arange(f.x_range[0] + rng.uniform(0, 20), f.x_range[1], step)
+    free = [not any(a - 3 <= tx <= b + 3 for a, b in blocked) for tx in trees_x]
+    kerb_y = f.y_inner + f.side * KERB_TREE_IN_M
+    if at_kerb:  # an avenue, no gaps: known before the trees are drawn
+        out.kerb_trees_x = [float(tx) for tx, ok in zip(trees_x, free) if ok]
+    size = TRUNK_FOOTPRINT_M
+    trunks = np.array([[x, kerb_y, size, size] for x in out.kerb_trees_x]).reshape(-1, 4)
+    for key, placed, materials, box in furniture:
+        if footprints_overlap(box, trunks):
+            continue  # a tree at the kerb stands here
+        batch.add(key, placed, **materials)
+        out.obstacles.append([box[0], box[1], f.curb_height + 1.0, box[2], box[3], 2.0, 0.0])
+    for tx, ok in zip(trees_x, free):
+        skip = not at_kerb and rng.uniform() < 0.5
+        if skip or not ok:
+            continue
+        if at_kerb:
+            ty = kerb_y
+        elif urban:
+            ty = f.y_outer - f.side * 0.8
+        else:
+            ty = f.y_outer + f.side * rng.uniform(1, 4)
+        _tree(tx, ty, terrain, f, cfg, rng, out, batch)
     out.surfaces += batch.surfaces()
     return out
 
@@ -376,4 +393,4 @@ def _tree(x, y, terrain: TerrainSide, f: SideFrame, cfg: ClutterConfig, rng, out
     z = min(float(terrain.height(np.array([x]), np.array([y]))[0]), f.curb_height) - 0.05
     t = random_tree(rng, cfg.foliage_cover, detail, (x, y, z))
     batch.add("tree", t, trunk=mat.BARK, foliage=mat.FOLIAGE)
-    out.obstacles.append([x, y, 1.0, 0.6, 0.6, 2.0, 0.0])
+    out.obstacles.append([x, y, 1.0, TRUNK_FOOTPRINT_M, TRUNK_FOOTPRINT_M, 2.0, 0.0])

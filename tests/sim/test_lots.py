@@ -11,6 +11,7 @@ import pytest
 
 from perception3d.geometry.iou import bev_iou_lidar
 from perception3d.sim.config import load_synth_config
+from perception3d.sim.kerb import clear_of_trunks
 from tests.sim.sampled_scenes import road_boxes, sampled_scenes
 
 LOTS_ON = (
@@ -135,3 +136,46 @@ def test_kerb_trees_stand_at_the_kerb_as_an_avenue():
             + np.sign(np.diff(scene.layout.sidewalks, axis=1))[:, 0] * 0.6
         )
         assert not (np.abs(trees[:, 1, None] - kerb[None]) < 1e-6).any()
+
+
+def _square_at_kerb(scene, size_m: float, inside_m: float) -> np.ndarray:
+    """Which obstacle boxes are ``size_m`` square and stand ``inside_m`` inside a sidewalk's
+    road edge (0.6, 0.6: trees at the kerb; 0.4, 0.5: street lights)."""
+    obs = scene.layout.obstacles
+    y_in, y_out = scene.layout.sidewalks.T
+    kerb_y = y_in + np.sign(y_out - y_in) * inside_m
+    shape = np.isclose(obs[:, 3], size_m) & np.isclose(obs[:, 4], size_m)
+    return shape & (np.abs(obs[:, 1, None] - kerb_y[None]) < 1e-6).any(1)
+
+
+def test_nothing_stands_in_the_trunk_of_a_tree_at_the_kerb():
+    # Street lights (0.5 m from the kerb), sign poles (0.4 m) and sidewalk furniture (bollards,
+    # signs, bins: 0.1-0.55 m) share the kerb trees' row (0.6 m): the poles step aside, the
+    # furniture on a trunk is left out, and no footprint overlaps a trunk's (the poles' draws are
+    # the same: they move, and none is left out).
+    on = (
+        "scene.urban_probability=1.0",
+        "scene.kerbside_frontage_probability=0.0",
+        "clutter.kerb_tree_probability=1.0",
+    )
+    beside = 0
+    for scene in sampled_scenes(*on, seed=4242, count=12):
+        obs = scene.layout.obstacles
+        trunk = _square_at_kerb(scene, 0.6, 0.6)
+        trunks, others = obs[trunk], obs[~trunk]
+        assert len(trunks)
+        gap = 2 * np.abs(trunks[:, None, :2] - others[None, :, :2])
+        room = trunks[:, None, 3:5] + others[None, :, 3:5]
+        assert not (gap < room).all(-1).any(), trunks[(gap < room).all(-1).any(1)]
+        # Lights that fell on a trunk stand just beside it: 0.2 + 0.3 + 0.05 m from its centre.
+        dx = np.abs(obs[_square_at_kerb(scene, 0.4, 0.5), 0, None] - trunks[None, :, 0])
+        beside += int(np.isclose(dx, 0.55).any(1).sum())
+    assert beside > 0
+
+
+def test_a_pole_on_a_trunk_steps_to_the_side_asked():
+    trunks = [10.0, 25.0]
+    assert clear_of_trunks(10.3, trunks, 0.2, towards=1.0) == pytest.approx(10.55)
+    assert clear_of_trunks(10.3, trunks, 0.2, towards=-1.0) == pytest.approx(9.45)
+    assert clear_of_trunks(24.6, trunks, 0.15, towards=-1.0) == pytest.approx(24.5)
+    assert clear_of_trunks(10.6, trunks, 0.2, towards=1.0) == 10.6  # clear already
