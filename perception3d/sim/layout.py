@@ -32,6 +32,8 @@ _FAR = 1500.0  # m: ground and road pieces reach this far, beyond any sensor
 _DETAIL = (-120.0, 250.0)  # m along the road: buildings, poles and trees are placed here
 
 _TERRAIN_X = (-160.0, 300.0)  # m along the road covered by the height fields
+_LIGHT_FOOTPRINT_M = 0.4  # obstacle footprints (square) of a street light's and a sign's pole
+_SIGN_FOOTPRINT_M = 0.3
 # m: the kerb strip of a side whose frontage stands at the parked cars
 # (``SceneConfig.kerbside_frontage_probability``); placement keeps the cars' outer side
 # 0.05-0.45 m inside the road edge, so the frontage stands 0.35-0.95 m behind them.
@@ -151,7 +153,7 @@ def _poles(
         arm = round(float(rng.uniform(1.0, 2.5)) * 4) / 4  # to 25 cm: shared templates
         height = round(float(rng.uniform(6.5, 9.0)) * 4) / 4
         for x in _spaced(rng, cfg.pole_spacing_m, keep_out):
-            x = clear_of_trunks(x, trunks_x, 0.4 / 2, towards=1.0)
+            x = clear_of_trunks(x, trunks_x, _LIGHT_FOOTPRINT_M / 2, towards=1.0)
             y = y_in + side * min(0.5, reach)
             poles.append(
                 street_light(height, arm).transformed(
@@ -159,16 +161,16 @@ def _poles(
                 )
             )
             lamps.append([x, y - side * arm, hc + height - 0.15])
-            obstacles.append([x, y, 1.0, 0.4, 0.4, 2.0, 0.0])
+            obstacles.append([x, y, 1.0, _LIGHT_FOOTPRINT_M, _LIGHT_FOOTPRINT_M, 2.0, 0.0])
     for x in _spaced(rng, (30.0, 90.0), keep_out):
-        x = clear_of_trunks(x, trunks_x, 0.3 / 2, towards=-1.0)
+        x = clear_of_trunks(x, trunks_x, _SIGN_FOOTPRINT_M / 2, towards=-1.0)
         y = y_in + side * min(0.4, reach)
         poles.append(
             sign_pole(round(float(rng.uniform(2.2, 3.0)), 1)).transformed(
                 rotation_z(0.0 if side < 0 else np.pi), (x, y, hc)
             )
         )
-        obstacles.append([x, y, 1.0, 0.3, 0.3, 2.0, 0.0])
+        obstacles.append([x, y, 1.0, _SIGN_FOOTPRINT_M, _SIGN_FOOTPRINT_M, 2.0, 0.0])
     if cut is not None:  # traffic lights at the near corners of the cross street
         # Heads face the traffic of their side; arms reach over the road.
         x = cut[0] - 1.0 if side < 0 else cut[1] + 1.0
